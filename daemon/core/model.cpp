@@ -1,0 +1,68 @@
+// model.cpp: the string forms of campaignd's states, one table per enum.
+#include "core/model.h"
+
+#include <array>
+
+namespace campaignd {
+namespace {
+
+template <typename E, std::size_t N>
+using Table = std::array<std::pair<E, std::string_view>, N>;
+
+constexpr Table<CampaignStatus, 6> kCampaignTokens{{
+    {CampaignStatus::Draft, "draft"},
+    {CampaignStatus::Scheduled, "scheduled"},
+    {CampaignStatus::InProgress, "in_progress"},
+    {CampaignStatus::Paused, "paused"},
+    {CampaignStatus::Completed, "completed"},
+    {CampaignStatus::Cancelled, "cancelled"},
+}};
+constexpr Table<CampaignStatus, 6> kCampaignNames{{
+    {CampaignStatus::Draft, "Draft"},
+    {CampaignStatus::Scheduled, "Scheduled"},
+    {CampaignStatus::InProgress, "In Progress"},
+    {CampaignStatus::Paused, "Paused"},
+    {CampaignStatus::Completed, "Completed"},
+    {CampaignStatus::Cancelled, "Cancelled"},
+}};
+constexpr Table<SubscriptionStatus, 2> kSubscriptionTokens{{
+    {SubscriptionStatus::Subscribed, "subscribed"},
+    {SubscriptionStatus::Unsubscribed, "unsubscribed"},
+}};
+constexpr Table<DeliveryStatus, 3> kDeliveryTokens{{
+    {DeliveryStatus::Pending, "pending"},
+    {DeliveryStatus::Sent, "sent"},
+    {DeliveryStatus::Failed, "failed"},
+}};
+
+template <typename E, std::size_t N>
+std::string_view lookup(const Table<E, N>& table, E value) {
+    for (const auto& [e, s] : table)
+        if (e == value) return s;
+    return "unknown";
+}
+
+template <typename E, std::size_t N>
+std::optional<E> reverse(const Table<E, N>& table, std::string_view token) {
+    for (const auto& [e, s] : table)
+        if (s == token) return e;
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view toString(CampaignStatus s) { return lookup(kCampaignTokens, s); }
+std::string_view toString(SubscriptionStatus s) { return lookup(kSubscriptionTokens, s); }
+std::string_view toString(DeliveryStatus s) { return lookup(kDeliveryTokens, s); }
+std::string_view displayName(CampaignStatus s) { return lookup(kCampaignNames, s); }
+std::optional<CampaignStatus> parseCampaignStatus(std::string_view t) {
+    return reverse(kCampaignTokens, t);
+}
+std::optional<SubscriptionStatus> parseSubscriptionStatus(std::string_view t) {
+    return reverse(kSubscriptionTokens, t);
+}
+std::optional<DeliveryStatus> parseDeliveryStatus(std::string_view t) {
+    return reverse(kDeliveryTokens, t);
+}
+
+}  // namespace campaignd

@@ -1,0 +1,94 @@
+// campaign_service.h: the business rules for campaigns (the original design's
+// campaigns.services): validation of new and edited campaigns, the table of legal status
+// transitions, attaching groups and recipients, scheduling, the scheduled-campaign query,
+// the campaign summary and the dashboard. The bus adaptors, the scheduler and the plugins all
+// call these functions; none of them changes a campaign any other way.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "services/clock.h"
+#include "storage/store.h"
+
+namespace campaignd::services {
+
+// Told about every change to a campaign, after it is committed. The bus layer uses it to add
+// and remove campaign objects and to emit PropertiesChanged.
+class CampaignObserver {
+public:
+    virtual ~CampaignObserver() = default;
+    virtual void campaignCreated(const Campaign& c) = 0;
+    virtual void campaignChanged(const Campaign& c) = 0;
+    virtual void campaignDeleted(Id id) = 0;
+};
+
+// Fields given for a new campaign or an edit; absent fields are unchanged (edit) or default
+// (create).
+struct CampaignFields {
+    std::optional<std::string> name;
+    std::optional<std::string> subject;
+    std::optional<std::string> htmlContent;
+    std::optional<std::string> textContent;
+    std::optional<std::string> fromAddress;
+    std::optional<Usec> scheduledTime;  // create only; use schedule() afterwards
+};
+
+struct AttachRequest {
+    std::vector<std::string> groups;
+    std::vector<std::string> emails;
+};
+
+struct AttachResult {
+    std::int64_t attached = 0;             // newly attached
+    std::int64_t alreadyAttached = 0;      // subscribed, but attached before
+    std::int64_t skippedUnsubscribed = 0;  // not attached because unsubscribed
+    std::int64_t recipientCount = 0;       // attached in all, afterwards
+};
+
+// Whether a campaign may go from one status to another.
+bool isLegalTransition(CampaignStatus from, CampaignStatus to);
+
+class CampaignService {
+public:
+    CampaignService(storage::Store& store, Clock clock);
+
+    void setObserver(CampaignObserver* observer) { observer_ = observer; }
+
+    // Name, subject and HTML content are required; the subject and from address must be
+    // header-safe; the HTML is sanitised; a schedule must be in the future (the campaign
+    // then starts Scheduled, otherwise Draft).
+    Campaign create(const CampaignFields& fields);
+    // Only Draft and Scheduled campaigns can be edited.
+    Campaign update(Id id, const CampaignFields& fields);
+    Campaign get(Id id);  // NotFound
+    std::vector<Campaign> list(std::optional<CampaignStatus> status);
+    // Refused (InvalidState) while in progress.
+    void remove(Id id);
+
+    // Only Draft and Scheduled campaigns take recipients. Every group and address must exist;
+    // on NotFound nothing is attached.
+    AttachResult attach(Id id, const AttachRequest& request);
+
+    // Draft or Scheduled -> Scheduled at `when`, which must be in the future.
+    Campaign schedule(Id id, Usec when);
+    // Scheduled -> Draft.
+    Campaign unschedule(Id id);
+    // Any legal transition (InvalidState otherwise), recording `reason`.
+    Campaign transition(Id id, CampaignStatus to, const std::string& reason = {});
+
+    // Scheduled campaigns whose time has come (the original get_scheduled_campaigns).
+    std::vector<Id> dueCampaigns();
+
+    CampaignSummary summary(Id id);
+    Dashboard dashboard();
+
+private:
+    storage::Store& store_;
+    Clock clock_;
+    CampaignObserver* observer_ = nullptr;
+};
+
+}  // namespace campaignd::services

@@ -1,0 +1,16 @@
+// html_sanitizer.h: makes campaign HTML safe to store and to send. The input is parsed with
+// libxml2's HTML parser (never with regular expressions), then only an allow-list of
+// elements and attributes survives: scripts, event handlers, frames, objects, forms and
+// javascript:/vbscript:/data: URLs (other than data:image) are removed. Text and the
+// structure of ordinary e-mail HTML (tables, inline styles, images, links) are kept.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace campaignd::services {
+
+// Returns the sanitised document. Throws Error(InvalidArgument) if the input is not UTF-8.
+std::string sanitizeHtml(std::string_view html);
+
+}  // namespace campaignd::services
