@@ -1,0 +1,524 @@
+// plugin_host.cpp: dlopen(RTLD_NOW | RTLD_LOCAL), dlsym the v1 entry, check the descriptor's
+// ABI major and struct_size before anything else of the plugin runs, copy and bound whatever
+// the plugin hands over, then start(). Every step that can go wrong becomes a recorded state and
+// a log line, never an exception out of here. The host functions given to plugins (log,
+// config_get) are noexcept C-callable shims: they validate, bound and never call back.
+#include "plugin-host/plugin_host.h"
+
+#include <dlfcn.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <exception>
+#include <list>
+#include <map>
+#include <mutex>
+#include <system_error>
+#include <utility>
+
+#include "core/log.h"
+
+namespace campaignd::plugins {
+
+// Per plugin: the host table handed to start() and what its functions need. Its address is
+// the table's host_ctx, so it lives on the heap and stays put until the plugin is stopped.
+struct HostContext {
+    static constexpr std::uint64_t kMagic = 0x63616d7068737431ULL;  // "camphst1"
+    std::uint64_t magic = kMagic;
+    std::string pluginName;
+    const PluginHost::ConfigLookup* config = nullptr;
+    campaignd_host table{};
+    // Every value config_get handed out, kept so the pointer stays valid until stop():
+    // per key, the values in the order they were first seen (a config reload adds one).
+    std::mutex cacheMutex;
+    std::map<std::string, std::list<std::string>> cache;
+};
+
+struct PluginHost::Slot {
+    PluginInfo info;
+    void* handle = nullptr;                   // dlopen handle while loaded
+    bool keepLoaded = false;                  // start() threw: its code may still run
+    bool nameClaimed = false;                 // took part in the duplicate-name check
+    std::unique_ptr<HostContext> context;     // while running (or kept loaded)
+    std::unique_ptr<RunningPlugin> running;   // while running
+};
+
+namespace {
+
+// Bounds on what the host copies from a plugin (bytes, terminator excluded).
+constexpr std::size_t kMaxNameBytes = 64;
+constexpr std::size_t kMaxVersionBytes = 64;
+constexpr std::size_t kMaxDescriptionBytes = 512;
+constexpr std::size_t kErrorBufferBytes = 1024;
+constexpr std::size_t kMaxLogMessageBytes = 4096;
+constexpr std::size_t kMaxLogFields = 32;
+constexpr std::size_t kMaxLogKeyBytes = 64;
+constexpr std::size_t kMaxLogValueBytes = 1024;
+constexpr std::size_t kMaxConfigKeyBytes = 256;
+// log::write takes a fixed initializer_list, so this many plugin fields become structured
+// fields; the rest are appended to the message as " KEY=value".
+constexpr std::size_t kStructuredLogFields = 4;
+
+// Valid UTF-8 is kept; an invalid byte becomes '?', a control character a space, so that what
+// a plugin says can go to the journal, a log line and D-Bus (which requires valid UTF-8).
+std::string sanitizeText(std::string_view in) {
+    std::string out;
+    out.reserve(in.size());
+    const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+    const std::size_t n = in.size();
+    std::size_t i = 0;
+    while (i < n) {
+        const unsigned char c = p[i];
+        if (c < 0x80) {
+            out += (c < 0x20 || c == 0x7f) ? ' ' : static_cast<char>(c);
+            ++i;
+            continue;
+        }
+        std::size_t len = 0;
+        unsigned char lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            if (c == 0xe0) lo = 0xa0;
+            if (c == 0xed) hi = 0x9f;  // no surrogates
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            if (c == 0xf0) lo = 0x90;
+            if (c == 0xf4) hi = 0x8f;
+        }
+        bool ok = len != 0 && i + len <= n && p[i + 1] >= lo && p[i + 1] <= hi;
+        for (std::size_t k = 2; ok && k < len; ++k) ok = p[i + k] >= 0x80 && p[i + k] <= 0xbf;
+        if (!ok) {
+            out += '?';
+            ++i;
+            continue;
+        }
+        out.append(in.data() + i, len);
+        i += len;
+    }
+    return out;
+}
+
+// A plugin's C string: NULL is "", at most maxBytes are read, the copy is sanitised.
+std::string copyBounded(const char* text, std::size_t maxBytes) {
+    if (text == nullptr) return {};
+    return sanitizeText(std::string_view(text, strnlen(text, maxBytes)));
+}
+
+void setError(campaignd_error* err, const std::string& text) {
+    campaignd_error_set(err, text.c_str());
+}
+
+bool validPluginName(std::string_view name) {
+    if (name.empty() || name.size() > kMaxNameBytes) return false;
+    auto alnum = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    };
+    if (!alnum(name.front())) return false;
+    return std::all_of(name.begin(), name.end(),
+                       [&](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
+}
+
+// A journal field name from a plugin's key: upper case, [A-Z0-9_] only, starting with a
+// letter, at most 64 bytes; keys the host sets itself get a "PLUGIN_" prefix.
+std::string journalKey(const char* key) {
+    std::string k = copyBounded(key, kMaxLogKeyBytes);
+    for (char& c : k) {
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) c = '_';
+    }
+    if (k.empty() || !(k.front() >= 'A' && k.front() <= 'Z')) k = "FIELD_" + k;
+    static const std::array<std::string_view, 11> reserved{
+        "PLUGIN",     "MESSAGE",   "MESSAGE_ID", "PRIORITY",  "SYSLOG_IDENTIFIER", "SYSLOG_PID",
+        "SYSLOG_FACILITY", "CODE_FILE", "CODE_LINE", "CODE_FUNC", "ERRNO"};
+    if (std::find(reserved.begin(), reserved.end(), k) != reserved.end()) k = "PLUGIN_" + k;
+    if (k.size() > kMaxLogKeyBytes) k.resize(kMaxLogKeyBytes);
+    return k;
+}
+
+log::Level clampLevel(campaignd_log_level level) {
+    if (level <= CAMPAIGND_LOG_ERROR) return log::Level::Error;
+    if (level >= CAMPAIGND_LOG_DEBUG) return log::Level::Debug;
+    return static_cast<log::Level>(level);
+}
+
+HostContext* contextFrom(void* hostCtx) {
+    auto* context = static_cast<HostContext*>(hostCtx);
+    if (context == nullptr || context->magic != HostContext::kMagic) return nullptr;
+    return context;
+}
+
+void writePluginLine(log::Level level, const std::string& plugin, std::string message,
+                     const std::vector<std::pair<std::string, std::string>>& f) {
+    for (std::size_t i = kStructuredLogFields; i < f.size(); ++i)
+        message += " " + f[i].first + "=" + f[i].second;
+    auto F = [&](std::size_t i) { return log::Field{f[i].first, f[i].second}; };
+    const log::Field p{"PLUGIN", plugin};
+    switch (std::min(f.size(), kStructuredLogFields)) {
+        case 0: log::write(level, message, {p}); break;
+        case 1: log::write(level, message, {p, F(0)}); break;
+        case 2: log::write(level, message, {p, F(0), F(1)}); break;
+        case 3: log::write(level, message, {p, F(0), F(1), F(2)}); break;
+        default: log::write(level, message, {p, F(0), F(1), F(2), F(3)}); break;
+    }
+}
+
+campaignd_status hostLog(void* hostCtx, campaignd_log_level level, const char* message,
+                         const campaignd_log_field* fields, std::size_t fieldCount,
+                         campaignd_error* err) noexcept {
+    try {
+        HostContext* context = contextFrom(hostCtx);
+        if (context == nullptr) {
+            setError(err, "log: host_ctx is not the one the host passed to start()");
+            return CAMPAIGND_ERR_INVALID_ARGUMENT;
+        }
+        if (message == nullptr) {
+            setError(err, "log: message is NULL");
+            return CAMPAIGND_ERR_INVALID_ARGUMENT;
+        }
+        if (fields == nullptr) fieldCount = 0;
+        std::vector<std::pair<std::string, std::string>> f;
+        const std::size_t kept = std::min(fieldCount, kMaxLogFields);
+        f.reserve(kept);
+        for (std::size_t i = 0; i < kept; ++i) {
+            if (fields[i].key == nullptr) continue;
+            f.emplace_back(journalKey(fields[i].key), copyBounded(fields[i].value, kMaxLogValueBytes));
+        }
+        std::string text = copyBounded(message, kMaxLogMessageBytes);
+        if (fieldCount > kept) text += " (" + std::to_string(fieldCount - kept) + " fields dropped)";
+        writePluginLine(clampLevel(level), context->pluginName, std::move(text), f);
+        return CAMPAIGND_OK;
+    } catch (...) {
+        setError(err, "log: the host could not write the line");
+        return CAMPAIGND_ERR_FAILED;
+    }
+}
+
+campaignd_status hostConfigGet(void* hostCtx, const char* key, const char** value,
+                               campaignd_error* err) noexcept {
+    try {
+        if (value != nullptr) *value = nullptr;
+        HostContext* context = contextFrom(hostCtx);
+        if (context == nullptr) {
+            setError(err, "config_get: host_ctx is not the one the host passed to start()");
+            return CAMPAIGND_ERR_INVALID_ARGUMENT;
+        }
+        if (key == nullptr || value == nullptr) {
+            setError(err, "config_get: key and value must not be NULL");
+            return CAMPAIGND_ERR_INVALID_ARGUMENT;
+        }
+        if (strnlen(key, kMaxConfigKeyBytes + 1) > kMaxConfigKeyBytes) {
+            setError(err, "config_get: key is longer than 256 bytes");
+            return CAMPAIGND_ERR_INVALID_ARGUMENT;
+        }
+        const std::string k = sanitizeText(key);
+        std::optional<std::string> found;
+        if (context->config != nullptr && *context->config)
+            found = (*context->config)(context->pluginName, k);
+        if (!found) {
+            setError(err, "no key '" + k + "' in [Plugin " + context->pluginName + "]");
+            return CAMPAIGND_ERR_NOT_FOUND;
+        }
+        std::lock_guard lock(context->cacheMutex);
+        auto& seen = context->cache[k];
+        auto it = std::find(seen.begin(), seen.end(), *found);
+        if (it == seen.end()) it = seen.insert(seen.end(), std::move(*found));
+        *value = it->c_str();
+        return CAMPAIGND_OK;
+    } catch (const std::exception& e) {
+        setError(err, std::string("config_get: ") + e.what());
+        return CAMPAIGND_ERR_FAILED;
+    } catch (...) {
+        setError(err, "config_get: the host's config lookup failed");
+        return CAMPAIGND_ERR_FAILED;
+    }
+}
+
+}  // namespace
+
+std::string_view toString(PluginState state) {
+    switch (state) {
+        case PluginState::Running: return "running";
+        case PluginState::Failed: return "failed";
+        case PluginState::Rejected: return "rejected";
+        case PluginState::Stopped: return "stopped";
+    }
+    return "failed";
+}
+
+std::vector<std::string> capabilityNames(std::uint64_t capabilities) {
+    static const std::array<std::pair<std::uint64_t, const char*>, 4> known{{
+        {CAMPAIGND_CAP_TRANSPORT, "transport"},
+        {CAMPAIGND_CAP_IMPORTER, "importer"},
+        {CAMPAIGND_CAP_BOUNCE_SOURCE, "bounce-source"},
+        {CAMPAIGND_CAP_REPORTER, "reporter"},
+    }};
+    std::vector<std::string> names;
+    for (unsigned bit = 0; bit < 64; ++bit) {
+        const std::uint64_t mask = std::uint64_t{1} << bit;
+        if ((capabilities & mask) == 0) continue;
+        auto it = std::find_if(known.begin(), known.end(), [&](const auto& k) { return k.first == mask; });
+        names.push_back(it != known.end() ? std::string(it->second)
+                                          : "unknown-bit-" + std::to_string(bit));
+    }
+    return names;
+}
+
+PluginHost::PluginHost(std::filesystem::path directory, ConfigLookup config)
+    : directory_(std::move(directory)), config_(std::move(config)) {}
+
+PluginHost::~PluginHost() { stop(); }
+
+void PluginHost::start() {
+    if (started_) {
+        log::warning("plugin host already started; not scanning again");
+        return;
+    }
+    started_ = true;
+    std::vector<std::filesystem::path> files;
+    try {
+        std::error_code ec;
+        const auto status = std::filesystem::status(directory_, ec);
+        if (!std::filesystem::exists(status)) {
+            log::info("plugin directory does not exist; no plugins loaded",
+                      {{"PLUGIN_DIR", directory_.string()}});
+            return;
+        }
+        if (!std::filesystem::is_directory(status)) {
+            log::warning("plugin directory is not a directory; no plugins loaded",
+                         {{"PLUGIN_DIR", directory_.string()}});
+            return;
+        }
+        std::filesystem::directory_iterator it(directory_, ec), end;
+        if (ec) {
+            log::warning("cannot read the plugin directory; no plugins loaded: " + ec.message(),
+                         {{"PLUGIN_DIR", directory_.string()}});
+            return;
+        }
+        for (; it != end; it.increment(ec)) {
+            if (ec) break;
+            const std::string file = it->path().filename().string();
+            if (file.size() <= 3 || file.front() == '.' || !file.ends_with(".so")) continue;
+            std::error_code typeError;
+            if (!it->is_regular_file(typeError)) continue;  // follows symlinks
+            files.push_back(it->path());
+        }
+        if (ec) {
+            log::warning("error while reading the plugin directory: " + ec.message(),
+                         {{"PLUGIN_DIR", directory_.string()}});
+        }
+    } catch (const std::exception& e) {
+        log::error(std::string("cannot scan the plugin directory: ") + e.what(),
+                   {{"PLUGIN_DIR", directory_.string()}});
+        return;
+    }
+    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) {
+        return a.filename().string() < b.filename().string();
+    });
+    for (const auto& file : files) loadOne(file);
+    std::size_t running = 0;
+    for (const auto& slot : slots_) running += slot->info.state == PluginState::Running;
+    log::info("plugins loaded: " + std::to_string(running) + " running of " +
+                  std::to_string(slots_.size()),
+              {{"PLUGIN_DIR", directory_.string()}});
+}
+
+void PluginHost::loadOne(const std::filesystem::path& path) {
+    slots_.push_back(std::make_unique<Slot>());
+    Slot& slot = *slots_.back();
+    PluginInfo& info = slot.info;
+    info.path = path;
+
+    auto refuse = [&](PluginState state, std::string reason) {
+        info.state = state;
+        info.error = std::move(reason);
+        log::warning("plugin " + std::string(toString(state)) + ": " + info.error,
+                     {{"PLUGIN", info.name.empty() ? path.filename().string() : info.name},
+                      {"PLUGIN_FILE", path.string()},
+                      {"PLUGIN_STATE", std::string(toString(state))}});
+        if (slot.handle != nullptr && !slot.keepLoaded) {
+            dlclose(slot.handle);
+            slot.handle = nullptr;
+        }
+    };
+
+    try {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IWOTH) != 0) {
+            return refuse(PluginState::Rejected, "the file is writable by anyone; not loading it");
+        }
+
+        dlerror();
+        slot.handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (slot.handle == nullptr) {
+            return refuse(PluginState::Failed,
+                          "cannot load: " + copyBounded(dlerror(), kErrorBufferBytes));
+        }
+        void* symbol = dlsym(slot.handle, CAMPAIGND_PLUGIN_ENTRY_SYMBOL);
+        if (symbol == nullptr) {
+            return refuse(PluginState::Rejected,
+                          "no entry point " CAMPAIGND_PLUGIN_ENTRY_SYMBOL
+                          " (not a campaignd plugin, or built for another ABI major)");
+        }
+        auto entry = reinterpret_cast<campaignd_plugin_entry_fn>(symbol);
+        const campaignd_plugin_descriptor* raw = entry();
+        if (raw == nullptr) {
+            return refuse(PluginState::Rejected, "the entry point returned no descriptor");
+        }
+
+        // Only the three fixed fields may be read before these checks pass.
+        info.abiMajor = raw->abi_major;
+        info.abiMinor = raw->abi_minor;
+        const std::size_t declaredSize = raw->struct_size;
+        if (raw->abi_major != CAMPAIGND_PLUGIN_ABI_MAJOR) {
+            return refuse(PluginState::Rejected,
+                          "built for plugin ABI " + std::to_string(raw->abi_major) + "." +
+                              std::to_string(raw->abi_minor) + ", this host speaks ABI " +
+                              std::to_string(CAMPAIGND_PLUGIN_ABI_MAJOR) + "." +
+                              std::to_string(CAMPAIGND_PLUGIN_ABI_MINOR));
+        }
+        if (declaredSize < CAMPAIGND_PLUGIN_DESCRIPTOR_MIN_SIZE) {
+            return refuse(PluginState::Rejected,
+                          "descriptor struct_size " + std::to_string(declaredSize) +
+                              " is smaller than an ABI 1.0 descriptor (" +
+                              std::to_string(CAMPAIGND_PLUGIN_DESCRIPTOR_MIN_SIZE) + " bytes)");
+        }
+
+        // Copy what this host knows and the plugin has; the rest stays zero.
+        campaignd_plugin_descriptor descriptor{};
+        std::memcpy(&descriptor, raw, std::min(declaredSize, sizeof descriptor));
+
+        if (descriptor.name == nullptr) {
+            return refuse(PluginState::Rejected, "the descriptor has no name");
+        }
+        const std::size_t nameLength = strnlen(descriptor.name, kMaxNameBytes + 1);
+        const std::string name = copyBounded(descriptor.name, kMaxNameBytes);
+        if (nameLength > kMaxNameBytes || !validPluginName(name)) {
+            return refuse(PluginState::Rejected,
+                          "invalid plugin name '" + name +
+                              "' (1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit)");
+        }
+        info.name = name;
+        info.version = copyBounded(descriptor.version, kMaxVersionBytes);
+        info.description = copyBounded(descriptor.description, kMaxDescriptionBytes);
+        info.capabilityBits = descriptor.capabilities;
+        info.capabilities = capabilityNames(descriptor.capabilities);
+        if (descriptor.start == nullptr || descriptor.stop == nullptr) {
+            return refuse(PluginState::Rejected, "the descriptor has no start or stop function");
+        }
+        for (const auto& other : slots_) {
+            if (other.get() != &slot && other->nameClaimed && other->info.name == name) {
+                return refuse(PluginState::Rejected, "duplicate plugin name '" + name +
+                                                         "': already loaded from " +
+                                                         other->info.path.string());
+            }
+        }
+        slot.nameClaimed = true;
+
+        auto context = std::make_unique<HostContext>();
+        context->pluginName = name;
+        context->config = &config_;
+        context->table.struct_size = sizeof(campaignd_host);
+        context->table.abi_major = CAMPAIGND_PLUGIN_ABI_MAJOR;
+        context->table.abi_minor = CAMPAIGND_PLUGIN_ABI_MINOR;
+        context->table.host_ctx = context.get();
+        context->table.log = &hostLog;
+        context->table.config_get = &hostConfigGet;
+
+        std::array<char, kErrorBufferBytes> buffer{};
+        campaignd_error err{buffer.data(), buffer.size()};
+        void* instance = nullptr;
+        campaignd_status status = CAMPAIGND_ERR_FAILED;
+        try {
+            status = descriptor.start(&context->table, &instance, &err);
+        } catch (const std::exception& e) {
+            // The plugin broke the contract; what it started may still run, so its code and
+            // host table stay mapped until the process exits.
+            slot.keepLoaded = true;
+            slot.context = std::move(context);
+            return refuse(PluginState::Failed, "start threw an exception (not allowed by the ABI): " +
+                                                   copyBounded(e.what(), kErrorBufferBytes));
+        } catch (...) {
+            slot.keepLoaded = true;
+            slot.context = std::move(context);
+            return refuse(PluginState::Failed, "start threw an exception (not allowed by the ABI)");
+        }
+        if (status != CAMPAIGND_OK) {
+            buffer.back() = '\0';
+            std::string message = copyBounded(buffer.data(), buffer.size() - 1);
+            if (message.empty()) message = "no message";
+            return refuse(PluginState::Failed,
+                          "start failed (status " + std::to_string(status) + "): " + message);
+        }
+
+        auto running = std::make_unique<RunningPlugin>();
+        running->name_ = name;
+        running->capabilities_ = descriptor.capabilities;
+        running->descriptor_ = descriptor;
+        running->descriptorSize_ = declaredSize;
+        running->instance_ = instance;
+        slot.running = std::move(running);
+        slot.context = std::move(context);
+        info.state = PluginState::Running;
+        info.error.clear();
+        log::info("plugin started",
+                  {{"PLUGIN", name}, {"PLUGIN_VERSION", info.version}, {"PLUGIN_FILE", path.string()}});
+    } catch (const std::exception& e) {
+        refuse(PluginState::Failed, std::string("the host could not load it: ") + e.what());
+    } catch (...) {
+        refuse(PluginState::Failed, "the host could not load it");
+    }
+}
+
+void PluginHost::stop() {
+    for (auto it = slots_.rbegin(); it != slots_.rend(); ++it) {
+        Slot& slot = **it;
+        if (!slot.running) continue;
+        try {
+            slot.running->descriptor_.stop(slot.running->instance_);
+        } catch (...) {
+            // Against the ABI; the plugin may still be running something, so keep it mapped.
+            slot.keepLoaded = true;
+            log::error("plugin stop threw an exception (not allowed by the ABI)",
+                       {{"PLUGIN", slot.info.name}});
+        }
+        slot.running.reset();
+        slot.info.state = PluginState::Stopped;
+        log::info("plugin stopped", {{"PLUGIN", slot.info.name}});
+    }
+    for (auto it = slots_.rbegin(); it != slots_.rend(); ++it) {
+        Slot& slot = **it;
+        if (slot.handle == nullptr || slot.keepLoaded) continue;
+        slot.context.reset();
+        dlclose(slot.handle);
+        slot.handle = nullptr;
+    }
+}
+
+std::vector<PluginInfo> PluginHost::plugins() const {
+    std::vector<PluginInfo> out;
+    out.reserve(slots_.size());
+    for (const auto& slot : slots_) out.push_back(slot->info);
+    return out;
+}
+
+const RunningPlugin* PluginHost::findPlugin(std::string_view name) const {
+    for (const auto& slot : slots_) {
+        if (slot->running && slot->running->name() == name) return slot->running.get();
+    }
+    return nullptr;
+}
+
+std::vector<const RunningPlugin*> PluginHost::pluginsWithCapability(std::uint64_t capability) const {
+    std::vector<const RunningPlugin*> out;
+    for (const auto& slot : slots_) {
+        if (slot->running && capability != 0 && slot->running->hasCapability(capability))
+            out.push_back(slot->running.get());
+    }
+    return out;
+}
+
+}  // namespace campaignd::plugins

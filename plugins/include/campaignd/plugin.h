@@ -1,0 +1,184 @@
+/* plugin.h: campaignd's plugin ABI, major 1. Plain C (C99), depending only on <stdint.h> and
+ * <stddef.h>. A plugin is a shared object exporting one function, campaignd_plugin_entry_v1,
+ * that returns a constant descriptor; the host checks its ABI major and struct_size before it
+ * calls anything else, then calls start() with a table of host functions and stop() at the end.
+ * Promises: fields are only ever appended; another major gets another entry symbol and layout;
+ * an older minor is accepted by struct_size. Refuses: C++ exceptions or STL objects across the
+ * boundary. Every pointer carries an OWNERSHIP note.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Versions and symbols ------------------------------------------------------------------ */
+
+/* A host refuses a descriptor whose abi_major differs from its own. A change that is not an
+ * append (a field moved, removed, retyped; a call's meaning changed) needs a new major, and a
+ * new entry symbol name, so an old host does not even find a new plugin's entry point. */
+#define CAMPAIGND_PLUGIN_ABI_MAJOR 1
+/* Bumped for every append to campaignd_plugin_descriptor or campaignd_host. */
+#define CAMPAIGND_PLUGIN_ABI_MINOR 0
+
+#define CAMPAIGND_PLUGIN_ENTRY_SYMBOL "campaignd_plugin_entry_v1"
+
+/* Plugins are built with -fvisibility=hidden; this marks the one symbol they export. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CAMPAIGND_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define CAMPAIGND_PLUGIN_EXPORT
+#endif
+
+/* The offset just past FIELD in TYPE: a struct whose struct_size is at least this has FIELD.
+ * Both sides use it before reading a field appended after 1.0, e.g.
+ *   if (host->struct_size >= CAMPAIGND_FIELD_END(campaignd_host, some_later_field)) ... */
+#define CAMPAIGND_FIELD_END(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
+
+/* ---- Status and errors --------------------------------------------------------------------- */
+
+/* Every call across the boundary that can fail returns one of these. Any value other than
+ * CAMPAIGND_OK is a failure; a caller treats unknown values as CAMPAIGND_ERR_FAILED. */
+typedef int32_t campaignd_status;
+#define CAMPAIGND_OK 0
+#define CAMPAIGND_ERR_FAILED 1           /* the environment failed (I/O, network, a server) */
+#define CAMPAIGND_ERR_INVALID_ARGUMENT 2 /* the caller passed something malformed */
+#define CAMPAIGND_ERR_NOT_FOUND 3        /* e.g. config_get: no such key in the section */
+#define CAMPAIGND_ERR_UNSUPPORTED 4      /* e.g. a plugin that needs a newer host */
+
+/* The message half of a failure. The CALLER provides the buffer; the callee writes a
+ * NUL-terminated UTF-8 message of at most message_size bytes (terminator included) into it
+ * when it returns a failure, and leaves it alone otherwise. A caller must not trust the callee
+ * to terminate it: read at most message_size bytes. err itself may be NULL: then no message. */
+typedef struct campaignd_error {
+    char *message;       /* OWNERSHIP: caller; valid for the duration of the call only. */
+    size_t message_size; /* capacity of message in bytes, terminator included */
+} campaignd_error;
+
+/* Writes a bounded, always-terminated copy of text into err (NULL err or text is a no-op).
+ * Needs no libc, so a plugin may use it anywhere. */
+static inline void campaignd_error_set(campaignd_error *err, const char *text) {
+    size_t i = 0;
+    if (err == NULL || err->message == NULL || err->message_size == 0 || text == NULL) return;
+    for (; i + 1 < err->message_size && text[i] != '\0'; ++i) err->message[i] = text[i];
+    err->message[i] = '\0';
+}
+
+/* ---- The host's functions, handed to a plugin's start() ------------------------------------ */
+
+/* syslog priorities, as the journal uses them. Other values are clamped to this range. */
+typedef int32_t campaignd_log_level;
+#define CAMPAIGND_LOG_ERROR 3
+#define CAMPAIGND_LOG_WARNING 4
+#define CAMPAIGND_LOG_NOTICE 5
+#define CAMPAIGND_LOG_INFO 6
+#define CAMPAIGND_LOG_DEBUG 7
+
+/* One structured log field, e.g. { "RECIPIENT", "a@example.org" }. Keys become journal field
+ * names: the host upper-cases them and replaces characters outside [A-Z0-9_]; it prefixes keys
+ * it reserves for itself (PLUGIN, MESSAGE, PRIORITY, ...) with "PLUGIN_". Never log a password. */
+typedef struct campaignd_log_field {
+    const char *key;   /* OWNERSHIP: caller; read during the call only. */
+    const char *value; /* OWNERSHIP: caller; read during the call only. NULL is logged as "". */
+} campaignd_log_field;
+
+/* The host table. OWNERSHIP: host; the table, host_ctx and everything they point to stay valid
+ * from the moment start() is entered until stop() returns (or until start() returns a failure).
+ * log and config_get may be called from any thread in that window; they never call back into
+ * the plugin. A plugin built against a newer minor checks struct_size before using a field
+ * appended after the ones it finds here (CAMPAIGND_FIELD_END). */
+typedef struct campaignd_host {
+    size_t struct_size; /* sizeof(campaignd_host) as the host was built */
+    uint32_t abi_major; /* the host's CAMPAIGND_PLUGIN_ABI_MAJOR; a plugin refuses another one */
+    uint32_t abi_minor; /* the host's CAMPAIGND_PLUGIN_ABI_MINOR */
+
+    /* OWNERSHIP: host; opaque to the plugin, passed back as the first argument of every host
+     * function. It identifies the calling plugin (its log lines carry PLUGIN=<name>). */
+    void *host_ctx;
+
+    /* Logs message with level and field_count fields (fields may be NULL when field_count is 0).
+     * The host bounds and sanitises what it is given (overlong text is cut, control characters
+     * are replaced). Returns CAMPAIGND_ERR_INVALID_ARGUMENT for a NULL message or host_ctx. */
+    campaignd_status (*log)(void *host_ctx, campaignd_log_level level,
+                            const char *message, /* OWNERSHIP: caller; read during the call */
+                            const campaignd_log_field *fields, /* OWNERSHIP: caller; ditto */
+                            size_t field_count, campaignd_error *err);
+
+    /* Looks key up in the plugin's own section of the daemon config, "[Plugin NAME]" where NAME
+     * is the descriptor's name. On CAMPAIGND_OK, *value points to the NUL-terminated value.
+     * OWNERSHIP of *value: host; it stays valid and unchanged until the plugin's stop() returns
+     * (the plugin never frees it). When the key is absent: CAMPAIGND_ERR_NOT_FOUND, *value is
+     * NULL and err says which key. */
+    campaignd_status (*config_get)(void *host_ctx,
+                                   const char *key, /* OWNERSHIP: caller; read during the call */
+                                   const char **value, campaignd_error *err);
+
+    /* Appended in later minors. */
+} campaignd_host;
+
+#define CAMPAIGND_HOST_MIN_SIZE CAMPAIGND_FIELD_END(campaignd_host, config_get)
+
+/* ---- The plugin's descriptor --------------------------------------------------------------- */
+
+/* What a plugin can do. The capability-specific function tables arrive as appended descriptor
+ * fields (pointers to per-capability vtables) in later minors; a bit without its table (a
+ * descriptor too short to hold it) means the host does not use that capability. Unknown bits
+ * are shown, not used. */
+#define CAMPAIGND_CAP_TRANSPORT (UINT64_C(1) << 0)     /* sends messages (SMTP, maildir) */
+#define CAMPAIGND_CAP_IMPORTER (UINT64_C(1) << 1)      /* imports recipients (CSV) */
+#define CAMPAIGND_CAP_BOUNCE_SOURCE (UINT64_C(1) << 2) /* reads bounces/DSNs (IMAP) */
+#define CAMPAIGND_CAP_REPORTER (UINT64_C(1) << 3)      /* sends or writes reports */
+
+typedef struct campaignd_plugin_descriptor {
+    /* These three stay first, with these types, in every major, so any host can read them. */
+    uint32_t abi_major; /* CAMPAIGND_PLUGIN_ABI_MAJOR the plugin was built against */
+    uint32_t abi_minor; /* CAMPAIGND_PLUGIN_ABI_MINOR the plugin was built against */
+    size_t struct_size; /* sizeof(campaignd_plugin_descriptor) the plugin was built against */
+
+    /* OWNERSHIP of the three strings: plugin; static storage, NUL-terminated UTF-8, valid until
+     * the host dlcloses the object. The host copies them (bounded) and never writes to them.
+     * name: 1-64 characters of [A-Za-z0-9._-], starting with a letter or digit; unique among
+     * the loaded plugins; names the config section "[Plugin NAME]". version: at most 64 bytes.
+     * description: one line, at most 512 bytes. */
+    const char *name;
+    const char *version;
+    const char *description;
+
+    uint64_t capabilities; /* CAMPAIGND_CAP_* bits */
+
+    /* Starts one instance. host: OWNERSHIP host (see campaignd_host). *instance: OWNERSHIP
+     * plugin; whatever the plugin stores there (NULL is fine) is passed back to stop() and to
+     * capability calls and never dereferenced by the host. err: OWNERSHIP caller (see
+     * campaignd_error). On a failure status the plugin has released everything it acquired,
+     * stop() is not called, and the object may be unloaded right after. Called once per
+     * loaded object, on the host's start-up thread. */
+    campaignd_status (*start)(const campaignd_host *host, void **instance, campaignd_error *err);
+
+    /* Stops the instance start() made and releases it: joins any thread the plugin started,
+     * closes its connections. Cannot fail. Called once, on the host's thread; the host then
+     * unloads the object, so nothing of the plugin may still run after stop() returns. */
+    void (*stop)(void *instance);
+
+    /* Appended in later minors: pointers to capability vtables, e.g.
+     * const campaignd_transport_vtable *transport; (OWNERSHIP: plugin, static storage). */
+} campaignd_plugin_descriptor;
+
+/* The smallest struct_size a host accepts: a 1.0 descriptor. */
+#define CAMPAIGND_PLUGIN_DESCRIPTOR_MIN_SIZE CAMPAIGND_FIELD_END(campaignd_plugin_descriptor, stop)
+
+/* ---- The entry point ----------------------------------------------------------------------- */
+
+/* The one symbol a plugin exports. Returns its descriptor. OWNERSHIP: plugin; static storage,
+ * constant, valid until dlclose. It must have no side effects and must not fail: it is called
+ * before the host has checked anything, and may be called more than once. Return NULL only if
+ * the object is not usable at all (the host then rejects it). */
+CAMPAIGND_PLUGIN_EXPORT const campaignd_plugin_descriptor *campaignd_plugin_entry_v1(void);
+
+typedef const campaignd_plugin_descriptor *(*campaignd_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
