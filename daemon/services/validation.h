@@ -34,4 +34,8 @@ std::string normalizeFromAddress(std::string_view from);
 // A group name: 1-200 characters of valid UTF-8, no control characters, trimmed.
 std::string normalizeGroupName(std::string_view name);
 
+// A value made fit to quote inside an error message: valid UTF-8, control characters, quotes
+// and backslashes escaped (\r, \n, \xNN, \"), cut after 80 characters with "...".
+std::string quoteForMessage(std::string_view value);
+
 }  // namespace campaignd::services

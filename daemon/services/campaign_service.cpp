@@ -1,0 +1,360 @@
+// campaign_service.cpp: the campaign rules. Every status change goes through one table
+// (kTransitions, as org.campaignd.Campaignd1.Campaign.xml states it) and a compare-and-set in
+// the store, so two callers racing cannot both win. Every change validates all of its input
+// before it touches the store, runs in one store transaction, and tells the observer only
+// after that transaction committed. Refuses with Error(InvalidArgument | NotFound |
+// InvalidState) and a message naming the campaign, its status and what was refused.
+#include "services/campaign_service.h"
+
+#include <algorithm>
+#include <array>
+#include <set>
+#include <utility>
+
+#include "core/error.h"
+#include "services/html_sanitizer.h"
+#include "services/validation.h"
+
+namespace campaignd::services {
+namespace {
+
+using S = CampaignStatus;
+
+// The legal status changes. Rescheduling a scheduled campaign is not a status change and is
+// not in the table; schedule() handles it.
+constexpr std::array<std::pair<S, S>, 11> kTransitions{{
+    {S::Draft, S::Scheduled},      // Schedule
+    {S::Scheduled, S::Draft},      // Unschedule
+    {S::Draft, S::InProgress},     // sending starts
+    {S::Scheduled, S::InProgress}, // sending starts (the scheduler)
+    {S::InProgress, S::Paused},
+    {S::Paused, S::InProgress},
+    {S::InProgress, S::Completed},
+    {S::Draft, S::Cancelled},
+    {S::Scheduled, S::Cancelled},
+    {S::InProgress, S::Cancelled},
+    {S::Paused, S::Cancelled},
+}};
+
+constexpr std::size_t kMaxName = 200;     // characters
+constexpr std::size_t kMaxSubject = 998;  // octets: RFC 5322's line limit
+
+// "campaign 7 is <phrase>".
+std::string_view statusPhrase(S s) {
+    switch (s) {
+    case S::Draft: return "a draft";
+    case S::Scheduled: return "scheduled";
+    case S::InProgress: return "in progress";
+    case S::Paused: return "paused";
+    case S::Completed: return "completed";
+    case S::Cancelled: return "cancelled";
+    }
+    return "in an unknown state";
+}
+
+// "it cannot be <verb>".
+std::string_view transitionVerb(S from, S to) {
+    switch (to) {
+    case S::Draft: return from == S::Scheduled ? "unscheduled" : "returned to draft";
+    case S::Scheduled: return "scheduled";
+    case S::InProgress: return from == S::Paused ? "resumed" : "started";
+    case S::Paused: return "paused";
+    case S::Completed: return "completed";
+    case S::Cancelled: return "cancelled";
+    }
+    return "changed";
+}
+
+std::string campaignRef(Id id) { return "campaign " + std::to_string(id); }
+
+[[noreturn]] void invalidArgument(const std::string& message) {
+    throw Error(ErrorCode::InvalidArgument, message);
+}
+
+[[noreturn]] void refuseState(const Campaign& c, std::string_view what) {
+    throw Error(ErrorCode::InvalidState,
+                campaignRef(c.id) + " is " + std::string(statusPhrase(c.status)) + "; " + std::string(what));
+}
+
+[[noreturn]] void refuseTransition(const Campaign& c, S to) {
+    if (c.status == to)
+        throw Error(ErrorCode::InvalidState,
+                    campaignRef(c.id) + " is already " + std::string(statusPhrase(to)));
+    refuseState(c, "it cannot be " + std::string(transitionVerb(c.status, to)));
+}
+
+std::size_t codePoints(std::string_view s) {
+    return static_cast<std::size_t>(
+        std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+std::string trimmed(std::string_view s) {
+    const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    while (!s.empty() && space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && space(s.back())) s.remove_suffix(1);
+    return std::string(s);
+}
+
+std::string checkName(const std::string& raw) {
+    checkHeaderValue("name", raw);
+    std::string name = trimmed(raw);
+    if (name.empty()) invalidArgument("name is empty; a campaign needs a name");
+    if (codePoints(name) > kMaxName)
+        invalidArgument("name is " + std::to_string(codePoints(name)) + " characters long; at most " +
+                        std::to_string(kMaxName) + " are allowed");
+    return name;
+}
+
+std::string checkSubject(const std::string& raw) {
+    checkHeaderValue("subject", raw);
+    std::string subject = trimmed(raw);
+    if (subject.empty()) invalidArgument("subject is empty; a campaign needs a subject");
+    if (subject.size() > kMaxSubject)
+        invalidArgument("subject is " + std::to_string(subject.size()) + " octets long; at most " +
+                        std::to_string(kMaxSubject) + " are allowed");
+    return subject;
+}
+
+std::string checkHtml(const std::string& raw) {
+    std::string html = sanitizeHtml(raw);
+    if (trimmed(html).empty())
+        invalidArgument(raw.empty() || trimmed(raw).empty()
+                            ? "HTML content is empty; a campaign needs content"
+                            : "HTML content is empty once unsafe content is removed");
+    return html;
+}
+
+std::string checkText(const std::string& raw) {
+    checkUtf8("text content", raw);
+    if (raw.find('\0') != std::string::npos) invalidArgument("text content contains a NUL character");
+    return raw;
+}
+
+std::string checkFrom(const std::string& raw) {
+    if (trimmed(raw).empty()) return {};  // the configured default sender
+    return normalizeFromAddress(raw);
+}
+
+void checkFuture(Usec when, Usec now) {
+    if (when <= now)
+        invalidArgument("schedule " + formatUtc(when) + " is in the past (it is now " + formatUtc(now) +
+                        "); a campaign can only be scheduled for the future");
+}
+
+}  // namespace
+
+bool isLegalTransition(CampaignStatus from, CampaignStatus to) {
+    return std::find(kTransitions.begin(), kTransitions.end(), std::make_pair(from, to)) != kTransitions.end();
+}
+
+CampaignService::CampaignService(storage::Store& store, Clock clock)
+    : store_(store), clock_(clock ? std::move(clock) : Clock(systemNow)) {}
+
+Campaign CampaignService::create(const CampaignFields& fields) {
+    const Usec now = clock_();
+    Campaign c;
+    if (!fields.name) invalidArgument("name is missing; a campaign needs a name");
+    if (!fields.subject) invalidArgument("subject is missing; a campaign needs a subject");
+    if (!fields.htmlContent) invalidArgument("HTML content is missing; a campaign needs content");
+    c.name = checkName(*fields.name);
+    c.subject = checkSubject(*fields.subject);
+    c.htmlContent = checkHtml(*fields.htmlContent);
+    if (fields.textContent) c.textContent = checkText(*fields.textContent);
+    if (fields.fromAddress) c.fromAddress = checkFrom(*fields.fromAddress);
+    if (fields.scheduledTime) {
+        checkFuture(*fields.scheduledTime, now);
+        c.scheduledTime = fields.scheduledTime;
+        c.status = S::Scheduled;
+    }
+    c.createdAt = now;
+    c.updatedAt = now;
+
+    Campaign stored;
+    store_.transaction([&] {
+        const Id id = store_.insertCampaign(c);
+        stored = get(id);
+    });
+    if (observer_) observer_->campaignCreated(stored);
+    return stored;
+}
+
+Campaign CampaignService::update(Id id, const CampaignFields& fields) {
+    if (fields.scheduledTime)
+        invalidArgument("scheduled time cannot be changed by an edit; schedule or unschedule the campaign");
+    // Everything is validated before the campaign is read, so a bad edit changes nothing.
+    std::optional<std::string> name, subject, html, text, from;
+    if (fields.name) name = checkName(*fields.name);
+    if (fields.subject) subject = checkSubject(*fields.subject);
+    if (fields.htmlContent) html = checkHtml(*fields.htmlContent);
+    if (fields.textContent) text = checkText(*fields.textContent);
+    if (fields.fromAddress) from = checkFrom(*fields.fromAddress);
+
+    Campaign stored;
+    store_.transaction([&] {
+        Campaign c = get(id);
+        if (c.status != S::Draft && c.status != S::Scheduled)
+            refuseState(c, "only a draft or scheduled campaign can be edited");
+        if (name) c.name = *name;
+        if (subject) c.subject = *subject;
+        if (html) c.htmlContent = *html;
+        if (text) c.textContent = *text;
+        if (from) c.fromAddress = *from;
+        c.updatedAt = clock_();
+        store_.updateCampaign(c);
+        stored = get(id);
+    });
+    if (observer_) observer_->campaignChanged(stored);
+    return stored;
+}
+
+Campaign CampaignService::get(Id id) {
+    std::optional<Campaign> c = store_.findCampaign(id);
+    if (!c) throw Error(ErrorCode::NotFound, campaignRef(id) + " does not exist");
+    return *c;
+}
+
+std::vector<Campaign> CampaignService::list(std::optional<CampaignStatus> status) {
+    return store_.listCampaigns(status);
+}
+
+void CampaignService::remove(Id id) {
+    store_.transaction([&] {
+        const Campaign c = get(id);
+        if (c.status == S::InProgress)
+            refuseState(c, "it cannot be deleted while sending (pause or cancel it first)");
+        if (!store_.deleteCampaign(id)) throw Error(ErrorCode::NotFound, campaignRef(id) + " does not exist");
+    });
+    if (observer_) observer_->campaignDeleted(id);
+}
+
+AttachResult CampaignService::attach(Id id, const AttachRequest& request) {
+    // Validate every name and address first: a malformed one is InvalidArgument, nothing done.
+    std::vector<std::string> groups, emails;
+    for (const std::string& g : request.groups) groups.push_back(normalizeGroupName(g));
+    for (const std::string& e : request.emails) emails.push_back(normalizeEmail(e));
+
+    AttachResult result;
+    store_.transaction([&] {
+        const Campaign c = get(id);
+        if (c.status != S::Draft && c.status != S::Scheduled)
+            refuseState(c, "recipients can only be attached before sending starts (draft or scheduled)");
+
+        // Resolve everything before attaching anything.
+        std::vector<Group> found;
+        for (const std::string& name : groups) {
+            std::optional<Group> g = store_.findGroup(name);
+            if (!g) throw Error(ErrorCode::NotFound, "group \"" + quoteForMessage(name) + "\" does not exist");
+            found.push_back(*g);
+        }
+        std::vector<Recipient> recipients;
+        for (const std::string& email : emails) {
+            std::optional<Recipient> r = store_.findRecipient(email);
+            if (!r)
+                throw Error(ErrorCode::NotFound, "recipient \"" + quoteForMessage(email) + "\" does not exist");
+            recipients.push_back(*r);
+        }
+
+        // Each person is counted once, however many groups or addresses name them.
+        std::set<Id> seen;
+        for (const Group& g : found) {
+            storage::RecipientFilter filter;
+            filter.group = g.name;
+            std::int64_t subscribedNew = 0;
+            for (const Recipient& r : store_.listRecipients(filter)) {
+                if (!seen.insert(r.id).second) continue;
+                if (r.status == SubscriptionStatus::Subscribed) ++subscribedNew;
+                else ++result.skippedUnsubscribed;
+            }
+            // Members seen earlier in this request were attached then, so every row the store
+            // adds now belongs to a member counted in subscribedNew.
+            const std::int64_t added = store_.attachGroup(id, g.id);
+            result.attached += added;
+            result.alreadyAttached += subscribedNew - added;
+        }
+        for (const Recipient& r : recipients) {
+            if (!seen.insert(r.id).second) continue;
+            if (r.status != SubscriptionStatus::Subscribed) {
+                ++result.skippedUnsubscribed;
+                continue;
+            }
+            if (store_.attachRecipient(id, r.id)) ++result.attached;
+            else ++result.alreadyAttached;
+        }
+        result.recipientCount = get(id).recipientCount;
+    });
+    if (observer_ && result.attached > 0) observer_->campaignChanged(get(id));
+    return result;
+}
+
+Campaign CampaignService::schedule(Id id, Usec when) {
+    const Usec now = clock_();
+    Campaign stored;
+    store_.transaction([&] {
+        Campaign c = get(id);
+        if (c.status != S::Draft && c.status != S::Scheduled) refuseTransition(c, S::Scheduled);
+        checkFuture(when, now);
+        if (c.status == S::Draft && !store_.changeCampaignStatus(id, S::Draft, S::Scheduled, "", now))
+            refuseTransition(get(id), S::Scheduled);
+        c.status = S::Scheduled;
+        c.statusReason.clear();
+        c.scheduledTime = when;
+        c.updatedAt = now;
+        store_.updateCampaign(c);
+        stored = get(id);
+    });
+    if (observer_) observer_->campaignChanged(stored);
+    return stored;
+}
+
+Campaign CampaignService::unschedule(Id id) {
+    const Usec now = clock_();
+    Campaign stored;
+    store_.transaction([&] {
+        Campaign c = get(id);
+        if (c.status != S::Scheduled) refuseTransition(c, S::Draft);
+        if (!store_.changeCampaignStatus(id, S::Scheduled, S::Draft, "", now)) refuseTransition(get(id), S::Draft);
+        c.status = S::Draft;
+        c.statusReason.clear();
+        c.scheduledTime.reset();
+        c.updatedAt = now;
+        store_.updateCampaign(c);
+        stored = get(id);
+    });
+    if (observer_) observer_->campaignChanged(stored);
+    return stored;
+}
+
+Campaign CampaignService::transition(Id id, CampaignStatus to, const std::string& reason) {
+    if (to == S::Draft) {
+        const Campaign c = get(id);
+        if (c.status != S::Scheduled) refuseTransition(c, to);
+        return unschedule(id);
+    }
+    checkHeaderValue("status reason", reason);
+    const Usec now = clock_();
+    Campaign stored;
+    store_.transaction([&] {
+        const Campaign c = get(id);
+        if (!isLegalTransition(c.status, to)) refuseTransition(c, to);
+        if (to == S::Scheduled) {
+            // Draft -> Scheduled needs a time; only schedule() has one.
+            if (!c.scheduledTime) invalidArgument(campaignRef(id) + " has no schedule; schedule it with a time");
+            checkFuture(*c.scheduledTime, now);
+        }
+        if (!store_.changeCampaignStatus(id, c.status, to, reason, now)) refuseTransition(get(id), to);
+        stored = get(id);
+    });
+    if (observer_) observer_->campaignChanged(stored);
+    return stored;
+}
+
+std::vector<Id> CampaignService::dueCampaigns() { return store_.dueCampaigns(clock_()); }
+
+CampaignSummary CampaignService::summary(Id id) {
+    get(id);  // NotFound
+    return store_.campaignSummary(id);
+}
+
+Dashboard CampaignService::dashboard() { return store_.dashboard(); }
+
+}  // namespace campaignd::services

@@ -1,0 +1,478 @@
+// html_sanitizer.cpp: campaign HTML through libxml2's HTML parser and an allow-list walk.
+// Promises: no element outside the allow-list survives (dangerous ones go with their
+// contents, unknown ones are unwrapped so their text stays); no on* handler, no attribute
+// outside the allow-list, no URL with a scheme outside http/https/mailto/tel/cid/ftp (plus
+// data:image/ for <img src>, never SVG); no comment or processing instruction (conditional
+// comments hide markup); no CSS that runs code or fetches (expression(), javascript:,
+// vbscript:, -moz-binding, behavior, @import) in a style attribute or a <style> element.
+//
+// Returns: a fragment for a fragment (the kept children of <head> and <body>, in order), a
+// whole document (with a DOCTYPE) when the input had <html>, <head>, <body> or a DOCTYPE.
+// Output is UTF-8. Refuses invalid UTF-8 and NUL bytes with Error(InvalidArgument).
+#include "services/html_sanitizer.h"
+
+#include <libxml/HTMLparser.h>
+#include <libxml/HTMLtree.h>
+#include <libxml/tree.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "core/error.h"
+#include "services/validation.h"
+
+namespace campaignd::services {
+namespace {
+
+// Dropped together with everything inside them.
+constexpr auto kDroppedWithContent = std::to_array<std::string_view>({
+    "script", "noscript", "iframe", "frame", "frameset", "noframes", "object", "embed",
+    "applet", "param", "form", "input", "button", "select", "option", "optgroup", "textarea",
+    "base", "link", "svg", "math", "video", "audio", "source", "track", "canvas", "template",
+    "xml", "bgsound", "portal", "dialog", "xmp",
+});
+
+// Kept, with their allowed attributes. Anything else is unwrapped (its children stay).
+constexpr auto kAllowedElements = std::to_array<std::string_view>({
+    "html", "head", "body", "title", "style", "meta",
+    "div", "span", "p", "br", "hr", "center", "font",
+    "b", "strong", "i", "em", "u", "s", "strike", "sub", "sup", "small", "big", "tt", "code",
+    "pre", "kbd", "samp", "var", "blockquote", "q", "cite", "abbr", "acronym", "address",
+    "del", "ins", "mark", "h1", "h2", "h3", "h4", "h5", "h6",
+    "ul", "ol", "li", "dl", "dt", "dd",
+    "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "colgroup", "col",
+    "img", "a", "section", "article", "header", "footer", "figure", "figcaption", "main", "wbr",
+});
+
+// Allowed on any kept element.
+constexpr auto kGlobalAttributes = std::to_array<std::string_view>({
+    "style", "class", "id", "title", "dir", "lang", "align", "valign", "width", "height",
+    "bgcolor", "color", "border", "cellpadding", "cellspacing", "colspan", "rowspan", "face",
+    "size", "alt", "nowrap", "scope", "headers", "summary", "role", "background", "hspace",
+    "vspace", "bordercolor",
+});
+
+// Allowed on particular elements.
+struct ElementAttribute {
+    std::string_view element;
+    std::string_view attribute;
+};
+constexpr std::array<ElementAttribute, 22> kElementAttributes{{
+    {"a", "href"}, {"a", "name"}, {"a", "target"}, {"a", "rel"},
+    {"img", "src"}, {"img", "usemap"},
+    {"ol", "start"}, {"ol", "type"}, {"ol", "reversed"}, {"ul", "type"}, {"li", "value"},
+    {"style", "type"}, {"style", "media"},
+    {"meta", "charset"}, {"meta", "name"}, {"meta", "content"}, {"meta", "http-equiv"},
+    {"table", "frame"}, {"table", "rules"}, {"col", "span"}, {"colgroup", "span"},
+    {"br", "clear"},
+}};
+
+// Attributes holding a URL; their scheme is checked.
+constexpr auto kUrlAttributes = std::to_array<std::string_view>({"href", "src", "background", "cite"});
+
+// Schemes a link or an image may use. No scheme at all (a relative URL or "#anchor") is
+// harmless in a mail and kept.
+constexpr auto kAllowedSchemes = std::to_array<std::string_view>({"http", "https", "mailto", "tel", "cid", "ftp"});
+
+// Found in normalised CSS (comments removed, escapes decoded, white space removed, lower
+// case), each marks CSS that can run code or fetch something on its own.
+constexpr auto kDangerousCss = std::to_array<std::string_view>({
+    "expression(", "javascript:", "vbscript:", "-moz-binding", "behavior:", "behaviour:",
+    "@import", "-o-link",
+});
+
+template <std::size_t N>
+bool contains(const std::array<std::string_view, N>& list, std::string_view s) {
+    return std::find(list.begin(), list.end(), s) != list.end();
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+std::string_view nameOf(const xmlNode* n) {
+    return n->name ? std::string_view(reinterpret_cast<const char*>(n->name)) : std::string_view();
+}
+
+std::string attributeValue(xmlNodePtr element, xmlAttrPtr attr) {
+    xmlChar* v = xmlNodeListGetString(element->doc, attr->children, 1);
+    std::string out = v ? reinterpret_cast<const char*>(v) : "";
+    xmlFree(v);
+    return out;
+}
+
+unsigned hexValue(char c) {
+    if (c >= '0' && c <= '9') return static_cast<unsigned>(c - '0');
+    if (c >= 'a' && c <= 'f') return static_cast<unsigned>(c - 'a' + 10);
+    return static_cast<unsigned>(c - 'A' + 10);
+}
+
+void appendUtf8(std::string& out, unsigned long cp) {
+    if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+// Decodes character references that are still in a value (the parser has decoded one
+// level; a second level, "&amp;#106;", is decoded here too, so that the check sees the most
+// a lenient client could make of it). Named references other than the few that matter are
+// left as they are.
+std::string decodeCharacterReferences(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size();) {
+        if (s[i] != '&') {
+            out += s[i++];
+            continue;
+        }
+        std::size_t j = i + 1;
+        if (j < s.size() && s[j] == '#') {
+            ++j;
+            int base = 10;
+            if (j < s.size() && (s[j] == 'x' || s[j] == 'X')) {
+                base = 16;
+                ++j;
+            }
+            std::size_t k = j;
+            unsigned long cp = 0;
+            while (k < s.size() && std::isxdigit(static_cast<unsigned char>(s[k])) &&
+                   (base == 16 || std::isdigit(static_cast<unsigned char>(s[k])))) {
+                cp = std::min<unsigned long>(cp * base + hexValue(s[k]), 0x110000);
+                ++k;
+            }
+            if (k == j) {
+                out += s[i++];
+                continue;
+            }
+            if (k < s.size() && s[k] == ';') ++k;
+            appendUtf8(out, cp);
+            i = k;
+            continue;
+        }
+        static constexpr std::array<std::pair<std::string_view, char>, 6> kNamed{{
+            {"colon;", ':'}, {"tab;", '\t'}, {"newline;", '\n'}, {"amp;", '&'}, {"lpar;", '('}, {"sol;", '/'},
+        }};
+        bool matched = false;
+        for (const auto& [name, c] : kNamed) {
+            if (s.substr(j, name.size()) == name) {
+                out += c;
+                i = j + name.size();
+                matched = true;
+                break;
+            }
+        }
+        if (!matched) out += s[i++];
+    }
+    return out;
+}
+
+// Whether a URL may stay on `element`'s `attribute`.
+bool urlAllowed(std::string_view element, std::string_view attribute, const std::string& value) {
+    std::string decoded = decodeCharacterReferences(decodeCharacterReferences(value));
+    // Browsers ignore white space and control characters inside a scheme ("jav\tascript:").
+    std::string compact;
+    for (unsigned char c : decoded)
+        if (c > 0x20 && c != 0x7F) compact += static_cast<char>(c);
+    compact = lower(compact);
+    const std::size_t colon = compact.find(':');
+    const std::size_t stop = compact.find_first_of("/?#");
+    if (colon == std::string::npos || (stop != std::string::npos && stop < colon)) return true;  // relative
+    const std::string scheme = compact.substr(0, colon);
+    if (contains(kAllowedSchemes, scheme)) return true;
+    if (scheme == "data" && element == "img" && attribute == "src") {
+        return compact.rfind("data:image/", 0) == 0 && compact.rfind("data:image/svg", 0) != 0;
+    }
+    return false;
+}
+
+// CSS reduced to what an old browser would have read: comments removed, escapes decoded,
+// full-width forms folded to ASCII, white space and controls removed, lower case.
+std::string normalizeCss(std::string_view css) {
+    std::string noComments;
+    for (std::size_t i = 0; i < css.size();) {
+        if (css.compare(i, 2, "/*") == 0) {
+            const std::size_t end = css.find("*/", i + 2);
+            if (end == std::string_view::npos) break;
+            i = end + 2;
+        } else {
+            noComments += css[i++];
+        }
+    }
+    std::string decoded;
+    for (std::size_t i = 0; i < noComments.size();) {
+        if (noComments[i] != '\\') {
+            decoded += noComments[i++];
+            continue;
+        }
+        ++i;
+        std::size_t k = i;
+        unsigned long cp = 0;
+        while (k < noComments.size() && k - i < 6 && std::isxdigit(static_cast<unsigned char>(noComments[k]))) {
+            cp = cp * 16 + hexValue(noComments[k]);
+            ++k;
+        }
+        if (k > i) {
+            appendUtf8(decoded, cp);
+            if (k < noComments.size() && std::isspace(static_cast<unsigned char>(noComments[k]))) ++k;
+            i = k;
+        } else if (i < noComments.size()) {
+            if (noComments[i] != '\n') decoded += noComments[i];
+            ++i;
+        }
+    }
+    std::string out;
+    for (std::size_t i = 0; i < decoded.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(decoded[i]);
+        // U+FF01..U+FF5E (EF BC 81 .. EF BD 9E): full-width ASCII, which old IE folded.
+        if (c == 0xEF && i + 2 < decoded.size()) {
+            const unsigned char c1 = static_cast<unsigned char>(decoded[i + 1]);
+            const unsigned char c2 = static_cast<unsigned char>(decoded[i + 2]);
+            const unsigned cp = ((c & 0x0F) << 12) | ((c1 & 0x3F) << 6) | (c2 & 0x3F);
+            if (cp >= 0xFF01 && cp <= 0xFF5E) {
+                out += static_cast<char>(cp - 0xFF01 + 0x21);
+                i += 2;
+                continue;
+            }
+        }
+        if (c <= 0x20 || c == 0x7F) continue;
+        out += static_cast<char>(c);
+    }
+    return lower(out);
+}
+
+bool cssDangerous(std::string_view css) {
+    const std::string n = normalizeCss(css);
+    for (std::string_view marker : kDangerousCss)
+        if (n.find(marker) != std::string::npos) return true;
+    return false;
+}
+
+// Removes the declarations and at-rules that carry dangerous CSS, keeping the rest. The CSS is
+// cut at ';', '{' and '}' outside strings and comments; a dangerous piece is dropped with its
+// terminator kept. If what is left is still dangerous (a piece boundary hid something), the
+// whole sheet goes: safety over layout.
+std::string neutralizeCss(std::string_view css) {
+    if (!cssDangerous(css)) return std::string(css);
+    std::string out;
+    std::size_t start = 0;
+    char quote = 0;
+    for (std::size_t i = 0; i <= css.size(); ++i) {
+        if (i < css.size()) {
+            const char c = css[i];
+            if (quote) {
+                if (c == '\\') ++i;
+                else if (c == quote) quote = 0;
+                continue;
+            }
+            if (c == '"' || c == '\'') {
+                quote = c;
+                continue;
+            }
+            if (c == '/' && i + 1 < css.size() && css[i + 1] == '*') {
+                const std::size_t end = css.find("*/", i + 2);
+                i = end == std::string_view::npos ? css.size() - 1 : end + 1;
+                continue;
+            }
+            if (c == '\\') {
+                ++i;
+                continue;
+            }
+            if (c != ';' && c != '{' && c != '}') continue;
+        }
+        const std::size_t end = std::min(i, css.size());
+        const std::string_view piece = css.substr(start, end - start);
+        if (!cssDangerous(piece)) out.append(piece);
+        if (i < css.size()) out += css[i];
+        start = i + 1;
+    }
+    if (cssDangerous(out)) return {};
+    return out;
+}
+
+void unlinkAndFree(xmlNodePtr n) {
+    xmlUnlinkNode(n);
+    xmlFreeNode(n);
+}
+
+// "<![if !mso]>" and "<![endif]>" (downlevel-revealed conditional comments) come out of the
+// parser as text; they are markup for Outlook, not words for the reader.
+bool isConditionalMarker(std::string_view text) {
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+    const std::string t = lower(text);
+    return t.size() >= 5 && t.rfind("<![", 0) == 0 && t.compare(t.size() - 2, 2, "]>") == 0 &&
+           (t.compare(3, 2, "if") == 0 || t.compare(3, 5, "endif") == 0);
+}
+
+void cleanAttributes(xmlNodePtr element, std::string_view name) {
+    for (xmlAttrPtr attr = element->properties; attr;) {
+        xmlAttrPtr next = attr->next;
+        const std::string attrName = lower(reinterpret_cast<const char*>(attr->name));
+        bool keep = !attr->ns && attrName.rfind("on", 0) != 0;  // no event handlers, no xlink:
+        if (keep) {
+            keep = contains(kGlobalAttributes, attrName) || attrName.rfind("aria-", 0) == 0 ||
+                   std::any_of(kElementAttributes.begin(), kElementAttributes.end(),
+                               [&](const ElementAttribute& ea) {
+                                   return ea.element == name && ea.attribute == attrName;
+                               });
+        }
+        if (keep && contains(kUrlAttributes, attrName))
+            keep = urlAllowed(name, attrName, attributeValue(element, attr));
+        if (keep && attrName == "style") {
+            const std::string css = attributeValue(element, attr);
+            const std::string safe = neutralizeCss(css);
+            if (safe.empty()) keep = false;
+            else if (safe != css)
+                xmlSetProp(element, attr->name, reinterpret_cast<const xmlChar*>(safe.c_str()));
+        }
+        if (!keep) xmlRemoveProp(attr);
+        attr = next;
+    }
+}
+
+// A <meta> stays only if it does not act: no refresh, no cookie, no default style.
+bool metaAllowed(xmlNodePtr element) {
+    xmlChar* v = xmlGetProp(element, reinterpret_cast<const xmlChar*>("http-equiv"));
+    if (!v) return true;
+    const std::string equiv = lower(reinterpret_cast<const char*>(v));
+    xmlFree(v);
+    return equiv == "content-type" || equiv == "x-ua-compatible";
+}
+
+void sanitizeChildren(xmlNodePtr parent);
+
+void sanitizeStyleElement(xmlNodePtr style) {
+    std::string css;
+    for (xmlNodePtr c = style->children; c; c = c->next)
+        if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
+            css += reinterpret_cast<const char*>(c->content);
+    const std::string safe = neutralizeCss(css);
+    if (safe == css) {
+        // Keep the nodes as the parser made them, minus anything that is not text.
+        for (xmlNodePtr c = style->children; c;) {
+            xmlNodePtr next = c->next;
+            if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) unlinkAndFree(c);
+            c = next;
+        }
+        return;
+    }
+    while (style->children) unlinkAndFree(style->children);
+    // A CDATA node is what the HTML serialiser writes raw inside <style>; the text cannot
+    // contain "</style" because the parser ended the element there.
+    xmlAddChild(style, xmlNewCDataBlock(style->doc, reinterpret_cast<const xmlChar*>(safe.c_str()),
+                                        static_cast<int>(safe.size())));
+}
+
+void sanitizeNode(xmlNodePtr n) {
+    switch (n->type) {
+    case XML_TEXT_NODE:
+        if (n->content && isConditionalMarker(reinterpret_cast<const char*>(n->content))) unlinkAndFree(n);
+        return;
+    case XML_ELEMENT_NODE: {
+        const std::string name = lower(nameOf(n));
+        const bool foreign = name.rfind("svg:", 0) == 0 || name.rfind("math:", 0) == 0;
+        if (foreign || contains(kDroppedWithContent, name) || (name == "meta" && !metaAllowed(n))) {
+            unlinkAndFree(n);
+            return;
+        }
+        if (contains(kAllowedElements, name)) {
+            cleanAttributes(n, name);
+            if (name == "style") sanitizeStyleElement(n);
+            else sanitizeChildren(n);
+            return;
+        }
+        // Unknown: clean what is inside, then put it in the element's place.
+        sanitizeChildren(n);
+        while (n->children) {
+            xmlNodePtr child = n->children;
+            xmlUnlinkNode(child);
+            xmlAddPrevSibling(n, child);
+        }
+        unlinkAndFree(n);
+        return;
+    }
+    case XML_DTD_NODE:
+        return;
+    default:  // comments, processing instructions, CDATA outside <style>, entity references
+        unlinkAndFree(n);
+        return;
+    }
+}
+
+void sanitizeChildren(xmlNodePtr parent) {
+    for (xmlNodePtr c = parent->children; c;) {
+        xmlNodePtr next = c->next;
+        sanitizeNode(c);
+        c = next;
+    }
+}
+
+bool looksLikeDocument(std::string_view html) {
+    const std::string l = lower(html);
+    return l.find("<html") != std::string::npos || l.find("<body") != std::string::npos ||
+           l.find("<head") != std::string::npos || l.find("<!doctype") != std::string::npos;
+}
+
+struct DocFree {
+    void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+};
+struct BufferClose {
+    void operator()(xmlOutputBuffer* b) const { xmlOutputBufferClose(b); }
+};
+
+}  // namespace
+
+std::string sanitizeHtml(std::string_view html) {
+    checkUtf8("HTML content", html);
+    if (html.find('\0') != std::string_view::npos)
+        throw Error(ErrorCode::InvalidArgument, "HTML content contains a NUL character");
+    if (html.size() > static_cast<std::size_t>(INT32_MAX))
+        throw Error(ErrorCode::InvalidArgument, "HTML content is too large");
+
+    std::unique_ptr<xmlDoc, DocFree> doc(
+        htmlReadMemory(html.data(), static_cast<int>(html.size()), nullptr, "UTF-8",
+                       HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET));
+    if (!doc) return {};  // nothing the parser could read: empty input or only white space
+    sanitizeChildren(reinterpret_cast<xmlNodePtr>(doc.get()));
+
+    std::unique_ptr<xmlOutputBuffer, BufferClose> out(xmlAllocOutputBuffer(nullptr));
+    if (!out) throw Error(ErrorCode::Failed, "out of memory while sanitising HTML");
+    if (looksLikeDocument(html)) {
+        htmlDocContentDumpFormatOutput(out.get(), doc.get(), "UTF-8", 0);
+    } else {
+        xmlNodePtr root = xmlDocGetRootElement(doc.get());
+        for (xmlNodePtr part = root ? root->children : nullptr; part; part = part->next) {
+            if (part->type != XML_ELEMENT_NODE) {
+                htmlNodeDumpFormatOutput(out.get(), doc.get(), part, "UTF-8", 0);
+                continue;
+            }
+            for (xmlNodePtr n = part->children; n; n = n->next)
+                htmlNodeDumpFormatOutput(out.get(), doc.get(), n, "UTF-8", 0);
+        }
+    }
+    xmlOutputBufferFlush(out.get());
+    return std::string(reinterpret_cast<const char*>(xmlOutputBufferGetContent(out.get())),
+                       xmlOutputBufferGetSize(out.get()));
+}
+
+}  // namespace campaignd::services
