@@ -1,0 +1,58 @@
+// bus_client.cpp: see bus_client.h. The time-out is set on the connection, so it covers every
+// call the generated proxies make, including property reads.
+#include "bus_client.h"
+
+#include <chrono>
+
+#include "cli.h"
+
+namespace campaignd::ctl {
+
+ManagerProxy::ManagerProxy(sdbus::IConnection& connection)
+    : ProxyInterfaces(connection, kServiceName, kManagerPath)
+{
+    registerProxy();
+}
+
+ManagerProxy::~ManagerProxy()
+{
+    unregisterProxy();
+}
+
+CampaignProxy::CampaignProxy(sdbus::IConnection& connection, std::string path)
+    : ProxyInterfaces(connection, kServiceName, std::move(path))
+{
+    registerProxy();
+}
+
+CampaignProxy::~CampaignProxy()
+{
+    unregisterProxy();
+}
+
+BusClient::BusClient(BusKind kind) : kind_(kind)
+{
+    const char* which = kind == BusKind::User ? "session" : "system";
+    try {
+        connection_ = kind == BusKind::User ? sdbus::createSessionBusConnection()
+                                            : sdbus::createSystemBusConnection();
+        connection_->setMethodCallTimeout(std::chrono::seconds(kCallTimeoutSeconds));
+        manager_ = std::make_unique<ManagerProxy>(*connection_);
+    } catch (const sdbus::Error& e) {
+        throw CommandFailure(std::string("cannot connect to the ") + which + " bus: " +
+                             (e.getMessage().empty() ? e.getName() : e.getMessage()));
+    }
+}
+
+std::unique_ptr<CampaignProxy> BusClient::campaign(std::uint64_t id)
+{
+    sdbus::ObjectPath path = manager_->GetCampaign(id);
+    return campaignAt(path);
+}
+
+std::unique_ptr<CampaignProxy> BusClient::campaignAt(const std::string& path)
+{
+    return std::make_unique<CampaignProxy>(*connection_, path);
+}
+
+}  // namespace campaignd::ctl

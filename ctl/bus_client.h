@@ -1,0 +1,52 @@
+// bus_client.h: campaignd-ctl's connection to campaignd: the system bus, or the session bus
+// with --user (each honouring DBUS_SYSTEM_BUS_ADDRESS / DBUS_SESSION_BUS_ADDRESS), a method
+// call time-out so a hung daemon cannot hang a script, and proxies for the Manager and for one
+// campaign by id. It connects once, on first use; it does not retry or start the daemon.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "campaignd/dbus/Campaign_proxy.h"
+#include "campaignd/dbus/Manager_proxy.h"
+#include "presentation.h"
+
+namespace campaignd::ctl {
+
+inline constexpr const char* kServiceName = "org.campaignd.Campaignd1";
+inline constexpr const char* kManagerPath = "/org/campaignd/Campaignd1";
+inline constexpr int kCallTimeoutSeconds = 30;
+
+class ManagerProxy final : public sdbus::ProxyInterfaces<org::campaignd::Campaignd1::Manager_proxy> {
+public:
+    explicit ManagerProxy(sdbus::IConnection& connection);
+    ~ManagerProxy();
+};
+
+class CampaignProxy final : public sdbus::ProxyInterfaces<org::campaignd::Campaignd1::Campaign_proxy> {
+public:
+    CampaignProxy(sdbus::IConnection& connection, std::string path);
+    ~CampaignProxy();
+};
+
+class BusClient {
+public:
+    // Connects; a bus that cannot be reached throws CommandFailure with a sentence saying which.
+    explicit BusClient(BusKind kind);
+
+    BusKind kind() const { return kind_; }
+    ManagerProxy& manager() { return *manager_; }
+    // The campaign object for ID (Manager.GetCampaign; NotFound propagates as sdbus::Error).
+    std::unique_ptr<CampaignProxy> campaign(std::uint64_t id);
+    std::unique_ptr<CampaignProxy> campaignAt(const std::string& path);
+
+private:
+    BusKind kind_;
+    std::unique_ptr<sdbus::IConnection> connection_;
+    std::unique_ptr<ManagerProxy> manager_;
+};
+
+}  // namespace campaignd::ctl

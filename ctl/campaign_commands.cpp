@@ -1,0 +1,442 @@
+// campaign_commands.cpp: "campaign create|list|show|edit|delete|attach|schedule|unschedule|
+// summary". Every input is checked (TIME, UTF-8, files) before the bus is touched, so a usage
+// error never leaves a half-made change. Content is read here and sent as strings, as the bus
+// API asks; the daemon sanitises it, not the client.
+#include "bus_client.h"
+#include "cli.h"
+#include "table.h"
+#include "time_format.h"
+#include "variant_json.h"
+
+namespace campaignd::ctl {
+namespace {
+
+struct CampaignOptions {
+    std::uint64_t id = 0;
+    std::string name;
+    std::string subject;
+    std::string html;
+    std::string htmlFile;
+    std::string textFile;
+    std::string from;
+    std::string schedule;
+    std::string status;
+    std::string time;
+    std::vector<std::string> groups;
+    std::vector<std::string> emails;
+
+    CLI::Option* nameOption = nullptr;
+    CLI::Option* subjectOption = nullptr;
+    CLI::Option* htmlOption = nullptr;
+    CLI::Option* htmlFileOption = nullptr;
+    CLI::Option* textFileOption = nullptr;
+    CLI::Option* fromOption = nullptr;
+    CLI::Option* scheduleOption = nullptr;
+};
+
+using Options = std::shared_ptr<CampaignOptions>;
+
+std::string idText(std::uint64_t id)
+{
+    return std::to_string(id);
+}
+
+void addIdArgument(CLI::App* command, const Options& options)
+{
+    command->add_option("ID", options->id, "The campaign's id (see 'campaignd-ctl campaign list')")
+        ->required();
+}
+
+// --name, --subject, --html/--html-file, --text-file, --from: shared by create and edit.
+void addContentOptions(CLI::App* command, const Options& options, bool creating)
+{
+    options->nameOption = command->add_option("--name", options->name, "The campaign's name");
+    options->subjectOption = command->add_option("--subject", options->subject, "The e-mail subject");
+    options->htmlFileOption = command->add_option(
+        "--html-file", options->htmlFile, "Read the HTML body from FILE ('-' for standard input)");
+    options->htmlOption = command->add_option("--html", options->html, "The HTML body, given inline");
+    options->htmlOption->excludes(options->htmlFileOption);
+    options->textFileOption = command->add_option(
+        "--text-file", options->textFile, "Read the plain-text alternative body from FILE ('-' for standard input)");
+    options->fromOption = command->add_option(
+        "--from", options->from,
+        creating ? "The sender address (default: the daemon's configured sender)" : "The sender address");
+    for (auto* option : {options->nameOption, options->subjectOption, options->htmlFileOption,
+                         options->htmlOption, options->textFileOption, options->fromOption})
+        option->type_name(option == options->htmlFileOption || option == options->textFileOption ? "FILE" : "TEXT");
+    options->fromOption->type_name("ADDR");
+    if (creating) {
+        options->nameOption->required();
+        options->subjectOption->required();
+    }
+}
+
+// The a{sv} fields for the content options that were given. Reads files; throws on bad input.
+Dict contentFields(const CampaignOptions& options)
+{
+    if (options.htmlFileOption->count() && options.textFileOption->count() && options.htmlFile == "-" &&
+        options.textFile == "-")
+        throw UsageError("--html-file and --text-file cannot both read standard input");
+    Dict fields;
+    if (options.nameOption->count()) {
+        checkArgumentText(options.name, "--name");
+        fields["name"] = sdbus::Variant(options.name);
+    }
+    if (options.subjectOption->count()) {
+        checkArgumentText(options.subject, "--subject");
+        fields["subject"] = sdbus::Variant(options.subject);
+    }
+    if (options.htmlOption->count()) {
+        checkArgumentText(options.html, "--html");
+        fields["html_content"] = sdbus::Variant(options.html);
+    }
+    if (options.htmlFileOption->count())
+        fields["html_content"] = sdbus::Variant(readTextFile(options.htmlFile));
+    if (options.textFileOption->count())
+        fields["text_content"] = sdbus::Variant(readTextFile(options.textFile));
+    if (options.fromOption->count()) {
+        checkArgumentText(options.from, "--from");
+        fields["from_address"] = sdbus::Variant(options.from);
+    }
+    return fields;
+}
+
+std::string contentSize(const Dict& campaign, const std::string& key)
+{
+    auto it = campaign.find(key);
+    if (it == campaign.end())
+        return "-";
+    std::string content = dictString(campaign, key);
+    return content.empty() ? "none" : formatByteSize(content.size());
+}
+
+std::string campaignDetails(const Dict& campaign)
+{
+    std::uint64_t scheduled = dictUint(campaign, "scheduled_time");
+    std::vector<Field> fields = {
+        {"ID", idText(dictUint(campaign, "id"))},
+        {"Name", dictString(campaign, "name")},
+        {"Subject", dictString(campaign, "subject")},
+        {"Status", displayStatus(dictString(campaign, "status"))},
+    };
+    std::string reason = dictString(campaign, "status_reason");
+    if (!reason.empty())
+        fields.emplace_back("Status reason", reason);
+    std::string from = dictString(campaign, "from_address");
+    fields.emplace_back("From", from.empty() ? "(the daemon's default sender)" : from);
+    fields.emplace_back("Scheduled", scheduled ? formatLocalTime(scheduled) : "not scheduled");
+    fields.emplace_back("Created", formatLocalTime(dictUint(campaign, "created_at")));
+    fields.emplace_back("Updated", formatLocalTime(dictUint(campaign, "updated_at")));
+    fields.emplace_back("Recipients", std::to_string(dictUint(campaign, "recipient_count")));
+    fields.emplace_back("Sent", std::to_string(dictUint(campaign, "sent_count")));
+    fields.emplace_back("Failed", std::to_string(dictUint(campaign, "failed_count")));
+    fields.emplace_back("Pending", std::to_string(dictUint(campaign, "pending_count")));
+    fields.emplace_back("HTML content", contentSize(campaign, "html_content"));
+    fields.emplace_back("Text content", contentSize(campaign, "text_content"));
+    for (auto& field : otherFieldsAsText(
+             campaign, {"id", "name", "subject", "status", "status_reason", "from_address",
+                        "scheduled_time", "created_at", "updated_at", "recipient_count", "sent_count",
+                        "failed_count", "pending_count", "html_content", "text_content"}))
+        fields.push_back(std::move(field));
+    return renderFields(fields);
+}
+
+void runCreate(Context& context, const CampaignOptions& options)
+{
+    if (!options.htmlOption->count() && !options.htmlFileOption->count())
+        throw UsageError("the HTML body is required: give --html-file FILE or --html TEXT");
+    std::uint64_t scheduled = 0;
+    if (options.scheduleOption->count())
+        scheduled = parseTimeArgument(options.schedule);
+    Dict fields = contentFields(options);
+    if (scheduled)
+        fields["scheduled_time"] = sdbus::Variant(scheduled);
+
+    auto& client = context.client();
+    auto [id, path] = client.manager().CreateCampaign(fields);
+    if (context.json) {
+        nlohmann::json document;
+        try {
+            document = campaignToJson(client.campaignAt(path)->Describe());
+        } catch (const sdbus::Error&) {
+            document = {{"id", id}};  // created, but gone or unreadable a moment later
+        }
+        document["path"] = std::string(path);
+        printJson(document);
+        return;
+    }
+    printText("Created campaign " + idText(id) + " at " + std::string(path) + "\n");
+}
+
+void runList(Context& context, const CampaignOptions& options)
+{
+    Dict filter;
+    if (!options.status.empty())
+        filter["status"] = sdbus::Variant(options.status);
+    std::vector<Dict> campaigns = context.client().manager().ListCampaigns(filter);
+    if (context.json) {
+        nlohmann::json document = nlohmann::json::array();
+        for (const auto& campaign : campaigns)
+            document.push_back(campaignToJson(campaign));
+        printJson(document);
+        return;
+    }
+    if (campaigns.empty()) {
+        printText("No campaigns.\n");
+        return;
+    }
+    Table table({"ID", "NAME", "STATUS", "SCHEDULED", "RECIPIENTS", "SENT", "FAILED"});
+    for (std::size_t column : {0, 4, 5, 6})
+        table.setAlign(column, Align::Right);
+    for (const auto& campaign : campaigns)
+        table.addRow({idText(dictUint(campaign, "id")), dictString(campaign, "name"),
+                      displayStatus(dictString(campaign, "status")),
+                      formatLocalTime(dictUint(campaign, "scheduled_time")),
+                      std::to_string(dictUint(campaign, "recipient_count")),
+                      std::to_string(dictUint(campaign, "sent_count")),
+                      std::to_string(dictUint(campaign, "failed_count"))});
+    printText(table.render());
+}
+
+void runShow(Context& context, const CampaignOptions& options)
+{
+    Dict campaign = context.client().campaign(options.id)->Describe();
+    if (context.json)
+        printJson(campaignToJson(campaign));
+    else
+        printText(campaignDetails(campaign));
+}
+
+void runEdit(Context& context, const CampaignOptions& options)
+{
+    Dict fields = contentFields(options);
+    if (fields.empty())
+        throw UsageError("nothing to change: give at least one of --name, --subject, --html, "
+                         "--html-file, --text-file, --from");
+    Dict campaign = context.client().campaign(options.id)->Update(fields);
+    if (context.json) {
+        printJson(campaignToJson(campaign));
+        return;
+    }
+    std::string changed;
+    for (const auto& [key, value] : fields)
+        changed += (changed.empty() ? "" : ", ") + key;
+    printText("Updated campaign " + idText(options.id) + " (" + changed + ").\n");
+}
+
+void runDelete(Context& context, const CampaignOptions& options)
+{
+    context.client().campaign(options.id)->Delete();
+    if (context.json)
+        printJson({{"id", options.id}, {"deleted", true}});
+    else
+        printText("Deleted campaign " + idText(options.id) + ".\n");
+}
+
+void runAttach(Context& context, const CampaignOptions& options)
+{
+    if (options.groups.empty() && options.emails.empty())
+        throw UsageError("nothing to attach: give --group GROUP and/or --email ADDRESS");
+    Dict what;
+    if (!options.groups.empty()) {
+        for (const auto& group : options.groups)
+            checkArgumentText(group, "--group");
+        what["groups"] = sdbus::Variant(options.groups);
+    }
+    if (!options.emails.empty()) {
+        for (const auto& email : options.emails)
+            checkArgumentText(email, "--email");
+        what["emails"] = sdbus::Variant(options.emails);
+    }
+    Dict result = context.client().campaign(options.id)->Attach(what);
+    if (context.json) {
+        nlohmann::json document = dictToJson(result);
+        document["id"] = options.id;
+        for (const char* key : {"attached", "already_attached", "skipped_unsubscribed", "recipient_count"})
+            if (!document.contains(key))
+                document[key] = 0;
+        printJson(document);
+        return;
+    }
+    printText(renderFields({
+        {"Attached", std::to_string(dictUint(result, "attached"))},
+        {"Already attached", std::to_string(dictUint(result, "already_attached"))},
+        {"Skipped unsubscribed", std::to_string(dictUint(result, "skipped_unsubscribed"))},
+        {"Total", std::to_string(dictUint(result, "recipient_count"))},
+    }));
+}
+
+void runSchedule(Context& context, const CampaignOptions& options)
+{
+    std::uint64_t when = parseTimeArgument(options.time);
+    auto campaign = context.client().campaign(options.id);
+    campaign->Schedule(when);
+    if (context.json)
+        printJson(campaignToJson(campaign->Describe()));
+    else
+        printText("Scheduled campaign " + idText(options.id) + " for " + formatLocalTime(when) + ".\n");
+}
+
+void runUnschedule(Context& context, const CampaignOptions& options)
+{
+    auto campaign = context.client().campaign(options.id);
+    campaign->Unschedule();
+    if (context.json)
+        printJson(campaignToJson(campaign->Describe()));
+    else
+        printText("Unscheduled campaign " + idText(options.id) + "; it is a draft again.\n");
+}
+
+void runSummary(Context& context, const CampaignOptions& options)
+{
+    Dict summary = context.client().campaign(options.id)->GetSummary();
+    if (context.json) {
+        nlohmann::json document = summaryToJson(summary);
+        document["id"] = options.id;
+        printJson(document);
+        return;
+    }
+    char percent[32];
+    std::snprintf(percent, sizeof percent, "%.1f%%", dictDouble(summary, "success_percent"));
+    std::string out = renderFields({
+        {"Campaign", idText(options.id)},
+        {"Total", std::to_string(dictUint(summary, "total"))},
+        {"Sent", std::to_string(dictUint(summary, "sent"))},
+        {"Failed", std::to_string(dictUint(summary, "failed"))},
+        {"Pending", std::to_string(dictUint(summary, "pending"))},
+        {"Success", percent},
+    });
+    auto reasons = dictCounts(summary, "failure_reasons");
+    out += '\n';
+    if (reasons.empty()) {
+        out += "No failures.\n";
+    } else {
+        Table table({"FAILURE REASON", "COUNT"});
+        table.setAlign(1, Align::Right);
+        for (const auto& [reason, count] : reasons)
+            table.addRow({reason, std::to_string(count)});
+        out += table.render();
+    }
+    printText(out);
+}
+
+// Registers NAME under PARENT running RUN with a fresh options block.
+template <typename Run>
+CLI::App* addCommand(CLI::App* parent, Context& context, const Options& options, const std::string& name,
+                     const std::string& description, Run run)
+{
+    auto* command = parent->add_subcommand(name, description);
+    command->callback([&context, options, run] {
+        context.action = [&context, options, run] { run(context, *options); };
+    });
+    return command;
+}
+
+}  // namespace
+
+void registerCampaignCommands(CLI::App& app, Context& context)
+{
+    auto* campaign = app.add_subcommand("campaign", "Create, inspect, change, schedule and report on campaigns");
+    campaign->alias("campaigns");
+    campaign->require_subcommand(1);
+    campaign->footer("Run 'campaignd-ctl campaign COMMAND --help' for a command's options.");
+
+    {
+        auto options = std::make_shared<CampaignOptions>();
+        auto* command = addCommand(campaign, context, options, "create",
+                                   "Create a campaign (a draft, or scheduled with --schedule)", runCreate);
+        addContentOptions(command, options, true);
+        options->scheduleOption = command->add_option(
+            "--schedule", options->schedule, "Schedule it to start at TIME (must be in the future)");
+        options->scheduleOption->type_name("TIME");
+        command->footer(
+            "One of --html-file or --html is required. Prints the new campaign's id and object path.\n"
+            "TIME is ISO 8601 with an offset (2026-12-01T09:00:00+01:00, ...Z) or local\n"
+            "\"YYYY-MM-DD HH:MM[:SS]\".\n\n"
+            "Examples:\n"
+            "  campaignd-ctl campaign create --name \"December news\" --subject \"What's new\" \\\n"
+            "      --html-file news.html --text-file news.txt --schedule \"2026-12-01 09:00\"\n"
+            "  render-news | campaignd-ctl campaign create --name News --subject News --html-file -");
+    }
+    {
+        auto options = std::make_shared<CampaignOptions>();
+        auto* command = addCommand(campaign, context, options, "list", "List campaigns", runList);
+        command->add_option("--status", options->status, "Only campaigns in this status")
+            ->transform(statusValidator(kCampaignStatuses))
+            ->type_name("STATUS");
+        command->footer("Example:\n  campaignd-ctl campaign list --status in_progress");
+    }
+    {
+        auto options = std::make_shared<CampaignOptions>();
+        auto* command = addCommand(campaign, context, options, "show",
+                                   "Show every field of a campaign (content summarised by size; "
+                                   "with --json the content is included)",
+                                   runShow);
+        addIdArgument(command, options);
+        command->footer("Example:\n  campaignd-ctl campaign show 7\n  campaignd-ctl --json campaign show 7");
+    }
+    {
+        auto options = std::make_shared<CampaignOptions>();
+        auto* command = addCommand(campaign, context, options, "edit",
+                                   "Change a draft or scheduled campaign's name, subject, content or sender",
+                                   runEdit);
+        addIdArgument(command, options);
+        addContentOptions(command, options, false);
+        command->footer("Only the options given are changed.\n\nExample:\n"
+                        "  campaignd-ctl campaign edit 7 --subject \"New subject\" --html-file v2.html");
+    }
+    {
+        auto options = std::make_shared<CampaignOptions>();
+        auto* command = addCommand(campaign, context, options, "delete",
+                                   "Delete a campaign and its send ledger (refused while it is in progress)",
+                                   runDelete);
+        addIdArgument(command, options);
+        command->footer("Example:\n  campaignd-ctl campaign delete 7");
+    }
+    {
+        auto options = std::make_shared<CampaignOptions>();
+        auto* command = addCommand(campaign, context, options, "attach",
+                                   "Attach recipients to a campaign: the subscribed members of groups and/or "
+                                   "single addresses",
+                                   runAttach);
+        addIdArgument(command, options);
+        command->add_option("--group", options->groups, "Attach the subscribed members of GROUP (repeatable)")
+            ->type_name("GROUP")
+            ->allow_extra_args(false);
+        command->add_option("--email", options->emails, "Attach the recipient ADDRESS (repeatable)")
+            ->type_name("ADDRESS")
+            ->allow_extra_args(false);
+        command->footer("Nobody is attached twice; unsubscribed recipients are skipped. Prints how many were\n"
+                        "attached, already attached, skipped as unsubscribed, and the new total.\n\n"
+                        "Example:\n  campaignd-ctl campaign attach 7 --group newsletter --email bob@example.org");
+    }
+    {
+        auto options = std::make_shared<CampaignOptions>();
+        auto* command = addCommand(campaign, context, options, "schedule",
+                                   "Schedule a draft (or reschedule a scheduled campaign) to start at TIME",
+                                   runSchedule);
+        addIdArgument(command, options);
+        command->add_option("TIME", options->time, "When to start: must be in the future")->required();
+        command->footer("TIME is ISO 8601 with an offset (2026-12-01T09:00:00+01:00, 2026-12-01T08:00:00Z)\n"
+                        "or local time as \"YYYY-MM-DD HH:MM[:SS]\" (TZ is honoured).\n\n"
+                        "Examples:\n  campaignd-ctl campaign schedule 7 \"2026-12-01 09:00\"\n"
+                        "  campaignd-ctl campaign schedule 7 2026-12-01T08:00:00Z");
+    }
+    {
+        auto options = std::make_shared<CampaignOptions>();
+        auto* command = addCommand(campaign, context, options, "unschedule",
+                                   "Turn a scheduled campaign back into a draft", runUnschedule);
+        addIdArgument(command, options);
+        command->footer("Example:\n  campaignd-ctl campaign unschedule 7");
+    }
+    {
+        auto options = std::make_shared<CampaignOptions>();
+        auto* command = addCommand(campaign, context, options, "summary",
+                                   "Show a campaign's report: totals, success rate and failure reasons",
+                                   runSummary);
+        addIdArgument(command, options);
+        command->footer("Example:\n  campaignd-ctl campaign summary 7");
+    }
+}
+
+}  // namespace campaignd::ctl

@@ -1,0 +1,226 @@
+// recipient_commands.cpp: "recipients add|list|show|unsubscribe|resubscribe|delete". The
+// daemon validates and normalises addresses; the client only makes sure the text can travel.
+#include "bus_client.h"
+#include "cli.h"
+#include "table.h"
+#include "time_format.h"
+#include "variant_json.h"
+
+namespace campaignd::ctl {
+namespace {
+
+struct RecipientOptions {
+    std::string email;
+    std::string name;
+    std::vector<std::string> groups;
+    std::string group;
+    std::string status;
+    std::uint64_t limit = 0;
+    std::uint64_t offset = 0;
+
+    CLI::Option* nameOption = nullptr;
+    CLI::Option* limitOption = nullptr;
+    CLI::Option* offsetOption = nullptr;
+};
+
+using Options = std::shared_ptr<RecipientOptions>;
+
+std::string joined(const std::vector<std::string>& items)
+{
+    std::string out;
+    for (const auto& item : items)
+        out += (out.empty() ? "" : ", ") + item;
+    return out;
+}
+
+std::string recipientDetails(const Dict& recipient)
+{
+    auto groups = dictStrings(recipient, "groups");
+    std::string name = dictString(recipient, "name");
+    std::vector<Field> fields = {
+        {"Email", dictString(recipient, "email")},
+        {"Name", name.empty() ? "-" : name},
+        {"Status", dictString(recipient, "status")},
+        {"Groups", groups.empty() ? "-" : joined(groups)},
+        {"Created", formatLocalTime(dictUint(recipient, "created_at"))},
+        {"ID", std::to_string(dictUint(recipient, "id"))},
+    };
+    for (auto& field : otherFieldsAsText(recipient, {"email", "name", "status", "groups", "created_at", "id"}))
+        fields.push_back(std::move(field));
+    return renderFields(fields);
+}
+
+void runAdd(Context& context, const RecipientOptions& options)
+{
+    checkArgumentText(options.email, "EMAIL");
+    Dict fields;
+    if (options.nameOption->count()) {
+        checkArgumentText(options.name, "--name");
+        fields["name"] = sdbus::Variant(options.name);
+    }
+    if (!options.groups.empty()) {
+        for (const auto& group : options.groups)
+            checkArgumentText(group, "--group");
+        fields["groups"] = sdbus::Variant(options.groups);
+    }
+    Dict recipient = context.client().manager().AddRecipient(options.email, fields);
+    if (context.json)
+        printJson(recipientToJson(recipient));
+    else
+        printText("Added recipient " + dictString(recipient, "email", options.email) + ".\n");
+}
+
+void runList(Context& context, const RecipientOptions& options)
+{
+    Dict filter;
+    if (!options.group.empty()) {
+        checkArgumentText(options.group, "--group");
+        filter["group"] = sdbus::Variant(options.group);
+    }
+    if (!options.status.empty())
+        filter["status"] = sdbus::Variant(options.status);
+    if (options.limitOption->count())
+        filter["limit"] = sdbus::Variant(options.limit);
+    if (options.offsetOption->count())
+        filter["offset"] = sdbus::Variant(options.offset);
+    std::vector<Dict> recipients = context.client().manager().ListRecipients(filter);
+    if (context.json) {
+        nlohmann::json document = nlohmann::json::array();
+        for (const auto& recipient : recipients)
+            document.push_back(recipientToJson(recipient));
+        printJson(document);
+        return;
+    }
+    if (recipients.empty()) {
+        printText("No recipients.\n");
+        return;
+    }
+    Table table({"EMAIL", "NAME", "STATUS", "GROUPS"});
+    for (const auto& recipient : recipients) {
+        auto groups = dictStrings(recipient, "groups");
+        std::string name = dictString(recipient, "name");
+        table.addRow({dictString(recipient, "email"), name.empty() ? "-" : name,
+                      dictString(recipient, "status"), groups.empty() ? "-" : joined(groups)});
+    }
+    printText(table.render());
+}
+
+void runShow(Context& context, const RecipientOptions& options)
+{
+    checkArgumentText(options.email, "EMAIL");
+    Dict recipient = context.client().manager().GetRecipient(options.email);
+    if (context.json)
+        printJson(recipientToJson(recipient));
+    else
+        printText(recipientDetails(recipient));
+}
+
+void runSetStatus(Context& context, const RecipientOptions& options, const std::string& status)
+{
+    checkArgumentText(options.email, "EMAIL");
+    Dict fields{{"status", sdbus::Variant(status)}};
+    Dict recipient = context.client().manager().UpdateRecipient(options.email, fields);
+    if (context.json) {
+        printJson(recipientToJson(recipient));
+        return;
+    }
+    std::string email = dictString(recipient, "email", options.email);
+    printText(std::string(status == "unsubscribed" ? "Unsubscribed " : "Resubscribed ") + email + ".\n");
+}
+
+void runDelete(Context& context, const RecipientOptions& options)
+{
+    checkArgumentText(options.email, "EMAIL");
+    context.client().manager().DeleteRecipient(options.email);
+    if (context.json)
+        printJson({{"email", options.email}, {"deleted", true}});
+    else
+        printText("Deleted recipient " + options.email + ".\n");
+}
+
+template <typename Run>
+CLI::App* addCommand(CLI::App* parent, Context& context, const Options& options, const std::string& name,
+                     const std::string& description, Run run)
+{
+    auto* command = parent->add_subcommand(name, description);
+    command->callback([&context, options, run] {
+        context.action = [&context, options, run] { run(context, *options); };
+    });
+    return command;
+}
+
+void addEmailArgument(CLI::App* command, const Options& options)
+{
+    command->add_option("EMAIL", options->email, "The recipient's address (any case)")->required();
+}
+
+}  // namespace
+
+void registerRecipientCommands(CLI::App& app, Context& context)
+{
+    auto* recipients = app.add_subcommand("recipients", "Add, list, inspect, unsubscribe and delete recipients");
+    recipients->alias("recipient");
+    recipients->require_subcommand(1);
+    recipients->footer("Run 'campaignd-ctl recipients COMMAND --help' for a command's options.");
+
+    {
+        auto options = std::make_shared<RecipientOptions>();
+        auto* command = addCommand(recipients, context, options, "add", "Add a recipient (subscribed)", runAdd);
+        addEmailArgument(command, options);
+        options->nameOption = command->add_option("--name", options->name, "The recipient's name");
+        command->add_option("--group", options->groups, "Also add them to GROUP, which must exist (repeatable)")
+            ->type_name("GROUP")
+            ->allow_extra_args(false);
+        command->footer("Example:\n  campaignd-ctl recipients add alice@example.com --name \"Alice Liddell\" "
+                        "--group newsletter");
+    }
+    {
+        auto options = std::make_shared<RecipientOptions>();
+        auto* command = addCommand(recipients, context, options, "list", "List recipients, ordered by address",
+                                   runList);
+        command->add_option("--group", options->group, "Only members of GROUP")->type_name("GROUP");
+        command->add_option("--status", options->status, "Only recipients with this status")
+            ->transform(statusValidator(kRecipientStatuses))
+            ->type_name("STATUS");
+        options->limitOption =
+            command->add_option("--limit", options->limit, "Show at most N recipients")->type_name("N");
+        options->offsetOption =
+            command->add_option("--offset", options->offset, "Skip the first N recipients")->type_name("N");
+        command->footer("Example:\n  campaignd-ctl recipients list --group newsletter --status subscribed "
+                        "--limit 50 --offset 100");
+    }
+    {
+        auto options = std::make_shared<RecipientOptions>();
+        auto* command = addCommand(recipients, context, options, "show", "Show one recipient", runShow);
+        addEmailArgument(command, options);
+        command->footer("Example:\n  campaignd-ctl recipients show alice@example.com");
+    }
+    {
+        auto options = std::make_shared<RecipientOptions>();
+        auto* command = addCommand(
+            recipients, context, options, "unsubscribe",
+            "Mark a recipient unsubscribed: no campaign attaches them any more",
+            [](Context& c, const RecipientOptions& o) { runSetStatus(c, o, "unsubscribed"); });
+        addEmailArgument(command, options);
+        command->footer("Example:\n  campaignd-ctl recipients unsubscribe alice@example.com");
+    }
+    {
+        auto options = std::make_shared<RecipientOptions>();
+        auto* command = addCommand(
+            recipients, context, options, "resubscribe", "Mark an unsubscribed recipient subscribed again",
+            [](Context& c, const RecipientOptions& o) { runSetStatus(c, o, "subscribed"); });
+        addEmailArgument(command, options);
+        command->footer("Example:\n  campaignd-ctl recipients resubscribe alice@example.com");
+    }
+    {
+        auto options = std::make_shared<RecipientOptions>();
+        auto* command = addCommand(recipients, context, options, "delete",
+                                   "Delete a recipient and their group memberships (refused while a campaign "
+                                   "that includes them is in progress)",
+                                   runDelete);
+        addEmailArgument(command, options);
+        command->footer("Example:\n  campaignd-ctl recipients delete alice@example.com");
+    }
+}
+
+}  // namespace campaignd::ctl

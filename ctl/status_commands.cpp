@@ -1,0 +1,105 @@
+// status_commands.cpp: "status" (the daemon's state and its plugins) and "dashboard" (the
+// dashboard numbers). Read-only; they never change anything in the daemon.
+#include <set>
+
+#include "bus_client.h"
+#include "cli.h"
+#include "table.h"
+#include "time_format.h"
+#include "variant_json.h"
+
+namespace campaignd::ctl {
+namespace {
+
+void appendOtherFields(std::vector<Field>& fields, const Dict& dict, const std::set<std::string>& known)
+{
+    for (auto& field : otherFieldsAsText(dict, known))
+        fields.push_back(std::move(field));
+}
+
+void runStatus(Context& context)
+{
+    auto& manager = context.client().manager();
+    Dict status = manager.GetStatus();
+    std::vector<Dict> plugins = manager.ListPlugins();
+
+    if (context.json) {
+        nlohmann::json document = dictToJson(status);
+        document["plugins"] = dictListToJson(plugins);
+        printJson(document);
+        return;
+    }
+
+    std::vector<Field> fields = {
+        {"Version", dictString(status, "version", "-")},
+        {"Backend", dictString(status, "backend", "-")},
+        {"Database", dictString(status, "database", "-")},
+        {"Schema version", status.count("schema_version") ? std::to_string(dictUint(status, "schema_version")) : "-"},
+        {"Started", formatLocalTime(dictUint(status, "started_at"))},
+        {"Bus", dictString(status, "bus", "-")},
+    };
+    appendOtherFields(fields, status,
+                      {"version", "backend", "database", "schema_version", "started_at", "bus"});
+    std::string out = renderFields(fields);
+
+    out += '\n';
+    if (plugins.empty()) {
+        out += "No plugins.\n";
+    } else {
+        Table table({"PLUGIN", "VERSION", "STATE", "CAPABILITIES", "ERROR"});
+        for (const auto& plugin : plugins) {
+            std::string capabilities;
+            for (const auto& capability : dictStrings(plugin, "capabilities"))
+                capabilities += (capabilities.empty() ? "" : ",") + capability;
+            std::string error = dictString(plugin, "error");
+            table.addRow({dictString(plugin, "name", dictString(plugin, "file", "?")),
+                          dictString(plugin, "version", "-"), dictString(plugin, "state", "-"),
+                          capabilities.empty() ? "-" : capabilities, error.empty() ? "-" : error});
+        }
+        out += table.render();
+    }
+    printText(out);
+}
+
+void runDashboard(Context& context)
+{
+    Dict dashboard = context.client().manager().GetDashboard();
+    if (context.json) {
+        printJson(dictToJson(dashboard));
+        return;
+    }
+    auto number = [&](const char* key) { return std::to_string(dictUint(dashboard, key)); };
+    std::vector<Field> fields = {
+        {"Recipients", number("total_recipients")},
+        {"Subscribed", number("subscribed_recipients")},
+        {"Groups", number("total_groups")},
+        {"Campaigns", number("total_campaigns")},
+    };
+    for (const auto& [status, count] : dictCounts(dashboard, "campaigns_by_status"))
+        fields.emplace_back("  " + displayStatus(status), std::to_string(count));
+    fields.emplace_back("Sent", number("sent"));
+    fields.emplace_back("Failed", number("failed"));
+    fields.emplace_back("Pending", number("pending"));
+    appendOtherFields(fields, dashboard,
+                      {"total_recipients", "subscribed_recipients", "total_groups", "total_campaigns",
+                       "campaigns_by_status", "sent", "failed", "pending"});
+    printText(renderFields(fields));
+}
+
+}  // namespace
+
+void registerStatusCommands(CLI::App& app, Context& context)
+{
+    auto* status = app.add_subcommand(
+        "status", "Show the daemon's version, storage backend, database, schema version and plugins");
+    status->footer("Plugins that failed to start are listed with state \"failed\" or \"rejected\" "
+                   "and the reason.\n\nExample:\n  campaignd-ctl status");
+    status->callback([&context] { context.action = [&context] { runStatus(context); }; });
+
+    auto* dashboard = app.add_subcommand(
+        "dashboard", "Show the dashboard: recipients, groups, campaigns by status, sent/failed/pending");
+    dashboard->footer("Example:\n  campaignd-ctl dashboard");
+    dashboard->callback([&context] { context.action = [&context] { runDashboard(context); }; });
+}
+
+}  // namespace campaignd::ctl
