@@ -1,0 +1,233 @@
+// migrations.cpp: the schema history. Never edit an applied migration; append a new one.
+//
+// Version 1, the original design's data model, completed:
+//   campaigns            the campaign and its status token (core/model.h tokens), times in
+//                        microseconds since the epoch (BIGINT on both backends).
+//   recipients           one person per address; email_key = the address in ASCII lower case
+//                        is UNIQUE, so addresses are unique case-insensitively.
+//   recipient_groups     named groups (UNIQUE name, case-sensitive). Not called "groups":
+//                        GROUPS is a keyword in both SQL dialects' window syntax.
+//   group_members        many-to-many; deleting a group or a recipient removes its rows.
+//   campaign_recipients  the send ledger: one row per (campaign, recipient), status
+//                        pending/sent/failed, fail_reason, sent_at, attempts, and the address
+//                        it was (or will be) sent to. Deleting a campaign deletes its ledger.
+//                        Deleting a recipient deletes its *pending* rows (SqlStore does that)
+//                        and keeps sent/failed rows as history with recipient_id NULL, so a
+//                        finished campaign's report does not change when a person is removed.
+//   bounce_records       bounces read back from the mailbox; campaign_id NULL when unknown or
+//                        when the campaign was deleted.
+// Status columns carry no CHECK constraint on purpose: later versions add ledger statuses
+// (unknown, skipped) and SQLite cannot alter a CHECK without rebuilding the table. The store
+// rejects a token it does not know when it reads one.
+// Sort keys that reach the user (email_key, group name) use the "C" collation on PostgreSQL so
+// that both backends order them byte-wise, whatever the database's locale.
+#include "storage/migrations.h"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace campaignd::storage {
+namespace {
+
+struct Migration {
+    int version;
+    const char* description;
+    std::vector<const char*> sqlite;
+    std::vector<const char*> postgresql;
+};
+
+const std::vector<Migration>& migrations() {
+    static const std::vector<Migration> list{
+        {1,
+         "campaigns, recipients, groups, send ledger, bounces",
+         {
+             R"(CREATE TABLE campaigns (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT,
+                 name TEXT NOT NULL,
+                 subject TEXT NOT NULL,
+                 html_content TEXT NOT NULL DEFAULT '',
+                 text_content TEXT NOT NULL DEFAULT '',
+                 from_address TEXT NOT NULL DEFAULT '',
+                 scheduled_time INTEGER,
+                 status TEXT NOT NULL DEFAULT 'draft',
+                 status_reason TEXT NOT NULL DEFAULT '',
+                 created_at INTEGER NOT NULL,
+                 updated_at INTEGER NOT NULL))",
+             "CREATE INDEX campaigns_status_scheduled_idx ON campaigns (status, scheduled_time)",
+             R"(CREATE TABLE recipients (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT,
+                 email TEXT NOT NULL,
+                 email_key TEXT NOT NULL UNIQUE,
+                 name TEXT NOT NULL DEFAULT '',
+                 status TEXT NOT NULL DEFAULT 'subscribed',
+                 created_at INTEGER NOT NULL))",
+             "CREATE INDEX recipients_status_idx ON recipients (status)",
+             R"(CREATE TABLE recipient_groups (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT,
+                 name TEXT NOT NULL UNIQUE,
+                 created_at INTEGER NOT NULL))",
+             R"(CREATE TABLE group_members (
+                 group_id INTEGER NOT NULL REFERENCES recipient_groups (id) ON DELETE CASCADE,
+                 recipient_id INTEGER NOT NULL REFERENCES recipients (id) ON DELETE CASCADE,
+                 PRIMARY KEY (group_id, recipient_id)))",
+             "CREATE INDEX group_members_recipient_idx ON group_members (recipient_id)",
+             R"(CREATE TABLE campaign_recipients (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT,
+                 campaign_id INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+                 recipient_id INTEGER REFERENCES recipients (id) ON DELETE SET NULL,
+                 recipient_email TEXT NOT NULL,
+                 status TEXT NOT NULL DEFAULT 'pending',
+                 fail_reason TEXT NOT NULL DEFAULT '',
+                 sent_at INTEGER,
+                 attempts INTEGER NOT NULL DEFAULT 0,
+                 UNIQUE (campaign_id, recipient_id)))",
+             "CREATE INDEX campaign_recipients_campaign_status_idx ON campaign_recipients (campaign_id, status)",
+             "CREATE INDEX campaign_recipients_recipient_idx ON campaign_recipients (recipient_id)",
+             R"(CREATE TABLE bounce_records (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT,
+                 campaign_id INTEGER REFERENCES campaigns (id) ON DELETE SET NULL,
+                 recipient_email TEXT NOT NULL,
+                 reason TEXT NOT NULL DEFAULT '',
+                 status_code TEXT NOT NULL DEFAULT '',
+                 processed_at INTEGER NOT NULL))",
+             "CREATE INDEX bounce_records_campaign_idx ON bounce_records (campaign_id)",
+             "CREATE INDEX bounce_records_email_idx ON bounce_records (recipient_email)",
+         },
+         {
+             R"(CREATE TABLE campaigns (
+                 id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+                 name TEXT NOT NULL,
+                 subject TEXT NOT NULL,
+                 html_content TEXT NOT NULL DEFAULT '',
+                 text_content TEXT NOT NULL DEFAULT '',
+                 from_address TEXT NOT NULL DEFAULT '',
+                 scheduled_time BIGINT,
+                 status TEXT NOT NULL DEFAULT 'draft',
+                 status_reason TEXT NOT NULL DEFAULT '',
+                 created_at BIGINT NOT NULL,
+                 updated_at BIGINT NOT NULL))",
+             "CREATE INDEX campaigns_status_scheduled_idx ON campaigns (status, scheduled_time)",
+             R"(CREATE TABLE recipients (
+                 id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+                 email TEXT NOT NULL,
+                 email_key TEXT COLLATE "C" NOT NULL UNIQUE,
+                 name TEXT NOT NULL DEFAULT '',
+                 status TEXT NOT NULL DEFAULT 'subscribed',
+                 created_at BIGINT NOT NULL))",
+             "CREATE INDEX recipients_status_idx ON recipients (status)",
+             R"(CREATE TABLE recipient_groups (
+                 id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+                 name TEXT COLLATE "C" NOT NULL UNIQUE,
+                 created_at BIGINT NOT NULL))",
+             R"(CREATE TABLE group_members (
+                 group_id BIGINT NOT NULL REFERENCES recipient_groups (id) ON DELETE CASCADE,
+                 recipient_id BIGINT NOT NULL REFERENCES recipients (id) ON DELETE CASCADE,
+                 PRIMARY KEY (group_id, recipient_id)))",
+             "CREATE INDEX group_members_recipient_idx ON group_members (recipient_id)",
+             R"(CREATE TABLE campaign_recipients (
+                 id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+                 campaign_id BIGINT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+                 recipient_id BIGINT REFERENCES recipients (id) ON DELETE SET NULL,
+                 recipient_email TEXT NOT NULL,
+                 status TEXT NOT NULL DEFAULT 'pending',
+                 fail_reason TEXT NOT NULL DEFAULT '',
+                 sent_at BIGINT,
+                 attempts INTEGER NOT NULL DEFAULT 0,
+                 UNIQUE (campaign_id, recipient_id)))",
+             "CREATE INDEX campaign_recipients_campaign_status_idx ON campaign_recipients (campaign_id, status)",
+             "CREATE INDEX campaign_recipients_recipient_idx ON campaign_recipients (recipient_id)",
+             R"(CREATE TABLE bounce_records (
+                 id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+                 campaign_id BIGINT REFERENCES campaigns (id) ON DELETE SET NULL,
+                 recipient_email TEXT NOT NULL,
+                 reason TEXT NOT NULL DEFAULT '',
+                 status_code TEXT NOT NULL DEFAULT '',
+                 processed_at BIGINT NOT NULL))",
+             "CREATE INDEX bounce_records_campaign_idx ON bounce_records (campaign_id)",
+             "CREATE INDEX bounce_records_email_idx ON bounce_records (recipient_email)",
+         }},
+    };
+    return list;
+}
+
+// Any constant that is campaignd's own: the advisory lock serialising migrations.
+constexpr std::int64_t kMigrationLockKey = 0x63616d70616967;  // "campaig"
+
+std::int64_t nowUsec() {
+    using namespace std::chrono;
+    return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Inside a transaction: takes the migration lock, makes sure schema_version exists, and
+// returns the current version.
+int lockedVersion(SqlConnection& db) {
+    if (db.dialect() == SqlDialect::PostgreSQL)
+        db.query("SELECT pg_advisory_xact_lock($1)", {kMigrationLockKey});
+    db.exec(R"(CREATE TABLE IF NOT EXISTS schema_version (
+                   version INTEGER PRIMARY KEY,
+                   description TEXT NOT NULL,
+                   applied_at BIGINT NOT NULL))");
+    return currentSchemaVersion(db);
+}
+
+void refuseNewer(const SqlConnection& db, int version) {
+    if (version > kLatestSchemaVersion)
+        throw Error(ErrorCode::Failed,
+                    "database: " + db.location() + " has schema version " +
+                        std::to_string(version) + ", newer than this campaignd understands (" +
+                        std::to_string(kLatestSchemaVersion) +
+                        "); upgrade campaignd or use another database");
+}
+
+}  // namespace
+
+int currentSchemaVersion(SqlConnection& db) {
+    const SqlRows exists =
+        db.dialect() == SqlDialect::SQLite
+            ? db.query("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")
+            : db.query("SELECT COUNT(*) FROM information_schema.tables "
+                       "WHERE table_schema = current_schema() AND table_name = 'schema_version'");
+    if (exists.empty() || exists.front().int64(0) == 0) return 0;
+    const SqlRows rows = db.query("SELECT COALESCE(MAX(version), 0) FROM schema_version");
+    return rows.empty() ? 0 : int(rows.front().int64(0));
+}
+
+int migrate(SqlConnection& db) {
+    // Fast path, no lock: a database that is up to date (or too new) needs no write.
+    const int seen = currentSchemaVersion(db);
+    refuseNewer(db, seen);
+    if (seen == kLatestSchemaVersion) return seen;
+
+    for (const Migration& m : migrations()) {
+        db.begin();
+        int version = 0;
+        try {
+            version = lockedVersion(db);
+            refuseNewer(db, version);
+        } catch (...) {
+            db.rollback();
+            throw;
+        }
+        if (version >= m.version) {  // applied before, or by a concurrent opener
+            db.rollback();
+            continue;
+        }
+        try {
+            const auto& script = db.dialect() == SqlDialect::SQLite ? m.sqlite : m.postgresql;
+            for (const char* statement : script) db.exec(statement);
+            db.exec("INSERT INTO schema_version (version, description, applied_at) VALUES ($1, $2, $3)",
+                    {std::int64_t(m.version), std::string(m.description), nowUsec()});
+            db.commit();
+        } catch (const Error& e) {
+            db.rollback();
+            throw Error(ErrorCode::Failed, std::string(e.what()) + " (applying schema migration " +
+                                               std::to_string(m.version) + ")");
+        }
+    }
+    return currentSchemaVersion(db);
+}
+
+}  // namespace campaignd::storage

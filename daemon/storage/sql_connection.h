@@ -1,0 +1,76 @@
+// sql_connection.h: the storage area's internal view of a database connection, so that the
+// business SQL in SqlStore is written once. A driver runs one statement at a time with
+// positional parameters written $1..$N (the SQLite driver rewrites them to ?N), returns rows
+// of null/int64/double/text values, and owns BEGIN/COMMIT/ROLLBACK. Drivers never splice a
+// value into SQL text. Every failure is Error(Failed, "database: <backend message>").
+// Not part of the interface the rest of the daemon sees (that is store.h); tests use it to
+// look under the store.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace campaignd::storage {
+
+using SqlValue = std::variant<std::monostate, std::int64_t, double, std::string>;
+using SqlParams = std::vector<SqlValue>;
+
+// One result row. The accessors convert between the representations a backend may choose
+// (PostgreSQL returns a bigint SUM as numeric, SQLite an integer column as int64, ...) and
+// throw Error(Failed) on a value that cannot be converted.
+class SqlRow {
+public:
+    explicit SqlRow(std::vector<SqlValue> values) : values_(std::move(values)) {}
+
+    std::size_t size() const { return values_.size(); }
+    const SqlValue& at(std::size_t column) const;
+    bool isNull(std::size_t column) const;
+    std::int64_t int64(std::size_t column) const;  // null -> 0
+    std::optional<std::int64_t> optionalInt64(std::size_t column) const;
+    double real(std::size_t column) const;  // null -> 0.0
+    std::string text(std::size_t column) const;  // null -> ""
+
+private:
+    std::vector<SqlValue> values_;
+};
+
+using SqlRows = std::vector<SqlRow>;
+
+enum class SqlDialect { SQLite, PostgreSQL };
+
+class SqlConnection {
+public:
+    virtual ~SqlConnection() = default;
+
+    virtual SqlDialect dialect() const = 0;
+    // "sqlite" / "postgresql", and where the data lives (never a password).
+    virtual std::string backendName() const = 0;
+    virtual std::string location() const = 0;
+
+    // Runs one statement; returns the rows it produced (RETURNING included).
+    virtual SqlRows query(std::string_view sql, const SqlParams& params = {}) = 0;
+    // Runs one statement; returns the number of rows it inserted, updated or deleted.
+    virtual std::int64_t exec(std::string_view sql, const SqlParams& params = {}) = 0;
+
+    // One level of transaction; nesting is SqlStore's business (savepoints). SQLite begins
+    // IMMEDIATE, so a transaction that reads then writes never fails to upgrade its lock.
+    virtual void begin() = 0;
+    virtual void commit() = 0;
+    virtual void rollback() noexcept = 0;  // a failure to roll back is logged, not thrown
+    virtual bool inTransaction() const = 0;
+};
+
+// Opens a connection for "sqlite:PATH" or a "postgresql://" / "postgres://" URL; does not
+// touch the schema. Error(InvalidArgument) for an unknown scheme or an empty path.
+std::unique_ptr<SqlConnection> openSqlConnection(const std::string& url);
+
+// The URL with any password removed (user:secret@ and password=... both), for logs and
+// location().
+std::string redactDatabaseUrl(std::string_view url);
+
+}  // namespace campaignd::storage

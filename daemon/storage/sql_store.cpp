@@ -1,0 +1,473 @@
+// sql_store.cpp: Store over SQL, once for both backends. Every value travels as a
+// parameter; the only text ever composed is fixed SQL fragments chosen by which filters are
+// present. Counts are computed from the send ledger when read, never stored.
+#include "storage/sql_store.h"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <map>
+
+#include "core/error.h"
+#include "storage/migrations.h"
+
+namespace campaignd::storage {
+namespace {
+
+SqlValue nullable(const std::optional<std::int64_t>& v) {
+    if (v) return *v;
+    return std::monostate{};
+}
+
+SqlValue token(CampaignStatus s) { return std::string(toString(s)); }
+SqlValue token(SubscriptionStatus s) { return std::string(toString(s)); }
+
+CampaignStatus campaignStatusOf(const SqlRow& row, std::size_t column) {
+    const std::string t = row.text(column);
+    if (auto s = parseCampaignStatus(t)) return *s;
+    throw Error(ErrorCode::Failed, "database: unknown campaign status '" + t + "'");
+}
+
+SubscriptionStatus subscriptionStatusOf(const SqlRow& row, std::size_t column) {
+    const std::string t = row.text(column);
+    if (auto s = parseSubscriptionStatus(t)) return *s;
+    throw Error(ErrorCode::Failed, "database: unknown subscription status '" + t + "'");
+}
+
+constexpr std::array kAllCampaignStatuses{CampaignStatus::Draft,     CampaignStatus::Scheduled,
+                                          CampaignStatus::InProgress, CampaignStatus::Paused,
+                                          CampaignStatus::Completed,  CampaignStatus::Cancelled};
+
+// The ledger counts are four index range counts on campaign_recipients (campaign_id, status).
+constexpr const char* kCampaignSelect =
+    "SELECT c.id, c.name, c.subject, c.html_content, c.text_content, c.from_address,"
+    " c.scheduled_time, c.status, c.status_reason, c.created_at, c.updated_at,"
+    " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id),"
+    " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id AND l.status = 'sent'),"
+    " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id AND l.status = 'failed'),"
+    " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id AND l.status = 'pending')"
+    " FROM campaigns c";
+
+Campaign campaignFrom(const SqlRow& row) {
+    Campaign c;
+    c.id = row.int64(0);
+    c.name = row.text(1);
+    c.subject = row.text(2);
+    c.htmlContent = row.text(3);
+    c.textContent = row.text(4);
+    c.fromAddress = row.text(5);
+    c.scheduledTime = row.optionalInt64(6);
+    c.status = campaignStatusOf(row, 7);
+    c.statusReason = row.text(8);
+    c.createdAt = row.int64(9);
+    c.updatedAt = row.int64(10);
+    c.recipientCount = row.int64(11);
+    c.sentCount = row.int64(12);
+    c.failedCount = row.int64(13);
+    c.pendingCount = row.int64(14);
+    return c;
+}
+
+constexpr const char* kRecipientSelect =
+    "SELECT r.id, r.email, r.name, r.status, r.created_at FROM recipients r";
+
+Recipient recipientFrom(const SqlRow& row) {
+    Recipient r;
+    r.id = row.int64(0);
+    r.email = row.text(1);
+    r.name = row.text(2);
+    r.status = subscriptionStatusOf(row, 3);
+    r.createdAt = row.int64(4);
+    return r;
+}
+
+constexpr const char* kGroupSelect =
+    "SELECT g.id, g.name, g.created_at,"
+    " (SELECT COUNT(*) FROM group_members m WHERE m.group_id = g.id)"
+    " FROM recipient_groups g";
+
+Group groupFrom(const SqlRow& row) {
+    return Group{row.int64(0), row.text(1), row.int64(2), row.int64(3)};
+}
+
+constexpr const char* kMemberGroupNames =
+    "SELECT gm.recipient_id, g.name FROM group_members gm"
+    " JOIN recipient_groups g ON g.id = gm.group_id";
+
+}  // namespace
+
+std::string emailKey(std::string_view email) {
+    std::string key(email);
+    for (char& ch : key)
+        if (ch >= 'A' && ch <= 'Z') ch = char(ch - 'A' + 'a');
+    return key;
+}
+
+SqlStore::SqlStore(std::unique_ptr<SqlConnection> db) : db_(std::move(db)) { migrate(*db_); }
+
+std::string SqlStore::backendName() const { return db_->backendName(); }
+std::string SqlStore::location() const { return db_->location(); }
+int SqlStore::schemaVersion() { return currentSchemaVersion(*db_); }
+
+SqlRows SqlStore::query(std::string_view sql, const SqlParams& params) {
+    if (aborted_)
+        throw Error(ErrorCode::Failed,
+                    "database: the transaction is aborted by an earlier error; it must be rolled back");
+    try {
+        return db_->query(sql, params);
+    } catch (const Error&) {
+        if (depth_ > 0) aborted_ = true;
+        throw;
+    }
+}
+
+std::int64_t SqlStore::exec(std::string_view sql, const SqlParams& params) {
+    if (aborted_)
+        throw Error(ErrorCode::Failed,
+                    "database: the transaction is aborted by an earlier error; it must be rolled back");
+    try {
+        return db_->exec(sql, params);
+    } catch (const Error&) {
+        if (depth_ > 0) aborted_ = true;
+        throw;
+    }
+}
+
+void SqlStore::rollbackToSavepoint(const std::string& name) noexcept {
+    try {
+        db_->exec("ROLLBACK TO SAVEPOINT " + name);
+        db_->exec("RELEASE SAVEPOINT " + name);
+        aborted_ = false;  // the savepoint restored a usable transaction
+    } catch (const Error&) {
+        aborted_ = true;  // the outer level cannot commit now
+    }
+}
+
+void SqlStore::transaction(const std::function<void()>& fn) {
+    const Error abortedError(ErrorCode::Failed,
+                             "database: the transaction was rolled back after an earlier error");
+    if (depth_ == 0) {
+        db_->begin();
+        depth_ = 1;
+        aborted_ = false;
+        try {
+            fn();
+        } catch (...) {
+            depth_ = 0;
+            aborted_ = false;
+            db_->rollback();
+            throw;
+        }
+        depth_ = 0;
+        if (aborted_) {
+            aborted_ = false;
+            db_->rollback();
+            throw abortedError;
+        }
+        db_->commit();  // on failure the driver has rolled back and throws
+        return;
+    }
+
+    // Savepoint names are generated here, never taken from input.
+    const std::string name = "campaignd_sp" + std::to_string(depth_);
+    exec("SAVEPOINT " + name);
+    ++depth_;
+    try {
+        fn();
+    } catch (...) {
+        --depth_;
+        rollbackToSavepoint(name);
+        throw;
+    }
+    --depth_;
+    if (aborted_) {
+        rollbackToSavepoint(name);
+        throw abortedError;
+    }
+    exec("RELEASE SAVEPOINT " + name);
+}
+
+// ---- campaigns ----------------------------------------------------------------------------
+
+Id SqlStore::insertCampaign(const Campaign& c) {
+    const SqlRows rows = query(
+        "INSERT INTO campaigns (name, subject, html_content, text_content, from_address,"
+        " scheduled_time, status, status_reason, created_at, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        {c.name, c.subject, c.htmlContent, c.textContent, c.fromAddress, nullable(c.scheduledTime),
+         token(c.status), c.statusReason, c.createdAt, c.updatedAt});
+    if (rows.empty()) throw Error(ErrorCode::Failed, "database: INSERT returned no id");
+    return rows.front().int64(0);
+}
+
+void SqlStore::updateCampaign(const Campaign& c) {
+    const std::int64_t n = exec(
+        "UPDATE campaigns SET name = $2, subject = $3, html_content = $4, text_content = $5,"
+        " from_address = $6, scheduled_time = $7, status = $8, status_reason = $9, updated_at = $10"
+        " WHERE id = $1",
+        {c.id, c.name, c.subject, c.htmlContent, c.textContent, c.fromAddress,
+         nullable(c.scheduledTime), token(c.status), c.statusReason, c.updatedAt});
+    if (n == 0) throw Error(ErrorCode::NotFound, "campaign " + std::to_string(c.id) + " does not exist");
+}
+
+std::optional<Campaign> SqlStore::findCampaign(Id id) {
+    const SqlRows rows = query(std::string(kCampaignSelect) + " WHERE c.id = $1", {id});
+    if (rows.empty()) return std::nullopt;
+    return campaignFrom(rows.front());
+}
+
+std::vector<Campaign> SqlStore::listCampaigns(std::optional<CampaignStatus> status) {
+    const SqlRows rows =
+        status ? query(std::string(kCampaignSelect) + " WHERE c.status = $1 ORDER BY c.id", {token(*status)})
+               : query(std::string(kCampaignSelect) + " ORDER BY c.id");
+    std::vector<Campaign> out;
+    out.reserve(rows.size());
+    for (const SqlRow& row : rows) out.push_back(campaignFrom(row));
+    return out;
+}
+
+bool SqlStore::deleteCampaign(Id id) {
+    // The ledger goes with it (ON DELETE CASCADE); bounce records keep a NULL campaign.
+    return exec("DELETE FROM campaigns WHERE id = $1", {id}) > 0;
+}
+
+bool SqlStore::changeCampaignStatus(Id id, CampaignStatus from, CampaignStatus to,
+                                    std::string_view reason, Usec now) {
+    // One statement: the compare and the set cannot be separated by another writer.
+    return exec("UPDATE campaigns SET status = $3, status_reason = $4, updated_at = $5"
+                " WHERE id = $1 AND status = $2",
+                {id, token(from), token(to), std::string(reason), now}) == 1;
+}
+
+std::vector<Id> SqlStore::dueCampaigns(Usec now) {
+    const SqlRows rows = query(
+        "SELECT id FROM campaigns WHERE status = 'scheduled' AND scheduled_time <= $1"
+        " ORDER BY scheduled_time, id",
+        {now});
+    std::vector<Id> out;
+    out.reserve(rows.size());
+    for (const SqlRow& row : rows) out.push_back(row.int64(0));
+    return out;
+}
+
+// ---- recipients ---------------------------------------------------------------------------
+
+Id SqlStore::insertRecipient(const Recipient& r) {
+    // ON CONFLICT instead of catching a unique violation: no error is raised, so a caller
+    // inside a transaction (a CSV import skipping duplicates) can carry on, on both backends.
+    const SqlRows rows = query(
+        "INSERT INTO recipients (email, email_key, name, status, created_at)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email_key) DO NOTHING RETURNING id",
+        {r.email, emailKey(r.email), r.name, token(r.status), r.createdAt});
+    if (rows.empty())
+        throw Error(ErrorCode::AlreadyExists, "recipient " + r.email + " already exists");
+    return rows.front().int64(0);
+}
+
+std::vector<std::string> SqlStore::groupsOf(Id recipient) {
+    std::vector<std::string> names;
+    for (const SqlRow& row : query(std::string(kMemberGroupNames) + " WHERE gm.recipient_id = $1", {recipient}))
+        names.push_back(row.text(1));
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+std::optional<Recipient> SqlStore::findRecipient(std::string_view email) {
+    const SqlRows rows = query(std::string(kRecipientSelect) + " WHERE r.email_key = $1", {emailKey(email)});
+    if (rows.empty()) return std::nullopt;
+    Recipient r = recipientFrom(rows.front());
+    r.groups = groupsOf(r.id);
+    return r;
+}
+
+std::vector<Recipient> SqlStore::listRecipients(const RecipientFilter& filter) {
+    if (filter.limit && *filter.limit < 0)
+        throw Error(ErrorCode::InvalidArgument, "the limit must not be negative");
+    if (filter.offset < 0) throw Error(ErrorCode::InvalidArgument, "the offset must not be negative");
+
+    // The page, as a WHERE ... ORDER BY ... LIMIT text used twice: for the rows, and as the
+    // id set whose group names the second query fetches (two queries for any page size).
+    SqlParams params;
+    std::string page = " WHERE 1 = 1";
+    if (filter.group) {
+        params.emplace_back(*filter.group);
+        page += " AND r.id IN (SELECT gm.recipient_id FROM group_members gm"
+                " JOIN recipient_groups g ON g.id = gm.group_id WHERE g.name = $" +
+                std::to_string(params.size()) + ")";
+    }
+    if (filter.status) {
+        params.push_back(token(*filter.status));
+        page += " AND r.status = $" + std::to_string(params.size());
+    }
+    params.emplace_back(filter.limit.value_or(std::numeric_limits<std::int64_t>::max()));
+    page += " ORDER BY r.email_key LIMIT $" + std::to_string(params.size());
+    params.emplace_back(filter.offset);
+    page += " OFFSET $" + std::to_string(params.size());
+
+    std::vector<Recipient> out;
+    std::map<Id, std::size_t> index;
+    for (const SqlRow& row : query(std::string(kRecipientSelect) + page, params)) {
+        index.emplace(row.int64(0), out.size());
+        out.push_back(recipientFrom(row));
+    }
+    if (out.empty()) return out;
+    const SqlRows memberships = query(std::string(kMemberGroupNames) +
+                                          " WHERE gm.recipient_id IN (SELECT r.id FROM recipients r" + page + ")",
+                                      params);
+    for (const SqlRow& row : memberships)
+        if (auto it = index.find(row.int64(0)); it != index.end())
+            out[it->second].groups.push_back(row.text(1));
+    for (Recipient& r : out) std::sort(r.groups.begin(), r.groups.end());
+    return out;
+}
+
+void SqlStore::updateRecipient(const Recipient& r) {
+    const std::int64_t n = exec("UPDATE recipients SET name = $2, status = $3 WHERE id = $1",
+                                {r.id, r.name, token(r.status)});
+    if (n == 0) throw Error(ErrorCode::NotFound, "recipient " + std::to_string(r.id) + " does not exist");
+}
+
+bool SqlStore::deleteRecipient(Id id) {
+    // Pending ledger rows go (nobody left to send to); sent and failed rows stay as history,
+    // their recipient_id set to NULL by the foreign key.
+    bool deleted = false;
+    transaction([&] {
+        exec("DELETE FROM campaign_recipients WHERE recipient_id = $1 AND status = 'pending'", {id});
+        deleted = exec("DELETE FROM recipients WHERE id = $1", {id}) > 0;
+    });
+    return deleted;
+}
+
+bool SqlStore::recipientInActiveCampaign(Id id) {
+    return !query("SELECT 1 FROM campaign_recipients l JOIN campaigns c ON c.id = l.campaign_id"
+                  " WHERE l.recipient_id = $1 AND c.status = 'in_progress' LIMIT 1",
+                  {id})
+                .empty();
+}
+
+// ---- groups -------------------------------------------------------------------------------
+
+Id SqlStore::insertGroup(std::string_view name, Usec createdAt) {
+    const SqlRows rows = query(
+        "INSERT INTO recipient_groups (name, created_at) VALUES ($1, $2)"
+        " ON CONFLICT (name) DO NOTHING RETURNING id",
+        {std::string(name), createdAt});
+    if (rows.empty())
+        throw Error(ErrorCode::AlreadyExists, "group '" + std::string(name) + "' already exists");
+    return rows.front().int64(0);
+}
+
+std::optional<Group> SqlStore::findGroup(std::string_view name) {
+    const SqlRows rows = query(std::string(kGroupSelect) + " WHERE g.name = $1", {std::string(name)});
+    if (rows.empty()) return std::nullopt;
+    return groupFrom(rows.front());
+}
+
+std::vector<Group> SqlStore::listGroups() {
+    std::vector<Group> out;
+    for (const SqlRow& row : query(std::string(kGroupSelect) + " ORDER BY g.name")) out.push_back(groupFrom(row));
+    return out;
+}
+
+bool SqlStore::deleteGroup(Id id) {
+    return exec("DELETE FROM recipient_groups WHERE id = $1", {id}) > 0;
+}
+
+bool SqlStore::addGroupMember(Id group, Id recipient) {
+    return exec("INSERT INTO group_members (group_id, recipient_id) VALUES ($1, $2)"
+                " ON CONFLICT (group_id, recipient_id) DO NOTHING",
+                {group, recipient}) == 1;
+}
+
+bool SqlStore::removeGroupMember(Id group, Id recipient) {
+    return exec("DELETE FROM group_members WHERE group_id = $1 AND recipient_id = $2",
+                {group, recipient}) == 1;
+}
+
+// ---- the send ledger ----------------------------------------------------------------------
+
+std::int64_t SqlStore::attachGroup(Id campaign, Id group) {
+    // The WHERE clause is required by SQLite's parser for INSERT ... SELECT ... ON CONFLICT.
+    return exec(
+        "INSERT INTO campaign_recipients (campaign_id, recipient_id, recipient_email, status)"
+        " SELECT CAST($1 AS BIGINT), r.id, r.email, 'pending'"
+        " FROM group_members gm JOIN recipients r ON r.id = gm.recipient_id"
+        " WHERE gm.group_id = $2 AND r.status = 'subscribed'"
+        " ON CONFLICT (campaign_id, recipient_id) DO NOTHING",
+        {campaign, group});
+}
+
+bool SqlStore::attachRecipient(Id campaign, Id recipient) {
+    return exec(
+               "INSERT INTO campaign_recipients (campaign_id, recipient_id, recipient_email, status)"
+               " SELECT CAST($1 AS BIGINT), r.id, r.email, 'pending' FROM recipients r"
+               " WHERE r.id = $2 AND r.status = 'subscribed'"
+               " ON CONFLICT (campaign_id, recipient_id) DO NOTHING",
+               {campaign, recipient}) == 1;
+}
+
+// ---- reports ------------------------------------------------------------------------------
+
+Dashboard SqlStore::dashboard() {
+    Dashboard d;
+    const SqlRows totals = query(
+        "SELECT (SELECT COUNT(*) FROM recipients),"
+        " (SELECT COUNT(*) FROM recipients WHERE status = 'subscribed'),"
+        " (SELECT COUNT(*) FROM campaigns),"
+        " (SELECT COUNT(*) FROM recipient_groups),"
+        " (SELECT COUNT(*) FROM campaign_recipients WHERE status = 'sent'),"
+        " (SELECT COUNT(*) FROM campaign_recipients WHERE status = 'failed'),"
+        " (SELECT COUNT(*) FROM campaign_recipients WHERE status = 'pending')");
+    if (!totals.empty()) {
+        const SqlRow& row = totals.front();
+        d.totalRecipients = row.int64(0);
+        d.subscribedRecipients = row.int64(1);
+        d.totalCampaigns = row.int64(2);
+        d.totalGroups = row.int64(3);
+        d.sent = row.int64(4);
+        d.failed = row.int64(5);
+        d.pending = row.int64(6);
+    }
+    std::map<std::string, std::int64_t> byToken;
+    for (const SqlRow& row : query("SELECT status, COUNT(*) FROM campaigns GROUP BY status"))
+        byToken[row.text(0)] = row.int64(1);
+    // Every status, in the enum's order, zeros included: a stable shape for clients.
+    for (CampaignStatus s : kAllCampaignStatuses) {
+        auto it = byToken.find(std::string(toString(s)));
+        d.campaignsByStatus.emplace_back(s, it == byToken.end() ? 0 : it->second);
+    }
+    return d;
+}
+
+CampaignSummary SqlStore::campaignSummary(Id campaign) {
+    CampaignSummary s;
+    s.campaignId = campaign;
+    for (const SqlRow& row : query("SELECT status, COUNT(*) FROM campaign_recipients"
+                                   " WHERE campaign_id = $1 GROUP BY status",
+                                   {campaign})) {
+        const std::int64_t n = row.int64(1);
+        s.total += n;
+        const std::string status = row.text(0);
+        if (status == toString(DeliveryStatus::Sent)) s.sent = n;
+        else if (status == toString(DeliveryStatus::Failed)) s.failed = n;
+        else if (status == toString(DeliveryStatus::Pending)) s.pending = n;
+    }
+    s.successPercent = s.total == 0 ? 0.0 : double(s.sent) * 100.0 / double(s.total);
+    for (const SqlRow& row : query("SELECT fail_reason, COUNT(*) FROM campaign_recipients"
+                                   " WHERE campaign_id = $1 AND status = 'failed' GROUP BY fail_reason",
+                                   {campaign}))
+        s.failureReasons.emplace_back(row.text(0), row.int64(1));
+    // Most frequent first; ties byte-wise by reason, the same on both backends.
+    std::sort(s.failureReasons.begin(), s.failureReasons.end(), [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    return s;
+}
+
+// ---- opening ------------------------------------------------------------------------------
+
+std::unique_ptr<Store> openStore(const std::string& url) {
+    return std::make_unique<SqlStore>(openSqlConnection(url));
+}
+
+}  // namespace campaignd::storage

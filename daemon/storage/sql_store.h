@@ -1,0 +1,75 @@
+// sql_store.h: the one implementation of Store, over a SqlConnection. The business SQL is
+// written here once, parameterised ($1..$N), and runs unchanged on SQLite and PostgreSQL;
+// dialects differ only in the migrations' DDL and in the drivers.
+//
+// Transactions nest with savepoints: an inner transaction() that throws undoes only its own
+// work, and the outer one decides. After a statement fails inside a transaction, every
+// further statement of that transaction (savepoint level) is refused and the transaction
+// cannot commit: PostgreSQL behaves that way, and the store makes SQLite behave the same.
+#pragma once
+
+#include <memory>
+
+#include "storage/sql_connection.h"
+#include "storage/store.h"
+
+namespace campaignd::storage {
+
+class SqlStore final : public Store {
+public:
+    // Applies the pending migrations (see migrations.h).
+    explicit SqlStore(std::unique_ptr<SqlConnection> db);
+
+    std::string backendName() const override;
+    std::string location() const override;
+    int schemaVersion() override;
+    void transaction(const std::function<void()>& fn) override;
+
+    Id insertCampaign(const Campaign& c) override;
+    void updateCampaign(const Campaign& c) override;
+    std::optional<Campaign> findCampaign(Id id) override;
+    std::vector<Campaign> listCampaigns(std::optional<CampaignStatus> status) override;
+    bool deleteCampaign(Id id) override;
+    bool changeCampaignStatus(Id id, CampaignStatus from, CampaignStatus to,
+                              std::string_view reason, Usec now) override;
+    std::vector<Id> dueCampaigns(Usec now) override;
+
+    Id insertRecipient(const Recipient& r) override;
+    std::optional<Recipient> findRecipient(std::string_view email) override;
+    std::vector<Recipient> listRecipients(const RecipientFilter& filter) override;
+    void updateRecipient(const Recipient& r) override;
+    bool deleteRecipient(Id id) override;
+    bool recipientInActiveCampaign(Id id) override;
+
+    Id insertGroup(std::string_view name, Usec createdAt) override;
+    std::optional<Group> findGroup(std::string_view name) override;
+    std::vector<Group> listGroups() override;
+    bool deleteGroup(Id id) override;
+    bool addGroupMember(Id group, Id recipient) override;
+    bool removeGroupMember(Id group, Id recipient) override;
+
+    std::int64_t attachGroup(Id campaign, Id group) override;
+    bool attachRecipient(Id campaign, Id recipient) override;
+
+    Dashboard dashboard() override;
+    CampaignSummary campaignSummary(Id campaign) override;
+
+    // The connection underneath, for tests that look at the schema.
+    SqlConnection& connection() { return *db_; }
+
+private:
+    SqlRows query(std::string_view sql, const SqlParams& params = {});
+    std::int64_t exec(std::string_view sql, const SqlParams& params = {});
+    void rollbackToSavepoint(const std::string& name) noexcept;
+    std::vector<std::string> groupsOf(Id recipient);
+
+    std::unique_ptr<SqlConnection> db_;
+    int depth_ = 0;          // 0: no transaction; 1: top level; >1: savepoints
+    bool aborted_ = false;   // a statement failed at the current level
+};
+
+// The key a recipient's address is unique by: ASCII lower case (the same on both backends,
+// whatever their locale; the services have already lower-cased the domain).
+std::string emailKey(std::string_view email);
+
+}  // namespace campaignd::storage
