@@ -37,6 +37,13 @@ constexpr auto kDroppedWithContent = std::to_array<std::string_view>({
     "xml", "bgsound", "portal", "dialog", "xmp",
 });
 
+// Void in browsers: nothing is ever inside them. libxml2 2.9 does not know all of them (it
+// nests what follows an <embed> inside it), so when one is dropped its children stay.
+constexpr auto kVoidElements = std::to_array<std::string_view>({
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta",
+    "param", "source", "track", "wbr",
+});
+
 // Kept, with their allowed attributes. Anything else is unwrapped (its children stay).
 constexpr auto kAllowedElements = std::to_array<std::string_view>({
     "html", "head", "body", "title", "style", "meta",
@@ -361,6 +368,16 @@ bool metaAllowed(xmlNodePtr element) {
 
 void sanitizeChildren(xmlNodePtr parent);
 
+// Sanitises n's children and moves them before n, in order.
+void hoistChildren(xmlNodePtr n) {
+    sanitizeChildren(n);
+    while (n->children) {
+        xmlNodePtr child = n->children;
+        xmlUnlinkNode(child);
+        xmlAddPrevSibling(n, child);
+    }
+}
+
 void sanitizeStyleElement(xmlNodePtr style) {
     std::string css;
     for (xmlNodePtr c = style->children; c; c = c->next)
@@ -392,6 +409,7 @@ void sanitizeNode(xmlNodePtr n) {
         const std::string name = lower(nameOf(n));
         const bool foreign = name.rfind("svg:", 0) == 0 || name.rfind("math:", 0) == 0;
         if (foreign || contains(kDroppedWithContent, name) || (name == "meta" && !metaAllowed(n))) {
+            if (contains(kVoidElements, name)) hoistChildren(n);
             unlinkAndFree(n);
             return;
         }
@@ -402,12 +420,7 @@ void sanitizeNode(xmlNodePtr n) {
             return;
         }
         // Unknown: clean what is inside, then put it in the element's place.
-        sanitizeChildren(n);
-        while (n->children) {
-            xmlNodePtr child = n->children;
-            xmlUnlinkNode(child);
-            xmlAddPrevSibling(n, child);
-        }
+        hoistChildren(n);
         unlinkAndFree(n);
         return;
     }

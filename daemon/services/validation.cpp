@@ -272,6 +272,8 @@ std::string normalizeEmail(std::string_view input) {
     const std::string_view address = trim(input);
     if (address.empty()) throw Error(ErrorCode::InvalidArgument, "address is empty");
     checkUtf8(field, address);
+    if (address.front() == '"')
+        refuse(field, address, "quoted local parts (\"...\"@domain) are not supported");
     for (unsigned char c : address) {
         if (c < 0x20 || c == 0x7F || c == ' ')
             refuse(field, address,
