@@ -1,0 +1,46 @@
+/* abi_c_check.c: proves plugin.h is plain C. This file is compiled as C99 with -Wpedantic
+ * -Werror and includes nothing else; it reports the layout the C compiler sees so the C++ test
+ * can compare it with its own, and exercises the header's inline helper from C. */
+#include <campaignd/plugin.h>
+
+size_t campaignd_abi_c_layout(size_t *out, size_t capacity) {
+    const size_t values[] = {
+        sizeof(campaignd_plugin_descriptor),
+        offsetof(campaignd_plugin_descriptor, abi_major),
+        offsetof(campaignd_plugin_descriptor, abi_minor),
+        offsetof(campaignd_plugin_descriptor, struct_size),
+        offsetof(campaignd_plugin_descriptor, name),
+        offsetof(campaignd_plugin_descriptor, version),
+        offsetof(campaignd_plugin_descriptor, description),
+        offsetof(campaignd_plugin_descriptor, capabilities),
+        offsetof(campaignd_plugin_descriptor, start),
+        offsetof(campaignd_plugin_descriptor, stop),
+        CAMPAIGND_PLUGIN_DESCRIPTOR_MIN_SIZE,
+        sizeof(campaignd_host),
+        offsetof(campaignd_host, struct_size),
+        offsetof(campaignd_host, abi_major),
+        offsetof(campaignd_host, abi_minor),
+        offsetof(campaignd_host, host_ctx),
+        offsetof(campaignd_host, log),
+        offsetof(campaignd_host, config_get),
+        CAMPAIGND_HOST_MIN_SIZE,
+        sizeof(campaignd_error),
+        sizeof(campaignd_log_field),
+        sizeof(campaignd_status),
+        CAMPAIGND_PLUGIN_ABI_MAJOR,
+        CAMPAIGND_PLUGIN_ABI_MINOR,
+    };
+    size_t i;
+    const size_t count = sizeof values / sizeof values[0];
+    for (i = 0; i < count && i < capacity; ++i) out[i] = values[i];
+    return count;
+}
+
+void campaignd_abi_c_error_set(char *buffer, size_t size, const char *text) {
+    campaignd_error err;
+    err.message = buffer;
+    err.message_size = size;
+    campaignd_error_set(&err, text);
+}
+
+const char *campaignd_abi_c_entry_symbol(void) { return CAMPAIGND_PLUGIN_ENTRY_SYMBOL; }

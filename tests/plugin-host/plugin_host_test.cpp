@@ -1,0 +1,505 @@
+// plugin_host_test.cpp: the plugin contract, tested by loading real .so files (built next to this
+// file) from a fresh temporary directory with the real PluginHost. Asserts what an operator
+// would see: each plugin's state and reason, its log lines, its config, that stop() ran, and
+// that the host survives every broken plugin.
+#include "plugin-host/plugin_host.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+extern "C" {
+size_t campaignd_abi_c_layout(size_t* out, size_t capacity);
+void campaignd_abi_c_error_set(char* buffer, size_t size, const char* text);
+const char* campaignd_abi_c_entry_symbol(void);
+}
+
+namespace fs = std::filesystem;
+using campaignd::plugins::PluginHost;
+using campaignd::plugins::PluginInfo;
+using campaignd::plugins::PluginState;
+
+namespace {
+
+// EXPECT_CONTAINS / EXPECT_NOT_CONTAINS: substring checks with both strings in the failure.
+::testing::AssertionResult contains(const char* hayExpr, const char* needleExpr, const std::string& hay,
+                                    const std::string& needle) {
+    if (hay.find(needle) != std::string::npos) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << hayExpr << " does not contain " << needleExpr << "\n  text: "
+                                         << hay << "\n  missing: " << needle;
+}
+::testing::AssertionResult lacks(const char* hayExpr, const char* needleExpr, const std::string& hay,
+                                 const std::string& needle) {
+    if (hay.find(needle) == std::string::npos) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << hayExpr << " contains " << needleExpr << "\n  text: " << hay;
+}
+#define EXPECT_CONTAINS(hay, needle) EXPECT_PRED_FORMAT2(contains, hay, needle)
+#define EXPECT_NOT_CONTAINS(hay, needle) EXPECT_PRED_FORMAT2(lacks, hay, needle)
+
+class PluginHostTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string pattern = (fs::path(::testing::TempDir()) / "campaignd-plugins-XXXXXX").string();
+        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+        root_ = pattern;
+        dir_ = root_ / "plugins";
+        fs::create_directory(dir_);
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(root_, ec);
+    }
+
+    // Copies a built plugin into the plugin directory under fileName.
+    fs::path install(const char* built, const std::string& fileName) {
+        const fs::path target = dir_ / fileName;
+        fs::copy_file(built, target, fs::copy_options::overwrite_existing);
+        fs::permissions(target, fs::perms(0755));
+        return target;
+    }
+
+    void set(const std::string& plugin, const std::string& key, const std::string& value) {
+        config_[{plugin, key}] = value;
+    }
+
+    PluginHost::ConfigLookup lookup() {
+        return [this](const std::string& plugin, const std::string& key) -> std::optional<std::string> {
+            auto it = config_.find({plugin, key});
+            if (it == config_.end()) return std::nullopt;
+            return it->second;
+        };
+    }
+
+    static const PluginInfo& byFile(const std::vector<PluginInfo>& all, const std::string& file) {
+        for (const auto& p : all) {
+            if (p.path.filename() == file) return p;
+        }
+        throw std::runtime_error("no plugin file " + file);
+    }
+
+    static std::string readFile(const fs::path& path) {
+        std::ifstream in(path);
+        std::stringstream s;
+        s << in.rdbuf();
+        return s.str();
+    }
+
+    fs::path root_;
+    fs::path dir_;
+    std::map<std::pair<std::string, std::string>, std::string> config_;
+};
+
+TEST_F(PluginHostTest, MissingDirectoryIsNotAnError) {
+    PluginHost host(root_ / "does-not-exist", lookup());
+    host.start();
+    EXPECT_TRUE(host.plugins().empty());
+    EXPECT_EQ(host.findPlugin("good"), nullptr);
+}
+
+TEST_F(PluginHostTest, OnlyVisibleSoFilesAreConsidered) {
+    std::ofstream(dir_ / "README") << "not a plugin\n";
+    install(TEST_PLUGIN_GOOD, "good.so.1");
+    install(TEST_PLUGIN_GOOD, ".hidden.so");
+    fs::create_directory(dir_ / "subdir.so");
+    PluginHost host(dir_, lookup());
+    host.start();
+    EXPECT_TRUE(host.plugins().empty());
+}
+
+TEST_F(PluginHostTest, GoodPluginRunsAndDescribesItself) {
+    const fs::path file = install(TEST_PLUGIN_GOOD, "good.so");
+    PluginHost host(dir_, lookup());
+    host.start();
+    const auto all = host.plugins();
+    ASSERT_EQ(all.size(), 1u);
+    const PluginInfo& p = all[0];
+    EXPECT_EQ(p.name, "good");
+    EXPECT_EQ(p.path, file);
+    EXPECT_EQ(p.version, "1.2.3");
+    EXPECT_EQ(p.description, "Test plugin with config switches");
+    EXPECT_EQ(p.state, PluginState::Running);
+    EXPECT_EQ(campaignd::plugins::toString(p.state), "running");
+    EXPECT_EQ(p.error, "");
+    EXPECT_EQ(p.capabilities, (std::vector<std::string>{"transport", "reporter"}));
+    EXPECT_EQ(p.abiMajor, 1u);
+    EXPECT_EQ(p.abiMinor, 0u);
+}
+
+TEST_F(PluginHostTest, PluginLogsThroughHostWithPluginFieldAndItsConfig) {
+    install(TEST_PLUGIN_GOOD, "good.so");
+    set("good", "Greeting", "hello");
+    set("good2", "Greeting", "not-for-good");
+    PluginHost host(dir_, lookup());
+    ::testing::internal::CaptureStderr();
+    host.start();
+    const std::string out = ::testing::internal::GetCapturedStderr();
+
+    std::istringstream lines(out);
+    std::string started, probe;
+    for (std::string line; std::getline(lines, line);) {
+        if (line.find("good plugin started") != std::string::npos) started = line;
+        if (line.find("config probe") != std::string::npos) probe = line;
+    }
+    ASSERT_FALSE(started.empty()) << out;
+    EXPECT_CONTAINS(started, "notice: good plugin started");
+    EXPECT_CONTAINS(started, "PLUGIN=good ");
+    EXPECT_CONTAINS(started, "GREETING=hello");
+    EXPECT_CONTAINS(started, "PLUGIN_MESSAGE=spoof");  // reserved key renamed
+    EXPECT_CONTAINS(started, "BAD_KEY_=x");
+    EXPECT_CONTAINS(started, "F5=five");
+    EXPECT_CONTAINS(started, "F6=line1 line2");  // the newline did not split the line
+    EXPECT_NOT_CONTAINS(out, "not-for-good");
+
+    ASSERT_FALSE(probe.empty()) << out;
+    EXPECT_CONTAINS(probe, "MISSING_STATUS=3");  // CAMPAIGND_ERR_NOT_FOUND
+    EXPECT_CONTAINS(probe, "MISSING_VALUE=null");
+    EXPECT_CONTAINS(probe, "MISSING_ERROR=no key 'NoSuchKey' in [Plugin good]");
+}
+
+TEST_F(PluginHostTest, EachPluginReadsItsOwnSection) {
+    install(TEST_PLUGIN_GOOD, "good.so");
+    install(TEST_PLUGIN_GOOD2, "good2.so");
+    set("good", "Greeting", "hello");
+    set("good2", "Greeting", "bonjour");
+    set("good2", "FailStart", "yes");
+    PluginHost host(dir_, lookup());
+    ::testing::internal::CaptureStderr();
+    host.start();
+    const std::string out = ::testing::internal::GetCapturedStderr();
+    const auto all = host.plugins();
+    EXPECT_EQ(byFile(all, "good.so").state, PluginState::Running);
+    EXPECT_EQ(byFile(all, "good2.so").state, PluginState::Failed);
+    EXPECT_CONTAINS(out, "PLUGIN=good GREETING=hello");
+    EXPECT_NOT_CONTAINS(out, "bonjour");  // good2 failed before it logged
+}
+
+TEST_F(PluginHostTest, StopRunsInReverseOrderOnDestruction) {
+    install(TEST_PLUGIN_GOOD, "a-good.so");
+    install(TEST_PLUGIN_GOOD2, "b-good2.so");
+    const fs::path marker = root_ / "marker";
+    set("good", "StopMarker", marker.string());
+    set("good2", "StopMarker", marker.string());
+    {
+        PluginHost host(dir_, lookup());
+        host.start();
+        EXPECT_EQ(readFile(marker), "start good\nstart good2\n");
+    }
+    EXPECT_EQ(readFile(marker), "start good\nstart good2\nstop good2\nstop good\n");
+}
+
+TEST_F(PluginHostTest, ExplicitStopMarksStoppedOnceAndStartTwiceIsANoOp) {
+    install(TEST_PLUGIN_GOOD, "good.so");
+    const fs::path marker = root_ / "marker";
+    set("good", "StopMarker", marker.string());
+    PluginHost host(dir_, lookup());
+    host.start();
+    host.start();
+    EXPECT_EQ(host.plugins().size(), 1u);
+    host.stop();
+    host.stop();
+    EXPECT_EQ(readFile(marker), "start good\nstop good\n");
+    EXPECT_EQ(host.plugins().at(0).state, PluginState::Stopped);
+    EXPECT_EQ(host.findPlugin("good"), nullptr);
+}
+
+TEST_F(PluginHostTest, FailingStartIsRecordedWithThePluginsMessage) {
+    install(TEST_PLUGIN_GOOD, "good.so");
+    const fs::path marker = root_ / "marker";
+    set("good", "FailStart", "yes");
+    set("good", "StopMarker", marker.string());
+    {
+        PluginHost host(dir_, lookup());
+        host.start();
+        const PluginInfo p = host.plugins().at(0);
+        EXPECT_EQ(p.state, PluginState::Failed);
+        EXPECT_EQ(campaignd::plugins::toString(p.state), "failed");
+        EXPECT_EQ(p.name, "good");
+        EXPECT_EQ(p.error, "start failed (status 1): FailStart=yes is set in [Plugin good]");
+        EXPECT_EQ(host.findPlugin("good"), nullptr);
+    }
+    EXPECT_FALSE(fs::exists(marker));  // stop() is not called after a failed start
+}
+
+TEST_F(PluginHostTest, ThrowingStartIsCaughtAndRecorded) {
+    install(TEST_PLUGIN_GOOD, "good.so");
+    install(TEST_PLUGIN_GOOD2, "good2.so");
+    set("good", "ThrowInStart", "yes");
+    PluginHost host(dir_, lookup());
+    host.start();
+    const auto all = host.plugins();
+    EXPECT_EQ(byFile(all, "good.so").state, PluginState::Failed);
+    EXPECT_CONTAINS(byFile(all, "good.so").error, "start threw an exception");
+    EXPECT_CONTAINS(byFile(all, "good.so").error, "ThrowInStart=yes");
+    EXPECT_EQ(byFile(all, "good2.so").state, PluginState::Running);
+}
+
+TEST_F(PluginHostTest, UnterminatedErrorMessageIsBoundedAndCleaned) {
+    install(TEST_PLUGIN_GOOD, "good.so");
+    set("good", "GarbageError", "yes");
+    PluginHost host(dir_, lookup());
+    host.start();
+    const PluginInfo p = host.plugins().at(0);
+    EXPECT_EQ(p.state, PluginState::Failed);
+    EXPECT_CONTAINS(p.error, "start failed (status 42): ");
+    EXPECT_LT(p.error.size(), 1100u);
+    for (unsigned char c : p.error) {
+        EXPECT_GE(c, 0x20);  // neither the control bytes nor the invalid 0xff survive
+        EXPECT_LT(c, 0x7f);
+    }
+}
+
+TEST_F(PluginHostTest, WrongAbiMajorIsRejectedBeforeAnythingRuns) {
+    install(TEST_PLUGIN_WRONG_ABI, "wrong-abi.so");
+    PluginHost host(dir_, lookup());
+    host.start();  // every function in its descriptor aborts: reaching here means none ran
+    const PluginInfo p = host.plugins().at(0);
+    EXPECT_EQ(p.state, PluginState::Rejected);
+    EXPECT_EQ(campaignd::plugins::toString(p.state), "rejected");
+    EXPECT_EQ(p.abiMajor, 2u);
+    EXPECT_EQ(p.error, "built for plugin ABI 2.0, this host speaks ABI 1.0");
+    EXPECT_EQ(p.name, "");
+}
+
+TEST_F(PluginHostTest, TooSmallStructSizeIsRejected) {
+    install(TEST_PLUGIN_SMALL_STRUCT, "small-struct.so");
+    PluginHost host(dir_, lookup());
+    host.start();
+    const PluginInfo p = host.plugins().at(0);
+    EXPECT_EQ(p.state, PluginState::Rejected);
+    EXPECT_CONTAINS(p.error, "descriptor struct_size 24 is smaller than an ABI 1.0 descriptor");
+    EXPECT_EQ(p.name, "");  // nothing past the fixed prefix was read
+}
+
+TEST_F(PluginHostTest, MissingEntryPointIsRejected) {
+    install(TEST_PLUGIN_NO_ENTRY, "no-entry.so");
+    PluginHost host(dir_, lookup());
+    host.start();
+    const PluginInfo p = host.plugins().at(0);
+    EXPECT_EQ(p.state, PluginState::Rejected);
+    EXPECT_CONTAINS(p.error, "no entry point campaignd_plugin_entry_v1");
+}
+
+TEST_F(PluginHostTest, NullDescriptorIsRejected) {
+    install(TEST_PLUGIN_NULL_DESCRIPTOR, "null-descriptor.so");
+    PluginHost host(dir_, lookup());
+    host.start();
+    const PluginInfo p = host.plugins().at(0);
+    EXPECT_EQ(p.state, PluginState::Rejected);
+    EXPECT_EQ(p.error, "the entry point returned no descriptor");
+}
+
+TEST_F(PluginHostTest, FileThatIsNotAnElfObjectFailsToLoad) {
+    std::ofstream(dir_ / "x.so") << "#!/bin/sh\necho this is not a shared object\n";
+    PluginHost host(dir_, lookup());
+    host.start();
+    const PluginInfo p = host.plugins().at(0);
+    EXPECT_EQ(p.path.filename(), "x.so");
+    EXPECT_EQ(p.state, PluginState::Failed);
+    EXPECT_CONTAINS(p.error, "cannot load: ");
+    EXPECT_CONTAINS(p.error, "x.so");  // dlerror names the file
+}
+
+TEST_F(PluginHostTest, DuplicateNameKeepsTheFirstAndRejectsTheSecond) {
+    const fs::path first = install(TEST_PLUGIN_TWIN_A, "twin-a.so");
+    install(TEST_PLUGIN_TWIN_B, "twin-b.so");
+    PluginHost host(dir_, lookup());
+    host.start();
+    const auto all = host.plugins();
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].state, PluginState::Running);
+    EXPECT_EQ(all[0].version, "a");
+    EXPECT_EQ(all[1].state, PluginState::Rejected);
+    EXPECT_EQ(all[1].error, "duplicate plugin name 'twin': already loaded from " + first.string());
+    ASSERT_NE(host.findPlugin("twin"), nullptr);
+}
+
+TEST_F(PluginHostTest, InvalidNameIsRejected) {
+    install(TEST_PLUGIN_BAD_NAME, "bad-name.so");
+    PluginHost host(dir_, lookup());
+    host.start();
+    const PluginInfo p = host.plugins().at(0);
+    EXPECT_EQ(p.state, PluginState::Rejected);
+    EXPECT_CONTAINS(p.error, "invalid plugin name '../etc/passwd'");
+}
+
+TEST_F(PluginHostTest, GarbageStringsAreCopiedBoundedAndSanitised) {
+    install(TEST_PLUGIN_GARBAGE, "garbage.so");
+    PluginHost host(dir_, lookup());
+    host.start();
+    const PluginInfo p = host.plugins().at(0);
+    EXPECT_EQ(p.state, PluginState::Running);
+    EXPECT_EQ(p.name, "garbage");
+    EXPECT_EQ(p.version, "1.0  \?\?\?(");  // control bytes -> space, invalid UTF-8 -> ?
+    EXPECT_EQ(p.description, std::string(512, 'A'));
+    EXPECT_EQ(p.capabilities, (std::vector<std::string>{"importer", "unknown-bit-40"}));
+}
+
+TEST_F(PluginHostTest, NewerMinorIsAcceptedAndItsExtraFieldsIgnored) {
+    install(TEST_PLUGIN_NEWER_MINOR, "newer-minor.so");
+    PluginHost host(dir_, lookup());
+    host.start();
+    const PluginInfo p = host.plugins().at(0);
+    EXPECT_EQ(p.state, PluginState::Running) << p.error;
+    EXPECT_EQ(p.abiMinor, 7u);
+    const auto* running = host.findPlugin("newer");
+    ASSERT_NE(running, nullptr);
+    EXPECT_GT(running->descriptorSize(), sizeof(campaignd_plugin_descriptor));
+    EXPECT_EQ(running->descriptor().abi_minor, 7u);
+}
+
+TEST_F(PluginHostTest, WorldWritableFileIsRejected) {
+    const fs::path file = install(TEST_PLUGIN_GOOD, "good.so");
+    fs::permissions(file, fs::perms(0757));
+    PluginHost host(dir_, lookup());
+    host.start();
+    const PluginInfo p = host.plugins().at(0);
+    EXPECT_EQ(p.state, PluginState::Rejected);
+    EXPECT_CONTAINS(p.error, "writable by anyone");
+}
+
+TEST_F(PluginHostTest, LookupByNameAndCapability) {
+    install(TEST_PLUGIN_GOOD, "good.so");
+    install(TEST_PLUGIN_GARBAGE, "garbage.so");
+    install(TEST_PLUGIN_NEWER_MINOR, "newer-minor.so");
+    PluginHost host(dir_, lookup());
+    host.start();
+    const auto* good = host.findPlugin("good");
+    ASSERT_NE(good, nullptr);
+    EXPECT_EQ(good->name(), "good");
+    EXPECT_NE(good->instance(), nullptr);
+    EXPECT_TRUE(good->hasCapability(CAMPAIGND_CAP_TRANSPORT));
+    EXPECT_FALSE(good->hasCapability(CAMPAIGND_CAP_IMPORTER));
+    EXPECT_EQ(host.findPlugin("nope"), nullptr);
+
+    auto names = [](const std::vector<const campaignd::plugins::RunningPlugin*>& ps) {
+        std::vector<std::string> out;
+        for (const auto* p : ps) out.push_back(p->name());
+        return out;
+    };
+    EXPECT_EQ(names(host.pluginsWithCapability(CAMPAIGND_CAP_TRANSPORT)), (std::vector<std::string>{"good"}));
+    EXPECT_EQ(names(host.pluginsWithCapability(CAMPAIGND_CAP_IMPORTER)), (std::vector<std::string>{"garbage"}));
+    EXPECT_EQ(names(host.pluginsWithCapability(CAMPAIGND_CAP_BOUNCE_SOURCE)),
+              (std::vector<std::string>{"newer"}));
+    EXPECT_TRUE(host.pluginsWithCapability(CAMPAIGND_CAP_TRANSPORT | CAMPAIGND_CAP_IMPORTER).empty());
+}
+
+TEST_F(PluginHostTest, ThrowingConfigLookupDoesNotReachThePlugin) {
+    install(TEST_PLUGIN_GOOD, "good.so");
+    PluginHost host(dir_, [](const std::string&, const std::string&) -> std::optional<std::string> {
+        throw std::runtime_error("config store went away");
+    });
+    ::testing::internal::CaptureStderr();
+    host.start();
+    const std::string out = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(host.plugins().at(0).state, PluginState::Running);
+    EXPECT_CONTAINS(out, "MISSING_STATUS=1");  // CAMPAIGND_ERR_FAILED
+    EXPECT_CONTAINS(out, "config_get: config store went away");
+}
+
+TEST_F(PluginHostTest, HostSurvivesEveryBrokenPluginAtOnceInSortedOrder) {
+    install(TEST_PLUGIN_WRONG_ABI, "c-wrong-abi.so");
+    install(TEST_PLUGIN_SMALL_STRUCT, "d-small.so");
+    install(TEST_PLUGIN_NO_ENTRY, "e-no-entry.so");
+    install(TEST_PLUGIN_NULL_DESCRIPTOR, "f-null.so");
+    install(TEST_PLUGIN_TWIN_A, "g-twin-a.so");
+    install(TEST_PLUGIN_TWIN_B, "h-twin-b.so");
+    install(TEST_PLUGIN_GARBAGE, "i-garbage.so");
+    install(TEST_PLUGIN_BAD_NAME, "j-bad-name.so");
+    install(TEST_PLUGIN_GOOD2, "k-good2.so");
+    install(TEST_PLUGIN_GOOD, "z-good.so");
+    std::ofstream(dir_ / "x.so") << "garbage";
+    const fs::path marker = root_ / "marker";
+    set("good", "StopMarker", marker.string());
+    set("good2", "FailStart", "yes");
+    {
+        PluginHost host(dir_, lookup());
+        host.start();
+        std::vector<std::pair<std::string, std::string>> seen;
+        for (const auto& p : host.plugins())
+            seen.emplace_back(p.path.filename().string(), std::string(campaignd::plugins::toString(p.state)));
+        const std::vector<std::pair<std::string, std::string>> expected{
+            {"c-wrong-abi.so", "rejected"}, {"d-small.so", "rejected"},  {"e-no-entry.so", "rejected"},
+            {"f-null.so", "rejected"},      {"g-twin-a.so", "running"},  {"h-twin-b.so", "rejected"},
+            {"i-garbage.so", "running"},    {"j-bad-name.so", "rejected"}, {"k-good2.so", "failed"},
+            {"x.so", "failed"},             {"z-good.so", "running"},
+        };
+        EXPECT_EQ(seen, expected);
+        for (const auto& p : host.plugins()) {
+            if (p.state != PluginState::Running) {
+                EXPECT_FALSE(p.error.empty()) << p.path;
+            }
+        }
+    }
+    EXPECT_EQ(readFile(marker), "start good\nstop good\n");
+}
+
+TEST(PluginCapabilities, NamesAreStableStrings) {
+    using campaignd::plugins::capabilityNames;
+    EXPECT_TRUE(capabilityNames(0).empty());
+    EXPECT_EQ(capabilityNames(CAMPAIGND_CAP_TRANSPORT | CAMPAIGND_CAP_IMPORTER | CAMPAIGND_CAP_BOUNCE_SOURCE |
+                              CAMPAIGND_CAP_REPORTER),
+              (std::vector<std::string>{"transport", "importer", "bounce-source", "reporter"}));
+    EXPECT_EQ(capabilityNames(UINT64_C(1) << 63), (std::vector<std::string>{"unknown-bit-63"}));
+}
+
+TEST(PluginAbiHeader, CompilesAsPlainCWithTheSameLayoutAsCxx) {
+    const std::vector<size_t> cxx{
+        sizeof(campaignd_plugin_descriptor),
+        offsetof(campaignd_plugin_descriptor, abi_major),
+        offsetof(campaignd_plugin_descriptor, abi_minor),
+        offsetof(campaignd_plugin_descriptor, struct_size),
+        offsetof(campaignd_plugin_descriptor, name),
+        offsetof(campaignd_plugin_descriptor, version),
+        offsetof(campaignd_plugin_descriptor, description),
+        offsetof(campaignd_plugin_descriptor, capabilities),
+        offsetof(campaignd_plugin_descriptor, start),
+        offsetof(campaignd_plugin_descriptor, stop),
+        CAMPAIGND_PLUGIN_DESCRIPTOR_MIN_SIZE,
+        sizeof(campaignd_host),
+        offsetof(campaignd_host, struct_size),
+        offsetof(campaignd_host, abi_major),
+        offsetof(campaignd_host, abi_minor),
+        offsetof(campaignd_host, host_ctx),
+        offsetof(campaignd_host, log),
+        offsetof(campaignd_host, config_get),
+        CAMPAIGND_HOST_MIN_SIZE,
+        sizeof(campaignd_error),
+        sizeof(campaignd_log_field),
+        sizeof(campaignd_status),
+        CAMPAIGND_PLUGIN_ABI_MAJOR,
+        CAMPAIGND_PLUGIN_ABI_MINOR,
+    };
+    std::vector<size_t> c(64);
+    c.resize(campaignd_abi_c_layout(c.data(), c.size()));
+    EXPECT_EQ(c, cxx);
+    // The fixed prefix every major keeps.
+    EXPECT_EQ(offsetof(campaignd_plugin_descriptor, abi_major), 0u);
+    EXPECT_EQ(offsetof(campaignd_plugin_descriptor, abi_minor), 4u);
+    EXPECT_EQ(offsetof(campaignd_plugin_descriptor, struct_size), 8u);
+    EXPECT_EQ(offsetof(campaignd_host, struct_size), 0u);
+    EXPECT_STREQ(campaignd_abi_c_entry_symbol(), "campaignd_plugin_entry_v1");
+}
+
+TEST(PluginAbiHeader, ErrorSetIsBoundedAndTerminated) {
+    char buffer[8];
+    std::memset(buffer, 'Z', sizeof buffer);
+    campaignd_abi_c_error_set(buffer, sizeof buffer, "a long message");
+    EXPECT_STREQ(buffer, "a long ");
+    campaignd_abi_c_error_set(buffer, sizeof buffer, "ok");
+    EXPECT_STREQ(buffer, "ok");
+    campaignd_abi_c_error_set(nullptr, 0, "ignored");  // must not crash
+}
+
+}  // namespace
