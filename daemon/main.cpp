@@ -1,1 +1,201 @@
-int main() { return 0; }
+// main.cpp: campaignd, the daemon. Reads the config, opens the store (applying migrations),
+// loads the plugins, publishes the bus objects, takes the name org.campaignd.Campaignd1, and
+// tells systemd it is ready. SIGTERM and SIGINT stop it cleanly; SIGHUP re-reads the config
+// and applies what can change without a restart (the log level, the admin group).
+//
+// Exit status: 0 after a clean stop, 1 when start-up fails, 2 for bad usage, 78 (EX_CONFIG)
+// for a bad config, which the unit marks as not worth restarting for.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+#include <sdbus-c++/sdbus-c++.h>
+#include <systemd/sd-daemon.h>
+
+#include "bus/access.h"
+#include "bus/bus_loop.h"
+#include "bus/objects.h"
+#include "config/config.h"
+#include "core/buildconfig.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "plugin-host/plugin_host.h"
+#include "services/campaign_service.h"
+#include "services/recipient_service.h"
+#include "storage/store.h"
+
+namespace {
+
+constexpr int kExitConfig = 78;
+
+using namespace campaignd;
+
+struct Options {
+    std::string configPath;
+    bool user = false;
+};
+
+void notify(const std::string& state) { sd_notify(0, state.c_str()); }
+
+std::vector<bus::VariantMap> pluginsOnBus(const plugins::PluginHost& host) {
+    std::vector<bus::VariantMap> out;
+    for (const auto& p : host.plugins()) {
+        out.push_back({
+            {"name", sdbus::Variant(p.name)},
+            {"file", sdbus::Variant(p.path.string())},
+            {"version", sdbus::Variant(p.version)},
+            {"description", sdbus::Variant(p.description)},
+            {"state", sdbus::Variant(std::string(plugins::toString(p.state)))},
+            {"error", sdbus::Variant(p.error)},
+            {"capabilities", sdbus::Variant(p.capabilities)},
+        });
+    }
+    return out;
+}
+
+int run(const Options& opts) {
+    const bool explicitConfig = !opts.configPath.empty();
+    const auto configPath = explicitConfig ? opts.configPath : config::defaultConfigPath(opts.user);
+    const auto defaults = config::builtinDefaults(opts.user);
+    config::Config cfg;
+    try {
+        cfg = config::loadConfig(configPath, explicitConfig, defaults);
+    } catch (const config::ConfigError& e) {
+        log::error(std::string("bad configuration: ") + e.what());
+        notify(std::string("STATUS=bad configuration: ") + e.what());
+        return kExitConfig;
+    }
+    log::setMinimumLevel(cfg.logLevel);
+    if (cfg.files.empty())
+        log::notice("no config file at " + configPath + "; using the built-in defaults");
+
+    notify("STATUS=opening the database");
+    std::unique_ptr<storage::Store> store;
+    try {
+        store = storage::openStore(cfg.database);
+    } catch (const std::exception& e) {
+        log::error(std::string("cannot open the database: ") + e.what());
+        notify(std::string("STATUS=cannot open the database: ") + e.what());
+        return 1;
+    }
+    log::info("database ready", {{"BACKEND", store->backendName()},
+                                 {"DATABASE", store->location()},
+                                 {"SCHEMA_VERSION", std::to_string(store->schemaVersion())}});
+
+    notify("STATUS=loading plugins");
+    const auto pluginConfig = [&cfg](const std::string& plugin, const std::string& key)
+        -> std::optional<std::string> {
+        const auto section = cfg.plugins.find(plugin);
+        if (section == cfg.plugins.end()) return std::nullopt;
+        const auto value = section->second.find(key);
+        if (value == section->second.end()) return std::nullopt;
+        return value->second;
+    };
+    plugins::PluginHost pluginHost(cfg.pluginDirectory, pluginConfig);
+    pluginHost.start();
+
+    const services::Clock clock = services::systemNow;
+    services::CampaignService campaigns(*store, clock);
+    services::RecipientService recipients(*store, clock);
+    bus::AccessPolicy access(cfg.adminGroup);
+    bus::Services svc{campaigns, recipients, access,
+                      [&pluginHost] { return pluginsOnBus(pluginHost); }};
+
+    std::unique_ptr<sdbus::IConnection> connection;
+    try {
+        connection = opts.user ? sdbus::createSessionBusConnection()
+                               : sdbus::createSystemBusConnection();
+    } catch (const sdbus::Error& e) {
+        log::error(std::string("cannot connect to the ") + (opts.user ? "session" : "system") +
+                   " bus: " + e.getMessage());
+        return 1;
+    }
+
+    boost::asio::io_context io;
+    bus::DaemonInfo info{CAMPAIGND_VERSION,
+                         store->backendName(),
+                         store->location(),
+                         static_cast<std::uint64_t>(store->schemaVersion()),
+                         services::systemNow(),
+                         opts.user ? "user" : "system"};
+    bus::ManagerObject manager(*connection, io, svc, info);
+    manager.publishExisting();
+    try {
+        connection->requestName(bus::kServiceName);
+    } catch (const sdbus::Error& e) {
+        log::error(std::string("cannot take the bus name ") + bus::kServiceName + ": " +
+                   e.getMessage() + " (is another campaignd running?)");
+        return 1;
+    }
+    bus::BusLoop loop(io, *connection);
+    loop.start();
+
+    boost::asio::signal_set stopSignals(io, SIGTERM, SIGINT);
+    stopSignals.async_wait([&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        log::info(std::string("stopping on ") + strsignal(signal));
+        notify("STOPPING=1\nSTATUS=stopping");
+        loop.stop();
+        io.stop();
+    });
+    boost::asio::signal_set hup(io, SIGHUP);
+    std::function<void()> waitHup = [&] {
+        hup.async_wait([&](const boost::system::error_code& ec, int) {
+            if (ec) return;
+            notify("RELOADING=1\nSTATUS=reloading the configuration");
+            try {
+                const auto fresh = config::loadConfig(configPath, explicitConfig, defaults);
+                log::setMinimumLevel(fresh.logLevel);
+                access.setAdminGroup(fresh.adminGroup);
+                if (fresh.database != cfg.database || fresh.pluginDirectory != cfg.pluginDirectory)
+                    log::notice("Database= and PluginDirectory= take effect at the next restart");
+                cfg.logLevel = fresh.logLevel;
+                cfg.adminGroup = fresh.adminGroup;
+                log::info("configuration reloaded");
+            } catch (const config::ConfigError& e) {
+                log::error(std::string("reload refused, keeping the running configuration: ") + e.what());
+            }
+            notify("READY=1\nSTATUS=serving on the bus");
+            waitHup();
+        });
+    };
+    waitHup();
+
+    log::info(std::string("campaignd ") + CAMPAIGND_VERSION + " ready on the " +
+              (opts.user ? "session" : "system") + " bus");
+    notify("READY=1\nSTATUS=serving on the bus");
+    io.run();
+    try {
+        connection->releaseName(bus::kServiceName);
+    } catch (const sdbus::Error&) {
+    }
+    log::info("stopped");
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"campaignd: the bulk e-mail campaign daemon.\n"
+                 "Keeps campaigns, recipients and groups and serves them on D-Bus as "
+                 "org.campaignd.Campaignd1. Usually started by systemd (campaignd.service)."};
+    Options opts;
+    app.add_option("-c,--config", opts.configPath,
+                   "Config file (default " CAMPAIGND_CONF_DIR "/campaignd.conf, or "
+                   "$XDG_CONFIG_HOME/campaignd/campaignd.conf with --user); drop-ins are read "
+                   "from FILE.d/*.conf");
+    app.add_flag("--user", opts.user, "Serve on the session bus, as systemctl --user does");
+    app.set_version_flag("--version", CAMPAIGND_VERSION);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? 0 : 2;
+    }
+    std::signal(SIGPIPE, SIG_IGN);
+    return run(opts);
+}

@@ -1,0 +1,81 @@
+// access.cpp: see access.h. Group membership is looked up at each call (not cached), so adding
+// an administrator to the group takes effect without restarting the daemon.
+#include "bus/access.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "core/error.h"
+#include "core/log.h"
+
+namespace campaignd::bus {
+namespace {
+
+std::optional<gid_t> groupId(const std::string& name) {
+    std::vector<char> buf(16384);
+    struct group gr {};
+    struct group* result = nullptr;
+    if (getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &result) != 0 || !result)
+        return std::nullopt;
+    return result->gr_gid;
+}
+
+std::vector<gid_t> groupsOfUser(uid_t uid) {
+    std::vector<char> buf(16384);
+    struct passwd pw {};
+    struct passwd* result = nullptr;
+    if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &result) != 0 || !result) return {};
+    int n = 64;
+    std::vector<gid_t> groups(static_cast<std::size_t>(n));
+    if (getgrouplist(result->pw_name, result->pw_gid, groups.data(), &n) < 0) {
+        groups.resize(static_cast<std::size_t>(n));
+        if (getgrouplist(result->pw_name, result->pw_gid, groups.data(), &n) < 0) return {};
+    }
+    groups.resize(static_cast<std::size_t>(n));
+    return groups;
+}
+
+}  // namespace
+
+AccessPolicy::AccessPolicy(std::string adminGroup) : adminGroup_(std::move(adminGroup)) {}
+
+bool AccessPolicy::uidMayMutate(uid_t uid, const sdbus::Message& message) const {
+    if (uid == 0 || uid == geteuid()) return true;
+    const auto admin = groupId(adminGroup_);
+    if (!admin) return false;
+    auto groups = groupsOfUser(uid);
+    try {
+        const auto fromBus = message.getCredsSupplementaryGids();
+        groups.insert(groups.end(), fromBus.begin(), fromBus.end());
+    } catch (const sdbus::Error&) {
+        // The bus does not report supplementary groups; the group database decides alone.
+    }
+    return std::find(groups.begin(), groups.end(), *admin) != groups.end();
+}
+
+void AccessPolicy::requireAdmin(const sdbus::Message* message, std::string_view action) const {
+    uid_t uid = 0;
+    try {
+        if (!message) throw sdbus::Error("org.freedesktop.DBus.Error.Failed", "no message");
+        uid = message->getCredsUid();
+    } catch (const sdbus::Error& e) {
+        log::warning("refused a call whose sender's credentials are unknown",
+                     {{"ACTION", std::string(action)}});
+        throw Error(ErrorCode::PermissionDenied,
+                    std::string(action) + ": the caller's credentials could not be checked");
+    }
+    if (uidMayMutate(uid, *message)) return;
+    log::notice("refused a call from an unprivileged user",
+                {{"ACTION", std::string(action)}, {"CALLER_UID", std::to_string(uid)}});
+    throw Error(ErrorCode::PermissionDenied,
+                std::string(action) + " changes campaignd's data: only root and members of the \"" +
+                    adminGroup_ + "\" group may do that (uid " + std::to_string(uid) +
+                    " is neither)");
+}
+
+}  // namespace campaignd::bus

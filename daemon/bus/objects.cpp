@@ -1,0 +1,351 @@
+// objects.cpp: see objects.h.
+#include "bus/objects.h"
+
+#include <boost/asio/post.hpp>
+
+#include "bus/guard.h"
+#include "core/error.h"
+#include "core/log.h"
+
+namespace campaignd::bus {
+namespace {
+
+std::vector<VariantMap> mapAll(const auto& items, auto&& convert) {
+    std::vector<VariantMap> out;
+    out.reserve(items.size());
+    for (const auto& item : items) out.push_back(convert(item));
+    return out;
+}
+
+std::optional<Usec> toUsec(std::optional<std::uint64_t> t, const char* what) {
+    if (!t) return std::nullopt;
+    if (*t > static_cast<std::uint64_t>(INT64_MAX))
+        throw Error(ErrorCode::InvalidArgument, std::string(what) + " is out of range");
+    return static_cast<Usec>(*t);
+}
+
+}  // namespace
+
+std::string campaignPath(campaignd::Id id) { return std::string(kManagerPath) + "/campaign/" + std::to_string(id); }
+
+services::CampaignFields readCampaignFields(const VariantMap& fields, const std::string& what,
+                                            bool allowSchedule) {
+    FieldReader r(fields, what);
+    services::CampaignFields f;
+    f.name = r.string("name");
+    f.subject = r.string("subject");
+    f.htmlContent = r.string("html_content");
+    f.textContent = r.string("text_content");
+    f.fromAddress = r.string("from_address");
+    if (allowSchedule) {
+        const auto when = toUsec(r.uint64("scheduled_time"), "scheduled_time");
+        if (when && *when != 0) f.scheduledTime = when;
+    }
+    r.finish();
+    return f;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CampaignObject
+
+CampaignObject::CampaignObject(sdbus::IConnection& connection, Services& services,
+                               const Campaign& campaign)
+    : AdaptorInterfaces(connection, campaignPath(campaign.id)),
+      services_(services),
+      campaign_(campaign) {
+    registerAdaptor();
+}
+
+CampaignObject::~CampaignObject() { unregisterAdaptor(); }
+
+void CampaignObject::refresh(const Campaign& c) {
+    std::vector<std::string> changed;
+    if (c.name != campaign_.name) changed.push_back("Name");
+    if (c.subject != campaign_.subject) changed.push_back("Subject");
+    if (c.status != campaign_.status) changed.push_back("Status");
+    if (c.statusReason != campaign_.statusReason) changed.push_back("StatusReason");
+    if (c.scheduledTime != campaign_.scheduledTime) changed.push_back("ScheduledTime");
+    if (c.recipientCount != campaign_.recipientCount) changed.push_back("RecipientCount");
+    if (c.sentCount != campaign_.sentCount) changed.push_back("SentCount");
+    if (c.failedCount != campaign_.failedCount) changed.push_back("FailedCount");
+    campaign_ = c;
+    if (!changed.empty())
+        emitPropertiesChangedSignal(org::campaignd::Campaignd1::Campaign_adaptor::INTERFACE_NAME,
+                                    changed);
+}
+
+void CampaignObject::requireAdmin(const char* action) {
+    services_.access.requireAdmin(getObject().getCurrentlyProcessedMessage(), action);
+}
+
+std::map<std::string, sdbus::Variant> CampaignObject::Describe() {
+    return guarded("Describe", [&] { return toVariantMap(services_.campaigns.get(campaign_.id), true); });
+}
+
+std::map<std::string, sdbus::Variant> CampaignObject::Update(const std::map<std::string, sdbus::Variant>& fields) {
+    return guarded("Update", [&] {
+        requireAdmin("Update");
+        const auto f = readCampaignFields(fields, "Update fields", false);
+        return toVariantMap(services_.campaigns.update(campaign_.id, f), true);
+    });
+}
+
+void CampaignObject::Delete() {
+    guarded("Delete", [&] {
+        requireAdmin("Delete");
+        services_.campaigns.remove(campaign_.id);
+    });
+}
+
+std::map<std::string, sdbus::Variant> CampaignObject::Attach(const std::map<std::string, sdbus::Variant>& what) {
+    return guarded("Attach", [&] {
+        requireAdmin("Attach");
+        FieldReader r(what, "Attach");
+        services::AttachRequest req;
+        req.groups = r.strings("groups").value_or(std::vector<std::string>{});
+        req.emails = r.strings("emails").value_or(std::vector<std::string>{});
+        r.finish();
+        if (req.groups.empty() && req.emails.empty())
+            throw Error(ErrorCode::InvalidArgument, "Attach: name at least one group or address");
+        const auto res = services_.campaigns.attach(campaign_.id, req);
+        return VariantMap{
+            {"attached", sdbus::Variant(static_cast<std::uint64_t>(res.attached))},
+            {"already_attached", sdbus::Variant(static_cast<std::uint64_t>(res.alreadyAttached))},
+            {"skipped_unsubscribed", sdbus::Variant(static_cast<std::uint64_t>(res.skippedUnsubscribed))},
+            {"recipient_count", sdbus::Variant(static_cast<std::uint64_t>(res.recipientCount))},
+        };
+    });
+}
+
+void CampaignObject::Schedule(const uint64_t& time) {
+    guarded("Schedule", [&] {
+        requireAdmin("Schedule");
+        const auto when = toUsec(time, "time");
+        if (!when || *when == 0) throw Error(ErrorCode::InvalidArgument, "Schedule: a time is required");
+        services_.campaigns.schedule(campaign_.id, *when);
+    });
+}
+
+void CampaignObject::Unschedule() {
+    guarded("Unschedule", [&] {
+        requireAdmin("Unschedule");
+        services_.campaigns.unschedule(campaign_.id);
+    });
+}
+
+std::map<std::string, sdbus::Variant> CampaignObject::GetSummary() {
+    return guarded("GetSummary", [&] { return toVariantMap(services_.campaigns.summary(campaign_.id)); });
+}
+
+uint64_t CampaignObject::Id() { return static_cast<uint64_t>(campaign_.id); }
+std::string CampaignObject::Name() { return campaign_.name; }
+std::string CampaignObject::Subject() { return campaign_.subject; }
+std::string CampaignObject::Status() { return std::string(toString(campaign_.status)); }
+std::string CampaignObject::StatusReason() { return campaign_.statusReason; }
+uint64_t CampaignObject::ScheduledTime() { return toBusTime(campaign_.scheduledTime); }
+uint64_t CampaignObject::CreatedAt() { return toBusTime(campaign_.createdAt); }
+uint64_t CampaignObject::RecipientCount() { return static_cast<uint64_t>(campaign_.recipientCount); }
+uint64_t CampaignObject::SentCount() { return static_cast<uint64_t>(campaign_.sentCount); }
+uint64_t CampaignObject::FailedCount() { return static_cast<uint64_t>(campaign_.failedCount); }
+
+// ---------------------------------------------------------------------------------------------
+// ManagerObject
+
+ManagerObject::ManagerObject(sdbus::IConnection& connection, boost::asio::io_context& io,
+                             Services& services, DaemonInfo info)
+    : AdaptorInterfaces(connection, kManagerPath),
+      connection_(connection),
+      io_(io),
+      services_(services),
+      info_(std::move(info)) {
+    registerAdaptor();
+    services_.campaigns.setObserver(this);
+}
+
+ManagerObject::~ManagerObject() {
+    services_.campaigns.setObserver(nullptr);
+    campaigns_.clear();
+    unregisterAdaptor();
+}
+
+void ManagerObject::publishExisting() {
+    for (const auto& c : services_.campaigns.list(std::nullopt))
+        campaigns_[c.id] = std::make_unique<CampaignObject>(connection_, services_, c);
+}
+
+void ManagerObject::campaignCreated(const Campaign& c) {
+    auto object = std::make_unique<CampaignObject>(connection_, services_, c);
+    object->emitInterfacesAddedSignal();
+    campaigns_[c.id] = std::move(object);
+}
+
+void ManagerObject::campaignChanged(const Campaign& c) {
+    if (const auto it = campaigns_.find(c.id); it != campaigns_.end()) it->second->refresh(c);
+}
+
+void ManagerObject::campaignDeleted(campaignd::Id id) {
+    const auto it = campaigns_.find(id);
+    if (it == campaigns_.end()) return;
+    it->second->emitInterfacesRemovedSignal();
+    // The object may be the one whose Delete() is running right now: destroy it only after
+    // that call has returned.
+    std::shared_ptr<CampaignObject> doomed(std::move(it->second));
+    campaigns_.erase(it);
+    boost::asio::post(io_, [doomed] {});
+}
+
+void ManagerObject::requireAdmin(const char* action) {
+    services_.access.requireAdmin(getObject().getCurrentlyProcessedMessage(), action);
+}
+
+std::string ManagerObject::Version() { return info_.version; }
+
+std::map<std::string, sdbus::Variant> ManagerObject::GetStatus() {
+    return guarded("GetStatus", [&] {
+        return VariantMap{
+            {"version", sdbus::Variant(info_.version)},
+            {"backend", sdbus::Variant(info_.backend)},
+            {"database", sdbus::Variant(info_.database)},
+            {"schema_version", sdbus::Variant(info_.schemaVersion)},
+            {"started_at", sdbus::Variant(toBusTime(info_.startedAt))},
+            {"bus", sdbus::Variant(info_.bus)},
+        };
+    });
+}
+
+std::vector<std::map<std::string, sdbus::Variant>> ManagerObject::ListPlugins() {
+    return guarded("ListPlugins", [&] {
+        return services_.listPlugins ? services_.listPlugins() : std::vector<VariantMap>{};
+    });
+}
+
+std::map<std::string, sdbus::Variant> ManagerObject::GetDashboard() {
+    return guarded("GetDashboard", [&] { return toVariantMap(services_.campaigns.dashboard()); });
+}
+
+std::tuple<uint64_t, sdbus::ObjectPath> ManagerObject::CreateCampaign(const std::map<std::string, sdbus::Variant>& fields) {
+    return guarded("CreateCampaign", [&] {
+        requireAdmin("CreateCampaign");
+        const auto c = services_.campaigns.create(readCampaignFields(fields, "CreateCampaign fields", true));
+        return std::tuple<uint64_t, sdbus::ObjectPath>(static_cast<uint64_t>(c.id),
+                                                       sdbus::ObjectPath(campaignPath(c.id)));
+    });
+}
+
+std::vector<std::map<std::string, sdbus::Variant>> ManagerObject::ListCampaigns(const std::map<std::string, sdbus::Variant>& filter) {
+    return guarded("ListCampaigns", [&] {
+        FieldReader r(filter, "ListCampaigns filter");
+        std::optional<CampaignStatus> status;
+        if (const auto s = r.string("status")) {
+            status = parseCampaignStatus(*s);
+            if (!status)
+                throw Error(ErrorCode::InvalidArgument,
+                            "ListCampaigns: unknown status \"" + *s +
+                                "\" (draft, scheduled, in_progress, paused, completed, cancelled)");
+        }
+        r.finish();
+        return mapAll(services_.campaigns.list(status), [](const Campaign& c) { return toVariantMap(c, false); });
+    });
+}
+
+sdbus::ObjectPath ManagerObject::GetCampaign(const uint64_t& id) {
+    return guarded("GetCampaign", [&] {
+        if (id == 0 || id > static_cast<uint64_t>(INT64_MAX) || !campaigns_.count(static_cast<campaignd::Id>(id)))
+            throw Error(ErrorCode::NotFound, "no campaign with id " + std::to_string(id));
+        return sdbus::ObjectPath(campaignPath(static_cast<campaignd::Id>(id)));
+    });
+}
+
+std::map<std::string, sdbus::Variant> ManagerObject::AddRecipient(const std::string& email, const std::map<std::string, sdbus::Variant>& fields) {
+    return guarded("AddRecipient", [&] {
+        requireAdmin("AddRecipient");
+        FieldReader r(fields, "AddRecipient fields");
+        services::RecipientFields f;
+        f.name = r.string("name");
+        const auto groups = r.strings("groups").value_or(std::vector<std::string>{});
+        r.finish();
+        return toVariantMap(services_.recipients.add(email, f, groups));
+    });
+}
+
+std::map<std::string, sdbus::Variant> ManagerObject::GetRecipient(const std::string& email) {
+    return guarded("GetRecipient", [&] { return toVariantMap(services_.recipients.get(email)); });
+}
+
+std::vector<std::map<std::string, sdbus::Variant>> ManagerObject::ListRecipients(const std::map<std::string, sdbus::Variant>& filter) {
+    return guarded("ListRecipients", [&] {
+        FieldReader r(filter, "ListRecipients filter");
+        storage::RecipientFilter f;
+        f.group = r.string("group");
+        if (const auto s = r.string("status")) {
+            f.status = parseSubscriptionStatus(*s);
+            if (!f.status)
+                throw Error(ErrorCode::InvalidArgument,
+                            "ListRecipients: unknown status \"" + *s + "\" (subscribed, unsubscribed)");
+        }
+        if (const auto limit = r.uint64("limit")) f.limit = static_cast<std::int64_t>(std::min<std::uint64_t>(*limit, INT64_MAX));
+        if (const auto offset = r.uint64("offset")) f.offset = static_cast<std::int64_t>(std::min<std::uint64_t>(*offset, INT64_MAX));
+        r.finish();
+        return mapAll(services_.recipients.list(f), [](const Recipient& x) { return toVariantMap(x); });
+    });
+}
+
+std::map<std::string, sdbus::Variant> ManagerObject::UpdateRecipient(const std::string& email, const std::map<std::string, sdbus::Variant>& fields) {
+    return guarded("UpdateRecipient", [&] {
+        requireAdmin("UpdateRecipient");
+        FieldReader r(fields, "UpdateRecipient fields");
+        services::RecipientFields f;
+        f.name = r.string("name");
+        if (const auto s = r.string("status")) {
+            f.status = parseSubscriptionStatus(*s);
+            if (!f.status)
+                throw Error(ErrorCode::InvalidArgument,
+                            "UpdateRecipient: unknown status \"" + *s + "\" (subscribed, unsubscribed)");
+        }
+        r.finish();
+        return toVariantMap(services_.recipients.update(email, f));
+    });
+}
+
+void ManagerObject::DeleteRecipient(const std::string& email) {
+    guarded("DeleteRecipient", [&] {
+        requireAdmin("DeleteRecipient");
+        services_.recipients.remove(email);
+    });
+}
+
+std::map<std::string, sdbus::Variant> ManagerObject::CreateGroup(const std::string& name) {
+    return guarded("CreateGroup", [&] {
+        requireAdmin("CreateGroup");
+        return toVariantMap(services_.recipients.createGroup(name));
+    });
+}
+
+std::vector<std::map<std::string, sdbus::Variant>> ManagerObject::ListGroups() {
+    return guarded("ListGroups", [&] {
+        return mapAll(services_.recipients.listGroups(), [](const Group& g) { return toVariantMap(g); });
+    });
+}
+
+void ManagerObject::DeleteGroup(const std::string& name) {
+    guarded("DeleteGroup", [&] {
+        requireAdmin("DeleteGroup");
+        services_.recipients.deleteGroup(name);
+    });
+}
+
+uint64_t ManagerObject::AddGroupMembers(const std::string& name, const std::vector<std::string>& emails) {
+    return guarded("AddGroupMembers", [&] {
+        requireAdmin("AddGroupMembers");
+        return static_cast<uint64_t>(services_.recipients.addToGroup(name, emails));
+    });
+}
+
+uint64_t ManagerObject::RemoveGroupMembers(const std::string& name, const std::vector<std::string>& emails) {
+    return guarded("RemoveGroupMembers", [&] {
+        requireAdmin("RemoveGroupMembers");
+        return static_cast<uint64_t>(services_.recipients.removeFromGroup(name, emails));
+    });
+}
+
+}  // namespace campaignd::bus

@@ -1,0 +1,132 @@
+// objects.h: campaignd's bus objects. ManagerObject (/org/campaignd/Campaignd1) implements
+// org.campaignd.Campaignd1.Manager and the ObjectManager; it owns one CampaignObject per
+// campaign (/org/campaignd/Campaignd1/campaign/<id>) and keeps them in step with the services
+// by being their CampaignObserver: a campaign's object appears when it is created, changes
+// its properties (PropertiesChanged) when it changes, and goes when it is deleted. Handlers
+// only parse arguments, check access and call a service; the rules live in the services.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "bus/access.h"
+#include "bus/variant_map.h"
+#include "campaignd/dbus/Campaign_adaptor.h"
+#include "campaignd/dbus/Manager_adaptor.h"
+#include "services/campaign_service.h"
+#include "services/recipient_service.h"
+
+namespace campaignd::bus {
+
+inline constexpr const char* kServiceName = "org.campaignd.Campaignd1";
+inline constexpr const char* kManagerPath = "/org/campaignd/Campaignd1";
+std::string campaignPath(Id id);
+
+struct DaemonInfo {
+    std::string version;
+    std::string backend;
+    std::string database;  // without a password
+    std::uint64_t schemaVersion = 0;
+    Usec startedAt = 0;
+    std::string bus;  // "system" or "user"
+};
+
+struct Services {
+    services::CampaignService& campaigns;
+    services::RecipientService& recipients;
+    const AccessPolicy& access;
+    std::function<std::vector<VariantMap>()> listPlugins;
+};
+
+class CampaignObject final
+    : public sdbus::AdaptorInterfaces<org::campaignd::Campaignd1::Campaign_adaptor,
+                                      sdbus::ManagedObject_adaptor, sdbus::Properties_adaptor> {
+public:
+    CampaignObject(sdbus::IConnection& connection, Services& services, const Campaign& campaign);
+    ~CampaignObject();
+
+    // Takes the new state and emits PropertiesChanged for what differs.
+    void refresh(const Campaign& campaign);
+
+private:
+    std::map<std::string, sdbus::Variant> Describe() override;
+    std::map<std::string, sdbus::Variant> Update(const std::map<std::string, sdbus::Variant>& fields) override;
+    void Delete() override;
+    std::map<std::string, sdbus::Variant> Attach(const std::map<std::string, sdbus::Variant>& what) override;
+    void Schedule(const uint64_t& time) override;
+    void Unschedule() override;
+    std::map<std::string, sdbus::Variant> GetSummary() override;
+
+    uint64_t Id() override;
+    std::string Name() override;
+    std::string Subject() override;
+    std::string Status() override;
+    std::string StatusReason() override;
+    uint64_t ScheduledTime() override;
+    uint64_t CreatedAt() override;
+    uint64_t RecipientCount() override;
+    uint64_t SentCount() override;
+    uint64_t FailedCount() override;
+
+    void requireAdmin(const char* action);
+
+    Services& services_;
+    Campaign campaign_;
+};
+
+class ManagerObject final
+    : public sdbus::AdaptorInterfaces<org::campaignd::Campaignd1::Manager_adaptor,
+                                      sdbus::ObjectManager_adaptor, sdbus::Properties_adaptor>,
+      public services::CampaignObserver {
+public:
+    ManagerObject(sdbus::IConnection& connection, boost::asio::io_context& io, Services& services,
+                  DaemonInfo info);
+    ~ManagerObject();
+
+    // Publishes an object for every stored campaign (at start-up).
+    void publishExisting();
+
+    // services::CampaignObserver
+    void campaignCreated(const Campaign& c) override;
+    void campaignChanged(const Campaign& c) override;
+    void campaignDeleted(campaignd::Id id) override;
+
+private:
+    std::string Version() override;
+    std::map<std::string, sdbus::Variant> GetStatus() override;
+    std::vector<std::map<std::string, sdbus::Variant>> ListPlugins() override;
+    std::map<std::string, sdbus::Variant> GetDashboard() override;
+    std::tuple<uint64_t, sdbus::ObjectPath> CreateCampaign(const std::map<std::string, sdbus::Variant>& fields) override;
+    std::vector<std::map<std::string, sdbus::Variant>> ListCampaigns(const std::map<std::string, sdbus::Variant>& filter) override;
+    sdbus::ObjectPath GetCampaign(const uint64_t& id) override;
+    std::map<std::string, sdbus::Variant> AddRecipient(const std::string& email, const std::map<std::string, sdbus::Variant>& fields) override;
+    std::map<std::string, sdbus::Variant> GetRecipient(const std::string& email) override;
+    std::vector<std::map<std::string, sdbus::Variant>> ListRecipients(const std::map<std::string, sdbus::Variant>& filter) override;
+    std::map<std::string, sdbus::Variant> UpdateRecipient(const std::string& email, const std::map<std::string, sdbus::Variant>& fields) override;
+    void DeleteRecipient(const std::string& email) override;
+    std::map<std::string, sdbus::Variant> CreateGroup(const std::string& name) override;
+    std::vector<std::map<std::string, sdbus::Variant>> ListGroups() override;
+    void DeleteGroup(const std::string& name) override;
+    uint64_t AddGroupMembers(const std::string& name, const std::vector<std::string>& emails) override;
+    uint64_t RemoveGroupMembers(const std::string& name, const std::vector<std::string>& emails) override;
+
+    void requireAdmin(const char* action);
+
+    sdbus::IConnection& connection_;
+    boost::asio::io_context& io_;
+    Services& services_;
+    DaemonInfo info_;
+    std::map<campaignd::Id, std::unique_ptr<CampaignObject>> campaigns_;
+};
+
+// Reads the campaign fields of CreateCampaign / Campaign.Update.
+services::CampaignFields readCampaignFields(const VariantMap& fields, const std::string& what,
+                                            bool allowSchedule);
+
+}  // namespace campaignd::bus

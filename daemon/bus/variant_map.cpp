@@ -1,0 +1,125 @@
+// variant_map.cpp: see variant_map.h.
+#include "bus/variant_map.h"
+
+#include <sdbus-c++/Types.h>
+
+#include "core/error.h"
+
+namespace campaignd::bus {
+
+FieldReader::FieldReader(const VariantMap& fields, std::string what)
+    : fields_(fields), what_(std::move(what)) {}
+
+const sdbus::Variant* FieldReader::take(const std::string& key, const char* signature) {
+    const auto it = fields_.find(key);
+    if (it == fields_.end()) return nullptr;
+    read_.insert(key);
+    if (it->second.peekValueType() != signature)
+        throw Error(ErrorCode::InvalidArgument, what_ + ": \"" + key + "\" must have type '" +
+                                                    signature + "', not '" +
+                                                    it->second.peekValueType() + "'");
+    return &it->second;
+}
+
+std::optional<std::string> FieldReader::string(const std::string& key) {
+    if (const auto* v = take(key, "s")) return v->get<std::string>();
+    return std::nullopt;
+}
+
+std::optional<std::uint64_t> FieldReader::uint64(const std::string& key) {
+    if (const auto* v = take(key, "t")) return v->get<std::uint64_t>();
+    return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> FieldReader::strings(const std::string& key) {
+    if (const auto* v = take(key, "as")) return v->get<std::vector<std::string>>();
+    return std::nullopt;
+}
+
+void FieldReader::finish() const {
+    for (const auto& [key, value] : fields_) {
+        if (!read_.count(key))
+            throw Error(ErrorCode::InvalidArgument, what_ + ": unknown key \"" + key + "\"");
+    }
+}
+
+std::uint64_t toBusTime(std::optional<Usec> t) { return t ? toBusTime(*t) : 0; }
+std::uint64_t toBusTime(Usec t) { return t > 0 ? static_cast<std::uint64_t>(t) : 0; }
+
+namespace {
+std::uint64_t count(std::int64_t n) { return n > 0 ? static_cast<std::uint64_t>(n) : 0; }
+}  // namespace
+
+VariantMap toVariantMap(const Campaign& c, bool withContent) {
+    VariantMap m{
+        {"id", sdbus::Variant(static_cast<std::uint64_t>(c.id))},
+        {"name", sdbus::Variant(c.name)},
+        {"subject", sdbus::Variant(c.subject)},
+        {"from_address", sdbus::Variant(c.fromAddress)},
+        {"status", sdbus::Variant(std::string(toString(c.status)))},
+        {"status_reason", sdbus::Variant(c.statusReason)},
+        {"scheduled_time", sdbus::Variant(toBusTime(c.scheduledTime))},
+        {"created_at", sdbus::Variant(toBusTime(c.createdAt))},
+        {"updated_at", sdbus::Variant(toBusTime(c.updatedAt))},
+        {"recipient_count", sdbus::Variant(count(c.recipientCount))},
+        {"sent_count", sdbus::Variant(count(c.sentCount))},
+        {"failed_count", sdbus::Variant(count(c.failedCount))},
+        {"pending_count", sdbus::Variant(count(c.pendingCount))},
+    };
+    if (withContent) {
+        m.emplace("html_content", sdbus::Variant(c.htmlContent));
+        m.emplace("text_content", sdbus::Variant(c.textContent));
+    }
+    return m;
+}
+
+VariantMap toVariantMap(const Recipient& r) {
+    return {
+        {"id", sdbus::Variant(static_cast<std::uint64_t>(r.id))},
+        {"email", sdbus::Variant(r.email)},
+        {"name", sdbus::Variant(r.name)},
+        {"status", sdbus::Variant(std::string(toString(r.status)))},
+        {"created_at", sdbus::Variant(toBusTime(r.createdAt))},
+        {"groups", sdbus::Variant(r.groups)},
+    };
+}
+
+VariantMap toVariantMap(const Group& g) {
+    return {
+        {"id", sdbus::Variant(static_cast<std::uint64_t>(g.id))},
+        {"name", sdbus::Variant(g.name)},
+        {"created_at", sdbus::Variant(toBusTime(g.createdAt))},
+        {"member_count", sdbus::Variant(count(g.memberCount))},
+    };
+}
+
+VariantMap toVariantMap(const Dashboard& d) {
+    std::map<std::string, std::uint64_t> byStatus;
+    for (const auto& [status, n] : d.campaignsByStatus) byStatus[std::string(toString(status))] = count(n);
+    return {
+        {"total_recipients", sdbus::Variant(count(d.totalRecipients))},
+        {"subscribed_recipients", sdbus::Variant(count(d.subscribedRecipients))},
+        {"total_campaigns", sdbus::Variant(count(d.totalCampaigns))},
+        {"total_groups", sdbus::Variant(count(d.totalGroups))},
+        {"sent", sdbus::Variant(count(d.sent))},
+        {"failed", sdbus::Variant(count(d.failed))},
+        {"pending", sdbus::Variant(count(d.pending))},
+        {"campaigns_by_status", sdbus::Variant(byStatus)},
+    };
+}
+
+VariantMap toVariantMap(const CampaignSummary& s) {
+    std::vector<sdbus::Struct<std::string, std::uint64_t>> reasons;
+    for (const auto& [reason, n] : s.failureReasons) reasons.emplace_back(reason, count(n));
+    return {
+        {"campaign_id", sdbus::Variant(static_cast<std::uint64_t>(s.campaignId))},
+        {"total", sdbus::Variant(count(s.total))},
+        {"sent", sdbus::Variant(count(s.sent))},
+        {"failed", sdbus::Variant(count(s.failed))},
+        {"pending", sdbus::Variant(count(s.pending))},
+        {"success_percent", sdbus::Variant(s.successPercent)},
+        {"failure_reasons", sdbus::Variant(reasons)},
+    };
+}
+
+}  // namespace campaignd::bus

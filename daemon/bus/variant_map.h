@@ -1,0 +1,51 @@
+// variant_map.h: entities and options as a{sv}, the bus API's one way to carry records.
+// FieldReader reads caller-supplied fields with type checks and refuses unknown keys (so a
+// typo is an InvalidArgument, not a silently ignored option); the to*Map functions are the
+// one place that decides the keys each entity has on the bus (snake_case, as in JSON).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sdbus-c++/Types.h>
+
+#include "core/model.h"
+
+namespace campaignd::bus {
+
+using VariantMap = std::map<std::string, sdbus::Variant>;
+
+class FieldReader {
+public:
+    // `what` names the argument in errors ("CreateCampaign fields").
+    FieldReader(const VariantMap& fields, std::string what);
+
+    std::optional<std::string> string(const std::string& key);
+    std::optional<std::uint64_t> uint64(const std::string& key);
+    std::optional<std::vector<std::string>> strings(const std::string& key);
+    // Throws Error(InvalidArgument) naming the first key that was not read.
+    void finish() const;
+
+private:
+    const sdbus::Variant* take(const std::string& key, const char* signature);
+
+    const VariantMap& fields_;
+    std::string what_;
+    std::set<std::string> read_;
+};
+
+// Microseconds on the bus are unsigned; campaignd's are signed with "none" as absent.
+std::uint64_t toBusTime(std::optional<Usec> t);
+std::uint64_t toBusTime(Usec t);
+
+VariantMap toVariantMap(const Campaign& c, bool withContent);
+VariantMap toVariantMap(const Recipient& r);
+VariantMap toVariantMap(const Group& g);
+VariantMap toVariantMap(const Dashboard& d);
+VariantMap toVariantMap(const CampaignSummary& s);
+
+}  // namespace campaignd::bus

@@ -1,0 +1,195 @@
+// config.cpp: see config.h. The table kKeys below is the one list of what the daemon's config
+// may contain; later features add their sections to it.
+#include "config/config.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "config/ini.h"
+#include "core/buildconfig.h"
+#include "core/error.h"
+#include "services/validation.h"
+
+namespace campaignd::config {
+namespace fs = std::filesystem;
+namespace {
+
+[[noreturn]] void fail(const IniValue& v, const std::string& what) {
+    throw ConfigError(v.file + ":" + std::to_string(v.line) + ": " + v.key + "=: " + what);
+}
+
+bool urlHasPassword(const std::string& url) {
+    const auto scheme = url.find("://");
+    if (scheme == std::string::npos) return false;
+    const auto hostStart = scheme + 3;
+    const auto pathStart = url.find_first_of("/?", hostStart);
+    const auto at = url.rfind('@', pathStart == std::string::npos ? url.size() : pathStart);
+    if (at != std::string::npos && at >= hostStart &&
+        url.substr(hostStart, at - hostStart).find(':') != std::string::npos)
+        return true;
+    const auto query = url.find('?');
+    return query != std::string::npos && url.find("password=", query) != std::string::npos;
+}
+
+bool readableByOthers(const std::string& file) {
+    struct stat st {};
+    return stat(file.c_str(), &st) == 0 && (st.st_mode & S_IROTH);
+}
+
+void setDatabase(Config& c, const IniValue& v) {
+    const auto& s = v.value;
+    if (s.rfind("sqlite:", 0) == 0) {
+        if (s.size() <= 7 || s[7] != '/')
+            fail(v, "an SQLite database needs an absolute path, as in sqlite:/var/lib/campaignd/campaignd.db");
+    } else if (s.rfind("postgresql://", 0) == 0 || s.rfind("postgres://", 0) == 0) {
+        if (urlHasPassword(s) && readableByOthers(v.file))
+            fail(v, "the URL holds a password but " + v.file +
+                        " is readable by others; use a PGPASSFILE, or make the file mode 0640");
+    } else {
+        fail(v, "\"" + s + "\" is neither sqlite:PATH nor a postgresql:// URL");
+    }
+    c.database = s;
+}
+
+void setPluginDirectory(Config& c, const IniValue& v) {
+    if (v.value.empty() || v.value.front() != '/') fail(v, "must be an absolute path");
+    c.pluginDirectory = v.value;
+}
+
+void setAdminEmail(Config& c, const IniValue& v) {
+    try {
+        c.adminEmail = services::normalizeEmail(v.value);
+    } catch (const Error& e) {
+        fail(v, e.what());
+    }
+}
+
+void setAdminGroup(Config& c, const IniValue& v) {
+    if (v.value.empty()) fail(v, "must name a group");
+    c.adminGroup = v.value;
+}
+
+void setLogLevel(Config& c, const IniValue& v) {
+    if (!log::parseLevel(v.value, c.logLevel))
+        fail(v, "\"" + v.value + "\" is not one of debug, info, notice, warning, error");
+}
+
+struct KeySpec {
+    std::string_view section;
+    std::string_view key;
+    std::function<void(Config&, const IniValue&)> apply;
+};
+
+const std::vector<KeySpec>& keys() {
+    static const std::vector<KeySpec> kKeys = {
+        {"Daemon", "Database", setDatabase},
+        {"Daemon", "PluginDirectory", setPluginDirectory},
+        {"Daemon", "AdminEmail", setAdminEmail},
+        {"Daemon", "AdminGroup", setAdminGroup},
+        {"Daemon", "LogLevel", setLogLevel},
+    };
+    return kKeys;
+}
+
+void apply(Config& c, const IniValue& v) {
+    constexpr std::string_view kPlugin = "Plugin ";
+    if (v.section.rfind(kPlugin, 0) == 0) {
+        const auto name = v.section.substr(kPlugin.size());
+        if (name.empty()) fail(v, "a [Plugin NAME] section needs the plugin's name");
+        if (readableByOthers(v.file) &&
+            (v.key.find("Password") != std::string::npos && v.key != "PasswordFile"))
+            fail(v, "passwords do not belong in a config others can read; use PasswordFile=");
+        c.plugins[name][v.key] = v.value;
+        return;
+    }
+    bool sectionKnown = false;
+    for (const auto& spec : keys()) {
+        if (spec.section != v.section) continue;
+        sectionKnown = true;
+        if (spec.key == v.key) {
+            spec.apply(c, v);
+            return;
+        }
+    }
+    if (!sectionKnown)
+        throw ConfigError(v.file + ":" + std::to_string(v.line) + ": unknown section [" +
+                          v.section + "]");
+    fail(v, "unknown key in [" + v.section + "]");
+}
+
+std::string readFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError(path + ": cannot be read: " + std::strerror(errno));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string envOr(const char* name, const std::string& fallback) {
+    const char* v = std::getenv(name);
+    return (v && *v == '/') ? std::string(v) : fallback;
+}
+
+std::string home() {
+    const char* h = std::getenv("HOME");
+    return h ? h : "/";
+}
+
+}  // namespace
+
+Defaults builtinDefaults(bool user) {
+    Defaults d;
+    d.pluginDirectory = CAMPAIGND_PLUGIN_DIR;
+    d.adminEmail = "root@localhost.localdomain";
+    if (user) {
+        const auto state = envOr("XDG_STATE_HOME", home() + "/.local/state");
+        d.database = "sqlite:" + state + "/campaignd/campaignd.db";
+    } else {
+        d.database = "sqlite:" CAMPAIGND_STATE_DIR "/campaignd.db";
+    }
+    return d;
+}
+
+std::string defaultConfigPath(bool user) {
+    if (user) return envOr("XDG_CONFIG_HOME", home() + "/.config") + "/campaignd/campaignd.conf";
+    return CAMPAIGND_CONF_DIR "/campaignd.conf";
+}
+
+Config loadConfig(const std::string& mainPath, bool required, const Defaults& defaults) {
+    Config c;
+    c.database = defaults.database;
+    c.pluginDirectory = defaults.pluginDirectory;
+    c.adminEmail = defaults.adminEmail;
+
+    std::vector<std::string> files;
+    std::error_code ec;
+    if (fs::is_regular_file(mainPath, ec)) {
+        files.push_back(mainPath);
+    } else if (required || fs::exists(mainPath, ec)) {
+        throw ConfigError(mainPath + ": " +
+                          (fs::exists(mainPath, ec) ? "is not a regular file" : "no such file"));
+    }
+    const fs::path dropins = mainPath + ".d";
+    if (fs::is_directory(dropins, ec)) {
+        std::vector<std::string> found;
+        for (const auto& entry : fs::directory_iterator(dropins, ec))
+            if (entry.path().extension() == ".conf" && entry.is_regular_file(ec))
+                found.push_back(entry.path().string());
+        std::sort(found.begin(), found.end());
+        files.insert(files.end(), found.begin(), found.end());
+    }
+    for (const auto& file : files) {
+        for (const auto& v : parseIni(readFile(file), file)) apply(c, v);
+    }
+    c.files = std::move(files);
+    return c;
+}
+
+}  // namespace campaignd::config

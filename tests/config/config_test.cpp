@@ -1,0 +1,160 @@
+// config_test.cpp: the daemon's config as an administrator meets it: values from the main file
+// and drop-ins, and one clear line naming file, line and key for each kind of mistake.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config/config.h"
+#include "config/ini.h"
+
+namespace fs = std::filesystem;
+using campaignd::config::Config;
+using campaignd::config::ConfigError;
+using campaignd::config::Defaults;
+using campaignd::config::loadConfig;
+
+namespace {
+
+class ConfigTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() /
+               ("campaignd-config-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+        main_ = (dir_ / "campaignd.conf").string();
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    void write(const fs::path& path, const std::string& text, mode_t mode = 0640) {
+        fs::create_directories(path.parent_path());
+        std::ofstream(path) << text;
+        ::chmod(path.c_str(), mode);
+    }
+
+    std::string errorOf(bool required = true) {
+        try {
+            loadConfig(main_, required, defaults_);
+        } catch (const ConfigError& e) {
+            return e.what();
+        }
+        return "";
+    }
+
+    Defaults defaults_{"sqlite:/var/lib/campaignd/campaignd.db", "/usr/lib/campaignd/plugins",
+                       "root@localhost.localdomain"};
+    fs::path dir_;
+    std::string main_;
+};
+
+TEST_F(ConfigTest, MissingDefaultFileGivesDefaults) {
+    const Config c = loadConfig(main_, false, defaults_);
+    EXPECT_EQ(c.database, defaults_.database);
+    EXPECT_EQ(c.pluginDirectory, defaults_.pluginDirectory);
+    EXPECT_EQ(c.adminGroup, "campaignd");
+    EXPECT_TRUE(c.files.empty());
+}
+
+TEST_F(ConfigTest, MissingExplicitFileIsAnError) {
+    EXPECT_EQ(errorOf(true), main_ + ": no such file");
+}
+
+TEST_F(ConfigTest, ReadsValuesCommentsAndWhitespace) {
+    write(main_,
+          "# a comment\n; another\n\n[Daemon]\n  Database = sqlite:/srv/c.db  \n"
+          "AdminEmail=Reports@EXAMPLE.org\nAdminGroup=mailadmins\nLogLevel=debug\n"
+          "[Plugin smtp]\nURL=smtp://127.0.0.1:25\n");
+    const Config c = loadConfig(main_, true, defaults_);
+    EXPECT_EQ(c.database, "sqlite:/srv/c.db");
+    EXPECT_EQ(c.adminEmail, "Reports@example.org");
+    EXPECT_EQ(c.adminGroup, "mailadmins");
+    EXPECT_EQ(c.logLevel, campaignd::log::Level::Debug);
+    EXPECT_EQ(c.plugins.at("smtp").at("URL"), "smtp://127.0.0.1:25");
+    EXPECT_EQ(c.files, std::vector<std::string>{main_});
+}
+
+TEST_F(ConfigTest, DropInsOverrideInLexicalOrder) {
+    write(main_, "[Daemon]\nDatabase=sqlite:/a.db\nLogLevel=error\n");
+    write(dir_ / "campaignd.conf.d" / "20-late.conf", "[Daemon]\nDatabase=sqlite:/c.db\n");
+    write(dir_ / "campaignd.conf.d" / "10-early.conf", "[Daemon]\nDatabase=sqlite:/b.db\n");
+    write(dir_ / "campaignd.conf.d" / "99-ignored.txt", "[Daemon]\nDatabase=sqlite:/x.db\n");
+    const Config c = loadConfig(main_, true, defaults_);
+    EXPECT_EQ(c.database, "sqlite:/c.db");
+    EXPECT_EQ(c.logLevel, campaignd::log::Level::Error);
+    ASSERT_EQ(c.files.size(), 3u);
+    EXPECT_NE(c.files[1].find("10-early.conf"), std::string::npos);
+}
+
+TEST_F(ConfigTest, UnknownKeyNamesFileLineAndKey) {
+    write(main_, "[Daemon]\n\nDatabse=sqlite:/a.db\n");
+    EXPECT_EQ(errorOf(), main_ + ":3: Databse=: unknown key in [Daemon]");
+}
+
+TEST_F(ConfigTest, UnknownSection) {
+    write(main_, "[Deamon]\nDatabase=sqlite:/a.db\n");
+    EXPECT_EQ(errorOf(), main_ + ":2: unknown section [Deamon]");
+}
+
+TEST_F(ConfigTest, MalformedLine) {
+    write(main_, "[Daemon]\nDatabase sqlite:/a.db\n");
+    EXPECT_NE(errorOf().find(main_ + ":2: expected Key=Value"), std::string::npos);
+}
+
+TEST_F(ConfigTest, KeyBeforeSection) {
+    write(main_, "Database=sqlite:/a.db\n");
+    EXPECT_EQ(errorOf(), main_ + ":1: Database=: a key before any [Section]");
+}
+
+TEST_F(ConfigTest, BadValuesAreExplained) {
+    write(main_, "[Daemon]\nDatabase=mysql://x\n");
+    EXPECT_NE(errorOf().find(":2: Database=: \"mysql://x\" is neither"), std::string::npos);
+    write(main_, "[Daemon]\nDatabase=sqlite:relative.db\n");
+    EXPECT_NE(errorOf().find("absolute path"), std::string::npos);
+    write(main_, "[Daemon]\nAdminEmail=not an address\n");
+    EXPECT_NE(errorOf().find(":2: AdminEmail=: "), std::string::npos);
+    write(main_, "[Daemon]\nLogLevel=loud\n");
+    EXPECT_NE(errorOf().find("LogLevel=: \"loud\" is not one of"), std::string::npos);
+    write(main_, "[Daemon]\nPluginDirectory=plugins\n");
+    EXPECT_NE(errorOf().find("PluginDirectory=: must be an absolute path"), std::string::npos);
+}
+
+TEST_F(ConfigTest, PasswordInWorldReadableFileIsRefused) {
+    write(main_, "[Daemon]\nDatabase=postgresql://campaignd:s3cret@db.example/campaignd\n", 0644);
+    const auto err = errorOf();
+    EXPECT_NE(err.find("holds a password"), std::string::npos);
+    EXPECT_EQ(err.find("s3cret"), std::string::npos) << "the error must not repeat the password";
+    write(main_, "[Daemon]\nDatabase=postgresql://campaignd:s3cret@db.example/campaignd\n", 0640);
+    EXPECT_EQ(errorOf(), "");
+    write(main_, "[Daemon]\nDatabase=postgresql://db.example/c?password=s3cret\n", 0644);
+    EXPECT_NE(errorOf().find("holds a password"), std::string::npos);
+    write(main_, "[Daemon]\nDatabase=postgresql://campaignd@db.example/campaignd\n", 0644);
+    EXPECT_EQ(errorOf(), "");
+}
+
+TEST_F(ConfigTest, PluginPasswordInWorldReadableFileIsRefused) {
+    write(main_, "[Plugin smtp]\nPassword=hunter2\n", 0644);
+    EXPECT_NE(errorOf().find("Password=: passwords do not belong"), std::string::npos);
+    write(main_, "[Plugin smtp]\nPasswordFile=/etc/campaignd/smtp.pw\n", 0644);
+    EXPECT_EQ(errorOf(), "");
+}
+
+TEST(Ini, ParsesRepeatedAndNamedSections) {
+    const auto values = campaignd::config::parseIni(
+        "[Plugin a]\nX=1\n[Plugin b]\nX=2\n[Plugin a]\nY=3\nEmpty=\n", "f.conf");
+    ASSERT_EQ(values.size(), 4u);
+    EXPECT_EQ(values[2].section, "Plugin a");
+    EXPECT_EQ(values[2].key, "Y");
+    EXPECT_EQ(values[2].line, 6);
+    EXPECT_EQ(values[3].value, "");
+}
+
+TEST(Ini, RefusesEmptySectionAndUnterminatedHeader) {
+    EXPECT_THROW(campaignd::config::parseIni("[]\n", "f"), ConfigError);
+    EXPECT_THROW(campaignd::config::parseIni("[Daemon\n", "f"), ConfigError);
+    EXPECT_THROW(campaignd::config::parseIni("[Daemon]\n=value\n", "f"), ConfigError);
+}
+
+}  // namespace
