@@ -19,16 +19,52 @@ constexpr const char* kProgram = "campaignd-ctl";
 // "campaignd-ctl campaign create" for the deepest subcommand the parser got to.
 std::string commandPath(const CLI::App& app)
 {
-    const CLI::App* current = &app;
     std::string path = kProgram;
-    while (true) {
-        auto selected = current->get_subcommands();
-        if (selected.empty())
-            break;
-        current = selected.front();
+    for (const CLI::App* current = &app; !current->get_subcommands().empty();) {
+        current = current->get_subcommands().front();
         path += " " + current->get_name();
     }
     return path;
+}
+
+// The deepest subcommand the parser got to.
+const CLI::App* selectedCommand(const CLI::App& app)
+{
+    const CLI::App* current = &app;
+    while (!current->get_subcommands().empty())
+        current = current->get_subcommands().front();
+    return current;
+}
+
+// "A subcommand is required" when the user did type one, but not a known one, says so.
+std::string parseErrorMessage(const CLI::App& app, const CLI::ParseError& e)
+{
+    const CLI::App* leaf = selectedCommand(app);
+    if (dynamic_cast<const CLI::RequiredError*>(&e) && leaf->get_require_subcommand_min() > 0 &&
+        leaf->get_subcommands().empty()) {
+        for (const CLI::App* owner : {leaf, &app}) {
+            auto extra = owner->remaining();
+            if (!extra.empty())
+                return "unknown command \"" + extra.front() + "\"";
+        }
+        std::string names;
+        for (const CLI::App* sub : leaf->get_subcommands([](const CLI::App*) { return true; }))
+            names += (names.empty() ? "" : ", ") + sub->get_name();
+        return "a command is needed: one of " + names;
+    }
+    return e.what();
+}
+
+// Every command's help ends by pointing at the global options, which CLI11 lists only at the top.
+void addGlobalOptionsNote(CLI::App& command)
+{
+    for (CLI::App* sub : command.get_subcommands([](CLI::App*) { return true; })) {
+        std::string footer = sub->get_footer();
+        sub->footer((footer.empty() ? "" : footer + "\n\n") +
+                    "Global options (before or after the command): --user (session bus), --json "
+                    "(one JSON document on stdout).");
+        addGlobalOptionsNote(*sub);
+    }
 }
 
 int usageFailure(const CLI::App& app, const std::string& message)
@@ -76,6 +112,7 @@ int main(int argc, char** argv)
     registerCampaignCommands(app, context);
     registerRecipientCommands(app, context);
     registerGroupCommands(app, context);
+    addGlobalOptionsNote(app);
 
     try {
         app.parse(argc, argv);
@@ -86,7 +123,7 @@ int main(int argc, char** argv)
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        return usageFailure(app, e.what());
+        return usageFailure(app, parseErrorMessage(app, e));
     } catch (const UsageError& e) {
         return usageFailure(app, e.what());
     }
