@@ -1,7 +1,5 @@
 // transitions_test.cpp: every (from, to) pair of campaign statuses against the table stated
-// in org.campaignd.Campaignd1.Campaign.xml: draft -> scheduled, scheduled -> draft,
-// draft|scheduled -> in_progress, in_progress <-> paused, in_progress -> completed,
-// draft|scheduled|in_progress|paused -> cancelled. Anything else is illegal.
+// in org.campaignd.Campaignd1.Campaign.xml (expected_transitions.h). Anything else is illegal.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -9,6 +7,7 @@
 #include <tuple>
 #include <utility>
 
+#include "expected_transitions.h"
 #include "services/campaign_service.h"
 
 namespace campaignd::services {
@@ -16,15 +15,7 @@ namespace {
 
 using S = CampaignStatus;
 
-const std::set<std::pair<S, S>>& legal() {
-    static const std::set<std::pair<S, S>> table{
-        {S::Draft, S::Scheduled},     {S::Scheduled, S::Draft},     {S::Draft, S::InProgress},
-        {S::Scheduled, S::InProgress}, {S::InProgress, S::Paused},  {S::Paused, S::InProgress},
-        {S::InProgress, S::Completed}, {S::Draft, S::Cancelled},    {S::Scheduled, S::Cancelled},
-        {S::InProgress, S::Cancelled}, {S::Paused, S::Cancelled},
-    };
-    return table;
-}
+const std::set<std::pair<S, S>>& legal() { return test::busContractTransitions(); }
 
 const auto kAll = testing::Values(S::Draft, S::Scheduled, S::InProgress, S::Paused, S::Completed, S::Cancelled);
 
