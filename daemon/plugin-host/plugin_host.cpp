@@ -24,7 +24,7 @@ namespace campaignd::plugins {
 
 // Per plugin: the host table handed to start() and what its functions need. Its address is
 // the table's host_ctx, so it lives on the heap and stays put until the plugin is stopped.
-struct HostContext {
+struct PluginHostContext {
     static constexpr std::uint64_t kMagic = 0x63616d7068737431ULL;  // "camphst1"
     std::uint64_t magic = kMagic;
     std::string pluginName;
@@ -41,7 +41,7 @@ struct PluginHost::Slot {
     void* handle = nullptr;                   // dlopen handle while loaded
     bool keepLoaded = false;                  // start() threw: its code may still run
     bool nameClaimed = false;                 // took part in the duplicate-name check
-    std::unique_ptr<HostContext> context;     // while running (or kept loaded)
+    std::unique_ptr<PluginHostContext> context;     // while running (or kept loaded)
     std::unique_ptr<RunningPlugin> running;   // while running
 };
 
@@ -145,9 +145,9 @@ log::Level clampLevel(campaignd_log_level level) {
     return static_cast<log::Level>(level);
 }
 
-HostContext* contextFrom(void* hostCtx) {
-    auto* context = static_cast<HostContext*>(hostCtx);
-    if (context == nullptr || context->magic != HostContext::kMagic) return nullptr;
+PluginHostContext* contextFrom(void* hostCtx) {
+    auto* context = static_cast<PluginHostContext*>(hostCtx);
+    if (context == nullptr || context->magic != PluginHostContext::kMagic) return nullptr;
     return context;
 }
 
@@ -170,7 +170,7 @@ campaignd_status hostLog(void* hostCtx, campaignd_log_level level, const char* m
                          const campaignd_log_field* fields, std::size_t fieldCount,
                          campaignd_error* err) noexcept {
     try {
-        HostContext* context = contextFrom(hostCtx);
+        PluginHostContext* context = contextFrom(hostCtx);
         if (context == nullptr) {
             setError(err, "log: host_ctx is not the one the host passed to start()");
             return CAMPAIGND_ERR_INVALID_ARGUMENT;
@@ -201,7 +201,7 @@ campaignd_status hostConfigGet(void* hostCtx, const char* key, const char** valu
                                campaignd_error* err) noexcept {
     try {
         if (value != nullptr) *value = nullptr;
-        HostContext* context = contextFrom(hostCtx);
+        PluginHostContext* context = contextFrom(hostCtx);
         if (context == nullptr) {
             setError(err, "config_get: host_ctx is not the one the host passed to start()");
             return CAMPAIGND_ERR_INVALID_ARGUMENT;
@@ -418,7 +418,7 @@ void PluginHost::loadOne(const std::filesystem::path& path) {
         }
         slot.nameClaimed = true;
 
-        auto context = std::make_unique<HostContext>();
+        auto context = std::make_unique<PluginHostContext>();
         context->pluginName = name;
         context->config = &config_;
         context->table.struct_size = sizeof(campaignd_host);
