@@ -39,7 +39,7 @@ struct PluginHostContext {
 struct PluginHost::Slot {
     PluginInfo info;
     void* handle = nullptr;                   // dlopen handle while loaded
-    bool keepLoaded = false;                  // start() threw: its code may still run
+    bool keepLoaded = false;                  // start/stop threw: never dlclose it
     bool nameClaimed = false;                 // took part in the duplicate-name check
     std::unique_ptr<PluginHostContext> context;     // while running (or kept loaded)
     std::unique_ptr<RunningPlugin> running;   // while running
@@ -435,8 +435,8 @@ void PluginHost::loadOne(const std::filesystem::path& path) {
         try {
             status = descriptor.start(&context->table, &instance, &err);
         } catch (const std::exception& e) {
-            // The plugin broke the contract; what it started may still run, so its code and
-            // host table stay mapped until the process exits.
+            // The plugin broke the contract; what it started may still run, so its code is never
+            // unloaded and its host table lives as long as this PluginHost.
             slot.keepLoaded = true;
             slot.context = std::move(context);
             return refuse(PluginState::Failed, "start threw an exception (not allowed by the ABI): " +
