@@ -440,10 +440,19 @@ void sanitizeChildren(xmlNodePtr parent) {
     }
 }
 
+// Whether the input names a document element ("<head" but not "<header").
 bool looksLikeDocument(std::string_view html) {
     const std::string l = lower(html);
-    return l.find("<html") != std::string::npos || l.find("<body") != std::string::npos ||
-           l.find("<head") != std::string::npos || l.find("<!doctype") != std::string::npos;
+    if (l.find("<!doctype") != std::string::npos) return true;
+    for (std::string_view tag : {"<html", "<head", "<body"}) {
+        for (std::size_t at = l.find(tag); at != std::string::npos; at = l.find(tag, at + 1)) {
+            const std::size_t after = at + tag.size();
+            if (after == l.size() || l[after] == '>' || l[after] == '/' ||
+                std::isspace(static_cast<unsigned char>(l[after])))
+                return true;
+        }
+    }
+    return false;
 }
 
 struct DocFree {

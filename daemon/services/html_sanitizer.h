@@ -10,7 +10,11 @@
 
 namespace campaignd::services {
 
-// Returns the sanitised document. Throws Error(InvalidArgument) if the input is not UTF-8.
+// Returns the sanitised HTML, UTF-8: a fragment for a fragment (what was inside <head> and
+// <body>, in order), a whole document with a DOCTYPE when the input had <html>, <head>,
+// <body> or a DOCTYPE. Empty if nothing safe is left. Unsafe CSS declarations are removed
+// from style attributes and <style> elements; comments (Outlook's conditional ones too) go.
+// Throws Error(InvalidArgument) if the input is not UTF-8 or contains a NUL byte.
 std::string sanitizeHtml(std::string_view html);
 
 }  // namespace campaignd::services

@@ -26,6 +26,16 @@ TEST(HtmlSanitizer, FragmentInFragmentOut) {
     EXPECT_EQ(sanitizeHtml("<p>Hello, <b>world</b>!</p>"), "<p>Hello, <b>world</b>!</p>");
 }
 
+TEST(HtmlSanitizer, HeaderElementIsNotADocument) {
+    EXPECT_EQ(sanitizeHtml("<header>Hi</header><p>x</p>"), "<header>Hi</header><p>x</p>");
+}
+
+TEST(HtmlSanitizer, DocumentInDocumentOut) {
+    const std::string out = sanitizeHtml("<html><body><p>x</p></body></html>");
+    EXPECT_EQ(out.rfind("<!DOCTYPE", 0), 0u) << out;
+    EXPECT_TRUE(has(out, "<body><p>x</p></body></html>")) << out;
+}
+
 TEST(HtmlSanitizer, ScriptRemovedWithItsContents) {
     const std::string out = sanitizeHtml("<p>Hello</p><script>alert('owned')</script><p>Bye</p>");
     EXPECT_FALSE(has(lower(out), "script")) << out;
