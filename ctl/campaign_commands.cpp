@@ -44,7 +44,9 @@ std::string idText(std::uint64_t id)
 void addIdArgument(CLI::App* command, const Options& options)
 {
     command->add_option("ID", options->id, "The campaign's id (see 'campaignd-ctl campaign list')")
-        ->required();
+        ->required()
+        ->check(unsignedNumber())
+        ->type_name("");
 }
 
 // --name, --subject, --html/--html-file, --text-file, --from: shared by create and edit.
@@ -416,7 +418,7 @@ void registerCampaignCommands(CLI::App& app, Context& context)
                                    "Schedule a draft (or reschedule a scheduled campaign) to start at TIME",
                                    runSchedule);
         addIdArgument(command, options);
-        command->add_option("TIME", options->time, "When to start: must be in the future")->required();
+        command->add_option("TIME", options->time, "When to start: must be in the future")->required()->type_name("");
         command->footer("TIME is ISO 8601 with an offset (2026-12-01T09:00:00+01:00, 2026-12-01T08:00:00Z)\n"
                         "or local time as \"YYYY-MM-DD HH:MM[:SS]\" (TZ is honoured).\n\n"
                         "Examples:\n  campaignd-ctl campaign schedule 7 \"2026-12-01 09:00\"\n"

@@ -63,6 +63,10 @@ std::uint64_t parseTimeArgument(const std::string& text);
 // accepts only CHOICES.
 CLI::Validator statusValidator(const std::vector<std::string>& choices);
 
+// A CLI11 check for ids and counts: plain decimal digits that fit in 64 bits (CLI11 alone
+// would wrap "-1" and saturate on overflow).
+CLI::Validator unsignedNumber();
+
 void registerStatusCommands(CLI::App& app, Context& context);
 void registerCampaignCommands(CLI::App& app, Context& context);
 void registerRecipientCommands(CLI::App& app, Context& context);

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -88,6 +89,24 @@ CLI::Validator statusValidator(const std::vector<std::string>& choices)
             return "unknown status \"" + value + "\" (one of " + list + ")";
         },
         "{" + list + "}");
+}
+
+}  // namespace campaignd::ctl
+
+namespace campaignd::ctl {
+
+CLI::Validator unsignedNumber()
+{
+    return CLI::Validator(
+        [](std::string& value) -> std::string {
+            std::uint64_t parsed = 0;
+            const char* end = value.data() + value.size();
+            auto [ptr, ec] = std::from_chars(value.data(), end, parsed, 10);
+            if (value.empty() || value.front() < '0' || value.front() > '9' || ec != std::errc() || ptr != end)
+                return "\"" + value + "\" is not a number from 0 to 18446744073709551615";
+            return {};
+        },
+        "");
 }
 
 }  // namespace campaignd::ctl

@@ -114,7 +114,7 @@ void registerGroupCommands(CLI::App& app, Context& context)
     {
         auto options = std::make_shared<GroupOptions>();
         auto* command = addCommand(group, context, options, "create", "Create an empty group", runCreate);
-        command->add_option("NAME", options->name, "The group's name (1-200 characters)")->required();
+        command->add_option("NAME", options->name, "The group's name (1-200 characters)")->required()->type_name("");
         command->footer("Example:\n  campaignd-ctl group create newsletter");
     }
     {
@@ -129,23 +129,23 @@ void registerGroupCommands(CLI::App& app, Context& context)
                                    "Add stored recipients to a group (all or nothing: every address must "
                                    "be stored)",
                                    runAdd);
-        command->add_option("NAME", options->name, "The group")->required();
-        command->add_option("EMAIL", options->emails, "Recipient addresses")->required();
+        command->add_option("NAME", options->name, "The group")->required()->type_name("");
+        command->add_option("EMAIL", options->emails, "Recipient addresses")->required()->type_name("");
         command->footer("Example:\n  campaignd-ctl group add newsletter alice@example.com bob@example.org");
     }
     {
         auto options = std::make_shared<GroupOptions>();
         auto* command = addCommand(group, context, options, "remove", "Remove recipients from a group",
                                    runRemove);
-        command->add_option("NAME", options->name, "The group")->required();
-        command->add_option("EMAIL", options->emails, "Recipient addresses")->required();
+        command->add_option("NAME", options->name, "The group")->required()->type_name("");
+        command->add_option("EMAIL", options->emails, "Recipient addresses")->required()->type_name("");
         command->footer("Example:\n  campaignd-ctl group remove newsletter bob@example.org");
     }
     {
         auto options = std::make_shared<GroupOptions>();
         auto* command = addCommand(group, context, options, "delete",
                                    "Delete a group (its recipients stay)", runDelete);
-        command->add_option("NAME", options->name, "The group")->required();
+        command->add_option("NAME", options->name, "The group")->required()->type_name("");
         command->footer("Example:\n  campaignd-ctl group delete newsletter");
     }
 }

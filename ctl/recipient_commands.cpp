@@ -151,7 +151,7 @@ CLI::App* addCommand(CLI::App* parent, Context& context, const Options& options,
 
 void addEmailArgument(CLI::App* command, const Options& options)
 {
-    command->add_option("EMAIL", options->email, "The recipient's address (any case)")->required();
+    command->add_option("EMAIL", options->email, "The recipient's address (any case)")->required()->type_name("");
 }
 
 }  // namespace
@@ -183,9 +183,13 @@ void registerRecipientCommands(CLI::App& app, Context& context)
             ->transform(statusValidator(kRecipientStatuses))
             ->type_name("STATUS");
         options->limitOption =
-            command->add_option("--limit", options->limit, "Show at most N recipients")->type_name("N");
+            command->add_option("--limit", options->limit, "Show at most N recipients")
+                ->check(unsignedNumber())
+                ->type_name("N");
         options->offsetOption =
-            command->add_option("--offset", options->offset, "Skip the first N recipients")->type_name("N");
+            command->add_option("--offset", options->offset, "Skip the first N recipients")
+                ->check(unsignedNumber())
+                ->type_name("N");
         command->footer("Example:\n  campaignd-ctl recipients list --group newsletter --status subscribed "
                         "--limit 50 --offset 100");
     }
