@@ -167,7 +167,10 @@ void runCreate(Context& context, const CampaignOptions& options)
         printJson(document);
         return;
     }
-    printText("Created campaign " + idText(id) + " at " + std::string(path) + "\n");
+    std::string out = "Created campaign " + idText(id) + " at " + std::string(path) + "\n";
+    if (scheduled)
+        out += "Scheduled for " + formatLocalTime(scheduled) + ".\n";
+    printText(out);
 }
 
 void runList(Context& context, const CampaignOptions& options)
