@@ -1,0 +1,199 @@
+// support_test.cpp: the fixtures other tests rely on must themselves be right: output is
+// captured without deadlock, timeouts and signals work, run-as-user works, endpoints are
+// private and free, and a PostgreSQL server starts, serves, stops, and does not outlive a
+// crashed test process.
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "support/network.h"
+#include "support/postgres_environment.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+namespace campaignd::test {
+namespace {
+
+TEST(TempDir, IsPrivateUniqueAndRemovedWithItsContents) {
+    std::filesystem::path kept;
+    {
+        TempDir a("support-test");
+        TempDir b("support-test");
+        EXPECT_NE(a.path(), b.path());
+        EXPECT_TRUE(std::filesystem::is_directory(a.path()));
+        EXPECT_EQ(std::filesystem::status(a.path()).permissions() & std::filesystem::perms::all,
+                  std::filesystem::perms::owner_all);
+        std::filesystem::create_directories(a / "x" / "y");
+        writeFile(a / "x" / "y" / "f.txt", "content");
+        EXPECT_EQ(readFile(a / "x" / "y" / "f.txt"), "content");
+        TempDir moved(std::move(a));
+        kept = moved.path();
+    }
+    EXPECT_FALSE(std::filesystem::exists(kept));
+    EXPECT_THROW(readFile(kept / "nothing"), std::runtime_error);
+}
+
+TEST(Process, CapturesStdoutStderrAndExitCode) {
+    const RunResult r = run({"sh", "-c", "echo out; echo err >&2; exit 3"});
+    EXPECT_EQ(r.exitCode, 3);
+    EXPECT_EQ(r.out, "out\n");
+    EXPECT_EQ(r.err, "err\n");
+}
+
+TEST(Process, LargeOutputDoesNotDeadlock) {
+    const RunResult r = run({"sh", "-c", "head -c 8000000 /dev/zero; head -c 3000000 /dev/zero >&2"}, {}, 30s);
+    EXPECT_EQ(r.exitCode, 0);
+    EXPECT_EQ(r.out.size(), 8'000'000u);
+    EXPECT_EQ(r.err.size(), 3'000'000u);
+}
+
+TEST(Process, StdinEnvironmentAndWorkingDirectory) {
+    TempDir dir;
+    ProcessOptions o;
+    o.stdinText = "line one\nline two\n";
+    o.env["CAMPAIGND_FOO"] = "bar baz";
+    o.unsetEnv = {"HOME"};
+    o.workingDir = dir.path();
+    const RunResult r = run({"sh", "-c", "cat; echo \"$CAMPAIGND_FOO\"; echo \"home=${HOME-unset}\"; pwd"}, o);
+    EXPECT_EQ(r.exitCode, 0);
+    EXPECT_EQ(r.out, "line one\nline two\nbar baz\nhome=unset\n" + dir.str() + "\n");
+    // Without stdinText, stdin is empty rather than the test's terminal.
+    EXPECT_EQ(run({"cat"}).out, "");
+}
+
+TEST(Process, OnlyStandardDescriptorsAreInherited) {
+    const int leaked = ::dup(1);  // not close-on-exec
+    const RunResult r = run({"sh", "-c", "ls /proc/$$/fd"});
+    ::close(leaked);
+    EXPECT_EQ(r.out, "0\n1\n2\n");
+}
+
+TEST(Process, MissingProgramOrDirectoryThrows) {
+    EXPECT_THROW(Process({"campaignd-no-such-program"}), std::runtime_error);
+    ProcessOptions o;
+    o.workingDir = "/nonexistent/directory";
+    try {
+        Process p({"true"}, o);
+        FAIL() << "started in a missing directory";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("chdir"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Process, WaitTimesOutAndSignalsReachTheWholeGroup) {
+    Process p({"sh", "-c", "sleep 60 & echo $!; wait"});
+    ASSERT_TRUE(p.waitForOutput("\n", 10s));
+    const pid_t grandchild = std::stoi(p.out());
+    EXPECT_EQ(p.wait(100ms), std::nullopt);
+    EXPECT_TRUE(p.running());
+    EXPECT_EQ(p.stop(5s), 128 + SIGTERM);
+    EXPECT_TRUE(waitForProcessExit(grandchild, 5s));
+    EXPECT_FALSE(p.running());
+    EXPECT_EQ(p.exitStatus(), 128 + SIGTERM);
+}
+
+TEST(Process, RunTimeoutKillsAndReports) {
+    try {
+        run({"sh", "-c", "echo started; sleep 60"}, {}, 300ms);
+        FAIL() << "no timeout";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("started"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Process, RunsAsAnotherUser) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    const auto nobody = lookupUser("nobody");
+    ASSERT_TRUE(nobody);
+    ProcessOptions o;
+    o.uid = nobody->uid;
+    const RunResult r = run({"sh", "-c", "id -u; id -g; id -G"}, o);
+    EXPECT_EQ(r.out, std::to_string(nobody->uid) + "\n" + std::to_string(nobody->gid) + "\n" +
+                         std::to_string(nobody->gid) + "\n");
+}
+
+TEST(Network, EndpointsArePrivateLoopbackAndFree) {
+    std::set<std::string> seen;
+    for (int i = 0; i < 20; ++i) {
+        const Endpoint e = freeLoopbackEndpoint();
+        EXPECT_EQ(e.address.rfind("127.", 0), 0u);
+        EXPECT_NE(e.address, "127.0.0.1");
+        EXPECT_GE(e.port, 20000);
+        seen.insert(e.hostPort());
+    }
+    EXPECT_GT(seen.size(), 15u);
+
+    const Endpoint e = freeLoopbackEndpoint();
+    EXPECT_FALSE(isListening(e));
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(e.port);
+    ::inet_pton(AF_INET, e.address.c_str(), &sa.sin_addr);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    ASSERT_EQ(::listen(fd, 1), 0);
+    EXPECT_TRUE(isListening(e));
+    EXPECT_NE(freePortOn(e.address), e.port);
+    ::close(fd);
+}
+
+TEST(PostgresServer, ServesFreshDatabasesAndStopsCleanly) {
+    if (!PostgresServer::available()) GTEST_SKIP() << "PostgreSQL 15 is not installed";
+    std::filesystem::path dataDir;
+    pid_t pid = -1;
+    {
+        PostgresServer server;
+        dataDir = server.dataDir();
+        pid = server.serverPid();
+        ASSERT_GT(pid, 0);
+        EXPECT_TRUE(isListening(server.endpoint()));
+        EXPECT_NE(server.endpoint().address, "127.0.0.1");
+        const std::string a = server.createDatabase("one");
+        const std::string b = server.createDatabase("one");
+        EXPECT_NE(a, b);
+        EXPECT_EQ(a.rfind("postgresql://postgres@" + server.endpoint().hostPort() + "/one_", 0), 0u) << a;
+        const std::string name = a.substr(a.rfind('/') + 1);
+        const RunResult r = server.psql(name, "CREATE TABLE t (x int); INSERT INTO t VALUES (41), (1); SELECT sum(x) FROM t");
+        EXPECT_EQ(r.exitCode, 0) << r.err;
+        EXPECT_EQ(r.out, "42\n");
+        EXPECT_NE(server.psql(name, "SELEKT").exitCode, 0);
+        server.dropDatabase(name);
+        EXPECT_NE(server.psql(name, "SELECT 1").exitCode, 0);
+        // The server does not run as root.
+        const RunResult owner = run({"ps", "-o", "user=", "-p", std::to_string(pid)});
+        if (::geteuid() == 0) {
+            EXPECT_EQ(owner.out, "postgres\n");
+        }
+    }
+    EXPECT_TRUE(processExited(pid));
+    EXPECT_FALSE(std::filesystem::exists(dataDir));
+}
+
+TEST(PostgresServerDeathTest, NoServerOutlivesACrashedTest) {
+    if (!PostgresServer::available()) GTEST_SKIP() << "PostgreSQL 15 is not installed";
+    // "fast" (fork, no re-exec): the child must see this test's TempDir. No other threads run.
+    GTEST_FLAG_SET(death_test_style, "fast");
+    TempDir dir;
+    const auto record = dir / "server";
+    EXPECT_EXIT(
+        {
+            auto* server = new PostgresServer();  // never destroyed: the process just dies
+            writeFile(record, std::to_string(server->serverPid()) + "\n" + server->dataDir().string());
+            ::_exit(7);
+        },
+        ::testing::ExitedWithCode(7), "");
+    const std::string text = readFile(record);
+    const pid_t pid = std::stoi(text);
+    const std::filesystem::path dataDir = text.substr(text.find('\n') + 1);
+    EXPECT_TRUE(waitForProcessExit(pid, 20s)) << "postgres " << pid << " still running";
+    EXPECT_TRUE(waitUntil([&] { return !std::filesystem::exists(dataDir); }, 20s)) << dataDir;
+}
+
+}  // namespace
+}  // namespace campaignd::test
