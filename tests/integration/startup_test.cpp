@@ -1,0 +1,85 @@
+// startup_test.cpp: how campaignd starts and refuses to start: a bad config stops it with one
+// line naming the file, line and key and exit status 78 (which the unit does not restart
+// for); a database it cannot open stops it with a clear line; and the shipped systemd units
+// pass `systemd-analyze verify`.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "daemon_fixture.h"
+
+namespace campaignd::test {
+namespace {
+
+RunResult startWith(const TempDir& dir, const std::string& config) {
+    writeFile(dir / "campaignd.conf", config);
+    ProcessOptions options;
+    options.unsetEnv = {"NOTIFY_SOCKET", "JOURNAL_STREAM"};
+    // A session bus that does not exist: start-up must fail before it matters.
+    options.env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=" + (dir / "no-bus").string();
+    return run({campaigndBinary(), "--user", "--config", (dir / "campaignd.conf").string()}, options);
+}
+
+TEST(Startup, BadConfigNamesFileLineAndKey) {
+    TempDir dir("campaignd-start");
+    const auto r = startWith(dir, "[Daemon]\n# comment\nDatabase=mysql://db/campaignd\n");
+    EXPECT_EQ(r.exitCode, 78);
+    const auto expected = (dir / "campaignd.conf").string() + ":3: Database=:";
+    EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line, not a dump: " << r.err;
+}
+
+TEST(Startup, UnknownKeyIsRefused) {
+    TempDir dir("campaignd-start");
+    const auto r = startWith(dir, "[Daemon]\nDatabse=sqlite:/tmp/x.db\n");
+    EXPECT_EQ(r.exitCode, 78);
+    EXPECT_NE(r.err.find(":2: Databse=: unknown key in [Daemon]"), std::string::npos) << r.err;
+}
+
+TEST(Startup, MissingExplicitConfigIsRefused) {
+    TempDir dir("campaignd-start");
+    const auto r = run({campaigndBinary(), "--user", "--config", (dir / "absent.conf").string()});
+    EXPECT_EQ(r.exitCode, 78);
+    EXPECT_NE(r.err.find("absent.conf: no such file"), std::string::npos) << r.err;
+}
+
+TEST(Startup, UnreachableDatabaseIsAClearError) {
+    TempDir dir("campaignd-start");
+    const auto r = startWith(dir, "[Daemon]\nDatabase=postgresql://campaignd@127.0.0.1:1/none?connect_timeout=2\n");
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.err.find("cannot open the database"), std::string::npos) << r.err;
+}
+
+TEST(Startup, UsageErrorExitsTwo) {
+    const auto r = run({campaigndBinary(), "--no-such-option"});
+    EXPECT_EQ(r.exitCode, 2);
+    const auto help = run({campaigndBinary(), "--help"});
+    EXPECT_EQ(help.exitCode, 0);
+    EXPECT_NE(help.out.find("--config"), std::string::npos);
+}
+
+TEST(Units, PassSystemdAnalyzeVerify) {
+    TempDir dir("campaignd-units");
+    // The unit as built names the installed binary; point it at the built one so that
+    // verify's check that ExecStart exists holds on a machine where nothing is installed.
+    std::string unit = readFile(std::string(CAMPAIGND_BUILD_DIR) + "/systemd/campaignd.service");
+    const auto exec = unit.find("ExecStart=");
+    ASSERT_NE(exec, std::string::npos);
+    const auto end = unit.find('\n', exec);
+    unit.replace(exec, end - exec, "ExecStart=" + campaigndBinary());
+    writeFile(dir / "campaignd.service", unit);
+    const auto r = run({"systemd-analyze", "verify", (dir / "campaignd.service").string()});
+    EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
+    EXPECT_EQ(r.err.find("campaignd.service:"), std::string::npos) << r.err;
+}
+
+TEST(Units, ActivationFileNamesTheUnit) {
+    const auto file = readFile(std::string(CAMPAIGND_BUILD_DIR) + "/systemd/org.campaignd.Campaignd1.service");
+    EXPECT_NE(file.find("Name=org.campaignd.Campaignd1"), std::string::npos);
+    EXPECT_NE(file.find("SystemdService=dbus-org.campaignd.Campaignd1.service"), std::string::npos);
+    const auto unit = readFile(std::string(CAMPAIGND_BUILD_DIR) + "/systemd/campaignd.service");
+    EXPECT_NE(unit.find("Alias=dbus-org.campaignd.Campaignd1.service"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace campaignd::test
