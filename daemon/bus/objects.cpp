@@ -174,16 +174,21 @@ void ManagerObject::publishExisting() {
 }
 
 void ManagerObject::campaignCreated(const Campaign& c) {
+    log::info("campaign created", {{"CAMPAIGN_ID", std::to_string(c.id)},
+                                   {"CAMPAIGN_STATUS", std::string(toString(c.status))}});
     auto object = std::make_unique<CampaignObject>(connection_, services_, c);
     object->emitInterfacesAddedSignal();
     campaigns_[c.id] = std::move(object);
 }
 
 void ManagerObject::campaignChanged(const Campaign& c) {
+    log::debug("campaign changed", {{"CAMPAIGN_ID", std::to_string(c.id)},
+                                    {"CAMPAIGN_STATUS", std::string(toString(c.status))}});
     if (const auto it = campaigns_.find(c.id); it != campaigns_.end()) it->second->refresh(c);
 }
 
 void ManagerObject::campaignDeleted(campaignd::Id id) {
+    log::info("campaign deleted", {{"CAMPAIGN_ID", std::to_string(id)}});
     const auto it = campaigns_.find(id);
     if (it == campaigns_.end()) return;
     it->second->emitInterfacesRemovedSignal();
