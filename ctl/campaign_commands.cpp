@@ -326,17 +326,6 @@ void runSummary(Context& context, const CampaignOptions& options)
 }
 
 // Registers NAME under PARENT running RUN with a fresh options block.
-template <typename Run>
-CLI::App* addCommand(CLI::App* parent, Context& context, const Options& options, const std::string& name,
-                     const std::string& description, Run run)
-{
-    auto* command = parent->add_subcommand(name, description);
-    command->callback([&context, options, run] {
-        context.action = [&context, options, run] { run(context, *options); };
-    });
-    return command;
-}
-
 }  // namespace
 
 void registerCampaignCommands(CLI::App& app, Context& context)

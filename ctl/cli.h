@@ -67,6 +67,19 @@ CLI::Validator statusValidator(const std::vector<std::string>& choices);
 // would wrap "-1" and saturate on overflow).
 CLI::Validator unsignedNumber();
 
+// Adds subcommand NAME under PARENT whose action, once parsing succeeds, is
+// run(context, *options): the options object is shared by all of a group's commands.
+template <typename OptionsT, typename Run>
+CLI::App* addCommand(CLI::App* parent, Context& context, const std::shared_ptr<OptionsT>& options,
+                     const std::string& name, const std::string& description, Run run)
+{
+    auto* command = parent->add_subcommand(name, description);
+    command->callback([&context, options, run] {
+        context.action = [&context, options, run] { run(context, *options); };
+    });
+    return command;
+}
+
 void registerStatusCommands(CLI::App& app, Context& context);
 void registerCampaignCommands(CLI::App& app, Context& context);
 void registerRecipientCommands(CLI::App& app, Context& context);

@@ -91,17 +91,6 @@ void runDelete(Context& context, const GroupOptions& options)
         printText("Deleted group " + options.name + ".\n");
 }
 
-template <typename Run>
-CLI::App* addCommand(CLI::App* parent, Context& context, const Options& options, const std::string& name,
-                     const std::string& description, Run run)
-{
-    auto* command = parent->add_subcommand(name, description);
-    command->callback([&context, options, run] {
-        context.action = [&context, options, run] { run(context, *options); };
-    });
-    return command;
-}
-
 }  // namespace
 
 void registerGroupCommands(CLI::App& app, Context& context)

@@ -138,17 +138,6 @@ void runDelete(Context& context, const RecipientOptions& options)
         printText("Deleted recipient " + options.email + ".\n");
 }
 
-template <typename Run>
-CLI::App* addCommand(CLI::App* parent, Context& context, const Options& options, const std::string& name,
-                     const std::string& description, Run run)
-{
-    auto* command = parent->add_subcommand(name, description);
-    command->callback([&context, options, run] {
-        context.action = [&context, options, run] { run(context, *options); };
-    });
-    return command;
-}
-
 void addEmailArgument(CLI::App* command, const Options& options)
 {
     command->add_option("EMAIL", options->email, "The recipient's address (any case)")->required()->type_name("");

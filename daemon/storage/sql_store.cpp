@@ -109,28 +109,27 @@ std::string SqlStore::backendName() const { return db_->backendName(); }
 std::string SqlStore::location() const { return db_->location(); }
 int SqlStore::schemaVersion() { return currentSchemaVersion(*db_); }
 
-SqlRows SqlStore::query(std::string_view sql, const SqlParams& params) {
+// Runs one statement; inside a transaction, a failure marks it aborted, as PostgreSQL does,
+// so that SQLite behaves the same.
+template <typename F>
+auto SqlStore::statement(F&& run) -> decltype(run()) {
     if (aborted_)
         throw Error(ErrorCode::Failed,
                     "database: the transaction is aborted by an earlier error; it must be rolled back");
     try {
-        return db_->query(sql, params);
+        return run();
     } catch (const Error&) {
         if (depth_ > 0) aborted_ = true;
         throw;
     }
 }
 
+SqlRows SqlStore::query(std::string_view sql, const SqlParams& params) {
+    return statement([&] { return db_->query(sql, params); });
+}
+
 std::int64_t SqlStore::exec(std::string_view sql, const SqlParams& params) {
-    if (aborted_)
-        throw Error(ErrorCode::Failed,
-                    "database: the transaction is aborted by an earlier error; it must be rolled back");
-    try {
-        return db_->exec(sql, params);
-    } catch (const Error&) {
-        if (depth_ > 0) aborted_ = true;
-        throw;
-    }
+    return statement([&] { return db_->exec(sql, params); });
 }
 
 void SqlStore::rollbackToSavepoint(const std::string& name) noexcept {

@@ -60,6 +60,8 @@ public:
 private:
     SqlRows query(std::string_view sql, const SqlParams& params = {});
     std::int64_t exec(std::string_view sql, const SqlParams& params = {});
+    template <typename F>
+    auto statement(F&& run) -> decltype(run());
     void rollbackToSavepoint(const std::string& name) noexcept;
     std::vector<std::string> groupsOf(Id recipient);
 
