@@ -1,5 +1,9 @@
 // recipient_commands.cpp: "recipients add|list|show|unsubscribe|resubscribe|delete". The
 // daemon validates and normalises addresses; the client only makes sure the text can travel.
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+
 #include "bus_client.h"
 #include "cli.h"
 #include "table.h"
@@ -79,11 +83,25 @@ void runList(Context& context, const RecipientOptions& options)
     }
     if (!options.status.empty())
         filter["status"] = sdbus::Variant(options.status);
-    if (options.limitOption->count())
-        filter["limit"] = sdbus::Variant(options.limit);
-    if (options.offsetOption->count())
-        filter["offset"] = sdbus::Variant(options.offset);
-    std::vector<Dict> recipients = context.client().manager().ListRecipients(filter);
+    // The daemon answers in pages of at most kPage recipients (a bus message has a size
+    // limit); without --limit, fetch page after page until a short one.
+    constexpr std::uint64_t kPage = 10000;
+    const bool limited = options.limitOption->count() > 0;
+    std::uint64_t offset = options.offsetOption->count() ? options.offset : 0;
+    std::uint64_t wanted = limited ? options.limit : UINT64_MAX;
+    std::vector<Dict> recipients;
+    while (wanted > 0) {
+        const std::uint64_t page = std::min(wanted, kPage);
+        filter["limit"] = sdbus::Variant(page);
+        filter["offset"] = sdbus::Variant(offset);
+        auto batch = context.client().manager().ListRecipients(filter);
+        const auto got = static_cast<std::uint64_t>(batch.size());
+        recipients.insert(recipients.end(), std::make_move_iterator(batch.begin()),
+                          std::make_move_iterator(batch.end()));
+        if (got < page) break;
+        offset += got;
+        wanted -= got;
+    }
     if (context.json) {
         nlohmann::json document = nlohmann::json::array();
         for (const auto& recipient : recipients)

@@ -26,6 +26,9 @@ std::optional<Usec> toUsec(std::optional<std::uint64_t> t, const char* what) {
 
 }  // namespace
 
+// A bus message is limited in size (128 MiB by default); recipients are listed in pages.
+constexpr std::uint64_t kMaxRecipientsPerCall = 10000;
+
 std::string campaignPath(campaignd::Id id) { return std::string(kManagerPath) + "/campaign/" + std::to_string(id); }
 
 services::CampaignFields readCampaignFields(const VariantMap& fields, const std::string& what,
@@ -288,7 +291,12 @@ std::vector<std::map<std::string, sdbus::Variant>> ManagerObject::ListRecipients
                 throw Error(ErrorCode::InvalidArgument,
                             "ListRecipients: unknown status \"" + *s + "\" (subscribed, unsubscribed)");
         }
-        if (const auto limit = r.uint64("limit")) f.limit = static_cast<std::int64_t>(std::min<std::uint64_t>(*limit, INT64_MAX));
+        const auto limit = r.uint64("limit").value_or(kMaxRecipientsPerCall);
+        if (limit > kMaxRecipientsPerCall)
+            throw Error(ErrorCode::InvalidArgument,
+                        "ListRecipients: limit " + std::to_string(limit) + " is more than " +
+                            std::to_string(kMaxRecipientsPerCall) + " per call; page with offset");
+        f.limit = static_cast<std::int64_t>(limit);
         if (const auto offset = r.uint64("offset")) f.offset = static_cast<std::int64_t>(std::min<std::uint64_t>(*offset, INT64_MAX));
         r.finish();
         return mapAll(services_.recipients.list(f), [](const Recipient& x) { return toVariantMap(x); });

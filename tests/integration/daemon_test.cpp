@@ -166,6 +166,14 @@ TEST_P(DaemonTest, RecipientsAndGroups) {
     ok({"recipients", "resubscribe", "ada@example.org"});
     EXPECT_EQ(okJson({"recipients", "list", "--status", "subscribed"}).size(), 3u);
 
+    const auto page = okJson({"recipients", "list", "--limit", "1", "--offset", "1"});
+    ASSERT_EQ(page.size(), 1u);
+    EXPECT_EQ(page[0]["email"], "Grace@example.org");
+    const auto tooMany = daemon_->busctl({"call", "org.campaignd.Campaignd1", "/org/campaignd/Campaignd1",
+                                          "org.campaignd.Campaignd1.Manager", "ListRecipients", "a{sv}",
+                                          "1", "limit", "t", "10001"});
+    EXPECT_NE(tooMany.err.find("page with offset"), std::string::npos) << tooMany.err;
+
     ok({"group", "remove", "staff", "ada@example.org"});
     EXPECT_EQ(okJson({"recipients", "list", "--group", "staff"}).size(), 1u);
     const auto groups = okJson({"group", "list"});
