@@ -2,7 +2,9 @@
 // ABI major and struct_size before anything else of the plugin runs, copy and bound whatever
 // the plugin hands over, then start(). Every step that can go wrong becomes a recorded state and
 // a log line, never an exception out of here. The host functions given to plugins (log,
-// config_get) are noexcept C-callable shims: they validate, bound and never call back.
+// config_get, normalize_email, check_header_value) are noexcept C-callable shims: they validate,
+// bound and never call back. The importer trampolines turn the daemon's std::function sink into
+// the C sink and carry any exception around the plugin, never through it.
 #include "plugin-host/plugin_host.h"
 
 #include <dlfcn.h>
@@ -18,6 +20,7 @@
 #include <system_error>
 #include <utility>
 
+#include "core/error.h"
 #include "core/log.h"
 
 namespace campaignd::plugins {
@@ -29,6 +32,7 @@ struct PluginHostContext {
     std::uint64_t magic = kMagic;
     std::string pluginName;
     const PluginHost::ConfigLookup* config = nullptr;
+    const HostServices* services = nullptr;  // the PluginHost's; fixed once start() ran
     campaignd_host table{};
     // Every value config_get handed out, kept so the pointer stays valid until stop():
     // per key, the values in the order they were first seen (a config reload adds one).
@@ -237,7 +241,326 @@ campaignd_status hostConfigGet(void* hostCtx, const char* key, const char** valu
     }
 }
 
+// An exception from the daemon's services as a status and message: a refusal of the input is
+// INVALID_ARGUMENT with the services' sentence, anything else FAILED.
+campaignd_status statusFromException(campaignd_error* err, const char* what) {
+    try {
+        throw;
+    } catch (const Error& e) {
+        setError(err, e.what());
+        return e.code() == ErrorCode::InvalidArgument ? CAMPAIGND_ERR_INVALID_ARGUMENT
+                                                      : CAMPAIGND_ERR_FAILED;
+    } catch (const std::exception& e) {
+        setError(err, std::string(what) + ": " + e.what());
+        return CAMPAIGND_ERR_FAILED;
+    } catch (...) {
+        setError(err, std::string(what) + ": the host failed");
+        return CAMPAIGND_ERR_FAILED;
+    }
+}
+
+campaignd_status hostNormalizeEmail(void* hostCtx, const char* address, std::size_t addressLen,
+                                    char* out, std::size_t outSize, campaignd_error* err) noexcept {
+    try {
+        if (out != nullptr && outSize > 0) out[0] = '\0';
+        PluginHostContext* context = contextFrom(hostCtx);
+        if (context == nullptr) {
+            setError(err, "normalize_email: host_ctx is not the one the host passed to start()");
+            return CAMPAIGND_ERR_INVALID_ARGUMENT;
+        }
+        if ((address == nullptr && addressLen != 0) || out == nullptr) {
+            setError(err, "normalize_email: address and out must not be NULL");
+            return CAMPAIGND_ERR_INVALID_ARGUMENT;
+        }
+        if (outSize < CAMPAIGND_EMAIL_BUFFER_SIZE) {
+            setError(err, "normalize_email: out_size must be at least CAMPAIGND_EMAIL_BUFFER_SIZE (" +
+                              std::to_string(CAMPAIGND_EMAIL_BUFFER_SIZE) + ")");
+            return CAMPAIGND_ERR_INVALID_ARGUMENT;
+        }
+        if (context->services == nullptr || !context->services->normalizeEmail) {
+            setError(err, "normalize_email: this host offers no address validation");
+            return CAMPAIGND_ERR_UNSUPPORTED;
+        }
+        const std::string normalized =
+            context->services->normalizeEmail(std::string_view(address == nullptr ? "" : address, addressLen));
+        if (normalized.size() >= outSize) {
+            setError(err, "normalize_email: the normalised address does not fit the buffer");
+            return CAMPAIGND_ERR_FAILED;
+        }
+        std::memcpy(out, normalized.data(), normalized.size());
+        out[normalized.size()] = '\0';
+        return CAMPAIGND_OK;
+    } catch (...) {
+        if (out != nullptr && outSize > 0) out[0] = '\0';
+        return statusFromException(err, "normalize_email");
+    }
+}
+
+campaignd_status hostCheckHeaderValue(void* hostCtx, const char* field, const char* value,
+                                      std::size_t valueLen, campaignd_error* err) noexcept {
+    try {
+        PluginHostContext* context = contextFrom(hostCtx);
+        if (context == nullptr) {
+            setError(err, "check_header_value: host_ctx is not the one the host passed to start()");
+            return CAMPAIGND_ERR_INVALID_ARGUMENT;
+        }
+        if (value == nullptr && valueLen != 0) {
+            setError(err, "check_header_value: value must not be NULL");
+            return CAMPAIGND_ERR_INVALID_ARGUMENT;
+        }
+        if (context->services == nullptr || !context->services->checkHeaderValue) {
+            setError(err, "check_header_value: this host offers no header check");
+            return CAMPAIGND_ERR_UNSUPPORTED;
+        }
+        const std::string fieldName = field == nullptr ? std::string("value") : copyBounded(field, kMaxLogKeyBytes);
+        context->services->checkHeaderValue(fieldName, std::string_view(value == nullptr ? "" : value, valueLen));
+        return CAMPAIGND_OK;
+    } catch (...) {
+        return statusFromException(err, "check_header_value");
+    }
+}
+
+// Whether s is valid UTF-8 with no control character (C0, DEL): what every string of an
+// import row must be (the plugin checked it with the host's functions; this is the cheap
+// re-check that keeps a broken plugin's bytes out of the store).
+bool isCleanText(std::string_view s) {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const std::size_t n = s.size();
+    std::size_t i = 0;
+    while (i < n) {
+        const unsigned char c = p[i];
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f) return false;
+            ++i;
+            continue;
+        }
+        std::size_t len = 0;
+        unsigned char lo = 0x80, hi = 0xbf;
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            if (c == 0xe0) lo = 0xa0;
+            if (c == 0xed) hi = 0x9f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            if (c == 0xf0) lo = 0x90;
+            if (c == 0xf4) hi = 0x8f;
+        } else {
+            return false;
+        }
+        if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) return false;
+        for (std::size_t k = 2; k < len; ++k)
+            if (p[i + k] < 0x80 || p[i + k] > 0xbf) return false;
+        i += len;
+    }
+    return true;
+}
+
+// Bounds on an import row as the host reads it.
+constexpr std::size_t kMaxImportEmailBytes = CAMPAIGND_EMAIL_BUFFER_SIZE - 1;
+constexpr std::size_t kMaxImportValueBytes = std::size_t{16} << 20;  // a name or a group
+constexpr std::size_t kMaxImportGroups = 1000;
+constexpr std::size_t kMaxRowErrorBytes = 1024;
+constexpr std::size_t kImportRowMinSize = CAMPAIGND_FIELD_END(campaignd_import_row, group_count);
+
+// The C sink's context for one ImporterHandle::import() call.
+struct ImportCall {
+    const ImportSink* sink = nullptr;
+    std::exception_ptr thrown;     // from a daemon callback; rethrown after the plugin returned
+    std::string contractBreach;    // the plugin broke the ABI (a bad row, a call after a stop)
+    bool stopped = false;          // a callback failed: every later call fails at once
+    bool cancelled = false;        // progress returned false
+    std::uint64_t rows = 0;
+    std::uint64_t rowErrors = 0;
+    std::vector<std::string_view> groups;  // reused from row to row
+};
+
+campaignd_status stopWith(ImportCall& call, campaignd_error* err, campaignd_status status,
+                          const std::string& message) {
+    call.stopped = true;
+    setError(err, message);
+    return status;
+}
+
+campaignd_status alreadyStopped(ImportCall& call, campaignd_error* err) {
+    if (call.contractBreach.empty())
+        call.contractBreach = "the plugin called the sink again after it had been told to stop";
+    setError(err, "the import was stopped");
+    return CAMPAIGND_ERR_FAILED;
+}
+
+campaignd_status breach(ImportCall& call, campaignd_error* err, std::string what) {
+    if (call.contractBreach.empty()) call.contractBreach = std::move(what);
+    return stopWith(call, err, CAMPAIGND_ERR_FAILED, "the host refused the row: " + call.contractBreach);
+}
+
+// A plugin string of an import row, bounded; nullopt if it is missing, unterminated within
+// maxBytes, or not clean text.
+std::optional<std::string_view> rowText(const char* text, std::size_t maxBytes) {
+    if (text == nullptr) return std::nullopt;
+    const std::size_t n = strnlen(text, maxBytes + 1);
+    if (n > maxBytes) return std::nullopt;
+    const std::string_view view(text, n);
+    if (!isCleanText(view)) return std::nullopt;
+    return view;
+}
+
+campaignd_status sinkRow(void* sinkCtx, const campaignd_import_row* row, campaignd_error* err) noexcept {
+    auto& call = *static_cast<ImportCall*>(sinkCtx);
+    if (call.stopped) return alreadyStopped(call, err);
+    try {
+        if (row == nullptr || row->struct_size < kImportRowMinSize)
+            return breach(call, err, "a row is NULL or its struct_size is too small");
+        const auto where = [row] { return " (line " + std::to_string(row->line) + ")"; };
+        const auto email = rowText(row->email, kMaxImportEmailBytes);
+        if (!email || email->empty() || email->find('@') == std::string_view::npos ||
+            email->find(' ') != std::string_view::npos)
+            return breach(call, err, "a row's email is missing, overlong or not a normalised address" + where());
+        const auto name = rowText(row->name, kMaxImportValueBytes);
+        if (!name) return breach(call, err, "a row's name is missing, overlong or not clean UTF-8" + where());
+        ImportSubscription subscription;
+        switch (row->subscription) {
+            case CAMPAIGND_IMPORT_SUBSCRIPTION_UNSPECIFIED: subscription = ImportSubscription::Unspecified; break;
+            case CAMPAIGND_IMPORT_SUBSCRIPTION_SUBSCRIBED: subscription = ImportSubscription::Subscribed; break;
+            case CAMPAIGND_IMPORT_SUBSCRIPTION_UNSUBSCRIBED: subscription = ImportSubscription::Unsubscribed; break;
+            default: return breach(call, err, "a row's subscription is not a CAMPAIGND_IMPORT_SUBSCRIPTION_* value" + where());
+        }
+        if (row->group_count > kMaxImportGroups || (row->group_count > 0 && row->groups == nullptr))
+            return breach(call, err, "a row's groups are NULL or more than 1000" + where());
+        call.groups.clear();
+        for (std::size_t i = 0; i < row->group_count; ++i) {
+            const auto group = rowText(row->groups[i], kMaxImportValueBytes);
+            if (!group || group->empty())
+                return breach(call, err, "a row's group name is missing, empty or not clean UTF-8" + where());
+            call.groups.push_back(*group);
+        }
+        const ImportRow out{row->line, *email, *name, subscription, call.groups};
+        if (call.sink->row) call.sink->row(out);
+        ++call.rows;
+        return CAMPAIGND_OK;
+    } catch (...) {
+        call.thrown = std::current_exception();
+        return stopWith(call, err, CAMPAIGND_ERR_FAILED, "the host failed to take the row");
+    }
+}
+
+campaignd_status sinkRowError(void* sinkCtx, std::uint64_t line, const char* reason,
+                              campaignd_error* err) noexcept {
+    auto& call = *static_cast<ImportCall*>(sinkCtx);
+    if (call.stopped) return alreadyStopped(call, err);
+    try {
+        std::string text = copyBounded(reason, kMaxRowErrorBytes);
+        if (text.empty()) text = "the row is invalid (the plugin gave no reason)";
+        if (call.sink->rowError) call.sink->rowError(line, text);
+        ++call.rowErrors;
+        return CAMPAIGND_OK;
+    } catch (...) {
+        call.thrown = std::current_exception();
+        return stopWith(call, err, CAMPAIGND_ERR_FAILED, "the host failed to take the row error");
+    }
+}
+
+campaignd_status sinkProgress(void* sinkCtx, std::uint64_t rows, std::uint64_t bytes,
+                              campaignd_error* err) noexcept {
+    auto& call = *static_cast<ImportCall*>(sinkCtx);
+    if (call.stopped) return alreadyStopped(call, err);
+    try {
+        if (call.sink->progress && !call.sink->progress(rows, bytes)) {
+            call.cancelled = true;
+            return stopWith(call, err, CAMPAIGND_ERR_CANCELLED, "the import was cancelled");
+        }
+        return CAMPAIGND_OK;
+    } catch (...) {
+        call.thrown = std::current_exception();
+        return stopWith(call, err, CAMPAIGND_ERR_FAILED, "the host failed to take the progress");
+    }
+}
+
 }  // namespace
+
+std::string_view toString(ImportOutcome outcome) {
+    switch (outcome) {
+        case ImportOutcome::Completed: return "completed";
+        case ImportOutcome::Rejected: return "rejected";
+        case ImportOutcome::Cancelled: return "cancelled";
+        case ImportOutcome::Failed: return "failed";
+    }
+    return "failed";
+}
+
+ImportResult ImporterHandle::import(int fd, const ImportOptions& options, const ImportSink& sink) const {
+    const campaignd_importer* table = plugin_->importerTable();
+    ImportResult result;
+    if (table == nullptr) {
+        result.message = "plugin " + plugin_->name() + " is not an importer";
+        return result;
+    }
+    if (fd < 0) {
+        result.message = "no input (invalid file descriptor)";
+        return result;
+    }
+
+    std::vector<const char*> map;
+    map.reserve(options.map.size());
+    for (const auto& entry : options.map) map.push_back(entry.c_str());
+    campaignd_import_options cOptions{};
+    cOptions.struct_size = sizeof cOptions;
+    cOptions.delimiter = options.delimiter;
+    cOptions.map = map.empty() ? nullptr : map.data();
+    cOptions.map_count = map.size();
+    cOptions.max_bytes = options.maxBytes;
+
+    ImportCall call;
+    call.sink = &sink;
+    campaignd_import_sink cSink{};
+    cSink.struct_size = sizeof cSink;
+    cSink.sink_ctx = &call;
+    cSink.row = &sinkRow;
+    cSink.row_error = &sinkRowError;
+    cSink.progress = &sinkProgress;
+
+    std::array<char, kErrorBufferBytes> buffer{};
+    campaignd_error err{buffer.data(), buffer.size()};
+    campaignd_status status = CAMPAIGND_ERR_FAILED;
+    bool pluginThrew = false;
+    try {
+        status = table->import(plugin_->instance(), fd, &cOptions, &cSink, &err);
+    } catch (...) {
+        pluginThrew = true;  // against the ABI
+    }
+    buffer.back() = '\0';
+    std::string message = copyBounded(buffer.data(), buffer.size() - 1);
+    result.rows = call.rows;
+    result.rowErrors = call.rowErrors;
+
+    if (call.thrown) std::rethrow_exception(call.thrown);
+    const std::string who = "plugin " + plugin_->name() + ": ";
+    if (pluginThrew) {
+        result.outcome = ImportOutcome::Failed;
+        result.message = who + "import threw an exception (not allowed by the ABI)";
+    } else if (!call.contractBreach.empty()) {
+        result.outcome = ImportOutcome::Failed;
+        result.message = who + call.contractBreach;
+    } else if (call.cancelled) {
+        result.outcome = ImportOutcome::Cancelled;
+        result.message = "the import was cancelled";
+    } else if (status == CAMPAIGND_OK) {
+        result.outcome = ImportOutcome::Completed;
+    } else if (status == CAMPAIGND_ERR_INVALID_ARGUMENT) {
+        result.outcome = ImportOutcome::Rejected;
+        result.message = message.empty() ? "the input was rejected (the plugin gave no reason)" : message;
+    } else {
+        result.outcome = ImportOutcome::Failed;
+        result.message = who + "import failed (status " + std::to_string(status) + "): " +
+                         (message.empty() ? std::string("no message") : message);
+    }
+    if (result.outcome != ImportOutcome::Completed) {
+        log::info("import " + std::string(toString(result.outcome)) + ": " + result.message,
+                  {{"PLUGIN", plugin_->name()}});
+    }
+    return result;
+}
 
 std::string_view toString(PluginState state) {
     switch (state) {
@@ -269,6 +592,17 @@ std::vector<std::string> capabilityNames(std::uint64_t capabilities) {
 
 PluginHost::PluginHost(std::filesystem::path directory, ConfigLookup config)
     : directory_(std::move(directory)), config_(std::move(config)) {}
+
+PluginHost::PluginHost(std::filesystem::path directory, ConfigLookup config, HostServices services)
+    : directory_(std::move(directory)), config_(std::move(config)), services_(std::move(services)) {}
+
+void PluginHost::setHostServices(HostServices services) {
+    if (started_) {
+        log::warning("plugin host services set after start(); ignored");
+        return;
+    }
+    services_ = std::move(services);
+}
 
 PluginHost::~PluginHost() { stop(); }
 
@@ -421,12 +755,15 @@ void PluginHost::loadOne(const std::filesystem::path& path) {
         auto context = std::make_unique<PluginHostContext>();
         context->pluginName = name;
         context->config = &config_;
+        context->services = &services_;
         context->table.struct_size = sizeof(campaignd_host);
         context->table.abi_major = CAMPAIGND_PLUGIN_ABI_MAJOR;
         context->table.abi_minor = CAMPAIGND_PLUGIN_ABI_MINOR;
         context->table.host_ctx = context.get();
         context->table.log = &hostLog;
         context->table.config_get = &hostConfigGet;
+        context->table.normalize_email = &hostNormalizeEmail;
+        context->table.check_header_value = &hostCheckHeaderValue;
 
         std::array<char, kErrorBufferBytes> buffer{};
         campaignd_error err{buffer.data(), buffer.size()};
@@ -460,6 +797,20 @@ void PluginHost::loadOne(const std::filesystem::path& path) {
         running->descriptor_ = descriptor;
         running->descriptorSize_ = declaredSize;
         running->instance_ = instance;
+        if ((descriptor.capabilities & CAMPAIGND_CAP_IMPORTER) != 0) {
+            const campaignd_importer* table =
+                declaredSize >= CAMPAIGND_PLUGIN_DESCRIPTOR_1_1_SIZE ? descriptor.importer : nullptr;
+            constexpr std::size_t kImporterMinSize = CAMPAIGND_FIELD_END(campaignd_importer, import);
+            if (table != nullptr && table->struct_size >= kImporterMinSize && table->import != nullptr) {
+                std::memcpy(&running->importer_, table, std::min(table->struct_size, sizeof running->importer_));
+                running->importer_.struct_size = std::min(table->struct_size, sizeof running->importer_);
+                running->hasImporter_ = true;
+            } else {
+                log::warning("plugin says it is an importer but has no usable importer table; "
+                             "it is not used for imports",
+                             {{"PLUGIN", name}});
+            }
+        }
         slot.running = std::move(running);
         slot.context = std::move(context);
         info.state = PluginState::Running;
@@ -510,6 +861,21 @@ const RunningPlugin* PluginHost::findPlugin(std::string_view name) const {
         if (slot->running && slot->running->name() == name) return slot->running.get();
     }
     return nullptr;
+}
+
+std::vector<ImporterHandle> PluginHost::importers() const {
+    std::vector<ImporterHandle> out;
+    for (const auto& slot : slots_) {
+        if (slot->running && slot->running->importerTable() != nullptr)
+            out.push_back(ImporterHandle(slot->running.get()));
+    }
+    return out;
+}
+
+std::optional<ImporterHandle> PluginHost::importer(std::string_view name) const {
+    const RunningPlugin* plugin = findPlugin(name);
+    if (plugin == nullptr || plugin->importerTable() == nullptr) return std::nullopt;
+    return ImporterHandle(plugin);
 }
 
 std::vector<const RunningPlugin*> PluginHost::pluginsWithCapability(std::uint64_t capability) const {

@@ -3,6 +3,9 @@
 // would see: each plugin's state and reason, its log lines, its config, that stop() ran, and
 // that the host survives every broken plugin.
 #include "plugin-host/plugin_host.h"
+#include "core/error.h"
+
+#include <fcntl.h>
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -12,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -134,7 +138,7 @@ TEST_F(PluginHostTest, GoodPluginRunsAndDescribesItself) {
     EXPECT_EQ(p.error, "");
     EXPECT_EQ(p.capabilities, (std::vector<std::string>{"transport", "reporter"}));
     EXPECT_EQ(p.abiMajor, 1u);
-    EXPECT_EQ(p.abiMinor, 0u);
+    EXPECT_EQ(p.abiMinor, static_cast<std::uint32_t>(CAMPAIGND_PLUGIN_ABI_MINOR));
 }
 
 TEST_F(PluginHostTest, PluginLogsThroughHostWithPluginFieldAndItsConfig) {
@@ -268,7 +272,7 @@ TEST_F(PluginHostTest, WrongAbiMajorIsRejectedBeforeAnythingRuns) {
     EXPECT_EQ(p.state, PluginState::Rejected);
     EXPECT_EQ(campaignd::plugins::toString(p.state), "rejected");
     EXPECT_EQ(p.abiMajor, 2u);
-    EXPECT_EQ(p.error, "built for plugin ABI 2.0, this host speaks ABI 1.0");
+    EXPECT_EQ(p.error, "built for plugin ABI 2.0, this host speaks ABI 1.1");
     EXPECT_EQ(p.name, "");
 }
 
@@ -480,6 +484,33 @@ TEST(PluginAbiHeader, CompilesAsPlainCWithTheSameLayoutAsCxx) {
         sizeof(campaignd_status),
         CAMPAIGND_PLUGIN_ABI_MAJOR,
         CAMPAIGND_PLUGIN_ABI_MINOR,
+        // 1.1
+        offsetof(campaignd_host, normalize_email),
+        offsetof(campaignd_host, check_header_value),
+        CAMPAIGND_HOST_1_1_SIZE,
+        offsetof(campaignd_plugin_descriptor, importer),
+        CAMPAIGND_PLUGIN_DESCRIPTOR_1_1_SIZE,
+        CAMPAIGND_ERR_CANCELLED,
+        CAMPAIGND_EMAIL_BUFFER_SIZE,
+        sizeof(campaignd_import_row),
+        offsetof(campaignd_import_row, line),
+        offsetof(campaignd_import_row, email),
+        offsetof(campaignd_import_row, name),
+        offsetof(campaignd_import_row, subscription),
+        offsetof(campaignd_import_row, groups),
+        offsetof(campaignd_import_row, group_count),
+        sizeof(campaignd_import_sink),
+        offsetof(campaignd_import_sink, sink_ctx),
+        offsetof(campaignd_import_sink, row),
+        offsetof(campaignd_import_sink, row_error),
+        offsetof(campaignd_import_sink, progress),
+        sizeof(campaignd_import_options),
+        offsetof(campaignd_import_options, delimiter),
+        offsetof(campaignd_import_options, map),
+        offsetof(campaignd_import_options, map_count),
+        offsetof(campaignd_import_options, max_bytes),
+        sizeof(campaignd_importer),
+        offsetof(campaignd_importer, import),
     };
     std::vector<size_t> c(64);
     c.resize(campaignd_abi_c_layout(c.data(), c.size()));
@@ -489,6 +520,10 @@ TEST(PluginAbiHeader, CompilesAsPlainCWithTheSameLayoutAsCxx) {
     EXPECT_EQ(offsetof(campaignd_plugin_descriptor, abi_minor), 4u);
     EXPECT_EQ(offsetof(campaignd_plugin_descriptor, struct_size), 8u);
     EXPECT_EQ(offsetof(campaignd_host, struct_size), 0u);
+    // 1.1 only appended: the 1.0 prefix kept its size and offsets.
+    EXPECT_EQ(offsetof(campaignd_plugin_descriptor, importer), CAMPAIGND_PLUGIN_DESCRIPTOR_MIN_SIZE);
+    EXPECT_EQ(offsetof(campaignd_host, normalize_email), CAMPAIGND_HOST_MIN_SIZE);
+    EXPECT_EQ(CAMPAIGND_PLUGIN_ABI_MINOR, 1);
     EXPECT_STREQ(campaignd_abi_c_entry_symbol(), "campaignd_plugin_entry_v1");
 }
 
@@ -500,6 +535,299 @@ TEST(PluginAbiHeader, ErrorSetIsBoundedAndTerminated) {
     campaignd_abi_c_error_set(buffer, sizeof buffer, "ok");
     EXPECT_STREQ(buffer, "ok");
     campaignd_abi_c_error_set(nullptr, 0, "ignored");  // must not crash
+}
+
+
+// ---- ABI 1.1: host services and the importer capability ------------------------------------
+
+using campaignd::plugins::HostServices;
+using campaignd::plugins::ImportOptions;
+using campaignd::plugins::ImportOutcome;
+using campaignd::plugins::ImportResult;
+using campaignd::plugins::ImportSink;
+using campaignd::plugins::ImportSubscription;
+
+// Recognisable stand-ins for the daemon's validation: an address needs an '@' and gets its
+// domain lower-cased; a header value must not contain byte 1.
+HostServices fakeServices() {
+    HostServices services;
+    services.normalizeEmail = [](std::string_view address) {
+        const auto at = address.find('@');
+        if (at == std::string_view::npos)
+            throw campaignd::Error(campaignd::ErrorCode::InvalidArgument,
+                                   "address \"" + std::string(address) + "\": has no @");
+        std::string out(address);
+        for (std::size_t i = at; i < out.size(); ++i) out[i] = static_cast<char>(std::tolower(out[i]));
+        return out;
+    };
+    services.checkHeaderValue = [](std::string_view field, std::string_view value) {
+        if (value.find('\x01') != std::string_view::npos)
+            throw campaignd::Error(campaignd::ErrorCode::InvalidArgument,
+                                   std::string(field) + " contains the control character 0x01");
+    };
+    return services;
+}
+
+// What a sink saw, in order.
+struct SeenImport {
+    std::vector<std::string> events;  // "row L email|name|sub|g1,g2", "error L reason", "progress R B"
+};
+
+ImportSink recordingSink(SeenImport& seen) {
+    ImportSink sink;
+    sink.row = [&seen](const campaignd::plugins::ImportRow& row) {
+        std::string groups;
+        for (auto g : row.groups) groups += (groups.empty() ? "" : ",") + std::string(g);
+        seen.events.push_back("row " + std::to_string(row.line) + " " + std::string(row.email) + "|" +
+                              std::string(row.name) + "|" + std::to_string(static_cast<int>(row.subscription)) +
+                              "|" + groups);
+    };
+    sink.rowError = [&seen](std::uint64_t line, std::string_view reason) {
+        seen.events.push_back("error " + std::to_string(line) + " " + std::string(reason));
+    };
+    sink.progress = [&seen](std::uint64_t rows, std::uint64_t) {
+        seen.events.push_back("progress " + std::to_string(rows));
+        return true;
+    };
+    return sink;
+}
+
+class ImporterTest : public PluginHostTest {
+protected:
+    // Runs the "importer" test plugin on input.
+    ImportResult run(PluginHost& host, const std::string& input, const ImportSink& sink,
+                     const ImportOptions& options = {}) {
+        const fs::path file = root_ / "input.txt";
+        std::ofstream(file, std::ios::binary) << input;
+        const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+        EXPECT_GE(fd, 0);
+        auto importer = host.importer("importer");
+        EXPECT_TRUE(importer.has_value());
+        if (!importer) {
+            ::close(fd);
+            return {};
+        }
+        ImportResult result = importer->import(fd, options, sink);
+        // The plugin read the file but did not close it.
+        EXPECT_EQ(::fcntl(fd, F_GETFD), FD_CLOEXEC);
+        ::close(fd);
+        return result;
+    }
+};
+
+TEST_F(ImporterTest, RowsAreValidatedByTheDaemonsServicesAndDeliveredInOrder) {
+    install(TEST_PLUGIN_IMPORTER, "importer.so");
+    PluginHost host(dir_, lookup(), fakeServices());
+    host.start();
+    ASSERT_EQ(host.plugins().at(0).state, PluginState::Running) << host.plugins().at(0).error;
+    SeenImport seen;
+    const ImportResult r = run(host,
+                               "row Ann@EXAMPLE.Org Ann Lee\n"
+                               "row no-at-sign\n"
+                               "name ok\n"
+                               "name bad\\x01\n"
+                               "progress\n",
+                               recordingSink(seen));
+    EXPECT_EQ(r.outcome, ImportOutcome::Completed) << r.message;
+    EXPECT_EQ(r.message, "");
+    EXPECT_EQ(r.rows, 1u);
+    EXPECT_EQ(r.rowErrors, 2u);
+    EXPECT_EQ(seen.events, (std::vector<std::string>{
+                               "row 1 Ann@example.org|Ann Lee|1|alpha,beta",
+                               "error 2 address \"no-at-sign\": has no @",
+                               "error 4 name contains the control character 0x01",
+                               "progress 4",
+                           }));
+}
+
+TEST_F(ImporterTest, OptionsReachThePlugin) {
+    install(TEST_PLUGIN_IMPORTER, "importer.so");
+    PluginHost host(dir_, lookup(), fakeServices());
+    host.start();
+    SeenImport seen;
+    ImportOptions options;
+    options.delimiter = ';';
+    options.map = {"email=Adresse", "name=Wer"};
+    options.maxBytes = 4096;
+    const ImportResult r = run(host, "options\n", recordingSink(seen), options);
+    EXPECT_EQ(r.outcome, ImportOutcome::Completed);
+    EXPECT_EQ(seen.events, (std::vector<std::string>{"error 1 delimiter=59 map=email=Adresse,name=Wer max_bytes=4096"}));
+}
+
+TEST_F(ImporterTest, HostFunctionsRefuseMisuse) {
+    install(TEST_PLUGIN_IMPORTER, "importer.so");
+    PluginHost host(dir_, lookup(), fakeServices());
+    host.start();
+    SeenImport seen;
+    run(host, "probe\n", recordingSink(seen));
+    ASSERT_EQ(seen.events.size(), 1u);
+    // out_size below CAMPAIGND_EMAIL_BUFFER_SIZE, a foreign host_ctx, a NULL value: INVALID_ARGUMENT;
+    // a NULL field name is allowed ("value").
+    EXPECT_CONTAINS(seen.events[0], "small=2 (normalize_email: out_size must be at least");
+    EXPECT_CONTAINS(seen.events[0], "null-ctx=2 null-field=0 null-value=2");
+}
+
+TEST_F(ImporterTest, WithoutServicesTheHostFunctionsAreUnsupported) {
+    install(TEST_PLUGIN_IMPORTER, "importer.so");
+    PluginHost host(dir_, lookup());  // the 1.0 constructor: no services
+    host.start();
+    SeenImport seen;
+    ImportResult r = run(host, "name anything\n", recordingSink(seen));
+    EXPECT_EQ(r.outcome, ImportOutcome::Completed);
+    EXPECT_EQ(seen.events, (std::vector<std::string>{"error 1 check_header_value: this host offers no header check"}));
+    r = run(host, "row a@b.org\n", recordingSink(seen));
+    EXPECT_EQ(r.outcome, ImportOutcome::Failed);
+    EXPECT_CONTAINS(r.message, "plugin importer: import failed (status 4): normalize_email: this host offers no address validation");
+}
+
+TEST_F(ImporterTest, ServicesSetAfterStartAreIgnored) {
+    install(TEST_PLUGIN_IMPORTER, "importer.so");
+    PluginHost host(dir_, lookup());
+    host.setHostServices(fakeServices());  // before start: used
+    host.start();
+    HostServices refuseAll;
+    refuseAll.normalizeEmail = [](std::string_view) -> std::string {
+        throw campaignd::Error(campaignd::ErrorCode::InvalidArgument, "refused by the late services");
+    };
+    ::testing::internal::CaptureStderr();
+    host.setHostServices(refuseAll);
+    EXPECT_CONTAINS(::testing::internal::GetCapturedStderr(), "services set after start(); ignored");
+    SeenImport seen;
+    run(host, "row a@B.org\n", recordingSink(seen));
+    EXPECT_EQ(seen.events, (std::vector<std::string>{"row 1 a@b.org|Test Person|1|alpha,beta"}));
+}
+
+TEST_F(ImporterTest, ServiceFailureOtherThanARefusalIsAHostFailure) {
+    install(TEST_PLUGIN_IMPORTER, "importer.so");
+    HostServices broken;
+    broken.normalizeEmail = [](std::string_view) -> std::string { throw std::runtime_error("libidn2 is gone"); };
+    PluginHost host(dir_, lookup(), broken);
+    host.start();
+    SeenImport seen;
+    const ImportResult r = run(host, "row a@b.org\n", recordingSink(seen));
+    EXPECT_EQ(r.outcome, ImportOutcome::Failed);
+    EXPECT_CONTAINS(r.message, "(status 1): normalize_email: libidn2 is gone");
+    EXPECT_TRUE(seen.events.empty());
+}
+
+TEST_F(ImporterTest, StructuralErrorIsRejectedWithThePluginsMessage) {
+    install(TEST_PLUGIN_IMPORTER, "importer.so");
+    PluginHost host(dir_, lookup(), fakeServices());
+    host.start();
+    SeenImport seen;
+    const ImportResult r = run(host, "row a@b.org\nreject\nrow c@d.org\n", recordingSink(seen));
+    EXPECT_EQ(r.outcome, ImportOutcome::Rejected);
+    EXPECT_EQ(r.message, "line 2: rejected");
+    EXPECT_EQ(seen.events.size(), 1u);  // nothing after the structural error
+}
+
+TEST_F(ImporterTest, PluginFailureIsFailedWithItsStatusAndMessage) {
+    install(TEST_PLUGIN_IMPORTER, "importer.so");
+    PluginHost host(dir_, lookup(), fakeServices());
+    host.start();
+    SeenImport seen;
+    const ImportResult r = run(host, "fail\n", recordingSink(seen));
+    EXPECT_EQ(r.outcome, ImportOutcome::Failed);
+    EXPECT_EQ(r.message, "plugin importer: import failed (status 1): disk on fire");
+}
+
+TEST_F(ImporterTest, ProgressReturningFalseCancels) {
+    install(TEST_PLUGIN_IMPORTER, "importer.so");
+    PluginHost host(dir_, lookup(), fakeServices());
+    host.start();
+    SeenImport seen;
+    ImportSink sink = recordingSink(seen);
+    sink.progress = [&seen](std::uint64_t rows, std::uint64_t) {
+        seen.events.push_back("progress " + std::to_string(rows));
+        return false;
+    };
+    const ImportResult r = run(host, "row a@b.org\nprogress\nrow c@d.org\n", sink);
+    EXPECT_EQ(r.outcome, ImportOutcome::Cancelled);
+    EXPECT_EQ(r.rows, 1u);
+    EXPECT_EQ(seen.events, (std::vector<std::string>{"row 1 a@b.org|Test Person|1|alpha,beta", "progress 1"}));
+}
+
+TEST_F(ImporterTest, ExceptionFromTheSinkIsRethrownAfterThePluginReturned) {
+    install(TEST_PLUGIN_IMPORTER, "importer.so");
+    PluginHost host(dir_, lookup(), fakeServices());
+    host.start();
+    SeenImport seen;
+    ImportSink sink = recordingSink(seen);
+    int calls = 0;
+    sink.row = [&calls](const campaignd::plugins::ImportRow&) {
+        ++calls;
+        throw campaignd::Error(campaignd::ErrorCode::Failed, "the database went away");
+    };
+    try {
+        run(host, "row a@b.org\nrow c@d.org\n", sink);
+        ADD_FAILURE() << "no exception";
+    } catch (const campaignd::Error& e) {
+        EXPECT_EQ(e.code(), campaignd::ErrorCode::Failed);
+        EXPECT_STREQ(e.what(), "the database went away");
+    }
+    EXPECT_EQ(calls, 1);  // the plugin stopped at the failure
+    // The host is still usable afterwards.
+    const ImportResult r = run(host, "row e@f.org\n", recordingSink(seen));
+    EXPECT_EQ(r.outcome, ImportOutcome::Completed);
+}
+
+TEST_F(ImporterTest, AStubbornPluginIsNotHeardAfterTheStop) {
+    install(TEST_PLUGIN_IMPORTER, "importer.so");
+    PluginHost host(dir_, lookup(), fakeServices());
+    host.start();
+    SeenImport seen;
+    ImportSink sink = recordingSink(seen);
+    sink.progress = [](std::uint64_t, std::uint64_t) { return false; };
+    const ImportResult r = run(host, "stubborn\nprogress\nrow a@b.org\n", sink);
+    EXPECT_EQ(r.outcome, ImportOutcome::Failed);
+    EXPECT_CONTAINS(r.message, "called the sink again after it had been told to stop");
+    EXPECT_TRUE(seen.events.empty());
+}
+
+TEST_F(ImporterTest, ARowBreakingTheContractFailsTheImport) {
+    install(TEST_PLUGIN_IMPORTER, "importer.so");
+    PluginHost host(dir_, lookup(), fakeServices());
+    host.start();
+    SeenImport seen;
+    const ImportResult r = run(host, "row a@b.org\nnull-email\nrow c@d.org\n", recordingSink(seen));
+    EXPECT_EQ(r.outcome, ImportOutcome::Failed);
+    EXPECT_CONTAINS(r.message, "plugin importer: a row's email is missing, overlong or not a normalised address (line 2)");
+    EXPECT_EQ(seen.events.size(), 1u);
+}
+
+TEST_F(ImporterTest, AThrowingImporterIsCaught) {
+    install(TEST_PLUGIN_IMPORTER, "importer.so");
+    PluginHost host(dir_, lookup(), fakeServices());
+    host.start();
+    SeenImport seen;
+    const ImportResult r = run(host, "throw\n", recordingSink(seen));
+    EXPECT_EQ(r.outcome, ImportOutcome::Failed);
+    EXPECT_CONTAINS(r.message, "threw an exception (not allowed by the ABI)");
+}
+
+TEST_F(ImporterTest, A10PluginClaimingImporterLoadsButIsNotUsedAsOne) {
+    install(TEST_PLUGIN_OLD_IMPORTER, "a-old.so");
+    install(TEST_PLUGIN_NO_TABLE, "b-no-table.so");
+    install(TEST_PLUGIN_IMPORTER, "c-importer.so");
+    PluginHost host(dir_, lookup(), fakeServices());
+    ::testing::internal::CaptureStderr();
+    host.start();
+    const std::string log = ::testing::internal::GetCapturedStderr();
+    const auto all = host.plugins();
+    ASSERT_EQ(all.size(), 3u);
+    for (const auto& p : all) EXPECT_EQ(p.state, PluginState::Running) << p.name << ": " << p.error;
+    EXPECT_EQ(all[0].abiMinor, 0u);
+    EXPECT_EQ(all[0].capabilities, (std::vector<std::string>{"importer"}));
+    // Both are importers by their bits, but only the one with a table is used as one.
+    EXPECT_EQ(host.pluginsWithCapability(CAMPAIGND_CAP_IMPORTER).size(), 3u);
+    EXPECT_FALSE(host.importer("old-importer").has_value());
+    EXPECT_FALSE(host.importer("no-table").has_value());
+    EXPECT_FALSE(host.importer("nope").has_value());
+    const auto importers = host.importers();
+    ASSERT_EQ(importers.size(), 1u);
+    EXPECT_EQ(importers[0].pluginName(), "importer");
+    EXPECT_EQ(host.findPlugin("old-importer")->importerTable(), nullptr);
+    EXPECT_CONTAINS(log, "has no usable importer table");
 }
 
 }  // namespace

@@ -21,8 +21,11 @@ extern "C" {
  * append (a field moved, removed, retyped; a call's meaning changed) needs a new major, and a
  * new entry symbol name, so an old host does not even find a new plugin's entry point. */
 #define CAMPAIGND_PLUGIN_ABI_MAJOR 1
-/* Bumped for every append to campaignd_plugin_descriptor or campaignd_host. */
-#define CAMPAIGND_PLUGIN_ABI_MINOR 0
+/* Bumped for every append to campaignd_plugin_descriptor or campaignd_host.
+ * 1.0: start/stop, log, config_get.
+ * 1.1: CAMPAIGND_ERR_CANCELLED; host normalize_email and check_header_value; the importer
+ *      capability table (descriptor field importer). */
+#define CAMPAIGND_PLUGIN_ABI_MINOR 1
 
 #define CAMPAIGND_PLUGIN_ENTRY_SYMBOL "campaignd_plugin_entry_v1"
 
@@ -48,6 +51,7 @@ typedef int32_t campaignd_status;
 #define CAMPAIGND_ERR_INVALID_ARGUMENT 2 /* the caller passed something malformed */
 #define CAMPAIGND_ERR_NOT_FOUND 3        /* e.g. config_get: no such key in the section */
 #define CAMPAIGND_ERR_UNSUPPORTED 4      /* e.g. a plugin that needs a newer host */
+#define CAMPAIGND_ERR_CANCELLED 5        /* (1.1) the caller asked to stop, e.g. an import sink */
 
 /* The message half of a failure. The CALLER provides the buffer; the callee writes a
  * NUL-terminated UTF-8 message of at most message_size bytes (terminator included) into it
@@ -116,10 +120,116 @@ typedef struct campaignd_host {
                                    const char *key, /* OWNERSHIP: caller; read during the call */
                                    const char **value, campaignd_error *err);
 
+    /* ---- Appended in 1.1. A plugin checks struct_size >= CAMPAIGND_HOST_1_1_SIZE first. ---- */
+
+    /* Validates address (address_len bytes, not necessarily NUL-terminated; surrounding white
+     * space is ignored) as the daemon validates a recipient's address, by the daemon's own code,
+     * and writes the normalised address, NUL-terminated, into out. out_size must be at least
+     * CAMPAIGND_EMAIL_BUFFER_SIZE (a normalised address never needs more).
+     * Returns CAMPAIGND_OK (out written); CAMPAIGND_ERR_INVALID_ARGUMENT when the address is
+     * not valid (err: one sentence for a person, naming the address and what is wrong; out is
+     * then an empty string), or when address or out is NULL or out_size is too small;
+     * CAMPAIGND_ERR_UNSUPPORTED when this host has no validation to offer (a host without the
+     * daemon's services, e.g. a test host); CAMPAIGND_ERR_FAILED if the host failed.
+     * Thread-safe: may be called from any thread in the host table's lifetime, concurrently. */
+    campaignd_status (*normalize_email)(void *host_ctx,
+                                        const char *address, /* OWNERSHIP: caller; read only */
+                                        size_t address_len,
+                                        char *out, /* OWNERSHIP: caller; written on OK */
+                                        size_t out_size, campaignd_error *err);
+
+    /* Checks that value (value_len bytes) may become part of a mail header: valid UTF-8 with
+     * no CR, LF, NUL or other control character, exactly as the daemon checks a subject or a
+     * display name. field names the value in the message (e.g. "name"); NULL is "value".
+     * Returns CAMPAIGND_OK; CAMPAIGND_ERR_INVALID_ARGUMENT with a sentence naming field when the
+     * value is refused; CAMPAIGND_ERR_UNSUPPORTED / CAMPAIGND_ERR_FAILED as normalize_email.
+     * Thread-safe like normalize_email. */
+    campaignd_status (*check_header_value)(void *host_ctx,
+                                           const char *field, /* OWNERSHIP: caller; read only */
+                                           const char *value, /* OWNERSHIP: caller; read only */
+                                           size_t value_len, campaignd_error *err);
+
     /* Appended in later minors. */
 } campaignd_host;
 
 #define CAMPAIGND_HOST_MIN_SIZE CAMPAIGND_FIELD_END(campaignd_host, config_get)
+/* A host table at least this large has normalize_email and check_header_value. */
+#define CAMPAIGND_HOST_1_1_SIZE CAMPAIGND_FIELD_END(campaignd_host, check_header_value)
+
+/* Room for any normalised address (RFC 5321: at most 254 octets) and its terminator. */
+#define CAMPAIGND_EMAIL_BUFFER_SIZE 256
+
+/* ---- The importer capability (1.1) --------------------------------------------------------- */
+
+/* Subscription state of an imported row, as the file says it. */
+#define CAMPAIGND_IMPORT_SUBSCRIPTION_UNSPECIFIED 0 /* no column, or the cell is empty */
+#define CAMPAIGND_IMPORT_SUBSCRIPTION_SUBSCRIBED 1
+#define CAMPAIGND_IMPORT_SUBSCRIPTION_UNSUBSCRIBED 2
+
+/* One valid row, handed to the sink. OWNERSHIP: plugin, the struct and every string and array it
+ * points to; valid during the sink's row() call only (the host copies what it keeps). All
+ * strings are NUL-terminated UTF-8 that passed the host's checks. */
+typedef struct campaignd_import_row {
+    size_t struct_size; /* sizeof(campaignd_import_row) as the plugin was built */
+    uint64_t line;      /* 1-based line of the input where the row starts (the header is line 1) */
+    const char *email;  /* normalised by the host's normalize_email; never NULL */
+    const char *name;   /* display name; "" when the file has none; never NULL; header-safe */
+    int32_t subscription; /* CAMPAIGND_IMPORT_SUBSCRIPTION_* */
+    const char *const *groups; /* group_count names, each non-empty and header-safe; may be
+                                  NULL when group_count is 0 */
+    size_t group_count;
+} campaignd_import_row;
+
+/* Where an import's results go. OWNERSHIP: caller (the host), valid during import() only.
+ * The plugin calls these on the thread that called import(), never concurrently, in input
+ * order. Any status other than CAMPAIGND_OK from row() or progress() stops the import: the
+ * plugin returns that status and its err message as they are, and calls nothing afterwards.
+ * A failure of row_error() stops it the same way. */
+typedef struct campaignd_import_sink {
+    size_t struct_size; /* sizeof(campaignd_import_sink) as the host was built */
+    void *sink_ctx;     /* OWNERSHIP: caller; opaque to the plugin, passed back to each call */
+    /* A valid row. */
+    campaignd_status (*row)(void *sink_ctx, const campaignd_import_row *row, campaignd_error *err);
+    /* A row that is skipped: line as in campaignd_import_row, reason one sentence for a person
+     * (OWNERSHIP: plugin; NUL-terminated UTF-8; read during the call only). */
+    campaignd_status (*row_error)(void *sink_ctx, uint64_t line, const char *reason,
+                                  campaignd_error *err);
+    /* rows: data rows read so far (valid and skipped); bytes: bytes read from the input so far.
+     * Called now and then (cheaply: about every 65536 rows or several MiB) and once at the end
+     * of a successful import with the totals. Returning CAMPAIGND_ERR_CANCELLED (or any other
+     * failure) stops the import. */
+    campaignd_status (*progress)(void *sink_ctx, uint64_t rows, uint64_t bytes,
+                                 campaignd_error *err);
+} campaignd_import_sink;
+
+/* How to read the input. OWNERSHIP: caller, valid during import() only. */
+typedef struct campaignd_import_options {
+    size_t struct_size; /* sizeof(campaignd_import_options) as the host was built */
+    char delimiter;     /* the field separator; 0: the plugin detects it */
+    /* map_count entries "FIELD=COLUMN" (e.g. "email=Adresse") naming the input's column for one
+     * of the importer's fields (email, name, first_name, last_name, subscription_status, groups);
+     * they override the plugin's own column detection. OWNERSHIP: caller. NULL if map_count 0. */
+    const char *const *map;
+    size_t map_count;
+    uint64_t max_bytes; /* refuse input longer than this many bytes; 0: no limit */
+} campaignd_import_options;
+
+/* The importer's table: descriptor field importer, used when CAMPAIGND_CAP_IMPORTER is set. */
+typedef struct campaignd_importer {
+    size_t struct_size; /* sizeof(campaignd_importer) as the plugin was built */
+
+    /* Reads the input from fd to its end and reports every row to sink, in order.
+     * instance: what start() stored. fd: OWNERSHIP caller; the plugin reads it (from its current
+     * position, blocking) and does not close it, seek it or keep it after returning.
+     * Returns CAMPAIGND_OK when the whole input was read (row errors included: they went to
+     * row_error); CAMPAIGND_ERR_INVALID_ARGUMENT for a structural error that rejects the whole
+     * import (err names the line; nothing was reported to the sink after it and the host must
+     * discard what it was given); the sink's own failure status when it stopped the import;
+     * CAMPAIGND_ERR_FAILED when reading failed. May be called from any thread, and concurrently
+     * for different inputs. */
+    campaignd_status (*import)(void *instance, int fd, const campaignd_import_options *options,
+                               const campaignd_import_sink *sink, campaignd_error *err);
+} campaignd_importer;
 
 /* ---- The plugin's descriptor --------------------------------------------------------------- */
 
@@ -162,12 +272,20 @@ typedef struct campaignd_plugin_descriptor {
      * unloads the object, so nothing of the plugin may still run after stop() returns. */
     void (*stop)(void *instance);
 
-    /* Appended in later minors: pointers to capability vtables, e.g.
+    /* ---- Appended in 1.1 ---- */
+
+    /* The importer table when capabilities has CAMPAIGND_CAP_IMPORTER; NULL otherwise.
+     * OWNERSHIP: plugin; static storage, constant, valid until dlclose. */
+    const campaignd_importer *importer;
+
+    /* Appended in later minors: pointers to other capability tables, e.g.
      * const campaignd_transport_vtable *transport; (OWNERSHIP: plugin, static storage). */
 } campaignd_plugin_descriptor;
 
 /* The smallest struct_size a host accepts: a 1.0 descriptor. */
 #define CAMPAIGND_PLUGIN_DESCRIPTOR_MIN_SIZE CAMPAIGND_FIELD_END(campaignd_plugin_descriptor, stop)
+/* A descriptor at least this large has the importer field. */
+#define CAMPAIGND_PLUGIN_DESCRIPTOR_1_1_SIZE CAMPAIGND_FIELD_END(campaignd_plugin_descriptor, importer)
 
 /* ---- The entry point ----------------------------------------------------------------------- */
 

@@ -104,6 +104,7 @@ const campaignd_plugin_descriptor kDescriptor = {
     CAMPAIGND_CAP_TRANSPORT | CAMPAIGND_CAP_REPORTER,
     goodStart,
     goodStop,
+    nullptr,  // importer (ABI 1.1): not an importer
 };
 
 }  // namespace
