@@ -5,6 +5,7 @@
 
 #include <pqxx/pqxx>
 
+#include <array>
 #include <charconv>
 
 #include "core/error.h"
@@ -53,6 +54,69 @@ SqlValue convert(const pqxx::field& f, pqxx::oid type) {
         return std::stod(std::string(text, size));
     }
     default: return std::string(text, size);
+    }
+}
+
+// libpqxx 6.4's stream_to takes a row as a tuple (std::array qualifies), so the width is a
+// template argument; bulkWriter() picks it from the column count.
+constexpr std::size_t kMaxBulkColumns = 8;
+
+template <std::size_t N>
+class PostgresBulkWriter final : public SqlBulkWriter {
+public:
+    PostgresBulkWriter(pqxx::work& work, const std::string& table, const std::vector<std::string>& columns) {
+        try {
+            stream_ = std::make_unique<pqxx::stream_to>(work, table, columns);
+        } catch (const std::exception& e) {
+            rethrowAsError(e);
+        }
+    }
+
+    void write(std::span<const SqlBulkValue> row) override {
+        if (!stream_) throw Error(ErrorCode::Failed, "database: the bulk writer is finished");
+        if (row.size() != N)
+            throw Error(ErrorCode::Failed, "database: bulk row has " + std::to_string(row.size()) +
+                                               " fields, expected " + std::to_string(N));
+        for (std::size_t i = 0; i < N; ++i) {
+            if (auto* n = std::get_if<std::int64_t>(&row[i])) {
+                char buffer[24];
+                const auto result = std::to_chars(buffer, buffer + sizeof buffer, *n);
+                fields_[i].assign(buffer, result.ptr);
+            } else {
+                fields_[i].assign(std::get<std::string_view>(row[i]));
+            }
+        }
+        try {
+            *stream_ << fields_;  // escaped for COPY's text format by libpqxx: data, not SQL
+        } catch (const std::exception& e) {
+            rethrowAsError(e);
+        }
+    }
+
+    void finish() override {
+        if (!stream_) return;
+        auto stream = std::move(stream_);
+        try {
+            stream->complete();
+        } catch (const std::exception& e) {
+            rethrowAsError(e);
+        }
+    }
+
+private:
+    std::unique_ptr<pqxx::stream_to> stream_;
+    std::array<std::string, N> fields_;  // reused row to row
+};
+
+template <std::size_t N = 1>
+std::unique_ptr<SqlBulkWriter> makeBulkWriter(pqxx::work& work, const std::string& table,
+                                              const std::vector<std::string>& columns) {
+    if constexpr (N > kMaxBulkColumns) {
+        throw Error(ErrorCode::Failed, "database: a bulk write of " + std::to_string(columns.size()) +
+                                           " columns is not supported");
+    } else {
+        if (columns.size() == N) return std::make_unique<PostgresBulkWriter<N>>(work, table, columns);
+        return makeBulkWriter<N + 1>(work, table, columns);
     }
 }
 
@@ -168,5 +232,11 @@ void PostgresConnection::rollback() noexcept {
 }
 
 bool PostgresConnection::inTransaction() const { return impl_->work != nullptr; }
+
+std::unique_ptr<SqlBulkWriter> PostgresConnection::bulkWriter(std::string table,
+                                                              std::vector<std::string> columns) {
+    if (!impl_->work) throw Error(ErrorCode::Failed, "database: a bulk write needs a transaction");
+    return makeBulkWriter(*impl_->work, table, columns);
+}
 
 }  // namespace campaignd::storage

@@ -25,9 +25,14 @@ public:
     std::int64_t exec(std::string_view sql, const SqlParams& params) override;
 
     void begin() override;
+    void beginDeferred() override { begin(); }
     void commit() override;
     void rollback() noexcept override;
     bool inTransaction() const override;
+
+    // COPY table (columns) FROM STDIN through pqxx::stream_to, in the open transaction.
+    std::unique_ptr<SqlBulkWriter> bulkWriter(std::string table,
+                                              std::vector<std::string> columns) override;
 
 private:
     struct Impl;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -43,6 +44,21 @@ using SqlRows = std::vector<SqlRow>;
 
 enum class SqlDialect { SQLite, PostgreSQL };
 
+// A field for SqlBulkWriter: an integer or a text (never null). Views are used during write().
+using SqlBulkValue = std::variant<std::int64_t, std::string_view>;
+
+// Appends rows to one table fast: COPY ... FROM STDIN (libpqxx stream_to) on PostgreSQL, one
+// prepared INSERT reused on SQLite. The table and column names are fixed strings of the
+// caller's, never input. While a writer is open no other statement may run on its connection
+// (a COPY holds the PostgreSQL connection). Destroying it unfinished abandons the stream; the
+// caller then rolls back.
+class SqlBulkWriter {
+public:
+    virtual ~SqlBulkWriter() = default;
+    virtual void write(std::span<const SqlBulkValue> row) = 0;
+    virtual void finish() = 0;  // ends the stream; errors in the data show here at the latest
+};
+
 class SqlConnection {
 public:
     virtual ~SqlConnection() = default;
@@ -60,9 +76,16 @@ public:
     // One level of transaction; nesting is SqlStore's business (savepoints). SQLite begins
     // IMMEDIATE, so a transaction that reads then writes never fails to upgrade its lock.
     virtual void begin() = 0;
+    // A transaction that takes no write lock on the shared database before it writes there
+    // (SQLite: BEGIN DEFERRED, for work on temporary tables; PostgreSQL: the same as begin()).
+    virtual void beginDeferred() = 0;
     virtual void commit() = 0;
     virtual void rollback() noexcept = 0;  // a failure to roll back is logged, not thrown
     virtual bool inTransaction() const = 0;
+
+    // Bulk append inside a transaction (see SqlBulkWriter).
+    virtual std::unique_ptr<SqlBulkWriter> bulkWriter(std::string table,
+                                                      std::vector<std::string> columns) = 0;
 };
 
 // Opens a connection for "sqlite:PATH" or a "postgresql://" / "postgres://" URL; does not

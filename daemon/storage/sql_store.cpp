@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "storage/migrations.h"
+#include "storage/recipient_import.h"
 
 namespace campaignd::storage {
 namespace {
@@ -461,6 +462,14 @@ CampaignSummary SqlStore::campaignSummary(Id campaign) {
         return a.second != b.second ? a.second > b.second : a.first < b.first;
     });
     return s;
+}
+
+// ---- bulk import --------------------------------------------------------------------------
+
+std::unique_ptr<RecipientImport> SqlStore::beginImport(const ImportOptions& options) {
+    if (depth_ > 0)
+        throw Error(ErrorCode::Failed, "database: an import cannot run inside transaction()");
+    return beginRecipientImport(*db_, options);
 }
 
 // ---- opening ------------------------------------------------------------------------------

@@ -54,6 +54,8 @@ public:
     Dashboard dashboard() override;
     CampaignSummary campaignSummary(Id campaign) override;
 
+    std::unique_ptr<RecipientImport> beginImport(const ImportOptions& options) override;
+
     // The connection underneath, for tests that look at the schema.
     SqlConnection& connection() { return *db_; }
 

@@ -25,6 +25,62 @@ void registerPocoConnector() {
     std::call_once(once, [] { Poco::Data::SQLite::Connector::registerConnector(); });
 }
 
+[[noreturn]] void failOn(sqlite3* db, std::string_view context) {
+    throw Error(ErrorCode::Failed,
+                "database: " + std::string(sqlite3_errmsg(db)) + " (" + std::string(context) + ")");
+}
+
+class SqliteBulkWriter final : public SqlBulkWriter {
+public:
+    SqliteBulkWriter(sqlite3* db, const std::string& table, const std::vector<std::string>& columns)
+        : db_(db), columns_(int(columns.size())) {
+        std::string sql = "INSERT INTO " + table + " (";
+        std::string values;
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            sql += (i ? ", " : "") + columns[i];
+            values += (i ? ", ?" : "?") + std::to_string(i + 1);
+        }
+        sql += ") VALUES (" + values + ")";
+        if (sqlite3_prepare_v3(db_, sql.c_str(), int(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                               &stmt_, nullptr) != SQLITE_OK)
+            failOn(db_, "bulk insert into " + table);
+    }
+    ~SqliteBulkWriter() override { sqlite3_finalize(stmt_); }
+
+    void write(std::span<const SqlBulkValue> row) override {
+        if (!stmt_) throw Error(ErrorCode::Failed, "database: the bulk writer is finished");
+        if (int(row.size()) != columns_)
+            throw Error(ErrorCode::Failed, "database: bulk row has " + std::to_string(row.size()) +
+                                               " fields, expected " + std::to_string(columns_));
+        for (int i = 0; i < columns_; ++i) {
+            const SqlBulkValue& v = row[std::size_t(i)];
+            int rc;
+            if (auto* n = std::get_if<std::int64_t>(&v))
+                rc = sqlite3_bind_int64(stmt_, i + 1, *n);
+            else {
+                const auto text = std::get<std::string_view>(v);
+                // SQLITE_STATIC: the view lives until sqlite3_step below has copied it.
+                rc = sqlite3_bind_text64(stmt_, i + 1, text.data(), text.size(), SQLITE_STATIC,
+                                         SQLITE_UTF8);
+            }
+            if (rc != SQLITE_OK) failOn(db_, "bulk insert");
+        }
+        const int rc = sqlite3_step(stmt_);
+        sqlite3_reset(stmt_);
+        if (rc != SQLITE_DONE) failOn(db_, "bulk insert");
+    }
+
+    void finish() override {
+        sqlite3_finalize(stmt_);
+        stmt_ = nullptr;
+    }
+
+private:
+    sqlite3* db_;
+    sqlite3_stmt* stmt_ = nullptr;
+    int columns_;
+};
+
 }  // namespace
 
 std::string toSqlitePlaceholders(std::string_view sql) {
@@ -185,6 +241,15 @@ std::int64_t SqliteConnection::exec(std::string_view sql, const SqlParams& param
 }
 
 void SqliteConnection::begin() { execPlain("BEGIN IMMEDIATE"); }
+
+void SqliteConnection::beginDeferred() { execPlain("BEGIN DEFERRED"); }
+
+std::unique_ptr<SqlBulkWriter> SqliteConnection::bulkWriter(std::string table,
+                                                            std::vector<std::string> columns) {
+    if (!inTransaction())
+        throw Error(ErrorCode::Failed, "database: a bulk write needs a transaction");
+    return std::make_unique<SqliteBulkWriter>(db_, table, columns);
+}
 
 void SqliteConnection::commit() {
     const int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);

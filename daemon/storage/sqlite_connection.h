@@ -33,9 +33,14 @@ public:
     std::int64_t exec(std::string_view sql, const SqlParams& params) override;
 
     void begin() override;
+    void beginDeferred() override;
     void commit() override;
     void rollback() noexcept override;
     bool inTransaction() const override;
+
+    // A prepared INSERT of its own, reused for every row; the writer must not outlive this.
+    std::unique_ptr<SqlBulkWriter> bulkWriter(std::string table,
+                                              std::vector<std::string> columns) override;
 
 private:
     sqlite3_stmt* prepare(std::string_view sql);

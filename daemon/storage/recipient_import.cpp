@@ -1,0 +1,322 @@
+// recipient_import.cpp: RecipientImport over SQL (see recipient_import.h and the rules in
+// store.h). Two phases:
+//   staging  add() appends (line, email_key, email, name, status, groups) to the temporary
+//            table campaignd_import_rows: COPY on PostgreSQL; a reused prepared INSERT on
+//            SQLite, in a deferred transaction that touches only the connection's temp
+//            database, so the shared database's write lock is not held while a file is parsed.
+//   merge    finish(), in one transaction on the shared tables: the first row of each address
+//            (DISTINCT ON / GROUP BY with min(line)) into campaignd_import_firsts, the counts,
+//            then UPDATE existing, INSERT new, INSERT missing groups, INSERT memberships.
+// Nothing reaches the shared tables before the merge commits: a killed process leaves only a
+// temporary table, which its server or SQLite's temp file drops with the connection.
+#include "storage/recipient_import.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "storage/sql_store.h"
+
+namespace campaignd::storage {
+namespace {
+
+// The staging status column: the row's subscription status, if it gave one.
+constexpr std::int64_t kStatusUnspecified = 0, kStatusSubscribed = 1, kStatusUnsubscribed = 2;
+
+std::int64_t statusCode(const std::optional<SubscriptionStatus>& s) {
+    if (!s) return kStatusUnspecified;
+    return *s == SubscriptionStatus::Unsubscribed ? kStatusUnsubscribed : kStatusSubscribed;
+}
+
+// SQLite page cache for the merge (the default is 2 MB): big enough that the recipients and
+// group_members indexes stay cached during a million-row merge, small enough for the
+// daemon's memory budget. Negative: KiB. Restored afterwards.
+constexpr std::int64_t kSqliteMergeCacheKib = 48 * 1024;
+constexpr const char* kPostgresMergeWorkMem = "64MB";
+
+struct Dialect {
+    const char* createRows;
+    const char* createFirsts;
+    const char* insertGroups;
+    const char* insertRowMemberships;
+    const char* lockGroup;
+};
+
+const Dialect kSqlite{
+    "CREATE TEMP TABLE campaignd_import_rows (line INTEGER NOT NULL, email_key TEXT NOT NULL,"
+    " email TEXT NOT NULL, name TEXT NOT NULL, status INTEGER NOT NULL, groups TEXT NOT NULL)",
+    // With min() as the only aggregate, SQLite takes the bare columns from the row holding the
+    // minimum: the first line of each address.
+    "CREATE TEMP TABLE campaignd_import_firsts AS"
+    " SELECT email_key, min(line) AS line, email, name, status, groups"
+    " FROM campaignd_import_rows GROUP BY email_key ORDER BY email_key",
+    "INSERT INTO recipient_groups (name, created_at)"
+    " SELECT DISTINCT j.value, $1 FROM campaignd_import_firsts f, json_each(f.groups) j"
+    " WHERE f.groups <> '[]'"
+    " ON CONFLICT (name) DO NOTHING RETURNING name",
+    "INSERT INTO group_members (group_id, recipient_id)"
+    " SELECT g.id, r.id FROM campaignd_import_firsts f, json_each(f.groups) j"
+    " JOIN recipient_groups g ON g.name = j.value"
+    " JOIN recipients r ON r.email_key = f.email_key"
+    " WHERE f.groups <> '[]'"
+    " ON CONFLICT (group_id, recipient_id) DO NOTHING",
+    // The merge holds SQLite's write lock: nobody can delete the group meanwhile.
+    "SELECT id FROM recipient_groups WHERE id = $1",
+};
+
+const Dialect kPostgres{
+    // COLLATE "C": the sort for DISTINCT ON is a byte compare, and the join with
+    // recipients.email_key (also "C") can use its index.
+    "CREATE TEMP TABLE campaignd_import_rows (line BIGINT NOT NULL,"
+    " email_key TEXT COLLATE \"C\" NOT NULL, email TEXT NOT NULL, name TEXT NOT NULL,"
+    " status SMALLINT NOT NULL, groups TEXT NOT NULL) ON COMMIT DROP",
+    "CREATE TEMP TABLE campaignd_import_firsts ON COMMIT DROP AS"
+    " SELECT DISTINCT ON (email_key) email_key, line, email, name, status, groups"
+    " FROM campaignd_import_rows ORDER BY email_key, line",
+    "INSERT INTO recipient_groups (name, created_at)"
+    " SELECT DISTINCT j.name, CAST($1 AS BIGINT) FROM campaignd_import_firsts f"
+    " CROSS JOIN LATERAL json_array_elements_text(CAST(f.groups AS json)) AS j(name)"
+    " WHERE f.groups <> '[]'"
+    " ON CONFLICT (name) DO NOTHING RETURNING name",
+    "INSERT INTO group_members (group_id, recipient_id)"
+    " SELECT g.id, r.id FROM campaignd_import_firsts f"
+    " CROSS JOIN LATERAL json_array_elements_text(CAST(f.groups AS json)) AS j(name)"
+    " JOIN recipient_groups g ON g.name = j.name"
+    " JOIN recipients r ON r.email_key = f.email_key"
+    " WHERE f.groups <> '[]'"
+    " ON CONFLICT (group_id, recipient_id) DO NOTHING",
+    // Keeps the group from being deleted until the import commits.
+    "SELECT id FROM recipient_groups WHERE id = $1 FOR KEY SHARE",
+};
+
+// Shared by both dialects. $1 = 1 when names are updated.
+constexpr const char* kCountExisting =
+    "SELECT COUNT(*), COUNT(r.id),"
+    " COALESCE(SUM(CASE WHEN r.status = 'unsubscribed' AND f.status <> 2 THEN 1 ELSE 0 END), 0)"
+    " FROM campaignd_import_firsts f LEFT JOIN recipients r ON r.email_key = f.email_key";
+
+constexpr const char* kUpdateExisting =
+    "UPDATE recipients AS r SET"
+    " name = CASE WHEN $1 = 1 AND f.name <> '' THEN f.name ELSE r.name END,"
+    " status = CASE WHEN f.status = 2 THEN 'unsubscribed' ELSE r.status END"
+    " FROM campaignd_import_firsts AS f"
+    " WHERE r.email_key = f.email_key"
+    " AND ((f.status = 2 AND r.status <> 'unsubscribed')"
+    " OR ($1 = 1 AND f.name <> '' AND f.name <> r.name))";
+
+constexpr const char* kInsertNew =
+    "INSERT INTO recipients (email, email_key, name, status, created_at)"
+    " SELECT f.email, f.email_key, f.name,"
+    " CASE WHEN f.status = 2 THEN 'unsubscribed' ELSE 'subscribed' END, CAST($1 AS BIGINT)"
+    " FROM campaignd_import_firsts f"
+    " WHERE NOT EXISTS (SELECT 1 FROM recipients r WHERE r.email_key = f.email_key)"
+    " ON CONFLICT (email_key) DO NOTHING";
+
+constexpr const char* kInsertOptionMemberships =
+    "INSERT INTO group_members (group_id, recipient_id)"
+    " SELECT CAST($1 AS BIGINT), r.id FROM campaignd_import_firsts f"
+    " JOIN recipients r ON r.email_key = f.email_key"
+    " WHERE 1 = 1"
+    " ON CONFLICT (group_id, recipient_id) DO NOTHING";
+
+void checkGroupsExist(SqlConnection& db, const std::vector<Id>& groupIds, const char* sql) {
+    for (const Id id : groupIds)
+        if (db.query(sql, {id}).empty())
+            throw Error(ErrorCode::NotFound, "group " + std::to_string(id) + " does not exist");
+}
+
+class SqlRecipientImport final : public RecipientImport {
+public:
+    SqlRecipientImport(SqlConnection& db, const ImportOptions& options)
+        : db_(db),
+          options_(options),
+          sqlite_(db.dialect() == SqlDialect::SQLite),
+          dialect_(sqlite_ ? kSqlite : kPostgres) {
+        if (db_.inTransaction())
+            throw Error(ErrorCode::Failed, "database: an import cannot start inside a transaction");
+        try {
+            if (sqlite_) {
+                // Read in autocommit mode, before the staging transaction: that transaction
+                // must not hold a read snapshot of the shared database (see finish()).
+                checkGroupsExist(db_, options_.groupIds, dialect_.lockGroup);
+                dropTemporaryTables();
+                db_.beginDeferred();
+            } else {
+                db_.begin();
+                checkGroupsExist(db_, options_.groupIds, dialect_.lockGroup);
+            }
+            db_.exec(dialect_.createRows);
+            writer_ = db_.bulkWriter("campaignd_import_rows",
+                                     {"line", "email_key", "email", "name", "status", "groups"});
+        } catch (...) {
+            abandon();
+            throw;
+        }
+    }
+
+    ~SqlRecipientImport() override {
+        if (!spent_) abandon();
+    }
+
+    void add(const ImportRow& row) override {
+        if (spent_) throw Error(ErrorCode::Failed, "database: the import is finished or failed");
+        key_ = emailKey(row.email);
+        groups_ = importGroupsJson(row.groups);
+        const SqlBulkValue fields[] = {std::int64_t(row.line), std::string_view(key_), row.email,
+                                       row.name, statusCode(row.status), std::string_view(groups_)};
+        try {
+            writer_->write(fields);
+        } catch (...) {
+            abandon();
+            throw;
+        }
+        ++counts_.rows;
+    }
+
+    ImportCounts finish() override {
+        if (spent_) throw Error(ErrorCode::Failed, "database: the import is finished or failed");
+        try {
+            writer_->finish();
+            writer_.reset();
+            if (sqlite_) {
+                // The staging transaction wrote only the temp database; now take the write
+                // lock for the merge alone (BEGIN IMMEDIATE waits up to the busy timeout).
+                db_.commit();
+                db_.begin();
+            }
+            merge();
+            if (options_.dryRun)
+                db_.rollback();
+            else
+                db_.commit();
+        } catch (...) {
+            abandon();
+            throw;
+        }
+        spent_ = true;
+        if (sqlite_) restoreSqliteCache();
+        dropTemporaryTables();
+        return counts_;
+    }
+
+private:
+    void merge() {
+        if (sqlite_) {
+            const SqlRows cache = db_.query("PRAGMA cache_size");
+            if (!cache.empty()) savedCacheSize_ = cache.front().int64(0);
+            db_.exec("PRAGMA cache_size = " + std::to_string(-kSqliteMergeCacheKib));
+        } else {
+            db_.query("SELECT set_config('work_mem', $1, true)", {std::string(kPostgresMergeWorkMem)});
+            // Other connections keep reading; their recipient writes wait for our commit, so
+            // the counts below stay exact.
+            db_.exec("LOCK TABLE recipients IN SHARE ROW EXCLUSIVE MODE");
+            checkGroupsExist(db_, options_.groupIds, dialect_.lockGroup);
+        }
+        if (sqlite_) checkGroupsExist(db_, options_.groupIds, dialect_.lockGroup);
+
+        db_.exec(dialect_.createFirsts);
+        if (!sqlite_) db_.exec("ANALYZE campaignd_import_firsts");
+
+        const SqlRows existing = db_.query(kCountExisting);
+        const std::int64_t distinct = existing.at(0).int64(0);
+        const std::int64_t stored = existing.at(0).int64(1);
+        counts_.unsubscribedKept = existing.at(0).int64(2);
+        counts_.duplicatesInFile = counts_.rows - distinct;
+
+        const std::int64_t updateNames = options_.updateNames ? 1 : 0;
+        counts_.updated = db_.exec(kUpdateExisting, {updateNames});
+        counts_.alreadyStored = stored - counts_.updated;
+        counts_.imported = db_.exec(kInsertNew, {options_.now});
+        if (counts_.imported != distinct - stored)
+            throw Error(ErrorCode::Failed, "database: the recipients changed during the import");
+
+        for (const SqlRow& row : db_.query(dialect_.insertGroups, {options_.now}))
+            counts_.groupsCreated.push_back(row.text(0));
+        std::sort(counts_.groupsCreated.begin(), counts_.groupsCreated.end());
+        db_.exec(dialect_.insertRowMemberships);
+        for (const Id group : options_.groupIds) db_.exec(kInsertOptionMemberships, {group});
+    }
+
+    // Rolls back whatever is open and forgets the staged rows; never throws.
+    void abandon() noexcept {
+        spent_ = true;
+        writer_.reset();
+        db_.rollback();
+        if (sqlite_) restoreSqliteCache();
+        dropTemporaryTables();
+    }
+
+    void restoreSqliteCache() noexcept {
+        if (!savedCacheSize_) return;
+        try {
+            db_.exec("PRAGMA cache_size = " + std::to_string(*savedCacheSize_));
+        } catch (const Error& e) {
+            log::warning("restoring the SQLite cache size failed", {{"ERROR", e.what()}});
+        }
+        savedCacheSize_.reset();
+    }
+
+    // PostgreSQL drops them at the end of the transaction (ON COMMIT DROP); SQLite keeps
+    // temporary tables for the connection's lifetime.
+    void dropTemporaryTables() noexcept {
+        if (!sqlite_ || db_.inTransaction()) return;
+        try {
+            db_.exec("DROP TABLE IF EXISTS temp.campaignd_import_firsts");
+            db_.exec("DROP TABLE IF EXISTS temp.campaignd_import_rows");
+        } catch (const Error& e) {
+            log::warning("dropping the import's temporary tables failed", {{"ERROR", e.what()}});
+        }
+    }
+
+    SqlConnection& db_;
+    ImportOptions options_;
+    bool sqlite_;
+    const Dialect& dialect_;
+    std::unique_ptr<SqlBulkWriter> writer_;
+    ImportCounts counts_;
+    bool spent_ = false;
+    std::optional<std::int64_t> savedCacheSize_;
+    std::string key_;     // reused row to row
+    std::string groups_;  // reused row to row
+};
+
+void appendJsonString(std::string& out, std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out.push_back('"');
+    for (const char ch : s) {
+        const auto byte = static_cast<unsigned char>(ch);
+        if (ch == '"' || ch == '\\') {
+            out.push_back('\\');
+            out.push_back(ch);
+        } else if (byte < 0x20) {
+            out += "\\u00";
+            out.push_back(kHex[byte >> 4]);
+            out.push_back(kHex[byte & 0xf]);
+        } else {
+            out.push_back(ch);
+        }
+    }
+    out.push_back('"');
+}
+
+}  // namespace
+
+std::string importGroupsJson(std::span<const std::string_view> groups) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+        if (groups[i].empty()) continue;
+        if (std::find(groups.begin(), groups.begin() + std::ptrdiff_t(i), groups[i]) !=
+            groups.begin() + std::ptrdiff_t(i))
+            continue;  // named twice in the row
+        if (out.size() > 1) out.push_back(',');
+        appendJsonString(out, groups[i]);
+    }
+    out.push_back(']');
+    return out;
+}
+
+std::unique_ptr<RecipientImport> beginRecipientImport(SqlConnection& db, const ImportOptions& options) {
+    return std::make_unique<SqlRecipientImport>(db, options);
+}
+
+}  // namespace campaignd::storage
