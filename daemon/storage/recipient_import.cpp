@@ -12,6 +12,7 @@
 #include "storage/recipient_import.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -28,15 +29,18 @@ std::int64_t statusCode(const std::optional<SubscriptionStatus>& s) {
     return *s == SubscriptionStatus::Unsubscribed ? kStatusUnsubscribed : kStatusSubscribed;
 }
 
-// SQLite page cache for the merge (the default is 2 MB): big enough that the recipients and
-// group_members indexes stay cached during a million-row merge, small enough for the
-// daemon's memory budget. Negative: KiB. Restored afterwards.
+// SQLite page caches (the default is 2 MB each): for the shared database during the merge,
+// big enough that the recipients and group_members indexes stay cached and the GROUP BY
+// sorts in memory for a million rows, small enough for the daemon's memory budget
+// (restored afterwards); and for the temp database the staging table lives in. KiB.
 constexpr std::int64_t kSqliteMergeCacheKib = 48 * 1024;
+constexpr std::int64_t kSqliteTempCacheKib = 16 * 1024;
 constexpr const char* kPostgresMergeWorkMem = "64MB";
 
 struct Dialect {
     const char* createRows;
     const char* createFirsts;
+    const char* insertNew;
     const char* insertGroups;
     const char* insertRowMemberships;
     const char* lockGroup;
@@ -50,6 +54,12 @@ const Dialect kSqlite{
     "CREATE TEMP TABLE campaignd_import_firsts AS"
     " SELECT email_key, min(line) AS line, email, name, status, groups"
     " FROM campaignd_import_rows GROUP BY email_key ORDER BY email_key",
+    // Holding the write lock, the unique index alone tells new from stored (one lookup).
+    "INSERT INTO recipients (email, email_key, name, status, created_at)"
+    " SELECT f.email, f.email_key, f.name,"
+    " CASE WHEN f.status = 2 THEN 'unsubscribed' ELSE 'subscribed' END, $1"
+    " FROM campaignd_import_firsts f WHERE 1 = 1"
+    " ON CONFLICT (email_key) DO NOTHING",
     "INSERT INTO recipient_groups (name, created_at)"
     " SELECT DISTINCT j.value, $1 FROM campaignd_import_firsts f, json_each(f.groups) j"
     " WHERE f.groups <> '[]'"
@@ -73,6 +83,13 @@ const Dialect kPostgres{
     "CREATE TEMP TABLE campaignd_import_firsts ON COMMIT DROP AS"
     " SELECT DISTINCT ON (email_key) email_key, line, email, name, status, groups"
     " FROM campaignd_import_rows ORDER BY email_key, line",
+    // The anti-join is one hash join; ON CONFLICT alone would probe the index row by row.
+    "INSERT INTO recipients (email, email_key, name, status, created_at)"
+    " SELECT f.email, f.email_key, f.name,"
+    " CASE WHEN f.status = 2 THEN 'unsubscribed' ELSE 'subscribed' END, CAST($1 AS BIGINT)"
+    " FROM campaignd_import_firsts f"
+    " WHERE NOT EXISTS (SELECT 1 FROM recipients r WHERE r.email_key = f.email_key)"
+    " ON CONFLICT (email_key) DO NOTHING",
     "INSERT INTO recipient_groups (name, created_at)"
     " SELECT DISTINCT j.name, CAST($1 AS BIGINT) FROM campaignd_import_firsts f"
     " CROSS JOIN LATERAL json_array_elements_text(CAST(f.groups AS json)) AS j(name)"
@@ -104,14 +121,6 @@ constexpr const char* kUpdateExisting =
     " AND ((f.status = 2 AND r.status <> 'unsubscribed')"
     " OR ($1 = 1 AND f.name <> '' AND f.name <> r.name))";
 
-constexpr const char* kInsertNew =
-    "INSERT INTO recipients (email, email_key, name, status, created_at)"
-    " SELECT f.email, f.email_key, f.name,"
-    " CASE WHEN f.status = 2 THEN 'unsubscribed' ELSE 'subscribed' END, CAST($1 AS BIGINT)"
-    " FROM campaignd_import_firsts f"
-    " WHERE NOT EXISTS (SELECT 1 FROM recipients r WHERE r.email_key = f.email_key)"
-    " ON CONFLICT (email_key) DO NOTHING";
-
 constexpr const char* kInsertOptionMemberships =
     "INSERT INTO group_members (group_id, recipient_id)"
     " SELECT CAST($1 AS BIGINT), r.id FROM campaignd_import_firsts f"
@@ -140,6 +149,13 @@ public:
                 // must not hold a read snapshot of the shared database (see finish()).
                 checkGroupsExist(db_, options_.groupIds, dialect_.lockGroup);
                 dropTemporaryTables();
+                // The staging data is ours alone and short-lived: freeing its pages need not
+                // overwrite them (Debian builds SQLite with secure_delete on), which makes
+                // dropping a million-row table cheap. The shared database keeps its setting.
+                db_.exec("PRAGMA temp.secure_delete = 0");
+                savedCacheSizes_ = {db_.query("PRAGMA main.cache_size").at(0).int64(0),
+                                    db_.query("PRAGMA temp.cache_size").at(0).int64(0)};
+                db_.exec("PRAGMA temp.cache_size = " + std::to_string(-kSqliteTempCacheKib));
                 db_.beginDeferred();
             } else {
                 db_.begin();
@@ -202,9 +218,7 @@ public:
 private:
     void merge() {
         if (sqlite_) {
-            const SqlRows cache = db_.query("PRAGMA cache_size");
-            if (!cache.empty()) savedCacheSize_ = cache.front().int64(0);
-            db_.exec("PRAGMA cache_size = " + std::to_string(-kSqliteMergeCacheKib));
+            db_.exec("PRAGMA main.cache_size = " + std::to_string(-kSqliteMergeCacheKib));
         } else {
             db_.query("SELECT set_config('work_mem', $1, true)", {std::string(kPostgresMergeWorkMem)});
             // Other connections keep reading; their recipient writes wait for our commit, so
@@ -226,7 +240,7 @@ private:
         const std::int64_t updateNames = options_.updateNames ? 1 : 0;
         counts_.updated = db_.exec(kUpdateExisting, {updateNames});
         counts_.alreadyStored = stored - counts_.updated;
-        counts_.imported = db_.exec(kInsertNew, {options_.now});
+        counts_.imported = db_.exec(dialect_.insertNew, {options_.now});
         if (counts_.imported != distinct - stored)
             throw Error(ErrorCode::Failed, "database: the recipients changed during the import");
 
@@ -247,13 +261,14 @@ private:
     }
 
     void restoreSqliteCache() noexcept {
-        if (!savedCacheSize_) return;
+        if (!savedCacheSizes_) return;
         try {
-            db_.exec("PRAGMA cache_size = " + std::to_string(*savedCacheSize_));
+            db_.exec("PRAGMA main.cache_size = " + std::to_string(savedCacheSizes_->first));
+            db_.exec("PRAGMA temp.cache_size = " + std::to_string(savedCacheSizes_->second));
         } catch (const Error& e) {
             log::warning("restoring the SQLite cache size failed", {{"ERROR", e.what()}});
         }
-        savedCacheSize_.reset();
+        savedCacheSizes_.reset();
     }
 
     // PostgreSQL drops them at the end of the transaction (ON COMMIT DROP); SQLite keeps
@@ -275,7 +290,7 @@ private:
     std::unique_ptr<SqlBulkWriter> writer_;
     ImportCounts counts_;
     bool spent_ = false;
-    std::optional<std::int64_t> savedCacheSize_;
+    std::optional<std::pair<std::int64_t, std::int64_t>> savedCacheSizes_;  // main, temp
     std::string key_;     // reused row to row
     std::string groups_;  // reused row to row
 };
