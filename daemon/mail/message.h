@@ -1,0 +1,73 @@
+// message.h: composes what a transport sends for one recipient of a campaign: the RFC 5322
+// bytes (multipart/alternative, text/plain and text/html, UTF-8, quoted-printable), the VERP
+// envelope sender and the Message-ID. A CampaignTemplate is compiled once per campaign (the
+// parsed templates, the From header, the constant headers, the MIME framing, the text derived
+// from the HTML); render() is then cheap and may run on several threads at once.
+// Refuses, with Error(InvalidArgument): invalid templates or settings at compile time, a
+// recipient whose address is not a valid mailbox at render time. No header can carry a CR or
+// LF from any input: header text is cleaned, encoded, and every token checked.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "core/model.h"
+#include "mail/verp.h"
+
+namespace campaignd::mail {
+
+// The settings for one campaign's messages: the daemon's [Sending] configuration plus the
+// campaign's own choices (subjectTag).
+struct MessageSettings {
+    // The From when the campaign has none: "addr@domain" or "Display Name <addr@domain>".
+    std::string defaultFrom;
+    // The right-hand side of Message-IDs; empty: the From address's domain.
+    std::string messageIdDomain;
+    // The envelope sender (VERP); also the secret for recipient tokens.
+    VerpSettings verp;
+    // An address for List-Unsubscribe's mailto: URI ("unsubscribe@example.org"); the subject
+    // of that mail names the campaign and the recipient's token. Empty: none.
+    std::string unsubscribeMailto;
+    // An http(s) URL for List-Unsubscribe and {{unsubscribe_url}}, in which "{campaign_id}"
+    // and "{token}" (required) are replaced; an https URL also gets List-Unsubscribe-Post
+    // (RFC 8058 one-click). Empty: none.
+    std::string unsubscribeUrl;
+    // The original design's subject tag: " [CID:<campaign id>]" after the subject.
+    bool subjectTag = true;
+};
+
+struct OutgoingMessage {
+    std::string envelopeFrom;  // MAIL FROM: the VERP address
+    std::string recipient;     // RCPT TO: the recipient's normalised address
+    std::string messageId;     // as in the header, with the angle brackets: "<12.345.x@domain>"
+    std::string data;          // the message, CRLF line ends, no dot-stuffing, no final "."
+};
+
+class CampaignTemplate {
+public:
+    // Compiles `campaign` (id, subject, htmlContent, textContent, fromAddress) with `settings`.
+    // Throws Error(InvalidArgument) naming the field: a template validateTemplate refuses,
+    // {{unsubscribe_url}} with no unsubscribe URL or address configured, an invalid From,
+    // VERP, Message-ID domain or unsubscribe setting, no content at all, or not UTF-8.
+    CampaignTemplate(const Campaign& campaign, const MessageSettings& settings);
+    ~CampaignTemplate();
+    CampaignTemplate(CampaignTemplate&&) noexcept;
+    CampaignTemplate& operator=(CampaignTemplate&&) noexcept;
+
+    // The message for `recipient` (id, email, name), dated now. Each call makes a new
+    // Message-ID. Throws Error(InvalidArgument) if the recipient's id is not positive or its
+    // address is not a valid mailbox. Safe to call from several threads at once.
+    OutgoingMessage render(const Recipient& recipient) const;
+    OutgoingMessage render(const Recipient& recipient, std::chrono::system_clock::time_point now) const;
+
+    Id campaignId() const;
+    // The text/plain template: the campaign's own text, or the one derived from its HTML.
+    const std::string& textTemplate() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace campaignd::mail

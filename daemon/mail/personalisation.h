@@ -1,0 +1,22 @@
+// personalisation.h: the mustache variables a campaign may use in its subject and bodies, and
+// the check the campaign service runs on them before a campaign is stored. Known variables:
+// {{name}}, {{email}}, {{unsubscribe_url}}; sections on them ({{#name}}Dear {{name}}{{/name}}
+// {{^name}}Hello{{/name}}) and comments ({{! ... }}) are allowed. Refused: any other name,
+// triple mustaches {{{x}}} and {{&x}} (values are always escaped as the part needs, so
+// recipient data can never become markup), partials {{>x}} and delimiter changes {{=<% %>=}}.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace campaignd::mail {
+
+// "name", "email", "unsubscribe_url".
+std::span<const std::string_view> templateVariables();
+
+// Empty if `text` is a valid template for a campaign; otherwise a message saying what is wrong
+// and where (line number), listing the known variables when the name is unknown.
+std::string validateTemplate(std::string_view text);
+
+}  // namespace campaignd::mail

@@ -1,0 +1,195 @@
+// verp.cpp: HMAC-SHA256 recipient tokens (Poco's HMACEngine) in lower-case base32, and the
+// VERP envelope sender built from them. The base32 is written here because Poco's
+// Base32Encoder writes upper case with '=' padding, and '=' has no place in a short token.
+// Verification compares the tag in constant time.
+#include "mail/verp.h"
+
+#include <Poco/HMACEngine.h>
+#include <Poco/SHA2Engine.h>
+
+#include <array>
+#include <cstdint>
+#include <limits>
+
+#include "core/error.h"
+#include "services/validation.h"
+
+namespace campaignd::mail {
+namespace {
+
+constexpr std::size_t kMinSecret = 16;
+constexpr std::size_t kIdOctets = 8;
+constexpr std::size_t kTagOctets = 8;  // 64 bits: forging a token takes ~2^63 guesses
+constexpr std::size_t kTokenOctets = kIdOctets + kTagOctets;
+constexpr std::size_t kTokenLength = (kTokenOctets * 8 + 4) / 5;  // 26
+constexpr char kBase32[] = "abcdefghijklmnopqrstuvwxyz234567";
+constexpr std::string_view kTokenContext = "campaignd-recipient-token-v1";
+
+// Poco 1.11's SHA2Engine lacks the BLOCK_SIZE and DIGEST_SIZE that HMACEngine needs.
+class Sha256Engine : public Poco::SHA2Engine {
+public:
+    enum { BLOCK_SIZE = 64, DIGEST_SIZE = 32 };
+    Sha256Engine() : Poco::SHA2Engine(Poco::SHA2Engine::SHA_256) {}
+};
+
+void putBigEndian(std::uint8_t* out, std::uint64_t v) {
+    for (std::size_t i = 0; i < 8; ++i) out[i] = static_cast<std::uint8_t>(v >> (56 - 8 * i));
+}
+
+std::array<std::uint8_t, kTagOctets> tag(std::string_view secret, Id campaignId, Id recipientId) {
+    Poco::HMACEngine<Sha256Engine> hmac(secret.data(), secret.size());
+    std::uint8_t ids[16];
+    putBigEndian(ids, static_cast<std::uint64_t>(campaignId));
+    putBigEndian(ids + 8, static_cast<std::uint64_t>(recipientId));
+    hmac.update(kTokenContext.data(), kTokenContext.size());
+    hmac.update(ids, sizeof ids);
+    const Poco::DigestEngine::Digest& digest = hmac.digest();
+    std::array<std::uint8_t, kTagOctets> out{};
+    for (std::size_t i = 0; i < kTagOctets; ++i) out[i] = digest[i];
+    return out;
+}
+
+int base32Value(char c) {
+    if (c >= 'a' && c <= 'z') return c - 'a';
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= '2' && c <= '7') return c - '2' + 26;
+    return -1;
+}
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
+std::optional<Id> parsePositiveDecimal(std::string_view s) {
+    if (s.empty() || s.size() > 19 || s.front() == '0') return std::nullopt;
+    std::uint64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (v > static_cast<std::uint64_t>(std::numeric_limits<Id>::max())) return std::nullopt;
+    return static_cast<Id>(v);
+}
+
+}  // namespace
+
+VerpSettings checkVerpSettings(const VerpSettings& settings) {
+    if (settings.secret.size() < kMinSecret)
+        throw Error(ErrorCode::InvalidArgument,
+                    "the VERP token secret must be at least " + std::to_string(kMinSecret) +
+                        " octets long");
+    const std::string_view atextOnly = "!#$%&'*+-/=?^_`{|}~";
+    const char d = settings.delimiter;
+    const bool alnum = (d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z') || (d >= '0' && d <= '9');
+    if (!alnum && atextOnly.find(d) == std::string_view::npos)
+        throw Error(ErrorCode::InvalidArgument,
+                    "the VERP delimiter must be a character allowed in an address's local part, "
+                    "such as '+' or '-'");
+    if (settings.prefix.empty())
+        throw Error(ErrorCode::InvalidArgument, "the VERP prefix is empty");
+    // The longest address this configuration makes must be a valid mailbox.
+    const std::string longest = settings.prefix + d + std::to_string(std::numeric_limits<Id>::max()) +
+                                '-' + std::string(kTokenLength, 'a') + '@' + settings.domain;
+    std::string normalized;
+    try {
+        normalized = services::normalizeEmail(longest);
+    } catch (const Error& e) {
+        throw Error(ErrorCode::InvalidArgument,
+                    std::string("the VERP prefix or domain makes an invalid envelope sender: ") + e.what());
+    }
+    VerpSettings out = settings;
+    out.domain = normalized.substr(normalized.rfind('@') + 1);
+    return out;
+}
+
+std::string recipientToken(std::string_view secret, Id campaignId, Id recipientId) {
+    std::array<std::uint8_t, kTokenOctets> raw{};
+    putBigEndian(raw.data(), static_cast<std::uint64_t>(recipientId));
+    const auto t = tag(secret, campaignId, recipientId);
+    std::copy(t.begin(), t.end(), raw.begin() + kIdOctets);
+
+    std::string out;
+    out.reserve(kTokenLength);
+    std::uint32_t buffer = 0;
+    int bits = 0;
+    for (std::uint8_t octet : raw) {
+        buffer = (buffer << 8) | octet;
+        bits += 8;
+        while (bits >= 5) {
+            out += kBase32[(buffer >> (bits - 5)) & 31];
+            bits -= 5;
+        }
+    }
+    if (bits > 0) out += kBase32[(buffer << (5 - bits)) & 31];
+    return out;
+}
+
+std::optional<Id> verifyRecipientToken(std::string_view secret, Id campaignId, std::string_view token) {
+    if (token.size() != kTokenLength || campaignId <= 0) return std::nullopt;
+    std::array<std::uint8_t, kTokenOctets> raw{};
+    std::size_t n = 0;
+    std::uint32_t buffer = 0;
+    int bits = 0;
+    for (char c : token) {
+        const int v = base32Value(c);
+        if (v < 0) return std::nullopt;
+        buffer = (buffer << 5) | static_cast<std::uint32_t>(v);
+        bits += 5;
+        if (bits >= 8) {
+            raw[n++] = static_cast<std::uint8_t>(buffer >> (bits - 8));
+            bits -= 8;
+        }
+    }
+    if ((buffer & ((1u << bits) - 1)) != 0) return std::nullopt;  // non-canonical padding bits
+    std::uint64_t id = 0;
+    for (std::size_t i = 0; i < kIdOctets; ++i) id = (id << 8) | raw[i];
+    if (id == 0 || id > static_cast<std::uint64_t>(std::numeric_limits<Id>::max())) return std::nullopt;
+    const auto expected = tag(secret, campaignId, static_cast<Id>(id));
+    std::uint8_t difference = 0;
+    for (std::size_t i = 0; i < kTagOctets; ++i) difference |= expected[i] ^ raw[kIdOctets + i];
+    if (difference != 0) return std::nullopt;
+    return static_cast<Id>(id);
+}
+
+std::string verpAddress(const VerpSettings& settings, Id campaignId, Id recipientId) {
+    std::string out = settings.prefix;
+    out += settings.delimiter;
+    out += std::to_string(campaignId);
+    out += '-';
+    out += recipientToken(settings.secret, campaignId, recipientId);
+    out += '@';
+    out += settings.domain;
+    return out;
+}
+
+std::optional<VerpAddress> parseVerpAddress(std::string_view address, const VerpSettings& settings) {
+    while (!address.empty() && (address.front() == ' ' || address.front() == '\t')) address.remove_prefix(1);
+    while (!address.empty() && (address.back() == ' ' || address.back() == '\t')) address.remove_suffix(1);
+    if (address.size() >= 2 && address.front() == '<' && address.back() == '>')
+        address = address.substr(1, address.size() - 2);
+    const std::size_t at = address.rfind('@');
+    if (at == std::string_view::npos || !equalsIgnoreCase(address.substr(at + 1), settings.domain))
+        return std::nullopt;
+    std::string_view local = address.substr(0, at);
+    const std::size_t head = settings.prefix.size() + 1;
+    if (local.size() <= head || !equalsIgnoreCase(local.substr(0, settings.prefix.size()), settings.prefix) ||
+        local[settings.prefix.size()] != settings.delimiter)
+        return std::nullopt;
+    local.remove_prefix(head);
+    const std::size_t dash = local.find('-');
+    if (dash == std::string_view::npos) return std::nullopt;
+    const auto campaignId = parsePositiveDecimal(local.substr(0, dash));
+    if (!campaignId) return std::nullopt;
+    const auto recipientId = verifyRecipientToken(settings.secret, *campaignId, local.substr(dash + 1));
+    if (!recipientId) return std::nullopt;
+    return VerpAddress{*campaignId, *recipientId};
+}
+
+}  // namespace campaignd::mail

@@ -1,0 +1,127 @@
+// verp_test.cpp: recipient tokens and VERP addresses: the round trip the bounce processor
+// relies on, and that a token cannot be altered, moved to another campaign, or made without
+// the secret.
+#include "mail/verp.h"
+
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <set>
+
+#include "core/error.h"
+
+namespace campaignd::mail {
+namespace {
+
+VerpSettings settings() {
+    VerpSettings s;
+    s.domain = "Bounces.Example.ORG";
+    s.secret = "0123456789abcdef-test-secret";
+    return checkVerpSettings(s);
+}
+
+TEST(Verp, AddressHasTheDocumentedShape) {
+    const VerpSettings s = settings();
+    EXPECT_EQ(s.domain, "bounces.example.org");
+    const std::string address = verpAddress(s, 12, 345);
+    const std::string token = recipientToken(s.secret, 12, 345);
+    EXPECT_EQ(address, "bounces+12-" + token + "@bounces.example.org");
+    ASSERT_EQ(token.size(), 26u);
+    for (char c : token) EXPECT_TRUE((c >= 'a' && c <= 'z') || (c >= '2' && c <= '7')) << token;
+}
+
+TEST(Verp, RoundTripsToCampaignAndRecipient) {
+    const VerpSettings s = settings();
+    for (Id recipient : {Id{1}, Id{345}, Id{1} << 40, std::numeric_limits<Id>::max()}) {
+        const auto parsed = parseVerpAddress(verpAddress(s, 77, recipient), s);
+        ASSERT_TRUE(parsed.has_value()) << recipient;
+        EXPECT_EQ(parsed->campaignId, 77);
+        EXPECT_EQ(parsed->recipientId, recipient);
+    }
+}
+
+TEST(Verp, AcceptsCaseFoldingAndAngleBrackets) {
+    const VerpSettings s = settings();
+    std::string address = verpAddress(s, 5, 9);
+    for (char& c : address)
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    const auto parsed = parseVerpAddress(" <" + address + "> ", s);
+    ASSERT_TRUE(parsed.has_value()) << address;
+    EXPECT_EQ(parsed->recipientId, 9);
+}
+
+TEST(Verp, TamperedTokensAreRefused) {
+    const VerpSettings s = settings();
+    const std::string token = recipientToken(s.secret, 5, 9);
+    // Every single-character change anywhere in the token is refused.
+    for (std::size_t i = 0; i < token.size(); ++i) {
+        std::string forged = token;
+        forged[i] = forged[i] == 'a' ? 'b' : 'a';
+        EXPECT_FALSE(verifyRecipientToken(s.secret, 5, forged).has_value()) << forged;
+        EXPECT_FALSE(parseVerpAddress("bounces+5-" + forged + "@bounces.example.org", s).has_value());
+    }
+    // Another recipient's id with this recipient's tag, and this token in another campaign.
+    const std::string other = recipientToken(s.secret, 5, 10);
+    EXPECT_FALSE(verifyRecipientToken(s.secret, 5, other.substr(0, 13) + token.substr(13)).has_value());
+    EXPECT_FALSE(parseVerpAddress("bounces+6-" + token + "@bounces.example.org", s).has_value());
+    // A token made with another secret.
+    EXPECT_FALSE(verifyRecipientToken(s.secret, 5, recipientToken("another-secret-of-16+", 5, 9)).has_value());
+    EXPECT_EQ(verifyRecipientToken(s.secret, 5, token), Id{9});
+}
+
+TEST(Verp, RefusesAddressesThatAreNotOurs) {
+    const VerpSettings s = settings();
+    const std::string token = recipientToken(s.secret, 5, 9);
+    for (const std::string& address : {
+             "bounces+5-" + token + "@example.org",
+             "bounce+5-" + token + "@bounces.example.org",
+             "bounces-5-" + token + "@bounces.example.org",
+             "bounces+05-" + token + "@bounces.example.org",
+             "bounces+-5-" + token + "@bounces.example.org",
+             "bounces+5" + token + "@bounces.example.org",
+             "bounces+5-" + token + "x@bounces.example.org",
+             "bounces+99999999999999999999-" + token + "@bounces.example.org",
+             std::string("postmaster@bounces.example.org"),
+             std::string(""),
+             std::string("@")}) {
+        EXPECT_FALSE(parseVerpAddress(address, s).has_value()) << address;
+    }
+}
+
+TEST(Verp, TokensDifferPerRecipientAndCampaign) {
+    const VerpSettings s = settings();
+    std::set<std::string> tokens;
+    for (Id c = 1; c <= 10; ++c)
+        for (Id r = 1; r <= 100; ++r) tokens.insert(recipientToken(s.secret, c, r));
+    EXPECT_EQ(tokens.size(), 1000u);
+}
+
+TEST(Verp, SettingsAreChecked) {
+    VerpSettings s;
+    s.domain = "bounces.example.org";
+    s.secret = "short";
+    EXPECT_THROW(checkVerpSettings(s), Error);
+    s.secret = "0123456789abcdef";
+    EXPECT_NO_THROW(checkVerpSettings(s));
+    VerpSettings bad = s;
+    bad.domain = "not a domain";
+    EXPECT_THROW(checkVerpSettings(bad), Error);
+    bad = s;
+    bad.prefix = "a b";
+    EXPECT_THROW(checkVerpSettings(bad), Error);
+    bad = s;
+    bad.prefix = std::string(40, 'x');  // the local part would exceed 64 octets
+    EXPECT_THROW(checkVerpSettings(bad), Error);
+    bad = s;
+    bad.delimiter = '@';
+    EXPECT_THROW(checkVerpSettings(bad), Error);
+    bad = s;
+    bad.delimiter = '-';
+    const VerpSettings dash = checkVerpSettings(bad);
+    const auto parsed = parseVerpAddress(verpAddress(dash, 3, 4), dash);
+    ASSERT_TRUE(parsed.has_value());
+    EXPECT_EQ(parsed->recipientId, 4);
+}
+
+}  // namespace
+}  // namespace campaignd::mail
