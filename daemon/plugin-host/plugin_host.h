@@ -180,7 +180,8 @@ struct ImportSink {
     std::function<void(const ImportRow& row)> row;
     // A skipped row: its line and a sentence for a person.
     std::function<void(std::uint64_t line, std::string_view reason)> rowError;
-    // rows read (valid and skipped), bytes read; return false to cancel. May be empty.
+    // rows read (valid and skipped), input bytes up to the end of the last row; return false
+    // to cancel. May be empty.
     std::function<bool(std::uint64_t rows, std::uint64_t bytes)> progress;
 };
 

@@ -71,7 +71,10 @@ bool Parser::finishPrelude(bool atEnd) {
         const std::size_t n = std::min(prelude_.size(), kBom.size());
         if (std::string_view(prelude_).substr(0, n) == kBom.substr(0, n)) {
             if (n < kBom.size() && !atEnd) return false;  // maybe a BOM, split by the chunking
-            if (n == kBom.size()) prelude_.erase(0, n);
+            if (n == kBom.size()) {
+                prelude_.erase(0, n);
+                consumed_ += n;
+            }
         }
         bomChecked_ = true;
     }
@@ -141,7 +144,7 @@ void Parser::finish(RecordHandler& handler) {
         case State::Unquoted:
         case State::QuoteInQuoted:
             endField();
-            endRecord(handler);
+            endRecord(handler, consumed_);
             state_ = State::RecordStart;
             return;
     }
@@ -158,7 +161,7 @@ void Parser::checkSize() {
 
 void Parser::endField() { ends_.push_back(data_.size()); }
 
-void Parser::endRecord(RecordHandler& handler) {
+void Parser::endRecord(RecordHandler& handler, std::uint64_t endOffset) {
     // An empty line is one empty field: skip it.
     if (ends_.size() == 1 && ends_[0] == 0) {
         ends_.clear();
@@ -183,13 +186,17 @@ void Parser::endRecord(RecordHandler& handler) {
         fields_.push_back(field);
         start = end;
     }
-    const Record record{recordLine_, fields_};
+    const Record record{recordLine_, fields_, endOffset};
     handler.onRecord(record);
     data_.clear();
     ends_.clear();
 }
 
 void Parser::run(const char* p, const char* end, RecordHandler& handler) {
+    const char* const start = p;
+    const std::uint64_t base = consumed_;
+    consumed_ += static_cast<std::uint64_t>(end - p);  // what a throwing handler leaves is moot
+    auto offset = [&] { return base + static_cast<std::uint64_t>(p - start); };
     while (p < end) {
         switch (state_) {
             case State::AfterCr:
@@ -225,7 +232,7 @@ void Parser::run(const char* p, const char* end, RecordHandler& handler) {
                     state_ = State::FieldStart;
                 } else {
                     ++line_;
-                    endRecord(handler);
+                    endRecord(handler, offset());
                     state_ = c == '\r' ? State::AfterCr : State::RecordStart;
                 }
                 break;
@@ -268,7 +275,7 @@ void Parser::run(const char* p, const char* end, RecordHandler& handler) {
                     ++p;
                     endField();
                     ++line_;
-                    endRecord(handler);
+                    endRecord(handler, offset());
                     state_ = c == '\r' ? State::AfterCr : State::RecordStart;
                 } else {  // text after the closing quote: kept literally
                     state_ = State::Unquoted;

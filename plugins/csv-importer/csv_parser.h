@@ -33,6 +33,9 @@ private:
 struct Record {
     std::uint64_t line = 0;  // 1-based line where the record starts
     std::span<const std::string_view> fields;
+    // Input bytes up to and including this record's line break (of a CRLF, the CR; a BOM counts):
+    // the same however the input was cut into chunks.
+    std::uint64_t endOffset = 0;
 };
 
 class RecordHandler {
@@ -75,7 +78,7 @@ private:
     bool finishPrelude(bool atEnd);
     void run(const char* p, const char* end, RecordHandler& handler);
     void endField();
-    void endRecord(RecordHandler& handler);
+    void endRecord(RecordHandler& handler, std::uint64_t endOffset);
     void checkSize();
     void setDelimiter(char delimiter);
 
@@ -94,6 +97,7 @@ private:
     std::vector<std::size_t> ends_;  // end offset in data_ of each finished field
     std::vector<std::string_view> fields_;
     bool special_[256] = {};         // delimiter, CR, LF: what ends an unquoted run
+    std::uint64_t consumed_ = 0;     // input bytes before the current run() (the BOM included)
 };
 
 // Whether s is valid UTF-8; on false, *bad is the offset of the first byte that is not.

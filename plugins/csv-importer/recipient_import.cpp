@@ -168,6 +168,7 @@ void RecipientImport::onRecord(const Record& record) {
             break;
         }
     }
+    doneBytes_ = record.endOffset;
     if (blank) return;  // an empty line, or only delimiters (",,,")
     if (!haveHeader_) {
         readHeader(record);
@@ -176,10 +177,10 @@ void RecipientImport::onRecord(const Record& record) {
     ++rows_;
     readRow(record);
     if (rows_ - lastProgressRows_ >= settings_.progressRows ||
-        bytes_ - lastProgressBytes_ >= settings_.progressBytes) {
+        doneBytes_ - lastProgressBytes_ >= settings_.progressBytes) {
         lastProgressRows_ = rows_;
-        lastProgressBytes_ = bytes_;
-        sink_.progress(rows_, bytes_);
+        lastProgressBytes_ = doneBytes_;
+        sink_.progress(rows_, doneBytes_);
     }
 }
 

@@ -124,9 +124,9 @@ private:
     std::size_t headerColumns_ = 0;
     std::uint64_t rows_ = 0;
     std::uint64_t bytes_ = 0;
+    std::uint64_t doneBytes_ = 0;  // input up to the end of the last record (for progress)
     std::uint64_t lastProgressRows_ = 0;
     std::uint64_t lastProgressBytes_ = 0;
-    std::uint64_t recordBytes_ = 0;  // bytes_ when the last record ended (for progress)
 
     // Scratch, reused for every row.
     char email_[CAMPAIGND_EMAIL_BUFFER_SIZE] = {};

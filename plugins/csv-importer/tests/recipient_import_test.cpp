@@ -81,10 +81,15 @@ Outcome importChunked(std::string_view input, std::size_t chunk, const ImportSet
         out.error = "stopped " + std::to_string(e.status()) + ": " + e.what();
     }
     out.events = std::move(sink.events);
-    // Progress byte counts depend on the chunking; keep only the row counts.
-    for (auto& e : out.events)
-        if (e.starts_with("progress ")) e = e.substr(0, e.rfind(' '));
     return out;
+}
+
+// The expected events below leave out progress's byte counts; ProgressBytesAreWhereTheRowEnds
+// checks them.
+Outcome withoutBytes(Outcome o) {
+    for (auto& e : o.events)
+        if (e.starts_with("progress ")) e = e.substr(0, e.rfind(' '));
+    return o;
 }
 
 Outcome import(std::string_view input, ImportSettings settings = {}, std::size_t stopAfterRows = 0) {
@@ -92,7 +97,7 @@ Outcome import(std::string_view input, ImportSettings settings = {}, std::size_t
     if (settings.maxBytes == 0) {  // with a limit, where the chunk ends decides how much was read
         for (std::size_t chunk : {1, 3}) EXPECT_EQ(importChunked(input, chunk, settings, stopAfterRows), whole) << chunk;
     }
-    return whole;
+    return withoutBytes(whole);
 }
 
 using Events_ = std::vector<std::string>;
@@ -234,6 +239,17 @@ TEST(CsvImport, ProgressComesEveryNRowsAndAtTheEnd) {
     EXPECT_EQ(o.events, (Events_{"row 2 a@b.org||0|", "row 3 c@d.org||0|", "progress 2",
                                  "error 4 address \"bad\": has no @ between the local part and the domain",
                                  "row 5 e@f.org||0|", "progress 4", "row 6 g@h.org||0|", "progress 5"}));
+}
+
+TEST(CsvImport, ProgressBytesAreWhereTheRowEndsWhateverTheChunks) {
+    ImportSettings s;
+    s.progressRows = 1;
+    // import() compares the chunked runs byte for byte; here the values themselves.
+    import("x", s);
+    const Outcome o = importChunked("\xEF\xBB\xBF" "email\r\na@b.org\r\n\r\nc@d.org", 2, s, 0);
+    EXPECT_EQ(o.events, (Events_{"row 2 a@b.org||0|", "progress 1 18", "row 4 c@d.org||0|", "progress 2 28",
+                                 "progress 2 28"}));
+    EXPECT_EQ(importChunked("\xEF\xBB\xBF" "email\r\na@b.org\r\n\r\nc@d.org", 100, s, 0), o);
 }
 
 TEST(CsvImport, ASinkThatStopsStopsTheImport) {

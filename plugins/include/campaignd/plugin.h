@@ -194,7 +194,8 @@ typedef struct campaignd_import_sink {
      * (OWNERSHIP: plugin; NUL-terminated UTF-8; read during the call only). */
     campaignd_status (*row_error)(void *sink_ctx, uint64_t line, const char *reason,
                                   campaignd_error *err);
-    /* rows: data rows read so far (valid and skipped); bytes: bytes read from the input so far.
+    /* rows: data rows read so far (valid and skipped); bytes: input bytes taken in so far, up
+     * to the end of the last row (at the end: the whole input), for a progress bar.
      * Called now and then (cheaply: about every 65536 rows or several MiB) and once at the end
      * of a successful import with the totals. Returning CAMPAIGND_ERR_CANCELLED (or any other
      * failure) stops the import. */
