@@ -70,6 +70,24 @@ struct StringSink {
     }
 };
 
+// Values in the HTML part, safe in text and in attributes quoted either way. "&#39;" rather
+// than kainjow's "&apos;", which older Outlook versions show as it is.
+std::string escapeHtml(const std::string& value) {
+    std::string out;
+    out.reserve(value.size() + 16);
+    for (char c : value) {
+        switch (c) {
+        case '&': out += "&amp;"; break;
+        case '<': out += "&lt;"; break;
+        case '>': out += "&gt;"; break;
+        case '"': out += "&quot;"; break;
+        case '\'': out += "&#39;"; break;
+        default: out += c;
+        }
+    }
+    return out;
+}
+
 std::string withField(std::string_view field, const std::string& problem) {
     return std::string(field) + ": " + problem;
 }
@@ -189,6 +207,7 @@ struct CampaignTemplate::Impl {
     std::string constantSubject;   // "Subject: ...\r\n" when the subject has no tags
     std::string subjectSuffix;     // " [CID:N]" or empty
     std::string constantHeaders;   // MIME-Version ... up to, not including, List-Unsubscribe
+    std::string oneClickHeader;    // List-Unsubscribe-Post, for an https URL
     std::string unsubscribeUrl;    // template with {campaign_id} replaced; {token} left
     std::string unsubscribeMailto;
     std::string textTemplate;
@@ -288,7 +307,10 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
     }
     t.text = std::make_unique<Mustache>(t.textTemplate);
     t.text->set_custom_escape(verbatim);
-    if (t.hasHtml) t.html = std::make_unique<Mustache>(html);  // kainjow's escape: & < > " '
+    if (t.hasHtml) {
+        t.html = std::make_unique<Mustache>(html);
+        t.html->set_custom_escape(escapeHtml);
+    }
     if (settings.subjectTag) t.subjectSuffix = " [CID:" + std::to_string(campaign.id) + "]";
     if (!t.subject) {
         HeaderWriter subject(t.constantSubject, "Subject");
@@ -334,8 +356,8 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
     t.constantHeaders += "X-Campaign-Id: " + std::to_string(campaign.id) + "\r\n";
     t.constantHeaders += "Precedence: bulk\r\n";
     if (t.unsubscribeUrl.rfind("https://", 0) == 0)
-        t.constantHeaders += "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n";
-    t.sizeHint = 1024 + campaign.subject.size() * 3 + (t.textTemplate.size() + html.size()) * 5 / 4;
+        t.oneClickHeader = "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n";
+    t.sizeHint = 1024 + campaign.subject.size() * 3 + (t.textTemplate.size() + html.size()) * 3 / 2;
 }
 
 CampaignTemplate::~CampaignTemplate() = default;
@@ -412,6 +434,7 @@ OutgoingMessage CampaignTemplate::render(const Recipient& recipient,
         }
         if (!t.unsubscribeUrl.empty()) list.token("<" + unsubscribeUrl + ">");
         list.finish();
+        d += t.oneClickHeader;
     }
     d += "\r\n";
 

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "core/error.h"
 #include "services/validation.h"
@@ -18,10 +19,9 @@ namespace campaignd::mail {
 namespace {
 
 constexpr std::size_t kMinSecret = 16;
-constexpr std::size_t kIdOctets = 8;
 constexpr std::size_t kTagOctets = 8;  // 64 bits: forging a token takes ~2^63 guesses
-constexpr std::size_t kTokenOctets = kIdOctets + kTagOctets;
-constexpr std::size_t kTokenLength = (kTokenOctets * 8 + 4) / 5;  // 26
+constexpr std::size_t kTagLength = (kTagOctets * 8 + 4) / 5;     // 13 characters
+constexpr std::size_t kMaxTokenLength = (8 * 8 + 4) / 5 + kTagLength;  // 26
 constexpr char kBase32[] = "abcdefghijklmnopqrstuvwxyz234567";
 constexpr std::string_view kTokenContext = "campaignd-recipient-token-v1";
 
@@ -54,6 +54,45 @@ int base32Value(char c) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= '2' && c <= '7') return c - '2' + 26;
     return -1;
+}
+
+// Lower-case base32 of `octets`, no padding: ceil(8n/5) characters.
+std::string base32(const std::uint8_t* octets, std::size_t n) {
+    std::string out;
+    std::uint32_t buffer = 0;
+    int bits = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        buffer = (buffer << 8) | octets[i];
+        bits += 8;
+        while (bits >= 5) {
+            out += kBase32[(buffer >> (bits - 5)) & 31];
+            bits -= 5;
+        }
+    }
+    if (bits > 0) out += kBase32[(buffer << (5 - bits)) & 31];
+    return out;
+}
+
+// The inverse of base32(), for canonical input only (any case): the right length for a whole
+// number of octets and zero padding bits. At most 8 octets.
+std::optional<std::vector<std::uint8_t>> fromBase32(std::string_view text) {
+    const std::size_t n = text.size() * 5 / 8;
+    if (n == 0 || n > 8 || (n * 8 + 4) / 5 != text.size()) return std::nullopt;
+    std::vector<std::uint8_t> out;
+    std::uint32_t buffer = 0;
+    int bits = 0;
+    for (char c : text) {
+        const int v = base32Value(c);
+        if (v < 0) return std::nullopt;
+        buffer = (buffer << 5) | static_cast<std::uint32_t>(v);
+        bits += 5;
+        if (bits >= 8) {
+            out.push_back(static_cast<std::uint8_t>(buffer >> (bits - 8)));
+            bits -= 8;
+        }
+    }
+    if ((buffer & ((1u << bits) - 1)) != 0) return std::nullopt;
+    return out;
 }
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
@@ -96,7 +135,7 @@ VerpSettings checkVerpSettings(const VerpSettings& settings) {
         throw Error(ErrorCode::InvalidArgument, "the VERP prefix is empty");
     // The longest address this configuration makes must be a valid mailbox.
     const std::string longest = settings.prefix + d + std::to_string(std::numeric_limits<Id>::max()) +
-                                '-' + std::string(kTokenLength, 'a') + '@' + settings.domain;
+                                '-' + std::string(kMaxTokenLength, 'a') + '@' + settings.domain;
     std::string normalized;
     try {
         normalized = services::normalizeEmail(longest);
@@ -110,50 +149,27 @@ VerpSettings checkVerpSettings(const VerpSettings& settings) {
 }
 
 std::string recipientToken(std::string_view secret, Id campaignId, Id recipientId) {
-    std::array<std::uint8_t, kTokenOctets> raw{};
-    putBigEndian(raw.data(), static_cast<std::uint64_t>(recipientId));
+    // The id in as few octets as it needs (big-endian), then the tag.
+    std::uint8_t id[8];
+    putBigEndian(id, static_cast<std::uint64_t>(recipientId));
+    std::size_t skip = 0;
+    while (skip < 7 && id[skip] == 0) ++skip;
     const auto t = tag(secret, campaignId, recipientId);
-    std::copy(t.begin(), t.end(), raw.begin() + kIdOctets);
-
-    std::string out;
-    out.reserve(kTokenLength);
-    std::uint32_t buffer = 0;
-    int bits = 0;
-    for (std::uint8_t octet : raw) {
-        buffer = (buffer << 8) | octet;
-        bits += 8;
-        while (bits >= 5) {
-            out += kBase32[(buffer >> (bits - 5)) & 31];
-            bits -= 5;
-        }
-    }
-    if (bits > 0) out += kBase32[(buffer << (5 - bits)) & 31];
-    return out;
+    return base32(id + skip, 8 - skip) + base32(t.data(), t.size());
 }
 
 std::optional<Id> verifyRecipientToken(std::string_view secret, Id campaignId, std::string_view token) {
-    if (token.size() != kTokenLength || campaignId <= 0) return std::nullopt;
-    std::array<std::uint8_t, kTokenOctets> raw{};
-    std::size_t n = 0;
-    std::uint32_t buffer = 0;
-    int bits = 0;
-    for (char c : token) {
-        const int v = base32Value(c);
-        if (v < 0) return std::nullopt;
-        buffer = (buffer << 5) | static_cast<std::uint32_t>(v);
-        bits += 5;
-        if (bits >= 8) {
-            raw[n++] = static_cast<std::uint8_t>(buffer >> (bits - 8));
-            bits -= 8;
-        }
-    }
-    if ((buffer & ((1u << bits) - 1)) != 0) return std::nullopt;  // non-canonical padding bits
+    if (token.size() <= kTagLength || token.size() > kMaxTokenLength || campaignId <= 0) return std::nullopt;
+    const auto idOctets = fromBase32(token.substr(0, token.size() - kTagLength));
+    const auto tagOctets = fromBase32(token.substr(token.size() - kTagLength));
+    if (!idOctets || !tagOctets || tagOctets->size() != kTagOctets) return std::nullopt;
+    if (idOctets->size() > 1 && idOctets->front() == 0) return std::nullopt;  // not minimal
     std::uint64_t id = 0;
-    for (std::size_t i = 0; i < kIdOctets; ++i) id = (id << 8) | raw[i];
+    for (std::uint8_t octet : *idOctets) id = (id << 8) | octet;
     if (id == 0 || id > static_cast<std::uint64_t>(std::numeric_limits<Id>::max())) return std::nullopt;
     const auto expected = tag(secret, campaignId, static_cast<Id>(id));
     std::uint8_t difference = 0;
-    for (std::size_t i = 0; i < kTagOctets; ++i) difference |= expected[i] ^ raw[kIdOctets + i];
+    for (std::size_t i = 0; i < kTagOctets; ++i) difference |= expected[i] ^ (*tagOctets)[i];
     if (difference != 0) return std::nullopt;
     return static_cast<Id>(id);
 }

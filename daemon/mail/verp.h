@@ -1,10 +1,12 @@
 // verp.h: recipient tokens and VERP envelope senders. A token names one recipient of one
-// campaign and cannot be forged without the secret: 26 characters of lower-case base32 (RFC
-// 4648 alphabet, no padding) over the recipient id (8 octets, big-endian) and the first 8
-// octets of HMAC-SHA256(secret, "campaignd-recipient-token-v1" || campaign id || recipient id).
-// The envelope sender is "<prefix><delimiter><campaign id>-<token>@<domain>", so a bounce maps
-// back to its campaign and recipient without the original headers. Tokens are safe in a local
-// part and a URL, and are read back case-insensitively (some MTAs fold the local part's case).
+// campaign and cannot be forged without the secret: lower-case base32 (RFC 4648 alphabet, no
+// padding) of the recipient id in as few octets as it needs (big-endian), followed by 13
+// characters of base32 of the first 8 octets of HMAC-SHA256(secret,
+// "campaignd-recipient-token-v1" || campaign id || recipient id), each id as 8 octets
+// big-endian; 17 characters for ids below 65536, 26 at most. The envelope sender is
+// "<prefix><delimiter><campaign id>-<token>@<domain>", so a bounce maps back to its campaign
+// and recipient without the original headers. Tokens are safe in a local part and in a URL, and
+// are read back case-insensitively (some MTAs fold the case of the local part).
 #pragma once
 
 #include <optional>

@@ -180,7 +180,7 @@ TEST(Message, NameIsHtmlEscapedInTheHtmlPartOnly) {
     const std::string name = "<script>alert('x')</script> & \"co\"";
     const auto p = parse(tmpl.render(recipient(10, "eve@example.org", name)).data);
     EXPECT_EQ(p->html.find("<script>"), std::string::npos) << p->html;
-    EXPECT_NE(p->html.find("Hello &lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt; &amp; &quot;co&quot;"),
+    EXPECT_NE(p->html.find("Hello &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;co&quot;"),
               std::string::npos)
         << p->html;
     EXPECT_NE(p->text.find("Hello " + name), std::string::npos) << p->text;

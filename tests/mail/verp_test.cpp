@@ -26,8 +26,16 @@ TEST(Verp, AddressHasTheDocumentedShape) {
     const std::string address = verpAddress(s, 12, 345);
     const std::string token = recipientToken(s.secret, 12, 345);
     EXPECT_EQ(address, "bounces+12-" + token + "@bounces.example.org");
-    ASSERT_EQ(token.size(), 26u);
+    ASSERT_EQ(token.size(), 4u + 13u) << "two octets of id, eight of tag";
+    EXPECT_EQ(recipientToken(s.secret, 12, 1).size(), 2u + 13u);
+    EXPECT_EQ(recipientToken(s.secret, 12, std::numeric_limits<Id>::max()).size(), 13u + 13u);
     for (char c : token) EXPECT_TRUE((c >= 'a' && c <= 'z') || (c >= '2' && c <= '7')) << token;
+}
+
+// Tokens in mail already sent must still verify after an upgrade: the format is pinned to a
+// value computed independently (Python's hmac, hashlib and base64 modules).
+TEST(Verp, TokenFormatIsPinned) {
+    EXPECT_EQ(recipientToken("0123456789abcdef-test-secret", 12, 345), "afmqsw74hba3weseu");
 }
 
 TEST(Verp, RoundTripsToCampaignAndRecipient) {
@@ -62,7 +70,11 @@ TEST(Verp, TamperedTokensAreRefused) {
     }
     // Another recipient's id with this recipient's tag, and this token in another campaign.
     const std::string other = recipientToken(s.secret, 5, 10);
-    EXPECT_FALSE(verifyRecipientToken(s.secret, 5, other.substr(0, 13) + token.substr(13)).has_value());
+    EXPECT_FALSE(verifyRecipientToken(s.secret, 5, other.substr(0, other.size() - 13) +
+                                                       token.substr(token.size() - 13))
+                     .has_value());
+    // The same id written with a leading zero octet is not the canonical token.
+    EXPECT_FALSE(verifyRecipientToken(s.secret, 5, "aa" + token).has_value());
     EXPECT_FALSE(parseVerpAddress("bounces+6-" + token + "@bounces.example.org", s).has_value());
     // A token made with another secret.
     EXPECT_FALSE(verifyRecipientToken(s.secret, 5, recipientToken("another-secret-of-16+", 5, 9)).has_value());
