@@ -2,6 +2,8 @@
 // call the generated proxies make, including property reads.
 #include "bus_client.h"
 
+#include <poll.h>
+
 #include <chrono>
 
 #include "cli.h"
@@ -17,6 +19,18 @@ ManagerProxy::ManagerProxy(sdbus::IConnection& connection)
 ManagerProxy::~ManagerProxy()
 {
     unregisterProxy();
+}
+
+void ManagerProxy::onImportProgress(const uint64_t& id, const uint64_t& rows, const uint64_t& bytes,
+                                    const double& rowsPerSecond)
+{
+    if (importProgress) importProgress(id, rows, bytes, rowsPerSecond);
+}
+
+void ManagerProxy::onImportFinished(const uint64_t& id, const std::string& state,
+                                    const std::map<std::string, sdbus::Variant>& summary)
+{
+    if (importFinished) importFinished(id, state, summary);
 }
 
 CampaignProxy::CampaignProxy(sdbus::IConnection& connection, std::string path)
@@ -53,6 +67,17 @@ std::unique_ptr<CampaignProxy> BusClient::campaign(std::uint64_t id)
 std::unique_ptr<CampaignProxy> BusClient::campaignAt(const std::string& path)
 {
     return std::make_unique<CampaignProxy>(*connection_, path);
+}
+
+void BusClient::processFor(std::chrono::milliseconds timeout)
+{
+    while (connection_->processPendingRequest()) {
+    }
+    const auto poll = connection_->getEventLoopPollData();
+    pollfd fd{poll.fd, poll.events, 0};
+    ::poll(&fd, 1, static_cast<int>(timeout.count()));
+    while (connection_->processPendingRequest()) {
+    }
 }
 
 }  // namespace campaignd::ctl

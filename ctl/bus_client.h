@@ -4,7 +4,10 @@
 // campaign by id. It connects once, on first use; it does not retry or start the daemon.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -24,6 +27,17 @@ class ManagerProxy final : public sdbus::ProxyInterfaces<org::campaignd::Campaig
 public:
     explicit ManagerProxy(sdbus::IConnection& connection);
     ~ManagerProxy();
+
+    // Set by a command that follows an import; called while the connection is processed.
+    std::function<void(std::uint64_t id, std::uint64_t rows, std::uint64_t bytes, double rate)> importProgress;
+    std::function<void(std::uint64_t id, const std::string& state,
+                       const std::map<std::string, sdbus::Variant>& summary)> importFinished;
+
+private:
+    void onImportProgress(const uint64_t& id, const uint64_t& rows, const uint64_t& bytes,
+                          const double& rowsPerSecond) override;
+    void onImportFinished(const uint64_t& id, const std::string& state,
+                          const std::map<std::string, sdbus::Variant>& summary) override;
 };
 
 class CampaignProxy final : public sdbus::ProxyInterfaces<org::campaignd::Campaignd1::Campaign_proxy> {
@@ -42,6 +56,8 @@ public:
     // The campaign object for ID (Manager.GetCampaign; NotFound propagates as sdbus::Error).
     std::unique_ptr<CampaignProxy> campaign(std::uint64_t id);
     std::unique_ptr<CampaignProxy> campaignAt(const std::string& path);
+    // Waits up to `timeout` for bus traffic and dispatches it (signals to the proxies' handlers).
+    void processFor(std::chrono::milliseconds timeout);
 
 private:
     BusKind kind_;

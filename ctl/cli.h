@@ -84,5 +84,7 @@ void registerStatusCommands(CLI::App& app, Context& context);
 void registerCampaignCommands(CLI::App& app, Context& context);
 void registerRecipientCommands(CLI::App& app, Context& context);
 void registerGroupCommands(CLI::App& app, Context& context);
+// "recipients import", registered by registerRecipientCommands.
+void registerImportCommand(CLI::App& recipients, Context& context);
 
 }  // namespace campaignd::ctl

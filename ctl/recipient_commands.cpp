@@ -169,6 +169,7 @@ void registerRecipientCommands(CLI::App& app, Context& context)
     recipients->alias("recipient");
     recipients->require_subcommand(1);
     recipients->footer("Run 'campaignd-ctl recipients COMMAND --help' for a command's options.");
+    registerImportCommand(*recipients, context);
 
     {
         auto options = std::make_shared<RecipientOptions>();

@@ -18,6 +18,7 @@
 
 #include "bus/access.h"
 #include "bus/bus_loop.h"
+#include "bus/import_jobs.h"
 #include "bus/objects.h"
 #include "config/config.h"
 #include "core/buildconfig.h"
@@ -26,6 +27,7 @@
 #include "plugin-host/plugin_host.h"
 #include "services/campaign_service.h"
 #include "services/recipient_service.h"
+#include "services/validation.h"
 #include "storage/store.h"
 
 namespace {
@@ -95,7 +97,11 @@ int run(const Options& opts) {
         if (value == section->second.end()) return std::nullopt;
         return value->second;
     };
-    plugins::PluginHost pluginHost(cfg.pluginDirectory, pluginConfig);
+    // Plugins validate with the daemon's own rules (ABI 1.1 host functions).
+    plugins::HostServices hostServices{
+        [](std::string_view address) { return services::normalizeEmail(address); },
+        [](std::string_view field, std::string_view value) { services::checkHeaderValue(field, value); }};
+    plugins::PluginHost pluginHost(cfg.pluginDirectory, pluginConfig, hostServices);
     pluginHost.start();
 
     const services::Clock clock = services::systemNow;
@@ -103,7 +109,7 @@ int run(const Options& opts) {
     services::RecipientService recipients(*store, clock);
     bus::AccessPolicy access(cfg.adminGroup);
     bus::Services svc{campaigns, recipients, access,
-                      [&pluginHost] { return pluginsOnBus(pluginHost); }};
+                      [&pluginHost] { return pluginsOnBus(pluginHost); }, *store};
 
     std::unique_ptr<sdbus::IConnection> connection;
     try {
@@ -134,11 +140,32 @@ int run(const Options& opts) {
     bus::BusLoop loop(io, *connection);
     loop.start();
 
+    // Declared after the plugin host and the bus objects, so that it is destroyed (joining
+    // its threads) before them.
+    bus::ImportJobs imports(io, {
+        [database = cfg.database] { return storage::openStore(database); },
+        [&pluginHost]() -> std::optional<plugins::ImporterHandle> {
+            auto all = pluginHost.importers();
+            if (all.empty()) return std::nullopt;
+            return all.front();
+        },
+        cfg.importMaxFileSize,
+        [&](std::uint64_t id, std::uint64_t rows, std::uint64_t bytes, double rate) {
+            manager.emitImportProgress(id, rows, bytes, rate);
+            loop.kick();
+        },
+        [&](std::uint64_t id, const std::string& state, const bus::VariantMap& summary) {
+            manager.emitImportFinished(id, state, summary);
+            loop.kick();
+        }});
+    svc.imports = &imports;
+
     boost::asio::signal_set stopSignals(io, SIGTERM, SIGINT);
     stopSignals.async_wait([&](const boost::system::error_code& ec, int signal) {
         if (ec) return;
         log::info(std::string("stopping on ") + strsignal(signal));
         notify("STOPPING=1\nSTATUS=stopping");
+        imports.cancelAll();
         loop.stop();
         io.stop();
     });

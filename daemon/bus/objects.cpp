@@ -1,9 +1,13 @@
 // objects.cpp: see objects.h.
 #include "bus/objects.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <boost/asio/post.hpp>
 
 #include "bus/guard.h"
+#include "bus/import_jobs.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -358,6 +362,54 @@ uint64_t ManagerObject::RemoveGroupMembers(const std::string& name, const std::v
     return guarded("RemoveGroupMembers", [&] {
         requireAdmin("RemoveGroupMembers");
         return static_cast<uint64_t>(services_.recipients.removeFromGroup(name, emails));
+    });
+}
+
+uint64_t ManagerObject::ImportRecipients(const sdbus::UnixFd& file, const std::map<std::string, sdbus::Variant>& options) {
+    return guarded("ImportRecipients", [&] {
+        requireAdmin("ImportRecipients");
+        if (!services_.imports) throw Error(ErrorCode::Failed, "imports are not available");
+        FieldReader r(options, "ImportRecipients options");
+        services::ImportRequest request;
+        request.fileName = r.string("file_name").value_or("-");
+        if (const auto d = r.string("delimiter")) {
+            if (d->size() != 1)
+                throw Error(ErrorCode::InvalidArgument, "ImportRecipients: the delimiter must be one of ',', ';', tab");
+            request.delimiter = (*d)[0];
+        }
+        request.map = r.strings("map").value_or(std::vector<std::string>{});
+        request.groups = r.strings("groups").value_or(std::vector<std::string>{});
+        request.update = r.boolean("update").value_or(false);
+        request.dryRun = r.boolean("dry_run").value_or(false);
+        int errorsFd = -1;
+        try {
+            errorsFd = r.fd("errors").value_or(-1);
+            r.finish();
+        } catch (...) {
+            if (errorsFd >= 0) ::close(errorsFd);
+            throw;
+        }
+        const int fd = ::fcntl(file.get(), F_DUPFD_CLOEXEC, 3);
+        if (fd < 0) {
+            if (errorsFd >= 0) ::close(errorsFd);
+            throw Error(ErrorCode::Failed, "ImportRecipients: cannot take the file descriptor");
+        }
+        return services_.imports->start(std::move(request), fd, errorsFd, services_.store);
+    });
+}
+
+std::map<std::string, sdbus::Variant> ManagerObject::GetImport(const uint64_t& id) {
+    return guarded("GetImport", [&] {
+        if (!services_.imports) throw Error(ErrorCode::NotFound, "no import with id " + std::to_string(id));
+        return services_.imports->describe(id);
+    });
+}
+
+void ManagerObject::CancelImport(const uint64_t& id) {
+    guarded("CancelImport", [&] {
+        requireAdmin("CancelImport");
+        if (!services_.imports) throw Error(ErrorCode::NotFound, "no import with id " + std::to_string(id));
+        services_.imports->cancel(id);
     });
 }
 

@@ -37,11 +37,15 @@ struct DaemonInfo {
     std::string bus;  // "system" or "user"
 };
 
+class ImportJobs;
+
 struct Services {
     services::CampaignService& campaigns;
     services::RecipientService& recipients;
     const AccessPolicy& access;
     std::function<std::vector<VariantMap>()> listPlugins;
+    storage::Store& store;
+    ImportJobs* imports = nullptr;  // set once the jobs exist
 };
 
 class CampaignObject final
@@ -115,6 +119,9 @@ private:
     void DeleteGroup(const std::string& name) override;
     uint64_t AddGroupMembers(const std::string& name, const std::vector<std::string>& emails) override;
     uint64_t RemoveGroupMembers(const std::string& name, const std::vector<std::string>& emails) override;
+    uint64_t ImportRecipients(const sdbus::UnixFd& file, const std::map<std::string, sdbus::Variant>& options) override;
+    std::map<std::string, sdbus::Variant> GetImport(const uint64_t& id) override;
+    void CancelImport(const uint64_t& id) override;
 
     void requireAdmin(const char* action);
 

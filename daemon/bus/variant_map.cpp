@@ -1,6 +1,8 @@
 // variant_map.cpp: see variant_map.h.
 #include "bus/variant_map.h"
 
+#include <fcntl.h>
+
 #include <sdbus-c++/Types.h>
 
 #include "core/error.h"
@@ -34,6 +36,19 @@ std::optional<std::uint64_t> FieldReader::uint64(const std::string& key) {
 std::optional<std::vector<std::string>> FieldReader::strings(const std::string& key) {
     if (const auto* v = take(key, "as")) return v->get<std::vector<std::string>>();
     return std::nullopt;
+}
+
+std::optional<bool> FieldReader::boolean(const std::string& key) {
+    if (const auto* v = take(key, "b")) return v->get<bool>();
+    return std::nullopt;
+}
+
+std::optional<int> FieldReader::fd(const std::string& key) {
+    const auto* v = take(key, "h");
+    if (!v) return std::nullopt;
+    const int fd = ::fcntl(v->get<sdbus::UnixFd>().get(), F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) throw Error(ErrorCode::Failed, what_ + ": cannot take the descriptor \"" + key + "\"");
+    return fd;
 }
 
 void FieldReader::finish() const {

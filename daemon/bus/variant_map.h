@@ -27,6 +27,9 @@ public:
     std::optional<std::string> string(const std::string& key);
     std::optional<std::uint64_t> uint64(const std::string& key);
     std::optional<std::vector<std::string>> strings(const std::string& key);
+    std::optional<bool> boolean(const std::string& key);
+    // A descriptor passed as 'h', duplicated (close-on-exec) so the caller owns it.
+    std::optional<int> fd(const std::string& key);
     // Throws Error(InvalidArgument) naming the first key that was not read.
     void finish() const;
 

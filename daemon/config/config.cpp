@@ -81,6 +81,30 @@ void setLogLevel(Config& c, const IniValue& v) {
         fail(v, "\"" + v.value + "\" is not one of debug, info, notice, warning, error");
 }
 
+// "512M", "1G", "64K" or a number of bytes; "0" or "infinity" for no limit.
+void setImportMaxFileSize(Config& c, const IniValue& v) {
+    if (v.value == "infinity" || v.value == "0") {
+        c.importMaxFileSize = 0;
+        return;
+    }
+    std::size_t used = 0;
+    unsigned long long n = 0;
+    try {
+        n = std::stoull(v.value, &used);
+    } catch (const std::exception&) {
+        fail(v, "\"" + v.value + "\" is not a size (e.g. 512M, 2G, or a number of bytes)");
+    }
+    const std::string unit = v.value.substr(used);
+    int shift = 0;
+    if (unit == "K") shift = 10;
+    else if (unit == "M") shift = 20;
+    else if (unit == "G") shift = 30;
+    else if (!unit.empty())
+        fail(v, "\"" + v.value + "\" is not a size (e.g. 512M, 2G, or a number of bytes)");
+    if (n > (~0ull >> shift)) fail(v, "\"" + v.value + "\" is too large");
+    c.importMaxFileSize = static_cast<std::uint64_t>(n) << shift;
+}
+
 struct KeySpec {
     std::string_view section;
     std::string_view key;
@@ -94,6 +118,7 @@ const std::vector<KeySpec>& keys() {
         {"Daemon", "AdminEmail", setAdminEmail},
         {"Daemon", "AdminGroup", setAdminGroup},
         {"Daemon", "LogLevel", setLogLevel},
+        {"Import", "MaxFileSize", setImportMaxFileSize},
     };
     return kKeys;
 }

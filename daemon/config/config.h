@@ -5,6 +5,7 @@
 // the daemon with one line naming the file, the line, the key and what is wrong.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -27,6 +28,8 @@ struct Config {
     std::string adminEmail;       // normalised; reports go here
     std::string adminGroup = "campaignd";  // members may call mutating methods
     log::Level logLevel = log::Level::Info;
+    // [Import]
+    std::uint64_t importMaxFileSize = 512ull << 20;  // bytes; 0: no limit
     // [Plugin NAME] sections: each plugin's own keys, checked by the plugin.
     std::map<std::string, std::map<std::string, std::string>> plugins;
     // The files read, in order (the main file first, if it existed).

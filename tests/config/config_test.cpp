@@ -141,6 +141,20 @@ TEST_F(ConfigTest, PluginPasswordInWorldReadableFileIsRefused) {
     EXPECT_EQ(errorOf(), "");
 }
 
+TEST_F(ConfigTest, ImportMaxFileSize) {
+    EXPECT_EQ(loadConfig(main_, false, defaults_).importMaxFileSize, 512ull << 20);
+    write(main_, "[Import]\nMaxFileSize=2G\n");
+    EXPECT_EQ(loadConfig(main_, true, defaults_).importMaxFileSize, 2ull << 30);
+    write(main_, "[Import]\nMaxFileSize=1000\n");
+    EXPECT_EQ(loadConfig(main_, true, defaults_).importMaxFileSize, 1000u);
+    write(main_, "[Import]\nMaxFileSize=infinity\n");
+    EXPECT_EQ(loadConfig(main_, true, defaults_).importMaxFileSize, 0u);
+    write(main_, "[Import]\nMaxFileSize=lots\n");
+    EXPECT_NE(errorOf().find(":2: MaxFileSize=: \"lots\" is not a size"), std::string::npos);
+    write(main_, "[Import]\nMaxFileSize=5T\n");
+    EXPECT_NE(errorOf().find("is not a size"), std::string::npos);
+}
+
 TEST(Ini, ParsesRepeatedAndNamedSections) {
     const auto values = campaignd::config::parseIni(
         "[Plugin a]\nX=1\n[Plugin b]\nX=2\n[Plugin a]\nY=3\nEmpty=\n", "f.conf");

@@ -1,6 +1,7 @@
 # check_install.cmake: `cmake --install` lays out a real system. Installs the build into a
 # fresh prefix and checks that every file a system needs is where it belongs.
 # Usage: cmake -DBUILD_DIR=... -DPREFIX=... -P check_install.cmake
+cmake_minimum_required(VERSION 3.25)
 file(REMOVE_RECURSE "${PREFIX}")
 execute_process(COMMAND ${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${PREFIX}"
                 RESULT_VARIABLE rc OUTPUT_QUIET)
@@ -25,8 +26,17 @@ foreach(path IN LISTS expected)
     message(SEND_ERROR "missing after install: ${path}")
   endif()
 endforeach()
-file(GLOB test_plugins "${PREFIX}/lib/campaignd/plugins/*")
-foreach(p IN LISTS test_plugins)
-  message(SEND_ERROR "a test plugin was installed: ${p}")
+# Exactly the product's plugins, never a test plugin.
+set(product_plugins csv-importer.so)
+file(GLOB installed RELATIVE "${PREFIX}/lib/campaignd/plugins" "${PREFIX}/lib/campaignd/plugins/*")
+foreach(p IN LISTS installed)
+  if(NOT p IN_LIST product_plugins)
+    message(SEND_ERROR "not a product plugin, but installed: ${p}")
+  endif()
+endforeach()
+foreach(p IN LISTS product_plugins)
+  if(NOT p IN_LIST installed)
+    message(SEND_ERROR "plugin missing after install: ${p}")
+  endif()
 endforeach()
 file(REMOVE_RECURSE "${PREFIX}")

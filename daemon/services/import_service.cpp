@@ -1,0 +1,155 @@
+// import_service.cpp: see import_service.h.
+#include "services/import_service.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.h"
+#include "services/clock.h"
+#include "services/csv_export.h"
+#include "services/validation.h"
+
+namespace campaignd::services {
+namespace {
+
+bool hasAllowedExtension(const std::string& name) {
+    const auto dot = name.rfind('.');
+    if (dot == std::string::npos || name.find('/', dot) != std::string::npos) return false;
+    std::string ext = name.substr(dot + 1);
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    return ext == "csv" || ext == "tsv" || ext == "txt";
+}
+
+std::string sizeText(std::uint64_t bytes) {
+    if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+    return std::to_string(bytes) + " bytes";
+}
+
+// Writes the row errors to the caller's descriptor as CSV, buffered.
+class ErrorWriter {
+public:
+    explicit ErrorWriter(int fd) : fd_(fd) {
+        if (fd_ >= 0) buffer_ = "line,reason\n";
+    }
+    void add(std::uint64_t line, std::string_view reason) {
+        if (fd_ < 0) return;
+        buffer_ += std::to_string(line);
+        buffer_ += ',';
+        buffer_ += csvCell(reason);
+        buffer_ += '\n';
+        if (buffer_.size() >= 64 * 1024) flush();
+    }
+    void flush() {
+        std::size_t done = 0;
+        while (fd_ >= 0 && done < buffer_.size()) {
+            const auto n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                // The caller's errors file stopped taking data (disk full, closed pipe): the
+                // import goes on; the report still has the first errors.
+                fd_ = -1;
+                break;
+            }
+            done += static_cast<std::size_t>(n);
+        }
+        buffer_.clear();
+    }
+
+private:
+    int fd_;
+    std::string buffer_;
+};
+
+std::optional<SubscriptionStatus> toStatus(plugins::ImportSubscription s) {
+    switch (s) {
+        case plugins::ImportSubscription::Subscribed: return SubscriptionStatus::Subscribed;
+        case plugins::ImportSubscription::Unsubscribed: return SubscriptionStatus::Unsubscribed;
+        case plugins::ImportSubscription::Unspecified: break;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+void checkImportRequest(const ImportRequest& request, int fd, std::uint64_t maxBytes,
+                        storage::Store& store) {
+    if (request.fileName != "-" && !hasAllowedExtension(request.fileName))
+        throw Error(ErrorCode::InvalidArgument,
+                    "\"" + request.fileName +
+                        "\": only .csv, .tsv and .txt files can be imported");
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0)
+        throw Error(ErrorCode::InvalidArgument, "the file descriptor cannot be read");
+    if (S_ISDIR(st.st_mode)) throw Error(ErrorCode::InvalidArgument, "a directory cannot be imported");
+    if (S_ISREG(st.st_mode) && maxBytes > 0 && static_cast<std::uint64_t>(st.st_size) > maxBytes)
+        throw Error(ErrorCode::InvalidArgument,
+                    "\"" + request.fileName + "\" is " + sizeText(static_cast<std::uint64_t>(st.st_size)) +
+                        "; the limit is " + sizeText(maxBytes) + " ([Import] MaxFileSize=)");
+    if (request.delimiter != 0 && request.delimiter != ',' && request.delimiter != ';' &&
+        request.delimiter != '\t')
+        throw Error(ErrorCode::InvalidArgument, "the delimiter must be ',', ';' or a tab");
+    for (const auto& group : request.groups) {
+        if (!store.findGroup(normalizeGroupName(group)))
+            throw Error(ErrorCode::NotFound, "no group named " + quoteForMessage(group));
+    }
+}
+
+ImportReport runImport(const ImportRequest& request, int fd, int errorsFd, std::uint64_t maxBytes,
+                       storage::Store& store, const plugins::ImporterHandle& importer,
+                       const std::function<bool(std::uint64_t, std::uint64_t)>& progress) {
+    checkImportRequest(request, fd, maxBytes, store);
+
+    storage::ImportOptions options;
+    options.updateNames = request.update;
+    options.dryRun = request.dryRun;
+    options.now = systemNow();
+    for (const auto& group : request.groups)
+        options.groupIds.push_back(store.findGroup(normalizeGroupName(group))->id);
+
+    ImportReport report;
+    ErrorWriter errors(errorsFd);
+    auto session = store.beginImport(options);
+
+    plugins::ImportOptions parse;
+    parse.delimiter = request.delimiter;
+    parse.map = request.map;
+    parse.maxBytes = maxBytes;
+    plugins::ImportSink sink;
+    sink.row = [&](const plugins::ImportRow& row) {
+        storage::ImportRow r;
+        r.line = row.line;
+        r.email = row.email;
+        r.name = row.name;
+        r.status = toStatus(row.subscription);
+        r.groups = row.groups;
+        session->add(r);
+    };
+    sink.rowError = [&](std::uint64_t line, std::string_view reason) {
+        ++report.invalid;
+        if (report.firstErrors.size() < kMaxReportedImportErrors)
+            report.firstErrors.push_back({line, std::string(reason)});
+        errors.add(line, reason);
+    };
+    sink.progress = [&](std::uint64_t rows, std::uint64_t bytes) {
+        return !progress || progress(rows, bytes);
+    };
+
+    const auto result = importer.import(fd, parse, sink);
+    errors.flush();
+    switch (result.outcome) {
+        case plugins::ImportOutcome::Completed: break;
+        case plugins::ImportOutcome::Cancelled: throw ImportCancelled();
+        case plugins::ImportOutcome::Rejected:
+            throw Error(ErrorCode::InvalidArgument, "\"" + request.fileName + "\": " + result.message);
+        case plugins::ImportOutcome::Failed:
+            throw Error(ErrorCode::Failed, "the importer failed: " + result.message);
+    }
+    report.counts = session->finish();
+    return report;
+}
+
+}  // namespace campaignd::services

@@ -1,0 +1,30 @@
+// csv_export_test.cpp: cells of the CSV files campaignd writes are quoted when they must be
+// and never run as a formula in a spreadsheet.
+#include <gtest/gtest.h>
+
+#include "services/csv_export.h"
+
+using campaignd::services::csvCell;
+
+TEST(CsvCell, PlainTextIsKept) {
+    EXPECT_EQ(csvCell("user@example.org"), "user@example.org");
+    EXPECT_EQ(csvCell(""), "");
+    EXPECT_EQ(csvCell("Zoë"), "Zoë");
+}
+
+TEST(CsvCell, DelimitersQuotesAndLineBreaksAreQuoted) {
+    EXPECT_EQ(csvCell("a,b"), "\"a,b\"");
+    EXPECT_EQ(csvCell("say \"hi\""), "\"say \"\"hi\"\"\"");
+    EXPECT_EQ(csvCell("two\nlines"), "\"two\nlines\"");
+    EXPECT_EQ(csvCell("cr\rhere"), "\"cr\rhere\"");
+}
+
+TEST(CsvCell, FormulasAreNeutralised) {
+    EXPECT_EQ(csvCell("=1+1"), "'=1+1");
+    EXPECT_EQ(csvCell("+1"), "'+1");
+    EXPECT_EQ(csvCell("-1"), "'-1");
+    EXPECT_EQ(csvCell("@SUM(A1)"), "'@SUM(A1)");
+    EXPECT_EQ(csvCell("\tx"), "'\tx");
+    EXPECT_EQ(csvCell("=HYPERLINK(\"http://x\",\"y\")"), "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
+    EXPECT_EQ(csvCell("a=b"), "a=b");
+}
