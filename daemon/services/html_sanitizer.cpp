@@ -383,7 +383,12 @@ void sanitizeStyleElement(xmlNodePtr style) {
     for (xmlNodePtr c = style->children; c; c = c->next)
         if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
             css += reinterpret_cast<const char*>(c->content);
-    const std::string safe = neutralizeCss(css);
+    std::string safe = neutralizeCss(css);
+    // The parser ended the element at the first "</style", but it drops characters XML does
+    // not allow (a U+0001 in "<\x01/style>"), so the text it hands back can hold an end tag
+    // that the serialiser would write raw. "<\/" means the same in CSS and ends nothing in HTML.
+    for (auto at = safe.find("</"); at != std::string::npos; at = safe.find("</", at + 3))
+        safe.replace(at, 2, "<\\/");
     if (safe == css) {
         // Keep the nodes as the parser made them, minus anything that is not text.
         for (xmlNodePtr c = style->children; c;) {
@@ -394,8 +399,8 @@ void sanitizeStyleElement(xmlNodePtr style) {
         return;
     }
     while (style->children) unlinkAndFree(style->children);
-    // A CDATA node is what the HTML serialiser writes raw inside <style>; the text cannot
-    // contain "</style" because the parser ended the element there.
+    // A CDATA node is what the HTML serialiser writes raw inside <style>; the text holds no
+    // "</" (see above).
     xmlAddChild(style, xmlNewCDataBlock(style->doc, reinterpret_cast<const xmlChar*>(safe.c_str()),
                                         static_cast<int>(safe.size())));
 }
@@ -485,6 +490,14 @@ std::string sanitizeHtml(std::string_view html) {
         xmlNodePtr root = xmlDocGetRootElement(doc.get());
         for (xmlNodePtr part = root ? root->children : nullptr; part; part = part->next) {
             if (part->type != XML_ELEMENT_NODE) {
+                htmlNodeDumpFormatOutput(out.get(), doc.get(), part, "UTF-8", 0);
+                continue;
+            }
+            // Unwrap only the <head> and <body> the parser added around the fragment; an
+            // element it put beside them (after "</body>") is written whole, tag and all, so
+            // that raw text such as a <style>'s stays inside its element.
+            const std::string name = lower(nameOf(part));
+            if (name != "head" && name != "body") {
                 htmlNodeDumpFormatOutput(out.get(), doc.get(), part, "UTF-8", 0);
                 continue;
             }

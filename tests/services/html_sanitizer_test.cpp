@@ -283,6 +283,33 @@ TEST(HtmlSanitizer, InvalidUtf8Refused) {
     }
 }
 
+// Both found by the html_sanitizer fuzz target (tests/fuzz): style text that became markup.
+// Markup-like text inside a <style> element is only CSS text to a browser; what must not
+// happen is that it ends up outside the element.
+std::string afterStyleEnd(const std::string& html) {
+    const auto end = lower(html).rfind("</style>");
+    return end == std::string::npos ? html : html.substr(end);
+}
+
+TEST(HtmlSanitizer, StyleAfterBodyStaysStyle) {
+    const std::string out = sanitizeHtml("<p>hi</p></body><style><img src=x onerror=alert(1)></style>");
+    EXPECT_TRUE(has(out, "<p>hi</p>")) << out;
+    const auto open = lower(out).find("<style");
+    ASSERT_NE(open, std::string::npos) << "the style text lost its element: " << out;
+    EXPECT_LT(open, lower(out).find("<img")) << out;
+    EXPECT_FALSE(has(lower(afterStyleEnd(out)), "onerror")) << out;
+    const std::string tail = sanitizeHtml("x</body><p>q</p>");
+    EXPECT_TRUE(has(tail, "<p>q</p>")) << tail;
+}
+
+TEST(HtmlSanitizer, ControlCharacterCannotEndStyleEarly) {
+    const std::string out =
+        sanitizeHtml("<style>p{color:red}<\x01/style><img src=x onerror=alert(1)></style><p>t</p>");
+    EXPECT_FALSE(has(lower(out), "</style><img")) << out;
+    EXPECT_TRUE(has(out, "<\\/style>")) << "the hidden end tag is escaped as CSS: " << out;
+    EXPECT_FALSE(has(lower(afterStyleEnd(out)), "onerror")) << out;
+}
+
 TEST(HtmlSanitizer, EmptyAndOnlyDangerousInputGiveEmptyOutput) {
     EXPECT_EQ(sanitizeHtml(""), "");
     EXPECT_EQ(sanitizeHtml("<script>alert(1)</script>"), "");
