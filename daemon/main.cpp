@@ -137,7 +137,13 @@ int run(const Options& opts) {
                    e.getMessage() + " (is another campaignd running?)");
         return 1;
     }
-    bus::BusLoop loop(io, *connection);
+    int exitCode = 0;
+    bus::BusLoop loop(io, *connection, [&](const std::string& why) {
+        log::error("lost the connection to the bus; exiting: " + why);
+        notify("STOPPING=1\nSTATUS=lost the bus connection");
+        exitCode = 1;
+        io.stop();
+    });
     loop.start();
 
     // Declared after the plugin host and the bus objects, so that it is destroyed (joining
@@ -201,7 +207,7 @@ int run(const Options& opts) {
     } catch (const sdbus::Error&) {
     }
     log::info("stopped");
-    return 0;
+    return exitCode;
 }
 
 }  // namespace

@@ -6,12 +6,12 @@
 #include <boost/asio/post.hpp>
 #include <chrono>
 
-#include "core/log.h"
 
 namespace campaignd::bus {
 
-BusLoop::BusLoop(boost::asio::io_context& io, sdbus::IConnection& connection)
-    : io_(io), connection_(connection), descriptor_(io), timer_(io) {}
+BusLoop::BusLoop(boost::asio::io_context& io, sdbus::IConnection& connection,
+                 std::function<void(const std::string&)> lost)
+    : io_(io), connection_(connection), lost_(std::move(lost)), descriptor_(io), timer_(io) {}
 
 BusLoop::~BusLoop() {
     stop();
@@ -41,10 +41,13 @@ void BusLoop::process() {
     try {
         while (connection_.processPendingRequest()) {
         }
+        arm();
     } catch (const std::exception& e) {
-        log::error(std::string("D-Bus processing failed: ") + e.what());
+        // sd-bus reports a broken connection (the bus daemon stopped or restarted) this way;
+        // nothing on it can be served any more.
+        stop();
+        if (lost_) lost_(e.what());
     }
-    arm();
 }
 
 void BusLoop::arm() {

@@ -4,6 +4,9 @@
 // on each wake-up every pending message is processed, then the watch is re-armed.
 #pragma once
 
+#include <functional>
+#include <string>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -13,7 +16,10 @@ namespace campaignd::bus {
 
 class BusLoop {
 public:
-    BusLoop(boost::asio::io_context& io, sdbus::IConnection& connection);
+    // `lost` is called once, on the io thread, if the connection breaks (the bus went away):
+    // the loop has stopped by then and the daemon should exit.
+    BusLoop(boost::asio::io_context& io, sdbus::IConnection& connection,
+            std::function<void(const std::string& why)> lost);
     ~BusLoop();
     BusLoop(const BusLoop&) = delete;
     BusLoop& operator=(const BusLoop&) = delete;
@@ -32,6 +38,7 @@ private:
 
     boost::asio::io_context& io_;
     sdbus::IConnection& connection_;
+    std::function<void(const std::string&)> lost_;
     boost::asio::posix::stream_descriptor descriptor_;
     boost::asio::steady_timer timer_;
     bool readArmed_ = false;

@@ -76,10 +76,13 @@ PrivateBus::PrivateBus(Kind kind) : kind_(kind), dir_("campaignd-bus") {
     pid_ = static_cast<pid_t>(std::stol(pid));
 }
 
-PrivateBus::~PrivateBus() {
+PrivateBus::~PrivateBus() { stop(); }
+
+void PrivateBus::stop() {
     if (pid_ > 0) {
         ::kill(pid_, SIGTERM);
         waitForProcessExit(pid_, 5s);
+        pid_ = -1;
     }
 }
 

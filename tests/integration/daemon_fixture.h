@@ -28,6 +28,8 @@ public:
     PrivateBus& operator=(const PrivateBus&) = delete;
 
     Kind kind() const { return kind_; }
+    // Stops the bus daemon now (as a restart of dbus would), before the object dies.
+    void stop();
     const std::string& address() const { return address_; }
     // The environment a client needs to find this bus (DBUS_*_BUS_ADDRESS, XDG_RUNTIME_DIR).
     std::map<std::string, std::string> clientEnv() const;

@@ -104,5 +104,20 @@ TEST(Signals, HangupReloadsTheAdminGroup) {
     EXPECT_EQ(daemon.ctl({"group", "create", "b"}, *nobody).exitCode, 0);
 }
 
+TEST(Signals, LosingTheBusEndsTheDaemonForSystemdToRestart) {
+    TempDir dir("campaignd-lostbus");
+    PrivateBus bus(PrivateBus::Kind::Session);
+    DaemonConfig config;
+    config.database = "sqlite:" + (dir / "c.db").string();
+    Campaignd daemon(bus, dir, config);
+    ASSERT_EQ(daemon.ctl({"group", "create", "a"}).exitCode, 0);
+    bus.stop();
+    const auto status = daemon.process().wait(std::chrono::seconds(10));
+    ASSERT_TRUE(status.has_value()) << "still running without a bus";
+    EXPECT_EQ(*status, 1) << daemon.process().err();  // Restart=on-failure brings it back
+    EXPECT_NE(daemon.process().err().find("lost the connection to the bus"), std::string::npos)
+        << daemon.process().err();
+}
+
 }  // namespace
 }  // namespace campaignd::test
