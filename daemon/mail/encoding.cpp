@@ -13,6 +13,7 @@
 #include <array>
 
 #include "core/error.h"
+#include "core/utf8.h"
 
 namespace campaignd::mail {
 namespace {
@@ -23,29 +24,6 @@ constexpr std::size_t kMaxEncodedWord = 75;   // RFC 2047 2
 constexpr std::size_t kWordOverhead = 12;     // "=?UTF-8?Q?" and "?="
 constexpr std::size_t kMaxPlainWord = 70;     // longer ASCII words are encoded so they can fold
 
-// The length of the UTF-8 sequence starting at s[i], or 0 if it is not valid UTF-8
-// (truncated, overlong, a surrogate, above U+10FFFF). Sets `cp` to the code point.
-std::size_t utf8Sequence(std::string_view s, std::size_t i, char32_t& cp) {
-    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-    const unsigned char c = b(0);
-    if (c < 0x80) {
-        cp = c;
-        return 1;
-    }
-    std::size_t len;
-    char32_t min;
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; min = 0x80; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; min = 0x800; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; min = 0x10000; }
-    else return 0;
-    if (i + len > s.size()) return 0;
-    for (std::size_t k = 1; k < len; ++k) {
-        if ((b(k) & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (b(k) & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return len;
-}
 
 // RFC 2047 5 (3): the characters an encoded-word in a phrase may carry literally. Used for
 // every encoded-word, so one encoder serves Subject and display names alike.
@@ -173,7 +151,7 @@ std::string cleanHeaderText(std::string_view text) {
     bool space = false;
     char32_t cp;
     for (std::size_t i = 0; i < text.size();) {
-        std::size_t len = utf8Sequence(text, i, cp);
+        std::size_t len = utf8::decode(text, i, cp);
         std::string_view bytes;
         if (len == 0) {
             len = 1;
@@ -298,7 +276,7 @@ void HeaderWriter::encodedWords(std::string_view utf8) {
         std::size_t payload = 0;
         while (end < utf8.size()) {
             char32_t cp;
-            std::size_t len = utf8Sequence(utf8, end, cp);
+            std::size_t len = utf8::decode(utf8, end, cp);
             if (len == 0) len = 1;  // not UTF-8 (cleanHeaderText prevents it): one octet
             std::size_t cost = 0;
             if (useB) cost = base64Length(end + len - pos) - payload;

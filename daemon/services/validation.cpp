@@ -10,6 +10,8 @@
 // message per rule. libidn2 does the part that must not be hand-written: IDNA2008/UTS #46.
 #include "services/validation.h"
 
+#include "core/utf8.h"
+
 #include <idn2.h>
 
 #include <cstdio>
@@ -73,32 +75,12 @@ bool isAscii(std::string_view s) {
     return true;
 }
 
-// Decodes one UTF-8 sequence at s[i]; returns its length and sets cp, or 0 if it is invalid
-// (truncated, overlong, a surrogate, or above U+10FFFF).
-std::size_t decodeUtf8(std::string_view s, std::size_t i, char32_t& cp) {
-    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-    const unsigned char c = b(0);
-    if (c < 0x80) { cp = c; return 1; }
-    std::size_t len;
-    char32_t min;
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; min = 0x80; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; min = 0x800; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; min = 0x10000; }
-    else return 0;
-    if (i + len > s.size()) return 0;
-    for (std::size_t k = 1; k < len; ++k) {
-        if ((b(k) & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (b(k) & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return len;
-}
 
 // The offset of the first invalid UTF-8 byte, or npos.
 std::size_t firstInvalidUtf8(std::string_view s) {
     char32_t cp;
     for (std::size_t i = 0; i < s.size();) {
-        const std::size_t len = decodeUtf8(s, i, cp);
+        const std::size_t len = utf8::decode(s, i, cp);
         if (len == 0) return i;
         i += len;
     }
@@ -121,7 +103,7 @@ std::string hexByte(unsigned char c) {
 void checkNoControls(std::string_view field, std::string_view value) {
     char32_t cp;
     for (std::size_t i = 0; i < value.size();) {
-        const std::size_t len = decodeUtf8(value, i, cp);
+        const std::size_t len = utf8::decode(value, i, cp);
         if (cp == '\r' || cp == '\n')
             refuse(field, value,
                    "contains a line break (CR or LF); it must be a single line (a line break "
@@ -244,7 +226,7 @@ std::string quoteForMessage(std::string_view value) {
             out += "...";
             break;
         }
-        const std::size_t len = decodeUtf8(value, i, cp);
+        const std::size_t len = utf8::decode(value, i, cp);
         if (len == 0) {
             out += hexByte(static_cast<unsigned char>(value[i]));
             ++i;
