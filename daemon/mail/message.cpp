@@ -107,27 +107,6 @@ bool usesVariable(std::string_view text, std::string_view variable) {
     return false;
 }
 
-// libxml2 (and so the HTML sanitiser) %-escapes the braces of {{unsubscribe_url}} in href and
-// src attributes; a known variable written that way is a tag again.
-std::string restoreEscapedTags(std::string html) {
-    for (std::string_view variable : templateVariables()) {
-        const std::string escaped = "%7b%7b" + std::string(variable) + "%7d%7d";
-        std::string folded = html;
-        for (char& c : folded)
-            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        std::string out;
-        std::size_t from = 0;
-        for (std::size_t at = folded.find(escaped); at != std::string::npos; at = folded.find(escaped, from)) {
-            out.append(html, from, at - from);
-            out += "{{" + std::string(variable) + "}}";
-            from = at + escaped.size();
-        }
-        out.append(html, from);
-        html = std::move(out);
-    }
-    return html;
-}
-
 std::string domainOf(std::string_view address) { return std::string(address.substr(address.rfind('@') + 1)); }
 
 // Splits normalizeFromAddress's output into the display name (unquoted) and the address.
@@ -277,7 +256,8 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
     // The templates.
     services::checkHeaderValue("subject", campaign.subject);
     checkTemplate("subject", campaign.subject);
-    const std::string html = restoreEscapedTags(campaign.htmlContent);
+    // Stored HTML is sanitised, and the sanitiser keeps template tags in links intact.
+    const std::string& html = campaign.htmlContent;
     checkTemplate("HTML content", html);
     checkTemplate("text content", campaign.textContent);
     t.hasHtml = !html.empty();

@@ -467,6 +467,48 @@ struct BufferClose {
     void operator()(xmlOutputBuffer* b) const { xmlOutputBufferClose(b); }
 };
 
+// libxml2's serialiser %-escapes URL attributes (href, src, ...), which turns a template tag
+// such as {{unsubscribe_url}} into %7B%7Bunsubscribe_url%7D%7D. Put back every escaped tag
+// whose name (after decoding %20) is only letters, digits, '_' and spaces: it can only become
+// a template variable again, never markup.
+std::string restoreTemplateTags(std::string html) {
+    const auto hexAt = [&](std::size_t at, std::string_view code) {
+        return at + 3 <= html.size() && html[at] == '%' &&
+               std::toupper(static_cast<unsigned char>(html[at + 1])) == code[0] &&
+               std::toupper(static_cast<unsigned char>(html[at + 2])) == code[1];
+    };
+    std::string out;
+    std::size_t from = 0;
+    for (std::size_t at = 0; at + 12 <= html.size(); ++at) {
+        if (!(hexAt(at, "7B") && hexAt(at + 3, "7B"))) continue;
+        std::string name;
+        std::size_t i = at + 6;
+        bool ok = false;
+        while (i < html.size()) {
+            if (hexAt(i, "7D") && hexAt(i + 3, "7D")) {
+                ok = !name.empty();
+                break;
+            }
+            if (hexAt(i, "20")) {
+                name += ' ';
+                i += 3;
+            } else if (std::isalnum(static_cast<unsigned char>(html[i])) || html[i] == '_') {
+                name += html[i++];
+            } else {
+                break;
+            }
+        }
+        if (!ok) continue;
+        out.append(html, from, at - from);
+        out += "{{" + name + "}}";
+        from = i + 6;
+        at = from - 1;
+    }
+    if (from == 0) return html;
+    out.append(html, from);
+    return out;
+}
+
 }  // namespace
 
 std::string sanitizeHtml(std::string_view html) {
@@ -506,8 +548,8 @@ std::string sanitizeHtml(std::string_view html) {
         }
     }
     xmlOutputBufferFlush(out.get());
-    return std::string(reinterpret_cast<const char*>(xmlOutputBufferGetContent(out.get())),
-                       xmlOutputBufferGetSize(out.get()));
+    return restoreTemplateTags(std::string(reinterpret_cast<const char*>(xmlOutputBufferGetContent(out.get())),
+                                           xmlOutputBufferGetSize(out.get())));
 }
 
 }  // namespace campaignd::services

@@ -310,6 +310,17 @@ TEST(HtmlSanitizer, ControlCharacterCannotEndStyleEarly) {
     EXPECT_FALSE(has(lower(afterStyleEnd(out)), "onerror")) << out;
 }
 
+TEST(HtmlSanitizer, TemplateTagsInLinksSurvive) {
+    const std::string out = sanitizeHtml(
+        "<p><a href=\"{{unsubscribe_url}}\">Unsubscribe</a> <img src=\"https://x.example/{{ name }}.png\"></p>");
+    EXPECT_TRUE(has(out, "href=\"{{unsubscribe_url}}\"")) << out;
+    EXPECT_TRUE(has(out, "src=\"https://x.example/{{ name }}.png\"")) << out;
+    // Only tag names come back; escaped markup stays escaped.
+    const std::string evil = sanitizeHtml("<a href=\"https://x.example/{{\\\"><script>}}\">x</a>");
+    EXPECT_FALSE(has(lower(evil), "<script")) << evil;
+    EXPECT_EQ(sanitizeHtml(out), out);
+}
+
 TEST(HtmlSanitizer, EmptyAndOnlyDangerousInputGiveEmptyOutput) {
     EXPECT_EQ(sanitizeHtml(""), "");
     EXPECT_EQ(sanitizeHtml("<script>alert(1)</script>"), "");
