@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "services/validation.h"
 
 namespace campaignd::services {
 namespace {
@@ -319,6 +320,20 @@ TEST(HtmlSanitizer, TemplateTagsInLinksSurvive) {
     const std::string evil = sanitizeHtml("<a href=\"https://x.example/{{\\\"><script>}}\">x</a>");
     EXPECT_FALSE(has(lower(evil), "<script")) << evil;
     EXPECT_EQ(sanitizeHtml(out), out);
+}
+
+// Found by the fuzz target: libxml2 cut the emoji in a DOCTYPE's system identifier in half.
+TEST(HtmlSanitizer, DoctypeIsRewrittenAndOutputStaysUtf8) {
+    const std::string out = sanitizeHtml(
+        "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\" \"http://x/ \xF0\x9F\x9A\x80 "
+        "<p>y</p>");
+    EXPECT_EQ(out.rfind("<!DOCTYPE html>", 0), 0u) << out;
+    EXPECT_NO_THROW(checkUtf8("output", out)) << out;
+    const std::string xhtml = sanitizeHtml(
+        "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\" "
+        "\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\"><html><body><p>Hi</p></body></html>");
+    EXPECT_EQ(xhtml.rfind("<!DOCTYPE html>", 0), 0u) << xhtml;
+    EXPECT_TRUE(has(xhtml, "<p>Hi</p>")) << xhtml;
 }
 
 TEST(HtmlSanitizer, EmptyAndOnlyDangerousInputGiveEmptyOutput) {
