@@ -182,6 +182,8 @@ void printSummary(const Dict& summary) {
 void runImport(Context& context, const ImportOptions& options) {
     checkArgumentText(options.file, "FILE");
     const bool fromStdin = options.file == "-";
+    if (fromStdin && ::isatty(STDIN_FILENO) == 1)
+        throw UsageError("FILE is -, but standard input is a terminal: pipe the CSV in, or name the file");
     Fd file(fromStdin ? ::dup(STDIN_FILENO) : ::open(options.file.c_str(), O_RDONLY | O_CLOEXEC));
     if (file.get() < 0)
         throw CommandFailure("cannot open " + options.file + ": " + std::strerror(errno));
