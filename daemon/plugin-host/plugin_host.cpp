@@ -4,7 +4,8 @@
 // a log line, never an exception out of here. The host functions given to plugins (log,
 // config_get, normalize_email, check_header_value) are noexcept C-callable shims: they validate,
 // bound and never call back. The importer trampolines turn the daemon's std::function sink into
-// the C sink and carry any exception around the plugin, never through it.
+// the C sink and carry any exception around the plugin, never through it; the transport
+// trampolines do the same and account for every message of a send, whatever the plugin reports.
 #include "plugin-host/plugin_host.h"
 
 #include <dlfcn.h>
@@ -18,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 
 #include "core/error.h"
@@ -811,6 +813,21 @@ void PluginHost::loadOne(const std::filesystem::path& path) {
                              {{"PLUGIN", name}});
             }
         }
+        if ((descriptor.capabilities & CAMPAIGND_CAP_TRANSPORT) != 0) {
+            const campaignd_transport* table =
+                declaredSize >= CAMPAIGND_PLUGIN_DESCRIPTOR_1_2_SIZE ? descriptor.transport : nullptr;
+            constexpr std::size_t kTransportMinSize = CAMPAIGND_FIELD_END(campaignd_transport, close);
+            if (table != nullptr && table->struct_size >= kTransportMinSize && table->open != nullptr &&
+                table->send != nullptr && table->close != nullptr) {
+                std::memcpy(&running->transport_, table, std::min(table->struct_size, sizeof running->transport_));
+                running->transport_.struct_size = std::min(table->struct_size, sizeof running->transport_);
+                running->hasTransport_ = true;
+            } else {
+                log::warning("plugin says it is a transport but has no usable transport table; "
+                             "it is not used for sending",
+                             {{"PLUGIN", name}});
+            }
+        }
         slot.running = std::move(running);
         slot.context = std::move(context);
         info.state = PluginState::Running;
@@ -878,6 +895,21 @@ std::optional<ImporterHandle> PluginHost::importer(std::string_view name) const 
     return ImporterHandle(plugin);
 }
 
+std::vector<TransportHandle> PluginHost::transports() const {
+    std::vector<TransportHandle> out;
+    for (const auto& slot : slots_) {
+        if (slot->running && slot->running->transportTable() != nullptr)
+            out.push_back(TransportHandle(slot->running.get()));
+    }
+    return out;
+}
+
+std::optional<TransportHandle> PluginHost::transport(std::string_view pluginName) const {
+    const RunningPlugin* plugin = findPlugin(pluginName);
+    if (plugin == nullptr || plugin->transportTable() == nullptr) return std::nullopt;
+    return TransportHandle(plugin);
+}
+
 std::vector<const RunningPlugin*> PluginHost::pluginsWithCapability(std::uint64_t capability) const {
     std::vector<const RunningPlugin*> out;
     for (const auto& slot : slots_) {
@@ -885,6 +917,286 @@ std::vector<const RunningPlugin*> PluginHost::pluginsWithCapability(std::uint64_
             out.push_back(slot->running.get());
     }
     return out;
+}
+
+// ---- The transport capability (ABI 1.2) ----------------------------------------------------
+
+namespace {
+
+constexpr std::size_t kMaxResultTextBytes = 4096;
+constexpr std::size_t kMaxEnhancedStatusBytes = 16;
+constexpr std::size_t kMaxSettingBytes = 64 * 1024;
+constexpr std::size_t kDeliveryResultMinSize = CAMPAIGND_FIELD_END(campaignd_delivery_result, text);
+
+TransportStatus transportStatusOf(campaignd_status status) {
+    switch (status) {
+        case CAMPAIGND_OK: return TransportStatus::Ok;
+        case CAMPAIGND_ERR_AUTH: return TransportStatus::Auth;
+        case CAMPAIGND_ERR_TLS: return TransportStatus::Tls;
+        case CAMPAIGND_ERR_CONNECTION: return TransportStatus::Connection;
+        default: return TransportStatus::Failed;
+    }
+}
+
+// RFC 3463: class "." subject "." detail, class 2, 4 or 5, subject and detail 1-3 digits.
+bool validEnhancedStatus(std::string_view s) {
+    if (s.size() < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') return false;
+    std::size_t i = 2;
+    for (int part = 0; part < 2; ++part) {
+        std::size_t digits = 0;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++digits;
+        if (digits == 0 || digits > 3) return false;
+        if (part == 0) {
+            if (i >= s.size() || s[i] != '.') return false;
+            ++i;
+        }
+    }
+    return i == s.size();
+}
+
+// What must not reach an SMTP command or a header: NUL (it would cut the C string), CR, LF and
+// the other control characters.
+bool hasControlCharacter(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u < 0x20 || u == 0x7f;
+    });
+}
+
+// The C sink's context for one TransportSession::send() call.
+struct SendCall {
+    const std::function<void(const DeliveryResult&)>* onResult = nullptr;
+    const std::string* pluginName = nullptr;
+    std::unordered_map<std::uint64_t, bool> reported;  // token -> has a result
+    std::exception_ptr thrown;  // from onResult; rethrown after the plugin returned
+    std::string contractBreach; // the first rule the plugin broke in this call
+    std::size_t breaches = 0;
+};
+
+void noteBreach(SendCall& call, std::string what) {
+    ++call.breaches;
+    log::warning("transport plugin broke the ABI: " + what, {{"PLUGIN", *call.pluginName}});
+    if (call.contractBreach.empty()) call.contractBreach = std::move(what);
+}
+
+void deliver(SendCall& call, const DeliveryResult& result) {
+    if (call.thrown || !*call.onResult) return;
+    try {
+        (*call.onResult)(result);
+    } catch (...) {
+        call.thrown = std::current_exception();
+    }
+}
+
+void sinkResult(void* sinkCtx, const campaignd_delivery_result* r) noexcept {
+    auto& call = *static_cast<SendCall*>(sinkCtx);
+    try {
+        if (r == nullptr || r->struct_size < kDeliveryResultMinSize) {
+            noteBreach(call, "a delivery result is NULL or its struct_size is too small");
+            return;
+        }
+        auto it = call.reported.find(r->token);
+        if (it == call.reported.end()) {
+            noteBreach(call, "a result for token " + std::to_string(r->token) + ", which it was not given");
+            return;
+        }
+        if (it->second) {
+            noteBreach(call, "a second result for token " + std::to_string(r->token));
+            return;
+        }
+        it->second = true;
+        DeliveryResult out;
+        out.token = r->token;
+        switch (r->outcome) {
+            case CAMPAIGND_DELIVERY_SENT: out.outcome = DeliveryOutcome::Sent; break;
+            case CAMPAIGND_DELIVERY_DEFERRED: out.outcome = DeliveryOutcome::Deferred; break;
+            case CAMPAIGND_DELIVERY_FAILED: out.outcome = DeliveryOutcome::Failed; break;
+            case CAMPAIGND_DELIVERY_UNKNOWN: out.outcome = DeliveryOutcome::Unknown; break;
+            default:
+                // It may have gone out: never resend what the plugin could not describe.
+                out.outcome = DeliveryOutcome::Unknown;
+                noteBreach(call, "outcome " + std::to_string(r->outcome) + " for token " +
+                                     std::to_string(r->token) + " is not a CAMPAIGND_DELIVERY_* value");
+                break;
+        }
+        out.smtpCode = (r->smtp_code >= 200 && r->smtp_code <= 599) ? r->smtp_code : 0;
+        const std::string enhanced = copyBounded(r->enhanced_status, kMaxEnhancedStatusBytes);
+        if (validEnhancedStatus(enhanced)) out.enhancedStatus = enhanced;
+        out.text = copyBounded(r->text, kMaxResultTextBytes);
+        deliver(call, out);
+    } catch (...) {
+        if (!call.thrown) call.thrown = std::current_exception();
+    }
+}
+
+}  // namespace
+
+std::string_view toString(TransportStatus status) {
+    switch (status) {
+        case TransportStatus::Ok: return "ok";
+        case TransportStatus::Auth: return "auth";
+        case TransportStatus::Tls: return "tls";
+        case TransportStatus::Connection: return "connection";
+        case TransportStatus::Failed: return "failed";
+    }
+    return "failed";
+}
+
+std::string_view toString(DeliveryOutcome outcome) {
+    switch (outcome) {
+        case DeliveryOutcome::Sent: return "sent";
+        case DeliveryOutcome::Deferred: return "deferred";
+        case DeliveryOutcome::Failed: return "failed";
+        case DeliveryOutcome::Unknown: return "unknown";
+        case DeliveryOutcome::NotHandedOver: return "not-handed-over";
+    }
+    return "unknown";
+}
+
+std::unique_ptr<TransportSession> TransportHandle::openSession(
+    const std::string& transportName, const std::map<std::string, std::string>& settings) const {
+    const campaignd_transport* table = plugin_->transportTable();
+    const std::string who = "transport " + transportName + " (plugin " + plugin_->name() + "): ";
+    if (table == nullptr) throw TransportError(TransportStatus::Failed, who + "the plugin is not a transport");
+    auto clean = [](const std::string& s) {
+        return s.find('\0') == std::string::npos && s.size() <= kMaxSettingBytes;
+    };
+    if (!clean(transportName)) throw TransportError(TransportStatus::Failed, who + "the transport name is invalid");
+    std::vector<const char*> keys, values;
+    keys.reserve(settings.size());
+    values.reserve(settings.size());
+    for (const auto& [key, value] : settings) {
+        if (!clean(key) || !clean(value))
+            throw TransportError(TransportStatus::Failed,
+                                 who + "setting " + sanitizeText(key.substr(0, 64)) + " contains a NUL byte or is too long");
+        keys.push_back(key.c_str());
+        values.push_back(value.c_str());
+    }
+
+    std::array<char, kErrorBufferBytes> buffer{};
+    campaignd_error err{buffer.data(), buffer.size()};
+    void* session = nullptr;
+    campaignd_status status = CAMPAIGND_ERR_FAILED;
+    try {
+        status = table->open(plugin_->instance(), transportName.c_str(), keys.empty() ? nullptr : keys.data(),
+                             keys.empty() ? nullptr : values.data(), keys.size(), &session, &err);
+    } catch (...) {
+        throw TransportError(TransportStatus::Failed, who + "open threw an exception (not allowed by the ABI)");
+    }
+    if (status != CAMPAIGND_OK) {
+        buffer.back() = '\0';
+        std::string message = copyBounded(buffer.data(), buffer.size() - 1);
+        if (message.empty()) message = "no message";
+        const TransportStatus kind = transportStatusOf(status);
+        log::warning("transport session not opened (" + std::string(toString(kind)) + "): " + message,
+                     {{"PLUGIN", plugin_->name()}, {"TRANSPORT", transportName}});
+        throw TransportError(kind, who + message);
+    }
+    // A private constructor: make_unique cannot reach it.
+    return std::unique_ptr<TransportSession>(new TransportSession(plugin_, transportName, session));
+}
+
+const std::string& TransportSession::pluginName() const { return plugin_->name(); }
+
+TransportSession::~TransportSession() {
+    try {
+        plugin_->transportTable()->close(session_);
+    } catch (...) {
+        log::error("transport close threw an exception (not allowed by the ABI)", {{"PLUGIN", plugin_->name()}});
+    }
+}
+
+SendStatus TransportSession::send(std::span<const OutgoingMessage> messages,
+                                  const std::function<void(const DeliveryResult&)>& onResult) {
+    // Check the whole batch before anything of it reaches the plugin.
+    SendCall call;
+    call.onResult = &onResult;
+    call.pluginName = &plugin_->name();
+    call.reported.reserve(messages.size());
+    for (const auto& m : messages) {
+        if (!call.reported.emplace(m.token, false).second)
+            throw std::invalid_argument("transport send: token " + std::to_string(m.token) + " appears twice in the batch");
+        if (hasControlCharacter(m.envelopeFrom) || hasControlCharacter(m.recipient) || hasControlCharacter(m.messageId))
+            throw std::invalid_argument("transport send: the envelope sender, recipient or Message-ID of token " +
+                                        std::to_string(m.token) + " contains a control character");
+        if (m.recipient.empty())
+            throw std::invalid_argument("transport send: token " + std::to_string(m.token) + " has no recipient");
+    }
+
+    auto finish = [&](DeliveryOutcome missing) {
+        for (const auto& m : messages) {
+            auto& done = call.reported[m.token];
+            if (done) continue;
+            done = true;
+            DeliveryResult r;
+            r.token = m.token;
+            r.outcome = missing;
+            r.text = missing == DeliveryOutcome::NotHandedOver ? "not handed over: the session failed before it"
+                                                               : "no result from the transport plugin";
+            deliver(call, r);
+        }
+    };
+
+    if (broken_) {
+        finish(DeliveryOutcome::NotHandedOver);
+        if (call.thrown) std::rethrow_exception(call.thrown);
+        return {TransportStatus::Failed, "transport " + transportName_ + ": the session failed earlier; open a new one"};
+    }
+    if (messages.empty()) return {};
+
+    std::vector<campaignd_outgoing_message> structs(messages.size());
+    std::vector<const campaignd_outgoing_message*> pointers(messages.size());
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        const OutgoingMessage& m = messages[i];
+        campaignd_outgoing_message& c = structs[i];
+        c.struct_size = sizeof c;
+        c.token = m.token;
+        c.envelope_from = m.envelopeFrom.c_str();
+        c.recipient = m.recipient.c_str();
+        c.message_id = m.messageId.c_str();
+        c.data = m.data.data();
+        c.data_len = m.data.size();
+        pointers[i] = &c;
+    }
+    campaignd_delivery_sink sink{};
+    sink.struct_size = sizeof sink;
+    sink.sink_ctx = &call;
+    sink.result = &sinkResult;
+
+    std::array<char, kErrorBufferBytes> buffer{};
+    campaignd_error err{buffer.data(), buffer.size()};
+    campaignd_status status = CAMPAIGND_ERR_FAILED;
+    bool pluginThrew = false;
+    try {
+        status = plugin_->transportTable()->send(session_, pointers.data(), pointers.size(), &sink, &err);
+    } catch (...) {
+        pluginThrew = true;  // against the ABI
+    }
+    buffer.back() = '\0';
+    std::string message = copyBounded(buffer.data(), buffer.size() - 1);
+
+    SendStatus result;
+    result.status = pluginThrew ? TransportStatus::Failed : transportStatusOf(status);
+    // Safe side: only a plugin that kept the rules is believed when it says the rest never left.
+    const bool trusted = !pluginThrew && call.breaches == 0;
+    finish(result.status != TransportStatus::Ok && trusted ? DeliveryOutcome::NotHandedOver : DeliveryOutcome::Unknown);
+
+    const std::string who = "transport " + transportName_ + " (plugin " + plugin_->name() + "): ";
+    if (pluginThrew) {
+        result.message = who + "send threw an exception (not allowed by the ABI)";
+    } else if (!result.ok()) {
+        result.message = who + (message.empty() ? std::string("send failed (status ") + std::to_string(status) + ")" : message);
+    } else if (!call.contractBreach.empty()) {
+        // The messages are accounted for (as unknown); the session still works.
+        log::warning(who + "results did not follow the ABI: " + call.contractBreach, {{"PLUGIN", plugin_->name()}});
+    }
+    if (!result.ok()) {
+        broken_ = true;
+        log::warning("transport session failed (" + std::string(toString(result.status)) + "): " + result.message,
+                     {{"PLUGIN", plugin_->name()}, {"TRANSPORT", transportName_}});
+    }
+    if (call.thrown) std::rethrow_exception(call.thrown);
+    return result;
 }
 
 }  // namespace campaignd::plugins

@@ -97,7 +97,7 @@ TEST_F(CsvPlugin, LoadsAsARunningImporter) {
     EXPECT_EQ(p.state, PluginState::Running) << p.error;
     EXPECT_EQ(p.name, "csv-importer");
     EXPECT_EQ(p.capabilities, (std::vector<std::string>{"importer"}));
-    EXPECT_EQ(p.abiMinor, 1u);
+    EXPECT_GE(p.abiMinor, 1u);  // built against the header: 1.1 or any later minor
     ASSERT_EQ(host->importers().size(), 1u);
 }
 

@@ -24,8 +24,10 @@ extern "C" {
 /* Bumped for every append to campaignd_plugin_descriptor or campaignd_host.
  * 1.0: start/stop, log, config_get.
  * 1.1: CAMPAIGND_ERR_CANCELLED; host normalize_email and check_header_value; the importer
- *      capability table (descriptor field importer). */
-#define CAMPAIGND_PLUGIN_ABI_MINOR 1
+ *      capability table (descriptor field importer).
+ * 1.2: CAMPAIGND_ERR_AUTH, _TLS, _CONNECTION; the transport capability table (descriptor field
+ *      transport) with its message, result and sink structs. */
+#define CAMPAIGND_PLUGIN_ABI_MINOR 2
 
 #define CAMPAIGND_PLUGIN_ENTRY_SYMBOL "campaignd_plugin_entry_v1"
 
@@ -41,6 +43,17 @@ extern "C" {
  *   if (host->struct_size >= CAMPAIGND_FIELD_END(campaignd_host, some_later_field)) ... */
 #define CAMPAIGND_FIELD_END(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
 
+/* Marks a field appended to an existing struct from 1.2 on. In C++ it gives the field a default
+ * member initializer of zero, so a C++ plugin whose positional initializer was written against
+ * an older minor keeps compiling under -Werror=missing-field-initializers (the struct stays
+ * standard-layout and trivially copyable; the layout is the same as in C). In C it is empty:
+ * C plugins use designated initializers, which that warning does not cover. */
+#ifdef __cplusplus
+#define CAMPAIGND_APPENDED = {}
+#else
+#define CAMPAIGND_APPENDED
+#endif
+
 /* ---- Status and errors --------------------------------------------------------------------- */
 
 /* Every call across the boundary that can fail returns one of these. Any value other than
@@ -52,6 +65,13 @@ typedef int32_t campaignd_status;
 #define CAMPAIGND_ERR_NOT_FOUND 3        /* e.g. config_get: no such key in the section */
 #define CAMPAIGND_ERR_UNSUPPORTED 4      /* e.g. a plugin that needs a newer host */
 #define CAMPAIGND_ERR_CANCELLED 5        /* (1.1) the caller asked to stop, e.g. an import sink */
+/* (1.2) Session-level failures of a transport, so the daemon can act on the cause rather than
+ * fail every recipient: */
+#define CAMPAIGND_ERR_AUTH 6       /* credentials refused: the campaign pauses with the reason */
+#define CAMPAIGND_ERR_TLS 7        /* TLS required but not offered, or the handshake or the
+                                      certificate failed: the campaign pauses */
+#define CAMPAIGND_ERR_CONNECTION 8 /* connect failed, the connection dropped or timed out: the
+                                      daemon reconnects and retries (with backoff) */
 
 /* The message half of a failure. The CALLER provides the buffer; the callee writes a
  * NUL-terminated UTF-8 message of at most message_size bytes (terminator included) into it
@@ -232,12 +252,109 @@ typedef struct campaignd_importer {
                                const campaignd_import_sink *sink, campaignd_error *err);
 } campaignd_importer;
 
+/* ---- The transport capability (1.2) -------------------------------------------------------- */
+
+/* A transport hands messages to the next hop (an SMTP server, a Maildir). The daemon opens a
+ * session per connection it wants (open), sends batches through it (send) and closes it (close).
+ * A session is used by one thread at a time; several sessions of one instance may be used
+ * concurrently, from different threads (one per connection). The host never calls send again on
+ * a session after a send that returned a failure status: it only closes it. */
+
+/* One message to hand over. OWNERSHIP: caller (the host), the struct and every string it points
+ * to; valid during send() only (the plugin copies what it keeps). envelope_from, recipient and
+ * message_id are NUL-terminated, and contain no CR, LF or other control character (the host
+ * refuses such a message before calling the plugin). */
+typedef struct campaignd_outgoing_message {
+    size_t struct_size;        /* sizeof(campaignd_outgoing_message) as the host was built */
+    uint64_t token;            /* the host's id for this message, echoed in its result; unique
+                                  within one send() call */
+    const char *envelope_from; /* SMTP MAIL FROM, e.g. a VERP address; "" is the null sender <> */
+    const char *recipient;     /* SMTP RCPT TO, one address */
+    const char *message_id;    /* the Message-ID header's value, for logs; may be "" */
+    const char *data;          /* the message, RFC 5322 with CRLF line ends, headers and body,
+                                  not dot-stuffed, without the final "." line; data_len bytes,
+                                  not NUL-terminated */
+    size_t data_len;
+} campaignd_outgoing_message;
+
+/* What became of a message. */
+#define CAMPAIGND_DELIVERY_SENT 1     /* the next hop took responsibility (SMTP 250 after DATA;
+                                         the file is durably in new/) */
+#define CAMPAIGND_DELIVERY_DEFERRED 2 /* temporary, retry later: a 4xx, greylisting, a rate
+                                         limit; the message was NOT handed over */
+#define CAMPAIGND_DELIVERY_FAILED 3   /* permanent for this recipient: a 5xx at MAIL/RCPT or
+                                         after DATA; never retried (a hard bounce at RCPT) */
+#define CAMPAIGND_DELIVERY_UNKNOWN 4  /* handed over but no verdict: e.g. the connection was lost
+                                         after the final "." was sent. Never sent again. */
+
+/* One message's result, handed to the sink. OWNERSHIP: plugin, the struct and its strings; valid
+ * during the sink's result() call only (the host copies what it keeps, bounded). */
+typedef struct campaignd_delivery_result {
+    size_t struct_size;          /* sizeof(campaignd_delivery_result) as the plugin was built */
+    uint64_t token;              /* the token of the campaignd_outgoing_message */
+    int32_t outcome;             /* CAMPAIGND_DELIVERY_*; the host reads any other value as
+                                    CAMPAIGND_DELIVERY_UNKNOWN */
+    int32_t smtp_code;           /* the server's reply code (250, 451, 550...); 0 if none */
+    const char *enhanced_status; /* RFC 3463 "5.1.1", or ""; NULL is "" */
+    const char *text;            /* the server's reply, or what went wrong, for a person (it
+                                    becomes the recipient's fail reason); NULL is "" */
+} campaignd_delivery_result;
+
+/* Where send() reports results. OWNERSHIP: caller (the host), valid during send() only.
+ * result() is called by the plugin at most once per message (per token), on the thread that
+ * called send(), during send(), never concurrently, in any order. It cannot fail: the host
+ * takes every result (it ignores, and logs, a token it did not give or a second result). */
+typedef struct campaignd_delivery_sink {
+    size_t struct_size; /* sizeof(campaignd_delivery_sink) as the host was built */
+    void *sink_ctx;     /* OWNERSHIP: caller; opaque to the plugin, passed back to result() */
+    void (*result)(void *sink_ctx,
+                   const campaignd_delivery_result *result /* OWNERSHIP: plugin; see above */);
+} campaignd_delivery_sink;
+
+/* The transport's table: descriptor field transport, used when CAMPAIGND_CAP_TRANSPORT is set. */
+typedef struct campaignd_transport {
+    size_t struct_size; /* sizeof(campaignd_transport) as the plugin was built */
+
+    /* Opens a session for the daemon's "[Transport NAME]" section. instance: what start()
+     * stored. transport_name: NAME (OWNERSHIP: caller; read during the call), for messages.
+     * keys/values: count pairs, the section's keys (except Plugin=) and their values, NUL-
+     * terminated UTF-8 (OWNERSHIP: caller; read during the call only: copy what you keep; NULL
+     * when count is 0). *session: OWNERSHIP plugin; whatever it stores there (NULL is fine) is
+     * passed to send() and close() and never dereferenced by the host.
+     * Returns CAMPAIGND_OK; CAMPAIGND_ERR_INVALID_ARGUMENT for a missing or bad setting (err
+     * names the key); CAMPAIGND_ERR_AUTH, CAMPAIGND_ERR_TLS, CAMPAIGND_ERR_CONNECTION when the
+     * plugin connects eagerly and that fails; CAMPAIGND_ERR_FAILED for anything else (err says
+     * what, naming the path or host). On a failure close() is not called: the plugin has
+     * released everything. May be called from any thread, concurrently. */
+    campaignd_status (*open)(void *instance, const char *transport_name,
+                             const char *const *keys, const char *const *values, size_t count,
+                             void **session, campaignd_error *err);
+
+    /* Hands count messages over, in order (OWNERSHIP of messages, the array and what it points
+     * to: caller; valid during the call only). For every message it got to, the plugin calls
+     * sink->result() once with that message's token.
+     * Returns CAMPAIGND_OK when every message has a result. Returns a session-level failure
+     * (CAMPAIGND_ERR_AUTH, _TLS, _CONNECTION, or _FAILED, err saying why) when it had to stop:
+     * then every message WITHOUT a result was NOT handed over (not even partly: the host sends
+     * it again, through a new session), so a message whose final "." went out before the
+     * connection was lost must be reported as CAMPAIGND_DELIVERY_UNKNOWN before returning.
+     * A message refused for itself (a 4xx/5xx to its RCPT or its DATA) is a result, not a
+     * failure of send(). After a failure the host only calls close() on the session. */
+    campaignd_status (*send)(void *session, const campaignd_outgoing_message *const *messages,
+                             size_t count, const campaignd_delivery_sink *sink,
+                             campaignd_error *err);
+
+    /* Closes the session (QUIT, close files) and frees it. Cannot fail. Called once per session
+     * that open() returned, from the thread that used it last. */
+    void (*close)(void *session);
+} campaignd_transport;
+
 /* ---- The plugin's descriptor --------------------------------------------------------------- */
 
 /* What a plugin can do. The capability-specific function tables arrive as appended descriptor
- * fields (pointers to per-capability vtables) in later minors; a bit without its table (a
- * descriptor too short to hold it) means the host does not use that capability. Unknown bits
- * are shown, not used. */
+ * fields (importer in 1.1, transport in 1.2); a bit without its table (a descriptor too short
+ * to hold it, or a NULL table) means the host does not use that capability. Unknown bits are
+ * shown, not used. */
 #define CAMPAIGND_CAP_TRANSPORT (UINT64_C(1) << 0)     /* sends messages (SMTP, maildir) */
 #define CAMPAIGND_CAP_IMPORTER (UINT64_C(1) << 1)      /* imports recipients (CSV) */
 #define CAMPAIGND_CAP_BOUNCE_SOURCE (UINT64_C(1) << 2) /* reads bounces/DSNs (IMAP) */
@@ -279,14 +396,22 @@ typedef struct campaignd_plugin_descriptor {
      * OWNERSHIP: plugin; static storage, constant, valid until dlclose. */
     const campaignd_importer *importer;
 
-    /* Appended in later minors: pointers to other capability tables, e.g.
-     * const campaignd_transport_vtable *transport; (OWNERSHIP: plugin, static storage). */
+    /* ---- Appended in 1.2 ---- */
+
+    /* The transport table when capabilities has CAMPAIGND_CAP_TRANSPORT; NULL otherwise.
+     * OWNERSHIP: plugin; static storage, constant, valid until dlclose. */
+    const campaignd_transport *transport CAMPAIGND_APPENDED;
+
+    /* Appended in later minors (each marked CAMPAIGND_APPENDED): pointers to other capability
+     * tables (OWNERSHIP: plugin, static storage). */
 } campaignd_plugin_descriptor;
 
 /* The smallest struct_size a host accepts: a 1.0 descriptor. */
 #define CAMPAIGND_PLUGIN_DESCRIPTOR_MIN_SIZE CAMPAIGND_FIELD_END(campaignd_plugin_descriptor, stop)
 /* A descriptor at least this large has the importer field. */
 #define CAMPAIGND_PLUGIN_DESCRIPTOR_1_1_SIZE CAMPAIGND_FIELD_END(campaignd_plugin_descriptor, importer)
+/* A descriptor at least this large has the transport field. */
+#define CAMPAIGND_PLUGIN_DESCRIPTOR_1_2_SIZE CAMPAIGND_FIELD_END(campaignd_plugin_descriptor, transport)
 
 /* ---- The entry point ----------------------------------------------------------------------- */
 

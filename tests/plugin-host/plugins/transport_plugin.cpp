@@ -1,0 +1,177 @@
+// transport_plugin.cpp: a test transport (ABI 1.2) driven by its session's settings, the keys of
+// "[Transport NAME]" that open() receives:
+//   OpenStatus=auth|tls|connection|failed|invalid  open() fails with that status, naming NAME
+//   OpenThrow=yes          open() throws (against the ABI)
+//   Order=reverse          results in reverse order
+//   Drop=I                 no result for the message at index I (send still returns OK)
+//   ForeignToken=yes       first a result for token 987654321, which it was not given
+//   Duplicate=yes          a second result for the first message
+//   BadOutcome=yes         outcome 42 for the first message
+//   FailAt=I, FailStatus=auth|tls|connection|failed
+//                          results for the messages before I, then return that status
+//   FailUnknown=yes        with FailAt: report message I as UNKNOWN first (its "." went out)
+//   ThrowInSend=yes        throw (against the ABI) after the first result
+//   CloseMarker=PATH       "close NAME" appended to PATH by close()
+// Each message's outcome comes from its recipient: "defer..." DEFERRED 451 4.7.1, "fail..."
+// FAILED 550 5.1.1, "unknown..." UNKNOWN, "garbage..." SENT with out-of-range code, malformed
+// enhanced status and a 5000-byte text with control bytes; anything else SENT 250 2.0.0 with
+// "from=<F> rcpt=<R> id=<I> bytes=<N> data=<first 20 bytes>" as its text.
+#include <campaignd/plugin.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Session {
+    std::string name;
+    std::map<std::string, std::string> settings;
+    std::string get(const std::string& key) const {
+        auto it = settings.find(key);
+        return it == settings.end() ? std::string() : it->second;
+    }
+};
+
+campaignd_status statusNamed(const std::string& s) {
+    if (s == "auth") return CAMPAIGND_ERR_AUTH;
+    if (s == "tls") return CAMPAIGND_ERR_TLS;
+    if (s == "connection") return CAMPAIGND_ERR_CONNECTION;
+    if (s == "invalid") return CAMPAIGND_ERR_INVALID_ARGUMENT;
+    return CAMPAIGND_ERR_FAILED;
+}
+
+campaignd_status transportOpen(void* instance, const char* transportName, const char* const* keys,
+                               const char* const* values, size_t count, void** session, campaignd_error* err) {
+    (void)instance;
+    auto* s = new Session;
+    s->name = transportName;
+    for (size_t i = 0; i < count; ++i) s->settings[keys[i]] = values[i];
+    const std::string openStatus = s->get("OpenStatus");
+    if (s->get("OpenThrow") == "yes") {
+        delete s;
+        throw std::runtime_error("OpenThrow=yes");
+    }
+    if (!openStatus.empty()) {
+        const std::string m = "OpenStatus=" + openStatus + " in [Transport " + s->name + "]";
+        campaignd_error_set(err, m.c_str());
+        delete s;
+        return statusNamed(openStatus);
+    }
+    *session = s;
+    return CAMPAIGND_OK;
+}
+
+void report(const campaignd_delivery_sink* sink, const campaignd_outgoing_message* m, int32_t outcome = 0) {
+    const std::string rcpt = m->recipient;
+    campaignd_delivery_result r{};
+    r.struct_size = sizeof r;
+    r.token = m->token;
+    std::string text;
+    if (rcpt.rfind("defer", 0) == 0) {
+        r.outcome = CAMPAIGND_DELIVERY_DEFERRED;
+        r.smtp_code = 451;
+        r.enhanced_status = "4.7.1";
+        text = "greylisted, try again later";
+    } else if (rcpt.rfind("fail", 0) == 0) {
+        r.outcome = CAMPAIGND_DELIVERY_FAILED;
+        r.smtp_code = 550;
+        r.enhanced_status = "5.1.1";
+        text = "no such user";
+    } else if (rcpt.rfind("unknown", 0) == 0) {
+        r.outcome = CAMPAIGND_DELIVERY_UNKNOWN;
+        text = "connection lost after DATA";
+    } else if (rcpt.rfind("garbage", 0) == 0) {
+        r.outcome = CAMPAIGND_DELIVERY_SENT;
+        r.smtp_code = 1000;
+        r.enhanced_status = "9.9.9";
+        text = "bad\x01\n\xff" + std::string(5000, 'x');
+    } else {
+        r.outcome = CAMPAIGND_DELIVERY_SENT;
+        r.smtp_code = 250;
+        r.enhanced_status = "2.0.0";
+        text = std::string("from=<") + m->envelope_from + "> rcpt=<" + rcpt + "> id=<" + m->message_id +
+               "> bytes=" + std::to_string(m->data_len) + " data=" +
+               std::string(m->data, m->data_len < 20 ? m->data_len : 20);
+    }
+    if (outcome != 0) r.outcome = outcome;
+    r.text = text.c_str();
+    sink->result(sink->sink_ctx, &r);
+}
+
+campaignd_status transportSend(void* session, const campaignd_outgoing_message* const* messages, size_t count,
+                               const campaignd_delivery_sink* sink, campaignd_error* err) {
+    const Session& s = *static_cast<Session*>(session);
+    std::vector<size_t> order;
+    for (size_t i = 0; i < count; ++i) order.push_back(s.get("Order") == "reverse" ? count - 1 - i : i);
+    const long drop = s.get("Drop").empty() ? -1 : std::atol(s.get("Drop").c_str());
+    const long failAt = s.get("FailAt").empty() ? -1 : std::atol(s.get("FailAt").c_str());
+    if (s.get("ForeignToken") == "yes") {
+        campaignd_delivery_result r{};
+        r.struct_size = sizeof r;
+        r.token = 987654321;
+        r.outcome = CAMPAIGND_DELIVERY_SENT;
+        sink->result(sink->sink_ctx, &r);
+    }
+    bool first = true;
+    for (size_t i : order) {
+        if (static_cast<long>(i) == failAt) {
+            if (s.get("FailUnknown") == "yes") report(sink, messages[i], CAMPAIGND_DELIVERY_UNKNOWN);
+            const std::string m = "connection lost at message " + std::to_string(i);
+            campaignd_error_set(err, m.c_str());
+            return statusNamed(s.get("FailStatus"));
+        }
+        if (static_cast<long>(i) == drop) continue;
+        report(sink, messages[i], first && s.get("BadOutcome") == "yes" ? 42 : 0);
+        if (first && s.get("Duplicate") == "yes") report(sink, messages[i]);
+        if (first && s.get("ThrowInSend") == "yes") throw std::runtime_error("ThrowInSend=yes");
+        first = false;
+    }
+    return CAMPAIGND_OK;
+}
+
+void transportClose(void* session) {
+    auto* s = static_cast<Session*>(session);
+    const std::string marker = s->get("CloseMarker");
+    if (!marker.empty()) {
+        if (std::FILE* f = std::fopen(marker.c_str(), "a")) {
+            std::fprintf(f, "close %s\n", s->name.c_str());
+            std::fclose(f);
+        }
+    }
+    delete s;
+}
+
+campaignd_status transportStart(const campaignd_host* host, void** instance, campaignd_error* err) {
+    (void)host;
+    (void)err;
+    *instance = nullptr;
+    return CAMPAIGND_OK;
+}
+
+void transportStop(void* instance) { (void)instance; }
+
+const campaignd_transport kTransport = {sizeof(campaignd_transport), transportOpen, transportSend, transportClose};
+
+const campaignd_plugin_descriptor kDescriptor = {
+    CAMPAIGND_PLUGIN_ABI_MAJOR,
+    CAMPAIGND_PLUGIN_ABI_MINOR,
+    sizeof(campaignd_plugin_descriptor),
+    "transport",
+    "1.2.0",
+    "Test transport driven by its settings",
+    CAMPAIGND_CAP_TRANSPORT,
+    transportStart,
+    transportStop,
+    nullptr,  // importer
+    &kTransport,
+};
+
+}  // namespace
+
+extern "C" CAMPAIGND_PLUGIN_EXPORT const campaignd_plugin_descriptor* campaignd_plugin_entry_v1(void) {
+    return &kDescriptor;
+}
