@@ -29,10 +29,14 @@ constexpr Table<SubscriptionStatus, 2> kSubscriptionTokens{{
     {SubscriptionStatus::Subscribed, "subscribed"},
     {SubscriptionStatus::Unsubscribed, "unsubscribed"},
 }};
-constexpr Table<DeliveryStatus, 3> kDeliveryTokens{{
+constexpr Table<DeliveryStatus, 7> kDeliveryTokens{{
     {DeliveryStatus::Pending, "pending"},
+    {DeliveryStatus::Sending, "sending"},
+    {DeliveryStatus::HandedOver, "handed_over"},
     {DeliveryStatus::Sent, "sent"},
     {DeliveryStatus::Failed, "failed"},
+    {DeliveryStatus::Unknown, "unknown"},
+    {DeliveryStatus::Skipped, "skipped"},
 }};
 
 template <typename E, std::size_t N>

@@ -17,7 +17,14 @@ using Usec = std::int64_t;
 
 enum class CampaignStatus { Draft, Scheduled, InProgress, Paused, Completed, Cancelled };
 enum class SubscriptionStatus { Subscribed, Unsubscribed };
-enum class DeliveryStatus { Pending, Sent, Failed };
+// One send-ledger row's state (storage/store.h has the transitions):
+//   pending      not yet claimed, or deferred for a retry (next_attempt_at);
+//   sending      claimed by a sender, not handed to a transport yet (safe to send again);
+//   handed_over  given to the transport, outcome not recorded yet (never send again);
+//   sent, failed final outcomes from the transport (failed also for render errors);
+//   unknown      was handed_over when its sender died: the server may have it, never resent;
+//   skipped      not sent on purpose: unsubscribed or deleted at send time, or cancelled.
+enum class DeliveryStatus { Pending, Sending, HandedOver, Sent, Failed, Unknown, Skipped };
 
 // Tokens used on the bus, in JSON and in the database ("in_progress", "subscribed", ...).
 std::string_view toString(CampaignStatus);
@@ -36,16 +43,24 @@ struct Campaign {
     std::string htmlContent;  // sanitised before it is stored
     std::string textContent;  // empty: derived from the HTML when sending
     std::string fromAddress;  // empty: the configured default sender
+    std::string transport;    // a [Transport NAME] of the config; empty: the default transport
+    bool subjectTag = true;   // prefix the subject with "[CID:<id>]"
     std::optional<Usec> scheduledTime;
     CampaignStatus status = CampaignStatus::Draft;
     std::string statusReason;
     Usec createdAt = 0;
     Usec updatedAt = 0;
-    // Read-only, maintained by the storage from the send ledger.
+    // Read-only, maintained by the storage from the send ledger. Every attached recipient is
+    // in exactly one of them: recipientCount == sent + failed + unknown + skipped + pending +
+    // inFlight. pendingCount is status pending only (deferred retries included); inFlight is
+    // sending + handed_over (claimed by a sender right now).
     std::int64_t recipientCount = 0;
     std::int64_t sentCount = 0;
     std::int64_t failedCount = 0;
     std::int64_t pendingCount = 0;
+    std::int64_t unknownCount = 0;
+    std::int64_t skippedCount = 0;
+    std::int64_t inFlightCount = 0;
 };
 
 struct Recipient {
@@ -81,6 +96,9 @@ struct Dashboard {
     std::int64_t sent = 0;
     std::int64_t failed = 0;
     std::int64_t pending = 0;
+    std::int64_t unknown = 0;
+    std::int64_t skipped = 0;
+    std::int64_t inFlight = 0;  // sending + handed_over
     std::vector<std::pair<CampaignStatus, std::int64_t>> campaignsByStatus;
 };
 
@@ -91,6 +109,9 @@ struct CampaignSummary {
     std::int64_t sent = 0;
     std::int64_t failed = 0;
     std::int64_t pending = 0;
+    std::int64_t unknown = 0;
+    std::int64_t skipped = 0;
+    std::int64_t inFlight = 0;  // sending + handed_over; total is the sum of all six
     double successPercent = 0.0;  // sent / total * 100, 0 when total is 0
     std::vector<std::pair<std::string, std::int64_t>> failureReasons;  // most frequent first
 };

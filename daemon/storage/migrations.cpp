@@ -19,6 +19,18 @@
 // Status columns carry no CHECK constraint on purpose: later versions add ledger statuses
 // (unknown, skipped) and SQLite cannot alter a CHECK without rebuilding the table. The store
 // rejects a token it does not know when it reads one.
+//
+// Version 2, the send ledger's exactly-once columns (store.h has the rules):
+//   campaign_recipients  message_id (the Message-ID, NULL until handed over), claimed_by
+//                        (the sender instance holding the row), claimed_at, next_attempt_at
+//                        (retry backoff, NULL = due now), last_error (the latest deferral,
+//                        skip or recovery reason; fail_reason stays the final failure). New
+//                        status tokens: sending, handed_over, unknown, skipped.
+//                        The claim index (campaign_id, status, next_attempt_at) replaces
+//                        (campaign_id, status), which is its prefix; a partial index on the
+//                        few in-flight rows serves start-up recovery across all campaigns.
+//   campaigns            transport (a [Transport NAME]; '' = the default), subject_tag
+//                        (boolean as 0/1, default 1).
 // Sort keys that reach the user (email_key, group name) use the "C" collation on PostgreSQL so
 // that both backends order them byte-wise, whatever the database's locale.
 #include "storage/migrations.h"
@@ -148,6 +160,34 @@ const std::vector<Migration>& migrations() {
                  processed_at BIGINT NOT NULL))",
              "CREATE INDEX bounce_records_campaign_idx ON bounce_records (campaign_id)",
              "CREATE INDEX bounce_records_email_idx ON bounce_records (recipient_email)",
+         }},
+        {2,
+         "send ledger: claims, hand-over, retry; campaign transport and subject tag",
+         {
+             "ALTER TABLE campaign_recipients ADD COLUMN message_id TEXT",
+             "ALTER TABLE campaign_recipients ADD COLUMN claimed_by TEXT",
+             "ALTER TABLE campaign_recipients ADD COLUMN claimed_at INTEGER",
+             "ALTER TABLE campaign_recipients ADD COLUMN next_attempt_at INTEGER",
+             "ALTER TABLE campaign_recipients ADD COLUMN last_error TEXT NOT NULL DEFAULT ''",
+             "DROP INDEX campaign_recipients_campaign_status_idx",
+             "CREATE INDEX campaign_recipients_claim_idx ON campaign_recipients (campaign_id, status, next_attempt_at)",
+             "CREATE INDEX campaign_recipients_in_flight_idx ON campaign_recipients (claimed_by)"
+             " WHERE status IN ('sending', 'handed_over')",
+             "ALTER TABLE campaigns ADD COLUMN transport TEXT NOT NULL DEFAULT ''",
+             "ALTER TABLE campaigns ADD COLUMN subject_tag INTEGER NOT NULL DEFAULT 1",
+         },
+         {
+             "ALTER TABLE campaign_recipients ADD COLUMN message_id TEXT",
+             "ALTER TABLE campaign_recipients ADD COLUMN claimed_by TEXT",
+             "ALTER TABLE campaign_recipients ADD COLUMN claimed_at BIGINT",
+             "ALTER TABLE campaign_recipients ADD COLUMN next_attempt_at BIGINT",
+             "ALTER TABLE campaign_recipients ADD COLUMN last_error TEXT NOT NULL DEFAULT ''",
+             "DROP INDEX campaign_recipients_campaign_status_idx",
+             "CREATE INDEX campaign_recipients_claim_idx ON campaign_recipients (campaign_id, status, next_attempt_at)",
+             "CREATE INDEX campaign_recipients_in_flight_idx ON campaign_recipients (claimed_by)"
+             " WHERE status IN ('sending', 'handed_over')",
+             "ALTER TABLE campaigns ADD COLUMN transport TEXT NOT NULL DEFAULT ''",
+             "ALTER TABLE campaigns ADD COLUMN subject_tag INTEGER NOT NULL DEFAULT 1",
          }},
     };
     return list;

@@ -39,14 +39,19 @@ constexpr std::array kAllCampaignStatuses{CampaignStatus::Draft,     CampaignSta
                                           CampaignStatus::InProgress, CampaignStatus::Paused,
                                           CampaignStatus::Completed,  CampaignStatus::Cancelled};
 
-// The ledger counts are four index range counts on campaign_recipients (campaign_id, status).
+// The ledger counts are index range counts on campaign_recipients (campaign_id, status, ...).
 constexpr const char* kCampaignSelect =
     "SELECT c.id, c.name, c.subject, c.html_content, c.text_content, c.from_address,"
     " c.scheduled_time, c.status, c.status_reason, c.created_at, c.updated_at,"
     " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id),"
     " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id AND l.status = 'sent'),"
     " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id AND l.status = 'failed'),"
-    " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id AND l.status = 'pending')"
+    " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id AND l.status = 'pending'),"
+    " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id AND l.status = 'unknown'),"
+    " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id AND l.status = 'skipped'),"
+    " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id"
+    "   AND l.status IN ('sending', 'handed_over')),"
+    " c.transport, c.subject_tag"
     " FROM campaigns c";
 
 Campaign campaignFrom(const SqlRow& row) {
@@ -66,6 +71,11 @@ Campaign campaignFrom(const SqlRow& row) {
     c.sentCount = row.int64(12);
     c.failedCount = row.int64(13);
     c.pendingCount = row.int64(14);
+    c.unknownCount = row.int64(15);
+    c.skippedCount = row.int64(16);
+    c.inFlightCount = row.int64(17);
+    c.transport = row.text(18);
+    c.subjectTag = row.int64(19) != 0;
     return c;
 }
 
@@ -89,6 +99,13 @@ constexpr const char* kGroupSelect =
 
 Group groupFrom(const SqlRow& row) {
     return Group{row.int64(0), row.text(1), row.int64(2), row.int64(3)};
+}
+
+// "$first, $first+1, ..." for `count` parameters: generated text, never a value.
+std::string placeholders(std::size_t first, std::size_t count) {
+    std::string s;
+    for (std::size_t i = 0; i < count; ++i) s += (i ? ", $" : "$") + std::to_string(first + i);
+    return s;
 }
 
 constexpr const char* kMemberGroupNames =
@@ -192,10 +209,11 @@ void SqlStore::transaction(const std::function<void()>& fn) {
 Id SqlStore::insertCampaign(const Campaign& c) {
     const SqlRows rows = query(
         "INSERT INTO campaigns (name, subject, html_content, text_content, from_address,"
-        " scheduled_time, status, status_reason, created_at, updated_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        " scheduled_time, status, status_reason, created_at, updated_at, transport, subject_tag)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         {c.name, c.subject, c.htmlContent, c.textContent, c.fromAddress, nullable(c.scheduledTime),
-         token(c.status), c.statusReason, c.createdAt, c.updatedAt});
+         token(c.status), c.statusReason, c.createdAt, c.updatedAt, c.transport,
+         std::int64_t(c.subjectTag ? 1 : 0)});
     if (rows.empty()) throw Error(ErrorCode::Failed, "database: INSERT returned no id");
     return rows.front().int64(0);
 }
@@ -203,10 +221,12 @@ Id SqlStore::insertCampaign(const Campaign& c) {
 void SqlStore::updateCampaign(const Campaign& c) {
     const std::int64_t n = exec(
         "UPDATE campaigns SET name = $2, subject = $3, html_content = $4, text_content = $5,"
-        " from_address = $6, scheduled_time = $7, status = $8, status_reason = $9, updated_at = $10"
+        " from_address = $6, scheduled_time = $7, status = $8, status_reason = $9, updated_at = $10,"
+        " transport = $11, subject_tag = $12"
         " WHERE id = $1",
         {c.id, c.name, c.subject, c.htmlContent, c.textContent, c.fromAddress,
-         nullable(c.scheduledTime), token(c.status), c.statusReason, c.updatedAt});
+         nullable(c.scheduledTime), token(c.status), c.statusReason, c.updatedAt, c.transport,
+         std::int64_t(c.subjectTag ? 1 : 0)});
     if (n == 0) throw Error(ErrorCode::NotFound, "campaign " + std::to_string(c.id) + " does not exist");
 }
 
@@ -406,6 +426,175 @@ bool SqlStore::attachRecipient(Id campaign, Id recipient) {
                {campaign, recipient}) == 1;
 }
 
+// ---- the send ledger's sending side --------------------------------------------------------
+// Every statement below is a compare-and-set on the row's status (and, for a worker's own
+// rows, claimed_by): the WHERE clause names the state the transition starts from, so a row
+// that another worker, a cancel or the recovery has moved meanwhile is not touched, and the
+// count of changed rows tells the caller what happened.
+
+void SqlStore::requireOwnTransaction(const char* what) const {
+    if (depth_ > 0)
+        throw Error(ErrorCode::Failed,
+                    std::string("database: ") + what + " commits on its own and cannot run inside transaction()");
+}
+
+std::vector<ClaimedRecipient> SqlStore::claimBatch(Id campaign, std::string_view worker,
+                                                   std::size_t limit, Usec now) {
+    requireOwnTransaction("claimBatch");
+    if (worker.empty()) throw Error(ErrorCode::InvalidArgument, "a claiming worker needs a name");
+    std::vector<ClaimedRecipient> out;
+    if (limit == 0) return out;
+    // PostgreSQL: the subquery locks the rows it picks and skips rows another transaction has
+    // locked, so two claimers never pick the same row and never wait for each other; the
+    // lock is held until this transaction commits, when the rows are no longer pending.
+    // SQLite: BEGIN IMMEDIATE already makes this transaction the only writer.
+    const std::string lock = db_->dialect() == SqlDialect::PostgreSQL ? " FOR UPDATE SKIP LOCKED" : "";
+    const std::string claimSql =
+        "UPDATE campaign_recipients SET status = 'sending', claimed_by = $3, claimed_at = $2"
+        " WHERE status = 'pending' AND id IN (SELECT id FROM campaign_recipients"
+        " WHERE campaign_id = $1 AND status = 'pending'"
+        " AND (next_attempt_at IS NULL OR next_attempt_at <= $2)"
+        " ORDER BY id LIMIT $4" + lock + ") RETURNING id";
+    constexpr std::size_t kRound = 500;  // bounds the id lists below (parameter limits)
+    transaction([&] {
+        while (out.size() < limit) {
+            const std::size_t want = std::min(kRound, limit - out.size());
+            const SqlRows claimed = query(claimSql, {campaign, now, std::string(worker), std::int64_t(want)});
+            if (claimed.empty()) break;
+            SqlParams ids;
+            for (const SqlRow& row : claimed) ids.emplace_back(row.int64(0));
+            const std::string list = placeholders(1, ids.size());
+            // Who they are now: unsubscribed or deleted since they were attached -> skipped,
+            // by the ids seen here (what is returned and what is skipped never overlap).
+            SqlParams skip;
+            for (const SqlRow& row : query("SELECT l.id, l.recipient_id, l.recipient_email, r.name, r.status, l.attempts"
+                                           " FROM campaign_recipients l LEFT JOIN recipients r ON r.id = l.recipient_id"
+                                           " WHERE l.id IN (" + list + ") ORDER BY l.id",
+                                           ids)) {
+                if (row.isNull(1) || row.isNull(4) || row.text(4) != toString(SubscriptionStatus::Subscribed))
+                    skip.emplace_back(row.int64(0));
+                else
+                    out.push_back(ClaimedRecipient{row.int64(0), row.int64(1), row.text(2), row.text(3), row.int64(5)});
+            }
+            if (!skip.empty())
+                exec("UPDATE campaign_recipients SET status = 'skipped', claimed_by = NULL, claimed_at = NULL,"
+                     " last_error = CASE WHEN recipient_id IS NULL THEN 'recipient deleted'"
+                     " ELSE 'unsubscribed' END"
+                     " WHERE status = 'sending' AND id IN (" + placeholders(1, skip.size()) + ")",
+                     skip);
+            if (claimed.size() < want) break;  // nothing more is due
+        }
+    });
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.ledgerId < b.ledgerId; });
+    return out;
+}
+
+std::vector<Id> SqlStore::markHandedOver(std::string_view worker, std::span<const HandOver> items) {
+    requireOwnTransaction("markHandedOver");
+    for (const HandOver& item : items)
+        if (item.messageId.empty())
+            throw Error(ErrorCode::InvalidArgument,
+                        "ledger row " + std::to_string(item.ledgerId) + " has no Message-ID");
+    std::vector<Id> moved;
+    if (items.empty()) return moved;
+    // QUEUE SAFETY. This commit is the line between "may be sent again" and "never sent
+    // again". The sender calls the transport only for the ids returned here, and only after
+    // this function returns, i.e. after the commit is durable: SQLite commits a WAL frame with
+    // synchronous=FULL (fsync before COMMIT returns), and on PostgreSQL SET LOCAL
+    // synchronous_commit = on makes COMMIT wait for the WAL flush even if the server or the
+    // database default says otherwise. So once a message may have reached a server, the
+    // database says handed_over, whatever crashes next; recoverInterrupted turns that into
+    // unknown, never pending. A crash before the commit leaves sending, and no message left.
+    transaction([&] {
+        if (db_->dialect() == SqlDialect::PostgreSQL) exec("SET LOCAL synchronous_commit TO on");
+        for (const HandOver& item : items)
+            if (exec("UPDATE campaign_recipients SET status = 'handed_over', message_id = $3"
+                     " WHERE id = $1 AND status = 'sending' AND claimed_by = $2",
+                     {item.ledgerId, std::string(worker), item.messageId}) == 1)
+                moved.push_back(item.ledgerId);
+    });
+    return moved;
+}
+
+std::int64_t SqlStore::recordOutcomes(std::string_view worker, std::span<const DeliveryOutcome> outcomes,
+                                      Usec now) {
+    requireOwnTransaction("recordOutcomes");
+    std::int64_t applied = 0;
+    if (outcomes.empty()) return applied;
+    const std::string who(worker);
+    transaction([&] {
+        for (const DeliveryOutcome& o : outcomes) {
+            switch (o.kind) {
+            case DeliveryOutcome::Kind::Sent:
+                applied += exec("UPDATE campaign_recipients SET status = 'sent', sent_at = $3,"
+                                " attempts = attempts + 1"
+                                " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over'",
+                                {o.ledgerId, who, now});
+                break;
+            case DeliveryOutcome::Kind::Failed:
+                // From sending: failed before any transport saw it (render error), no attempt.
+                applied += exec("UPDATE campaign_recipients SET status = 'failed', fail_reason = $3,"
+                                " attempts = attempts + CASE WHEN status = 'handed_over' THEN 1 ELSE 0 END"
+                                " WHERE id = $1 AND claimed_by = $2 AND status IN ('handed_over', 'sending')",
+                                {o.ledgerId, who, o.reason});
+                break;
+            case DeliveryOutcome::Kind::Deferred:
+                // The server refused it (4xx) or the connection failed before it accepted the
+                // message: sending it again later is safe, under a new Message-ID.
+                applied += exec("UPDATE campaign_recipients SET status = 'pending', attempts = attempts + 1,"
+                                " next_attempt_at = $3, last_error = $4, message_id = NULL,"
+                                " claimed_by = NULL, claimed_at = NULL"
+                                " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over'",
+                                {o.ledgerId, who, nullable(o.nextAttemptAt), o.reason});
+                break;
+            }
+        }
+    });
+    return applied;
+}
+
+RecoveredClaims SqlStore::recoverInterrupted(std::optional<std::string_view> worker) {
+    requireOwnTransaction("recoverInterrupted");
+    RecoveredClaims r;
+    const std::string only = worker ? " AND claimed_by = $1" : "";
+    const SqlParams params = worker ? SqlParams{std::string(*worker)} : SqlParams{};
+    transaction([&] {
+        // handed_over: the message may be at the server (the crash came after the durable
+        // hand-over, before the outcome's commit). Sending it again could duplicate it, so
+        // it is final: unknown, Message-ID kept for matching against the server's logs.
+        r.unknown = exec("UPDATE campaign_recipients SET status = 'unknown',"
+                         " last_error = 'interrupted after the hand-over to the transport; outcome unknown'"
+                         " WHERE status = 'handed_over'" + only,
+                         params);
+        // sending: markHandedOver never committed, so no transport ever saw it.
+        r.released = exec("UPDATE campaign_recipients SET status = 'pending', claimed_by = NULL, claimed_at = NULL"
+                          " WHERE status = 'sending'" + only,
+                          params);
+    });
+    return r;
+}
+
+std::int64_t SqlStore::releaseClaims(Id campaign, std::string_view worker) {
+    requireOwnTransaction("releaseClaims");
+    return exec("UPDATE campaign_recipients SET status = 'pending', claimed_by = NULL, claimed_at = NULL"
+                " WHERE campaign_id = $1 AND status = 'sending' AND claimed_by = $2",
+                {campaign, std::string(worker)});
+}
+
+std::int64_t SqlStore::cancelPending(Id campaign) {
+    requireOwnTransaction("cancelPending");
+    return exec("UPDATE campaign_recipients SET status = 'skipped', last_error = 'campaign cancelled'"
+                " WHERE campaign_id = $1 AND status IN ('pending', 'sending')",
+                {campaign});
+}
+
+bool SqlStore::campaignHasWorkLeft(Id campaign) {
+    return !query("SELECT 1 FROM campaign_recipients WHERE campaign_id = $1"
+                  " AND status IN ('pending', 'sending', 'handed_over') LIMIT 1",
+                  {campaign})
+                .empty();
+}
+
 // ---- reports ------------------------------------------------------------------------------
 
 Dashboard SqlStore::dashboard() {
@@ -417,7 +606,10 @@ Dashboard SqlStore::dashboard() {
         " (SELECT COUNT(*) FROM recipient_groups),"
         " (SELECT COUNT(*) FROM campaign_recipients WHERE status = 'sent'),"
         " (SELECT COUNT(*) FROM campaign_recipients WHERE status = 'failed'),"
-        " (SELECT COUNT(*) FROM campaign_recipients WHERE status = 'pending')");
+        " (SELECT COUNT(*) FROM campaign_recipients WHERE status = 'pending'),"
+        " (SELECT COUNT(*) FROM campaign_recipients WHERE status = 'unknown'),"
+        " (SELECT COUNT(*) FROM campaign_recipients WHERE status = 'skipped'),"
+        " (SELECT COUNT(*) FROM campaign_recipients WHERE status IN ('sending', 'handed_over'))");
     if (!totals.empty()) {
         const SqlRow& row = totals.front();
         d.totalRecipients = row.int64(0);
@@ -427,6 +619,9 @@ Dashboard SqlStore::dashboard() {
         d.sent = row.int64(4);
         d.failed = row.int64(5);
         d.pending = row.int64(6);
+        d.unknown = row.int64(7);
+        d.skipped = row.int64(8);
+        d.inFlight = row.int64(9);
     }
     std::map<std::string, std::int64_t> byToken;
     for (const SqlRow& row : query("SELECT status, COUNT(*) FROM campaigns GROUP BY status"))
@@ -451,6 +646,13 @@ CampaignSummary SqlStore::campaignSummary(Id campaign) {
         if (status == toString(DeliveryStatus::Sent)) s.sent = n;
         else if (status == toString(DeliveryStatus::Failed)) s.failed = n;
         else if (status == toString(DeliveryStatus::Pending)) s.pending = n;
+        else if (status == toString(DeliveryStatus::Unknown)) s.unknown = n;
+        else if (status == toString(DeliveryStatus::Skipped)) s.skipped = n;
+        else if (status == toString(DeliveryStatus::Sending) ||
+                 status == toString(DeliveryStatus::HandedOver))
+            s.inFlight += n;
+        else
+            throw Error(ErrorCode::Failed, "database: unknown delivery status '" + status + "'");
     }
     s.successPercent = s.total == 0 ? 0.0 : double(s.sent) * 100.0 / double(s.total);
     for (const SqlRow& row : query("SELECT fail_reason, COUNT(*) FROM campaign_recipients"

@@ -51,6 +51,16 @@ public:
     std::int64_t attachGroup(Id campaign, Id group) override;
     bool attachRecipient(Id campaign, Id recipient) override;
 
+    std::vector<ClaimedRecipient> claimBatch(Id campaign, std::string_view worker, std::size_t limit,
+                                             Usec now) override;
+    std::vector<Id> markHandedOver(std::string_view worker, std::span<const HandOver> items) override;
+    std::int64_t recordOutcomes(std::string_view worker, std::span<const DeliveryOutcome> outcomes,
+                                Usec now) override;
+    RecoveredClaims recoverInterrupted(std::optional<std::string_view> worker) override;
+    std::int64_t releaseClaims(Id campaign, std::string_view worker) override;
+    std::int64_t cancelPending(Id campaign) override;
+    bool campaignHasWorkLeft(Id campaign) override;
+
     Dashboard dashboard() override;
     CampaignSummary campaignSummary(Id campaign) override;
 
@@ -66,6 +76,7 @@ private:
     auto statement(F&& run) -> decltype(run());
     void rollbackToSavepoint(const std::string& name) noexcept;
     std::vector<std::string> groupsOf(Id recipient);
+    void requireOwnTransaction(const char* what) const;
 
     std::unique_ptr<SqlConnection> db_;
     int depth_ = 0;          // 0: no transaction; 1: top level; >1: savepoints

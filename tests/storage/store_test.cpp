@@ -1,8 +1,8 @@
 // store_test.cpp: the Store contract, run unchanged against SQLite and PostgreSQL. Every test
 // opens a fresh database (a file in a TempDir, or a new database on the binary's private
 // PostgreSQL server) and checks real values read back through the interface the services
-// use. The ledger statuses sent/failed have no Store writer yet, so a few tests set them
-// through the store's SQL connection.
+// use. A few tests set ledger outcomes (sent/failed) through the store's SQL connection, a
+// shortcut past claim and hand-over; the sending path itself is ledger_test.cpp's.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -87,7 +87,7 @@ protected:
         return store_->insertRecipient(r);
     }
 
-    // The ledger outcome the sender will record (no Store method writes it yet).
+    // A ledger outcome, set directly (the real path is claimBatch/markHandedOver/recordOutcomes).
     void setDelivery(Id campaign, Id recipient, DeliveryStatus status, std::string reason = {}) {
         const auto n = sql().exec(
             "UPDATE campaign_recipients SET status = $3, fail_reason = $4, attempts = attempts + 1"
