@@ -80,6 +80,11 @@ VariantMap toVariantMap(const Campaign& c, bool withContent) {
         {"sent_count", sdbus::Variant(count(c.sentCount))},
         {"failed_count", sdbus::Variant(count(c.failedCount))},
         {"pending_count", sdbus::Variant(count(c.pendingCount))},
+        {"unknown_count", sdbus::Variant(count(c.unknownCount))},
+        {"skipped_count", sdbus::Variant(count(c.skippedCount))},
+        {"in_flight_count", sdbus::Variant(count(c.inFlightCount))},
+        {"transport", sdbus::Variant(c.transport)},
+        {"subject_tag", sdbus::Variant(c.subjectTag)},
     };
     if (withContent) {
         m.emplace("html_content", sdbus::Variant(c.htmlContent));
@@ -119,6 +124,9 @@ VariantMap toVariantMap(const Dashboard& d) {
         {"sent", sdbus::Variant(count(d.sent))},
         {"failed", sdbus::Variant(count(d.failed))},
         {"pending", sdbus::Variant(count(d.pending))},
+        {"unknown", sdbus::Variant(count(d.unknown))},
+        {"skipped", sdbus::Variant(count(d.skipped))},
+        {"in_flight", sdbus::Variant(count(d.inFlight))},
         {"campaigns_by_status", sdbus::Variant(byStatus)},
     };
 }
@@ -132,6 +140,9 @@ VariantMap toVariantMap(const CampaignSummary& s) {
         {"sent", sdbus::Variant(count(s.sent))},
         {"failed", sdbus::Variant(count(s.failed))},
         {"pending", sdbus::Variant(count(s.pending))},
+        {"unknown", sdbus::Variant(count(s.unknown))},
+        {"skipped", sdbus::Variant(count(s.skipped))},
+        {"in_flight", sdbus::Variant(count(s.inFlight))},
         {"success_percent", sdbus::Variant(s.successPercent)},
         {"failure_reasons", sdbus::Variant(reasons)},
     };

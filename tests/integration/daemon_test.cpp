@@ -246,6 +246,14 @@ TEST_P(DaemonTest, CampaignLifecycle) {
     const auto summary = okJson({"campaign", "summary", "1"});
     EXPECT_EQ(summary["total"], 3);
     EXPECT_EQ(summary["pending"], 3);
+    // Every attached recipient is accounted for, in exactly one state.
+    c = okJson({"campaign", "show", "1"});
+    EXPECT_EQ(c["recipient_count"].get<int>(),
+              c["sent_count"].get<int>() + c["failed_count"].get<int>() + c["unknown_count"].get<int>() +
+                  c["skipped_count"].get<int>() + c["pending_count"].get<int>() +
+                  c["in_flight_count"].get<int>());
+    EXPECT_EQ(c["transport"], "");
+    EXPECT_EQ(c["subject_tag"], true);
 }
 
 TEST_P(DaemonTest, BadInputIsRefusedClearlyAndChangesNothing) {
