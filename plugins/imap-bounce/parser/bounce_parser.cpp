@@ -1,0 +1,821 @@
+// bounce_parser.cpp: what one message says about deliveries. Order of recognition: an RFC 3464
+// delivery-status part (per-recipient blocks), an RFC 5965 feedback report, a plain-text notice
+// recognised by the wording of the known MTAs (qmail, Exim, Sendmail, Exchange, Gmail, Yahoo,
+// Postfix) or by a mailer-daemon sender, and only then an auto-reply (bounces carry
+// Auto-Submitted: auto-replied too). Campaign matching data come from the returned message
+// (attached, or quoted as text after a "copy of the message" marker) and the notice itself.
+#include "bounce_parser.h"
+
+#include "mime_walk.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <exception>
+
+namespace campaignd::bounce {
+
+namespace {
+
+using mime::Headers;
+using mime::toLower;
+using mime::trim;
+
+bool isLocalChar(unsigned char c) {
+    return std::isalnum(c) || std::string_view("!#$%&'*+/=?^_`{|}~.-").find(static_cast<char>(c)) !=
+                                  std::string_view::npos;
+}
+
+bool isDomainChar(unsigned char c) { return std::isalnum(c) || c == '.' || c == '-'; }
+
+// The local part as written, the domain in lower case.
+std::string normalizeAddress(std::string_view local, std::string_view domain) {
+    std::string out(local);
+    out.push_back('@');
+    out += toLower(domain);
+    return out;
+}
+
+struct FoundAddress {
+    std::string address;
+    std::size_t begin = 0;  // in the searched text
+    std::size_t end = 0;
+};
+
+// The first addr-spec at or after `from` in `text` (a dot-atom local part, a dotted domain).
+std::optional<FoundAddress> findAddress(std::string_view text, std::size_t from = 0) {
+    std::size_t at = text.find('@', from);
+    while (at != std::string_view::npos) {
+        std::size_t b = at;
+        while (b > from && isLocalChar(static_cast<unsigned char>(text[b - 1]))) {
+            --b;
+        }
+        std::size_t e = at + 1;
+        while (e < text.size() && isDomainChar(static_cast<unsigned char>(text[e]))) {
+            ++e;
+        }
+        std::string_view local = text.substr(b, at - b);
+        std::string_view domain = text.substr(at + 1, e - at - 1);
+        while (!local.empty() && local.front() == '.') {
+            local.remove_prefix(1);
+            ++b;
+        }
+        while (!domain.empty() && (domain.back() == '.' || domain.back() == '-')) {
+            domain.remove_suffix(1);
+            --e;
+        }
+        if (!local.empty() && domain.find('.') != std::string_view::npos && domain.front() != '.' &&
+            local.size() <= 64 && domain.size() <= 255) {
+            return FoundAddress{normalizeAddress(local, domain), b, at + 1 + domain.size()};
+        }
+        at = text.find('@', at + 1);
+    }
+    return std::nullopt;
+}
+
+std::string addressIn(std::string_view value) {
+    if (auto found = findAddress(value)) {
+        return found->address;
+    }
+    return {};
+}
+
+// "rfc822; a@b" -> "a@b"; "smtp; 550 ..." -> "550 ..."
+std::string_view afterType(std::string_view value) {
+    std::size_t semi = value.find(';');
+    if (semi != std::string_view::npos && semi < 16) {
+        return trim(value.substr(semi + 1));
+    }
+    return trim(value);
+}
+
+std::string collapse(std::string_view text, std::size_t limit = 1000) {
+    std::string out;
+    bool space = false;
+    for (char c : text) {
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            space = true;
+            continue;
+        }
+        if (space && !out.empty()) {
+            out.push_back(' ');
+        }
+        space = false;
+        out.push_back(c);
+        if (out.size() >= limit) {
+            break;
+        }
+    }
+    mime::sanitizeUtf8(out);  // a cut may split a character
+    return out;
+}
+
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+// The first enhanced status code ("5.1.1") in the text, not part of an IP address or version.
+std::string findStatus(std::string_view text) {
+    for (std::size_t i = 0; i + 4 < text.size(); ++i) {
+        char c = text[i];
+        if ((c != '2' && c != '4' && c != '5') || text[i + 1] != '.') {
+            continue;
+        }
+        if (i > 0 && (isDigit(text[i - 1]) || text[i - 1] == '.' ||
+                      std::isalpha(static_cast<unsigned char>(text[i - 1])))) {
+            continue;
+        }
+        std::size_t p = i + 2;
+        std::size_t s1 = p;
+        while (p < text.size() && isDigit(text[p]) && p - s1 < 3) ++p;
+        if (p == s1 || p >= text.size() || text[p] != '.') continue;
+        ++p;
+        std::size_t s2 = p;
+        while (p < text.size() && isDigit(text[p]) && p - s2 < 3) ++p;
+        if (p == s2) continue;
+        if (p < text.size() && (isDigit(text[p]) ||
+                                (text[p] == '.' && p + 1 < text.size() && isDigit(text[p + 1])))) {
+            continue;
+        }
+        return std::string(text.substr(i, p - i));
+    }
+    return {};
+}
+
+// The first SMTP reply code ("550") standing as a word in the text.
+int findSmtpCode(std::string_view text) {
+    for (std::size_t i = 0; i + 3 <= text.size(); ++i) {
+        char c = text[i];
+        if ((c != '2' && c != '4' && c != '5') || !isDigit(text[i + 1]) || !isDigit(text[i + 2])) {
+            continue;
+        }
+        if (i > 0) {
+            char before = text[i - 1];
+            if (!(before == ' ' || before == '\t' || before == '\n' || before == '#' ||
+                  before == '(' || before == ';' || before == '<' || before == '"' || before == ':')) {
+                continue;
+            }
+        }
+        if (i + 3 < text.size()) {
+            char after = text[i + 3];
+            if (!(after == ' ' || after == '-' || after == ':' || after == '\r' || after == '\n')) {
+                continue;
+            }
+        }
+        return (c - '0') * 100 + (text[i + 1] - '0') * 10 + (text[i + 2] - '0');
+    }
+    return 0;
+}
+
+std::optional<std::int64_t> positiveNumber(std::string_view digits) {
+    digits = trim(digits);
+    std::int64_t value = 0;
+    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (ec != std::errc() || ptr != digits.data() + digits.size() || value <= 0) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+// The original design's subject tag, [CID:N].
+std::optional<std::int64_t> findCidTag(std::string_view text) {
+    std::size_t pos = text.find("[CID:");
+    while (pos != std::string_view::npos) {
+        std::size_t p = pos + 5;
+        std::size_t start = p;
+        while (p < text.size() && isDigit(text[p]) && p - start < 18) ++p;
+        if (p > start && p < text.size() && text[p] == ']') {
+            if (auto n = positiveNumber(text.substr(start, p - start))) {
+                return n;
+            }
+        }
+        pos = text.find("[CID:", pos + 1);
+    }
+    return std::nullopt;
+}
+
+// Fields of a delivery-status or feedback-report block, names in lower case.
+struct Fields {
+    std::vector<std::pair<std::string, std::string>> list;
+    std::string get(std::string_view name) const {
+        for (const auto& [n, v] : list) {
+            if (n == name) return v;
+        }
+        return {};
+    }
+    bool has(std::string_view name) const {
+        return std::any_of(list.begin(), list.end(), [&](const auto& f) { return f.first == name; });
+    }
+};
+
+// Splits a delivery-status body into its blocks (separated by blank lines).
+std::vector<Fields> parseFieldBlocks(std::string_view text) {
+    std::vector<Fields> blocks(1);
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t eol = text.find('\n', pos);
+        std::size_t next = eol == std::string_view::npos ? text.size() : eol + 1;
+        std::string_view line = text.substr(pos, next - pos);
+        pos = next;
+        while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+        if (trim(line).empty()) {
+            if (!blocks.back().list.empty()) blocks.emplace_back();
+            continue;
+        }
+        if ((line[0] == ' ' || line[0] == '\t') && !blocks.back().list.empty()) {
+            blocks.back().list.back().second.append(" ").append(trim(line));
+            continue;
+        }
+        std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos || colon == 0) continue;
+        blocks.back().list.emplace_back(toLower(trim(line.substr(0, colon))),
+                                        std::string(trim(line.substr(colon + 1))));
+    }
+    if (blocks.back().list.empty()) blocks.pop_back();
+    return blocks;
+}
+
+Action actionFrom(std::string_view value) {
+    std::string a = toLower(trim(value));
+    if (a.rfind("delayed", 0) == 0) return Action::delayed;
+    if (a.rfind("delivered", 0) == 0) return Action::delivered;
+    if (a.rfind("relayed", 0) == 0) return Action::relayed;
+    if (a.rfind("expanded", 0) == 0) return Action::expanded;
+    return Action::failed;
+}
+
+bool isTemporary(const BounceResult& r) {
+    if (!r.status.empty()) return r.status[0] == '4';
+    return r.smtpCode / 100 == 4;
+}
+
+void finish(BounceResult& r) {
+    if (r.action == Action::delivered || r.action == Action::relayed ||
+        r.action == Action::expanded) {
+        r.reason = Reason::delivered;
+    } else if (r.action == Action::complaint) {
+        r.reason = Reason::feedback;
+    } else {
+        r.reason = classify(r.status, r.diagnostic);
+    }
+    r.hard = r.action == Action::failed && isHard(r.reason) && !isTemporary(r);
+}
+
+// What the notice tells about the message it returns.
+struct Returned {
+    std::vector<std::string> envelopeCandidates;  // most trusted first
+    std::string messageId;
+    std::optional<std::int64_t> campaignHeader;
+    std::vector<std::string> subjects;  // returned message first, then the notice
+    std::string to;
+};
+
+void learnFromHeaders(const Headers& h, Returned& out) {
+    std::string rp = addressIn(h.get("Return-Path"));
+    if (!rp.empty()) out.envelopeCandidates.push_back(rp);
+    if (out.messageId.empty()) {
+        std::string id = std::string(trim(h.get("Message-ID")));
+        if (!id.empty() && id.size() < 1000) out.messageId = collapse(id);
+    }
+    if (!out.campaignHeader) out.campaignHeader = positiveNumber(h.get("X-Campaign-Id"));
+    std::string subject = h.get("Subject");
+    if (!subject.empty()) out.subjects.push_back(mime::decodeHeaderText(subject));
+    if (out.to.empty()) out.to = addressIn(mime::decodeHeaderText(h.get("To")));
+}
+
+// Markers after which a text notice quotes the returned message (or its headers).
+constexpr std::array<std::string_view, 13> kCopyMarkers = {
+    "------ this is a copy of the message",
+    "--- below this line is a copy of the message",
+    "----- original message -----",
+    "original message headers:",
+    "------ original message",
+    "----- unsent message below -----",
+    "----- the header of the original message is following",
+    "original message follows",
+    "------ the original message",
+    "--- the header of the original message",
+    "----- message header follows -----",
+    "-----original message-----",
+    "----- returned message -----",
+};
+
+std::size_t findCopyStart(std::string_view lowerText) {
+    std::size_t best = std::string_view::npos;
+    for (std::string_view m : kCopyMarkers) {
+        std::size_t p = lowerText.find(m);
+        if (p != std::string_view::npos && p < best) best = p;
+    }
+    return best;
+}
+
+// A quoted copy of the returned message after `copyStart`: its header block.
+void learnFromQuotedCopy(std::string_view text, std::size_t copyStart, Returned& out) {
+    if (copyStart == std::string_view::npos) return;
+    std::size_t eol = text.find('\n', copyStart);
+    if (eol == std::string_view::npos) return;
+    std::size_t p = eol + 1;
+    while (p < text.size() && (text[p] == '\n' || text[p] == '\r' || text[p] == ' ' || text[p] == '\t')) {
+        ++p;
+    }
+    Headers h;
+    mime::readHeaderBlock(text.substr(p), h);
+    if (h.fields.empty()) return;
+    learnFromHeaders(h, out);
+}
+
+struct Signature {
+    std::string_view phrase;  // lower case
+    std::string_view format;
+};
+
+constexpr Signature kSignatures[] = {
+    {"this is the qmail-send program", "qmail"},
+    {"delivery has failed to these recipients or groups", "exchange"},
+    {"the following addresses had permanent fatal errors", "sendmail"},
+    {"----- transcript of session follows -----", "sendmail"},
+    {"sorry, we were unable to deliver your message to the following address", "yahoo"},
+    {"this message was created automatically by mail delivery software", "exim"},
+    {"could not be delivered to one or more of its recipients", "exim"},
+    {"delivery to the following recipient failed permanently", "gmail"},
+    {"delivery to the following recipient has been delayed", "gmail"},
+    {"** address not found **", "gmail"},
+    {"your message wasn't delivered to", "gmail"},
+    {"this is the mail system at host", "postfix"},
+};
+
+bool looksLikeMailerDaemon(std::string_view from) {
+    std::string f = toLower(from);
+    return f.find("mailer-daemon") != std::string::npos || f.find("postmaster") != std::string::npos ||
+           f.find("mail delivery") != std::string::npos;
+}
+
+bool subjectSaysBounce(std::string_view subjectLower) {
+    for (std::string_view s : {"undeliver", "returned mail", "delivery status notification",
+                               "failure notice", "delivery failure", "mail delivery failed",
+                               "delivery failed", "returned to sender", "non remis",
+                               "unzustellbar", "delayed mail", "warning: message"}) {
+        if (subjectLower.find(s) != std::string_view::npos) return true;
+    }
+    return false;
+}
+
+std::string stripHtml(std::string_view html) {
+    std::string out;
+    out.reserve(html.size());
+    bool inTag = false;
+    for (std::size_t i = 0; i < html.size(); ++i) {
+        char c = html[i];
+        if (inTag) {
+            if (c == '>') inTag = false;
+            continue;
+        }
+        if (c == '<') {
+            std::string_view rest = html.substr(i + 1, 4);
+            std::string tag = toLower(rest);
+            if (tag.rfind("br", 0) == 0 || tag.rfind("p", 0) == 0 || tag.rfind("/p", 0) == 0 ||
+                tag.rfind("div", 0) == 0 || tag.rfind("/div", 0) == 0 || tag.rfind("tr", 0) == 0) {
+                out.push_back('\n');
+            }
+            inTag = true;
+            continue;
+        }
+        if (c == '&') {
+            for (auto [ent, rep] : {std::pair<std::string_view, char>{"&lt;", '<'}, {"&gt;", '>'},
+                                    {"&amp;", '&'}, {"&nbsp;", ' '}, {"&quot;", '"'}, {"&#64;", '@'}}) {
+                if (html.substr(i, ent.size()) == ent) {
+                    out.push_back(rep);
+                    i += ent.size() - 1;
+                    c = 0;
+                    break;
+                }
+            }
+            if (c == 0) continue;
+        }
+        out.push_back(c);
+    }
+    return out;
+}
+
+struct TextBlock {
+    std::string recipient;
+    std::string text;  // the rest of the address line and the lines under it
+};
+
+bool isExcluded(const std::string& address, const std::vector<std::string>& excluded) {
+    std::string lower = toLower(address);
+    std::size_t at = lower.find('@');
+    std::string_view local = std::string_view(lower).substr(0, at);
+    if (local == "mailer-daemon" || local == "postmaster" || local == "noreply" ||
+        local == "no-reply") {
+        return true;
+    }
+    return std::any_of(excluded.begin(), excluded.end(),
+                       [&](const std::string& e) { return toLower(e) == lower; });
+}
+
+// Lines that start with an address (optionally in <>, optionally followed by ':'), and the
+// lines under each up to a blank line or the next such line: qmail, Postfix, Yahoo, Exim,
+// Sendmail and Exchange all list failed recipients this way.
+std::vector<TextBlock> addressBlocks(std::string_view region, const std::vector<std::string>& excluded) {
+    std::vector<TextBlock> blocks;
+    bool open = false;
+    std::size_t pos = 0;
+    while (pos < region.size()) {
+        std::size_t eol = region.find('\n', pos);
+        std::size_t next = eol == std::string_view::npos ? region.size() : eol + 1;
+        std::string_view line = trim(region.substr(pos, next - pos));
+        pos = next;
+        if (line.empty()) {
+            open = false;
+            continue;
+        }
+        std::string_view rest = line;
+        bool bracket = false;
+        if (rest.front() == '<') {
+            rest.remove_prefix(1);
+            bracket = true;
+        }
+        bool isAddressLine = false;
+        if (auto found = findAddress(rest); found && found->begin == 0) {
+            std::string_view after = rest.substr(found->end);
+            if (bracket && !after.empty() && after.front() == '>') after.remove_prefix(1);
+            if (!after.empty() && after.front() == ':') after.remove_prefix(1);
+            // "addr...", Sendmail's "<addr>... User unknown"
+            while (!after.empty() && after.front() == '.') after.remove_prefix(1);
+            if (after.empty() || after.front() == ' ' || after.front() == '\t' || after.front() == '(') {
+                isAddressLine = true;
+                if (!isExcluded(found->address, excluded)) {
+                    blocks.push_back(TextBlock{found->address, std::string(trim(after))});
+                    open = true;
+                } else {
+                    open = false;
+                }
+            }
+        }
+        if (!isAddressLine && open) {
+            blocks.back().text.append("\n").append(line);
+        }
+    }
+    return blocks;
+}
+
+// The line holding the first status or reply code in the region, with the lines under it.
+std::string codeLine(std::string_view region) {
+    std::size_t pos = 0;
+    while (pos < region.size()) {
+        std::size_t eol = region.find('\n', pos);
+        std::size_t next = eol == std::string_view::npos ? region.size() : eol + 1;
+        std::string_view line = region.substr(pos, next - pos);
+        if (!findStatus(line).empty() || findSmtpCode(line) >= 400) {
+            std::string out(line);
+            std::size_t p = next;
+            for (int k = 0; k < 3 && p < region.size(); ++k) {
+                std::size_t e = region.find('\n', p);
+                std::size_t n = e == std::string_view::npos ? region.size() : e + 1;
+                std::string_view l = region.substr(p, n - p);
+                if (trim(l).empty()) break;
+                out.append(l);
+                p = n;
+            }
+            return out;
+        }
+        pos = next;
+    }
+    return {};
+}
+
+std::string findRemoteMta(std::string_view text) {
+    std::string lower = toLower(text);
+    for (std::string_view lead : {"host ", "while talking to ", "remote host ", "remote server "}) {
+        std::size_t p = lower.find(lead);
+        while (p != std::string::npos) {
+            std::size_t s = p + lead.size();
+            std::size_t e = s;
+            while (e < lower.size() && isDomainChar(static_cast<unsigned char>(lower[e]))) ++e;
+            std::string_view name = std::string_view(lower).substr(s, e - s);
+            while (!name.empty() && name.back() == '.') name.remove_suffix(1);
+            std::size_t after = e;
+            while (after < lower.size() && lower[after] == ' ') ++after;
+            bool looksLikeHost = name.find('.') != std::string_view::npos &&
+                                 (after < lower.size() && (lower[after] == '[' || lower[after] == ':' ||
+                                                           lower[after] == '.' || lead != "host "));
+            if (looksLikeHost) return std::string(name);
+            p = lower.find(lead, p + 1);
+        }
+    }
+    return {};
+}
+
+struct Notice {
+    std::string text;    // the notice's own text (text/plain, else stripped HTML), UTF-8
+    std::string region;  // the part before the quoted copy of the returned message
+    std::string lower;   // region in lower case
+};
+
+Notice noticeText(const mime::Walk& walk) {
+    Notice n;
+    std::string html;
+    for (const mime::Leaf& leaf : walk.leaves) {
+        if (leaf.message != 0) continue;
+        if (leaf.contentType == "text/plain") {
+            if (n.text.size() < mime::kMaxPartBytes) n.text.append(leaf.body).append("\n");
+        } else if (leaf.contentType == "text/html" && html.empty()) {
+            html = stripHtml(leaf.body);
+        }
+    }
+    if (n.text.empty()) n.text = std::move(html);
+    std::string lower = toLower(n.text);
+    std::size_t copy = findCopyStart(lower);
+    n.region = n.text.substr(0, copy == std::string::npos ? n.text.size() : copy);
+    n.lower = lower.substr(0, n.region.size());
+    return n;
+}
+
+bool saysDelayed(std::string_view lowerRegion, std::string_view lowerSubject) {
+    for (std::string_view s : {"delayed mail", "has been delayed", "will continue trying",
+                               "still being retried", "will be retried", "this is a warning",
+                               "warning: message", "no action is required on your part",
+                               "delivery delayed"}) {
+        if (lowerRegion.find(s) != std::string_view::npos || lowerSubject.find(s) != std::string_view::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+ParsedMessage parseMessage(std::string_view raw) {
+    ParsedMessage out;
+    try {
+        std::vector<std::string> errors;
+        if (raw.size() > kMaxParseBytes) {
+            errors.push_back("message of " + std::to_string(raw.size()) + " bytes; only the first " +
+                             std::to_string(kMaxParseBytes) + " read");
+            raw = raw.substr(0, kMaxParseBytes);
+        }
+        if (raw.find('\0') != std::string_view::npos) {
+            errors.push_back("NUL bytes in the message");
+        }
+        if (trim(raw).empty()) {
+            out.format = "unknown";
+            out.error = "empty message";
+            return out;
+        }
+        mime::Walk walk = mime::walkMessage(raw);
+        if (!walk.error.empty()) errors.push_back(walk.error);
+        const Headers& top = walk.messages[0].headers;
+        if (top.fields.empty()) errors.push_back("no header fields");
+
+        // Returned message (attached ones first), then the notice's own data.
+        Returned returned;
+        for (std::size_t i = 1; i < walk.messages.size(); ++i) {
+            learnFromHeaders(walk.messages[i].headers, returned);
+        }
+        Notice notice = noticeText(walk);
+        if (walk.messages.size() == 1) {
+            std::string lowerText = toLower(notice.text);
+            learnFromQuotedCopy(notice.text, findCopyStart(lowerText), returned);
+        }
+        const std::string noticeSubject = mime::decodeHeaderText(top.get("Subject"));
+        const std::string subjectLower = toLower(noticeSubject);
+
+        std::vector<std::string> extraEnvelope;  // from the report fields
+        std::vector<BounceResult> results;
+
+        // 1. RFC 3464.
+        bool sawDsn = false;
+        for (const mime::Leaf& leaf : walk.leaves) {
+            if (leaf.contentType != "message/delivery-status" &&
+                leaf.contentType != "message/global-delivery-status") {
+                continue;
+            }
+            if (sawDsn && leaf.message != 0) continue;  // a forwarded DSN inside ours
+            sawDsn = true;
+            std::vector<Fields> blocks = parseFieldBlocks(leaf.body);
+            for (std::size_t b = 0; b < blocks.size(); ++b) {
+                const Fields& f = blocks[b];
+                if (b == 0 || f.has("x-postfix-sender") || f.has("original-envelope-id")) {
+                    std::string sender = addressIn(afterType(f.get("x-postfix-sender")));
+                    if (!sender.empty()) extraEnvelope.push_back(sender);
+                    std::string envid = addressIn(f.get("original-envelope-id"));
+                    if (!envid.empty()) extraEnvelope.push_back(envid);
+                }
+                if (!f.has("final-recipient") && !f.has("original-recipient")) continue;
+                BounceResult r;
+                r.recipient = addressIn(afterType(f.get("final-recipient")));
+                if (r.recipient.empty()) r.recipient = addressIn(afterType(f.get("original-recipient")));
+                if (r.recipient.empty()) continue;
+                r.action = actionFrom(f.get("action"));
+                r.diagnostic = collapse(afterType(f.get("diagnostic-code")));
+                r.status = findStatus(f.get("status"));
+                std::string fromDiagnostic = findStatus(r.diagnostic);
+                if (r.status.empty()) {
+                    r.status = fromDiagnostic;
+                } else if (!fromDiagnostic.empty() && fromDiagnostic[0] == r.status[0] &&
+                           (r.status.size() >= 4 && r.status.substr(1) == ".0.0")) {
+                    r.status = fromDiagnostic;  // "5.0.0" with "550 5.1.1 ..." in the text
+                }
+                r.smtpCode = findSmtpCode(r.diagnostic);
+                r.remoteMta = collapse(afterType(f.get("remote-mta")), 255);
+                if (r.diagnostic.empty() && !notice.region.empty()) {
+                    r.diagnostic = collapse(codeLine(notice.region));
+                }
+                finish(r);
+                results.push_back(std::move(r));
+            }
+        }
+        if (sawDsn) {
+            out.format = "rfc3464";
+            out.isBounce = true;
+            if (results.empty()) errors.push_back("delivery-status part without a recipient");
+        }
+
+        // 2. RFC 5965.
+        bool arf = walk.reportType == "feedback-report";
+        for (const mime::Leaf& leaf : walk.leaves) {
+            if (leaf.contentType != "message/feedback-report" || (!results.empty() && !arf)) continue;
+            arf = true;
+            std::vector<Fields> blocks = parseFieldBlocks(leaf.body);
+            Fields f;
+            for (const Fields& b : blocks) f.list.insert(f.list.end(), b.list.begin(), b.list.end());
+            std::string mailFrom = addressIn(f.get("original-mail-from"));
+            if (!mailFrom.empty()) extraEnvelope.insert(extraEnvelope.begin(), mailFrom);
+            BounceResult r;
+            r.recipient = addressIn(f.get("original-rcpt-to"));
+            if (r.recipient.empty()) r.recipient = returned.to;
+            r.action = Action::complaint;
+            std::string type = collapse(f.get("feedback-type"), 64);
+            r.diagnostic = "feedback-type: " + (type.empty() ? std::string("abuse") : type);
+            std::string ua = collapse(f.get("user-agent"), 200);
+            if (!ua.empty()) r.diagnostic += "; user-agent: " + ua;
+            r.remoteMta = collapse(f.get("reporting-mta").empty() ? f.get("source-ip")
+                                                                   : std::string(afterType(f.get("reporting-mta"))),
+                                   255);
+            finish(r);
+            results.push_back(std::move(r));
+            break;
+        }
+        if (arf) {
+            out.format = "arf";
+            out.isComplaint = true;
+            out.isBounce = false;
+            if (results.empty()) {
+                errors.push_back("feedback report without a message/feedback-report part");
+                BounceResult r;
+                r.recipient = returned.to;
+                r.action = Action::complaint;
+                r.diagnostic = "feedback-type: abuse";
+                finish(r);
+                results.push_back(std::move(r));
+            }
+        }
+
+        // 3. Plain-text notices.
+        if ((!sawDsn && !arf) || (sawDsn && results.empty())) {
+            std::string_view format;
+            for (const Signature& s : kSignatures) {
+                if (notice.lower.find(s.phrase) != std::string::npos) {
+                    format = s.format;
+                    break;
+                }
+            }
+            if (format.empty() && subjectLower.find("delivery status notification") != std::string::npos) {
+                format = "gmail";
+            }
+            const std::string from = mime::decodeHeaderText(top.get("From"));
+            const bool failedHeader = top.has("X-Failed-Recipients");
+            if (format.empty() && (failedHeader || (looksLikeMailerDaemon(from) && subjectSaysBounce(subjectLower)))) {
+                format = "unknown";
+            }
+            if (!format.empty()) {
+                if (!sawDsn) out.format = std::string(format);
+                out.isBounce = true;
+                std::vector<std::string> excluded;
+                for (const std::string& a : {addressIn(from), addressIn(top.get("To")),
+                                             addressIn(top.get("Return-Path"))}) {
+                    if (!a.empty()) excluded.push_back(a);
+                }
+                std::vector<TextBlock> blocks = addressBlocks(notice.region, excluded);
+                if (blocks.empty() && failedHeader) {
+                    std::string failed = top.get("X-Failed-Recipients");
+                    std::size_t p = 0;
+                    while (auto found = findAddress(failed, p)) {
+                        blocks.push_back(TextBlock{found->address, {}});
+                        p = found->end;
+                    }
+                }
+                if (blocks.empty()) {
+                    std::size_t p = 0;
+                    while (auto found = findAddress(notice.region, p)) {
+                        if (!isExcluded(found->address, excluded)) {
+                            blocks.push_back(TextBlock{found->address, {}});
+                        }
+                        p = found->end;
+                        if (blocks.size() >= 50) break;
+                    }
+                }
+                const std::string regionCode = codeLine(notice.region);
+                const bool delayed = saysDelayed(notice.lower, subjectLower);
+                std::vector<BounceResult> textResults;
+                for (TextBlock& b : blocks) {
+                    std::string key = toLower(b.recipient);
+                    auto same = std::find_if(textResults.begin(), textResults.end(),
+                                             [&](const BounceResult& r) { return toLower(r.recipient) == key; });
+                    std::string diag = collapse(b.text);
+                    if (same != textResults.end()) {
+                        // Exchange names each recipient twice: for people, then for administrators.
+                        if (same->status.empty()) same->status = findStatus(diag);
+                        if (same->smtpCode == 0) same->smtpCode = findSmtpCode(diag);
+                        if (!diag.empty()) same->diagnostic = collapse(same->diagnostic + " " + diag);
+                        continue;
+                    }
+                    BounceResult r;
+                    r.recipient = b.recipient;
+                    r.diagnostic = diag;
+                    r.remoteMta = findRemoteMta(b.text);
+                    textResults.push_back(std::move(r));
+                }
+                for (BounceResult& r : textResults) {
+                    if (r.status.empty()) r.status = findStatus(r.diagnostic);
+                    if (r.smtpCode == 0) r.smtpCode = findSmtpCode(r.diagnostic);
+                    if (r.status.empty() && r.smtpCode == 0 && textResults.size() == 1) {
+                        std::string code = collapse(regionCode);
+                        r.status = findStatus(code);
+                        r.smtpCode = findSmtpCode(code);
+                        if (!code.empty()) {
+                            r.diagnostic = r.diagnostic.empty() ? code : collapse(r.diagnostic + " " + code);
+                        }
+                    }
+                    if (r.remoteMta.empty() && textResults.size() == 1) r.remoteMta = findRemoteMta(notice.region);
+                    r.action = delayed && !isTemporary(r) && r.status.empty() && r.smtpCode == 0
+                                   ? Action::delayed
+                                   : (delayed && isTemporary(r) ? Action::delayed : Action::failed);
+                    finish(r);
+                    if (r.reason == Reason::undefined && r.action == Action::failed) {
+                        r.reason = classify(r.status, notice.region);
+                        r.hard = isHard(r.reason) && !isTemporary(r);
+                    }
+                }
+                if (textResults.empty()) errors.push_back("a delivery notice naming no recipient");
+                results = std::move(textResults);
+            }
+        }
+
+        // 4. Auto-replies: only what is not a report or a notice.
+        if (!out.isBounce && !out.isComplaint) {
+            std::string autoSubmitted = toLower(top.get("Auto-Submitted"));
+            bool autoReply = autoSubmitted.rfind("auto-replied", 0) == 0 || top.has("X-Autoreply") ||
+                             top.has("X-Autorespond") ||
+                             toLower(top.get("Precedence")) == "auto_reply" ||
+                             toLower(top.get("X-Auto-Response-Suppress")).find("oof") != std::string::npos;
+            for (std::string_view s : {"out of office", "out of the office", "automatic reply",
+                                       "auto-reply", "autoreply", "auto reply", "vacation",
+                                       "abwesenheitsnotiz", "absence"}) {
+                if (subjectLower.find(s) != std::string::npos) autoReply = true;
+            }
+            if (autoReply) {
+                out.isAutoReply = true;
+                out.format = "autoreply";
+                results.clear();
+            }
+        }
+        if (out.format.empty()) out.format = "unknown";
+
+        // Campaign matching data, the same for every result of this message.
+        std::vector<std::string> envelope = returned.envelopeCandidates;
+        envelope.insert(envelope.end(), extraEnvelope.begin(), extraEnvelope.end());
+        for (const char* name : {"X-Original-To", "Delivered-To"}) {
+            std::string a = addressIn(top.get(name));
+            if (!a.empty()) envelope.push_back(a);
+        }
+        if (out.isBounce) {
+            std::string to = addressIn(top.get("To"));  // a notice goes to the envelope sender
+            if (!to.empty()) envelope.push_back(to);
+        }
+        std::string verp = envelope.empty() ? std::string() : envelope.front();
+        std::optional<std::int64_t> campaign = returned.campaignHeader;
+        for (const std::string& s : returned.subjects) {
+            if (!campaign) campaign = findCidTag(s);
+        }
+        if (!campaign) campaign = findCidTag(noticeSubject);
+        if (!campaign) campaign = findCidTag(notice.text);
+        for (BounceResult& r : results) {
+            r.verpAddress = verp;
+            r.originalMessageId = returned.messageId;
+            r.campaignId = campaign;
+        }
+        out.results = std::move(results);
+        for (const std::string& e : errors) {
+            if (!out.error.empty()) out.error += "; ";
+            out.error += e;
+        }
+    } catch (const std::exception& e) {
+        out.error = std::string("internal: ") + e.what();
+    } catch (...) {
+        out.error = "internal: unknown failure";
+    }
+    return out;
+}
+
+}  // namespace campaignd::bounce

@@ -1,0 +1,72 @@
+// bounce_parser.h: one raw message (RFC 5322 bytes as fetched over IMAP or piped in by an MTA)
+// in, what it says about deliveries out: RFC 3464 DSNs, RFC 5965 ARF complaints, the plain-text
+// notices of qmail, Exim, Sendmail, Exchange, Gmail, Yahoo and Postfix, and auto-replies, each
+// result classified into the bounce-reason vocabulary with the data to match it to a campaign.
+// Promises: never throws, never crashes, bounded work (only the first kMaxParseBytes are read);
+// malformed input gives what could be found plus `error`. Refuses nothing; matches nothing to
+// the database and verifies no VERP token (the daemon does both).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace campaignd::bounce {
+
+inline constexpr std::size_t kMaxParseBytes = std::size_t{1} << 20;  // the rest is not read
+
+enum class Reason {
+    userUnknown, hostUnknown, mailboxFull, filtered, blocked, spamDetected, rejected,
+    policyViolation, expired, suspend, securityError, systemError, networkError, tooManyConn,
+    mesgTooBig, exceedLimit, noRelaying, notAccept, hasMoved, syntaxError, contentError,
+    virusDetected, onHold, vacation, feedback, delivered, undefined,
+};
+
+enum class Action { failed, delayed, delivered, relayed, expanded, complaint, autoreply };
+
+// The vocabulary's own spelling: "userunknown", "mailboxfull", ..., "undefined".
+std::string_view toString(Reason reason);
+std::string_view toString(Action action);
+// The inverse of toString(Reason); nullopt for an unknown word.
+std::optional<Reason> reasonFromString(std::string_view word);
+// userunknown, hostunknown and hasmoved: the address will never work, suppress at once.
+bool isHard(Reason reason);
+
+// The reason for one delivery outcome: the enhanced status code ("5.1.1", may be empty) first,
+// refined by the wording of the diagnostic (the SMTP reply text) where the code is generic
+// (x.0.0, x.y.0, 5.7.1, 4.x.x without a specific meaning, or no code). Also used for a 5xx at
+// RCPT during sending.
+Reason classify(std::string_view status, std::string_view diagnostic);
+
+struct BounceResult {
+    std::string recipient;   // lower-cased domain, as the report names it; may be empty (ARF)
+    std::string status;      // enhanced status "5.1.1", or "" when none was given
+    int smtpCode = 0;        // the SMTP reply code (550) found in the diagnostic, or 0
+    Reason reason = Reason::undefined;
+    bool hard = false;       // isHard(reason), a failure, and not a 4.x.x/4xx (temporary) code
+    Action action = Action::failed;
+    std::string diagnostic;  // the server's words, white space collapsed, valid UTF-8
+    std::string remoteMta;   // "mx.example.net", without the "dns;" type
+    // Campaign matching, most trusted first: verpAddress (the original envelope sender, for
+    // parseVerpAddress), originalMessageId (for the send ledger), campaignId (X-Campaign-Id of
+    // the returned message, else a [CID:N] tag in its subject or the notice's).
+    std::optional<std::int64_t> campaignId;
+    std::string verpAddress;
+    std::string originalMessageId;  // with the angle brackets, as in the header
+};
+
+struct ParsedMessage {
+    bool isBounce = false;     // a delivery report or notice (failures, delays, successes)
+    bool isAutoReply = false;  // vacation / out of office: no results
+    bool isComplaint = false;  // ARF feedback report: one complaint result
+    std::string format;        // "rfc3464", "arf", "qmail", "exim", "sendmail", "exchange",
+                               // "gmail", "yahoo", "postfix", "autoreply", "unknown"
+    std::vector<BounceResult> results;
+    std::string error;  // why it could not be (fully) parsed; "" if it was read cleanly
+};
+
+ParsedMessage parseMessage(std::string_view raw);
+
+}  // namespace campaignd::bounce

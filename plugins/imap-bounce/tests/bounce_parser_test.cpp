@@ -1,0 +1,233 @@
+// bounce_parser_test.cpp: the parser on the corpus (corpus/*.eml, one message per server shape)
+// and on damaged input. Each case asserts what the daemon will record: recipient, enhanced
+// status, reason, hard/soft, action, and the campaign matching data where present.
+#include "bounce_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+using namespace campaignd::bounce;
+
+std::string corpus(const std::string& name) {
+    std::ifstream in(std::string(BOUNCE_CORPUS_DIR) + "/" + name, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    EXPECT_FALSE(ss.str().empty()) << name;
+    return ss.str();
+}
+
+void expectResult(const BounceResult& r, const std::string& recipient, const std::string& status,
+                  Reason reason, bool hard, Action action = Action::failed) {
+    EXPECT_EQ(r.recipient, recipient);
+    EXPECT_EQ(r.status, status) << r.recipient;
+    EXPECT_EQ(toString(r.reason), toString(reason)) << r.recipient << ": " << r.diagnostic;
+    EXPECT_EQ(r.hard, hard) << r.recipient;
+    EXPECT_EQ(toString(r.action), toString(action)) << r.recipient;
+}
+
+TEST(Corpus, PostfixDsnSingleRecipient) {
+    ParsedMessage m = parseMessage(corpus("postfix-dsn-single.eml"));
+    EXPECT_TRUE(m.isBounce);
+    EXPECT_FALSE(m.isAutoReply);
+    EXPECT_EQ(m.format, "rfc3464");
+    EXPECT_EQ(m.error, "");
+    ASSERT_EQ(m.results.size(), 1u);
+    const BounceResult& r = m.results[0];
+    expectResult(r, "nobody@example.net", "5.1.1", Reason::userUnknown, true);
+    EXPECT_EQ(r.smtpCode, 550);
+    EXPECT_EQ(r.remoteMta, "mx.example.net");
+    EXPECT_EQ(r.diagnostic, "550 5.1.1 <nobody@example.net>: Recipient address rejected: User unknown in "
+                            "virtual mailbox table");
+    EXPECT_EQ(r.verpAddress, "bounces+42-k7d2m4xq9aabbccdd@bounces.example.org");
+    EXPECT_EQ(r.originalMessageId, "<c42.r1001.1717488901@campaign.example.org>");
+    EXPECT_EQ(r.campaignId, 42);
+}
+
+TEST(Corpus, PostfixDsnSeveralRecipients) {
+    ParsedMessage m = parseMessage(corpus("postfix-dsn-multi.eml"));
+    EXPECT_TRUE(m.isBounce);
+    EXPECT_EQ(m.error, "");
+    ASSERT_EQ(m.results.size(), 4u);
+    expectResult(m.results[0], "gone@example.net", "5.1.1", Reason::userUnknown, true);
+    expectResult(m.results[1], "full@example.com", "5.2.2", Reason::mailboxFull, false);
+    expectResult(m.results[2], "listed@example.net", "5.7.1", Reason::blocked, false);
+    expectResult(m.results[3], "later@example.com", "4.2.2", Reason::mailboxFull, false, Action::delayed);
+    for (const BounceResult& r : m.results) {
+        EXPECT_EQ(r.campaignId, 7) << "from the [CID:7] tag of the returned headers";
+        EXPECT_EQ(r.originalMessageId, "<c7.batch3@campaign.example.org>");
+        EXPECT_EQ(r.verpAddress, "bounces+7-aaaabbbbccccdddd2@bounces.example.org");
+    }
+}
+
+TEST(Corpus, DelayedIsNotAFailure) {
+    ParsedMessage m = parseMessage(corpus("delayed.eml"));
+    EXPECT_TRUE(m.isBounce);
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "slow@example.net", "4.4.1", Reason::networkError, false, Action::delayed);
+    EXPECT_EQ(m.results[0].campaignId, 9);
+}
+
+TEST(Corpus, Qmail) {
+    ParsedMessage m = parseMessage(corpus("qmail.eml"));
+    EXPECT_TRUE(m.isBounce);
+    EXPECT_EQ(m.format, "qmail");
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "someone@example.com", "5.1.1", Reason::userUnknown, true);
+    EXPECT_EQ(m.results[0].campaignId, 12);
+    EXPECT_EQ(m.results[0].originalMessageId, "<c12.r77@campaign.example.org>");
+    EXPECT_EQ(m.results[0].verpAddress, "bounces+12-abcdefghijklmnop2@bounces.example.org");
+}
+
+TEST(Corpus, Exim) {
+    ParsedMessage m = parseMessage(corpus("exim.eml"));
+    EXPECT_TRUE(m.isBounce);
+    EXPECT_FALSE(m.isAutoReply) << "Auto-Submitted on a bounce does not make it a vacation reply";
+    EXPECT_EQ(m.format, "exim");
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "missing@example.net", "5.1.1", Reason::userUnknown, true);
+    EXPECT_EQ(m.results[0].smtpCode, 550);
+    EXPECT_EQ(m.results[0].remoteMta, "mx2.example.net");
+    EXPECT_EQ(m.results[0].campaignId, 15);
+    EXPECT_EQ(m.results[0].originalMessageId, "<c15.r3@campaign.example.org>");
+}
+
+TEST(Corpus, Sendmail) {
+    ParsedMessage m = parseMessage(corpus("sendmail.eml"));
+    EXPECT_EQ(m.format, "sendmail");
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "ghost@example.com", "5.1.1", Reason::userUnknown, true);
+    EXPECT_EQ(m.results[0].campaignId, 21);
+    EXPECT_EQ(m.results[0].verpAddress, "bounces+21-mmmmnnnnoooopppp2@bounces.example.org");
+}
+
+TEST(Corpus, Exchange) {
+    ParsedMessage m = parseMessage(corpus("exchange.eml"));
+    EXPECT_EQ(m.format, "exchange");
+    ASSERT_EQ(m.results.size(), 1u) << "named twice, reported once";
+    expectResult(m.results[0], "left.company@example.com", "5.1.1", Reason::userUnknown, true);
+    EXPECT_EQ(m.results[0].campaignId, 33);
+    EXPECT_EQ(m.results[0].originalMessageId, "<c33.r4@campaign.example.org>");
+}
+
+TEST(Corpus, Gmail) {
+    ParsedMessage m = parseMessage(corpus("gmail.eml"));
+    EXPECT_EQ(m.format, "gmail");
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "typo@example.net", "5.1.1", Reason::userUnknown, true);
+    EXPECT_EQ(m.results[0].campaignId, 44);
+}
+
+TEST(Corpus, Yahoo) {
+    ParsedMessage m = parseMessage(corpus("yahoo.eml"));
+    EXPECT_EQ(m.format, "yahoo");
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "nouser@example.com", "", Reason::userUnknown, true);
+    EXPECT_EQ(m.results[0].smtpCode, 554);
+    EXPECT_EQ(m.results[0].campaignId, 55);
+}
+
+TEST(Corpus, PostfixPlainText) {
+    ParsedMessage m = parseMessage(corpus("postfix-plain.eml"));
+    EXPECT_EQ(m.format, "postfix");
+    ASSERT_EQ(m.results.size(), 2u);
+    expectResult(m.results[0], "info@unknown-domain.example.com", "", Reason::hostUnknown, true);
+    expectResult(m.results[1], "fullbox@example.net", "5.2.2", Reason::mailboxFull, false);
+    EXPECT_EQ(m.results[1].remoteMta, "mx.example.net");
+    EXPECT_FALSE(m.results[0].campaignId);
+}
+
+TEST(Corpus, ArfComplaint) {
+    ParsedMessage m = parseMessage(corpus("arf.eml"));
+    EXPECT_FALSE(m.isBounce);
+    EXPECT_TRUE(m.isComplaint);
+    EXPECT_EQ(m.format, "arf");
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "annoyed@example.com", "", Reason::feedback, false, Action::complaint);
+    EXPECT_EQ(m.results[0].campaignId, 77);
+    EXPECT_EQ(m.results[0].verpAddress, "bounces+77-ppppqqqqrrrrssss2@bounces.example.org");
+    EXPECT_EQ(m.results[0].originalMessageId, "<c77.r8@campaign.example.org>");
+}
+
+TEST(Corpus, AutoReplyIsNotABounce) {
+    ParsedMessage m = parseMessage(corpus("autoreply.eml"));
+    EXPECT_TRUE(m.isAutoReply);
+    EXPECT_FALSE(m.isBounce);
+    EXPECT_TRUE(m.results.empty());
+    EXPECT_EQ(m.error, "");
+}
+
+TEST(Malformed, MissingBoundaryIsGuessed) {
+    ParsedMessage m = parseMessage(corpus("no-boundary.eml"));
+    EXPECT_NE(m.error.find("boundary"), std::string::npos) << m.error;
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "lost@example.net", "5.1.1", Reason::userUnknown, true);
+    EXPECT_EQ(m.results[0].campaignId, 88) << "[CID:88] in the notice's own subject";
+}
+
+TEST(Malformed, TruncatedMessage) {
+    ParsedMessage m = parseMessage(corpus("truncated.eml"));
+    EXPECT_TRUE(m.isBounce);
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "cut@example.net", "5.1.2", Reason::hostUnknown, true);
+    EXPECT_EQ(m.results[0].campaignId, 99);
+}
+
+TEST(Malformed, InvalidUtf8AndNulBytes) {
+    ParsedMessage m = parseMessage(corpus("invalid-utf8-nul.eml"));
+    EXPECT_NE(m.error.find("NUL"), std::string::npos) << m.error;
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "broken@example.com", "5.2.2", Reason::mailboxFull, false);
+    EXPECT_EQ(m.results[0].diagnostic.find('\0'), std::string::npos);
+}
+
+TEST(Malformed, TenMegabyteAttachmentIsBoundedWork) {
+    std::string raw = corpus("postfix-dsn-single.eml");
+    // An attachment inside the returned message, 10 MB of base64, before the final boundary.
+    std::string big = "--inner\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n";
+    big.reserve(10u << 20);
+    while (big.size() < (10u << 20)) big += std::string(76, 'A') + "\n";
+    std::size_t end = raw.rfind("--4F1B2C0123.1717488902/mail.example.org--");
+    ASSERT_NE(end, std::string::npos);
+    raw.insert(end, big + "\n");
+    auto start = std::chrono::steady_clock::now();
+    ParsedMessage m = parseMessage(raw);
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_LT(seconds, 2.0);
+    EXPECT_NE(m.error.find("only the first"), std::string::npos) << m.error;
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "nobody@example.net", "5.1.1", Reason::userUnknown, true);
+}
+
+TEST(Malformed, GarbageNeverThrows) {
+    for (std::string raw : {std::string(), std::string("\0\0\0", 3), std::string("no headers at all"),
+                            std::string("Content-Type: multipart/mixed; boundary=x\n\n--x\n--x\n"),
+                            std::string("Content-Type: message/rfc822\n\n"),
+                            std::string(20000, ':'), std::string("Subject: =?x?Q?=ZZ?=\n\n[CID:]")}) {
+        ParsedMessage m = parseMessage(raw);
+        EXPECT_TRUE(m.results.empty());
+    }
+    // Every corpus message cut at every 97th byte: never throws, never crashes.
+    for (const char* name : {"postfix-dsn-multi.eml", "exchange.eml", "arf.eml", "gmail.eml"}) {
+        std::string raw = corpus(name);
+        for (std::size_t n = 0; n < raw.size(); n += 97) {
+            ParsedMessage m = parseMessage(std::string_view(raw).substr(0, n));
+            (void)m;
+        }
+    }
+}
+
+TEST(Headers, DeeplyNestedMessagesStop) {
+    std::string raw;
+    for (int i = 0; i < 50; ++i) raw += "Content-Type: message/rfc822\n\n";
+    raw += "Subject: deep\n\nbody\n";
+    ParsedMessage m = parseMessage(raw);
+    EXPECT_NE(m.error.find("nesting"), std::string::npos) << m.error;
+}
+
+}  // namespace
