@@ -240,10 +240,12 @@ void addTextLeaf(std::string contentType, std::string body, std::string_view cha
                  Walk& walk) {
     bool invalid = false;
     bool hadNul = body.find('\0') != std::string::npos;
-    std::string text = toUtf8(body, charset, invalid);
     if (hadNul) {
+        std::replace(body.begin(), body.end(), '\0', ' ');
         walk.addError("NUL bytes in a text part");
-    } else if (invalid) {
+    }
+    std::string text = toUtf8(body, charset, invalid);
+    if (invalid) {
         walk.addError("invalid UTF-8 (or bytes not in the declared charset) in a text part");
     }
     walk.leaves.push_back(Leaf{std::move(contentType), std::move(text), message});
@@ -266,6 +268,9 @@ void processBody(const Headers& headers, std::string_view body, int message, int
         }
         if (!ct.hasBoundary) {
             walk.addError("multipart without a boundary parameter; boundary guessed");
+        }
+        if (ct.hasBoundary && body.find("--" + ct.boundary + "--") == std::string_view::npos) {
+            walk.addError("multipart without its closing boundary (truncated message?)");
         }
         std::size_t parts = 0;
         try {

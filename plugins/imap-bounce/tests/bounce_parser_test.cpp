@@ -173,6 +173,7 @@ TEST(Malformed, MissingBoundaryIsGuessed) {
 TEST(Malformed, TruncatedMessage) {
     ParsedMessage m = parseMessage(corpus("truncated.eml"));
     EXPECT_TRUE(m.isBounce);
+    EXPECT_NE(m.error.find("closing boundary"), std::string::npos) << m.error;
     ASSERT_EQ(m.results.size(), 1u);
     expectResult(m.results[0], "cut@example.net", "5.1.2", Reason::hostUnknown, true);
     EXPECT_EQ(m.results[0].campaignId, 99);
@@ -181,6 +182,7 @@ TEST(Malformed, TruncatedMessage) {
 TEST(Malformed, InvalidUtf8AndNulBytes) {
     ParsedMessage m = parseMessage(corpus("invalid-utf8-nul.eml"));
     EXPECT_NE(m.error.find("NUL"), std::string::npos) << m.error;
+    EXPECT_NE(m.error.find("invalid UTF-8"), std::string::npos) << m.error;
     ASSERT_EQ(m.results.size(), 1u);
     expectResult(m.results[0], "broken@example.com", "5.2.2", Reason::mailboxFull, false);
     EXPECT_EQ(m.results[0].diagnostic.find('\0'), std::string::npos);
