@@ -805,6 +805,11 @@ ParsedMessage parseMessage(std::string_view raw) {
             r.originalMessageId = returned.messageId;
             r.campaignId = campaign;
         }
+        // A result that names no recipient cannot be acted on (found by the fuzz target: an
+        // ARF report whose returned message has no usable To).
+        const auto before = results.size();
+        std::erase_if(results, [](const BounceResult& r) { return r.recipient.empty(); });
+        if (results.size() != before) errors.push_back("a report without a recipient address was ignored");
         out.results = std::move(results);
         for (const std::string& e : errors) {
             if (!out.error.empty()) out.error += "; ";
