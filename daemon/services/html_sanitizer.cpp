@@ -384,11 +384,13 @@ void sanitizeStyleElement(xmlNodePtr style) {
         if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
             css += reinterpret_cast<const char*>(c->content);
     std::string safe = neutralizeCss(css);
-    // The parser ended the element at the first "</style", but it drops characters XML does
-    // not allow (a U+0001 in "<\x01/style>"), so the text it hands back can hold an end tag
-    // that the serialiser would write raw. "<\/" means the same in CSS and ends nothing in HTML.
-    for (auto at = safe.find("</"); at != std::string::npos; at = safe.find("</", at + 3))
-        safe.replace(at, 2, "<\\/");
+    // No '<' is left in style text: written as the CSS escape "\3C ", which means the same to
+    // CSS. Parsers disagree about where raw text ends (libxml2 drops characters XML does not
+    // allow, so "<\x01/style>" became an end tag; it also builds elements from "<a ...>" in a
+    // <style> outside <head>): with no '<' there, no parser can find markup inside (both found
+    // by the fuzz target).
+    for (auto at = safe.find('<'); at != std::string::npos; at = safe.find('<', at + 4))
+        safe.replace(at, 1, "\\3C ");
     if (safe == css) {
         // Keep the nodes as the parser made them, minus anything that is not text.
         for (xmlNodePtr c = style->children; c;) {
@@ -400,9 +402,21 @@ void sanitizeStyleElement(xmlNodePtr style) {
     }
     while (style->children) unlinkAndFree(style->children);
     // A CDATA node is what the HTML serialiser writes raw inside <style>; the text holds no
-    // "</" (see above).
+    // '<' (see above).
     xmlAddChild(style, xmlNewCDataBlock(style->doc, reinterpret_cast<const xmlChar*>(safe.c_str()),
                                         static_cast<int>(safe.size())));
+}
+
+// A browser reads <title> as plain text up to "</title>", but libxml2 builds elements inside
+// it from broken markup and writes them back as tags; keep only its text, so that what a
+// browser and what the sanitiser see are the same (found by the fuzz target).
+void flattenToText(xmlNodePtr element) {
+    xmlChar* text = xmlNodeGetContent(element);
+    while (element->children) unlinkAndFree(element->children);
+    if (text) {
+        xmlAddChild(element, xmlNewText(text));
+        xmlFree(text);
+    }
 }
 
 void sanitizeNode(xmlNodePtr n) {
@@ -421,6 +435,7 @@ void sanitizeNode(xmlNodePtr n) {
         if (contains(kAllowedElements, name)) {
             cleanAttributes(n, name);
             if (name == "style") sanitizeStyleElement(n);
+            else if (name == "title") flattenToText(n);
             else sanitizeChildren(n);
             return;
         }
