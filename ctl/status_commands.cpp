@@ -80,9 +80,13 @@ void runDashboard(Context& context)
     fields.emplace_back("Sent", number("sent"));
     fields.emplace_back("Failed", number("failed"));
     fields.emplace_back("Pending", number("pending"));
+    fields.emplace_back("In flight", number("in_flight"));
+    fields.emplace_back("Unknown", number("unknown"));
+    fields.emplace_back("Skipped", number("skipped"));
     appendOtherFields(fields, dashboard,
                       {"total_recipients", "subscribed_recipients", "total_groups", "total_campaigns",
-                       "campaigns_by_status", "sent", "failed", "pending"});
+                       "campaigns_by_status", "sent", "failed", "pending", "in_flight", "unknown",
+                       "skipped"});
     printText(renderFields(fields));
 }
 
