@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "csv_parser.h"
+#include "daemon_validator.h"
 #include "recipient_import.h"
 #include "services/validation.h"
 
@@ -50,28 +51,6 @@ struct NullSink final : RowSink {
     void row(const Row&) override { ++rows; }
     void rowError(std::uint64_t, const std::string&) override { ++errors; }
     void progress(std::uint64_t, std::uint64_t) override {}
-};
-
-struct DaemonValidator final : Validator {
-    bool normalizeEmail(std::string_view address, char* out, std::string& reason) override {
-        try {
-            const std::string n = campaignd::services::normalizeEmail(address);
-            std::memcpy(out, n.c_str(), n.size() + 1);
-            return true;
-        } catch (const campaignd::Error& e) {
-            reason = e.what();
-            return false;
-        }
-    }
-    bool checkHeaderValue(const char* field, std::string_view value, std::string& reason) override {
-        try {
-            campaignd::services::checkHeaderValue(field, value);
-            return true;
-        } catch (const campaignd::Error& e) {
-            reason = e.what();
-            return false;
-        }
-    }
 };
 
 struct TrustingValidator final : Validator {

@@ -1,6 +1,7 @@
 // recipient_import_test.cpp: the row rules, with the daemon's real validation
 // (services::normalizeEmail / checkHeaderValue) behind the Validator, as the host gives it.
 // Each input is imported whole and in 1- and 3-byte chunks; the sink must see the same events.
+#include "daemon_validator.h"
 #include "recipient_import.h"
 
 #include <gtest/gtest.h>
@@ -15,28 +16,6 @@
 namespace {
 
 using namespace campaignd::csv;
-
-struct DaemonValidator final : Validator {
-    bool normalizeEmail(std::string_view address, char* out, std::string& reason) override {
-        try {
-            const std::string n = campaignd::services::normalizeEmail(address);
-            std::memcpy(out, n.c_str(), n.size() + 1);
-            return true;
-        } catch (const campaignd::Error& e) {
-            reason = e.what();
-            return false;
-        }
-    }
-    bool checkHeaderValue(const char* field, std::string_view value, std::string& reason) override {
-        try {
-            campaignd::services::checkHeaderValue(field, value);
-            return true;
-        } catch (const campaignd::Error& e) {
-            reason = e.what();
-            return false;
-        }
-    }
-};
 
 // "row L email|name|S|g1,g2", "error L reason", "progress R B".
 struct Events final : RowSink {
