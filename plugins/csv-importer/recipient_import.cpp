@@ -4,6 +4,7 @@
 // nothing per row here.
 #include "recipient_import.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -152,6 +153,8 @@ void RecipientImport::feed(std::string_view bytes) {
     bytes_ += bytes.size();
     parser_.feed(bytes, *this);
 }
+
+void RecipientImport::idle() { sink_.progress(rows_, doneBytes_); }
 
 void RecipientImport::finish() {
     parser_.finish(*this);
@@ -303,6 +306,16 @@ void importFromFd(int fd, RecipientImport& import, std::size_t chunkBytes) {
     if (chunkBytes == 0) chunkBytes = kChunkBytes;
     const std::unique_ptr<char[]> buffer(new char[chunkBytes]);
     for (;;) {
+        // A pipe can stall with no end in sight; the import is then still cancellable because,
+        // every second without input, the sink hears of the progress so far and can stop it.
+        pollfd readable{fd, POLLIN, 0};
+        const int ready = ::poll(&readable, 1, kIdleProgressMs);
+        if (ready == 0) {
+            import.idle();
+            continue;
+        }
+        if (ready < 0 && errno != EINTR)
+            throw Stopped(CAMPAIGND_ERR_FAILED, "cannot wait for the input: " + std::error_code(errno, std::generic_category()).message());
         const ssize_t n = ::read(fd, buffer.get(), chunkBytes);
         if (n < 0) {
             if (errno == EINTR) continue;

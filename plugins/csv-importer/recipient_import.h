@@ -99,6 +99,8 @@ public:
     // The end of the input: the last row, the final progress. Throws like feed, and
     // StructuralError when there was no header at all.
     void finish();
+    // No input for a while: reports the progress so far, so that the sink may stop the import.
+    void idle();
 
     std::uint64_t rows() const { return rows_; }    // data rows seen (valid and invalid)
     std::uint64_t bytes() const { return bytes_; }  // bytes fed
@@ -140,6 +142,7 @@ private:
 // Reads fd to its end in chunks of chunkBytes, feeding import, then finishes it. Throws what
 // the import throws, and Stopped(CAMPAIGND_ERR_FAILED) when reading fails.
 inline constexpr std::size_t kChunkBytes = std::size_t{256} << 10;
+inline constexpr int kIdleProgressMs = 1000;
 void importFromFd(int fd, RecipientImport& import, std::size_t chunkBytes = kChunkBytes);
 
 }  // namespace campaignd::csv

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <string>
 #include <vector>
@@ -247,6 +250,24 @@ TEST(CsvImport, ManyRowsInTinyChunksWithoutNewlineAtTheEnd) {
     EXPECT_EQ(o.error, "");
     ASSERT_EQ(o.events.size(), 501u);
     EXPECT_EQ(o.events[499], "row 501 u499@example.org|Zoë \"499\"|0|g");
+}
+
+// A pipe whose writer has sent two rows and then neither writes nor closes: reading would block
+// for ever, yet the sink still hears of progress while waiting and can stop the import (this is
+// how a cancel reaches an import fed from a stalled client).
+TEST(CsvImport, AStalledPipeCanStillBeStopped) {
+    int fds[2];
+    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    const std::string input = "email\na@b.org\nc@d.org\n";
+    ASSERT_EQ(::write(fds[1], input.data(), input.size()), static_cast<ssize_t>(input.size()));
+    DaemonValidator validator;
+    Events sink;
+    sink.stopAfterRows = 2;
+    RecipientImport import(ImportSettings{}, validator, sink);
+    EXPECT_THROW(importFromFd(fds[0], import), Stopped);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    EXPECT_EQ(sink.events, (Events_{"row 2 a@b.org||0|", "row 3 c@d.org||0|", "progress 2 22"}));
 }
 
 }  // namespace
