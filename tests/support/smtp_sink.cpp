@@ -218,7 +218,16 @@ std::vector<SavedMessage> SmtpSink::messages() const {
     std::vector<SavedMessage> out;
     out.reserve(entries.size());
     for (const auto& entry : entries) {
-        SavedMessage message = parseSaved(readFile(entry.path));
+        // smtp-sink opens the file at MAIL and removes it when the transaction is aborted; a
+        // file without its Received record never reached DATA, and one may vanish meanwhile.
+        std::string text;
+        try {
+            text = readFile(entry.path);
+        } catch (const std::runtime_error&) {
+            continue;
+        }
+        if (text.find("\nReceived: ") == std::string::npos) continue;
+        SavedMessage message = parseSaved(text);
         message.file = entry.path;
         out.push_back(std::move(message));
     }
@@ -232,7 +241,7 @@ bool SmtpSink::waitForMessages(std::size_t count, std::chrono::milliseconds time
             std::error_code ec;
             for (const auto& entry : std::filesystem::directory_iterator(saveDir_, ec))
                 if (entry.is_regular_file()) ++n;
-            return n >= count;
+            return n >= count && messages().size() >= count;
         },
         timeout);
 }

@@ -78,8 +78,11 @@ public:
     void start();
     bool running() const { return process_ != nullptr; }
 
-    // Every complete message saved so far (from all runs), ordered by file time, then name
-    // (messages saved within the same clock tick may come in any order). Needs saveMessages.
+    // Every message saved so far (from all runs) that reached DATA, ordered by file time, then
+    // name (messages saved within the same clock tick may come in any order). Needs
+    // saveMessages. smtp-sink writes the file as the data arrives and removes it when the
+    // transaction is aborted, so wait for the client's result before reading; a file of an
+    // aborted transaction may still show for a moment (use waitUntil to see it go).
     std::vector<SavedMessage> messages() const;
     // Waits until at least count messages are saved; false on timeout.
     bool waitForMessages(std::size_t count, std::chrono::milliseconds timeout = 30s) const;

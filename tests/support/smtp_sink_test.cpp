@@ -95,7 +95,7 @@ TEST_F(SmtpSinkTest, HardRejectAtRcptUsesTheChosenReply) {
     EXPECT_NE(r.exitCode, 0);
     EXPECT_NE(r.err.find("< 550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown"),
               std::string::npos) << r.err;
-    EXPECT_TRUE(sink.messages().empty());
+    EXPECT_TRUE(waitUntil([&] { return sink.messages().empty(); }, 5s));
 }
 
 TEST_F(SmtpSinkTest, SoftRejectAtRcptAndRejectAfterData) {
@@ -125,7 +125,7 @@ TEST_F(SmtpSinkTest, DropAndClose421) {
     EXPECT_NE(r.exitCode, 0);
     EXPECT_NE(r.err.find("> MAIL FROM"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("< 250 2.1.0"), std::string::npos) << r.err;
-    EXPECT_TRUE(dropping.messages().empty());
+    EXPECT_TRUE(waitUntil([&] { return dropping.messages().empty(); }, 5s));
 
     SmtpSinkOptions close;
     close.close421At = {"RCPT"};
