@@ -322,6 +322,13 @@ void runSummary(Context& context, const CampaignOptions& options)
             table.addRow({reason, std::to_string(count)});
         out += table.render();
     }
+    if (const auto bounces = dictCounts(summary, "bounces_by_reason"); !bounces.empty()) {
+        Table table({"BOUNCE REASON", "COUNT"});
+        table.setAlign(1, Align::Right);
+        for (const auto& [reason, count] : bounces)
+            table.addRow({reason, std::to_string(count)});
+        out += '\n' + table.render();
+    }
     printText(out);
 }
 

@@ -38,6 +38,8 @@ public:
 
     BusKind bus = BusKind::System;
     bool json = false;
+    // The exit status when the command fails (1; `bounces ingest --sysexits` changes it).
+    int failureExitStatus = 1;
     // What the selected (sub)command does; set by its CLI11 callback.
     std::function<void()> action;
 
@@ -84,6 +86,7 @@ void registerStatusCommands(CLI::App& app, Context& context);
 void registerCampaignCommands(CLI::App& app, Context& context);
 void registerRecipientCommands(CLI::App& app, Context& context);
 void registerGroupCommands(CLI::App& app, Context& context);
+void registerBounceCommands(CLI::App& app, Context& context);
 // "recipients import", registered by registerRecipientCommands.
 void registerImportCommand(CLI::App& recipients, Context& context);
 

@@ -112,6 +112,7 @@ int main(int argc, char** argv)
     registerCampaignCommands(app, context);
     registerRecipientCommands(app, context);
     registerGroupCommands(app, context);
+    registerBounceCommands(app, context);
     addGlobalOptionsNote(app);
 
     try {
@@ -142,14 +143,14 @@ int main(int argc, char** argv)
         return usageFailure(app, e.what());
     } catch (const CommandFailure& e) {
         std::cerr << kProgram << ": " << e.what() << '\n';
-        return 1;
+        return context.failureExitStatus;
     } catch (const sdbus::Error& e) {
         std::cerr << kProgram << ": "
                   << describeBusError(e.getName(), e.getMessage(), context.bus, kCallTimeoutSeconds)
                   << '\n';
-        return 1;
+        return context.failureExitStatus;
     } catch (const std::exception& e) {
         std::cerr << kProgram << ": " << e.what() << '\n';
-        return 1;
+        return context.failureExitStatus;
     }
 }

@@ -159,6 +159,12 @@ json summaryToJson(const Dict& summary)
     for (const auto& [reason, count] : dictCounts(summary, "failure_reasons"))
         reasons.push_back({{"reason", reason}, {"count", count}});
     out["failure_reasons"] = reasons;
+    if (summary.count("bounces_by_reason")) {
+        json bounces = json::array();
+        for (const auto& [reason, count] : dictCounts(summary, "bounces_by_reason"))
+            bounces.push_back({{"reason", reason}, {"count", count}});
+        out["bounces_by_reason"] = bounces;
+    }
     for (const char* key : {"total", "sent", "failed", "pending"})
         if (!out.contains(key))
             out[key] = 0;

@@ -25,6 +25,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "plugin-host/plugin_host.h"
+#include "services/bounce_service.h"
 #include "services/campaign_service.h"
 #include "services/recipient_service.h"
 #include "services/validation.h"
@@ -108,8 +109,12 @@ int run(const Options& opts) {
     services::CampaignService campaigns(*store, clock);
     services::RecipientService recipients(*store, clock);
     bus::AccessPolicy access(cfg.adminGroup);
+    services::BounceSettings bounceSettings;
+    bounceSettings.softBounceLimit = cfg.softBounceLimit;
+    services::BounceService bounces(*store, clock, bounceSettings);
     bus::Services svc{campaigns, recipients, access,
                       [&pluginHost] { return pluginsOnBus(pluginHost); }, *store};
+    svc.bounces = &bounces;
 
     std::unique_ptr<sdbus::IConnection> connection;
     try {

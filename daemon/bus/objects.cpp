@@ -293,7 +293,7 @@ std::vector<std::map<std::string, sdbus::Variant>> ManagerObject::ListRecipients
             f.status = parseSubscriptionStatus(*s);
             if (!f.status)
                 throw Error(ErrorCode::InvalidArgument,
-                            "ListRecipients: unknown status \"" + *s + "\" (subscribed, unsubscribed)");
+                            "ListRecipients: unknown status \"" + *s + "\" (subscribed, unsubscribed, bounced)");
         }
         const auto limit = r.uint64("limit").value_or(kMaxRecipientsPerCall);
         if (limit > kMaxRecipientsPerCall)
@@ -317,7 +317,7 @@ std::map<std::string, sdbus::Variant> ManagerObject::UpdateRecipient(const std::
             f.status = parseSubscriptionStatus(*s);
             if (!f.status)
                 throw Error(ErrorCode::InvalidArgument,
-                            "UpdateRecipient: unknown status \"" + *s + "\" (subscribed, unsubscribed)");
+                            "UpdateRecipient: unknown status \"" + *s + "\" (subscribed, unsubscribed, bounced)");
         }
         r.finish();
         return toVariantMap(services_.recipients.update(email, f));
@@ -410,6 +410,94 @@ void ManagerObject::CancelImport(const uint64_t& id) {
         requireAdmin("CancelImport");
         if (!services_.imports) throw Error(ErrorCode::NotFound, "no import with id " + std::to_string(id));
         services_.imports->cancel(id);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounces
+
+namespace {
+
+services::BounceService& requireBounces(Services& services) {
+    if (!services.bounces) throw Error(ErrorCode::Failed, "bounce processing is not available");
+    return *services.bounces;
+}
+
+storage::BounceFilter readBounceFilter(FieldReader& r, bool paged) {
+    storage::BounceFilter f;
+    if (const auto c = r.uint64("campaign_id"); c && *c != 0) {
+        if (*c > static_cast<std::uint64_t>(INT64_MAX)) throw Error(ErrorCode::InvalidArgument, "campaign_id is out of range");
+        f.campaign = static_cast<campaignd::Id>(*c);
+    }
+    f.reason = r.string("reason");
+    if (paged) {
+        const auto limit = r.uint64("limit").value_or(kMaxRecipientsPerCall);
+        if (limit > kMaxRecipientsPerCall)
+            throw Error(ErrorCode::InvalidArgument, "ListBounces: limit " + std::to_string(limit) + " is more than " +
+                                                        std::to_string(kMaxRecipientsPerCall) + " per call; page with offset");
+        f.limit = static_cast<std::int64_t>(limit);
+        if (const auto offset = r.uint64("offset")) f.offset = static_cast<std::int64_t>(std::min<std::uint64_t>(*offset, INT64_MAX));
+    }
+    r.finish();
+    return f;
+}
+
+VariantMap toVariantMap(const services::BounceReport& report) {
+    std::vector<VariantMap> results;
+    for (const auto& o : report.results)
+        results.push_back(VariantMap{
+            {"recipient", sdbus::Variant(o.recipient)},
+            {"status", sdbus::Variant(o.status)},
+            {"reason", sdbus::Variant(o.reason)},
+            {"hard", sdbus::Variant(o.hard)},
+            {"campaign_id", sdbus::Variant(static_cast<std::uint64_t>(o.campaignId.value_or(0)))},
+            {"action", sdbus::Variant(o.action)},
+            {"matched_by", sdbus::Variant(o.matchedBy)},
+            {"recorded", sdbus::Variant(o.recorded)},
+            {"duplicate", sdbus::Variant(o.duplicate)},
+            {"effect", sdbus::Variant(o.effect)},
+        });
+    return {
+        {"is_bounce", sdbus::Variant(report.isBounce)},
+        {"is_auto_reply", sdbus::Variant(report.isAutoReply)},
+        {"is_complaint", sdbus::Variant(report.isComplaint)},
+        {"format", sdbus::Variant(report.format)},
+        {"error", sdbus::Variant(report.error)},
+        {"recorded", sdbus::Variant(static_cast<std::uint64_t>(report.recorded))},
+        {"duplicates", sdbus::Variant(static_cast<std::uint64_t>(report.duplicates))},
+        {"results", sdbus::Variant(results)},
+    };
+}
+
+}  // namespace
+
+std::map<std::string, sdbus::Variant> ManagerObject::IngestBounce(const sdbus::UnixFd& message, const std::map<std::string, sdbus::Variant>& options) {
+    return guarded("IngestBounce", [&] {
+        requireAdmin("IngestBounce");
+        auto& bounces = requireBounces(services_);
+        FieldReader r(options, "IngestBounce options");
+        const bool dryRun = r.boolean("dry_run").value_or(false);
+        r.finish();
+        const std::string raw = services::readBounceMessage(message.get());
+        return toVariantMap(bounces.process(raw, services::BounceSource::Ingest, dryRun));
+    });
+}
+
+std::vector<std::map<std::string, sdbus::Variant>> ManagerObject::ListBounces(const std::map<std::string, sdbus::Variant>& filter) {
+    return guarded("ListBounces", [&] {
+        auto& bounces = requireBounces(services_);
+        FieldReader r(filter, "ListBounces filter");
+        const auto f = readBounceFilter(r, true);
+        return mapAll(bounces.list(f), [](const BounceRecord& b) { return toVariantMap(b); });
+    });
+}
+
+uint64_t ManagerObject::ExportBounces(const sdbus::UnixFd& file, const std::map<std::string, sdbus::Variant>& filter) {
+    return guarded("ExportBounces", [&] {
+        auto& bounces = requireBounces(services_);
+        FieldReader r(filter, "ExportBounces filter");
+        const auto f = readBounceFilter(r, false);
+        return static_cast<uint64_t>(bounces.exportCsv(file.get(), f));
     });
 }
 

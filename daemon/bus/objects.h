@@ -19,6 +19,7 @@
 #include "bus/variant_map.h"
 #include "campaignd/dbus/Campaign_adaptor.h"
 #include "campaignd/dbus/Manager_adaptor.h"
+#include "services/bounce_service.h"
 #include "services/campaign_service.h"
 #include "services/recipient_service.h"
 
@@ -46,6 +47,7 @@ struct Services {
     std::function<std::vector<VariantMap>()> listPlugins;
     storage::Store& store;
     ImportJobs* imports = nullptr;  // set once the jobs exist
+    services::BounceService* bounces = nullptr;  // set once bounce processing is configured
 };
 
 class CampaignObject final
@@ -122,6 +124,9 @@ private:
     uint64_t ImportRecipients(const sdbus::UnixFd& file, const std::map<std::string, sdbus::Variant>& options) override;
     std::map<std::string, sdbus::Variant> GetImport(const uint64_t& id) override;
     void CancelImport(const uint64_t& id) override;
+    std::map<std::string, sdbus::Variant> IngestBounce(const sdbus::UnixFd& message, const std::map<std::string, sdbus::Variant>& options) override;
+    std::vector<std::map<std::string, sdbus::Variant>> ListBounces(const std::map<std::string, sdbus::Variant>& filter) override;
+    uint64_t ExportBounces(const sdbus::UnixFd& file, const std::map<std::string, sdbus::Variant>& filter) override;
 
     void requireAdmin(const char* action);
 

@@ -131,6 +131,15 @@ VariantMap toVariantMap(const Dashboard& d) {
     };
 }
 
+namespace {
+std::vector<sdbus::Struct<std::string, std::uint64_t>> bounceReasons(const CampaignSummary& s) {
+    std::vector<sdbus::Struct<std::string, std::uint64_t>> out;
+    for (const auto& [reason, n] : s.bouncesByReason)
+        out.emplace_back(reason, static_cast<std::uint64_t>(n > 0 ? n : 0));
+    return out;
+}
+}  // namespace
+
 VariantMap toVariantMap(const CampaignSummary& s) {
     std::vector<sdbus::Struct<std::string, std::uint64_t>> reasons;
     for (const auto& [reason, n] : s.failureReasons) reasons.emplace_back(reason, count(n));
@@ -145,6 +154,25 @@ VariantMap toVariantMap(const CampaignSummary& s) {
         {"in_flight", sdbus::Variant(count(s.inFlight))},
         {"success_percent", sdbus::Variant(s.successPercent)},
         {"failure_reasons", sdbus::Variant(reasons)},
+        {"bounces", sdbus::Variant(count(s.bounces))},
+        {"bounces_by_reason", sdbus::Variant(bounceReasons(s))},
+    };
+}
+
+VariantMap toVariantMap(const BounceRecord& b) {
+    return {
+        {"id", sdbus::Variant(static_cast<std::uint64_t>(b.id))},
+        {"campaign_id", sdbus::Variant(static_cast<std::uint64_t>(b.campaignId.value_or(0)))},
+        {"recipient", sdbus::Variant(b.recipientEmail)},
+        {"status", sdbus::Variant(b.statusCode)},
+        {"reason", sdbus::Variant(b.reason)},
+        {"hard", sdbus::Variant(b.hard)},
+        {"action", sdbus::Variant(b.action)},
+        {"diagnostic", sdbus::Variant(b.diagnostic)},
+        {"remote_mta", sdbus::Variant(b.remoteMta)},
+        {"message_id", sdbus::Variant(b.messageId)},
+        {"source", sdbus::Variant(b.source)},
+        {"processed_at", sdbus::Variant(toBusTime(b.processedAt))},
     };
 }
 

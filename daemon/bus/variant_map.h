@@ -50,5 +50,6 @@ VariantMap toVariantMap(const Recipient& r);
 VariantMap toVariantMap(const Group& g);
 VariantMap toVariantMap(const Dashboard& d);
 VariantMap toVariantMap(const CampaignSummary& s);
+VariantMap toVariantMap(const BounceRecord& b);
 
 }  // namespace campaignd::bus

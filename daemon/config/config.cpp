@@ -105,6 +105,19 @@ void setImportMaxFileSize(Config& c, const IniValue& v) {
     c.importMaxFileSize = static_cast<std::uint64_t>(n) << shift;
 }
 
+void setSoftBounceLimit(Config& c, const IniValue& v) {
+    std::size_t used = 0;
+    long long n = 0;
+    try {
+        n = std::stoll(v.value, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used == 0 || used != v.value.size() || n < 1 || n > 1000)
+        fail(v, "\"" + v.value + "\" is not a number from 1 to 1000 (consecutive soft bounces)");
+    c.softBounceLimit = n;
+}
+
 struct KeySpec {
     std::string_view section;
     std::string_view key;
@@ -119,6 +132,7 @@ const std::vector<KeySpec>& keys() {
         {"Daemon", "AdminGroup", setAdminGroup},
         {"Daemon", "LogLevel", setLogLevel},
         {"Import", "MaxFileSize", setImportMaxFileSize},
+        {"Bounces", "SoftBounceLimit", setSoftBounceLimit},
     };
     return kKeys;
 }

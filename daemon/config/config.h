@@ -30,6 +30,8 @@ struct Config {
     log::Level logLevel = log::Level::Info;
     // [Import]
     std::uint64_t importMaxFileSize = 512ull << 20;  // bytes; 0: no limit
+    // [Bounces]
+    std::int64_t softBounceLimit = 3;  // consecutive soft bounces that suppress a recipient
     // [Plugin NAME] sections: each plugin's own keys, checked by the plugin.
     std::map<std::string, std::map<std::string, std::string>> plugins;
     // The files read, in order (the main file first, if it existed).

@@ -25,9 +25,10 @@ constexpr Table<CampaignStatus, 6> kCampaignNames{{
     {CampaignStatus::Completed, "Completed"},
     {CampaignStatus::Cancelled, "Cancelled"},
 }};
-constexpr Table<SubscriptionStatus, 2> kSubscriptionTokens{{
+constexpr Table<SubscriptionStatus, 3> kSubscriptionTokens{{
     {SubscriptionStatus::Subscribed, "subscribed"},
     {SubscriptionStatus::Unsubscribed, "unsubscribed"},
+    {SubscriptionStatus::Bounced, "bounced"},
 }};
 constexpr Table<DeliveryStatus, 7> kDeliveryTokens{{
     {DeliveryStatus::Pending, "pending"},

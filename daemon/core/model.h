@@ -16,7 +16,10 @@ using Id = std::int64_t;
 using Usec = std::int64_t;
 
 enum class CampaignStatus { Draft, Scheduled, InProgress, Paused, Completed, Cancelled };
-enum class SubscriptionStatus { Subscribed, Unsubscribed };
+// Bounced: suppressed by bounce processing (a hard bounce, or SoftBounceLimit consecutive soft
+// ones). Like unsubscribed, never attached to or sent by a campaign; an administrator can
+// subscribe the recipient again.
+enum class SubscriptionStatus { Subscribed, Unsubscribed, Bounced };
 // One send-ledger row's state (storage/store.h has the transitions):
 //   pending      not yet claimed, or deferred for a retry (next_attempt_at);
 //   sending      claimed by a sender, not handed to a transport yet (safe to send again);
@@ -79,12 +82,22 @@ struct Group {
     std::int64_t memberCount = 0;
 };
 
+// One delivery notice result (a bounce, a delay, a complaint, a 5xx at RCPT), as recorded.
+// The same notice processed twice records once: (noticeKey, the address) is unique.
 struct BounceRecord {
     Id id = 0;
-    std::optional<Id> campaignId;
-    std::string recipientEmail;
-    std::string reason;
-    std::string statusCode;
+    std::optional<Id> campaignId;   // empty when nothing matched it to a campaign
+    std::optional<Id> recipientId;  // empty when the address is not a stored recipient
+    std::string recipientEmail;     // the address the notice names
+    std::string statusCode;         // enhanced status "5.1.1", or ""
+    std::string reason;             // the bounce-reason vocabulary: "userunknown", ...
+    bool hard = false;
+    std::string action;             // "failed", "delayed", "complaint", "delivered", ...
+    std::string diagnostic;         // the server's words
+    std::string remoteMta;
+    std::string messageId;          // the returned message's Message-ID, or ""
+    std::string source;             // "imap", "ingest" or "smtp"
+    std::string noticeKey;          // the notice's identity: "mid:<Message-ID>" or "sha256:<hex>"
     Usec processedAt = 0;
 };
 
@@ -114,6 +127,10 @@ struct CampaignSummary {
     std::int64_t inFlight = 0;  // sending + handed_over; total is the sum of all six
     double successPercent = 0.0;  // sent / total * 100, 0 when total is 0
     std::vector<std::pair<std::string, std::int64_t>> failureReasons;  // most frequent first
+    // Bounce records of the campaign (failures and complaints; delays and success notices
+    // not counted), by reason, most frequent first.
+    std::int64_t bounces = 0;
+    std::vector<std::pair<std::string, std::int64_t>> bouncesByReason;
 };
 
 }  // namespace campaignd

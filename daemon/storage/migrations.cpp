@@ -31,6 +31,16 @@
 //                        few in-flight rows serves start-up recovery across all campaigns.
 //   campaigns            transport (a [Transport NAME]; '' = the default), subject_tag
 //                        (boolean as 0/1, default 1).
+// Version 3, bounces and suppression:
+//   bounce_records       one row per result of a delivery notice: recipient_id (NULL when the
+//                        address is not stored; ON DELETE SET NULL), hard (0/1), action
+//                        (failed, delayed, complaint, delivered, ...), diagnostic, remote_mta,
+//                        message_id (the returned message's), source (imap, ingest, smtp) and
+//                        notice_key (the notice's own identity). UNIQUE (notice_key,
+//                        recipient_email): the same notice processed twice records once (NULL
+//                        keys, rows of version 1, never collide).
+//   recipients           soft_bounce_count: consecutive soft bounces; status token "bounced".
+//   campaign_recipients  an index on message_id, to match a returned message to its ledger row.
 // Sort keys that reach the user (email_key, group name) use the "C" collation on PostgreSQL so
 // that both backends order them byte-wise, whatever the database's locale.
 #include "storage/migrations.h"
@@ -188,6 +198,36 @@ const std::vector<Migration>& migrations() {
              " WHERE status IN ('sending', 'handed_over')",
              "ALTER TABLE campaigns ADD COLUMN transport TEXT NOT NULL DEFAULT ''",
              "ALTER TABLE campaigns ADD COLUMN subject_tag INTEGER NOT NULL DEFAULT 1",
+         }},
+        {3,
+         "bounces: full bounce records, idempotent per notice; soft bounce count; ledger Message-ID index",
+         {
+             "ALTER TABLE bounce_records ADD COLUMN recipient_id INTEGER REFERENCES recipients (id) ON DELETE SET NULL",
+             "ALTER TABLE bounce_records ADD COLUMN hard INTEGER NOT NULL DEFAULT 0",
+             "ALTER TABLE bounce_records ADD COLUMN action TEXT NOT NULL DEFAULT 'failed'",
+             "ALTER TABLE bounce_records ADD COLUMN diagnostic TEXT NOT NULL DEFAULT ''",
+             "ALTER TABLE bounce_records ADD COLUMN remote_mta TEXT NOT NULL DEFAULT ''",
+             "ALTER TABLE bounce_records ADD COLUMN message_id TEXT NOT NULL DEFAULT ''",
+             "ALTER TABLE bounce_records ADD COLUMN source TEXT NOT NULL DEFAULT 'imap'",
+             "ALTER TABLE bounce_records ADD COLUMN notice_key TEXT",
+             "CREATE UNIQUE INDEX bounce_records_notice_idx ON bounce_records (notice_key, recipient_email)",
+             "CREATE INDEX bounce_records_recipient_idx ON bounce_records (recipient_id)",
+             "ALTER TABLE recipients ADD COLUMN soft_bounce_count INTEGER NOT NULL DEFAULT 0",
+             "CREATE INDEX campaign_recipients_message_id_idx ON campaign_recipients (message_id)",
+         },
+         {
+             "ALTER TABLE bounce_records ADD COLUMN recipient_id BIGINT REFERENCES recipients (id) ON DELETE SET NULL",
+             "ALTER TABLE bounce_records ADD COLUMN hard INTEGER NOT NULL DEFAULT 0",
+             "ALTER TABLE bounce_records ADD COLUMN action TEXT NOT NULL DEFAULT 'failed'",
+             "ALTER TABLE bounce_records ADD COLUMN diagnostic TEXT NOT NULL DEFAULT ''",
+             "ALTER TABLE bounce_records ADD COLUMN remote_mta TEXT NOT NULL DEFAULT ''",
+             "ALTER TABLE bounce_records ADD COLUMN message_id TEXT NOT NULL DEFAULT ''",
+             "ALTER TABLE bounce_records ADD COLUMN source TEXT NOT NULL DEFAULT 'imap'",
+             "ALTER TABLE bounce_records ADD COLUMN notice_key TEXT",
+             "CREATE UNIQUE INDEX bounce_records_notice_idx ON bounce_records (notice_key, recipient_email)",
+             "CREATE INDEX bounce_records_recipient_idx ON bounce_records (recipient_id)",
+             "ALTER TABLE recipients ADD COLUMN soft_bounce_count INTEGER NOT NULL DEFAULT 0",
+             "CREATE INDEX campaign_recipients_message_id_idx ON campaign_recipients (message_id)",
          }},
     };
     return list;

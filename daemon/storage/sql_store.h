@@ -61,6 +61,15 @@ public:
     std::int64_t cancelPending(Id campaign) override;
     bool campaignHasWorkLeft(Id campaign) override;
 
+    std::optional<Id> insertBounce(const BounceRecord& b) override;
+    std::vector<BounceRecord> listBounces(const BounceFilter& filter) override;
+    std::optional<LedgerMatch> findLedgerByMessageId(std::string_view messageId) override;
+    std::optional<Recipient> findRecipientById(Id id) override;
+    SuppressionChange markRecipientBounced(Id recipient) override;
+    SuppressionChange countSoftBounce(Id recipient, std::int64_t limit) override;
+    void resetSoftBounces(Id recipient) override;
+    SuppressionChange unsubscribeRecipient(Id recipient) override;
+
     Dashboard dashboard() override;
     CampaignSummary campaignSummary(Id campaign) override;
 
@@ -77,6 +86,7 @@ private:
     void rollbackToSavepoint(const std::string& name) noexcept;
     std::vector<std::string> groupsOf(Id recipient);
     void requireOwnTransaction(const char* what) const;
+    SuppressionChange changeSubscription(Id recipient, const std::function<void()>& change);
 
     std::unique_ptr<SqlConnection> db_;
     int depth_ = 0;          // 0: no transaction; 1: top level; >1: savepoints

@@ -142,6 +142,30 @@ struct RecoveredClaims {
     std::int64_t released = 0;  // sending -> pending
 };
 
+// ---- bounces ---------------------------------------------------------------------------------
+
+struct BounceFilter {
+    std::optional<Id> campaign;
+    std::optional<std::string> reason;  // a reason word ("userunknown")
+    std::optional<std::int64_t> limit;
+    std::int64_t offset = 0;
+};
+
+// A send-ledger row found by the Message-ID it was sent with.
+struct LedgerMatch {
+    Id ledgerId = 0;
+    Id campaignId = 0;
+    std::optional<Id> recipientId;  // empty if the recipient was deleted since
+    std::string email;              // the address it was sent to
+};
+
+// What a bounce did to its recipient (applyBounceAction).
+struct SuppressionChange {
+    std::optional<SubscriptionStatus> before;  // empty: no such recipient
+    std::optional<SubscriptionStatus> after;
+    std::int64_t softBounceCount = 0;  // after the change
+};
+
 class Store {
 public:
     virtual ~Store() = default;
@@ -198,7 +222,7 @@ public:
     // Claims up to `limit` rows of the campaign in status pending whose next_attempt_at is
     // NULL or <= now, lowest ledger id first: they become sending, claimed_by = worker,
     // claimed_at = now, and are returned (by ledger id). In the same transaction, rows of the
-    // window whose recipient is now unsubscribed or deleted become skipped (last_error says
+    // window whose recipient is now unsubscribed, bounced or deleted become skipped (last_error says
     // why) and are not returned; the claim goes on past them until `limit` rows are claimed or
     // no due pending row is left, so an empty result means "nothing due now" (see
     // campaignHasWorkLeft for "done"). PostgreSQL: UPDATE ... WHERE id IN (SELECT ... ORDER BY
@@ -248,6 +272,25 @@ public:
     // Whether the campaign has rows in pending (deferred ones too, even if due only later),
     // sending or handed_over: it is complete when this is false.
     virtual bool campaignHasWorkLeft(Id campaign) = 0;
+
+    // Bounces. insertBounce stores one record and returns its id, or nullopt when a record of
+    // the same notice for the same address exists (noticeKey, recipientEmail): nothing is
+    // changed then. Records without a noticeKey never collide.
+    virtual std::optional<Id> insertBounce(const BounceRecord& b) = 0;
+    virtual std::vector<BounceRecord> listBounces(const BounceFilter& filter) = 0;  // newest first
+    // The ledger row whose message_id is messageId (without angle brackets), if any.
+    virtual std::optional<LedgerMatch> findLedgerByMessageId(std::string_view messageId) = 0;
+    virtual std::optional<Recipient> findRecipientById(Id id) = 0;
+    // Suppression, each one compare-and-set statement (safe against concurrent bounces):
+    //   markRecipientBounced    subscribed -> bounced
+    //   countSoftBounce         soft_bounce_count + 1; subscribed -> bounced when it reaches
+    //                           limit (limit >= 1)
+    //   resetSoftBounces        soft_bounce_count = 0 (evidence of a delivery)
+    //   unsubscribeRecipient    subscribed or bounced -> unsubscribed (a complaint)
+    virtual SuppressionChange markRecipientBounced(Id recipient) = 0;
+    virtual SuppressionChange countSoftBounce(Id recipient, std::int64_t limit) = 0;
+    virtual void resetSoftBounces(Id recipient) = 0;
+    virtual SuppressionChange unsubscribeRecipient(Id recipient) = 0;
 
     // Reports.
     virtual Dashboard dashboard() = 0;

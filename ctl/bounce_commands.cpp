@@ -1,0 +1,226 @@
+// bounce_commands.cpp: "bounces ingest|list|export". ingest hands one raw message (a file or
+// standard input) to the daemon as a descriptor, so it works as a Postfix pipe(8) transport
+// (with --sysexits its exit status tells Postfix to retry a temporary failure); export hands
+// the daemon a descriptor of the output file (or standard output) for the Bounce Report CSV.
+// The client never parses mail or writes CSV itself: the daemon's services do.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "bus_client.h"
+#include "cli.h"
+#include "table.h"
+#include "time_format.h"
+#include "variant_json.h"
+
+namespace campaignd::ctl {
+namespace {
+
+struct BounceOptions {
+    std::string file = "-";
+    bool dryRun = false;
+    bool sysexits = false;
+    std::uint64_t campaign = 0;
+    std::string reason;
+    std::uint64_t limit = 0;
+    CLI::Option* limitOption = nullptr;
+};
+
+class Fd {
+public:
+    explicit Fd(int fd = -1) : fd_(fd) {}
+    ~Fd() { if (fd_ >= 0) ::close(fd_); }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+nlohmann::json orNull(std::uint64_t id) { return id == 0 ? nlohmann::json() : nlohmann::json(id); }
+
+void runIngest(Context& context, const BounceOptions& options) {
+    if (options.sysexits) context.failureExitStatus = EX_TEMPFAIL;
+    checkArgumentText(options.file, "FILE");
+    const bool fromStdin = options.file == "-";
+    if (fromStdin && ::isatty(STDIN_FILENO) == 1)
+        throw UsageError("FILE is -, but standard input is a terminal: pipe the message in, or name the file");
+    Fd file(fromStdin ? ::dup(STDIN_FILENO) : ::open(options.file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (file.get() < 0) throw CommandFailure("cannot open " + options.file + ": " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(file.get(), &st) == 0 && S_ISDIR(st.st_mode)) throw CommandFailure(options.file + " is a directory");
+
+    Dict request;
+    if (options.dryRun) request["dry_run"] = sdbus::Variant(true);
+    Dict report;
+    try {
+        report = context.client().manager().IngestBounce(sdbus::UnixFd(file.get()), request);
+    } catch (const sdbus::Error& e) {
+        // Not a mail message: retrying cannot help; Postfix should return it, not queue it.
+        if (options.sysexits && e.getName() == "org.campaignd.Campaignd1.Error.InvalidArgument")
+            context.failureExitStatus = EX_DATAERR;
+        throw;
+    }
+    std::vector<Dict> results;
+    if (const auto it = report.find("results"); it != report.end() && it->second.containsValueOfType<std::vector<Dict>>())
+        results = it->second.get<std::vector<Dict>>();
+
+    if (context.json) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const Dict& r : results)
+            list.push_back({{"recipient", dictString(r, "recipient")},
+                            {"status", dictString(r, "status")},
+                            {"reason", dictString(r, "reason")},
+                            {"hard", r.count("hard") && r.at("hard").containsValueOfType<bool>() && r.at("hard").get<bool>()},
+                            {"campaign_id", orNull(dictUint(r, "campaign_id"))},
+                            {"action", dictString(r, "action")}});
+        nlohmann::json document = {
+            {"results", list},
+            {"format", dictString(report, "format")},
+            {"error", dictString(report, "error")},
+            {"dry_run", options.dryRun},
+            {"recorded", dictUint(report, "recorded")},
+            {"duplicates", dictUint(report, "duplicates")},
+        };
+        printJson(document);
+        return;
+    }
+    const auto flag = [&](const char* key) {
+        const auto it = report.find(key);
+        return it != report.end() && it->second.containsValueOfType<bool>() && it->second.get<bool>();
+    };
+    if (results.empty()) {
+        printText(flag("is_auto_reply") ? "An auto-reply, not a bounce: nothing recorded.\n"
+                                        : "No delivery notice found in the message: nothing recorded.\n");
+        return;
+    }
+    Table table({"RECIPIENT", "STATUS", "REASON", "HARD", "CAMPAIGN", "ACTION"});
+    for (const Dict& r : results) {
+        const bool hard = r.count("hard") && r.at("hard").containsValueOfType<bool>() && r.at("hard").get<bool>();
+        const auto campaign = dictUint(r, "campaign_id");
+        const auto status = dictString(r, "status");
+        table.addRow({dictString(r, "recipient"), status.empty() ? "-" : status, dictString(r, "reason"),
+                      hard ? "hard" : "soft", campaign ? std::to_string(campaign) : "-", dictString(r, "action")});
+    }
+    std::string text = table.render();
+    if (const auto error = dictString(report, "error"); !error.empty()) text += "Note: " + error + "\n";
+    if (options.dryRun)
+        text += "Dry run: nothing recorded.\n";
+    else
+        text += std::to_string(dictUint(report, "recorded")) + " recorded, " +
+                std::to_string(dictUint(report, "duplicates")) + " already recorded before.\n";
+    printText(text);
+}
+
+Dict filterOf(const BounceOptions& options) {
+    Dict filter;
+    if (options.campaign) filter["campaign_id"] = sdbus::Variant(options.campaign);
+    if (!options.reason.empty()) {
+        checkArgumentText(options.reason, "--reason");
+        filter["reason"] = sdbus::Variant(options.reason);
+    }
+    return filter;
+}
+
+void runList(Context& context, const BounceOptions& options) {
+    Dict filter = filterOf(options);
+    constexpr std::uint64_t kPage = 10000;
+    const bool limited = options.limitOption->count() > 0;
+    std::uint64_t wanted = limited ? options.limit : UINT64_MAX;
+    std::uint64_t offset = 0;
+    std::vector<Dict> bounces;
+    while (wanted > 0) {
+        const std::uint64_t page = std::min(wanted, kPage);
+        filter["limit"] = sdbus::Variant(page);
+        filter["offset"] = sdbus::Variant(offset);
+        auto batch = context.client().manager().ListBounces(filter);
+        const auto got = static_cast<std::uint64_t>(batch.size());
+        bounces.insert(bounces.end(), batch.begin(), batch.end());
+        if (got < page) break;
+        offset += got;
+        wanted -= got;
+    }
+    if (context.json) {
+        nlohmann::json document = nlohmann::json::array();
+        for (const Dict& b : bounces) {
+            nlohmann::json j = dictToJson(b);
+            j["campaign_id"] = orNull(dictUint(b, "campaign_id"));
+            document.push_back(std::move(j));
+        }
+        printJson(document);
+        return;
+    }
+    if (bounces.empty()) {
+        printText("No bounces.\n");
+        return;
+    }
+    Table table({"WHEN", "CAMPAIGN", "RECIPIENT", "STATUS", "REASON", "HARD", "ACTION", "SOURCE"});
+    for (const Dict& b : bounces) {
+        const bool hard = b.count("hard") && b.at("hard").containsValueOfType<bool>() && b.at("hard").get<bool>();
+        const auto campaign = dictUint(b, "campaign_id");
+        const auto status = dictString(b, "status");
+        table.addRow({formatLocalTime(dictUint(b, "processed_at")), campaign ? std::to_string(campaign) : "-",
+                      dictString(b, "recipient"), status.empty() ? "-" : status, dictString(b, "reason"),
+                      hard ? "hard" : "soft", dictString(b, "action"), dictString(b, "source")});
+    }
+    printText(table.render());
+}
+
+void runExport(Context& context, const BounceOptions& options) {
+    checkArgumentText(options.file, "FILE");
+    const bool toStdout = options.file == "-";
+    std::cout.flush();
+    // 0640: a bounce report names people; it is not for every user of the machine.
+    Fd out(toStdout ? ::dup(STDOUT_FILENO) : ::open(options.file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+    if (out.get() < 0) throw CommandFailure("cannot write " + options.file + ": " + std::strerror(errno));
+    const std::uint64_t n = context.client().manager().ExportBounces(sdbus::UnixFd(out.get()), filterOf(options));
+    if (context.json)
+        printJson({{"file", options.file}, {"records", n}});
+    else if (!toStdout)
+        printText("Wrote " + std::to_string(n) + " bounce records to " + options.file + ".\n");
+}
+
+}  // namespace
+
+void registerBounceCommands(CLI::App& app, Context& context) {
+    auto* bounces = app.add_subcommand("bounces", "Delivery notices: ingest, list, export");
+    bounces->require_subcommand(1);
+    auto options = std::make_shared<BounceOptions>();
+
+    auto* ingest = addCommand(bounces, context, options, "ingest",
+                              "Process one raw delivery notice (a DSN, a complaint, a bounce) from FILE or standard input",
+                              runIngest);
+    ingest->add_option("FILE", options->file, "The message, or - (the default) for standard input")->type_name("");
+    ingest->add_flag("--dry-run", options->dryRun,
+                     "Show what the notice says for each recipient (recipient, status, reason, hard, campaign, "
+                     "action); record nothing");
+    ingest->add_flag("--sysexits", options->sysexits,
+                     "Exit as a Postfix pipe(8) command expects: 75 (retry later) when campaignd cannot take "
+                     "the message, 65 when it is not a mail message");
+    ingest->footer("As a Postfix transport (master.cf; see plugins/imap-bounce/README.md):\n"
+                   "  campaignd-bounces unix - n n - - pipe\n"
+                   "    flags=q user=campaignd argv=/usr/bin/campaignd-ctl bounces ingest --sysexits -");
+
+    auto* list = addCommand(bounces, context, options, "list", "List bounce records, newest first", runList);
+    list->add_option("--campaign", options->campaign, "Only bounces of campaign ID")->type_name("ID")->check(unsignedNumber());
+    list->add_option("--reason", options->reason, "Only bounces with REASON (userunknown, mailboxfull, ...)")
+        ->type_name("REASON");
+    options->limitOption =
+        list->add_option("--limit", options->limit, "At most N records")->type_name("N")->check(unsignedNumber());
+
+    auto* exportCommand = addCommand(bounces, context, options, "export",
+                                     "Write the Bounce Report CSV to FILE (standard output when omitted or -)",
+                                     runExport);
+    exportCommand->add_option("FILE", options->file, "The CSV file to write (mode 0640), or -")->type_name("");
+    exportCommand->add_option("--campaign", options->campaign, "Only bounces of campaign ID")
+        ->type_name("ID")
+        ->check(unsignedNumber());
+    exportCommand->add_option("--reason", options->reason, "Only bounces with REASON")->type_name("REASON");
+}
+
+}  // namespace campaignd::ctl

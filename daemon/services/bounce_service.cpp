@@ -1,0 +1,365 @@
+// bounce_service.cpp: see bounce_service.h.
+#include "services/bounce_service.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <Poco/DigestEngine.h>
+#include <Poco/SHA2Engine.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "bounce_parser.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "services/csv_export.h"
+
+namespace campaignd::services {
+namespace {
+
+bool iequalsPrefix(std::string_view text, std::string_view prefix) {
+    if (text.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+        char c = text[i];
+        if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+        if (c != prefix[i]) return false;
+    }
+    return true;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+        s.remove_suffix(1);
+    return s;
+}
+
+// The notice's own Message-ID: the first Message-ID field of the top-level header section
+// (unfolded), or "". Bounded: only the first 64 KiB are looked at.
+std::string ownMessageId(std::string_view raw) {
+    raw = raw.substr(0, 64 * 1024);
+    std::size_t pos = 0;
+    while (pos < raw.size()) {
+        std::size_t end = raw.find('\n', pos);
+        if (end == std::string_view::npos) end = raw.size();
+        std::string_view line = raw.substr(pos, end - pos);
+        if (trim(line).empty()) break;  // the end of the header section
+        if (iequalsPrefix(line, "message-id:")) {
+            std::string value(line.substr(11));
+            // Continuation lines start with white space.
+            std::size_t next = end + 1;
+            while (next < raw.size() && (raw[next] == ' ' || raw[next] == '\t')) {
+                std::size_t e = raw.find('\n', next);
+                if (e == std::string_view::npos) e = raw.size();
+                value += raw.substr(next, e - next);
+                next = e + 1;
+            }
+            std::string id(trim(value));
+            // Control characters have no place in a key that reaches logs and CSV.
+            std::erase_if(id, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+            return id.size() <= 998 ? id : std::string();
+        }
+        pos = end + 1;
+    }
+    return {};
+}
+
+std::string withoutAngles(std::string_view id) {
+    id = trim(id);
+    if (id.size() >= 2 && id.front() == '<' && id.back() == '>') id = id.substr(1, id.size() - 2);
+    return std::string(id);
+}
+
+void writeAll(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw Error(ErrorCode::Failed, std::string("cannot write the bounce report: ") + std::strerror(errno));
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+}  // namespace
+
+std::string readBounceMessage(int fd, std::chrono::milliseconds timeout) {
+    using SteadyClock = std::chrono::steady_clock;
+    const auto deadline = SteadyClock::now() + timeout;
+    std::string raw;
+    char buffer[65536];
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+        if (left.count() <= 0)
+            throw Error(ErrorCode::Failed, "the message did not arrive in time (" +
+                                               std::to_string(timeout.count() / 1000) + " s); nothing was recorded");
+        pollfd p{fd, POLLIN, 0};
+        const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (ready < 0) {
+            if (errno == EINTR) continue;
+            throw Error(ErrorCode::Failed, std::string("cannot read the message: ") + std::strerror(errno));
+        }
+        if (ready == 0) continue;  // the deadline check above ends it
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;
+            throw Error(ErrorCode::Failed, std::string("cannot read the message: ") + std::strerror(errno));
+        }
+        if (n == 0) return raw;
+        if (raw.size() + static_cast<std::size_t>(n) > kMaxBounceMessageBytes)
+            throw Error(ErrorCode::InvalidArgument,
+                        "the message is larger than " + std::to_string(kMaxBounceMessageBytes >> 20) +
+                            " MiB; not a delivery notice");
+        raw.append(buffer, static_cast<std::size_t>(n));
+    }
+}
+
+std::string_view toString(BounceSource source) {
+    switch (source) {
+    case BounceSource::Imap: return "imap";
+    case BounceSource::Ingest: return "ingest";
+    case BounceSource::Smtp: return "smtp";
+    }
+    return "imap";
+}
+
+std::string noticeKey(std::string_view raw) {
+    if (std::string id = ownMessageId(raw); !id.empty()) return "mid:" + id;
+    Poco::SHA2Engine sha(Poco::SHA2Engine::SHA_256);
+    sha.update(raw.data(), static_cast<unsigned>(raw.size()));
+    return "sha256:" + Poco::DigestEngine::digestToHex(sha.digest());
+}
+
+BounceService::BounceService(storage::Store& store, Clock clock, BounceSettings settings)
+    : store_(store), clock_(std::move(clock)), settings_(std::move(settings)) {
+    if (settings_.softBounceLimit < 1)
+        throw Error(ErrorCode::InvalidArgument, "the soft bounce limit must be at least 1");
+}
+
+void BounceService::checkMessage(std::string_view raw) {
+    if (raw.empty()) throw Error(ErrorCode::InvalidArgument, "not a mail message: the input is empty");
+    if (raw.size() > kMaxBounceMessageBytes)
+        throw Error(ErrorCode::InvalidArgument,
+                    "the message is larger than " + std::to_string(kMaxBounceMessageBytes >> 20) +
+                        " MiB; not a delivery notice");
+    // An mbox "From " line (what pipe(8) prepends with flag F) may come first.
+    std::string_view first = raw.substr(0, std::min<std::size_t>(raw.find('\n'), 1000));
+    if (first.starts_with("From ")) {
+        const std::size_t nl = raw.find('\n');
+        if (nl == std::string_view::npos) throw Error(ErrorCode::InvalidArgument, "not a mail message: no header fields");
+        first = raw.substr(nl + 1, std::min<std::size_t>(raw.find('\n', nl + 1) - nl - 1, 1000));
+    }
+    // RFC 5322 2.2: a field name is printable US-ASCII except ':', then ':'.
+    std::size_t i = 0;
+    while (i < first.size() && first[i] > 32 && first[i] < 127 && first[i] != ':') ++i;
+    if (i == 0 || i >= first.size() || first[i] != ':')
+        throw Error(ErrorCode::InvalidArgument,
+                    "not a mail message: it does not start with a header field (\"Name: value\")");
+}
+
+void BounceService::match(BounceOutcome& out, std::string_view verpAddress,
+                          std::string_view originalMessageId, std::optional<Id> claimedCampaign) {
+    // 1. The VERP envelope address: forged only with the secret, names both.
+    if (settings_.verp && !verpAddress.empty()) {
+        if (const auto v = mail::parseVerpAddress(verpAddress, *settings_.verp)) {
+            if (store_.findCampaign(v->campaignId)) {
+                out.campaignId = v->campaignId;
+                if (store_.findRecipientById(v->recipientId)) out.recipientId = v->recipientId;
+                out.matchedBy = "verp";
+            }
+        }
+    }
+    // 2. The returned message's Message-ID, as the ledger recorded it at hand-over.
+    if (!out.campaignId && !originalMessageId.empty()) {
+        if (const auto m = store_.findLedgerByMessageId(withoutAngles(originalMessageId))) {
+            out.campaignId = m->campaignId;
+            out.recipientId = m->recipientId;
+            if (out.recipient.empty()) out.recipient = m->email;
+            out.matchedBy = "message-id";
+        }
+    }
+    // 3. and 4. X-Campaign-Id, else the [CID:N] tag (the parser takes them in that order).
+    if (!out.campaignId && claimedCampaign && *claimedCampaign > 0 && store_.findCampaign(*claimedCampaign)) {
+        out.campaignId = claimedCampaign;
+        out.matchedBy = "header";
+    }
+    // The recipient: the one the match named, else the stored one with this address.
+    if (out.recipientId) {
+        if (out.recipient.empty())
+            if (const auto r = store_.findRecipientById(*out.recipientId)) out.recipient = r->email;
+    } else if (!out.recipient.empty()) {
+        if (const auto r = store_.findRecipient(out.recipient)) out.recipientId = r->id;
+    }
+}
+
+void BounceService::act(BounceOutcome& out) {
+    if (!out.recipientId) return;
+    const Id id = *out.recipientId;
+    if (out.action == "complaint") {
+        const auto ch = store_.unsubscribeRecipient(id);
+        if (ch.before != ch.after) out.effect = "unsubscribed";
+    } else if (out.action == "failed") {
+        if (out.hard) {
+            const auto ch = store_.markRecipientBounced(id);
+            if (ch.before != ch.after) out.effect = "bounced";
+        } else {
+            const auto ch = store_.countSoftBounce(id, settings_.softBounceLimit);
+            out.effect = ch.before != ch.after ? "bounced" : "soft-bounce";
+        }
+    } else if (out.action == "delivered" || out.action == "relayed" || out.action == "expanded") {
+        store_.resetSoftBounces(id);  // evidence of a delivery: the soft bounces were not consecutive
+        out.effect = "reset";
+    }
+    // delayed: recorded as a delay, nothing done to the recipient.
+}
+
+BounceReport BounceService::process(std::string_view raw, BounceSource source, bool dryRun) {
+    checkMessage(raw);
+    const bounce::ParsedMessage parsed = bounce::parseMessage(raw);
+    BounceReport report;
+    report.isBounce = parsed.isBounce;
+    report.isAutoReply = parsed.isAutoReply;
+    report.isComplaint = parsed.isComplaint;
+    report.format = parsed.format;
+    report.error = parsed.error;
+    report.noticeKey = noticeKey(raw);
+    if (parsed.isAutoReply) return report;  // a vacation message is no bounce: nothing to record
+
+    const Usec now = clock_();
+    store_.transaction([&] {
+        report.results.clear();
+        report.recorded = report.duplicates = 0;
+        for (const bounce::BounceResult& r : parsed.results) {
+            BounceOutcome out;
+            out.recipient = r.recipient;
+            out.status = r.status;
+            out.reason = std::string(bounce::toString(r.reason));
+            out.hard = r.hard;
+            out.action = std::string(bounce::toString(r.action));
+            match(out, r.verpAddress, r.originalMessageId, r.campaignId);
+            if (!dryRun) {
+                BounceRecord b;
+                b.campaignId = out.campaignId;
+                b.recipientId = out.recipientId;
+                b.recipientEmail = out.recipient;
+                b.statusCode = out.status;
+                b.reason = out.reason;
+                b.hard = out.hard;
+                b.action = out.action;
+                b.diagnostic = r.diagnostic;
+                b.remoteMta = r.remoteMta;
+                b.messageId = withoutAngles(r.originalMessageId);
+                b.source = std::string(toString(source));
+                b.noticeKey = report.noticeKey;
+                b.processedAt = now;
+                if (store_.insertBounce(b)) {
+                    out.recorded = true;
+                    ++report.recorded;
+                    act(out);
+                } else {
+                    out.duplicate = true;
+                    ++report.duplicates;
+                }
+            }
+            report.results.push_back(std::move(out));
+        }
+    });
+    if (dryRun) return report;
+    for (const BounceOutcome& o : report.results) {
+        if (!o.recorded) continue;
+        log::info("bounce recorded",
+                  {{"CAMPAIGN_ID", o.campaignId ? std::to_string(*o.campaignId) : ""},
+                   {"RECIPIENT", o.recipient},
+                   {"DSN", o.status},
+                   {"REASON", o.reason},
+                   {"BOUNCE_ACTION", o.action},
+                   {"HARD", o.hard ? "true" : "false"},
+                   {"MATCHED_BY", o.matchedBy},
+                   {"SUPPRESSION", o.effect},
+                   {"SOURCE", std::string(toString(source))},
+                   {"NOTICE", report.noticeKey}});
+    }
+    return report;
+}
+
+BounceOutcome BounceService::recordRejection(Id campaign, std::optional<Id> recipient, std::string_view email,
+                                             std::string_view enhancedStatus, std::string_view replyText,
+                                             std::string_view messageId) {
+    BounceOutcome out;
+    out.recipient = std::string(email);
+    out.status = std::string(enhancedStatus);
+    const bounce::Reason reason = bounce::classify(enhancedStatus, replyText);
+    out.reason = std::string(bounce::toString(reason));
+    const bool temporary = enhancedStatus.starts_with("4") || replyText.starts_with("4");
+    out.hard = bounce::isHard(reason) && !temporary;
+    out.action = temporary ? "delayed" : "failed";
+    out.campaignId = campaign;
+    out.recipientId = recipient;
+    out.matchedBy = "ledger";
+    const Usec now = clock_();
+    store_.transaction([&] {
+        BounceRecord b;
+        b.campaignId = campaign;
+        b.recipientId = recipient;
+        b.recipientEmail = out.recipient;
+        b.statusCode = out.status;
+        b.reason = out.reason;
+        b.hard = out.hard;
+        b.action = out.action;
+        b.diagnostic = std::string(replyText.substr(0, 2000));
+        b.messageId = withoutAngles(messageId);
+        b.source = std::string(toString(BounceSource::Smtp));
+        b.noticeKey = "smtp:" + (b.messageId.empty() ? std::to_string(campaign) : b.messageId);
+        b.processedAt = now;
+        if (store_.insertBounce(b)) {
+            out.recorded = true;
+            act(out);
+        } else {
+            out.duplicate = true;
+        }
+    });
+    if (out.recorded)
+        log::info("bounce recorded", {{"CAMPAIGN_ID", std::to_string(campaign)},
+                                      {"RECIPIENT", out.recipient},
+                                      {"DSN", out.status},
+                                      {"REASON", out.reason},
+                                      {"BOUNCE_ACTION", out.action},
+                                      {"HARD", out.hard ? "true" : "false"},
+                                      {"SUPPRESSION", out.effect},
+                                      {"SOURCE", "smtp"}});
+    return out;
+}
+
+std::vector<BounceRecord> BounceService::list(const storage::BounceFilter& filter) {
+    if (filter.reason && !bounce::reasonFromString(*filter.reason))
+        throw Error(ErrorCode::InvalidArgument, "unknown bounce reason \"" + *filter.reason +
+                                                    "\" (userunknown, hostunknown, mailboxfull, ...)");
+    if (filter.campaign && !store_.findCampaign(*filter.campaign))
+        throw Error(ErrorCode::NotFound, "no campaign with id " + std::to_string(*filter.campaign));
+    return store_.listBounces(filter);
+}
+
+std::int64_t BounceService::exportCsv(int fd, const storage::BounceFilter& filter) {
+    const std::vector<BounceRecord> records = list(filter);
+    // The original's BounceRecord columns (campaign, recipient_email, reason, processed_at),
+    // then what campaignd knows besides.
+    std::string out = "campaign,recipient_email,reason,processed_at,status,hard,action,diagnostic,remote_mta,"
+                      "message_id,source\r\n";
+    for (const BounceRecord& b : records) {
+        out += (b.campaignId ? std::to_string(*b.campaignId) : std::string()) + ',' + csvCell(b.recipientEmail) +
+               ',' + csvCell(b.reason) + ',' + formatUtc(b.processedAt) + ',' + csvCell(b.statusCode) + ',' +
+               (b.hard ? "true" : "false") + ',' + csvCell(b.action) + ',' + csvCell(b.diagnostic) + ',' +
+               csvCell(b.remoteMta) + ',' + csvCell(b.messageId) + ',' + csvCell(b.source) + "\r\n";
+        if (out.size() > (1u << 16)) {
+            writeAll(fd, out);
+            out.clear();
+        }
+    }
+    writeAll(fd, out);
+    return static_cast<std::int64_t>(records.size());
+}
+
+}  // namespace campaignd::services

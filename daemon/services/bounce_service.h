@@ -1,0 +1,114 @@
+// bounce_service.h: the business rules for delivery notices, whoever brings them (the IMAP
+// bounce reader, `bounces ingest` / a Postfix pipe(8) transport, the sender's 5xx at RCPT).
+// One raw message in: parsed (campaignd-bounce), each result matched to its campaign and
+// recipient in order of trust (the VERP envelope address, the returned Message-ID in the send
+// ledger, the X-Campaign-Id header, the [CID:N] subject tag; unmatched: stored with no
+// campaign), recorded once per (notice, address), and acted on in the same transaction:
+// a hard bounce marks the recipient bounced, SoftBounceLimit consecutive soft bounces do too,
+// a complaint unsubscribes, a delay is only recorded, a success notice resets the soft count,
+// an auto-reply records nothing. Refuses input that is not a mail message or is too large.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/model.h"
+#include "mail/verp.h"
+#include "services/clock.h"
+#include "storage/store.h"
+
+namespace campaignd::services {
+
+// The largest notice ingested: a DSN carries the returned message, which may be as large as a
+// campaign's message; the parser itself reads only the first MiB of it.
+inline constexpr std::size_t kMaxBounceMessageBytes = std::size_t{32} << 20;
+inline constexpr std::int64_t kDefaultSoftBounceLimit = 3;
+
+struct BounceSettings {
+    std::int64_t softBounceLimit = kDefaultSoftBounceLimit;  // >= 1
+    std::optional<mail::VerpSettings> verp;  // as checkVerpSettings returns them; none: no VERP matching
+};
+
+enum class BounceSource { Imap, Ingest, Smtp };
+std::string_view toString(BounceSource source);
+
+// One result of a notice, as matched and (unless a dry run) recorded.
+struct BounceOutcome {
+    std::string recipient;
+    std::string status;  // "5.1.1" or ""
+    std::string reason;  // "userunknown", ...
+    bool hard = false;
+    std::string action;  // "failed", "delayed", "complaint", "delivered", ...
+    std::optional<Id> campaignId;
+    std::optional<Id> recipientId;
+    std::string matchedBy;  // "verp", "message-id", "header" (X-Campaign-Id or [CID:N]), ""
+    bool recorded = false;   // a new record was committed
+    bool duplicate = false;  // recorded before (the same notice for the same address)
+    // What it did to the recipient: "bounced", "unsubscribed", "soft-bounce", "reset", "".
+    std::string effect;
+};
+
+struct BounceReport {
+    bool isBounce = false;
+    bool isAutoReply = false;
+    bool isComplaint = false;
+    std::string format;  // the parser's: "rfc3464", "arf", "qmail", ...
+    std::string error;   // the parser's note on damaged input, or ""
+    std::string noticeKey;
+    std::vector<BounceOutcome> results;
+    std::int64_t recorded = 0;
+    std::int64_t duplicates = 0;
+};
+
+class BounceService {
+public:
+    // Error(InvalidArgument) for a soft bounce limit below 1.
+    BounceService(storage::Store& store, Clock clock, BounceSettings settings);
+
+    // Checks that `raw` looks like a mail message (non-empty, within kMaxBounceMessageBytes,
+    // starting with a header field or an mbox "From " line): Error(InvalidArgument) otherwise.
+    static void checkMessage(std::string_view raw);
+
+    // Parses, matches and (unless dryRun) records and acts, all in one transaction that has
+    // committed when this returns: a caller may then mark the notice processed. A message that
+    // is no delivery notice (an auto-reply, a newsletter) gives no results and records nothing.
+    // Error(InvalidArgument) from checkMessage; Error(Failed) from the database.
+    BounceReport process(std::string_view raw, BounceSource source, bool dryRun);
+
+    // The sender's 5xx at RCPT (or after DATA) for one ledger row: classified like a notice's
+    // result, recorded with source smtp (once per Message-ID and address) and acted on.
+    BounceOutcome recordRejection(Id campaign, std::optional<Id> recipient, std::string_view email,
+                                  std::string_view enhancedStatus, std::string_view replyText,
+                                  std::string_view messageId);
+
+    std::vector<BounceRecord> list(const storage::BounceFilter& filter);
+    // The Bounce Report CSV (the original's columns first), formula-safe, written to fd
+    // (not closed); returns the number of records. Error(Failed) when writing fails.
+    std::int64_t exportCsv(int fd, const storage::BounceFilter& filter);
+
+    const BounceSettings& settings() const { return settings_; }
+
+private:
+    void match(BounceOutcome& out, std::string_view verpAddress, std::string_view originalMessageId,
+               std::optional<Id> claimedCampaign);
+    void act(BounceOutcome& out);
+
+    storage::Store& store_;
+    Clock clock_;
+    BounceSettings settings_;
+};
+
+// Reads one notice from fd (from its current position to its end; not closed): at most
+// kMaxBounceMessageBytes (Error(InvalidArgument) beyond), waiting at most `timeout` in all for
+// a writer that stalls (Error(Failed)), so a stuck pipe cannot hold the caller.
+std::string readBounceMessage(int fd, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+// The identity of a notice: "mid:" and its own Message-ID when it has one, else "sha256:" and
+// the hex SHA-256 of its bytes.
+std::string noticeKey(std::string_view raw);
+
+}  // namespace campaignd::services
