@@ -828,6 +828,20 @@ void PluginHost::loadOne(const std::filesystem::path& path) {
                              {{"PLUGIN", name}});
             }
         }
+        if ((descriptor.capabilities & CAMPAIGND_CAP_REPORTER) != 0) {
+            const campaignd_reporter* table =
+                declaredSize >= CAMPAIGND_PLUGIN_DESCRIPTOR_1_3_SIZE ? descriptor.reporter : nullptr;
+            constexpr std::size_t kReporterMinSize = CAMPAIGND_FIELD_END(campaignd_reporter, compose);
+            if (table != nullptr && table->struct_size >= kReporterMinSize && table->compose != nullptr) {
+                std::memcpy(&running->reporter_, table, std::min(table->struct_size, sizeof running->reporter_));
+                running->reporter_.struct_size = std::min(table->struct_size, sizeof running->reporter_);
+                running->hasReporter_ = true;
+            } else {
+                log::warning("plugin says it is a reporter but has no usable reporter table; "
+                             "it is not used for reports",
+                             {{"PLUGIN", name}});
+            }
+        }
         slot.running = std::move(running);
         slot.context = std::move(context);
         info.state = PluginState::Running;
@@ -908,6 +922,21 @@ std::optional<TransportHandle> PluginHost::transport(std::string_view pluginName
     const RunningPlugin* plugin = findPlugin(pluginName);
     if (plugin == nullptr || plugin->transportTable() == nullptr) return std::nullopt;
     return TransportHandle(plugin);
+}
+
+std::vector<ReporterHandle> PluginHost::reporters() const {
+    std::vector<ReporterHandle> out;
+    for (const auto& slot : slots_) {
+        if (slot->running && slot->running->reporterTable() != nullptr)
+            out.push_back(ReporterHandle(slot->running.get()));
+    }
+    return out;
+}
+
+std::optional<ReporterHandle> PluginHost::reporter(std::string_view pluginName) const {
+    const RunningPlugin* plugin = findPlugin(pluginName);
+    if (plugin == nullptr || plugin->reporterTable() == nullptr) return std::nullopt;
+    return ReporterHandle(plugin);
 }
 
 std::vector<const RunningPlugin*> PluginHost::pluginsWithCapability(std::uint64_t capability) const {
@@ -1197,6 +1226,106 @@ SendStatus TransportSession::send(std::span<const OutgoingMessage> messages,
     }
     if (call.thrown) std::rethrow_exception(call.thrown);
     return result;
+}
+
+// ---- ReporterHandle ---------------------------------------------------------------------------
+
+namespace {
+
+struct ReportOutput {
+    std::string data;
+    std::size_t maxBytes = 0;
+    bool overflow = false;
+};
+
+campaignd_status reportWrite(void* ctx, const char* data, std::size_t len, campaignd_error* err) noexcept {
+    auto& out = *static_cast<ReportOutput*>(ctx);
+    if (len == 0) return CAMPAIGND_OK;
+    if (data == nullptr) {
+        campaignd_error_set(err, "write() was given NULL data");
+        return CAMPAIGND_ERR_INVALID_ARGUMENT;
+    }
+    if (len > out.maxBytes - out.data.size()) {
+        out.overflow = true;
+        campaignd_error_set(err, "the report message is larger than the host's limit");
+        return CAMPAIGND_ERR_FAILED;
+    }
+    try {
+        out.data.append(data, len);
+    } catch (...) {
+        campaignd_error_set(err, "out of memory");
+        return CAMPAIGND_ERR_FAILED;
+    }
+    return CAMPAIGND_OK;
+}
+
+}  // namespace
+
+std::string ReporterHandle::compose(const CampaignReport& report, std::size_t maxBytes) const {
+    for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"From", &report.from},
+                                       {"To", &report.to},
+                                       {"Message-ID", &report.messageId},
+                                       {"the campaign name", &report.campaignName},
+                                       {"the campaign subject", &report.campaignSubject},
+                                       {"the final status", &report.finalStatus}})
+        if (hasControlCharacter(*value))
+            throw std::invalid_argument(std::string("report: ") + field + " contains a control character");
+
+    std::vector<campaignd_report_reason> reasons(report.reasons.size());
+    for (std::size_t i = 0; i < reasons.size(); ++i)
+        reasons[i] = {report.reasons[i].first.c_str(), report.reasons[i].second};
+    campaignd_report c{};
+    c.struct_size = sizeof c;
+    c.campaign_id = report.campaignId;
+    c.campaign_name = report.campaignName.c_str();
+    c.campaign_subject = report.campaignSubject.c_str();
+    c.final_status = report.finalStatus.c_str();
+    c.finished_at = report.finishedAt;
+    c.total = report.total;
+    c.sent = report.sent;
+    c.failed = report.failed;
+    c.unknown = report.unknown;
+    c.skipped = report.skipped;
+    c.pending = report.pending;
+    c.in_flight = report.inFlight;
+    c.success_percent = report.successPercent;
+    c.reasons = reasons.empty() ? nullptr : reasons.data();
+    c.reason_count = reasons.size();
+    c.failures_csv = report.failuresCsv.empty() ? nullptr : report.failuresCsv.data();
+    c.failures_csv_len = report.failuresCsv.size();
+    c.failures_listed = report.failuresListed;
+    c.failures_total = report.failuresTotal;
+    c.from = report.from.c_str();
+    c.to = report.to.c_str();
+    c.message_id = report.messageId.c_str();
+    c.date = report.date;
+
+    ReportOutput out;
+    out.maxBytes = maxBytes;
+    campaignd_report_output output{};
+    output.struct_size = sizeof output;
+    output.output_ctx = &out;
+    output.write = &reportWrite;
+
+    std::array<char, kErrorBufferBytes> buffer{};
+    campaignd_error err{buffer.data(), buffer.size()};
+    campaignd_status status = CAMPAIGND_ERR_FAILED;
+    bool threw = false;
+    try {
+        status = plugin_->reporterTable()->compose(plugin_->instance(), &c, &output, &err);
+    } catch (...) {
+        threw = true;  // against the ABI
+    }
+    buffer.back() = '\0';
+    const std::string who = "reporter " + plugin_->name() + ": ";
+    if (threw) throw ReportError(who + "compose threw an exception (not allowed by the ABI)");
+    if (status != CAMPAIGND_OK) {
+        const std::string message = copyBounded(buffer.data(), buffer.size() - 1);
+        throw ReportError(who + (message.empty() ? "compose failed (status " + std::to_string(status) + ")" : message));
+    }
+    if (out.overflow) throw ReportError(who + "the message is larger than " + std::to_string(maxBytes) + " bytes");
+    if (out.data.empty()) throw ReportError(who + "compose returned OK but wrote nothing");
+    return std::move(out.data);
 }
 
 }  // namespace campaignd::plugins

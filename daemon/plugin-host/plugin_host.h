@@ -43,6 +43,7 @@ struct HostServices {
 // "stopped": it ran and was stopped by PluginHost::stop().
 class ImporterHandle;
 class TransportHandle;
+class ReporterHandle;
 
 enum class PluginState { Running, Failed, Rejected, Stopped };
 
@@ -89,9 +90,14 @@ public:
     // The transport table, likewise (ABI 1.2: CAMPAIGND_CAP_TRANSPORT, a non-NULL table whose
     // struct_size covers close, open/send/close non-NULL); nullptr otherwise.
     const campaignd_transport* transportTable() const { return hasTransport_ ? &transport_ : nullptr; }
+    // The reporter table, likewise (ABI 1.3: CAMPAIGND_CAP_REPORTER, a non-NULL table whose
+    // struct_size covers compose, compose non-NULL); nullptr otherwise.
+    const campaignd_reporter* reporterTable() const { return hasReporter_ ? &reporter_ : nullptr; }
 
 private:
     friend class PluginHost;
+    campaignd_reporter reporter_{};
+    bool hasReporter_ = false;
     campaignd_importer importer_{};
     bool hasImporter_ = false;
     campaignd_transport transport_{};
@@ -153,6 +159,11 @@ public:
     // order; and one by plugin name ("maildir", "smtp"; nullopt if not running or no transport).
     std::vector<TransportHandle> transports() const;
     std::optional<TransportHandle> transport(std::string_view pluginName) const;
+
+    // The running reporter plugins (CAMPAIGND_CAP_REPORTER with a reporter table), in load
+    // order; and one by plugin name ("report-mailer"; nullopt if not running or no reporter).
+    std::vector<ReporterHandle> reporters() const;
+    std::optional<ReporterHandle> reporter(std::string_view pluginName) const;
 
 private:
     struct Slot;
@@ -348,6 +359,53 @@ public:
 private:
     friend class PluginHost;
     explicit TransportHandle(const RunningPlugin* plugin) : plugin_(plugin) {}
+    const RunningPlugin* plugin_;
+};
+
+// ---- The reporter capability, for the daemon (ABI 1.3) --------------------------------------
+
+// A finished campaign's report, as the host hands it to a reporter plugin (campaignd_report).
+struct CampaignReport {
+    std::uint64_t campaignId = 0;
+    std::string campaignName;
+    std::string campaignSubject;
+    std::string finalStatus;       // "completed", "cancelled"
+    std::int64_t finishedAt = 0;   // microseconds since the epoch
+    std::uint64_t total = 0, sent = 0, failed = 0, unknown = 0, skipped = 0, pending = 0, inFlight = 0;
+    double successPercent = 0.0;
+    std::vector<std::pair<std::string, std::uint64_t>> reasons;  // most frequent first
+    std::string failuresCsv;        // formula-safe CSV, CRLF, with a header row
+    std::uint64_t failuresListed = 0;
+    std::uint64_t failuresTotal = 0;
+    std::string from;               // a mailbox for the From header
+    std::string to;                 // the admin address
+    std::string messageId;          // "<...>"
+    std::int64_t date = 0;          // microseconds since the epoch
+};
+
+// ReporterHandle::compose's failure: the plugin's message (bounded, sanitised, prefixed with the
+// plugin's name), or the host's own when the plugin broke the rules.
+class ReportError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// A running reporter plugin. Cheap to copy; valid until PluginHost::stop() or the host's
+// destruction, like the RunningPlugin it refers to.
+class ReporterHandle {
+public:
+    const std::string& pluginName() const { return plugin_->name(); }
+
+    // The complete message the plugin composed for `report` (RFC 5322, CRLF), at most maxBytes.
+    // Throws std::invalid_argument before calling the plugin when from, to, messageId, the
+    // campaign's name or subject contain a control character (CR, LF, NUL, ...); ReportError
+    // when the plugin fails, throws, returns nothing, or writes more than maxBytes.
+    // Thread-safe.
+    std::string compose(const CampaignReport& report, std::size_t maxBytes = std::size_t(64) << 20) const;
+
+private:
+    friend class PluginHost;
+    explicit ReporterHandle(const RunningPlugin* plugin) : plugin_(plugin) {}
     const RunningPlugin* plugin_;
 };
 

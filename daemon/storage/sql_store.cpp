@@ -815,6 +815,28 @@ CampaignSummary SqlStore::campaignSummary(Id campaign) {
     return s;
 }
 
+std::vector<LedgerProblem> SqlStore::campaignProblems(Id campaign, Id afterLedgerId, std::size_t limit) {
+    std::vector<LedgerProblem> out;
+    if (limit == 0) return out;
+    for (const SqlRow& row : query("SELECT l.id, l.recipient_email, COALESCE(r.name, ''), l.status,"
+                                   " CASE WHEN l.fail_reason <> '' THEN l.fail_reason ELSE l.last_error END,"
+                                   " l.attempts"
+                                   " FROM campaign_recipients l LEFT JOIN recipients r ON r.id = l.recipient_id"
+                                   " WHERE l.campaign_id = $1 AND l.status IN ('failed', 'unknown') AND l.id > $2"
+                                   " ORDER BY l.id LIMIT $3",
+                                   {campaign, afterLedgerId, static_cast<std::int64_t>(limit)})) {
+        LedgerProblem p;
+        p.ledgerId = row.int64(0);
+        p.email = row.text(1);
+        p.name = row.text(2);
+        p.status = row.text(3) == toString(DeliveryStatus::Unknown) ? DeliveryStatus::Unknown : DeliveryStatus::Failed;
+        p.reason = row.text(4);
+        p.attempts = row.int64(5);
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
 // ---- bulk import --------------------------------------------------------------------------
 
 std::unique_ptr<RecipientImport> SqlStore::beginImport(const ImportOptions& options) {

@@ -72,6 +72,7 @@ public:
 
     Dashboard dashboard() override;
     CampaignSummary campaignSummary(Id campaign) override;
+    std::vector<LedgerProblem> campaignProblems(Id campaign, Id afterLedgerId, std::size_t limit) override;
 
     std::unique_ptr<RecipientImport> beginImport(const ImportOptions& options) override;
 

@@ -110,6 +110,16 @@ public:
 // itself while it still holds a batch it may hand over, and then claim again under the same
 // name: the claims would be indistinguishable. (cancelPending is safe at any time.)
 
+// A failed or unknown ledger row, for the report's list of failures.
+struct LedgerProblem {
+    Id ledgerId = 0;
+    std::string email;   // the address the row was attached with
+    std::string name;    // the recipient's name now; "" if none, or the recipient was deleted
+    DeliveryStatus status = DeliveryStatus::Failed;  // Failed or Unknown
+    std::string reason;  // fail_reason (failed), or what is known (unknown: last_error)
+    std::int64_t attempts = 0;
+};
+
 // A recipient claimed for sending: the ledger row and what rendering needs.
 struct ClaimedRecipient {
     Id ledgerId = 0;
@@ -295,6 +305,9 @@ public:
     // Reports.
     virtual Dashboard dashboard() = 0;
     virtual CampaignSummary campaignSummary(Id campaign) = 0;
+    // The campaign's failed and unknown ledger rows with a ledger id above afterLedgerId, by
+    // ledger id, at most limit of them: page through with the last one's ledgerId.
+    virtual std::vector<LedgerProblem> campaignProblems(Id campaign, Id afterLedgerId, std::size_t limit) = 0;
 
     // Starts a bulk recipient import (see RecipientImport) on this store's connection. While
     // the session lives, the store must not be used for anything else, and must outlive it:

@@ -27,7 +27,7 @@ foreach(path IN LISTS expected)
   endif()
 endforeach()
 # Exactly the product's plugins, never a test plugin.
-set(product_plugins csv-importer.so maildir.so smtp.so)
+set(product_plugins csv-importer.so maildir.so report-mailer.so smtp.so)
 file(GLOB installed RELATIVE "${PREFIX}/lib/campaignd/plugins" "${PREFIX}/lib/campaignd/plugins/*")
 foreach(p IN LISTS installed)
   if(NOT p IN_LIST product_plugins)

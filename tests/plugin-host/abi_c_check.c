@@ -86,6 +86,27 @@ size_t campaignd_abi_c_layout(size_t *out, size_t capacity) {
         offsetof(campaignd_transport, open),
         offsetof(campaignd_transport, send),
         offsetof(campaignd_transport, close),
+        /* 1.3 */
+        offsetof(campaignd_plugin_descriptor, bounce_source),
+        offsetof(campaignd_plugin_descriptor, reporter),
+        CAMPAIGND_PLUGIN_DESCRIPTOR_1_3_SIZE,
+        sizeof(campaignd_report_reason),
+        offsetof(campaignd_report_reason, count),
+        sizeof(campaignd_report),
+        offsetof(campaignd_report, campaign_id),
+        offsetof(campaignd_report, finished_at),
+        offsetof(campaignd_report, in_flight),
+        offsetof(campaignd_report, success_percent),
+        offsetof(campaignd_report, reasons),
+        offsetof(campaignd_report, failures_csv),
+        offsetof(campaignd_report, failures_total),
+        offsetof(campaignd_report, from),
+        offsetof(campaignd_report, date),
+        sizeof(campaignd_report_output),
+        offsetof(campaignd_report_output, output_ctx),
+        offsetof(campaignd_report_output, write),
+        sizeof(campaignd_reporter),
+        offsetof(campaignd_reporter, compose),
     };
     size_t i;
     const size_t count = sizeof values / sizeof values[0];

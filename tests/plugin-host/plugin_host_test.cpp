@@ -272,7 +272,7 @@ TEST_F(PluginHostTest, WrongAbiMajorIsRejectedBeforeAnythingRuns) {
     EXPECT_EQ(p.state, PluginState::Rejected);
     EXPECT_EQ(campaignd::plugins::toString(p.state), "rejected");
     EXPECT_EQ(p.abiMajor, 2u);
-    EXPECT_EQ(p.error, "built for plugin ABI 2.0, this host speaks ABI 1.2");
+    EXPECT_EQ(p.error, "built for plugin ABI 2.0, this host speaks ABI 1.3");
     EXPECT_EQ(p.name, "");
 }
 
@@ -541,8 +541,29 @@ TEST(PluginAbiHeader, CompilesAsPlainCWithTheSameLayoutAsCxx) {
         offsetof(campaignd_transport, open),
         offsetof(campaignd_transport, send),
         offsetof(campaignd_transport, close),
+        /* 1.3 */
+        offsetof(campaignd_plugin_descriptor, bounce_source),
+        offsetof(campaignd_plugin_descriptor, reporter),
+        CAMPAIGND_PLUGIN_DESCRIPTOR_1_3_SIZE,
+        sizeof(campaignd_report_reason),
+        offsetof(campaignd_report_reason, count),
+        sizeof(campaignd_report),
+        offsetof(campaignd_report, campaign_id),
+        offsetof(campaignd_report, finished_at),
+        offsetof(campaignd_report, in_flight),
+        offsetof(campaignd_report, success_percent),
+        offsetof(campaignd_report, reasons),
+        offsetof(campaignd_report, failures_csv),
+        offsetof(campaignd_report, failures_total),
+        offsetof(campaignd_report, from),
+        offsetof(campaignd_report, date),
+        sizeof(campaignd_report_output),
+        offsetof(campaignd_report_output, output_ctx),
+        offsetof(campaignd_report_output, write),
+        sizeof(campaignd_reporter),
+        offsetof(campaignd_reporter, compose),
     };
-    std::vector<size_t> c(128);
+    std::vector<size_t> c(160);
     c.resize(campaignd_abi_c_layout(c.data(), c.size()));
     EXPECT_EQ(c, cxx);
     // The fixed prefix every major keeps.
@@ -555,7 +576,9 @@ TEST(PluginAbiHeader, CompilesAsPlainCWithTheSameLayoutAsCxx) {
     EXPECT_EQ(offsetof(campaignd_host, normalize_email), CAMPAIGND_HOST_MIN_SIZE);
     // 1.2 only appended too: transport starts where 1.1 ended.
     EXPECT_EQ(offsetof(campaignd_plugin_descriptor, transport), CAMPAIGND_PLUGIN_DESCRIPTOR_1_1_SIZE);
-    EXPECT_EQ(CAMPAIGND_PLUGIN_ABI_MINOR, 2);
+    // 1.3 as well: bounce_source and reporter start where 1.2 ended.
+    EXPECT_EQ(offsetof(campaignd_plugin_descriptor, bounce_source), CAMPAIGND_PLUGIN_DESCRIPTOR_1_2_SIZE);
+    EXPECT_EQ(CAMPAIGND_PLUGIN_ABI_MINOR, 3);
     EXPECT_STREQ(campaignd_abi_c_entry_symbol(), "campaignd_plugin_entry_v1");
 }
 

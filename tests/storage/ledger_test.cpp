@@ -600,6 +600,57 @@ TEST_P(LedgerTest, ASenderKilledBeforeTheHandOverLeavesRowsToSendAgain) {
     EXPECT_EQ(store_->findCampaign(c)->unknownCount, 0);
 }
 
+TEST_P(LedgerTest, ProblemsListFailedAndUnknownRowsInPagesWithNameAndReason) {
+    const Id c = addCampaign("c");
+    const Id other = addCampaign("other");
+    const auto recipients = attach(c, 7);
+    attach(other, 2, "o");
+    // Rows 0-5 are claimed and handed over; 0 sent, 1 and 3 failed, 2 deferred (pending
+    // again), 4 and 5 stay handed over and become unknown at recovery; row 6 stays pending.
+    const auto batch = store_->claimBatch(c, "w", 6, kNow);
+    ASSERT_EQ(batch.size(), 6u);
+    ASSERT_EQ(store_->markHandedOver("w", handOvers(batch)).size(), 6u);
+    const std::vector<DeliveryOutcome> outcomes{
+        {batch[0].ledgerId, Kind::Sent, "", std::nullopt},
+        {batch[1].ledgerId, Kind::Failed, "550 5.1.1 User unknown", std::nullopt},
+        {batch[2].ledgerId, Kind::Deferred, "451 4.7.1 Greylisted", kNow + kMinute},
+        {batch[3].ledgerId, Kind::Failed, "=HYPERLINK(\"x\"), \"quoted\"", std::nullopt},
+    };
+    ASSERT_EQ(store_->recordOutcomes("w", outcomes, kNow), 4);
+    ASSERT_EQ(store_->recoverInterrupted(std::nullopt).unknown, 2);
+    const auto failedOther = store_->claimBatch(other, "w", 1, kNow);
+    store_->markHandedOver("w", handOvers(failedOther));
+    store_->recordOutcomes("w", std::vector<DeliveryOutcome>{{failedOther[0].ledgerId, Kind::Failed, "x", std::nullopt}}, kNow);
+    // The recipient of row 3 is gone: the row keeps its address, the name is empty.
+    ASSERT_TRUE(store_->deleteRecipient(recipients[3]));
+
+    const auto all = store_->campaignProblems(c, 0, 100);
+    ASSERT_EQ(all.size(), 4u);
+    EXPECT_EQ(all[0].ledgerId, batch[1].ledgerId);
+    EXPECT_EQ(all[0].email, "r1@example.com");
+    EXPECT_EQ(all[0].name, "Name of r1@example.com");
+    EXPECT_EQ(all[0].status, DeliveryStatus::Failed);
+    EXPECT_EQ(all[0].reason, "550 5.1.1 User unknown");
+    EXPECT_EQ(all[0].attempts, 1);
+    EXPECT_EQ(all[1].email, "r3@example.com");
+    EXPECT_EQ(all[1].name, "");
+    EXPECT_EQ(all[1].reason, "=HYPERLINK(\"x\"), \"quoted\"");  // stored as it came
+    EXPECT_EQ(all[2].email, "r4@example.com");
+    EXPECT_EQ(all[2].status, DeliveryStatus::Unknown);
+    EXPECT_NE(all[2].reason.find("outcome unknown"), std::string::npos) << all[2].reason;
+    EXPECT_EQ(all[3].email, "r5@example.com");
+
+    const auto first = store_->campaignProblems(c, 0, 3);
+    ASSERT_EQ(first.size(), 3u);
+    const auto rest = store_->campaignProblems(c, first.back().ledgerId, 3);
+    ASSERT_EQ(rest.size(), 1u);
+    EXPECT_EQ(rest[0].email, "r5@example.com");
+    EXPECT_TRUE(store_->campaignProblems(c, rest[0].ledgerId, 3).empty());
+    EXPECT_TRUE(store_->campaignProblems(c, 0, 0).empty());
+    EXPECT_EQ(store_->campaignProblems(other, 0, 10).size(), 1u);
+    EXPECT_TRUE(store_->campaignProblems(9999, 0, 10).empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, LedgerTest, ::testing::Values("sqlite", "postgresql"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 

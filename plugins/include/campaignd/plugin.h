@@ -26,8 +26,10 @@ extern "C" {
  * 1.1: CAMPAIGND_ERR_CANCELLED; host normalize_email and check_header_value; the importer
  *      capability table (descriptor field importer).
  * 1.2: CAMPAIGND_ERR_AUTH, _TLS, _CONNECTION; the transport capability table (descriptor field
- *      transport) with its message, result and sink structs. */
-#define CAMPAIGND_PLUGIN_ABI_MINOR 2
+ *      transport) with its message, result and sink structs.
+ * 1.3: descriptor fields bounce_source (the bounce-source capability) and reporter (the
+ *      reporter capability, with its report and output structs). */
+#define CAMPAIGND_PLUGIN_ABI_MINOR 3
 
 #define CAMPAIGND_PLUGIN_ENTRY_SYMBOL "campaignd_plugin_entry_v1"
 
@@ -349,6 +351,76 @@ typedef struct campaignd_transport {
     void (*close)(void *session);
 } campaignd_transport;
 
+/* ---- The reporter capability (1.3) --------------------------------------------------------- */
+
+/* A reporter turns a finished campaign's report into a complete e-mail message, which the host
+ * then sends through the campaign's transport (to [Daemon] AdminEmail=). The plugin composes;
+ * it never sends, and it never reads the database: everything it shows is in the report. */
+
+/* One failure reason and how many recipients failed with it. OWNERSHIP: caller. */
+typedef struct campaignd_report_reason {
+    const char *reason; /* NUL-terminated UTF-8, as stored (the server's reply, usually) */
+    uint64_t count;
+} campaignd_report_reason;
+
+/* A finished campaign's report. OWNERSHIP: caller (the host), the struct and everything it
+ * points to; valid during compose() only. Strings are NUL-terminated UTF-8. from, to,
+ * message_id, campaign_name and campaign_subject contain no CR, LF or other control character
+ * (the host checked them); the plugin still encodes them for headers (RFC 2047) and escapes
+ * them for HTML. The counts add up: total == sent + failed + unknown + skipped + pending
+ * + in_flight. */
+typedef struct campaignd_report {
+    size_t struct_size; /* sizeof(campaignd_report) as the host was built */
+    uint64_t campaign_id;
+    const char *campaign_name;
+    const char *campaign_subject;
+    const char *final_status; /* "completed", "cancelled", ... as on the bus */
+    int64_t finished_at;      /* microseconds since the epoch */
+    uint64_t total, sent, failed, unknown, skipped, pending, in_flight;
+    double success_percent; /* sent / total * 100; 0 when total is 0 */
+    const campaignd_report_reason *reasons; /* most frequent first; NULL when reason_count 0 */
+    size_t reason_count;
+    /* The failures (failed and unknown recipients) as a CSV file made by the host: a header
+     * row, CRLF line ends, every cell already neutralised against formula injection. Attach it
+     * as it is. failures_csv_len bytes, not NUL-terminated; NULL when 0. */
+    const char *failures_csv;
+    size_t failures_csv_len;
+    uint64_t failures_listed; /* data rows in failures_csv */
+    uint64_t failures_total;  /* failed + unknown: more than listed when the host cut the list */
+    /* The message's header fields: From (a mailbox: "addr" or "Name <addr>"), To (an address),
+     * Message-ID (with angle brackets), Date (microseconds since the epoch). */
+    const char *from;
+    const char *to;
+    const char *message_id;
+    int64_t date;
+} campaignd_report;
+
+/* Where compose() writes the message. OWNERSHIP: caller; valid during compose() only. write()
+ * appends len bytes (OWNERSHIP of data: plugin; read during the call only). A failure status
+ * from write() (e.g. the message grew past the host's limit) stops compose(), which returns
+ * that status and err as they are. Called on the thread that called compose(). */
+typedef struct campaignd_report_output {
+    size_t struct_size; /* sizeof(campaignd_report_output) as the host was built */
+    void *output_ctx;   /* OWNERSHIP: caller; opaque to the plugin */
+    campaignd_status (*write)(void *output_ctx, const char *data, size_t len, campaignd_error *err);
+} campaignd_report_output;
+
+/* The reporter's table: descriptor field reporter, used when CAMPAIGND_CAP_REPORTER is set. */
+typedef struct campaignd_reporter {
+    size_t struct_size; /* sizeof(campaignd_reporter) as the plugin was built */
+
+    /* Writes the complete RFC 5322 message for report to output: headers and body, CRLF line
+     * ends, not dot-stuffed, without a final "." line. instance: what start() stored.
+     * Returns CAMPAIGND_OK; CAMPAIGND_ERR_INVALID_ARGUMENT for a report it cannot render (err
+     * says why); write()'s failure as it is; CAMPAIGND_ERR_FAILED for anything else. May be
+     * called from any thread, concurrently. */
+    campaignd_status (*compose)(void *instance, const campaignd_report *report,
+                                const campaignd_report_output *output, campaignd_error *err);
+} campaignd_reporter;
+
+/* The bounce-source capability's table (CAMPAIGND_CAP_BOUNCE_SOURCE), defined with it. */
+struct campaignd_bounce_source;
+
 /* ---- The plugin's descriptor --------------------------------------------------------------- */
 
 /* What a plugin can do. The capability-specific function tables arrive as appended descriptor
@@ -402,6 +474,16 @@ typedef struct campaignd_plugin_descriptor {
      * OWNERSHIP: plugin; static storage, constant, valid until dlclose. */
     const campaignd_transport *transport CAMPAIGND_APPENDED;
 
+    /* ---- Appended in 1.3 ---- */
+
+    /* The bounce-source table when capabilities has CAMPAIGND_CAP_BOUNCE_SOURCE; NULL
+     * otherwise. OWNERSHIP: plugin; static storage, constant, valid until dlclose. */
+    const struct campaignd_bounce_source *bounce_source CAMPAIGND_APPENDED;
+
+    /* The reporter table when capabilities has CAMPAIGND_CAP_REPORTER; NULL otherwise.
+     * OWNERSHIP: plugin; static storage, constant, valid until dlclose. */
+    const campaignd_reporter *reporter CAMPAIGND_APPENDED;
+
     /* Appended in later minors (each marked CAMPAIGND_APPENDED): pointers to other capability
      * tables (OWNERSHIP: plugin, static storage). */
 } campaignd_plugin_descriptor;
@@ -412,6 +494,8 @@ typedef struct campaignd_plugin_descriptor {
 #define CAMPAIGND_PLUGIN_DESCRIPTOR_1_1_SIZE CAMPAIGND_FIELD_END(campaignd_plugin_descriptor, importer)
 /* A descriptor at least this large has the transport field. */
 #define CAMPAIGND_PLUGIN_DESCRIPTOR_1_2_SIZE CAMPAIGND_FIELD_END(campaignd_plugin_descriptor, transport)
+/* A descriptor at least this large has the bounce_source and reporter fields. */
+#define CAMPAIGND_PLUGIN_DESCRIPTOR_1_3_SIZE CAMPAIGND_FIELD_END(campaignd_plugin_descriptor, reporter)
 
 /* ---- The entry point ----------------------------------------------------------------------- */
 
