@@ -4,6 +4,7 @@
 // API asks; the daemon sanitises it, not the client.
 #include "bus_client.h"
 #include "cli.h"
+#include "report_format.h"
 #include "table.h"
 #include "time_format.h"
 #include "variant_json.h"
@@ -24,6 +25,7 @@ struct CampaignOptions {
     std::string time;
     std::vector<std::string> groups;
     std::vector<std::string> emails;
+    bool csv = false;
 
     CLI::Option* nameOption = nullptr;
     CLI::Option* subjectOption = nullptr;
@@ -332,6 +334,25 @@ void runSummary(Context& context, const CampaignOptions& options)
     printText(out);
 }
 
+void runReport(Context& context, const CampaignOptions& options)
+{
+    auto campaign = context.client().campaign(options.id);
+    Dict summary = campaign->GetSummary();
+    if (options.csv) {
+        printText(reportCsv(options.id, summary));
+        return;
+    }
+    const std::string name = dictString(campaign->Describe(), "name");
+    if (context.json) {
+        nlohmann::json document = summaryToJson(summary);
+        document["id"] = options.id;
+        document["name"] = name;
+        printJson(document);
+        return;
+    }
+    printText(reportText(options.id, name, summary));
+}
+
 // Registers NAME under PARENT running RUN with a fresh options block.
 }  // namespace
 
@@ -437,6 +458,19 @@ void registerCampaignCommands(CLI::App& app, Context& context)
                                    runSummary);
         addIdArgument(command, options);
         command->footer("Example:\n  campaignd-ctl campaign summary 7");
+    }
+    {
+        auto options = std::make_shared<CampaignOptions>();
+        auto* command = addCommand(campaign, context, options, "report",
+                                   "Show a campaign's report (the one mailed to the administrator when it "
+                                   "finishes): every count, success rate, failure and bounce reasons",
+                                   runReport);
+        addIdArgument(command, options);
+        command->add_flag("--csv", options->csv,
+                          "Print it as CSV (section,item,value; formula-safe cells) instead of text or JSON");
+        command->footer("Examples:\n  campaignd-ctl campaign report 7\n"
+                        "  campaignd-ctl campaign report 7 --csv > report.csv\n"
+                        "  campaignd-ctl --json campaign report 7");
     }
 }
 

@@ -1,0 +1,79 @@
+// report_format.cpp: see report_format.h.
+#include "report_format.h"
+
+#include <cstdio>
+
+#include "services/csv_export.h"
+#include "table.h"
+
+namespace campaignd::ctl {
+namespace {
+
+using services::csvCell;
+
+const char* const kCounts[] = {"total", "sent", "failed", "unknown", "skipped", "pending", "in_flight", "bounces"};
+
+std::string percentText(double value) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.1f", value);
+    return buffer;
+}
+
+void row(std::string& out, std::string_view section, std::string_view item, std::string_view value) {
+    out += csvCell(section);
+    out += ',';
+    out += csvCell(item);
+    out += ',';
+    out += csvCell(value);
+    out += "\r\n";
+}
+
+}  // namespace
+
+std::string reportCsv(std::uint64_t campaignId, const Dict& summary) {
+    std::string out = "section,item,value\r\n";
+    row(out, "summary", "campaign", std::to_string(campaignId));
+    for (const char* key : kCounts) row(out, "summary", key, std::to_string(dictUint(summary, key)));
+    row(out, "summary", "success_percent", percentText(dictDouble(summary, "success_percent")));
+    for (const auto& [reason, count] : dictCounts(summary, "failure_reasons"))
+        row(out, "failure_reason", reason, std::to_string(count));
+    for (const auto& [reason, count] : dictCounts(summary, "bounces_by_reason"))
+        row(out, "bounce_reason", reason, std::to_string(count));
+    return out;
+}
+
+std::string reportText(std::uint64_t campaignId, const std::string& name, const Dict& summary) {
+    std::string out = renderFields({
+        {"Campaign", std::to_string(campaignId) + (name.empty() ? "" : " (" + name + ")")},
+        {"Total", std::to_string(dictUint(summary, "total"))},
+        {"Sent", std::to_string(dictUint(summary, "sent"))},
+        {"Failed", std::to_string(dictUint(summary, "failed"))},
+        {"Unknown", std::to_string(dictUint(summary, "unknown"))},
+        {"Skipped", std::to_string(dictUint(summary, "skipped"))},
+        {"Pending", std::to_string(dictUint(summary, "pending"))},
+        {"In flight", std::to_string(dictUint(summary, "in_flight"))},
+        {"Success", percentText(dictDouble(summary, "success_percent")) + "%"},
+        {"Bounces", std::to_string(dictUint(summary, "bounces"))},
+    });
+    out += '\n';
+    const auto reasons = dictCounts(summary, "failure_reasons");
+    if (reasons.empty()) {
+        out += "No failures.\n";
+    } else {
+        Table table({"FAILURE REASON", "COUNT"});
+        table.setAlign(1, Align::Right);
+        for (const auto& [reason, count] : reasons) table.addRow({reason, std::to_string(count)});
+        out += table.render();
+    }
+    const auto bounces = dictCounts(summary, "bounces_by_reason");
+    if (!bounces.empty()) {
+        out += '\n';
+        Table table({"BOUNCE REASON", "COUNT"});
+        table.setAlign(1, Align::Right);
+        for (const auto& [reason, count] : bounces) table.addRow({reason, std::to_string(count)});
+        out += table.render();
+    }
+    return out;
+}
+
+}  // namespace campaignd::ctl

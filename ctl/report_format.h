@@ -1,0 +1,23 @@
+// report_format.h: `campaignd-ctl campaign report` as text and as CSV, from the campaign's
+// GetSummary dictionary. The CSV is one table (section,item,value): the counts, then one row per
+// failure reason and per bounce reason; every cell goes through the daemon's csvCell, so a
+// reason that begins with =, +, - or @ cannot run as a formula in a spreadsheet. No I/O here.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "variant_json.h"
+
+namespace campaignd::ctl {
+
+// "section,item,value" + CRLF, then rows: summary/<count>/<n> (total, sent, failed, unknown,
+// skipped, pending, in_flight, bounces, success_percent with one decimal),
+// failure_reason/<reason>/<count>, bounce_reason/<reason>/<count>. CRLF line ends (RFC 4180).
+std::string reportCsv(std::uint64_t campaignId, const Dict& summary);
+
+// The report for a person: the counts aligned, the success percentage, the failure reasons and
+// the bounce reasons as tables.
+std::string reportText(std::uint64_t campaignId, const std::string& name, const Dict& summary);
+
+}  // namespace campaignd::ctl

@@ -1,0 +1,106 @@
+// report_test.cpp: `campaignd-ctl campaign report` against the real daemon on a private bus,
+// on SQLite and on a private PostgreSQL. The ledger outcomes are written through the storage
+// layer, as the delivery engine records them (sent, failed with a server reply or a reason that
+// looks like a formula, unknown after a crash); the report must show each count, the success
+// rate and the reasons as text, JSON and formula-safe CSV.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon_fixture.h"
+#include "storage/store.h"
+#include "support/postgres_environment.h"
+
+namespace campaignd::test {
+namespace {
+
+using nlohmann::json;
+using Kind = storage::DeliveryOutcome::Kind;
+
+[[maybe_unused]] auto* const kPostgres = ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
+
+class ReportTest : public ::testing::TestWithParam<std::string> {
+protected:
+    void SetUp() override {
+        database_ = GetParam() == "sqlite" ? "sqlite:" + (dir_ / "campaignd.db").string()
+                                           : PostgresEnvironment::server().createDatabase("report");
+        DaemonConfig config;
+        config.database = database_;
+        daemon_ = std::make_unique<Campaignd>(bus_, dir_, config);
+    }
+
+    std::string ok(const std::vector<std::string>& args) {
+        const auto r = daemon_->ctl(args);
+        EXPECT_EQ(r.exitCode, 0) << "stderr: " << r.err;
+        return r.out;
+    }
+
+    TempDir dir_{"campaignd-report"};
+    PrivateBus bus_{PrivateBus::Kind::Session};
+    std::string database_;
+    std::unique_ptr<Campaignd> daemon_;
+};
+
+TEST_P(ReportTest, ShowsEveryCountAndReasonAsTextJsonAndFormulaSafeCsv) {
+    ok({"group", "create", "members"});
+    for (int i = 0; i < 5; ++i)
+        ok({"recipients", "add", "r" + std::to_string(i) + "@example.org", "--group", "members"});
+    ok({"campaign", "create", "--name", "Winter", "--subject", "Winter news", "--html", "<p>Hello</p>"});
+    ok({"campaign", "attach", "1", "--group", "members"});
+
+    // What the delivery engine records: r0 and r1 sent, r2 refused by the server, r3 failed for
+    // a reason that starts with '=', r4 handed over when the sender died (unknown).
+    auto store = storage::openStore(database_);
+    const auto batch = store->claimBatch(1, "engine", 5, 1);
+    ASSERT_EQ(batch.size(), 5u);
+    std::vector<storage::HandOver> handOver;
+    for (const auto& b : batch) handOver.push_back({b.ledgerId, "<" + std::to_string(b.ledgerId) + "@test>"});
+    ASSERT_EQ(store->markHandedOver("engine", handOver).size(), 5u);
+    const std::vector<storage::DeliveryOutcome> outcomes{
+        {batch[0].ledgerId, Kind::Sent, "", std::nullopt},
+        {batch[1].ledgerId, Kind::Sent, "", std::nullopt},
+        {batch[2].ledgerId, Kind::Failed, "550 5.1.1 <r2@example.org>: User unknown", std::nullopt},
+        {batch[3].ledgerId, Kind::Failed, "=HYPERLINK(\"http://x\",\"y\")", std::nullopt},
+    };
+    ASSERT_EQ(store->recordOutcomes("engine", outcomes, 2), 4);
+    ASSERT_EQ(store->recoverInterrupted(std::string("engine")).unknown, 1);
+    store.reset();
+
+    const std::string text = ok({"campaign", "report", "1"});
+    for (const char* line : {"Campaign:  1 (Winter)", "Total:     5", "Sent:      2", "Failed:    2", "Unknown:   1",
+                             "Skipped:   0", "Pending:   0", "Success:   40.0%", "FAILURE REASON",
+                             "550 5.1.1 <r2@example.org>: User unknown", "=HYPERLINK(\"http://x\",\"y\")"})
+        EXPECT_NE(text.find(line), std::string::npos) << "missing \"" << line << "\" in:\n" << text;
+
+    const json j = json::parse(ok({"--json", "campaign", "report", "1"}));
+    EXPECT_EQ(j["id"], 1);
+    EXPECT_EQ(j["name"], "Winter");
+    EXPECT_EQ(j["total"], 5);
+    EXPECT_EQ(j["sent"], 2);
+    EXPECT_EQ(j["failed"], 2);
+    EXPECT_EQ(j["unknown"], 1);
+    EXPECT_DOUBLE_EQ(j["success_percent"].get<double>(), 40.0);
+    ASSERT_EQ(j["failure_reasons"].size(), 2u);
+
+    const std::string csv = ok({"campaign", "report", "1", "--csv"});
+    EXPECT_EQ(csv.rfind("section,item,value\r\nsummary,campaign,1\r\nsummary,total,5\r\nsummary,sent,2\r\n"
+                        "summary,failed,2\r\nsummary,unknown,1\r\nsummary,skipped,0\r\nsummary,pending,0\r\n"
+                        "summary,in_flight,0\r\n",
+                        0),
+              0u)
+        << csv;
+    EXPECT_NE(csv.find("summary,success_percent,40.0\r\n"), std::string::npos) << csv;
+    EXPECT_NE(csv.find("failure_reason,550 5.1.1 <r2@example.org>: User unknown,1\r\n"), std::string::npos) << csv;
+    // The formula is quoted text, never a formula: a leading apostrophe, inside quotes.
+    EXPECT_NE(csv.find("failure_reason,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",1\r\n"), std::string::npos) << csv;
+
+    const auto missing = daemon_->ctl({"campaign", "report", "99"});
+    EXPECT_EQ(missing.exitCode, 1);
+    EXPECT_NE(missing.err.find("99"), std::string::npos) << missing.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ReportTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+}  // namespace
+}  // namespace campaignd::test
