@@ -10,6 +10,8 @@
 // password file that others can read, and sending unauthenticated when Username= is set.
 #include <campaignd/plugin.h>
 
+#include "smtp_reply.h"
+
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <string.h>
@@ -29,7 +31,6 @@
 
 namespace {
 
-constexpr std::size_t kMaxReply = 1024;        // bytes of a server reply kept for a result
 constexpr std::size_t kMaxPasswordFile = 4096;  // a password file larger than this is refused
 constexpr long kDefaultTimeout = 30;            // seconds: connect, each reply, a stalled body
 
@@ -272,18 +273,6 @@ bool parseSettings(const char* const* keys, const char* const* values, std::size
 // Where the current transfer is, from the commands libcurl sends and the replies it gets.
 enum class Phase { Connect, Mail, Rcpt, Data, Body, Dot };
 
-struct Reply {
-    int code = 0;
-    char enhanced[16] = {};  // "5.1.1" or ""
-    std::string text;        // every line's text, joined by " ", bounded
-
-    void clear() {
-        code = 0;
-        enhanced[0] = '\0';
-        text.clear();
-    }
-};
-
 struct Session {
     ~Session() {
         if (curl != nullptr) curl_easy_cleanup(curl);  // sends QUIT on an open connection
@@ -305,8 +294,7 @@ struct Session {
     // What the debug callback saw.
     Phase phase = Phase::Connect;
     const char* lastVerb = "CONNECT";  // a static string: the last SMTP command's verb
-    Reply reply;                       // the last complete reply in the current phase
-    Reply partial;                     // a multi-line reply being read
+    campaignd::smtp::ReplyReader reply;  // the reply in the current phase (complete or not)
     bool inEhlo = false;
     bool quitting = false;  // QUIT went out: its reply says nothing about the message
     bool authOffered = false;
@@ -337,7 +325,6 @@ void onCommand(Session& s, std::string_view line) {
     s.quitting = false;
     s.lastVerb = verb;
     s.reply.clear();
-    s.partial.clear();
     if (std::strcmp(verb, "EHLO") == 0 || std::strcmp(verb, "HELO") == 0) {
         s.inEhlo = true;
         s.authOffered = false;
@@ -352,51 +339,21 @@ void onCommand(Session& s, std::string_view line) {
 
 void onReplyLine(Session& s, std::string_view line) {
     if (s.quitting) return;
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-    if (line.size() < 3 || line[0] < '1' || line[0] > '5' || !std::isdigit(static_cast<unsigned char>(line[1])) ||
-        !std::isdigit(static_cast<unsigned char>(line[2])))
-        return;
-    const int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-    const bool last = line.size() == 3 || line[3] == ' ';
-    std::string_view text = line.size() > 4 ? line.substr(4) : std::string_view();
-    if (s.inEhlo && code == 250 && text.size() >= 4 && equalsIgnoreCase(text.substr(0, 4), "AUTH") &&
-        (text.size() == 4 || text[4] == ' ' || text[4] == '='))
-        s.authOffered = true;
-    Reply& r = s.partial;
-    if (r.code == 0) {
-        r.code = code;
-        // RFC 3463: class.subject.detail, e.g. 5.1.1, on the first line.
-        std::size_t n = 0;
-        if (text.size() >= 5 && (text[0] == '2' || text[0] == '4' || text[0] == '5') && text[1] == '.') {
-            n = 2;
-            auto digits = [&](std::size_t from) {
-                std::size_t k = from;
-                while (k < text.size() && k - from < 3 && std::isdigit(static_cast<unsigned char>(text[k]))) ++k;
-                return k - from;
-            };
-            const std::size_t a = digits(n);
-            if (a > 0 && n + a < text.size() && text[n + a] == '.') {
-                const std::size_t b = digits(n + a + 1);
-                const std::size_t end = n + a + 1 + b;
-                if (b > 0 && (end == text.size() || text[end] == ' ') && end < sizeof r.enhanced) {
-                    std::memcpy(r.enhanced, text.data(), end);
-                    r.enhanced[end] = '\0';
-                }
-            }
-        }
-    }
-    if (!r.text.empty()) r.text += ' ';
-    r.text.append(text.substr(0, kMaxReply > r.text.size() ? kMaxReply - r.text.size() : 0));
-    if (!last) return;
-    s.reply = std::move(r);
-    s.partial.clear();
+    const auto parsed = campaignd::smtp::parseReplyLine(line);
+    if (!parsed) return;
+    if (s.inEhlo && parsed->code == 250 && campaignd::smtp::announcesAuth(parsed->text)) s.authOffered = true;
+    if (!s.reply.take(line)) return;
+    const int code = s.reply.code();
     if (std::strcmp(s.lastVerb, "AUTH") == 0 && code == 235) s.authenticated = true;
     if (s.phase == Phase::Data && code == 354) {
         s.phase = Phase::Body;
         s.reply.clear();  // the next reply is the verdict on the message
     }
-    if (s.inEhlo) s.inEhlo = false;
+    s.inEhlo = false;
 }
+
+// The code of the last complete reply in the current phase, 0 if none.
+int replyCode(const Session& s) { return s.reply.complete() ? s.reply.code() : 0; }
 
 int debugCallback(CURL*, curl_infotype type, char* data, std::size_t size, void* userp) {
     Session& s = *static_cast<Session*>(userp);
@@ -469,7 +426,7 @@ std::string serverName(const Session& s) {
 
 // "550 5.1.1 <x>: User unknown (in reply to RCPT TO)"
 std::string replyText(const Session& s) {
-    std::string text = std::to_string(s.reply.code) + " " + s.reply.text;
+    std::string text = std::to_string(replyCode(s)) + " " + s.reply.text();
     const char* verb = s.lastVerb;
     if (s.phase == Phase::Dot || s.phase == Phase::Body) verb = "end of DATA";
     else if (std::strcmp(verb, "MAIL") == 0) verb = "MAIL FROM";
@@ -580,7 +537,6 @@ campaignd_status smtpSend(void* session, const campaignd_outgoing_message* const
             s.offset = 0;
             s.eofGiven = false;
             s.reply.clear();
-            s.partial.clear();
             s.curlError[0] = '\0';
             // A reused connection starts at MAIL; a new one reports "Connected to" first.
             s.phase = Phase::Connect;
@@ -591,8 +547,8 @@ campaignd_status smtpSend(void* session, const campaignd_outgoing_message* const
             const CURLcode rc = curl_easy_perform(s.curl);
 
             if (rc == CURLE_OK) {
-                report(sink, m.token, CAMPAIGND_DELIVERY_SENT, s.reply.code != 0 ? s.reply.code : 250,
-                       s.reply.enhanced, s.reply.code != 0 ? replyText(s) : "250 (no reply text seen)");
+                report(sink, m.token, CAMPAIGND_DELIVERY_SENT, replyCode(s) != 0 ? replyCode(s) : 250,
+                       s.reply.enhanced(), replyCode(s) != 0 ? replyText(s) : "250 (no reply text seen)");
                 continue;
             }
             const std::string curlText = s.curlError[0] != '\0' ? s.curlError : curl_easy_strerror(rc);
@@ -602,11 +558,11 @@ campaignd_status smtpSend(void* session, const campaignd_outgoing_message* const
             };
 
             // The server answered the message itself (MAIL, RCPT, DATA, or the end of DATA).
-            if (s.phase != Phase::Connect && s.reply.code >= 400) {
-                if (s.reply.code == 421)  // "closing the channel": nothing was accepted
+            if (s.phase != Phase::Connect && replyCode(s) >= 400) {
+                if (replyCode(s) == 421)  // "closing the channel": nothing was accepted
                     return fail(CAMPAIGND_ERR_CONNECTION, serverName(s) + " is closing the connection: " + replyText(s));
-                report(sink, m.token, s.reply.code < 500 ? CAMPAIGND_DELIVERY_DEFERRED : CAMPAIGND_DELIVERY_FAILED,
-                       s.reply.code, s.reply.enhanced, replyText(s));
+                report(sink, m.token, replyCode(s) < 500 ? CAMPAIGND_DELIVERY_DEFERRED : CAMPAIGND_DELIVERY_FAILED,
+                       replyCode(s), s.reply.enhanced(), replyText(s));
                 continue;  // libcurl reconnects for the next message if the server closed
             }
             if (s.eofGiven) {
@@ -625,17 +581,17 @@ campaignd_status smtpSend(void* session, const campaignd_outgoing_message* const
             if (rc == CURLE_LOGIN_DENIED)
                 return fail(CAMPAIGND_ERR_AUTH, serverName(s) + " refused the login of Username=" +
                                                     s.settings.username + ": " +
-                                                    (s.reply.code != 0 ? replyText(s) : curlText));
+                                                    (replyCode(s) != 0 ? replyText(s) : curlText));
             if (rc == CURLE_USE_SSL_FAILED)
                 return fail(CAMPAIGND_ERR_TLS, serverName(s) +
                                                    " does not offer STARTTLS, and StartTLS=required (" + curlText + ")");
             if (isTlsError(rc)) return fail(CAMPAIGND_ERR_TLS, serverName(s) + ": TLS failed: " + curlText);
-            if (s.phase == Phase::Connect && s.reply.code >= 500)
+            if (s.phase == Phase::Connect && replyCode(s) >= 500)
                 return fail(CAMPAIGND_ERR_FAILED, serverName(s) + " refuses the session: " + replyText(s));
             // Connect refused or timed out, the connection dropped before the end of DATA, a 4xx
             // greeting: this message was not handed over; the daemon reconnects and retries.
             std::string text = serverName(s) + ": " + curlText;
-            if (s.reply.code != 0) text += " (last reply: " + replyText(s) + ")";
+            if (replyCode(s) != 0) text += " (last reply: " + replyText(s) + ")";
             return fail(CAMPAIGND_ERR_CONNECTION, text);
         }
         return CAMPAIGND_OK;
