@@ -22,8 +22,12 @@
 
 #include "core/error.h"
 #include "plugin-host/plugin_host.h"
+#include "services/report_mailer.h"
 #include "services/report_service.h"
 #include "storage/store.h"
+#include "support/network.h"
+#include "support/process.h"
+#include "support/smtp_sink.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -83,10 +87,12 @@ protected:
         fs::create_directory(dir_ / "plugins");
         fs::copy_file(REPORT_MAILER_PLUGIN, dir_ / "plugins" / "report-mailer.so");
         fs::copy_file(MAILDIR_PLUGIN, dir_ / "plugins" / "maildir.so");
+        fs::copy_file(SMTP_PLUGIN, dir_ / "plugins" / "smtp.so");
         host_ = std::make_unique<plugins::PluginHost>(dir_ / "plugins", nullptr);
         host_->start();
         for (const auto& p : host_->plugins()) ASSERT_EQ(p.state, plugins::PluginState::Running) << p.name << p.error;
-        store_ = storage::openStore("sqlite:" + (dir_ / "campaignd.sqlite").string());
+        url_ = "sqlite:" + (dir_ / "campaignd.sqlite").string();
+        store_ = storage::openStore(url_);
     }
 
     Id addRecipient(const std::string& email, const std::string& name) {
@@ -152,7 +158,21 @@ protected:
         return out;
     }
 
+    // A ReportMailer as the daemon wires it, sending through `transport`.
+    std::unique_ptr<services::ReportMailer> mailer(services::ReportTransport transport, std::string admin) {
+        services::ReportMailer::Dependencies deps;
+        deps.openStore = [url = url_] { return storage::openStore(url); };
+        deps.reporter = [this] { return host_->reporter("report-mailer"); };
+        deps.transport = [this](const std::string& plugin) { return host_->transport(plugin); };
+        deps.transportFor = [transport](const Campaign&) { return std::optional<services::ReportTransport>(transport); };
+        deps.clock = [] { return kNow; };
+        services::ReportSettings settings;
+        settings.adminEmail = std::move(admin);
+        return std::make_unique<services::ReportMailer>(deps, settings);
+    }
+
     TempDir dir_{"campaignd-report-test"};
+    std::string url_;
     std::unique_ptr<plugins::PluginHost> host_;
     std::unique_ptr<storage::Store> store_;
 };
@@ -303,6 +323,51 @@ TEST_F(ReportMailer, RefusesWhatCannotBeSentSafely) {
     store_->updateCampaign(c);
     EXPECT_THROW(services::mailCampaignReport(*store_, reporter, *session, settings, id, kNow), Error);
     EXPECT_TRUE(delivered().empty());
+}
+
+TEST_F(ReportMailer, ACompletedCampaignsReportGoesThroughItsSmtpTransportToTheAdmin) {
+    if (!campaignd::test::SmtpSink::available()) GTEST_SKIP() << "smtp-sink (package postfix) is not installed";
+    const Id id = makeCampaign("Winter");
+    campaignd::test::SmtpSink sink;
+    auto reports = mailer({"relay", "smtp", {{"URL", sink.url()}, {"Connections", "4"}}}, "postmaster@example.org");
+    reports->campaignCompleted(*store_->findCampaign(id));  // returns at once
+    ASSERT_TRUE(reports->waitIdle(std::chrono::seconds(30)));
+    EXPECT_EQ(reports->sentCount(), 1u);
+    EXPECT_EQ(reports->failedCount(), 0u);
+    ASSERT_TRUE(sink.waitForMessages(1));
+    const auto messages = sink.messages();
+    ASSERT_EQ(messages.size(), 1u);
+    EXPECT_EQ(messages[0].sender, "postmaster@example.org");
+    EXPECT_EQ(messages[0].recipients, std::vector<std::string>{"postmaster@example.org"});
+    EXPECT_NE(messages[0].data.find("Subject: Campaign report: Winter [" + std::to_string(id) + "]: 4 of 10 sent"),
+              std::string::npos) << messages[0].data.substr(0, 800);
+    EXPECT_NE(messages[0].data.find("campaign-" + std::to_string(id) + "-failures.csv"), std::string::npos);
+}
+
+TEST_F(ReportMailer, AFailedReportIsLoggedAndCountedAndTheNextOneStillGoes) {
+    const Id id = makeCampaign("Winter");
+    const campaignd::test::Endpoint nowhere = campaignd::test::freeLoopbackEndpoint();
+    auto down = mailer({"relay", "smtp", {{"URL", "smtp://" + nowhere.hostPort()}}}, "postmaster@example.org");
+    down->campaignCompleted(*store_->findCampaign(id));
+    ASSERT_TRUE(down->waitIdle(std::chrono::seconds(30)));
+    EXPECT_EQ(down->failedCount(), 1u);
+    EXPECT_EQ(down->sentCount(), 0u);
+    // The campaign and its ledger are untouched by the failed report.
+    EXPECT_EQ(store_->campaignSummary(id).sent, 4);
+
+    auto local = mailer({"local", "maildir", {{"Path", (dir_ / "Maildir").string()}}}, "postmaster@example.org");
+    local->campaignCompleted(*store_->findCampaign(id));
+    local->campaignCompleted(*store_->findCampaign(id));
+    ASSERT_TRUE(local->waitIdle(std::chrono::seconds(30)));
+    EXPECT_EQ(local->sentCount(), 2u);
+    EXPECT_EQ(delivered().size(), 2u);
+
+    // Without an admin address nothing is queued.
+    auto nobody = mailer({"local", "maildir", {{"Path", (dir_ / "Maildir").string()}}}, "");
+    nobody->campaignCompleted(*store_->findCampaign(id));
+    ASSERT_TRUE(nobody->waitIdle(std::chrono::seconds(5)));
+    EXPECT_EQ(nobody->sentCount() + nobody->failedCount(), 0u);
+    EXPECT_EQ(delivered().size(), 2u);
 }
 
 }  // namespace
