@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include "plugin-host/plugin_host.h"
 #include "support/process.h"
 #include "support/smtp_sink.h"
@@ -104,6 +106,15 @@ double plugin(const TransportHandle& transport, const SmtpSink& sink, const Opti
     return seconds;
 }
 
+// The original design's way: a Python smtplib script, a new connection and login per message.
+double smtplibBaseline(const SmtpSink& sink, const Options& o, std::size_t messages) {
+    const RunResult r = run({BASELINE_SCRIPT, sink.endpoint().address, std::to_string(sink.endpoint().port),
+                             std::to_string(messages), std::to_string(o.size), std::to_string(o.connections)},
+                            {}, std::chrono::minutes(10));
+    if (r.exitCode != 0) throw std::runtime_error("baseline_smtplib.py failed: " + r.out + r.err);
+    return std::stod(r.out);
+}
+
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
@@ -140,21 +151,26 @@ int main(int argc, char** argv) {
 
         std::printf("%zu messages of %zu bytes over %zu connections, %zu runs\n", o.messages, o.size,
                     o.connections, o.runs);
-        std::vector<double> source, reused, perMessage;
+        std::vector<double> source, reused, perMessage, baseline;
+        const bool havePython = ::access("/usr/bin/python3", X_OK) == 0;
         for (std::size_t r = 0; r < o.runs; ++r) {
             source.push_back(smtpSource(sink, o));
             reused.push_back(plugin(*transport, sink, o, false));
             Options small = o;
             small.messages = std::min<std::size_t>(o.messages, 5000);  // it is slow
             perMessage.push_back(plugin(*transport, sink, small, true) * double(o.messages) / double(small.messages));
-            std::printf("run %zu: smtp-source %.2f s, plugin %.2f s, plugin new connection per message %.2f s "
-                        "(extrapolated)\n",
-                        r + 1, source.back(), reused.back(), perMessage.back());
+            baseline.push_back(havePython ? smtplibBaseline(sink, o, small.messages) * double(o.messages) /
+                                                double(small.messages)
+                                          : 0.0);
+            std::printf("run %zu: smtp-source %.2f s, plugin %.2f s, plugin new connection per message %.2f s, "
+                        "smtplib new connection and login per message %.2f s (the last two extrapolated from %zu)\n",
+                        r + 1, source.back(), reused.back(), perMessage.back(), baseline.back(), small.messages);
         }
-        const double s = median(source), p = median(reused), n = median(perMessage);
+        const double s = median(source), p = median(reused), n = median(perMessage), b = median(baseline);
         std::printf("median msg/s: smtp-source %.0f, plugin %.0f (%.2f x smtp-source), "
-                    "new connection per message %.0f (%.2f x)\n",
-                    double(o.messages) / s, double(o.messages) / p, s / p, double(o.messages) / n, s / n);
+                    "new connection per message %.0f (%.2f x), smtplib baseline %.0f (%.2f x)\n",
+                    double(o.messages) / s, double(o.messages) / p, s / p, double(o.messages) / n, s / n,
+                    b > 0 ? double(o.messages) / b : 0.0, b > 0 ? s / b : 0.0);
     } catch (const std::exception& e) {
         std::cerr << "campaignd-transport-bench: " << e.what() << "\n";
         return 1;
