@@ -22,8 +22,8 @@ namespace {
 constexpr const char* kSmtpSink = "/usr/sbin/smtp-sink";
 
 constexpr const char* kGuardScript =
-    "read _ignored;"  // returns at EOF: the test process has gone, or stop() closed the pipe
-    " kill -TERM \"$1\" 2>/dev/null; sleep 1; kill -KILL \"$1\" 2>/dev/null";
+    "read _ignored;"  // returns at EOF: the test process has gone (stop() kills the guard first)
+    " kill -TERM \"$1\" 2>/dev/null; sleep 1; kill -KILL \"$1\" 2>/dev/null; rm -rf \"$2\"";
 
 std::string joined(const std::vector<std::string>& commands) {
     std::string out;
@@ -132,7 +132,7 @@ void SmtpSink::start() {
         try {
             guard_ = std::make_unique<Process>(
                 std::vector<std::string>{"/bin/sh", "-c", kGuardScript, "campaignd-smtp-sink-guard",
-                                         std::to_string(process_->pid())},
+                                         std::to_string(process_->pid()), dir_.str()},
                 guardOptions);
             guardPipe_ = pipeFds[1];
         } catch (const std::exception& e) {

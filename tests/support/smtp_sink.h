@@ -89,6 +89,8 @@ public:
     // The counters of the current run (smtp-sink updates them when a session ends, at QUIT
     // and after each message's "."); zero right after start().
     SmtpSinkCounters counters() const;
+    // Where smtp-sink writes the messages (inside the fixture's private directory).
+    const std::filesystem::path& messagesDirectory() const { return saveDir_; }
     // Everything the current run printed (counters, errors).
     std::string output() const;
 

@@ -214,11 +214,15 @@ TEST(SmtpSinkDeathTest, NoSinkOutlivesACrashedTest) {
                 if (cmdline.find("/usr/sbin/smtp-sink") == 0 && cmdline.find(sink.endpoint().hostPort()) != std::string::npos)
                     writeFile(pidFile, entry.path().filename().string());
             }
+            writeFile(dir / "sink.dir", sink.messagesDirectory().parent_path().string());
             ::kill(::getpid(), SIGKILL);
         },
         ::testing::KilledBySignal(SIGKILL), "");
     const pid_t pid = pid_t(std::stol(readFile(pidFile)));
     EXPECT_TRUE(waitForProcessExit(pid, 15s));
+    // ... and its directory (saved messages) goes too.
+    const std::filesystem::path saved(readFile(dir / "sink.dir"));
+    EXPECT_TRUE(waitUntil([&] { return !std::filesystem::exists(saved); }, 15s)) << saved;
 }
 
 TEST(PostfixServerDeathTest, NeitherPostfixNorDovecotOutlivesACrashedTest) {
