@@ -1,0 +1,191 @@
+#!/bin/bash
+# bench/send/send-bench.sh [--messages N] [--runs R] [--connections C] [--baseline-messages M]
+#                          [--memory-only]
+# The sending benchmark: N personalised messages to Postfix's smtp-sink on a private loopback
+# address, three ways, alternated in each of R runs on the same sink:
+#   1. smtp-source (Postfix): N messages of the same size over C reused connections: the
+#      ceiling of this machine, since it does nothing but speak SMTP;
+#   2. campaignd: a campaign of N imported recipients sent through the smtp transport plugin
+#      over C connections (timed from `campaign send` to Completed, as an administrator sees
+#      it), with the daemon's peak resident memory while sending;
+#   3. the original design (original-baseline.py): a new SMTP connection per message and a
+#      committed row update per recipient, on M messages (it is slow: M defaults to N/10).
+# Then medians and ratios. --memory-only runs only campaignd, once, for the memory target
+# (e.g. --messages 1000000). A benchmark, not a test: it prints figures and checks none.
+# Needs a build with the plugins (script/build) and postfix and python3 (debian/control).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+top=$PWD
+messages=100000 runs=3 connections=4 baseline= memory_only=0
+while [ $# -gt 0 ]; do
+    case $1 in
+        --messages) messages=$2; shift 2 ;;
+        --runs) runs=$2; shift 2 ;;
+        --connections) connections=$2; shift 2 ;;
+        --baseline-messages) baseline=$2; shift 2 ;;
+        --memory-only) memory_only=1; shift ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "send-bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+baseline=${baseline:-$((messages / 10))}
+ctl_bin=$top/build/ctl/campaignd-ctl
+for f in "$top/build/daemon/campaignd" "$ctl_bin" "$top/build/plugins/smtp.so" "$top/build/plugins/csv-importer.so"; do
+    [ -e "$f" ] || { echo "send-bench.sh: $f is missing; build first (script/build)" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/campaignd-send-bench.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A private loopback address and a port nothing listens on (never 127.0.0.1, never shared).
+read -r address port < <(python3 - <<'PY'
+import random, socket
+while True:
+    a = f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(1, 254)}"
+    s = socket.socket()
+    try:
+        s.bind((a, 0)); print(a, s.getsockname()[1]); break
+    except OSError:
+        pass
+    finally:
+        s.close()
+PY
+)
+smtp-sink -u nobody "$address:$port" 1000 &
+pids+=($!)
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/$address/$port") 2>/dev/null && break; sleep 0.1; done
+
+cat > "$work/newsletter.html" <<'HTML'
+<html><body>
+<h1>Winter newsletter</h1>
+<p>Hello {{name}}, here is what happened this season at the library: new opening hours,
+the reading group's next three books, and the results of the members' survey.</p>
+<ul><li>Opening hours: Monday to Saturday, 9:00 to 19:00</li>
+<li>Reading group: the first Tuesday of the month</li></ul>
+<p><a href="https://example.org/news?who={{email}}">Read more</a> ·
+<a href="{{unsubscribe_url}}">Unsubscribe</a></p>
+</body></html>
+HTML
+awk -v n="$messages" 'BEGIN { print "email,name";
+    for (i = 0; i < n; i++) printf "person%d@example%d.org,Person %d\n", i, i % 97, i }' > "$work/people.csv"
+
+bus_address=
+start_bus() {
+    local pid
+    read -r bus_address pid < <(dbus-daemon --session --print-address=1 --print-pid=1 --fork --nopidfile | paste -s -d' ')
+    pids+=("$pid")
+}
+start_bus
+export DBUS_SESSION_BUS_ADDRESS=$bus_address
+ctl() { "$ctl_bin" --user "$@"; }
+now() { date +%s.%N; }
+
+# One campaignd run: a fresh database, N recipients imported, one campaign; prints
+# "SECONDS PEAK_RSS_KIB MESSAGE_BYTES".
+campaignd_run() {
+    local run=$work/campaignd.$1
+    mkdir -p "$run/maildir"
+    cat > "$run/campaignd.conf" <<CONF
+[Daemon]
+Database=sqlite:$run/campaignd.db
+PluginDirectory=$top/build/plugins
+AdminEmail=admin@example.org
+[Import]
+MaxFileSize=0
+[Transport sink]
+Plugin=smtp
+URL=smtp://$address:$port
+StartTLS=no
+Connections=$connections
+[Transport sample]
+Plugin=maildir
+Path=$run/maildir
+[Sending]
+DefaultTransport=sink
+CONF
+    "$top/build/daemon/campaignd" --user --config "$run/campaignd.conf" 2>"$run/daemon.log" &
+    local daemon=$!
+    pids+=("$daemon")
+    until ctl status >/dev/null 2>&1; do
+        kill -0 "$daemon" 2>/dev/null || { cat "$run/daemon.log" >&2; exit 1; }
+        sleep 0.1
+    done
+    ctl group create readers >/dev/null
+    ctl recipients import "$work/people.csv" --group readers >/dev/null
+    # One message through the maildir transport first: its size is what smtp-source sends.
+    ctl recipients add sample@example.org --name "Person 0" >/dev/null
+    ctl campaign create --name sample --subject "News for you, {{name}}" --from "News <news@example.org>" \
+        --html-file "$work/newsletter.html" --transport sample >/dev/null
+    ctl campaign attach 1 --recipient sample@example.org >/dev/null
+    ctl campaign send 1 >/dev/null
+    until ctl --json campaign show 1 | grep -q '"status": *"Completed"'; do sleep 0.1; done
+    local size
+    size=$(find "$run/maildir" -type f -path '*/new/*' -printf '%s\n' | head -1)
+    ctl campaign create --name "Winter newsletter" --subject "News for you, {{name}}" \
+        --from "News <news@example.org>" --html-file "$work/newsletter.html" >/dev/null
+    ctl campaign attach 2 --group readers >/dev/null
+    echo 5 > "/proc/$daemon/clear_refs"  # the peak RSS from here on: sending only
+    local start end
+    start=$(now)
+    ctl campaign send 2 >/dev/null
+    until ctl --json campaign show 2 | grep -q '"status": *"Completed"'; do sleep 0.2; done
+    end=$(now)
+    local peak
+    peak=$(awk '/VmHWM/ { print $2 }' "/proc/$daemon/status")
+    local sent
+    sent=$(ctl --json campaign show 2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["sent_count"])')
+    [ "$sent" = "$messages" ] || echo "campaignd run $1: only $sent of $messages sent" >&2
+    kill "$daemon"; wait "$daemon" 2>/dev/null || true
+    echo "$(echo "$end - $start" | bc) $peak $size"
+}
+
+smtp_source_run() {
+    local bytes=$1 start end
+    start=$(now)
+    smtp-source -d -s "$connections" -m "$messages" -l "$bytes" -f news@example.org \
+        -t person@example.org -S "News for you" "$address:$port"
+    end=$(now)
+    echo "$end - $start" | bc
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+rate() { python3 -c "print(f'{$1 / $2:,.0f}')"; }
+
+if [ "$memory_only" = 1 ]; then
+    read -r seconds peak size < <(campaignd_run 1)
+    echo "campaignd: $messages messages over $connections connections in $seconds s ($(rate "$messages" "$seconds") msg/s); peak RSS while sending $((peak / 1024)) MiB"
+    exit 0
+fi
+
+campaignd_times=() source_times=() baseline_times=() peaks=()
+for r in $(seq "$runs"); do
+    read -r seconds peak size < <(campaignd_run "$r")
+    campaignd_times+=("$seconds"); peaks+=("$peak")
+    # smtp-source's -l is the body; its own headers are about 150 bytes.
+    source_times+=("$(smtp_source_run $((size > 300 ? size - 150 : 150)))")
+    read -r sent seconds < <(python3 "$top/bench/send/original-baseline.py" "$address" "$port" "$baseline" \
+                                    "$work/baseline.$r.db" "$work/newsletter.html")
+    baseline_times+=("$seconds")
+    echo "run $r: campaignd ${campaignd_times[-1]} s, smtp-source ${source_times[-1]} s, original design ${seconds} s ($baseline messages); message size $size bytes" >&2
+done
+c=$(printf '%s\n' "${campaignd_times[@]}" | median)
+s=$(printf '%s\n' "${source_times[@]}" | median)
+b=$(printf '%s\n' "${baseline_times[@]}" | median)
+p=$(printf '%s\n' "${peaks[@]}" | median)
+cr=$(python3 -c "print($messages / $c)"); sr=$(python3 -c "print($messages / $s)"); br=$(python3 -c "print($baseline / $b)")
+echo
+echo "| sender | messages | runs (s) | median | msg/s |"
+echo "| --- | --- | --- | --- | --- |"
+echo "| smtp-source, $connections connections (ceiling) | $messages | ${source_times[*]} | $s s | $(rate "$messages" "$s") |"
+echo "| campaignd, smtp plugin, $connections connections | $messages | ${campaignd_times[*]} | $c s | $(rate "$messages" "$c") |"
+echo "| original design: a connection per message | $baseline | ${baseline_times[*]} | $b s | $(rate "$baseline" "$b") |"
+echo
+python3 -c "print(f'campaignd / smtp-source = {$cr / $sr:.2f}x (target >= 0.6x); campaignd / original design = {$cr / $br:.1f}x')"
+echo "campaignd peak RSS while sending (median): $((${p%.*} / 1024)) MiB"
