@@ -8,8 +8,8 @@
 #   2. campaignd: a campaign of N imported recipients sent through the smtp transport plugin
 #      over C connections (timed from `campaign send` to Completed, as an administrator sees
 #      it), with the daemon's peak resident memory while sending;
-#   3. the original design (original-baseline.py): a new SMTP connection per message and a
-#      committed row update per recipient, on M messages (it is slow: M defaults to N/10).
+#   3. the original design (baseline_smtplib.py): a new SMTP connection and login per message,
+#      over C processes, on M messages of the same size (it is slow: M defaults to N/10).
 # Then medians and ratios. --memory-only runs only campaignd, once, for the memory target
 # (e.g. --messages 1000000). A benchmark, not a test: it prints figures and checks none.
 # Needs a build with the plugins (script/build) and postfix and python3 (debian/control).
@@ -170,8 +170,7 @@ for r in $(seq "$runs"); do
     campaignd_times+=("$seconds"); peaks+=("$peak")
     # smtp-source's -l is the body; its own headers are about 150 bytes.
     source_times+=("$(smtp_source_run $((size > 300 ? size - 150 : 150)))")
-    read -r sent seconds < <(python3 "$top/bench/send/original-baseline.py" "$address" "$port" "$baseline" \
-                                    "$work/baseline.$r.db" "$work/newsletter.html")
+    seconds=$(python3 "$top/bench/send/baseline_smtplib.py" "$address" "$port" "$baseline" "$size" "$connections")
     baseline_times+=("$seconds")
     echo "run $r: campaignd ${campaignd_times[-1]} s, smtp-source ${source_times[-1]} s, original design ${seconds} s ($baseline messages); message size $size bytes" >&2
 done
