@@ -44,6 +44,13 @@ CampaignProxy::~CampaignProxy()
     unregisterProxy();
 }
 
+void CampaignProxy::onProgress(const uint64_t& sent, const uint64_t& failed, const uint64_t& pending,
+                               const uint64_t& unknown, const uint64_t& skipped, const uint64_t& inFlight,
+                               const double& rate)
+{
+    if (progress) progress(sent, failed, pending, unknown, skipped, inFlight, rate);
+}
+
 BusClient::BusClient(BusKind kind) : kind_(kind)
 {
     const char* which = kind == BusKind::User ? "session" : "system";

@@ -44,6 +44,14 @@ class CampaignProxy final : public sdbus::ProxyInterfaces<org::campaignd::Campai
 public:
     CampaignProxy(sdbus::IConnection& connection, std::string path);
     ~CampaignProxy();
+
+    // Set by `campaign watch`; called while the connection is processed.
+    std::function<void(std::uint64_t sent, std::uint64_t failed, std::uint64_t pending, std::uint64_t unknown,
+                       std::uint64_t skipped, std::uint64_t inFlight, double rate)> progress;
+
+private:
+    void onProgress(const uint64_t& sent, const uint64_t& failed, const uint64_t& pending, const uint64_t& unknown,
+                    const uint64_t& skipped, const uint64_t& inFlight, const double& rate) override;
 };
 
 class BusClient {

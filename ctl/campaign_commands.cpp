@@ -20,6 +20,7 @@ struct CampaignOptions {
     std::string htmlFile;
     std::string textFile;
     std::string from;
+    std::string transport;
     std::string schedule;
     std::string status;
     std::string time;
@@ -33,6 +34,7 @@ struct CampaignOptions {
     CLI::Option* htmlFileOption = nullptr;
     CLI::Option* textFileOption = nullptr;
     CLI::Option* fromOption = nullptr;
+    CLI::Option* transportOption = nullptr;
     CLI::Option* scheduleOption = nullptr;
 };
 
@@ -69,6 +71,11 @@ void addContentOptions(CLI::App* command, const Options& options, bool creating)
                          options->htmlOption, options->textFileOption, options->fromOption})
         option->type_name(option == options->htmlFileOption || option == options->textFileOption ? "FILE" : "TEXT");
     options->fromOption->type_name("ADDR");
+    options->transportOption = command->add_option(
+        "--transport", options->transport,
+        creating ? "Send through NAME, a [Transport NAME] of the daemon's config (default: its DefaultTransport=)"
+                 : "Send through NAME, a [Transport NAME] of the daemon's config (\"\" for the default)");
+    options->transportOption->type_name("NAME");
     if (creating) {
         options->nameOption->required();
         options->subjectOption->required();
@@ -101,6 +108,10 @@ Dict contentFields(const CampaignOptions& options)
     if (options.fromOption->count()) {
         checkArgumentText(options.from, "--from");
         fields["from_address"] = sdbus::Variant(options.from);
+    }
+    if (options.transportOption->count()) {
+        checkArgumentText(options.transport, "--transport");
+        fields["transport"] = sdbus::Variant(options.transport);
     }
     return fields;
 }
@@ -135,12 +146,20 @@ std::string campaignDetails(const Dict& campaign)
     fields.emplace_back("Sent", std::to_string(dictUint(campaign, "sent_count")));
     fields.emplace_back("Failed", std::to_string(dictUint(campaign, "failed_count")));
     fields.emplace_back("Pending", std::to_string(dictUint(campaign, "pending_count")));
+    fields.emplace_back("Unknown", std::to_string(dictUint(campaign, "unknown_count")));
+    fields.emplace_back("Skipped", std::to_string(dictUint(campaign, "skipped_count")));
+    fields.emplace_back("In flight", std::to_string(dictUint(campaign, "in_flight_count")));
+    {
+        std::string transport = dictString(campaign, "transport");
+        fields.emplace_back("Transport", transport.empty() ? "(the daemon's default transport)" : transport);
+    }
     fields.emplace_back("HTML content", contentSize(campaign, "html_content"));
     fields.emplace_back("Text content", contentSize(campaign, "text_content"));
     for (auto& field : otherFieldsAsText(
              campaign, {"id", "name", "subject", "status", "status_reason", "from_address",
                         "scheduled_time", "created_at", "updated_at", "recipient_count", "sent_count",
-                        "failed_count", "pending_count", "html_content", "text_content"}))
+                        "failed_count", "pending_count", "unknown_count", "skipped_count", "in_flight_count",
+                        "transport", "html_content", "text_content"}))
         fields.push_back(std::move(field));
     return renderFields(fields);
 }
@@ -219,7 +238,7 @@ void runEdit(Context& context, const CampaignOptions& options)
     Dict fields = contentFields(options);
     if (fields.empty())
         throw UsageError("nothing to change: give at least one of --name, --subject, --html, "
-                         "--html-file, --text-file, --from");
+                         "--html-file, --text-file, --from, --transport");
     Dict campaign = context.client().campaign(options.id)->Update(fields);
     if (context.json) {
         printJson(campaignToJson(campaign));
@@ -400,7 +419,7 @@ void registerCampaignCommands(CLI::App& app, Context& context)
     {
         auto options = std::make_shared<CampaignOptions>();
         auto* command = addCommand(campaign, context, options, "edit",
-                                   "Change a draft or scheduled campaign's name, subject, content or sender",
+                                   "Change a draft or scheduled campaign's name, subject, content, sender or transport",
                                    runEdit);
         addIdArgument(command, options);
         addContentOptions(command, options, false);

@@ -110,6 +110,7 @@ int main(int argc, char** argv)
 
     registerStatusCommands(app, context);
     registerCampaignCommands(app, context);
+    registerSendingCommands(app, context);
     registerRecipientCommands(app, context);
     registerGroupCommands(app, context);
     registerBounceCommands(app, context);

@@ -24,10 +24,12 @@
 #include "core/buildconfig.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "delivery/engine.h"
 #include "plugin-host/plugin_host.h"
 #include "services/bounce_service.h"
 #include "services/campaign_service.h"
 #include "services/recipient_service.h"
+#include "services/sending_service.h"
 #include "services/validation.h"
 #include "storage/store.h"
 
@@ -36,6 +38,18 @@ namespace {
 constexpr int kExitConfig = 78;
 
 using namespace campaignd;
+
+// The sending rules' view of the engine.
+class EngineControl final : public services::DeliveryControl {
+public:
+    explicit EngineControl(delivery::DeliveryEngine& engine) : engine_(engine) {}
+    void check(const Campaign& c) override { engine_.check(c); }
+    void start(const Campaign& c) override { engine_.start(c); }
+    void stop(Id id) override { engine_.stop(id); }
+
+private:
+    delivery::DeliveryEngine& engine_;
+};
 
 struct Options {
     std::string configPath;
@@ -104,10 +118,25 @@ int run(const Options& opts) {
         [](std::string_view field, std::string_view value) { services::checkHeaderValue(field, value); }};
     plugins::PluginHost pluginHost(cfg.pluginDirectory, pluginConfig, hostServices);
     pluginHost.start();
+    // Every [Transport NAME] must name a running transport plugin: found now, not at the
+    // first send.
+    for (const auto& [name, transport] : cfg.transports) {
+        if (!pluginHost.transport(transport.plugin)) {
+            const bool exists = pluginHost.findPlugin(transport.plugin) != nullptr;
+            const auto what = config::transportError(
+                transport, exists ? "the plugin \"" + transport.plugin + "\" is not a transport"
+                                  : "no running plugin \"" + transport.plugin + "\" in " +
+                                        cfg.pluginDirectory + " (see campaignd-ctl status)");
+            log::error("bad configuration: " + what);
+            notify("STATUS=bad configuration: " + what);
+            return kExitConfig;
+        }
+    }
 
     const services::Clock clock = services::systemNow;
     services::CampaignService campaigns(*store, clock);
     services::RecipientService recipients(*store, clock);
+    campaigns.setTransportCheck([&cfg](const std::string& name) { return cfg.transports.count(name) > 0; });
     bus::AccessPolicy access(cfg.adminGroup);
     services::BounceSettings bounceSettings;
     bounceSettings.softBounceLimit = cfg.softBounceLimit;
@@ -171,12 +200,48 @@ int run(const Options& opts) {
         }});
     svc.imports = &imports;
 
+    // The delivery engine, and the sending rules that drive it. Its callbacks run on the io
+    // thread; kick() flushes what they emitted on the bus.
+    services::SendingService* sendingRules = nullptr;
+    delivery::DeliveryEngine engine(io, cfg, {
+        [database = cfg.database] { return storage::openStore(database); },
+        [&pluginHost](const std::string& plugin) { return pluginHost.transport(plugin); },
+        [&](Id id) {
+            if (sendingRules) sendingRules->runFinished(id);
+            loop.kick();
+        },
+        [&](Id id, const std::string& reason) {
+            if (sendingRules) sendingRules->transportNeedsAttention(id, reason);
+            loop.kick();
+        },
+        [&](const delivery::Progress& p) {
+            manager.campaignProgress(p.campaign, p.ratePerSecond);
+            loop.kick();
+        },
+        {},
+        {}});
+    EngineControl engineControl(engine);
+    services::SendingService sending(*store, campaigns, engineControl);
+    sendingRules = &sending;
+    svc.sending = &sending;
+    try {
+        const auto recovered = engine.recover(*store);
+        if (recovered.unknown + recovered.released > 0)
+            log::notice("recovered interrupted sending",
+                        {{"UNKNOWN", std::to_string(recovered.unknown)}, {"RELEASED", std::to_string(recovered.released)}});
+        sending.resumeInterrupted();
+    } catch (const std::exception& e) {
+        log::error(std::string("cannot recover interrupted sending: ") + e.what());
+        return 1;
+    }
+
     boost::asio::signal_set stopSignals(io, SIGTERM, SIGINT);
     stopSignals.async_wait([&](const boost::system::error_code& ec, int signal) {
         if (ec) return;
         log::info(std::string("stopping on ") + strsignal(signal));
         notify("STOPPING=1\nSTATUS=stopping");
         imports.cancelAll();
+        engine.stopAll();
         loop.stop();
         io.stop();
     });

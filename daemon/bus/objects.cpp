@@ -44,6 +44,8 @@ services::CampaignFields readCampaignFields(const VariantMap& fields, const std:
     f.htmlContent = r.string("html_content");
     f.textContent = r.string("text_content");
     f.fromAddress = r.string("from_address");
+    f.transport = r.string("transport");
+    f.subjectTag = r.boolean("subject_tag");
     if (allowSchedule) {
         const auto when = toUsec(r.uint64("scheduled_time"), "scheduled_time");
         if (when && *when != 0) f.scheduledTime = when;
@@ -75,6 +77,10 @@ void CampaignObject::refresh(const Campaign& c) {
     if (c.recipientCount != campaign_.recipientCount) changed.push_back("RecipientCount");
     if (c.sentCount != campaign_.sentCount) changed.push_back("SentCount");
     if (c.failedCount != campaign_.failedCount) changed.push_back("FailedCount");
+    if (c.pendingCount != campaign_.pendingCount) changed.push_back("PendingCount");
+    if (c.unknownCount != campaign_.unknownCount) changed.push_back("UnknownCount");
+    if (c.skippedCount != campaign_.skippedCount) changed.push_back("SkippedCount");
+    if (c.inFlightCount != campaign_.inFlightCount) changed.push_back("InFlightCount");
     campaign_ = c;
     if (!changed.empty())
         emitPropertiesChangedSignal(org::campaignd::Campaignd1::Campaign_adaptor::INTERFACE_NAME,
@@ -144,6 +150,45 @@ std::map<std::string, sdbus::Variant> CampaignObject::GetSummary() {
     return guarded("GetSummary", [&] { return toVariantMap(services_.campaigns.summary(campaign_.id)); });
 }
 
+services::SendingService& CampaignObject::sending() {
+    if (!services_.sending) throw Error(ErrorCode::Failed, "sending is not available yet; try again in a moment");
+    return *services_.sending;
+}
+
+void CampaignObject::Send() {
+    guarded("Send", [&] {
+        requireAdmin("Send");
+        sending().send(campaign_.id);
+    });
+}
+
+void CampaignObject::Pause() {
+    guarded("Pause", [&] {
+        requireAdmin("Pause");
+        sending().pause(campaign_.id);
+    });
+}
+
+void CampaignObject::Resume() {
+    guarded("Resume", [&] {
+        requireAdmin("Resume");
+        sending().resume(campaign_.id);
+    });
+}
+
+void CampaignObject::Cancel() {
+    guarded("Cancel", [&] {
+        requireAdmin("Cancel");
+        sending().cancel(campaign_.id);
+    });
+}
+
+void CampaignObject::progress(const Campaign& c, double rate) {
+    auto n = [](std::int64_t v) { return static_cast<uint64_t>(v > 0 ? v : 0); };
+    emitProgress(n(c.sentCount), n(c.failedCount), n(c.pendingCount), n(c.unknownCount), n(c.skippedCount),
+                 n(c.inFlightCount), rate);
+}
+
 uint64_t CampaignObject::Id() { return static_cast<uint64_t>(campaign_.id); }
 std::string CampaignObject::Name() { return campaign_.name; }
 std::string CampaignObject::Subject() { return campaign_.subject; }
@@ -154,6 +199,10 @@ uint64_t CampaignObject::CreatedAt() { return toBusTime(campaign_.createdAt); }
 uint64_t CampaignObject::RecipientCount() { return static_cast<uint64_t>(campaign_.recipientCount); }
 uint64_t CampaignObject::SentCount() { return static_cast<uint64_t>(campaign_.sentCount); }
 uint64_t CampaignObject::FailedCount() { return static_cast<uint64_t>(campaign_.failedCount); }
+uint64_t CampaignObject::PendingCount() { return static_cast<uint64_t>(campaign_.pendingCount); }
+uint64_t CampaignObject::UnknownCount() { return static_cast<uint64_t>(campaign_.unknownCount); }
+uint64_t CampaignObject::SkippedCount() { return static_cast<uint64_t>(campaign_.skippedCount); }
+uint64_t CampaignObject::InFlightCount() { return static_cast<uint64_t>(campaign_.inFlightCount); }
 
 // ---------------------------------------------------------------------------------------------
 // ManagerObject
@@ -204,6 +253,13 @@ void ManagerObject::campaignDeleted(campaignd::Id id) {
     std::shared_ptr<CampaignObject> doomed(std::move(it->second));
     campaigns_.erase(it);
     boost::asio::post(io_, [doomed] {});
+}
+
+void ManagerObject::campaignProgress(const Campaign& c, double rate) {
+    const auto it = campaigns_.find(c.id);
+    if (it == campaigns_.end()) return;
+    it->second->refresh(c);
+    it->second->progress(c, rate);
 }
 
 void ManagerObject::requireAdmin(const char* action) {
@@ -265,6 +321,16 @@ sdbus::ObjectPath ManagerObject::GetCampaign(const uint64_t& id) {
         if (id == 0 || id > static_cast<uint64_t>(INT64_MAX) || !campaigns_.count(static_cast<campaignd::Id>(id)))
             throw Error(ErrorCode::NotFound, "no campaign with id " + std::to_string(id));
         return sdbus::ObjectPath(campaignPath(static_cast<campaignd::Id>(id)));
+    });
+}
+
+std::vector<uint64_t> ManagerObject::RunScheduled() {
+    return guarded("RunScheduled", [&] {
+        requireAdmin("RunScheduled");
+        if (!services_.sending) throw Error(ErrorCode::Failed, "sending is not available yet; try again in a moment");
+        std::vector<uint64_t> out;
+        for (const auto id : services_.sending->runScheduled()) out.push_back(static_cast<uint64_t>(id));
+        return out;
     });
 }
 

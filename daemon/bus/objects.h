@@ -22,6 +22,7 @@
 #include "services/bounce_service.h"
 #include "services/campaign_service.h"
 #include "services/recipient_service.h"
+#include "services/sending_service.h"
 
 namespace campaignd::bus {
 
@@ -48,6 +49,7 @@ struct Services {
     storage::Store& store;
     ImportJobs* imports = nullptr;  // set once the jobs exist
     services::BounceService* bounces = nullptr;  // set once bounce processing is configured
+    services::SendingService* sending = nullptr;  // set once the engine exists
 };
 
 class CampaignObject final
@@ -59,6 +61,8 @@ public:
 
     // Takes the new state and emits PropertiesChanged for what differs.
     void refresh(const Campaign& campaign);
+    // The Progress signal.
+    void progress(const Campaign& campaign, double rate);
 
 private:
     std::map<std::string, sdbus::Variant> Describe() override;
@@ -68,6 +72,10 @@ private:
     void Schedule(const uint64_t& time) override;
     void Unschedule() override;
     std::map<std::string, sdbus::Variant> GetSummary() override;
+    void Send() override;
+    void Pause() override;
+    void Resume() override;
+    void Cancel() override;
 
     uint64_t Id() override;
     std::string Name() override;
@@ -79,6 +87,12 @@ private:
     uint64_t RecipientCount() override;
     uint64_t SentCount() override;
     uint64_t FailedCount() override;
+    uint64_t PendingCount() override;
+    uint64_t UnknownCount() override;
+    uint64_t SkippedCount() override;
+    uint64_t InFlightCount() override;
+
+    services::SendingService& sending();
 
     void requireAdmin(const char* action);
 
@@ -103,6 +117,9 @@ public:
     void campaignChanged(const Campaign& c) override;
     void campaignDeleted(campaignd::Id id) override;
 
+    // Sending progress (from the engine, on the io thread): properties and the Progress signal.
+    void campaignProgress(const Campaign& c, double rate);
+
 private:
     std::string Version() override;
     std::map<std::string, sdbus::Variant> GetStatus() override;
@@ -111,6 +128,7 @@ private:
     std::tuple<uint64_t, sdbus::ObjectPath> CreateCampaign(const std::map<std::string, sdbus::Variant>& fields) override;
     std::vector<std::map<std::string, sdbus::Variant>> ListCampaigns(const std::map<std::string, sdbus::Variant>& filter) override;
     sdbus::ObjectPath GetCampaign(const uint64_t& id) override;
+    std::vector<uint64_t> RunScheduled() override;
     std::map<std::string, sdbus::Variant> AddRecipient(const std::string& email, const std::map<std::string, sdbus::Variant>& fields) override;
     std::map<std::string, sdbus::Variant> GetRecipient(const std::string& email) override;
     std::vector<std::map<std::string, sdbus::Variant>> ListRecipients(const std::map<std::string, sdbus::Variant>& filter) override;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -118,6 +119,140 @@ void setSoftBounceLimit(Config& c, const IniValue& v) {
     c.softBounceLimit = n;
 }
 
+void setStateDirectory(Config& c, const IniValue& v) {
+    if (v.value.empty() || v.value.front() != '/') fail(v, "must be an absolute path");
+    c.stateDirectory = v.value;
+}
+
+// A whole number in [lo, hi].
+unsigned wholeNumber(const IniValue& v, unsigned lo, unsigned hi) {
+    const auto& s = v.value;
+    if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+        fail(v, "\"" + s + "\" is not a whole number");
+    const unsigned long n = std::stoul(s);
+    if (n < lo || n > hi)
+        fail(v, s + " is out of range (" + std::to_string(lo) + " to " + std::to_string(hi) + ")");
+    return static_cast<unsigned>(n);
+}
+
+// "30s", "5min", "2h", "500ms" or a number of seconds (systemd's time spans, the common units).
+std::int64_t timeSpanUsec(const IniValue& v) {
+    const auto& s = v.value;
+    std::size_t digits = 0;
+    while (digits < s.size() && std::isdigit(static_cast<unsigned char>(s[digits]))) ++digits;
+    if (digits == 0 || digits > 9)
+        fail(v, "\"" + s + "\" is not a time span (e.g. 30s, 5min, 1h)");
+    const std::int64_t n = std::stoll(s.substr(0, digits));
+    const std::string unit = s.substr(digits);
+    std::int64_t scale = 0;
+    if (unit.empty() || unit == "s" || unit == "sec") scale = 1'000'000;
+    else if (unit == "ms" || unit == "msec") scale = 1'000;
+    else if (unit == "m" || unit == "min") scale = 60'000'000;
+    else if (unit == "h") scale = 3'600'000'000;
+    else fail(v, "\"" + s + "\" is not a time span (e.g. 30s, 5min, 1h)");
+    return n * scale;
+}
+
+std::string domainOf(const IniValue& v, const std::string& domain) {
+    try {
+        const auto normalised = services::normalizeEmail("x@" + domain);
+        return normalised.substr(2);
+    } catch (const Error& e) {
+        fail(v, "\"" + domain + "\" is not a valid domain");
+    }
+}
+
+void applyTransport(Config& c, const IniValue& v, const std::string& name) {
+    if (name.empty()) fail(v, "a [Transport NAME] section needs a name");
+    if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+        std::string::npos)
+        throw ConfigError(v.file + ":" + std::to_string(v.line) + ": [Transport " + name +
+                          "]: a transport name may hold only letters, digits, '-', '_' and '.'");
+    auto& t = c.transports[name];
+    if (t.name.empty()) {
+        t.name = name;
+        t.file = v.file;
+        t.line = v.line;
+    }
+    if (v.key == "Plugin") {
+        if (v.value.empty()) fail(v, "must name a transport plugin (smtp, maildir)");
+        t.plugin = v.value;
+    } else if (v.key == "Connections") {
+        t.connections = wholeNumber(v, 1, 64);
+    } else if (v.key == "MaxPerSecond") {
+        char* end = nullptr;
+        const double d = std::strtod(v.value.c_str(), &end);
+        if (v.value.empty() || *end != '\0' || !(d >= 0) || d > 1e6)
+            fail(v, "\"" + v.value + "\" is not a rate (messages per second, 0 for no limit)");
+        t.maxPerSecond = d;
+    } else if (v.key == "MaxPerDomain") {
+        t.maxPerDomain = wholeNumber(v, 0, 100000);
+    } else {
+        if (readableByOthers(v.file) && v.key.find("Password") != std::string::npos && v.key != "PasswordFile")
+            fail(v, "passwords do not belong in a config others can read; use PasswordFile=");
+        t.settings[v.key] = v.value;
+    }
+}
+
+void applySending(Config& c, const IniValue& v) {
+    auto& s = c.sending;
+    if (v.key == "DefaultTransport") {
+        if (v.value.empty()) fail(v, "must name a [Transport NAME] section");
+        s.defaultTransport = v.value;
+        s.defaultTransportAt = v.file + ":" + std::to_string(v.line);
+    } else if (v.key == "From") {
+        try {
+            s.from = services::normalizeFromAddress(v.value);
+        } catch (const Error& e) {
+            fail(v, e.what());
+        }
+    } else if (v.key == "EnvelopeDomain") {
+        s.envelopeDomain = domainOf(v, v.value);
+    } else if (v.key == "MessageIdDomain") {
+        s.messageIdDomain = domainOf(v, v.value);
+    } else if (v.key == "VerpPrefix") {
+        if (v.value.empty() || v.value.size() > 40 ||
+            v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+                std::string::npos)
+            fail(v, "must be 1 to 40 letters, digits, '-', '_' or '.'");
+        s.verpPrefix = v.value;
+    } else if (v.key == "VerpDelimiter") {
+        if (v.value.size() != 1 || std::string_view("+-=_").find(v.value[0]) == std::string_view::npos)
+            fail(v, "must be one of + - = _ (the mail server's recipient_delimiter)");
+        s.verpDelimiter = v.value[0];
+    } else if (v.key == "VerpSecretFile") {
+        if (v.value.empty() || v.value.front() != '/') fail(v, "must be an absolute path");
+        s.verpSecretFile = v.value;
+    } else if (v.key == "UnsubscribeURL") {
+        if (v.value.rfind("https://", 0) != 0 && v.value.rfind("http://", 0) != 0)
+            fail(v, "must be an http(s) URL with {token} in it");
+        if (v.value.find("{token}") == std::string::npos) fail(v, "must contain {token}");
+        s.unsubscribeUrl = v.value;
+    } else if (v.key == "UnsubscribeMailto") {
+        try {
+            s.unsubscribeMailto = services::normalizeEmail(v.value);
+        } catch (const Error& e) {
+            fail(v, e.what());
+        }
+    } else if (v.key == "MaxAttempts") {
+        s.maxAttempts = wholeNumber(v, 1, 100);
+    } else if (v.key == "RetryDelay") {
+        s.retryDelayUsec = timeSpanUsec(v);
+        if (s.retryDelayUsec < 1'000'000 || s.retryDelayUsec > 24ll * 3'600'000'000)
+            fail(v, "must be between 1s and 24h");
+    } else if (v.key == "BatchSize") {
+        s.batchSize = wholeNumber(v, 1, 10000);
+    } else if (v.key == "InstanceId") {
+        if (v.value.empty() || v.value.size() > 64 ||
+            v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+                std::string::npos)
+            fail(v, "must be 1 to 64 letters, digits, '-', '_' or '.', unique per daemon sharing a database");
+        s.instanceId = v.value;
+    } else {
+        fail(v, "unknown key in [Sending]");
+    }
+}
+
 struct KeySpec {
     std::string_view section;
     std::string_view key;
@@ -131,6 +266,7 @@ const std::vector<KeySpec>& keys() {
         {"Daemon", "AdminEmail", setAdminEmail},
         {"Daemon", "AdminGroup", setAdminGroup},
         {"Daemon", "LogLevel", setLogLevel},
+        {"Daemon", "StateDirectory", setStateDirectory},
         {"Import", "MaxFileSize", setImportMaxFileSize},
         {"Bounces", "SoftBounceLimit", setSoftBounceLimit},
     };
@@ -146,6 +282,15 @@ void apply(Config& c, const IniValue& v) {
             (v.key.find("Password") != std::string::npos && v.key != "PasswordFile"))
             fail(v, "passwords do not belong in a config others can read; use PasswordFile=");
         c.plugins[name][v.key] = v.value;
+        return;
+    }
+    constexpr std::string_view kTransport = "Transport ";
+    if (v.section.rfind(kTransport, 0) == 0) {
+        applyTransport(c, v, v.section.substr(kTransport.size()));
+        return;
+    }
+    if (v.section == "Sending") {
+        applySending(c, v);
         return;
     }
     bool sectionKnown = false;
@@ -190,8 +335,12 @@ Defaults builtinDefaults(bool user) {
     if (user) {
         const auto state = envOr("XDG_STATE_HOME", home() + "/.local/state");
         d.database = "sqlite:" + state + "/campaignd/campaignd.db";
+        d.stateDirectory = state + "/campaignd";
     } else {
         d.database = "sqlite:" CAMPAIGND_STATE_DIR "/campaignd.db";
+        // systemd's StateDirectory= (the first, if several).
+        std::string dir = envOr("STATE_DIRECTORY", CAMPAIGND_STATE_DIR);
+        d.stateDirectory = dir.substr(0, dir.find(':'));
     }
     return d;
 }
@@ -206,6 +355,8 @@ Config loadConfig(const std::string& mainPath, bool required, const Defaults& de
     c.database = defaults.database;
     c.pluginDirectory = defaults.pluginDirectory;
     c.adminEmail = defaults.adminEmail;
+    c.stateDirectory = defaults.stateDirectory.empty() ? std::string(CAMPAIGND_STATE_DIR)
+                                                        : defaults.stateDirectory;
 
     std::vector<std::string> files;
     std::error_code ec;
@@ -228,7 +379,27 @@ Config loadConfig(const std::string& mainPath, bool required, const Defaults& de
         for (const auto& v : parseIni(readFile(file), file)) apply(c, v);
     }
     c.files = std::move(files);
+    for (const auto& [name, t] : c.transports)
+        if (t.plugin.empty())
+            throw ConfigError(t.file + ":" + std::to_string(t.line) + ": [Transport " + name +
+                              "]: Plugin= is missing (smtp or maildir)");
+    if (!c.sending.defaultTransport.empty() && !c.transports.count(c.sending.defaultTransport))
+        throw ConfigError(c.sending.defaultTransportAt + ": DefaultTransport=: no [Transport " +
+                          c.sending.defaultTransport + "] section is configured");
     return c;
+}
+
+const TransportConfig* transportFor(const Config& config, const std::string& campaignTransport) {
+    std::string name = campaignTransport;
+    if (name.empty()) name = config.sending.defaultTransport;
+    if (name.empty() && config.transports.size() == 1) return &config.transports.begin()->second;
+    const auto it = config.transports.find(name);
+    return it == config.transports.end() ? nullptr : &it->second;
+}
+
+std::string transportError(const TransportConfig& transport, const std::string& what) {
+    return transport.file + ":" + std::to_string(transport.line) + ": [Transport " + transport.name +
+           "] Plugin=" + transport.plugin + ": " + what;
 }
 
 }  // namespace campaignd::config

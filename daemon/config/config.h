@@ -21,6 +21,37 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// One "[Transport NAME]" section. Plugin= names the transport plugin (smtp, maildir); the
+// engine's own keys are read here; every other key goes to the plugin's openSession as it is.
+struct TransportConfig {
+    std::string name;
+    std::string plugin;
+    std::map<std::string, std::string> settings;  // the plugin's keys (not Plugin= nor the engine's)
+    unsigned connections = 1;   // Connections=: parallel sessions (1..64)
+    double maxPerSecond = 0;    // MaxPerSecond=: messages per second over all sessions; 0 unlimited
+    unsigned maxPerDomain = 0;  // MaxPerDomain=: messages in flight per recipient domain; 0 unlimited
+    std::string file;           // where the section was first seen, for errors found later
+    int line = 0;               //   (the plugin is not a running transport)
+};
+
+// "[Sending]".
+struct SendingConfig {
+    std::string defaultTransport;   // DefaultTransport=: a [Transport NAME]; empty: the only one
+    std::string defaultTransportAt; // "FILE:LINE" of DefaultTransport=, for errors
+    std::string from;               // From=: the sender when a campaign has none; empty: AdminEmail
+    std::string envelopeDomain;     // EnvelopeDomain=: the VERP domain; empty: From's domain
+    std::string verpPrefix = "bounces";  // VerpPrefix=
+    char verpDelimiter = '+';       // VerpDelimiter=
+    std::string verpSecretFile;     // VerpSecretFile=; empty: <StateDirectory>/verp-secret, made once
+    std::string messageIdDomain;    // MessageIdDomain=; empty: From's domain
+    std::string unsubscribeUrl;     // UnsubscribeURL= (https://.../{campaign_id}/{token})
+    std::string unsubscribeMailto;  // UnsubscribeMailto=
+    unsigned maxAttempts = 5;       // MaxAttempts=: transport attempts per recipient (4xx retries)
+    std::int64_t retryDelayUsec = 60'000'000;  // RetryDelay=: the first retry's delay, doubling
+    unsigned batchSize = 100;       // BatchSize=: recipients claimed per ledger transaction
+    std::string instanceId;         // InstanceId=; empty: <StateDirectory>/instance-id, made once
+};
+
 struct Config {
     // [Daemon]
     std::string database;         // "sqlite:/abs/path" or "postgresql://..."
@@ -28,10 +59,15 @@ struct Config {
     std::string adminEmail;       // normalised; reports go here
     std::string adminGroup = "campaignd";  // members may call mutating methods
     log::Level logLevel = log::Level::Info;
+    std::string stateDirectory;   // absolute; the VERP secret and the instance id live here
     // [Import]
     std::uint64_t importMaxFileSize = 512ull << 20;  // bytes; 0: no limit
     // [Bounces]
     std::int64_t softBounceLimit = 3;  // consecutive soft bounces that suppress a recipient
+    // [Transport NAME] sections, by name (see TransportConfig).
+    std::map<std::string, TransportConfig> transports;
+    // [Sending]
+    SendingConfig sending;
     // [Plugin NAME] sections: each plugin's own keys, checked by the plugin.
     std::map<std::string, std::map<std::string, std::string>> plugins;
     // The files read, in order (the main file first, if it existed).
@@ -42,6 +78,7 @@ struct Defaults {
     std::string database;
     std::string pluginDirectory;
     std::string adminEmail;
+    std::string stateDirectory = {};
 };
 
 // The built-in defaults: the system ones, or with `user` the per-user ones
@@ -52,7 +89,17 @@ Defaults builtinDefaults(bool user);
 std::string defaultConfigPath(bool user);
 
 // Loads `mainPath` and its drop-ins over `defaults`. A missing main file is an error only when
-// `required` (the administrator named it with --config). Throws ConfigError.
+// `required` (the administrator named it with --config). Throws ConfigError. Cross-checks once
+// everything is read: every [Transport] has Plugin=; DefaultTransport= names one of them.
+// (Whether each plugin is a running transport is checked by the daemon once plugins load:
+// checkTransportPlugins.)
 Config loadConfig(const std::string& mainPath, bool required, const Defaults& defaults);
+
+// The transport a campaign uses: its own, else DefaultTransport=, else the only one
+// configured; nullptr when there is none of that name (or none at all).
+const TransportConfig* transportFor(const Config& config, const std::string& campaignTransport);
+
+// "FILE:LINE: [Transport NAME] Plugin=: <what>" for errors the daemon finds after loading.
+std::string transportError(const TransportConfig& transport, const std::string& what);
 
 }  // namespace campaignd::config

@@ -135,6 +135,16 @@ std::string checkFrom(const std::string& raw) {
     return normalizeFromAddress(raw);
 }
 
+std::string checkTransport(const std::string& raw, const std::function<bool(const std::string&)>& known) {
+    const std::string name = trimmed(raw);
+    if (name.empty()) return {};  // the default transport
+    checkHeaderValue("transport", name);
+    if (known && !known(name))
+        invalidArgument("transport \"" + quoteForMessage(name) +
+                        "\" is not configured; the daemon's config names its transports in [Transport NAME] sections");
+    return name;
+}
+
 void checkFuture(Usec when, Usec now) {
     if (when <= now)
         invalidArgument("schedule " + formatUtc(when) + " is in the past (it is now " + formatUtc(now) +
@@ -161,6 +171,8 @@ Campaign CampaignService::create(const CampaignFields& fields) {
     c.htmlContent = checkHtml(*fields.htmlContent);
     if (fields.textContent) c.textContent = checkText(*fields.textContent);
     if (fields.fromAddress) c.fromAddress = checkFrom(*fields.fromAddress);
+    if (fields.transport) c.transport = checkTransport(*fields.transport, transportKnown_);
+    if (fields.subjectTag) c.subjectTag = *fields.subjectTag;
     if (fields.scheduledTime) {
         checkFuture(*fields.scheduledTime, now);
         c.scheduledTime = fields.scheduledTime;
@@ -182,7 +194,8 @@ Campaign CampaignService::update(Id id, const CampaignFields& fields) {
     if (fields.scheduledTime)
         invalidArgument("scheduled time cannot be changed by an edit; schedule or unschedule the campaign");
     // Everything is validated before the campaign is read, so a bad edit changes nothing.
-    std::optional<std::string> name, subject, html, text, from;
+    std::optional<std::string> name, subject, html, text, from, transport;
+    if (fields.transport) transport = checkTransport(*fields.transport, transportKnown_);
     if (fields.name) name = checkName(*fields.name);
     if (fields.subject) subject = checkSubject(*fields.subject);
     if (fields.htmlContent) html = checkHtml(*fields.htmlContent);
@@ -199,6 +212,8 @@ Campaign CampaignService::update(Id id, const CampaignFields& fields) {
         if (html) c.htmlContent = *html;
         if (text) c.textContent = *text;
         if (from) c.fromAddress = *from;
+        if (transport) c.transport = *transport;
+        if (fields.subjectTag) c.subjectTag = *fields.subjectTag;
         c.updatedAt = clock_();
         store_.updateCampaign(c);
         stored = get(id);
@@ -349,6 +364,12 @@ Campaign CampaignService::transition(Id id, CampaignStatus to, const std::string
 }
 
 std::vector<Id> CampaignService::dueCampaigns() { return store_.dueCampaigns(clock_()); }
+
+Campaign CampaignService::countsChanged(Id id) {
+    const Campaign c = get(id);
+    if (observer_) observer_->campaignChanged(c);
+    return c;
+}
 
 CampaignSummary CampaignService::summary(Id id) {
     get(id);  // NotFound

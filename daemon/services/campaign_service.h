@@ -5,6 +5,7 @@
 // call these functions; none of them changes a campaign any other way.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,8 @@ struct CampaignFields {
     std::optional<std::string> textContent;
     std::optional<std::string> fromAddress;
     std::optional<Usec> scheduledTime;  // create only; use schedule() afterwards
+    std::optional<std::string> transport;  // a configured [Transport NAME]; "" the default
+    std::optional<bool> subjectTag;        // "[CID:N]" in the subject (default on)
 };
 
 struct AttachRequest {
@@ -56,6 +59,9 @@ public:
     CampaignService(storage::Store& store, Clock clock);
 
     void setObserver(CampaignObserver* observer) { observer_ = observer; }
+    // Which transport names create/update accept (the daemon's [Transport NAME] sections).
+    // Unset: any name is accepted (the sender refuses an unknown one when it starts).
+    void setTransportCheck(std::function<bool(const std::string& name)> known) { transportKnown_ = std::move(known); }
 
     // Name, subject and HTML content are required; the subject and from address must be
     // header-safe; the HTML is sanitised; a schedule must be in the future (the campaign
@@ -82,6 +88,10 @@ public:
     // Scheduled campaigns whose time has come (the original get_scheduled_campaigns).
     std::vector<Id> dueCampaigns();
 
+    // Reads the campaign and tells the observer: for changes made outside these rules (the
+    // send ledger's counts as the sender moves them).
+    Campaign countsChanged(Id id);
+
     CampaignSummary summary(Id id);
     Dashboard dashboard();
 
@@ -89,6 +99,7 @@ private:
     storage::Store& store_;
     Clock clock_;
     CampaignObserver* observer_ = nullptr;
+    std::function<bool(const std::string&)> transportKnown_;
 };
 
 }  // namespace campaignd::services

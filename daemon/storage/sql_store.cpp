@@ -551,6 +551,14 @@ std::int64_t SqlStore::recordOutcomes(std::string_view worker, std::span<const D
                                 " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over'",
                                 {o.ledgerId, who, nullable(o.nextAttemptAt), o.reason});
                 break;
+            case DeliveryOutcome::Kind::Unknown:
+                // The transport cannot say whether the server took it (a plugin's UNKNOWN, a
+                // broken session after the data went out): final, never sent again.
+                applied += exec("UPDATE campaign_recipients SET status = 'unknown', last_error = $3,"
+                                " attempts = attempts + 1"
+                                " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over'",
+                                {o.ledgerId, who, o.reason});
+                break;
             }
         }
     });

@@ -137,11 +137,11 @@ struct HandOver {
 
 // What the transport (or the renderer) said about one ledger row.
 struct DeliveryOutcome {
-    enum class Kind { Sent, Failed, Deferred };
+    enum class Kind { Sent, Failed, Deferred, Unknown };
     Id ledgerId = 0;
     Kind kind = Kind::Sent;
     // Failed: becomes fail_reason (the server's code and text, or the render error).
-    // Deferred: becomes last_error.
+    // Deferred, Unknown: becomes last_error.
     std::string reason;
     std::optional<Usec> nextAttemptAt;  // Deferred only: not claimed again before this time
 };
@@ -257,8 +257,10 @@ public:
     // overwrites a newer state. Sent: sent_at = now. Failed: fail_reason = reason. Both count a
     // transport attempt when the row was handed_over. Deferred: back to pending, attempts + 1,
     // next_attempt_at, last_error = reason, message_id cleared (the server refused it, so it
-    // will be sent again under a new Message-ID) and the claim cleared. Sent and Failed keep
-    // claimed_by/claimed_at as history (which daemon sent it).
+    // will be sent again under a new Message-ID) and the claim cleared. Unknown (handed_over
+    // only): the transport cannot tell whether the server has it; final, never resent, counted
+    // as an attempt, last_error = reason. Sent, Failed and Unknown keep claimed_by/claimed_at as
+    // history (which daemon sent it).
     virtual std::int64_t recordOutcomes(std::string_view worker,
                                         std::span<const DeliveryOutcome> outcomes, Usec now) = 0;
 

@@ -14,6 +14,8 @@ set(expected
   lib/campaignd/plugins
   etc/campaignd/campaignd.conf
   lib/systemd/system/campaignd.service
+  lib/systemd/system/campaignd-scheduler.service
+  lib/systemd/system/campaignd-scheduler.timer
   lib/sysusers.d/campaignd.conf
   lib/tmpfiles.d/campaignd.conf
   share/dbus-1/system.d/org.campaignd.Campaignd1.conf

@@ -95,7 +95,8 @@ std::map<std::string, std::string> PrivateBus::clientEnv() const {
 Campaignd::Campaignd(const PrivateBus& bus, const TempDir& dir, const DaemonConfig& config)
     : bus_(bus), configPath_(dir / "campaignd.conf") {
     std::string text = "[Daemon]\nDatabase=" + config.database + "\nPluginDirectory=" +
-                       (dir / "plugins").string() + "\nAdminEmail=admin@example.org\n";
+                       (dir / "plugins").string() + "\nAdminEmail=admin@example.org\nStateDirectory=" +
+                       (dir / "state").string() + "\n";
     if (!config.adminGroup.empty()) text += "AdminGroup=" + config.adminGroup + "\n";
     text += config.extra;
     writeFile(configPath_, text);

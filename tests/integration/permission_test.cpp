@@ -54,6 +54,11 @@ protected:
             {"call", kService, kCampaign, kCampaignIface, "Attach", "a{sv}", "1", "groups", "as", "1", "news"},
             {"call", kService, kCampaign, kCampaignIface, "Schedule", "t", "4102444800000000"},
             {"call", kService, kCampaign, kCampaignIface, "Unschedule"},
+            {"call", kService, kManager, kManagerIface, "RunScheduled"},
+            {"call", kService, kCampaign, kCampaignIface, "Send"},
+            {"call", kService, kCampaign, kCampaignIface, "Pause"},
+            {"call", kService, kCampaign, kCampaignIface, "Resume"},
+            {"call", kService, kCampaign, kCampaignIface, "Cancel"},
             {"call", kService, kCampaign, kCampaignIface, "Delete"},
         };
     }

@@ -73,6 +73,25 @@ TEST(Units, PassSystemdAnalyzeVerify) {
     EXPECT_EQ(r.err.find("campaignd.service:"), std::string::npos) << r.err;
 }
 
+TEST(Units, SchedulerServiceAndTimerPassSystemdAnalyzeVerify) {
+    TempDir dir("campaignd-units");
+    std::string unit = readFile(std::string(CAMPAIGND_BUILD_DIR) + "/systemd/campaignd-scheduler.service");
+    const auto exec = unit.find("ExecStart=");
+    ASSERT_NE(exec, std::string::npos);
+    const auto end = unit.find(' ', exec);  // "ExecStart=/usr/bin/campaignd-ctl run-scheduled"
+    unit.replace(exec, end - exec, "ExecStart=" + ctlBinary());
+    EXPECT_NE(unit.find("run-scheduled"), std::string::npos);
+    writeFile(dir / "campaignd-scheduler.service", unit);
+    writeFile(dir / "campaignd-scheduler.timer",
+              readFile(std::string(CAMPAIGND_BUILD_DIR) + "/systemd/campaignd-scheduler.timer"));
+    const auto r = run({"systemd-analyze", "verify", (dir / "campaignd-scheduler.timer").string(),
+                        (dir / "campaignd-scheduler.service").string()});
+    EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
+    EXPECT_EQ(r.err.find("campaignd-scheduler."), std::string::npos) << r.err;
+    const auto timer = readFile(dir / "campaignd-scheduler.timer");
+    EXPECT_NE(timer.find("OnCalendar=*-*-* *:*:00"), std::string::npos);  // every minute
+}
+
 TEST(Units, ActivationFileNamesTheUnit) {
     const auto file = readFile(std::string(CAMPAIGND_BUILD_DIR) + "/systemd/org.campaignd.Campaignd1.service");
     EXPECT_NE(file.find("Name=org.campaignd.Campaignd1"), std::string::npos);

@@ -281,6 +281,31 @@ TEST_P(LedgerTest, ClaimSkipsUnsubscribedAndDeletedRecipientsAndGoesOnPastThem) 
     EXPECT_FALSE(store_->campaignHasWorkLeft(d));
 }
 
+TEST_P(LedgerTest, UnknownOutcomeIsFinalAndNeverClaimedAgain) {
+    const Id c = addCampaign("c");
+    attach(c, 3);
+    auto batch = store_->claimBatch(c, "w", 3, kNow);
+    ASSERT_EQ(store_->markHandedOver("w", handOvers(batch)).size(), 3u);
+    const std::vector<DeliveryOutcome> outcomes{
+        {batch[0].ledgerId, Kind::Unknown, "the session broke after the data went out", std::nullopt},
+        {batch[1].ledgerId, Kind::Sent, "", std::nullopt},
+    };
+    // Another worker's Unknown is refused like any stale outcome.
+    EXPECT_EQ(store_->recordOutcomes("other", std::vector<DeliveryOutcome>{{batch[2].ledgerId, Kind::Unknown, "x", std::nullopt}}, kNow), 0);
+    EXPECT_EQ(store_->recordOutcomes("w", outcomes, kNow), 2);
+    EXPECT_EQ(statusOf(batch[0].ledgerId), "unknown");
+    EXPECT_EQ(statusOf(batch[2].ledgerId), "handed_over");
+    EXPECT_EQ(sql().query("SELECT last_error FROM campaign_recipients WHERE id = $1", {batch[0].ledgerId}).at(0).text(0),
+              "the session broke after the data went out");
+    checkInvariant(c, 3);
+    EXPECT_EQ(store_->findCampaign(c)->unknownCount, 1);
+    // A Sent for the row now unknown is not applied: unknown is final.
+    EXPECT_EQ(store_->recordOutcomes("w", std::vector<DeliveryOutcome>{{batch[0].ledgerId, Kind::Sent, "", std::nullopt}}, kNow), 0);
+    EXPECT_EQ(store_->recordOutcomes("w", std::vector<DeliveryOutcome>{{batch[2].ledgerId, Kind::Sent, "", std::nullopt}}, kNow), 1);
+    EXPECT_TRUE(store_->claimBatch(c, "w", 10, kNow + kMinute).empty());
+    EXPECT_FALSE(store_->campaignHasWorkLeft(c));
+}
+
 TEST_P(LedgerTest, DeferredRowsReturnOnlyAfterTheirTime) {
     const Id c = addCampaign("c");
     attach(c, 3);

@@ -1,0 +1,141 @@
+// engine.h: the delivery engine. For each campaign that is sending it runs Connections= worker
+// threads of the campaign's transport, each with its own Store and its own TransportSession,
+// claiming batches from the send ledger under a worker name unique to this daemon instance and
+// worker ("<instance id>:<campaign>:<k>"), rendering each message (daemon/mail), committing the
+// hand-over (storage markHandedOver: the exactly-once line) before the transport sees a message,
+// and recording the outcomes per batch (delivery/policy.h decides them). Never more than one
+// batch per worker is in memory. Throttles per transport: MaxPerSecond= (one token bucket for
+// all of its workers, in every campaign), Connections= (sessions over all campaigns: a later
+// campaign's workers wait for a free one), MaxPerDomain= (messages in flight per domain).
+//
+// The engine changes no campaign status itself. It tells its owner (the SendingService, through
+// Environment, always on the io_context thread): the campaign has no work left (finished), or
+// it must pause (AUTH/TLS failure, a transport that cannot be opened). Its own threads never
+// touch the bus; progress is read by a monitor thread with its own Store, at most twice a second
+// per campaign, and posted to the io thread. stop() is seen by the workers within 100 ms: no
+// message is handed over after that; what is in the transport's hands has its outcome recorded.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "config/config.h"
+#include "delivery/policy.h"
+#include "delivery/throttle.h"
+#include "mail/message.h"
+#include "plugin-host/plugin_host.h"
+#include "storage/store.h"
+
+namespace campaignd::delivery {
+
+// One recorded outcome, for listeners (the bounce processing records a 5xx at RCPT as a hard
+// bounce from here): the ledger row, its recipient, the transport's result and what the ledger
+// now says. Called on a worker thread right after the outcomes' commit; must be quick and must
+// not throw (an exception is logged and dropped).
+struct RecordedOutcome {
+    Id campaignId = 0;
+    Id ledgerId = 0;
+    Id recipientId = 0;
+    std::string recipient;
+    std::string messageId;                 // without angle brackets
+    plugins::DeliveryResult result;        // smtpCode, enhancedStatus, text as the server said
+    storage::DeliveryOutcome outcome;      // kind and reason as stored (fail_reason/last_error)
+};
+using OutcomeListener = std::function<void(const std::vector<RecordedOutcome>& batch)>;
+
+struct Progress {
+    Campaign campaign;    // fresh from the ledger
+    double ratePerSecond; // outcomes recorded per second, over the last few seconds
+};
+
+class DeliveryEngine {
+public:
+    struct Environment {
+        // A new Store on the caller's thread (each worker and the monitor have their own).
+        std::function<std::unique_ptr<storage::Store>()> openStore;
+        // The running transport plugin of that name, or nullopt.
+        std::function<std::optional<plugins::TransportHandle>(const std::string& plugin)> transport;
+        // On the io thread.
+        std::function<void(Id campaign)> finished;  // no work left: complete it
+        std::function<void(Id campaign, const std::string& reason)> mustPause;
+        std::function<void(const Progress&)> progress;
+        // On worker threads (see RecordedOutcome). May be empty.
+        OutcomeListener outcomes;
+        // Time source for the ledger (tests); empty: the system clock.
+        std::function<Usec()> now;
+    };
+
+    DeliveryEngine(boost::asio::io_context& io, const config::Config& config, Environment env);
+    ~DeliveryEngine();  // stops every run and joins every thread
+    DeliveryEngine(const DeliveryEngine&) = delete;
+    DeliveryEngine& operator=(const DeliveryEngine&) = delete;
+
+    // Throws Error(InvalidArgument) when the campaign cannot be sent: its transport is not
+    // configured, its plugin is not a running transport, or its template does not compile
+    // with the [Sending] settings; Error(Failed) when the VERP secret cannot be made.
+    void check(const Campaign& campaign);
+    // Starts (or, if its previous run is still stopping, restarts once that has stopped)
+    // sending the campaign. Same errors as check(). Call on the io thread.
+    void start(const Campaign& campaign);
+    // Stops the campaign's run: no hand-over after the workers see it (within 100 ms); their
+    // unsent claims go back to pending. No-op when it is not running. Call on the io thread.
+    void stop(Id campaign);
+    bool running(Id campaign) const;
+    // Stops every run and waits for the threads (at shutdown).
+    void stopAll();
+
+    // At start-up, before any start(): this daemon's interrupted claims become unknown
+    // (handed over) or pending again (sending), by its own worker names only, so several
+    // daemons sharing a database each recover their own. Returns the totals.
+    storage::RecoveredClaims recover(storage::Store& store);
+
+    // "<instance id>:<campaign>:<worker>", the claimed_by of this daemon's workers.
+    std::string workerName(Id campaign, unsigned worker) const;
+    const std::string& instanceId();
+
+    // The largest Connections= value, so recover() knows every worker name there may be.
+    static constexpr unsigned kMaxConnections = 64;
+
+private:
+    struct Transport;
+    struct Run;
+
+    std::shared_ptr<Transport> transportShared(const config::TransportConfig& t);
+    mail::MessageSettings messageSettings(const Campaign& campaign);
+    const std::string& verpSecret();
+    void launch(const std::shared_ptr<Run>& run);
+    void work(const std::shared_ptr<Run>& run, unsigned index);
+    void workerExited(const std::shared_ptr<Run>& run, bool done, const std::string& pauseReason);
+    void runEnded(const std::shared_ptr<Run>& run);
+    void monitor();
+    Usec now() const;
+
+    boost::asio::io_context& io_;
+    config::Config config_;
+    Environment env_;
+    RetryPolicy policy_;
+
+    mutable std::mutex mutex_;
+    std::map<Id, std::shared_ptr<Run>> runs_;
+    std::map<Id, Campaign> restartAfterStop_;
+    std::map<std::string, std::shared_ptr<Transport>> transports_;
+    std::string instanceId_;
+    std::string verpSecret_;
+
+    std::mutex monitorMutex_;
+    std::condition_variable monitorWake_;
+    bool monitorStop_ = false;
+    std::thread monitor_;
+};
+
+}  // namespace campaignd::delivery

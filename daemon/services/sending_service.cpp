@@ -1,0 +1,139 @@
+// sending_service.cpp: see sending_service.h. The order in each rule is what keeps it safe:
+// send() checks that the campaign can be sent before its status changes, so a refusal changes
+// nothing; pause() and cancel() change the status first and then stop the senders, so a
+// sender that is slow to stop can hand over nothing new (cancelPending makes its claimed rows
+// skipped, and markHandedOver refuses rows it no longer holds).
+#include "services/sending_service.h"
+
+#include "core/error.h"
+#include "core/log.h"
+
+namespace campaignd::services {
+
+using S = CampaignStatus;
+
+SendingService::SendingService(storage::Store& store, CampaignService& campaigns, DeliveryControl& delivery)
+    : store_(store), campaigns_(campaigns), delivery_(delivery) {}
+
+void SendingService::addCompletionListener(CompletionListener listener) {
+    listeners_.push_back(std::move(listener));
+}
+
+Campaign SendingService::send(Id id) {
+    const Campaign c = campaigns_.get(id);
+    if (c.status != S::Draft && c.status != S::Scheduled)
+        throw Error(ErrorCode::InvalidState,
+                    "campaign " + std::to_string(id) + " is " + std::string(displayName(c.status)) +
+                        "; only a draft or scheduled campaign can be sent" +
+                        (c.status == S::Paused ? " (resume it instead)" : ""));
+    delivery_.check(c);
+    const Campaign started = campaigns_.transition(id, S::InProgress);
+    try {
+        delivery_.start(started);
+    } catch (const std::exception& e) {
+        return campaigns_.transition(id, S::Paused, std::string("cannot start sending: ") + e.what());
+    }
+    log::info("campaign sending", {{"CAMPAIGN_ID", std::to_string(id)},
+                                   {"RECIPIENTS", std::to_string(started.recipientCount)}});
+    return started;
+}
+
+std::vector<Id> SendingService::runScheduled() {
+    std::vector<Id> started;
+    for (const Id id : campaigns_.dueCampaigns()) {
+        try {
+            send(id);
+            started.push_back(id);
+        } catch (const Error& e) {
+            log::warning(std::string("scheduled campaign not started: ") + e.what(),
+                         {{"CAMPAIGN_ID", std::to_string(id)}});
+        }
+    }
+    return started;
+}
+
+Campaign SendingService::pause(Id id, const std::string& reason) {
+    const Campaign paused = campaigns_.transition(id, S::Paused, reason);
+    delivery_.stop(id);
+    log::info("campaign paused", {{"CAMPAIGN_ID", std::to_string(id)}, {"REASON", reason}});
+    return paused;
+}
+
+Campaign SendingService::resume(Id id) {
+    const Campaign c = campaigns_.get(id);
+    if (c.status != S::Paused)
+        throw Error(ErrorCode::InvalidState, "campaign " + std::to_string(id) + " is " +
+                                                 std::string(displayName(c.status)) + "; only a paused campaign can be resumed");
+    delivery_.check(c);
+    const Campaign resumed = campaigns_.transition(id, S::InProgress);
+    try {
+        delivery_.start(resumed);
+    } catch (const std::exception& e) {
+        return campaigns_.transition(id, S::Paused, std::string("cannot start sending: ") + e.what());
+    }
+    log::info("campaign resumed", {{"CAMPAIGN_ID", std::to_string(id)}});
+    return resumed;
+}
+
+Campaign SendingService::cancel(Id id) {
+    campaigns_.transition(id, S::Cancelled, "cancelled by an administrator");
+    delivery_.stop(id);
+    const auto skipped = store_.cancelPending(id);
+    log::info("campaign cancelled", {{"CAMPAIGN_ID", std::to_string(id)}, {"SKIPPED", std::to_string(skipped)}});
+    return campaigns_.countsChanged(id);
+}
+
+void SendingService::runFinished(Id id) {
+    const Campaign c = campaigns_.get(id);
+    if (c.status != S::InProgress) return;  // paused or cancelled meanwhile
+    if (store_.campaignHasWorkLeft(id)) {
+        // A retry became pending after the senders looked: carry on.
+        delivery_.start(c);
+        return;
+    }
+    const Campaign done = campaigns_.transition(id, S::Completed);
+    log::info("campaign completed", {{"CAMPAIGN_ID", std::to_string(id)},
+                                     {"SENT", std::to_string(done.sentCount)},
+                                     {"FAILED", std::to_string(done.failedCount)},
+                                     {"UNKNOWN", std::to_string(done.unknownCount)},
+                                     {"SKIPPED", std::to_string(done.skippedCount)}});
+    for (const auto& listener : listeners_) {
+        try {
+            listener(done);
+        } catch (const std::exception& e) {
+            log::error(std::string("a completion listener failed: ") + e.what(), {{"CAMPAIGN_ID", std::to_string(id)}});
+        }
+    }
+}
+
+void SendingService::transportNeedsAttention(Id id, const std::string& reason) {
+    const Campaign c = campaigns_.get(id);
+    if (c.status != S::InProgress) return;
+    // Status reasons are one header-safe line.
+    std::string line;
+    for (char ch : reason) line += (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ? ' ' : ch;
+    if (line.size() > 900) {
+        std::size_t n = 900;
+        while (n > 0 && (static_cast<unsigned char>(line[n]) & 0xC0) == 0x80) --n;  // whole UTF-8 characters
+        line.resize(n);
+    }
+    pause(id, line);
+}
+
+void SendingService::resumeInterrupted() {
+    for (const Campaign& c : campaigns_.list(S::InProgress)) {
+        try {
+            delivery_.start(c);
+            log::info("campaign sending again after a restart", {{"CAMPAIGN_ID", std::to_string(c.id)}});
+        } catch (const std::exception& e) {
+            log::warning(std::string("cannot go on sending after a restart: ") + e.what(),
+                         {{"CAMPAIGN_ID", std::to_string(c.id)}});
+            try {
+                campaigns_.transition(c.id, S::Paused, std::string("cannot start sending: ") + e.what());
+            } catch (const std::exception&) {
+            }
+        }
+    }
+}
+
+}  // namespace campaignd::services

@@ -1,0 +1,69 @@
+// sending_service.h: the rules for sending a campaign (issue 3, items 4 and 6): Send starts a
+// draft or scheduled campaign now; RunScheduled starts every scheduled campaign whose time has
+// come (the original run_scheduled_campaigns); Pause, Resume and Cancel; the engine's reports
+// (no work left: Completed, then the completion listeners; a transport failure that needs a
+// person: Paused with the reason). Every status change goes through CampaignService::transition
+// (the one table of legal transitions, a compare-and-set in the store); the engine only runs
+// senders and is told to start and stop through DeliveryControl. Call on one thread (the io
+// thread): it uses the daemon's main store.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "services/campaign_service.h"
+#include "storage/store.h"
+
+namespace campaignd::services {
+
+// What the sending rules need from the delivery engine.
+class DeliveryControl {
+public:
+    virtual ~DeliveryControl() = default;
+    // Throws Error (InvalidArgument, with a sentence) if the campaign cannot be sent: unknown
+    // transport, transport plugin not running, a template that does not compile.
+    virtual void check(const Campaign& campaign) = 0;
+    virtual void start(const Campaign& campaign) = 0;  // same errors
+    virtual void stop(Id campaign) = 0;
+};
+
+// Called once per campaign that completes, after the status change committed (the report
+// mailer hooks in here). Must not throw; an exception is logged and dropped.
+using CompletionListener = std::function<void(const Campaign& completed)>;
+
+class SendingService {
+public:
+    SendingService(storage::Store& store, CampaignService& campaigns, DeliveryControl& delivery);
+
+    void addCompletionListener(CompletionListener listener);
+
+    // Draft or Scheduled -> In Progress, and sending starts. InvalidState otherwise;
+    // InvalidArgument when it cannot be sent (nothing changes then).
+    Campaign send(Id id);
+    // Starts every Scheduled campaign whose time has come; returns the ids started. One that
+    // cannot be sent stays Scheduled and is logged; the others still start.
+    std::vector<Id> runScheduled();
+    // In Progress -> Paused: no hand-over after the senders see it (within a second).
+    Campaign pause(Id id, const std::string& reason = "paused by an administrator");
+    // Paused -> In Progress, and sending goes on where it stopped.
+    Campaign resume(Id id);
+    // Draft, Scheduled, In Progress or Paused -> Cancelled; every recipient not yet handed to
+    // the transport becomes skipped ("campaign cancelled"), so the counts still add up.
+    Campaign cancel(Id id);
+
+    // From the engine (io thread).
+    void runFinished(Id id);  // no work left: In Progress -> Completed, listeners told
+    void transportNeedsAttention(Id id, const std::string& reason);  // -> Paused with the reason
+    // At start-up, after the engine's recovery: campaigns left In Progress go on sending.
+    void resumeInterrupted();
+
+private:
+    storage::Store& store_;
+    CampaignService& campaigns_;
+    DeliveryControl& delivery_;
+    std::vector<CompletionListener> listeners_;
+};
+
+}  // namespace campaignd::services

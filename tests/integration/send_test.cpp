@@ -1,0 +1,436 @@
+// send_test.cpp: sending a campaign end to end through the maildir transport, on SQLite and
+// PostgreSQL: the real daemon with the real maildir and csv-importer plugins on a private bus,
+// driven with campaignd-ctl. What an administrator sees: every attached, subscribed recipient
+// gets exactly one message, personalised, with the [CID:N] tag and a VERP envelope; someone who
+// unsubscribed after being attached is skipped; the counts add up at every observation;
+// run-scheduled starts only campaigns whose time has come; pause, resume and cancel take effect
+// within a second and never send anyone the campaign twice; bad transports are refused at
+// start-up (exit 78) and at `campaign create --transport`.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "daemon_fixture.h"
+#include "support/postgres_environment.h"
+
+namespace campaignd::test {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+[[maybe_unused]] auto* const kPostgres = ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
+
+enum class Backend { Sqlite, Postgres };
+
+// One delivered file of the Maildir.
+struct Delivered {
+    std::string recipient;     // Delivered-To
+    std::string returnPath;    // the envelope sender
+    std::string text;          // the whole file
+};
+
+std::vector<Delivered> readMaildir(const fs::path& maildir) {
+    std::vector<Delivered> out;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(maildir / "new", ec)) {
+        Delivered d;
+        d.text = readFile(entry.path());
+        auto header = [&](const std::string& name) {
+            const auto at = d.text.find(name + ": ");
+            if (at == std::string::npos) return std::string();
+            const auto end = d.text.find("\r\n", at);
+            return d.text.substr(at + name.size() + 2, end - at - name.size() - 2);
+        };
+        d.recipient = header("Delivered-To");
+        d.returnPath = header("Return-Path");
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+std::size_t countFiles(const fs::path& dir) {
+    std::error_code ec;
+    std::size_t n = 0;
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); ++it) ++n;
+    return n;
+}
+
+class SendTest : public ::testing::TestWithParam<Backend> {
+protected:
+    void SetUp() override {
+        fs::create_directories(dir_ / "plugins");
+        fs::copy_file(MAILDIR_PLUGIN, dir_ / "plugins" / "maildir.so");
+        fs::copy_file(CSV_IMPORTER_PLUGIN, dir_ / "plugins" / "csv-importer.so");
+        database_ = GetParam() == Backend::Sqlite ? "sqlite:" + (dir_ / "c.db").string()
+                                                  : PostgresEnvironment::server().createDatabase("send");
+    }
+
+    void start(const std::string& transportExtra = {}) {
+        DaemonConfig config;
+        config.database = database_;
+        config.extra = "[Sending]\nDefaultTransport=local\nFrom=News <news@example.org>\n"
+                       "EnvelopeDomain=bounces.example.org\nRetryDelay=1s\n\n"
+                       "[Transport local]\nPlugin=maildir\nPath=" + maildir().string() + "\n" + transportExtra;
+        daemon_ = std::make_unique<Campaignd>(bus_, dir_, config);
+    }
+
+    fs::path maildir() const { return dir_ / "outbox"; }
+
+    std::string ok(const std::vector<std::string>& args) {
+        const auto r = daemon_->ctl(args);
+        EXPECT_EQ(r.exitCode, 0) << r.err << r.out;
+        return r.out;
+    }
+    json okJson(std::vector<std::string> args) {
+        args.insert(args.begin(), "--json");
+        const auto out = ok(args);
+        try {
+            return json::parse(out);
+        } catch (const json::exception&) {
+            ADD_FAILURE() << "not JSON: " << out;
+            return json::object();
+        }
+    }
+    json campaign(int id) { return okJson({"campaign", "show", std::to_string(id)}); }
+
+    // n recipients r0..r(n-1)@<domain> in group `group`, named "Person i".
+    void addRecipients(const std::string& group, int n, const std::string& domain = "example.org") {
+        std::string csv = "email,name\n";
+        for (int i = 0; i < n; ++i) csv += "r" + std::to_string(i) + "@" + domain + ",Person " + std::to_string(i) + "\n";
+        const auto path = dir_ / (group + ".csv");
+        writeFile(path, csv);
+        ok({"group", "create", group});
+        const auto s = okJson({"recipients", "import", path.string(), "--group", group});
+        EXPECT_EQ(s["imported"], n);
+    }
+
+    int createCampaign(const std::string& group, const std::vector<std::string>& more = {}) {
+        std::vector<std::string> args{"campaign", "create", "--name", "News " + group, "--subject",
+                                      "News for {{name}}", "--html", "<p>Hello {{name}}, this is {{email}}.</p>"};
+        args.insert(args.end(), more.begin(), more.end());
+        const auto c = okJson(args);
+        const int id = c.value("id", 0);
+        ok({"campaign", "attach", std::to_string(id), "--group", group});
+        return id;
+    }
+
+    // sent + failed + unknown + skipped + pending + in flight == recipients, as the bus shows it.
+    void expectCountsAddUp(const json& c) {
+        const auto sum = c["sent_count"].get<int>() + c["failed_count"].get<int>() + c["unknown_count"].get<int>() +
+                         c["skipped_count"].get<int>() + c["pending_count"].get<int>() +
+                         c["in_flight_count"].get<int>();
+        EXPECT_EQ(sum, c["recipient_count"].get<int>()) << c.dump();
+    }
+
+    bool waitForStatus(int id, const std::string& status, std::chrono::milliseconds timeout = 60s) {
+        return waitUntil([&] { return campaign(id)["status"] == status; }, timeout);
+    }
+
+    TempDir dir_{"campaignd-send"};
+    PrivateBus bus_{PrivateBus::Kind::Session};
+    std::string database_;
+    std::unique_ptr<Campaignd> daemon_;
+};
+
+TEST_P(SendTest, EveryRecipientGetsExactlyOnePersonalisedMessage) {
+    start("MaxPerSecond=60\nConnections=2\n");  // slow enough to watch the counts move
+    addRecipients("news", 60);
+    ok({"recipients", "add", "zoe@example.org", "--name", "Zoë Ünicode", "--group", "news"});
+    const int id = createCampaign("news");
+    ok({"recipients", "unsubscribe", "r7@example.org"});  // attached, then unsubscribed
+
+    const auto sent = daemon_->ctl({"campaign", "send", std::to_string(id)});
+    ASSERT_EQ(sent.exitCode, 0) << sent.err;
+    EXPECT_NE(sent.out.find("61 recipients"), std::string::npos) << sent.out;
+    // The counts add up at every observation while it sends.
+    int observations = 0;
+    while (campaign(id)["status"] == "in_progress" && observations < 400) {
+        expectCountsAddUp(campaign(id));
+        ++observations;
+    }
+    EXPECT_GT(observations, 0);
+    const auto watch = daemon_->ctl({"campaign", "watch", std::to_string(id)});
+    EXPECT_EQ(watch.exitCode, 0) << watch.err << watch.out;
+    EXPECT_NE(watch.out.find("Completed"), std::string::npos) << watch.out;
+
+    const auto c = campaign(id);
+    EXPECT_EQ(c["status"], "completed");
+    EXPECT_EQ(c["sent_count"], 60);
+    EXPECT_EQ(c["skipped_count"], 1);
+    EXPECT_EQ(c["failed_count"], 0);
+    EXPECT_EQ(c["unknown_count"], 0);
+    EXPECT_EQ(c["pending_count"], 0);
+    expectCountsAddUp(c);
+
+    const auto files = readMaildir(maildir());
+    ASSERT_EQ(files.size(), 60u);
+    std::set<std::string> recipients;
+    for (const auto& f : files) {
+        EXPECT_TRUE(recipients.insert(f.recipient).second) << "twice: " << f.recipient;
+        EXPECT_EQ(f.returnPath.rfind("<bounces+" + std::to_string(id) + "-", 0), 0u) << f.returnPath;
+        EXPECT_NE(f.returnPath.find("@bounces.example.org>"), std::string::npos) << f.returnPath;
+        EXPECT_NE(f.text.find("[CID:" + std::to_string(id) + "]"), std::string::npos);
+        EXPECT_NE(f.text.find("X-Campaign-Id: " + std::to_string(id)), std::string::npos);
+        EXPECT_NE(f.text.find("Message-ID: <"), std::string::npos);
+        EXPECT_NE(f.text.find("From: News <news@example.org>"), std::string::npos);
+    }
+    EXPECT_FALSE(recipients.count("r7@example.org"));
+    EXPECT_TRUE(recipients.count("zoe@example.org"));
+    const auto zoe = std::find_if(files.begin(), files.end(), [](const Delivered& d) { return d.recipient == "zoe@example.org"; });
+    ASSERT_NE(zoe, files.end());
+    EXPECT_NE(zoe->text.find("=?UTF-8?"), std::string::npos);  // the subject's name, RFC 2047
+    const auto r3 = std::find_if(files.begin(), files.end(), [](const Delivered& d) { return d.recipient == "r3@example.org"; });
+    ASSERT_NE(r3, files.end());
+    EXPECT_NE(r3->text.find("Hello Person 3, this is r3@example.org."), std::string::npos) << r3->text;
+    EXPECT_NE(r3->text.find("News for Person 3"), std::string::npos);
+
+    // The summary agrees, and a completed campaign cannot be sent again.
+    const auto summary = okJson({"campaign", "summary", std::to_string(id)});
+    EXPECT_EQ(summary["sent"], 60);
+    EXPECT_EQ(daemon_->ctl({"campaign", "send", std::to_string(id)}).exitCode, 1);
+    EXPECT_EQ(readMaildir(maildir()).size(), 60u);
+}
+
+TEST_P(SendTest, RunScheduledStartsOnlyCampaignsWhoseTimeHasCome) {
+    start();
+    addRecipients("news", 5);
+    const auto soon = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count() + 2;
+    char when[64];
+    const std::time_t t = soon;
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    const int due = createCampaign("news");
+    ok({"campaign", "schedule", std::to_string(due), when});
+    const int later = createCampaign("news");
+    ok({"campaign", "schedule", std::to_string(later), "2099-01-01T00:00:00Z"});
+    const int draft = createCampaign("news");
+
+    // Nothing is due yet.
+    EXPECT_EQ(okJson({"run-scheduled"})["started"], json::array());
+    ASSERT_TRUE(waitUntil([&] {
+        return std::chrono::system_clock::now().time_since_epoch() > std::chrono::seconds(soon);
+    }, 10s));
+    EXPECT_EQ(okJson({"run-scheduled"})["started"], json::array({due}));
+    EXPECT_TRUE(waitForStatus(due, "completed"));
+    EXPECT_EQ(campaign(later)["status"], "scheduled");
+    EXPECT_EQ(campaign(draft)["status"], "draft");
+    EXPECT_EQ(readMaildir(maildir()).size(), 5u);
+    EXPECT_NE(ok({"run-scheduled"}).find("No scheduled campaign is due"), std::string::npos);
+}
+
+TEST_P(SendTest, PauseAndResumeSendNobodyTwice) {
+    start("MaxPerSecond=40\n");
+    addRecipients("news", 200);
+    const int id = createCampaign("news");
+    ok({"campaign", "send", std::to_string(id)});
+    ASSERT_TRUE(waitUntil([&] { return campaign(id)["sent_count"].get<int>() >= 20; }, 30s));
+    ok({"campaign", "pause", std::to_string(id)});
+    EXPECT_EQ(campaign(id)["status"], "paused");
+    // Within a second nothing more is handed over; after that the files stay as they are.
+    std::this_thread::sleep_for(1s);
+    const auto files = countFiles(maildir() / "new");
+    std::this_thread::sleep_for(1500ms);
+    EXPECT_EQ(countFiles(maildir() / "new"), files);
+    const auto paused = campaign(id);
+    EXPECT_EQ(paused["sent_count"].get<std::size_t>(), files);
+    EXPECT_EQ(paused["in_flight_count"], 0);
+    EXPECT_GT(paused["pending_count"].get<int>(), 0);
+    expectCountsAddUp(paused);
+    EXPECT_NE(daemon_->ctl({"campaign", "watch", std::to_string(id)}).exitCode, 0);  // paused: not completed
+
+    const auto resumed = daemon_->ctl({"campaign", "resume", std::to_string(id), "--watch"});
+    EXPECT_EQ(resumed.exitCode, 0) << resumed.err << resumed.out;
+    const auto c = campaign(id);
+    EXPECT_EQ(c["status"], "completed");
+    EXPECT_EQ(c["sent_count"], 200);
+    const auto delivered = readMaildir(maildir());
+    std::set<std::string> unique;
+    for (const auto& d : delivered) unique.insert(d.recipient);
+    EXPECT_EQ(delivered.size(), 200u);
+    EXPECT_EQ(unique.size(), 200u);
+}
+
+TEST_P(SendTest, CancelSkipsEveryoneNotYetSent) {
+    start("MaxPerSecond=40\n");
+    addRecipients("news", 200);
+    const int id = createCampaign("news");
+    ok({"campaign", "send", std::to_string(id)});
+    ASSERT_TRUE(waitUntil([&] { return campaign(id)["sent_count"].get<int>() >= 10; }, 30s));
+    const auto out = ok({"campaign", "cancel", std::to_string(id)});
+    EXPECT_NE(out.find("skipped"), std::string::npos);
+    std::this_thread::sleep_for(1s);
+    const auto files = countFiles(maildir() / "new");
+    std::this_thread::sleep_for(1500ms);
+    EXPECT_EQ(countFiles(maildir() / "new"), files);
+    const auto c = campaign(id);
+    EXPECT_EQ(c["status"], "cancelled");
+    EXPECT_EQ(c["sent_count"].get<std::size_t>(), files);
+    EXPECT_EQ(c["pending_count"], 0);
+    EXPECT_EQ(c["in_flight_count"], 0);
+    EXPECT_EQ(c["sent_count"].get<int>() + c["skipped_count"].get<int>(), 200) << c.dump();
+    EXPECT_GT(c["skipped_count"].get<int>(), 0);
+    EXPECT_EQ(daemon_->ctl({"campaign", "resume", std::to_string(id)}).exitCode, 1);
+
+    // A draft can be cancelled too; everyone attached is then skipped.
+    const int draft = createCampaign("news");
+    ok({"campaign", "cancel", std::to_string(draft)});
+    EXPECT_EQ(campaign(draft)["skipped_count"], 200);
+    EXPECT_EQ(countFiles(maildir() / "new"), files);
+}
+
+TEST_P(SendTest, ACampaignNamesOnlyAConfiguredTransport) {
+    start();
+    addRecipients("news", 3);
+    const auto refused = daemon_->ctl({"campaign", "create", "--name", "X", "--subject", "S", "--html", "<p>x</p>",
+                                       "--transport", "nosuch"});
+    EXPECT_EQ(refused.exitCode, 1);
+    EXPECT_NE(refused.err.find("transport \"nosuch\" is not configured"), std::string::npos) << refused.err;
+    const int id = createCampaign("news", {"--transport", "local"});
+    EXPECT_EQ(campaign(id)["transport"], "local");
+    const auto edit = daemon_->ctl({"campaign", "edit", std::to_string(id), "--transport", "other"});
+    EXPECT_EQ(edit.exitCode, 1);
+    EXPECT_EQ(campaign(id)["transport"], "local");
+    ok({"campaign", "send", std::to_string(id)});
+    EXPECT_TRUE(waitForStatus(id, "completed"));
+    EXPECT_EQ(readMaildir(maildir()).size(), 3u);
+}
+
+TEST_P(SendTest, AnUnwritableMaildirPausesTheCampaignWithTheReason) {
+    // A regular file where the Maildir should be: the transport cannot open a session. The
+    // campaign pauses with the reason instead of failing every recipient.
+    writeFile(dir_ / "blocked", "not a directory");
+    DaemonConfig config;
+    config.database = database_;
+    config.extra = "[Sending]\nDefaultTransport=broken\n\n[Transport broken]\nPlugin=maildir\nPath=" +
+                   (dir_ / "blocked" / "maildir").string() + "\n";
+    daemon_ = std::make_unique<Campaignd>(bus_, dir_, config);
+    addRecipients("news", 4);
+    const int id = createCampaign("news");
+    ok({"campaign", "send", std::to_string(id)});
+    ASSERT_TRUE(waitForStatus(id, "paused", 30s));
+    const auto c = campaign(id);
+    EXPECT_NE(c["status_reason"].get<std::string>().find("transport \"broken\""), std::string::npos) << c.dump();
+    EXPECT_EQ(c["failed_count"], 0);
+    EXPECT_EQ(c["pending_count"], 4);
+    const auto watch = daemon_->ctl({"campaign", "watch", std::to_string(id)});
+    EXPECT_EQ(watch.exitCode, 1);
+    EXPECT_NE(watch.out.find("Reason: transport \"broken\""), std::string::npos) << watch.out;
+}
+
+TEST_P(SendTest, ARestartedDaemonGoesOnSendingWhereItStopped) {
+    start("MaxPerSecond=40\n");
+    addRecipients("news", 120);
+    const int id = createCampaign("news");
+    ok({"campaign", "send", std::to_string(id)});
+    ASSERT_TRUE(waitUntil([&] { return campaign(id)["sent_count"].get<int>() >= 10; }, 30s));
+    EXPECT_EQ(daemon_->stop(), 0);
+    daemon_.reset();
+    start();  // no throttle now
+    EXPECT_TRUE(waitForStatus(id, "completed"));
+    const auto c = campaign(id);
+    EXPECT_EQ(c["sent_count"].get<int>() + c["unknown_count"].get<int>(), 120) << c.dump();
+    const auto delivered = readMaildir(maildir());
+    std::set<std::string> unique;
+    for (const auto& d : delivered) unique.insert(d.recipient);
+    EXPECT_EQ(unique.size(), delivered.size());
+    EXPECT_EQ(delivered.size(), c["sent_count"].get<std::size_t>() + c["unknown_count"].get<std::size_t>());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SendTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
+                         [](const auto& info) { return info.param == Backend::Sqlite ? "Sqlite" : "Postgres"; });
+
+// ---- the configuration ---------------------------------------------------------------------
+
+class TransportConfigTest : public ::testing::Test {
+protected:
+    // Starts the daemon with `extra` and expects it to refuse with exit 78 and `message`.
+    void expectRefused(const std::string& extra, const std::string& message) {
+        fs::create_directories(dir_ / "plugins");
+        if (!fs::exists(dir_ / "plugins" / "maildir.so")) fs::copy_file(MAILDIR_PLUGIN, dir_ / "plugins" / "maildir.so");
+        if (!fs::exists(dir_ / "plugins" / "csv-importer.so"))
+            fs::copy_file(CSV_IMPORTER_PLUGIN, dir_ / "plugins" / "csv-importer.so");
+        const std::string text = "[Daemon]\nDatabase=sqlite:" + (dir_ / "c.db").string() + "\nPluginDirectory=" +
+                                 (dir_ / "plugins").string() + "\nStateDirectory=" + (dir_ / "state").string() +
+                                 "\n" + extra;
+        writeFile(dir_ / "campaignd.conf", text);
+        ProcessOptions options;
+        options.env = bus_.clientEnv();
+        options.unsetEnv = {"JOURNAL_STREAM", "NOTIFY_SOCKET"};
+        const auto r = run({campaigndBinary(), "--user", "--config", (dir_ / "campaignd.conf").string()}, options, 30s);
+        EXPECT_EQ(r.exitCode, 78) << r.err;
+        EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    }
+
+    TempDir dir_{"campaignd-transport-config"};
+    PrivateBus bus_{PrivateBus::Kind::Session};
+};
+
+TEST_F(TransportConfigTest, UnknownDefaultTransportIsRefusedWithItsLine) {
+    expectRefused("\n[Sending]\nDefaultTransport=nosuch\n",
+                  (dir_ / "campaignd.conf").string() + ":7: DefaultTransport=: no [Transport nosuch]");
+}
+
+TEST_F(TransportConfigTest, APluginThatIsNotATransportIsRefused) {
+    expectRefused("[Transport x]\nPlugin=csv-importer\n",
+                  (dir_ / "campaignd.conf").string() + ":6: [Transport x] Plugin=csv-importer: the plugin \"csv-importer\" is not a transport");
+}
+
+TEST_F(TransportConfigTest, AMissingPluginIsRefused) {
+    expectRefused("[Transport x]\nPlugin=smtp-nonexistent\n", "no running plugin \"smtp-nonexistent\"");
+}
+
+TEST_F(TransportConfigTest, BadNumbersAreRefusedWithTheirLine) {
+    expectRefused("[Transport local]\nPlugin=maildir\nConnections=0\n",
+                  (dir_ / "campaignd.conf").string() + ":7: Connections=: 0 is out of range (1 to 64)");
+    expectRefused("[Transport local]\nPlugin=maildir\nMaxPerSecond=fast\n", ":7: MaxPerSecond=: \"fast\" is not a rate");
+    expectRefused("[Sending]\nMaxAttempts=-1\n", ":6: MaxAttempts=: \"-1\" is not a whole number");
+    expectRefused("[Sending]\nRetryDelay=soon\n", ":6: RetryDelay=: \"soon\" is not a time span");
+    expectRefused("[Transport local]\nPath=/tmp/x\n", ":6: [Transport local]: Plugin= is missing");
+}
+
+// The config a fresh install ships (systemd/campaignd.conf) sends through its maildir
+// transport with no mail server; here only its paths are moved by a drop-in.
+TEST(ShippedConfig, SendsThroughTheDefaultMaildirTransport) {
+    TempDir dir("campaignd-shipped");
+    PrivateBus bus(PrivateBus::Kind::Session);
+    fs::create_directories(dir / "etc" / "campaignd.conf.d");
+    fs::create_directories(dir / "plugins");
+    fs::copy_file(MAILDIR_PLUGIN, dir / "plugins" / "maildir.so");
+    const auto shipped = readFile(std::string(CAMPAIGND_BUILD_DIR) + "/systemd/campaignd.conf");
+    ASSERT_NE(shipped.find("DefaultTransport=local"), std::string::npos);
+    writeFile(dir / "etc" / "campaignd.conf", shipped);
+    writeFile(dir / "etc" / "campaignd.conf.d" / "paths.conf",
+              "[Daemon]\nDatabase=sqlite:" + (dir / "c.db").string() + "\nPluginDirectory=" + (dir / "plugins").string() +
+                  "\nStateDirectory=" + (dir / "state").string() + "\n[Transport local]\nPath=" +
+                  (dir / "outbox").string() + "\n");
+    ProcessOptions options;
+    options.env = bus.clientEnv();
+    options.unsetEnv = {"JOURNAL_STREAM", "NOTIFY_SOCKET"};
+    Process daemon({campaigndBinary(), "--user", "--config", (dir / "etc" / "campaignd.conf").string()}, options);
+    auto ctl = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {ctlBinary(), "--user"});
+        ProcessOptions o;
+        o.env = bus.clientEnv();
+        return run(args, o, 60s);
+    };
+    ASSERT_TRUE(waitUntil([&] { return ctl({"status"}).exitCode == 0 || !daemon.running(); }, 30s)) << daemon.err();
+    ASSERT_TRUE(daemon.running()) << daemon.err();
+    EXPECT_EQ(ctl({"recipients", "add", "ada@example.org"}).exitCode, 0);
+    EXPECT_EQ(ctl({"campaign", "create", "--name", "N", "--subject", "S", "--html", "<p>x</p>"}).exitCode, 0);
+    EXPECT_EQ(ctl({"campaign", "attach", "1", "--email", "ada@example.org"}).exitCode, 0);
+    const auto sent = ctl({"campaign", "send", "1", "--watch"});
+    EXPECT_EQ(sent.exitCode, 0) << sent.err << sent.out;
+    EXPECT_EQ(countFiles(dir / "outbox" / "new"), 1u);
+    // The VERP secret was made once, private.
+    const auto secret = fs::status(dir / "state" / "verp-secret");
+    EXPECT_EQ(secret.permissions() & (fs::perms::group_all | fs::perms::others_all), fs::perms::none);
+    daemon.stop();
+}
+
+}  // namespace
+}  // namespace campaignd::test
