@@ -50,14 +50,10 @@ storage::DeliveryOutcome decideOutcome(Id ledgerId, std::int64_t attemptsBefore,
                    (result.text.empty() ? std::string() : ": " + result.text);
         return o;
     case plugins::DeliveryOutcome::NotHandedOver:
+        // Never left: not the recipient's fault, so it does not count against MaxAttempts.
         o.reason = "not handed over: " + (sessionError.empty() ? std::string("the session failed") : sessionError);
-        if (lastAttempt) {
-            o.kind = Kind::Failed;
-            o.reason += " (gave up after " + std::to_string(attempt) + " attempts)";
-            return o;
-        }
         o.kind = Kind::Deferred;
-        o.nextAttemptAt = now;  // due at once, through a new session
+        o.nextAttemptAt = now;  // due at once, through a new session (the engine backs off reconnecting)
         return o;
     }
     o.kind = Kind::Unknown;

@@ -4,10 +4,11 @@
 // bounce processing also reads as a hard bounce. A 4xx (DEFERRED) goes back to pending with
 // exponential backoff and jitter, until MaxAttempts transport attempts, then it is failed with
 // the last reply. UNKNOWN (the server may have it) is final: never sent again. A message the
-// transport never handed over (its session broke first) is due again at once, through a new
-// session; it counts as an attempt too, so a message that breaks every connection ends failed
-// instead of looping. Session-level AUTH and TLS failures are not per-message outcomes: the
-// engine pauses the campaign (sessionAction).
+// transport never handed over (the connection failed or dropped first) is due again at once,
+// through a new session, and is not held against MaxAttempts: a server that is away for a while
+// must not fail recipients (the engine backs off reconnecting; pause the campaign to give up).
+// Session-level AUTH and TLS failures are not per-message outcomes: the engine pauses the
+// campaign (sessionAction).
 #pragma once
 
 #include <chrono>

@@ -65,14 +65,14 @@ TEST(DecideOutcome, UnknownIsFinal) {
     EXPECT_NE(o.reason.find("connection lost after DATA"), std::string::npos);
 }
 
-TEST(DecideOutcome, NotHandedOverIsDueAgainAtOnceButBounded) {
+TEST(DecideOutcome, NotHandedOverIsDueAgainAtOnceAndNeverFailsTheRecipient) {
     const DeliveryResult dropped{1, DeliveryOutcome::NotHandedOver, 0, "", ""};
     auto o = decide(dropped, 0, 3, "smtp: connection reset");
     EXPECT_EQ(o.kind, Kind::Deferred);
     EXPECT_EQ(o.nextAttemptAt, kNow);
     EXPECT_EQ(o.reason, "not handed over: smtp: connection reset");
-    o = decide(dropped, 2, 3, "smtp: connection reset");
-    EXPECT_EQ(o.kind, Kind::Failed);
+    o = decide(dropped, 7, 3, "smtp: connection reset");  // past MaxAttempts: still retried
+    EXPECT_EQ(o.kind, Kind::Deferred);
 }
 
 TEST(SessionAction, ConnectionReconnectsEverythingElsePauses) {
