@@ -97,6 +97,7 @@ campaignd_run() {
 Database=sqlite:$run/campaignd.db
 PluginDirectory=$top/build/plugins
 AdminEmail=admin@example.org
+StateDirectory=$run/state
 [Import]
 MaxFileSize=0
 [Transport sink]
@@ -109,6 +110,8 @@ Plugin=maildir
 Path=$run/maildir
 [Sending]
 DefaultTransport=sink
+UnsubscribeURL=https://example.org/unsubscribe/{campaign_id}/{token}
+BatchSize=${CAMPAIGND_BENCH_BATCH:-100}
 CONF
     "$top/build/daemon/campaignd" --user --config "$run/campaignd.conf" 2>"$run/daemon.log" &
     local daemon=$!
@@ -123,9 +126,9 @@ CONF
     ctl recipients add sample@example.org --name "Person 0" >/dev/null
     ctl campaign create --name sample --subject "News for you, {{name}}" --from "News <news@example.org>" \
         --html-file "$work/newsletter.html" --transport sample >/dev/null
-    ctl campaign attach 1 --recipient sample@example.org >/dev/null
+    ctl campaign attach 1 --email sample@example.org >/dev/null
     ctl campaign send 1 >/dev/null
-    until ctl --json campaign show 1 | grep -q '"status": *"Completed"'; do sleep 0.1; done
+    until ctl --json campaign show 1 | grep -q '"status": *"completed"'; do sleep 0.1; done
     local size
     size=$(find "$run/maildir" -type f -path '*/new/*' -printf '%s\n' | head -1)
     ctl campaign create --name "Winter newsletter" --subject "News for you, {{name}}" \
@@ -135,7 +138,7 @@ CONF
     local start end
     start=$(now)
     ctl campaign send 2 >/dev/null
-    until ctl --json campaign show 2 | grep -q '"status": *"Completed"'; do sleep 0.2; done
+    until ctl --json campaign show 2 | grep -q '"status": *"completed"'; do sleep 0.2; done
     end=$(now)
     local peak
     peak=$(awk '/VmHWM/ { print $2 }' "/proc/$daemon/status")
