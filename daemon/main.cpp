@@ -29,6 +29,7 @@
 #include "services/bounce_service.h"
 #include "services/campaign_service.h"
 #include "services/recipient_service.h"
+#include "services/report_mailer.h"
 #include "services/sending_service.h"
 #include "services/validation.h"
 #include "storage/store.h"
@@ -224,6 +225,27 @@ int run(const Options& opts) {
     services::SendingService sending(*store, campaigns, engineControl);
     sendingRules = &sending;
     svc.sending = &sending;
+
+    // The report mail (issue 3 item 7): each completed campaign's report goes to AdminEmail=
+    // through the campaign's own transport, composed by the reporter plugin, off the io thread.
+    services::ReportSettings reportSettings;
+    reportSettings.adminEmail = cfg.adminEmail;
+    services::ReportMailer reportMailer(
+        {[database = cfg.database] { return storage::openStore(database); },
+         [&pluginHost]() -> std::optional<plugins::ReporterHandle> {
+             auto all = pluginHost.reporters();
+             if (all.empty()) return std::nullopt;
+             return all.front();
+         },
+         [&pluginHost](const std::string& plugin) { return pluginHost.transport(plugin); },
+         [&cfg](const Campaign& c) -> std::optional<services::ReportTransport> {
+             const auto* transport = config::transportFor(cfg, c.transport);
+             if (transport == nullptr) return std::nullopt;
+             return services::ReportTransport{transport->name, transport->plugin, transport->settings};
+         },
+         clock},
+        reportSettings);
+    sending.addCompletionListener([&reportMailer](const Campaign& c) { reportMailer.campaignCompleted(c); });
     try {
         const auto recovered = engine.recover(*store);
         if (recovered.unknown + recovered.released > 0)

@@ -21,6 +21,10 @@ void ReportMailer::campaignCompleted(const Campaign& completed) {
             log::notice("no campaign report: [Daemon] AdminEmail= is not set", {{"CAMPAIGN_ID", id}});
             return;
         }
+        if (!deps_.reporter()) {
+            log::notice("no campaign report: no reporter plugin is running (report-mailer.so)", {{"CAMPAIGN_ID", id}});
+            return;
+        }
         std::lock_guard<std::mutex> lock(mutex_);
         if (stopping_) {
             log::warning("no campaign report: the daemon is stopping", {{"CAMPAIGN_ID", id}});

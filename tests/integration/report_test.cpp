@@ -2,10 +2,13 @@
 // on SQLite and on a private PostgreSQL. The ledger outcomes are written through the storage
 // layer, as the delivery engine records them (sent, failed with a server reply or a reason that
 // looks like a formula, unknown after a crash); the report must show each count, the success
-// rate and the reasons as text, JSON and formula-safe CSV.
+// rate and the reasons as text, JSON and formula-safe CSV. And the report mail: a campaign sent
+// through the maildir transport has its report mailed to the admin when it completes.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "daemon_fixture.h"
 #include "storage/store.h"
@@ -98,6 +101,71 @@ TEST_P(ReportTest, ShowsEveryCountAndReasonAsTextJsonAndFormulaSafeCsv) {
     EXPECT_EQ(missing.exitCode, 1);
     EXPECT_NE(missing.err.find("99"), std::string::npos) << missing.err;
 }
+
+// The report mail: a campaign sent through the maildir transport; when it completes, the
+// daemon mails its report to AdminEmail= (admin@example.org in the fixture) through the same
+// transport, so it lands in the same Maildir next to the campaign's own messages.
+class ReportMailTest : public ::testing::TestWithParam<std::string> {
+protected:
+    void SetUp() override {
+        std::filesystem::create_directories(dir_ / "plugins");
+        for (const char* plugin : {MAILDIR_PLUGIN, REPORT_MAILER_PLUGIN})
+            std::filesystem::copy_file(plugin, dir_ / "plugins" / std::filesystem::path(plugin).filename());
+        DaemonConfig config;
+        config.database = GetParam() == "sqlite" ? "sqlite:" + (dir_ / "campaignd.db").string()
+                                                 : PostgresEnvironment::server().createDatabase("reportmail");
+        config.extra = "[Sending]\nDefaultTransport=local\nFrom=News <news@example.org>\n\n"
+                       "[Transport local]\nPlugin=maildir\nPath=" + (dir_ / "outbox").string() + "\n";
+        daemon_ = std::make_unique<Campaignd>(bus_, dir_, config);
+    }
+
+    std::string ok(const std::vector<std::string>& args) {
+        const auto r = daemon_->ctl(args);
+        EXPECT_EQ(r.exitCode, 0) << "stderr: " << r.err;
+        return r.out;
+    }
+
+    // The Maildir's files addressed to `recipient` (its Delivered-To line).
+    std::vector<std::string> deliveredTo(const std::string& recipient) {
+        std::vector<std::string> out;
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(dir_ / "outbox" / "new", ec)) {
+            std::string text = readFile(e.path());
+            if (text.find("\r\nDelivered-To: " + recipient + "\r\n") != std::string::npos) out.push_back(std::move(text));
+        }
+        return out;
+    }
+
+    TempDir dir_{"campaignd-report-mail"};
+    PrivateBus bus_{PrivateBus::Kind::Session};
+    std::unique_ptr<Campaignd> daemon_;
+};
+
+TEST_P(ReportMailTest, ACompletedCampaignsReportIsMailedToTheAdmin) {
+    ok({"group", "create", "members"});
+    for (int i = 0; i < 3; ++i)
+        ok({"recipients", "add", "r" + std::to_string(i) + "@example.org", "--group", "members"});
+    ok({"campaign", "create", "--name", "Winter", "--subject", "Winter news", "--html", "<p>Hello {{name}}</p>"});
+    ok({"campaign", "attach", "1", "--group", "members"});
+    ok({"campaign", "send", "1"});
+    ASSERT_TRUE(waitUntil([&] { return deliveredTo("admin@example.org").size() == 1; }, 60s))
+        << "no report in the Maildir";
+    const std::string report = deliveredTo("admin@example.org").at(0);
+    EXPECT_NE(report.find("\r\nSubject: Campaign report: Winter [1]: 3 of 3 sent (100.0%)\r\n"), std::string::npos)
+        << report.substr(0, 1000);
+    EXPECT_NE(report.find("\r\nContent-Type: multipart/mixed"), std::string::npos);
+    EXPECT_NE(report.find("Total recipients:   3"), std::string::npos);
+    EXPECT_NE(report.find("No failures."), std::string::npos);
+    const auto j = json::parse(ok({"--json", "campaign", "show", "1"}));
+    EXPECT_EQ(j["status"], "completed");
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(deliveredTo("r" + std::to_string(i) + "@example.org").size(), 1u);
+    // Exactly one report: nothing else arrives for the admin.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_EQ(deliveredTo("admin@example.org").size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ReportMailTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 INSTANTIATE_TEST_SUITE_P(Backends, ReportTest, ::testing::Values("sqlite", "postgresql"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
