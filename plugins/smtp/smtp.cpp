@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -282,6 +283,7 @@ struct Session {
     Settings settings;
     std::string transportName;
     std::string password;  // a copy kept only to scrub it from messages; libcurl has its own
+    std::string resultText;  // the text of the last result, reused
     CURL* curl = nullptr;
     char curlError[CURL_ERROR_SIZE] = {};
 
@@ -425,13 +427,23 @@ std::string serverName(const Session& s) {
 }
 
 // "550 5.1.1 <x>: User unknown (in reply to RCPT TO)"
-std::string replyText(const Session& s) {
-    std::string text = std::to_string(replyCode(s)) + " " + s.reply.text();
+const std::string& replyText(Session& s) {
+    // Built in a buffer the session keeps: no allocation per message once it has grown.
+    std::string& text = s.resultText;
+    text.clear();
+    char code[8];
+    std::snprintf(code, sizeof code, "%d ", replyCode(s));
+    text += code;
+    text += s.reply.text();
     const char* verb = s.lastVerb;
     if (s.phase == Phase::Dot || s.phase == Phase::Body) verb = "end of DATA";
     else if (std::strcmp(verb, "MAIL") == 0) verb = "MAIL FROM";
     else if (std::strcmp(verb, "RCPT") == 0) verb = "RCPT TO";
-    return scrubbed(s, text + " (in reply to " + verb + ")");
+    text += " (in reply to ";
+    text += verb;
+    text += ')';
+    if (!s.password.empty() && text.find(s.password) != std::string::npos) text = scrubbed(s, text);
+    return text;
 }
 
 bool isTlsError(CURLcode rc) {
@@ -547,8 +559,10 @@ campaignd_status smtpSend(void* session, const campaignd_outgoing_message* const
             const CURLcode rc = curl_easy_perform(s.curl);
 
             if (rc == CURLE_OK) {
-                report(sink, m.token, CAMPAIGND_DELIVERY_SENT, replyCode(s) != 0 ? replyCode(s) : 250,
-                       s.reply.enhanced(), replyCode(s) != 0 ? replyText(s) : "250 (no reply text seen)");
+                if (replyCode(s) != 0)
+                    report(sink, m.token, CAMPAIGND_DELIVERY_SENT, replyCode(s), s.reply.enhanced(), replyText(s));
+                else  // libcurl said OK without a reply we could read: still the server's 250
+                    report(sink, m.token, CAMPAIGND_DELIVERY_SENT, 250, "", "250 (no reply text seen)");
                 continue;
             }
             const std::string curlText = s.curlError[0] != '\0' ? s.curlError : curl_easy_strerror(rc);
