@@ -61,7 +61,7 @@ bool ReplyReader::take(std::string_view line) {
     if (code_ == 0) {
         code_ = parsed->code;
         const std::string_view status = enhancedStatus(parsed->text);
-        std::memcpy(enhanced_, status.data(), status.size());  // at most 11 bytes
+        if (!status.empty()) std::memcpy(enhanced_, status.data(), status.size());  // at most 11 bytes
         enhanced_[status.size()] = '\0';
     }
     if (text_.size() < kMaxReplyText) {
