@@ -36,6 +36,17 @@ constexpr auto kRateWindow = 5s;
 constexpr auto kReconnectBase = 1s;
 constexpr auto kReconnectCap = 30s;
 
+// Runs one of the owner's callbacks on the io thread: an exception must not unwind io.run()
+// (a status change another daemon made first, a database that went away for a moment).
+template <typename F>
+void safely(const char* what, Id campaign, F&& f) {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        log::warning(std::string(what) + ": " + e.what(), {{"CAMPAIGN_ID", std::to_string(campaign)}});
+    }
+}
+
 double random01() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
@@ -586,7 +597,9 @@ void DeliveryEngine::workerExited(const std::shared_ptr<Run>& run, bool done, co
     }
     if (postPause && env_.mustPause) {
         log::warning("pausing: " + pauseReason, {{"CAMPAIGN_ID", std::to_string(run->campaign.id)}});
-        boost::asio::post(io_, [this, id = run->campaign.id, pauseReason] { env_.mustPause(id, pauseReason); });
+        boost::asio::post(io_, [this, id = run->campaign.id, pauseReason] {
+            safely("cannot pause the campaign", id, [&] { env_.mustPause(id, pauseReason); });
+        });
     }
     if (last) boost::asio::post(io_, [this, run] { runEnded(run); });
 }
@@ -611,11 +624,12 @@ void DeliveryEngine::runEnded(const std::shared_ptr<Run>& run) {
         try {
             start(*restart);
         } catch (const std::exception& e) {
-            if (env_.mustPause) env_.mustPause(restart->id, e.what());
+            if (env_.mustPause) safely("cannot pause the campaign", restart->id, [&] { env_.mustPause(restart->id, e.what()); });
         }
         return;
     }
-    if (run->allDone && env_.finished) env_.finished(run->campaign.id);
+    if (run->allDone && env_.finished)
+        safely("cannot complete the campaign", run->campaign.id, [&] { env_.finished(run->campaign.id); });
 }
 
 // ---- progress ----------------------------------------------------------------------------
@@ -654,7 +668,9 @@ void DeliveryEngine::monitor() {
                                      run->lastReported->inFlightCount != c->inFlightCount;
                 if (!changed) continue;
                 run->lastReported = c;
-                boost::asio::post(io_, [this, p = Progress{*c, rate}] { env_.progress(p); });
+                boost::asio::post(io_, [this, p = Progress{*c, rate}] {
+                    safely("cannot report progress", p.campaign.id, [&] { env_.progress(p); });
+                });
             }
         } catch (const std::exception& e) {
             log::warning(std::string("cannot read sending progress: ") + e.what());

@@ -15,6 +15,8 @@
 #include <thread>
 
 #include "daemon_fixture.h"
+#include "storage/sql_store.h"
+#include "storage/store.h"
 #include "support/postgres_environment.h"
 
 namespace campaignd::test {
@@ -343,6 +345,73 @@ TEST_P(SendTest, ARestartedDaemonGoesOnSendingWhereItStopped) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, SendTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          [](const auto& info) { return info.param == Backend::Sqlite ? "Sqlite" : "Postgres"; });
+
+// Two daemons sharing one PostgreSQL send the same campaign together (the second goes on with
+// what is in progress when it starts): their claims never overlap (FOR UPDATE SKIP LOCKED,
+// worker names carrying each daemon's own instance id), so everyone gets exactly one message,
+// and both did part of the work.
+TEST(SharedDatabase, TwoDaemonsSendOneCampaignWithoutDuplicates) {
+    const std::string database = PostgresEnvironment::server().createDatabase("shared");
+    TempDir dirA("campaignd-shared-a"), dirB("campaignd-shared-b");
+    PrivateBus busA(PrivateBus::Kind::Session), busB(PrivateBus::Kind::Session);
+    const auto outbox = dirA / "outbox";
+    for (const TempDir* d : {&dirA, &dirB}) {
+        fs::create_directories(*d / "plugins");
+        fs::copy_file(MAILDIR_PLUGIN, *d / "plugins" / "maildir.so");
+        fs::copy_file(CSV_IMPORTER_PLUGIN, *d / "plugins" / "csv-importer.so");
+    }
+    DaemonConfig config;
+    config.database = database;
+    config.extra = "[Sending]\nDefaultTransport=local\n[Transport local]\nPlugin=maildir\nPath=" + outbox.string() +
+                   "\nMaxPerSecond=100\n";
+    Campaignd a(busA, dirA, config);
+    auto okA = [&](const std::vector<std::string>& args) {
+        const auto r = a.ctl(args);
+        EXPECT_EQ(r.exitCode, 0) << r.err;
+        return r.out;
+    };
+    std::string csv = "email,name\n";
+    for (int i = 0; i < 600; ++i) csv += "s" + std::to_string(i) + "@example.org,S " + std::to_string(i) + "\n";
+    writeFile(dirA / "people.csv", csv);
+    okA({"group", "create", "people"});
+    okA({"recipients", "import", (dirA / "people.csv").string(), "--group", "people"});
+    okA({"campaign", "create", "--name", "N", "--subject", "S", "--html", "<p>Hi {{name}}</p>"});
+    okA({"campaign", "attach", "1", "--group", "people"});
+    okA({"campaign", "send", "1"});
+    auto show = [&] { return json::parse(okA({"--json", "campaign", "show", "1"})); };
+    ASSERT_TRUE(waitUntil([&] { return show()["sent_count"].get<int>() >= 50; }, 30s));
+    Campaignd b(busB, dirB, config);  // goes on with the campaign in progress
+    ASSERT_TRUE(waitUntil([&] { return show()["status"] == "completed"; }, 60s));
+    const auto c = show();
+    EXPECT_EQ(c["sent_count"], 600) << c.dump();
+    std::set<std::string> recipients;
+    std::size_t files = 0;
+    for (const auto& d : readMaildir(outbox)) {
+        ++files;
+        recipients.insert(d.recipient);
+    }
+    EXPECT_EQ(files, 600u);
+    EXPECT_EQ(recipients.size(), 600u);
+    // Both daemons sent some: each one's instance id is in the claims of sent rows.
+    auto trimmed = [](std::string s) {
+        while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+        return s;
+    };
+    const auto idA = trimmed(readFile(dirA / "state" / "instance-id"));
+    const auto idB = trimmed(readFile(dirB / "state" / "instance-id"));
+    EXPECT_NE(idA, idB);
+    auto store = storage::openStore(database);
+    auto& sql = dynamic_cast<storage::SqlStore&>(*store).connection();
+    std::map<std::string, int> byDaemon;
+    for (const auto& row : sql.query("SELECT claimed_by FROM campaign_recipients WHERE status = 'sent'"))
+        ++byDaemon[row.text(0).substr(0, row.text(0).find(':'))];
+    EXPECT_EQ(byDaemon.size(), 2u);
+    EXPECT_GT(byDaemon[idA], 0);
+    EXPECT_GT(byDaemon[idB], 0);
+    EXPECT_EQ(byDaemon[idA] + byDaemon[idB], 600);
+    EXPECT_TRUE(a.running());
+    EXPECT_TRUE(b.running());
+}
 
 // ---- the configuration ---------------------------------------------------------------------
 
