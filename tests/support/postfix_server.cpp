@@ -138,12 +138,15 @@ PostfixServer::PostfixServer(PostfixServerOptions options)
                   "userdb {\n  driver = static\n  args = uid=65534 gid=65534 home=" + d + "/home/%u\n}\n"
                   "service auth {\n  unix_listener " + d + "/auth {\n    mode = 0666\n  }\n}\n");
         const RunResult started = run({"/usr/sbin/dovecot", "-c", d + "/dovecot.conf"}, {}, 30s);
-        if (started.exitCode != 0 || !waitUntil([&] { return std::filesystem::exists(dir_ / "auth"); }, 10s))
+        // The master writes its pid file a moment after the socket appears: wait for both, or
+        // stop() would not know whom to stop.
+        const bool up = started.exitCode == 0 && waitUntil([&] {
+            dovecotPid_ = dovecotMasterPid();
+            return dovecotPid_ > 0 && std::filesystem::exists(dir_ / "auth");
+        }, 10s);
+        if (!up) {
+            stop();
             throw std::runtime_error("dovecot did not start: " + started.out + started.err + "\n" + log());
-        try {
-            dovecotPid_ = std::stoi(readFile(dir_ / "dovecot" / "master.pid"));
-        } catch (const std::exception&) {
-            dovecotPid_ = -1;
         }
     }
 
@@ -197,10 +200,19 @@ void PostfixServer::stop() {
         run({"/usr/sbin/postfix", "-c", dir_.str() + "/postfix", "abort"}, {}, 60s);
         if (master > 0 && !waitForProcessExit(master, 10s)) ::kill(master, SIGKILL);
     }
+    if (dovecotPid_ <= 0 && !options_.users.empty()) dovecotPid_ = dovecotMasterPid();
     if (dovecotPid_ > 0) {
         ::kill(dovecotPid_, SIGTERM);
         if (!waitForProcessExit(dovecotPid_, 10s)) ::kill(dovecotPid_, SIGKILL);
         dovecotPid_ = -1;
+    }
+}
+
+pid_t PostfixServer::dovecotMasterPid() const {
+    try {
+        return pid_t(std::stoi(readFile(dir_ / "dovecot" / "master.pid")));
+    } catch (const std::exception&) {
+        return -1;
     }
 }
 

@@ -57,6 +57,8 @@ public:
     void stop();  // idempotent; the destructor calls it
 
 private:
+    pid_t dovecotMasterPid() const;  // from its pid file; -1 if there is none (yet)
+
     PostfixServerOptions options_;
     TempDir dir_;
     Endpoint endpoint_;
