@@ -139,12 +139,8 @@ int run(const Options& opts) {
     services::RecipientService recipients(*store, clock);
     campaigns.setTransportCheck([&cfg](const std::string& name) { return cfg.transports.count(name) > 0; });
     bus::AccessPolicy access(cfg.adminGroup);
-    services::BounceSettings bounceSettings;
-    bounceSettings.softBounceLimit = cfg.softBounceLimit;
-    services::BounceService bounces(*store, clock, bounceSettings);
     bus::Services svc{campaigns, recipients, access,
                       [&pluginHost] { return pluginsOnBus(pluginHost); }, *store};
-    svc.bounces = &bounces;
 
     std::unique_ptr<sdbus::IConnection> connection;
     try {
@@ -221,6 +217,16 @@ int run(const Options& opts) {
         },
         {},
         {}});
+    // Bounces are matched to their campaign and recipient by the VERP address the engine signs.
+    services::BounceSettings bounceSettings;
+    bounceSettings.softBounceLimit = cfg.softBounceLimit;
+    try {
+        bounceSettings.verp = mail::checkVerpSettings(engine.verpSettings());
+    } catch (const std::exception& e) {
+        log::warning(std::string("bounces will not be matched by their VERP address: ") + e.what());
+    }
+    services::BounceService bounces(*store, clock, bounceSettings);
+    svc.bounces = &bounces;
     EngineControl engineControl(engine);
     services::SendingService sending(*store, campaigns, engineControl);
     sendingRules = &sending;

@@ -154,15 +154,24 @@ const std::string& DeliveryEngine::verpSecret() {
     return verpSecret_;
 }
 
+mail::VerpSettings DeliveryEngine::verpSettings() {
+    const auto& sending = config_.sending;
+    mail::VerpSettings v;
+    v.prefix = sending.verpPrefix;
+    v.delimiter = sending.verpDelimiter;
+    v.domain = !sending.envelopeDomain.empty()
+                   ? sending.envelopeDomain
+                   : domainOfAddress(sending.from.empty() ? config_.adminEmail : sending.from);
+    v.secret = verpSecret();
+    return v;
+}
+
 mail::MessageSettings DeliveryEngine::messageSettings(const Campaign& campaign) {
     mail::MessageSettings s;
     const auto& sending = config_.sending;
     s.defaultFrom = sending.from.empty() ? config_.adminEmail : sending.from;
     s.messageIdDomain = sending.messageIdDomain;
-    s.verp.prefix = sending.verpPrefix;
-    s.verp.delimiter = sending.verpDelimiter;
-    s.verp.domain = sending.envelopeDomain.empty() ? domainOfAddress(s.defaultFrom) : sending.envelopeDomain;
-    s.verp.secret = verpSecret();
+    s.verp = verpSettings();
     s.unsubscribeUrl = sending.unsubscribeUrl;
     s.unsubscribeMailto = sending.unsubscribeMailto;
     s.subjectTag = campaign.subjectTag;

@@ -103,6 +103,10 @@ public:
     std::string workerName(Id campaign, unsigned worker) const;
     const std::string& instanceId();
 
+    // The VERP envelope settings messages are sent with (the secret made once in the state
+    // directory): what bounce processing needs to map a notice's address back to them.
+    mail::VerpSettings verpSettings();
+
     // The largest Connections= value, so recover() knows every worker name there may be.
     static constexpr unsigned kMaxConnections = 64;
 

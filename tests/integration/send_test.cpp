@@ -343,6 +343,47 @@ TEST_P(SendTest, ARestartedDaemonGoesOnSendingWhereItStopped) {
     EXPECT_EQ(delivered.size(), c["sent_count"].get<std::size_t>() + c["unknown_count"].get<std::size_t>());
 }
 
+// A notice that carries nothing of the returned message (no Message-ID, no X-Campaign-Id, no
+// [CID:N] tag) is still mapped to its campaign and recipient by the VERP address it was sent
+// to, because the daemon checks it with the same key it signed the messages with; an address
+// with a forged token maps to nothing.
+TEST_P(SendTest, ABounceToItsVerpAddressNamesTheCampaignAndTheRecipient) {
+    start();
+    addRecipients("news", 2);
+    const int id = createCampaign("news");
+    ok({"campaign", "send", std::to_string(id)});
+    ASSERT_TRUE(waitForStatus(id, "completed"));
+    std::string verp;
+    for (const auto& d : readMaildir(maildir()))
+        if (d.recipient == "r1@example.org") verp = d.returnPath.substr(1, d.returnPath.size() - 2);
+    ASSERT_EQ(verp.rfind("bounces+" + std::to_string(id) + "-", 0), 0u) << verp;
+
+    auto notice = [](const std::string& to) {
+        return "Return-Path: <>\r\nFrom: MAILER-DAEMON@mx.example.net\r\nTo: " + to +
+               "\r\nSubject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+               "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n"
+               "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+               "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+               "Final-Recipient: rfc822; r1@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+               "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n--B--\r\n";
+    };
+    const auto genuine = dir_ / "genuine.eml";
+    writeFile(genuine, notice(verp));
+    const auto found = okJson({"bounces", "ingest", genuine.string(), "--dry-run"});
+    ASSERT_EQ(found["results"].size(), 1u) << found.dump();
+    EXPECT_EQ(found["results"][0]["recipient"], "r1@example.org");
+    EXPECT_EQ(found["results"][0]["campaign_id"], id) << found.dump();
+
+    std::string forged = verp;
+    const auto at = forged.find('@');
+    forged[at - 1] = forged[at - 1] == 'a' ? 'b' : 'a';  // the token's last character changed
+    const auto fake = dir_ / "forged.eml";
+    writeFile(fake, notice(forged));
+    const auto unmatched = okJson({"bounces", "ingest", fake.string(), "--dry-run"});
+    ASSERT_EQ(unmatched["results"].size(), 1u) << unmatched.dump();
+    EXPECT_TRUE(unmatched["results"][0]["campaign_id"].is_null()) << unmatched.dump();
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SendTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          [](const auto& info) { return info.param == Backend::Sqlite ? "Sqlite" : "Postgres"; });
 
