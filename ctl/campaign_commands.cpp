@@ -313,46 +313,6 @@ void runUnschedule(Context& context, const CampaignOptions& options)
         printText("Unscheduled campaign " + idText(options.id) + "; it is a draft again.\n");
 }
 
-void runSummary(Context& context, const CampaignOptions& options)
-{
-    Dict summary = context.client().campaign(options.id)->GetSummary();
-    if (context.json) {
-        nlohmann::json document = summaryToJson(summary);
-        document["id"] = options.id;
-        printJson(document);
-        return;
-    }
-    char percent[32];
-    std::snprintf(percent, sizeof percent, "%.1f%%", dictDouble(summary, "success_percent"));
-    std::string out = renderFields({
-        {"Campaign", idText(options.id)},
-        {"Total", std::to_string(dictUint(summary, "total"))},
-        {"Sent", std::to_string(dictUint(summary, "sent"))},
-        {"Failed", std::to_string(dictUint(summary, "failed"))},
-        {"Pending", std::to_string(dictUint(summary, "pending"))},
-        {"Success", percent},
-    });
-    auto reasons = dictCounts(summary, "failure_reasons");
-    out += '\n';
-    if (reasons.empty()) {
-        out += "No failures.\n";
-    } else {
-        Table table({"FAILURE REASON", "COUNT"});
-        table.setAlign(1, Align::Right);
-        for (const auto& [reason, count] : reasons)
-            table.addRow({reason, std::to_string(count)});
-        out += table.render();
-    }
-    if (const auto bounces = dictCounts(summary, "bounces_by_reason"); !bounces.empty()) {
-        Table table({"BOUNCE REASON", "COUNT"});
-        table.setAlign(1, Align::Right);
-        for (const auto& [reason, count] : bounces)
-            table.addRow({reason, std::to_string(count)});
-        out += '\n' + table.render();
-    }
-    printText(out);
-}
-
 void runReport(Context& context, const CampaignOptions& options)
 {
     auto campaign = context.client().campaign(options.id);
@@ -472,18 +432,11 @@ void registerCampaignCommands(CLI::App& app, Context& context)
     }
     {
         auto options = std::make_shared<CampaignOptions>();
-        auto* command = addCommand(campaign, context, options, "summary",
-                                   "Show a campaign's report: totals, success rate and failure reasons",
-                                   runSummary);
-        addIdArgument(command, options);
-        command->footer("Example:\n  campaignd-ctl campaign summary 7");
-    }
-    {
-        auto options = std::make_shared<CampaignOptions>();
         auto* command = addCommand(campaign, context, options, "report",
                                    "Show a campaign's report (the one mailed to the administrator when it "
                                    "finishes): every count, success rate, failure and bounce reasons",
                                    runReport);
+        command->alias("summary");  // its name before the report was mailed; one command, not two
         addIdArgument(command, options);
         command->add_flag("--csv", options->csv,
                           "Print it as CSV (section,item,value; formula-safe cells) instead of text or JSON");
