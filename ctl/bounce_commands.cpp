@@ -1,4 +1,6 @@
-// bounce_commands.cpp: "bounces ingest|list|export". ingest hands one raw message (a file or
+// bounce_commands.cpp: "bounces ingest|fetch|list|export". fetch runs the daemon's bounce
+// mailbox reader once and prints its summary (exit status 1 when the mailbox could not be read,
+// so a timer unit shows the failure). ingest hands one raw message (a file or
 // standard input) to the daemon as a descriptor, so it works as a Postfix pipe(8) transport
 // (with --sysexits its exit status tells Postfix to retry a temporary failure); export hands
 // the daemon a descriptor of the output file (or standard output) for the Bounce Report CSV.
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "bus_client.h"
@@ -185,6 +188,29 @@ void runExport(Context& context, const BounceOptions& options) {
         printText("Wrote " + std::to_string(n) + " bounce records to " + options.file + ".\n");
 }
 
+void runFetch(Context& context, const BounceOptions&) {
+    // A run may take a while (a slow server, many notices): wait longer than for other calls.
+    const Dict summary = context.client().manager().processBounces(std::chrono::minutes(10));
+    const std::string status = dictString(summary, "source_status", "ok");
+    const auto errors = dictStrings(summary, "errors");
+    if (context.json) {
+        nlohmann::json document = dictToJson(summary);
+        document["errors"] = errors;
+        printJson(document);
+    } else {
+        std::string text = "Fetched " + std::to_string(dictUint(summary, "fetched")) + ": " +
+                           std::to_string(dictUint(summary, "recorded")) + " bounces recorded, " +
+                           std::to_string(dictUint(summary, "duplicates")) + " recorded before, " +
+                           std::to_string(dictUint(summary, "not_bounces")) + " not bounces, " +
+                           std::to_string(dictUint(summary, "unparsable")) + " unparsable.\n";
+        for (const auto& e : errors) text += "  " + e + "\n";
+        printText(text);
+    }
+    if (status != "ok")
+        throw CommandFailure("the bounce mailbox could not be read (" + status + ")" +
+                             (errors.empty() ? std::string() : ": " + errors.back()));
+}
+
 }  // namespace
 
 void registerBounceCommands(CLI::App& app, Context& context) {
@@ -205,6 +231,11 @@ void registerBounceCommands(CLI::App& app, Context& context) {
     ingest->footer("As a Postfix transport (master.cf; see plugins/imap-bounce/README.md):\n"
                    "  campaignd-bounces unix - n n - - pipe\n"
                    "    flags=q user=campaignd argv=/usr/bin/campaignd-ctl bounces ingest --sysexits -");
+
+    addCommand(bounces, context, options, "fetch",
+               "Read the bounce mailbox ([Bounces] URL=) now: record every unseen notice, then mark it seen",
+               runFetch)
+        ->footer("campaignd-bounces.timer runs this every five minutes.");
 
     auto* list = addCommand(bounces, context, options, "list", "List bounce records, newest first", runList);
     list->add_option("--campaign", options->campaign, "Only bounces of campaign ID")->type_name("ID")->check(unsignedNumber());

@@ -16,6 +16,18 @@ ManagerProxy::ManagerProxy(sdbus::IConnection& connection)
     registerProxy();
 }
 
+std::map<std::string, sdbus::Variant> ManagerProxy::processBounces(std::chrono::seconds timeout)
+{
+    std::map<std::string, sdbus::Variant> summary;
+    getProxy()
+        .callMethod("ProcessBounces")
+        .onInterface(INTERFACE_NAME)
+        .withTimeout(timeout)
+        .withArguments(std::map<std::string, sdbus::Variant>{})
+        .storeResultsTo(summary);
+    return summary;
+}
+
 ManagerProxy::~ManagerProxy()
 {
     unregisterProxy();

@@ -28,6 +28,9 @@ public:
     explicit ManagerProxy(sdbus::IConnection& connection);
     ~ManagerProxy();
 
+    // Manager.ProcessBounces with a time-out of its own (a run may outlast the default one).
+    std::map<std::string, sdbus::Variant> processBounces(std::chrono::seconds timeout);
+
     // Set by a command that follows an import; called while the connection is processed.
     std::function<void(std::uint64_t id, std::uint64_t rows, std::uint64_t bytes, double rate)> importProgress;
     std::function<void(std::uint64_t id, const std::string& state,

@@ -225,8 +225,14 @@ int run(const Options& opts) {
     } catch (const std::exception& e) {
         log::warning(std::string("bounces will not be matched by their VERP address: ") + e.what());
     }
+    bounceSettings.source = cfg.bounceSource;
     services::BounceService bounces(*store, clock, bounceSettings);
     svc.bounces = &bounces;
+    svc.bounceSource = [&pluginHost]() -> std::optional<plugins::BounceSourceHandle> {
+        auto all = pluginHost.bounceSources();
+        if (all.empty()) return std::nullopt;
+        return all.front();
+    };
     EngineControl engineControl(engine);
     services::SendingService sending(*store, campaigns, engineControl);
     sendingRules = &sending;

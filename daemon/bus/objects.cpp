@@ -567,4 +567,29 @@ uint64_t ManagerObject::ExportBounces(const sdbus::UnixFd& file, const std::map<
     });
 }
 
+std::map<std::string, sdbus::Variant> ManagerObject::ProcessBounces(const std::map<std::string, sdbus::Variant>& options) {
+    return guarded("ProcessBounces", [&] {
+        requireAdmin("ProcessBounces");
+        auto& bounces = requireBounces(services_);
+        FieldReader r(options, "ProcessBounces options");
+        r.finish();
+        const auto source = services_.bounceSource ? services_.bounceSource() : std::nullopt;
+        if (!source)
+            throw Error(ErrorCode::Failed,
+                        "no bounce-source plugin is running (see `campaignd-ctl status`): the imap-bounce plugin "
+                        "is needed to fetch bounces");
+        const services::FetchSummary s = bounces.fetch(*source);
+        auto n = [](std::int64_t v) { return sdbus::Variant(static_cast<std::uint64_t>(v > 0 ? v : 0)); };
+        return VariantMap{
+            {"fetched", n(s.fetched)},
+            {"recorded", n(s.recorded)},
+            {"duplicates", n(s.duplicates)},
+            {"not_bounces", n(s.notBounces)},
+            {"unparsable", n(s.unparsable)},
+            {"source_status", sdbus::Variant(s.sourceStatus)},
+            {"errors", sdbus::Variant(s.errors)},
+        };
+    });
+}
+
 }  // namespace campaignd::bus

@@ -50,6 +50,8 @@ struct Services {
     ImportJobs* imports = nullptr;  // set once the jobs exist
     services::BounceService* bounces = nullptr;  // set once bounce processing is configured
     services::SendingService* sending = nullptr;  // set once the engine exists
+    // The running bounce-source plugin (imap-bounce), if any.
+    std::function<std::optional<plugins::BounceSourceHandle>()> bounceSource = {};
 };
 
 class CampaignObject final
@@ -145,6 +147,7 @@ private:
     std::map<std::string, sdbus::Variant> IngestBounce(const sdbus::UnixFd& message, const std::map<std::string, sdbus::Variant>& options) override;
     std::vector<std::map<std::string, sdbus::Variant>> ListBounces(const std::map<std::string, sdbus::Variant>& filter) override;
     uint64_t ExportBounces(const sdbus::UnixFd& file, const std::map<std::string, sdbus::Variant>& filter) override;
+    std::map<std::string, sdbus::Variant> ProcessBounces(const std::map<std::string, sdbus::Variant>& options) override;
 
     void requireAdmin(const char* action);
 

@@ -253,6 +253,32 @@ void applySending(Config& c, const IniValue& v) {
     }
 }
 
+void setBounceSourceKey(Config& c, const IniValue& v) {
+    const std::string& s = v.value;
+    if (v.key == "URL") {
+        if (s.rfind("imap://", 0) != 0 && s.rfind("imaps://", 0) != 0)
+            fail(v, "\"" + s + "\" is not an imap:// or imaps:// URL (imaps://HOST/FOLDER)");
+        const auto hostStart = s.find("://") + 3;
+        const auto pathStart = s.find('/', hostStart);
+        if (s.substr(hostStart, pathStart == std::string::npos ? std::string::npos : pathStart - hostStart).find('@') !=
+            std::string::npos)
+            fail(v, "the URL must not hold credentials; use Username= and PasswordFile=");
+    } else if (v.key == "PasswordFile") {
+        if (s.empty() || s.front() != '/') fail(v, "must be an absolute path");
+    } else if (v.key == "AfterProcessing") {
+        if (s != "seen" && (s.rfind("move:", 0) != 0 || s.size() == 5))
+            fail(v, "\"" + s + "\" is neither seen nor move:FOLDER");
+    } else if (s.empty()) {
+        fail(v, "must not be empty");
+    }
+    for (auto& kv : c.bounceSource)
+        if (kv.first == v.key) {
+            kv.second = s;  // a drop-in overrides
+            return;
+        }
+    c.bounceSource.emplace_back(v.key, s);
+}
+
 struct KeySpec {
     std::string_view section;
     std::string_view key;
@@ -269,6 +295,11 @@ const std::vector<KeySpec>& keys() {
         {"Daemon", "StateDirectory", setStateDirectory},
         {"Import", "MaxFileSize", setImportMaxFileSize},
         {"Bounces", "SoftBounceLimit", setSoftBounceLimit},
+        {"Bounces", "URL", setBounceSourceKey},
+        {"Bounces", "Username", setBounceSourceKey},
+        {"Bounces", "PasswordFile", setBounceSourceKey},
+        {"Bounces", "PasswordCredential", setBounceSourceKey},
+        {"Bounces", "AfterProcessing", setBounceSourceKey},
     };
     return kKeys;
 }

@@ -842,6 +842,23 @@ void PluginHost::loadOne(const std::filesystem::path& path) {
                              {{"PLUGIN", name}});
             }
         }
+        if ((descriptor.capabilities & CAMPAIGND_CAP_BOUNCE_SOURCE) != 0) {
+            const campaignd_bounce_source* table =
+                declaredSize >= CAMPAIGND_FIELD_END(campaignd_plugin_descriptor, bounce_source)
+                    ? descriptor.bounce_source
+                    : nullptr;
+            constexpr std::size_t kBounceSourceMinSize = CAMPAIGND_FIELD_END(campaignd_bounce_source, fetch);
+            if (table != nullptr && table->struct_size >= kBounceSourceMinSize && table->fetch != nullptr) {
+                std::memcpy(&running->bounceSource_, table,
+                            std::min(table->struct_size, sizeof running->bounceSource_));
+                running->bounceSource_.struct_size = std::min(table->struct_size, sizeof running->bounceSource_);
+                running->hasBounceSource_ = true;
+            } else {
+                log::warning("plugin says it is a bounce source but has no usable bounce source table; "
+                             "it is not used to fetch bounces",
+                             {{"PLUGIN", name}});
+            }
+        }
         slot.running = std::move(running);
         slot.context = std::move(context);
         info.state = PluginState::Running;
@@ -1326,6 +1343,83 @@ std::string ReporterHandle::compose(const CampaignReport& report, std::size_t ma
     if (out.overflow) throw ReportError(who + "the message is larger than " + std::to_string(maxBytes) + " bytes");
     if (out.data.empty()) throw ReportError(who + "compose returned OK but wrote nothing");
     return std::move(out.data);
+}
+
+// ---- The bounce-source capability (ABI 1.3) -------------------------------------------------
+
+namespace {
+
+struct BounceCall {
+    const BounceMessageSink* sink = nullptr;
+    std::exception_ptr thrown;  // a failure other than "not a mail message": rethrown after
+};
+
+campaignd_status sinkBounceMessage(void* ctx, const char* id, const char* data, std::size_t len,
+                                   campaignd_error* err) noexcept {
+    auto* call = static_cast<BounceCall*>(ctx);
+    if (call == nullptr || call->thrown) return CAMPAIGND_ERR_FAILED;
+    if (data == nullptr && len != 0) {
+        campaignd_error_set(err, "no message data");
+        return CAMPAIGND_ERR_INVALID_ARGUMENT;
+    }
+    try {
+        (*call->sink)(id ? copyBounded(id, 256) : std::string(), std::string_view(data ? data : "", len));
+        return CAMPAIGND_OK;
+    } catch (const Error& e) {
+        if (e.code() == ErrorCode::InvalidArgument) {
+            campaignd_error_set(err, e.what());
+            return CAMPAIGND_ERR_INVALID_ARGUMENT;
+        }
+        call->thrown = std::current_exception();
+    } catch (...) {
+        call->thrown = std::current_exception();
+    }
+    campaignd_error_set(err, "the host could not record the message");
+    return CAMPAIGND_ERR_FAILED;
+}
+
+}  // namespace
+
+std::vector<BounceSourceHandle> PluginHost::bounceSources() const {
+    std::vector<BounceSourceHandle> out;
+    for (const auto& slot : slots_)
+        if (slot->running && slot->running->bounceSourceTable() != nullptr)
+            out.push_back(BounceSourceHandle(slot->running.get()));
+    return out;
+}
+
+BounceFetchStatus BounceSourceHandle::fetch(const std::vector<std::pair<std::string, std::string>>& settings,
+                                            const BounceMessageSink& sink) const {
+    const campaignd_bounce_source* table = plugin_->bounceSourceTable();
+    const std::string who = "plugin " + plugin_->name() + ": ";
+    if (table == nullptr) return {TransportStatus::Failed, who + "not a bounce source"};
+    std::vector<const char*> keys, values;
+    for (const auto& [k, v] : settings) {
+        keys.push_back(k.c_str());
+        values.push_back(v.c_str());
+    }
+    BounceCall call;
+    call.sink = &sink;
+    campaignd_bounce_sink cSink{};
+    cSink.struct_size = sizeof cSink;
+    cSink.sink_ctx = &call;
+    cSink.message = &sinkBounceMessage;
+    std::array<char, kErrorBufferBytes> buffer{};
+    campaignd_error err{buffer.data(), buffer.size()};
+    campaignd_status status = CAMPAIGND_ERR_FAILED;
+    bool pluginThrew = false;
+    try {
+        status = table->fetch(plugin_->instance(), keys.empty() ? nullptr : keys.data(),
+                              values.empty() ? nullptr : values.data(), keys.size(), &cSink, &err);
+    } catch (...) {
+        pluginThrew = true;  // against the ABI
+    }
+    buffer.back() = '\0';
+    const std::string message = copyBounded(buffer.data(), buffer.size() - 1);
+    if (call.thrown) std::rethrow_exception(call.thrown);
+    if (pluginThrew) return {TransportStatus::Failed, who + "fetch threw an exception (not allowed by the ABI)"};
+    if (status == CAMPAIGND_OK) return {};
+    return {transportStatusOf(status), who + (message.empty() ? "fetch failed (status " + std::to_string(status) + ")" : message)};
 }
 
 }  // namespace campaignd::plugins

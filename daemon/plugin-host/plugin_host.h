@@ -44,6 +44,7 @@ struct HostServices {
 class ImporterHandle;
 class TransportHandle;
 class ReporterHandle;
+class BounceSourceHandle;
 
 enum class PluginState { Running, Failed, Rejected, Stopped };
 
@@ -93,6 +94,9 @@ public:
     // The reporter table, likewise (ABI 1.3: CAMPAIGND_CAP_REPORTER, a non-NULL table whose
     // struct_size covers compose, compose non-NULL); nullptr otherwise.
     const campaignd_reporter* reporterTable() const { return hasReporter_ ? &reporter_ : nullptr; }
+    // The bounce source table, likewise (ABI 1.3: CAMPAIGND_CAP_BOUNCE_SOURCE, a non-NULL table
+    // whose struct_size covers fetch, fetch non-NULL); nullptr otherwise.
+    const campaignd_bounce_source* bounceSourceTable() const { return hasBounceSource_ ? &bounceSource_ : nullptr; }
 
 private:
     friend class PluginHost;
@@ -102,6 +106,8 @@ private:
     bool hasImporter_ = false;
     campaignd_transport transport_{};
     bool hasTransport_ = false;
+    campaignd_bounce_source bounceSource_{};
+    bool hasBounceSource_ = false;
     std::string name_;
     std::uint64_t capabilities_ = 0;
     campaignd_plugin_descriptor descriptor_{};
@@ -164,6 +170,8 @@ public:
     // order; and one by plugin name ("report-mailer"; nullopt if not running or no reporter).
     std::vector<ReporterHandle> reporters() const;
     std::optional<ReporterHandle> reporter(std::string_view pluginName) const;
+    // The running bounce sources (CAMPAIGND_CAP_BOUNCE_SOURCE with a table), in load order.
+    std::vector<BounceSourceHandle> bounceSources() const;
 
 private:
     struct Slot;
@@ -406,6 +414,36 @@ public:
 private:
     friend class PluginHost;
     explicit ReporterHandle(const RunningPlugin* plugin) : plugin_(plugin) {}
+    const RunningPlugin* plugin_;
+};
+
+// ---- The bounce-source capability, for the daemon (ABI 1.3) ----------------------------------
+
+// What the host does with one message: returns once what it says is committed. Throwing
+// Error(InvalidArgument) says "no readable mail message": the plugin marks it processed and goes
+// on. Any other exception stops the run; fetch() rethrows it once the plugin has returned.
+using BounceMessageSink = std::function<void(std::string_view id, std::string_view data)>;
+
+struct BounceFetchStatus {
+    // Ok; Auth (login refused); Tls; Connection (refused, dropped, timed out); Failed (a bad
+    // setting, the server said no, a plugin that broke the ABI).
+    TransportStatus status = TransportStatus::Ok;
+    std::string message;  // empty when Ok; the plugin's words, bounded, prefixed with its name
+    bool ok() const { return status == TransportStatus::Ok; }
+};
+
+// A running bounce-source plugin. Cheap to copy; valid until PluginHost::stop().
+class BounceSourceHandle {
+public:
+    const std::string& pluginName() const { return plugin_->name(); }
+    // One run of the source with `settings` (key -> value pairs, e.g. the [Bounces] section).
+    // Blocks until the plugin returns. Never lets an exception into the plugin.
+    BounceFetchStatus fetch(const std::vector<std::pair<std::string, std::string>>& settings,
+                            const BounceMessageSink& sink) const;
+
+private:
+    friend class PluginHost;
+    explicit BounceSourceHandle(const RunningPlugin* plugin) : plugin_(plugin) {}
     const RunningPlugin* plugin_;
 };
 

@@ -8,6 +8,7 @@
 #include <Poco/DigestEngine.h>
 #include <Poco/SHA2Engine.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -331,6 +332,49 @@ BounceOutcome BounceService::recordRejection(Id campaign, std::optional<Id> reci
                                       {"SUPPRESSION", out.effect},
                                       {"SOURCE", "smtp"}});
     return out;
+}
+
+FetchSummary BounceService::fetch(const plugins::BounceSourceHandle& source) {
+    FetchSummary summary;
+    const bool configured = std::any_of(settings_.source.begin(), settings_.source.end(),
+                                        [](const auto& kv) { return kv.first == "URL" && !kv.second.empty(); });
+    if (!configured)
+        throw Error(ErrorCode::Failed, "no bounce mailbox is configured: set URL=, Username= and PasswordFile= in [Bounces]");
+    constexpr std::size_t kMaxErrors = 100;
+    auto note = [&](std::string error) {
+        if (summary.errors.size() < kMaxErrors) summary.errors.push_back(std::move(error));
+    };
+    const plugins::BounceFetchStatus status = source.fetch(settings_.source, [&](std::string_view id, std::string_view raw) {
+        ++summary.fetched;
+        try {
+            const BounceReport report = process(raw, BounceSource::Imap, false);
+            summary.recorded += report.recorded;
+            summary.duplicates += report.duplicates;
+            if (report.results.empty()) ++summary.notBounces;
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::InvalidArgument) throw;  // the database: stop, leave it unseen
+            ++summary.unparsable;
+            note(std::string(id) + ": " + e.what());
+            log::warning("unreadable message in the bounce mailbox; marked processed",
+                         {{"SOURCE_MESSAGE", std::string(id)}, {"ERROR", e.what()}, {"PLUGIN", source.pluginName()}});
+            throw;  // tells the source: no mail, mark it and go on
+        }
+    });
+    summary.sourceStatus = std::string(plugins::toString(status.status));
+    if (!status.ok()) {
+        note(status.message);
+        log::error("bounce fetch failed", {{"PLUGIN", source.pluginName()},
+                                           {"BOUNCE_SOURCE_STATUS", summary.sourceStatus},
+                                           {"ERROR", status.message}});
+    } else {
+        log::info("bounce fetch done", {{"PLUGIN", source.pluginName()},
+                                        {"FETCHED", std::to_string(summary.fetched)},
+                                        {"RECORDED", std::to_string(summary.recorded)},
+                                        {"DUPLICATES", std::to_string(summary.duplicates)},
+                                        {"NOT_BOUNCES", std::to_string(summary.notBounces)},
+                                        {"UNPARSABLE", std::to_string(summary.unparsable)}});
+    }
+    return summary;
 }
 
 std::vector<BounceRecord> BounceService::list(const storage::BounceFilter& filter) {

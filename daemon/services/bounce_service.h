@@ -18,6 +18,7 @@
 
 #include "core/model.h"
 #include "mail/verp.h"
+#include "plugin-host/plugin_host.h"
 #include "services/clock.h"
 #include "storage/store.h"
 
@@ -30,6 +31,9 @@ inline constexpr std::int64_t kDefaultSoftBounceLimit = 3;
 
 struct BounceSettings {
     std::int64_t softBounceLimit = kDefaultSoftBounceLimit;  // >= 1
+    // The [Bounces] keys for the bounce source (URL=, Username=, PasswordFile=, ...): handed to
+    // the bounce-source plugin as they are; empty: no mailbox to fetch from.
+    std::vector<std::pair<std::string, std::string>> source;
     std::optional<mail::VerpSettings> verp;  // as checkVerpSettings returns them; none: no VERP matching
 };
 
@@ -64,6 +68,17 @@ struct BounceReport {
     std::int64_t duplicates = 0;
 };
 
+// What one fetch from the bounce mailbox did (Manager.ProcessBounces, `bounces fetch`).
+struct FetchSummary {
+    std::int64_t fetched = 0;     // messages handed over by the source
+    std::int64_t recorded = 0;    // new bounce records (a report may hold several)
+    std::int64_t duplicates = 0;  // results recorded before (a message seen again)
+    std::int64_t notBounces = 0;  // messages without any result (auto-replies, other mail)
+    std::int64_t unparsable = 0;  // messages refused as no mail (counted, marked processed)
+    std::string sourceStatus = "ok";  // "ok", "auth", "tls", "connection", "failed"
+    std::vector<std::string> errors;  // what went wrong, for a person (bounded)
+};
+
 class BounceService {
 public:
     // Error(InvalidArgument) for a soft bounce limit below 1.
@@ -84,6 +99,12 @@ public:
     BounceOutcome recordRejection(Id campaign, std::optional<Id> recipient, std::string_view email,
                                   std::string_view enhancedStatus, std::string_view replyText,
                                   std::string_view messageId);
+
+    // One run of the bounce source: every message it hands over goes through process() (source
+    // imap) and is committed before the source marks it processed. Source failures (connection
+    // refused, login failure) end up in the summary and the log, never as an exception; a
+    // database failure stops the run and throws. Error(Failed) if no URL= is configured.
+    FetchSummary fetch(const plugins::BounceSourceHandle& source);
 
     std::vector<BounceRecord> list(const storage::BounceFilter& filter);
     // The Bounce Report CSV (the original's columns first), formula-safe, written to fd

@@ -155,6 +155,35 @@ TEST_F(ConfigTest, ImportMaxFileSize) {
     EXPECT_NE(errorOf().find("is not a size"), std::string::npos);
 }
 
+TEST_F(ConfigTest, BouncesSection) {
+    const Config none = loadConfig(main_, false, defaults_);
+    EXPECT_EQ(none.softBounceLimit, 3);
+    EXPECT_TRUE(none.bounceSource.empty());
+    write(main_, "[Bounces]\nURL=imaps://mail.example.org/INBOX\nUsername=b@example.org\n"
+                 "PasswordFile=/etc/campaignd/pw\nAfterProcessing=move:Done\nSoftBounceLimit=5\n");
+    write(dir_ / "campaignd.conf.d" / "10.conf", "[Bounces]\nAfterProcessing=seen\n");
+    const Config c = loadConfig(main_, true, defaults_);
+    EXPECT_EQ(c.softBounceLimit, 5);
+    using KV = std::pair<std::string, std::string>;
+    EXPECT_EQ(c.bounceSource, (std::vector<KV>{{"URL", "imaps://mail.example.org/INBOX"},
+                                               {"Username", "b@example.org"},
+                                               {"PasswordFile", "/etc/campaignd/pw"},
+                                               {"AfterProcessing", "seen"}}))
+        << "the drop-in overrides AfterProcessing=";
+    fs::remove(dir_ / "campaignd.conf.d" / "10.conf");
+    write(main_, "[Bounces]\nSoftBounceLimit=0\n");
+    EXPECT_NE(errorOf().find("SoftBounceLimit=: \"0\" is not a number from 1 to 1000"), std::string::npos) << errorOf();
+    write(main_, "[Bounces]\nURL=pop3://mail.example.org/\n");
+    EXPECT_NE(errorOf().find("is not an imap:// or imaps:// URL"), std::string::npos) << errorOf();
+    write(main_, "[Bounces]\nURL=imaps://user:secret@mail.example.org/INBOX\n");
+    EXPECT_NE(errorOf().find("must not hold credentials"), std::string::npos) << errorOf();
+    EXPECT_EQ(errorOf().find("secret"), std::string::npos) << "the password is not repeated";
+    write(main_, "[Bounces]\nPasswordFile=relative/pw\n");
+    EXPECT_NE(errorOf().find("must be an absolute path"), std::string::npos) << errorOf();
+    write(main_, "[Bounces]\nAfterProcessing=delete\n");
+    EXPECT_NE(errorOf().find("neither seen nor move:FOLDER"), std::string::npos) << errorOf();
+}
+
 TEST(Ini, ParsesRepeatedAndNamedSections) {
     const auto values = campaignd::config::parseIni(
         "[Plugin a]\nX=1\n[Plugin b]\nX=2\n[Plugin a]\nY=3\nEmpty=\n", "f.conf");

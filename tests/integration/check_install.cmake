@@ -16,6 +16,8 @@ set(expected
   lib/systemd/system/campaignd.service
   lib/systemd/system/campaignd-scheduler.service
   lib/systemd/system/campaignd-scheduler.timer
+  lib/systemd/system/campaignd-bounces.service
+  lib/systemd/system/campaignd-bounces.timer
   lib/sysusers.d/campaignd.conf
   lib/tmpfiles.d/campaignd.conf
   share/dbus-1/system.d/org.campaignd.Campaignd1.conf
@@ -29,7 +31,7 @@ foreach(path IN LISTS expected)
   endif()
 endforeach()
 # Exactly the product's plugins, never a test plugin.
-set(product_plugins csv-importer.so maildir.so report-mailer.so smtp.so)
+set(product_plugins csv-importer.so imap-bounce.so maildir.so report-mailer.so smtp.so)
 file(GLOB installed RELATIVE "${PREFIX}/lib/campaignd/plugins" "${PREFIX}/lib/campaignd/plugins/*")
 foreach(p IN LISTS installed)
   if(NOT p IN_LIST product_plugins)

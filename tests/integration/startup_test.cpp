@@ -92,6 +92,30 @@ TEST(Units, SchedulerServiceAndTimerPassSystemdAnalyzeVerify) {
     EXPECT_NE(timer.find("OnCalendar=*-*-* *:*:00"), std::string::npos);  // every minute
 }
 
+TEST(Units, BounceTimerAndServicePassSystemdAnalyzeVerify) {
+    TempDir dir("campaignd-units");
+    std::string unit = readFile(std::string(CAMPAIGND_BUILD_DIR) + "/systemd/campaignd-bounces.service");
+    const auto exec = unit.find("ExecStart=");
+    ASSERT_NE(exec, std::string::npos);
+    EXPECT_NE(unit.find("campaignd-ctl bounces fetch", exec), std::string::npos);
+    EXPECT_NE(unit.find("Type=oneshot"), std::string::npos);
+    const auto end = unit.find('\n', exec);
+    unit.replace(exec, end - exec, "ExecStart=" + ctlBinary() + " bounces fetch");
+    writeFile(dir / "campaignd-bounces.service", unit);
+    const std::string timer = readFile(std::string(CAMPAIGND_BUILD_DIR) + "/systemd/campaignd-bounces.timer");
+    EXPECT_NE(timer.find("OnUnitActiveSec=5min"), std::string::npos);
+    writeFile(dir / "campaignd-bounces.timer", timer);
+    // The service Requires= campaignd.service: give verify that one too.
+    std::string daemon = readFile(std::string(CAMPAIGND_BUILD_DIR) + "/systemd/campaignd.service");
+    const auto dexec = daemon.find("ExecStart=");
+    daemon.replace(dexec, daemon.find('\n', dexec) - dexec, "ExecStart=" + campaigndBinary());
+    writeFile(dir / "campaignd.service", daemon);
+    const auto r = run({"systemd-analyze", "verify", (dir / "campaignd-bounces.timer").string(),
+                        (dir / "campaignd-bounces.service").string()});
+    EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
+    EXPECT_EQ(r.err.find("campaignd-bounces."), std::string::npos) << r.err;
+}
+
 TEST(Units, ActivationFileNamesTheUnit) {
     const auto file = readFile(std::string(CAMPAIGND_BUILD_DIR) + "/systemd/org.campaignd.Campaignd1.service");
     EXPECT_NE(file.find("Name=org.campaignd.Campaignd1"), std::string::npos);

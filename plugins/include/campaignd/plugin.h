@@ -27,8 +27,8 @@ extern "C" {
  *      capability table (descriptor field importer).
  * 1.2: CAMPAIGND_ERR_AUTH, _TLS, _CONNECTION; the transport capability table (descriptor field
  *      transport) with its message, result and sink structs.
- * 1.3: descriptor fields bounce_source (the bounce-source capability) and reporter (the
- *      reporter capability, with its report and output structs). */
+ * 1.3: descriptor fields bounce_source (the bounce-source capability, with its sink) and
+ *      reporter (the reporter capability, with its report and output structs). */
 #define CAMPAIGND_PLUGIN_ABI_MINOR 3
 
 #define CAMPAIGND_PLUGIN_ENTRY_SYMBOL "campaignd_plugin_entry_v1"
@@ -418,8 +418,49 @@ typedef struct campaignd_reporter {
                                 const campaignd_report_output *output, campaignd_error *err);
 } campaignd_reporter;
 
-/* The bounce-source capability's table (CAMPAIGND_CAP_BOUNCE_SOURCE), defined with it. */
-struct campaignd_bounce_source;
+/* ---- The bounce-source capability (1.3) ---------------------------------------------------- */
+
+/* A bounce source reads delivery notices from somewhere (an IMAP mailbox) and hands each one to
+ * the host, which parses it, records what it says and commits. Only a message the host has
+ * accepted may be marked processed at the source (\Seen, moved): so a crash between the two
+ * loses nothing, and the host records a notice seen twice only once. */
+
+/* Where fetch() hands the messages. OWNERSHIP: caller (the host), valid during fetch() only.
+ * message() is called on the thread that called fetch(), never concurrently, once per message.
+ *   id: the source's name for the message, for logs ("INBOX UID 17"); OWNERSHIP plugin, read
+ *       during the call. data/len: the raw RFC 5322 message (OWNERSHIP plugin, read during the
+ *       call; not NUL-terminated).
+ * Returns CAMPAIGND_OK when the message was processed and what it says is committed (also when
+ * it holds no bounce): the plugin then marks it processed. CAMPAIGND_ERR_INVALID_ARGUMENT when
+ * it is no mail message the host can read (the host logged and counted it): the plugin marks it
+ * processed too, so that one bad message does not come back on every run, and goes on with the
+ * next. Any other failure (the database is gone, CAMPAIGND_ERR_CANCELLED): the plugin leaves
+ * the message as it was, stops, and fetch() returns that status with err's message. */
+typedef struct campaignd_bounce_sink {
+    size_t struct_size; /* sizeof(campaignd_bounce_sink) as the host was built */
+    void *sink_ctx;     /* OWNERSHIP: caller; opaque to the plugin, passed back to message() */
+    campaignd_status (*message)(void *sink_ctx, const char *id, const char *data, size_t len,
+                                campaignd_error *err);
+} campaignd_bounce_sink;
+
+/* The bounce source's table: descriptor field bounce_source, used when
+ * CAMPAIGND_CAP_BOUNCE_SOURCE is set. */
+typedef struct campaignd_bounce_source {
+    size_t struct_size; /* sizeof(campaignd_bounce_source) as the plugin was built */
+
+    /* One run: connects with the settings (keys/values: count pairs, e.g. the daemon's
+     * [Bounces] section: URL=, Username=, PasswordFile=, AfterProcessing=; OWNERSHIP caller,
+     * read during the call), hands every unprocessed message to sink->message() in the
+     * source's order, marks each accepted one processed, and disconnects. An empty source is
+     * CAMPAIGND_OK with no message() call. Returns CAMPAIGND_OK; CAMPAIGND_ERR_INVALID_ARGUMENT
+     * for a missing or bad setting (err names the key); CAMPAIGND_ERR_AUTH for credentials
+     * refused; CAMPAIGND_ERR_TLS; CAMPAIGND_ERR_CONNECTION when the server cannot be reached or
+     * the connection broke (messages handed over before stay processed, the rest untouched);
+     * the sink's own failure status when it stopped the run; CAMPAIGND_ERR_FAILED otherwise.
+     * err never holds a password. May be called from any thread, not concurrently. */
+    campaignd_status (*fetch)(void *instance, const char *const *keys, const char *const *values,
+                              size_t count, const campaignd_bounce_sink *sink, campaignd_error *err);
+} campaignd_bounce_source;
 
 /* ---- The plugin's descriptor --------------------------------------------------------------- */
 

@@ -1,0 +1,200 @@
+// bounce_mailbox_test.cpp: `campaignd-ctl bounces fetch` end to end against real servers: a
+// private Postfix (its own config directory, Maildir delivery for campaignd.test, unknown users
+// bounced as genuine DSNs) and a private Dovecot serving the bounce mailbox over IMAP, each on
+// its own loopback address; the real daemon with the real imap-bounce plugin. A message goes to
+// a good and a nonexistent address through Postfix (sent with curl for now: the delivery
+// engine's `campaign send` replaces that once it is on main), and what an administrator sees is
+// checked: one bounce with the right campaign, recipient, 5.1.1 and userunknown; the notice
+// \Seen; a second fetch recording nothing; the recipient skipped by the next campaign; the state
+// a crash between the record and \Seen leaves read again without a second record; errors
+// (login refused, server gone, a message that is no mail) reported without stopping the rest.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "daemon_fixture.h"
+#include "support/dovecot_server.h"
+#include "support/mailbox_postfix.h"
+
+namespace campaignd::test {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kMailbox = "bounces@campaignd.test";
+constexpr const char* kPassword = "mailbox-secret-4711";
+
+class BounceMailboxTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        fs::create_directories(dir_ / "plugins");
+        fs::copy_file(IMAP_BOUNCE_PLUGIN, dir_ / "plugins" / "imap-bounce.so");
+        writeFile(dir_ / "password", std::string(kPassword) + "\n", fs::perms::owner_read | fs::perms::owner_write);
+        start(dir_ / "password");
+    }
+
+    void start(const fs::path& passwordFile, const std::string& after = "seen") {
+        daemon_.reset();
+        DaemonConfig config;
+        config.database = "sqlite:" + (dir_ / "c.db").string();
+        config.extra = "[Bounces]\nURL=" + dovecot_.url("INBOX") + "\nUsername=" + kMailbox +
+                       "\nPasswordFile=" + passwordFile.string() + "\nAfterProcessing=" + after + "\n";
+        daemon_ = std::make_unique<Campaignd>(bus_, dir_, config);
+    }
+
+    std::string ok(const std::vector<std::string>& args) {
+        const auto r = daemon_->ctl(args);
+        EXPECT_EQ(r.exitCode, 0) << r.err << r.out;
+        return r.out;
+    }
+    json okJson(std::vector<std::string> args) {
+        args.insert(args.begin(), "--json");
+        const auto out = ok(args);
+        try {
+            return json::parse(out);
+        } catch (const json::exception&) {
+            ADD_FAILURE() << "not JSON: " << out;
+            return json();
+        }
+    }
+    // An IMAP command on the bounce mailbox, with curl, as an administrator would look.
+    std::string imap(const std::string& command, const std::string& folder = "INBOX") {
+        const auto r = run({"curl", "-sS", "-u", std::string(kMailbox) + ":" + kPassword, dovecot_.url(folder), "-X", command});
+        EXPECT_EQ(r.exitCode, 0) << r.err;
+        return r.out;
+    }
+    // Sends a campaign's message through Postfix to `to`, with the bounce mailbox as the
+    // envelope sender; waits until Postfix's DSN for the unknown one is in the mailbox.
+    void sendThroughPostfix(const std::vector<std::string>& to, const std::string& campaignId, std::size_t dsnsBefore) {
+        std::string message = "From: news@campaignd.test\r\nTo: undisclosed-recipients:;\r\n"
+                              "Subject: Winter news [CID:" + campaignId + "]\r\n"
+                              "Message-ID: <c" + campaignId + ".test@campaignd.test>\r\n"
+                              "X-Campaign-Id: " + campaignId + "\r\n\r\nHello.\r\n";
+        writeFile(dir_ / "message.eml", message);
+        std::vector<std::string> argv{"curl", "-sS", "--url", "smtp://" + postfix_.smtp().hostPort(),
+                                      "--mail-from", kMailbox, "-T", (dir_ / "message.eml").string()};
+        for (const auto& rcpt : to) {
+            argv.push_back("--mail-rcpt");
+            argv.push_back(rcpt);
+        }
+        const auto r = run(argv);
+        ASSERT_EQ(r.exitCode, 0) << r.err;
+        ASSERT_TRUE(waitUntil([&] { return postfix_.delivered("bounces").size() > dsnsBefore; }, 30s))
+            << "no DSN reached the mailbox; maillog:\n" << postfix_.log();
+    }
+
+    TempDir dir_{"campaignd-bounce-mailbox"};
+    MailboxPostfix postfix_{MailboxPostfixOptions{"campaignd.test", {"bounces", "good"}}};
+    DovecotServer dovecot_{DovecotOptions{{{kMailbox, kPassword}}, postfix_.mailBase()}};
+    PrivateBus bus_{PrivateBus::Kind::Session};
+    std::unique_ptr<Campaignd> daemon_;
+};
+
+TEST_F(BounceMailboxTest, APostfixDsnIsRecordedOnceMarkedSeenAndSuppressesTheRecipient) {
+    ok({"campaign", "create", "--name", "Winter", "--subject", "Winter news", "--html", "<p>Hello</p>"});
+    ok({"group", "create", "list"});
+    ok({"recipients", "add", "good@campaignd.test", "--group", "list"});
+    ok({"recipients", "add", "nobody@campaignd.test", "--group", "list"});
+    sendThroughPostfix({"good@campaignd.test", "nobody@campaignd.test"}, "1", 0);
+    EXPECT_EQ(postfix_.delivered("good").size(), 1u) << "the good address got the message";
+
+    const json first = okJson({"bounces", "fetch"});
+    EXPECT_EQ(first["fetched"], 1);
+    EXPECT_EQ(first["recorded"], 1);
+    EXPECT_EQ(first["source_status"], "ok");
+    const json list = okJson({"bounces", "list"});
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0]["campaign_id"], 1);
+    EXPECT_EQ(list[0]["recipient"], "nobody@campaignd.test");
+    EXPECT_EQ(list[0]["status"], "5.1.1");
+    EXPECT_EQ(list[0]["reason"], "userunknown");
+    EXPECT_EQ(list[0]["hard"], true);
+    EXPECT_EQ(list[0]["source"], "imap");
+    // The notice is \Seen now, and nothing is unseen.
+    EXPECT_NE(imap("UID FETCH 1:* FLAGS").find("\\Seen"), std::string::npos);
+    EXPECT_EQ(imap("UID SEARCH UNSEEN").find_first_of("0123456789"), std::string::npos);
+
+    const json second = okJson({"bounces", "fetch"});
+    EXPECT_EQ(second["fetched"], 0);
+    EXPECT_EQ(second["recorded"], 0);
+    EXPECT_EQ(okJson({"bounces", "list"}).size(), 1u);
+
+    // The bounced recipient is skipped by the next campaign.
+    EXPECT_EQ(okJson({"recipients", "show", "nobody@campaignd.test"})["status"], "bounced");
+    ok({"campaign", "create", "--name", "Spring", "--subject", "Spring news", "--html", "<p>Hi</p>"});
+    const json attached = okJson({"campaign", "attach", "2", "--group", "list"});
+    EXPECT_EQ(attached["attached"], 1);
+    EXPECT_EQ(attached["skipped_unsubscribed"], 1);
+}
+
+TEST_F(BounceMailboxTest, ANoticeLeftUnseenByACrashAfterItsRecordIsNotRecordedTwice) {
+    ok({"campaign", "create", "--name", "Winter", "--subject", "Winter news", "--html", "<p>Hello</p>"});
+    ok({"recipients", "add", "nobody@campaignd.test"});
+    sendThroughPostfix({"nobody@campaignd.test"}, "1", 0);
+    EXPECT_EQ(okJson({"bounces", "fetch"})["recorded"], 1);
+    // What a daemon killed after the commit but before UID STORE leaves: the record, and the
+    // notice unseen. (The daemon is also restarted, as after the crash.)
+    imap("UID STORE 1 -FLAGS (\\Seen)");
+    ASSERT_NE(imap("UID SEARCH UNSEEN").find('1'), std::string::npos);
+    start(dir_ / "password");
+    const json again = okJson({"bounces", "fetch"});
+    EXPECT_EQ(again["fetched"], 1);
+    EXPECT_EQ(again["recorded"], 0);
+    EXPECT_EQ(again["duplicates"], 1);
+    EXPECT_EQ(okJson({"bounces", "list"}).size(), 1u);
+    EXPECT_EQ(imap("UID SEARCH UNSEEN").find_first_of("0123456789"), std::string::npos) << "now it is seen";
+}
+
+TEST_F(BounceMailboxTest, OneBadMessageDoesNotStopTheOthersAndErrorsAreReported) {
+    // An empty mailbox is no error.
+    const json empty = okJson({"bounces", "fetch"});
+    EXPECT_EQ(empty["fetched"], 0);
+    EXPECT_EQ(empty["source_status"], "ok");
+
+    // A message that is no mail at all (appended over IMAP), then a real DSN.
+    writeFile(dir_ / "garbage.bin", std::string("\x89PNG\r\n\x1a\n not mail", 17));
+    const auto appended = run({"curl", "-sS", "-u", std::string(kMailbox) + ":" + kPassword, dovecot_.url("INBOX"),
+                               "-T", (dir_ / "garbage.bin").string()});
+    ASSERT_EQ(appended.exitCode, 0) << appended.err;
+    imap("UID STORE 1 -FLAGS (\\Seen)");  // curl appends with \Seen; a new message is unseen
+    ok({"campaign", "create", "--name", "Winter", "--subject", "Winter news", "--html", "<p>Hello</p>"});
+    sendThroughPostfix({"nobody@campaignd.test"}, "1", 0);
+    const json run1 = okJson({"bounces", "fetch"});
+    EXPECT_EQ(run1["fetched"], 2);
+    EXPECT_EQ(run1["unparsable"], 1);
+    EXPECT_EQ(run1["recorded"], 1);
+    ASSERT_EQ(run1["errors"].size(), 1u);
+    EXPECT_NE(run1["errors"][0].get<std::string>().find("not a mail message"), std::string::npos) << run1.dump();
+    EXPECT_EQ(imap("UID SEARCH UNSEEN").find_first_of("0123456789"), std::string::npos)
+        << "the unreadable one is marked too, so it does not come back every five minutes";
+
+    // A refused login: exit status 1, the reason named, the password nowhere.
+    writeFile(dir_ / "wrong", "not-the-password\n", fs::perms::owner_read | fs::perms::owner_write);
+    start(dir_ / "wrong");
+    auto r = daemon_->ctl({"bounces", "fetch"});
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.err.find("(auth)"), std::string::npos) << r.err;
+    EXPECT_EQ((r.out + r.err).find("not-the-password"), std::string::npos);
+    // The server gone: a connection failure.
+    start(dir_ / "password");
+    dovecot_.stop();
+    r = daemon_->ctl({"bounces", "fetch"});
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.err.find("(connection)"), std::string::npos) << r.err;
+    EXPECT_EQ(okJson({"bounces", "list"}).size(), 1u);
+}
+
+TEST_F(BounceMailboxTest, AfterProcessingMoveMovesTheNoticeOnceRecorded) {
+    imap("CREATE Processed");
+    start(dir_ / "password", "move:Processed");
+    ok({"campaign", "create", "--name", "Winter", "--subject", "Winter news", "--html", "<p>Hello</p>"});
+    sendThroughPostfix({"nobody@campaignd.test"}, "1", 0);
+    EXPECT_EQ(okJson({"bounces", "fetch"})["recorded"], 1);
+    EXPECT_EQ(imap("UID SEARCH ALL").find_first_of("0123456789"), std::string::npos) << "INBOX is empty";
+    EXPECT_NE(imap("UID SEARCH ALL", "Processed").find_first_of("0123456789"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace campaignd::test
