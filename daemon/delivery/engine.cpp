@@ -20,6 +20,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "delivery/pipeline.h"
 #include "delivery/state_files.h"
 #include "services/clock.h"
 
@@ -309,6 +310,142 @@ storage::RecoveredClaims DeliveryEngine::recover(storage::Store& store) {
 }
 
 // ---- a worker ----------------------------------------------------------------------------
+//
+// Two threads per worker, joined by a WorkerPipeline (pipeline.h): the sender (this function's
+// thread) owns the transport session and commits each chunk's hand-over right before giving it
+// to the transport; the ledger thread (ledgerLoop) claims and renders the next batch and
+// records the outcomes of earlier chunks meanwhile, each on its own Store. Rows the ledger
+// thread has claimed but the sender has not handed over are only `sending`: a crash leaves
+// them pending again, and a stop releases them like any other unsent claim.
+
+namespace {
+
+struct Item {
+    Id ledgerId = 0;
+    Id recipientId = 0;
+    std::int64_t attempts = 0;
+    std::string domain;
+    mail::OutgoingMessage message;
+};
+
+struct PreparedBatch {
+    std::vector<Item> items;
+};
+
+struct OutcomeBatch {
+    std::vector<storage::DeliveryOutcome> outcomes;
+    std::vector<RecordedOutcome> recorded;  // for the listener; empty when there is none
+};
+
+using Pipeline = WorkerPipeline<PreparedBatch, OutcomeBatch>;
+
+}  // namespace
+
+struct DeliveryEngine::Pipe : Pipeline {};
+
+void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run, const std::string& worker, Pipe& pipe) {
+    const Id campaignId = run->campaign.id;
+    const std::string cid = std::to_string(campaignId);
+    std::unique_ptr<storage::Store> store;
+    unsigned dbFailures = 0;
+    auto openStore = [&] {
+        if (store) return true;
+        try {
+            store = env_.openStore();
+            return true;
+        } catch (const std::exception& e) {
+            log::warning(std::string("sender cannot open the database: ") + e.what(), {{"CAMPAIGN_ID", cid}});
+            return false;
+        }
+    };
+    // Records outcomes, retrying while the database is away; false if it gave up (stop).
+    auto record = [&](const std::vector<storage::DeliveryOutcome>& batch) {
+        for (unsigned attempt = 1;; ++attempt) {
+            try {
+                if (!openStore()) throw Error(ErrorCode::Failed, "no database connection");
+                store->recordOutcomes(worker, batch, now());
+                return true;
+            } catch (const std::exception& e) {
+                log::error(std::string("cannot record delivery outcomes (retrying): ") + e.what(), {{"CAMPAIGN_ID", cid}});
+                if (!run->waitFor(retryDelay(kReconnectBase, attempt, kReconnectCap, random01))) {
+                    log::error("stopping with outcomes unrecorded; they become unknown at the next start",
+                               {{"CAMPAIGN_ID", cid}});
+                    return false;
+                }
+            }
+        }
+    };
+
+    std::vector<storage::DeliveryOutcome> failures;
+    auto notBefore = Pipeline::Clock::now();
+    for (;;) {
+        auto task = pipe.next(notBefore, kStopPoll);
+        if (task.outcomes) {
+            auto& b = *task.outcomes;
+            if (record(b.outcomes)) {
+                run->outcomes += b.outcomes.size();
+                if (env_.outcomes && !b.recorded.empty()) {
+                    try {
+                        env_.outcomes(b.recorded);
+                    } catch (const std::exception& e) {
+                        log::error(std::string("an outcome listener failed: ") + e.what(), {{"CAMPAIGN_ID", cid}});
+                    }
+                }
+            }
+            notBefore = Pipeline::Clock::now();  // rows may be due again (deferred) or the end near
+            continue;
+        }
+        if (task.finish) return;
+        if (!task.prepare) continue;
+        if (run->stop) {  // claim nothing more; the sender closes the pipeline soon
+            notBefore = Pipeline::Clock::now() + kStopPoll;
+            continue;
+        }
+
+        std::vector<storage::ClaimedRecipient> claimed;
+        try {
+            if (!openStore()) throw Error(ErrorCode::Failed, "no database connection");
+            claimed = store->claimBatch(campaignId, worker, config_.sending.batchSize, now());
+            if (claimed.empty() && !store->campaignHasWorkLeft(campaignId)) {
+                pipe.announceNoMoreWork();
+                continue;
+            }
+            dbFailures = 0;
+        } catch (const std::exception& e) {
+            log::warning(std::string("cannot claim recipients (retrying): ") + e.what(), {{"CAMPAIGN_ID", cid}});
+            notBefore = Pipeline::Clock::now() + retryDelay(kReconnectBase, ++dbFailures, kReconnectCap, random01);
+            continue;
+        }
+        if (claimed.empty()) {
+            notBefore = Pipeline::Clock::now() + kIdlePoll;
+            continue;
+        }
+
+        // Render the batch. A recipient the renderer refuses fails before any transport.
+        PreparedBatch batch;
+        batch.items.reserve(claimed.size());
+        failures.clear();
+        for (auto& c : claimed) {
+            Recipient r;
+            r.id = c.recipientId;
+            r.email = std::move(c.email);
+            r.name = std::move(c.name);
+            try {
+                Item item;
+                item.message = run->tmpl->render(r);
+                item.ledgerId = c.ledgerId;
+                item.recipientId = c.recipientId;
+                item.attempts = c.attempts;
+                item.domain = recipientDomain(r.email);
+                batch.items.push_back(std::move(item));
+            } catch (const std::exception& e) {
+                failures.push_back({c.ledgerId, Kind::Failed, std::string("cannot compose the message: ") + e.what(), {}});
+            }
+        }
+        if (!failures.empty() && record(failures)) run->outcomes += failures.size();
+        if (!batch.items.empty()) pipe.offer(std::move(batch));
+    }
+}
 
 void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
     const Id campaignId = run->campaign.id;
@@ -317,14 +454,6 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
     auto& shared = *run->shared;
     bool done = false;
     std::string pause;
-
-    struct Item {
-        Id ledgerId = 0;
-        Id recipientId = 0;
-        std::int64_t attempts = 0;
-        std::string domain;
-        mail::OutgoingMessage message;
-    };
 
     // Holds one of the transport's Connections= while the worker runs.
     bool haveSlot = false;
@@ -357,33 +486,37 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
             }
         }
 
+        // The ledger thread; closed and joined on every way out of this block, so that its
+        // claims have ended before the unsent ones are released below.
+        Pipe pipe;
+        std::thread ledger;
+        if (haveSlot) ledger = std::thread([this, &run, &worker, &pipe] {
+            try {
+                ledgerLoop(run, worker, pipe);
+            } catch (const std::exception& e) {
+                log::error(std::string("the sender's ledger thread failed: ") + e.what(),
+                           {{"CAMPAIGN_ID", std::to_string(run->campaign.id)}});
+                run->requestStop();
+            }
+        });
+        struct JoinLedger {
+            Pipeline& pipe;
+            std::thread& t;
+            ~JoinLedger() {
+                pipe.close();
+                if (t.joinable()) t.join();
+            }
+        } joinLedger{pipe, ledger};
+
         std::unique_ptr<plugins::TransportSession> session;
         unsigned reconnects = 0;
-        std::vector<Item> items;
+        PreparedBatch batch;
+        std::vector<Item>& items = batch.items;
         std::vector<std::size_t> waiting, chunk, rest;
         std::vector<storage::HandOver> handOvers;
         std::vector<plugins::OutgoingMessage> outgoing;
         std::vector<plugins::DeliveryResult> results;
-        std::vector<storage::DeliveryOutcome> outcomes;
-        std::vector<RecordedOutcome> recorded;
 
-        // Records outcomes, retrying while the database is away; false if it gave up (stop).
-        auto record = [&](const std::vector<storage::DeliveryOutcome>& batch) {
-            for (unsigned attempt = 1;; ++attempt) {
-                try {
-                    store->recordOutcomes(worker, batch, now());
-                    return true;
-                } catch (const std::exception& e) {
-                    log::error(std::string("cannot record delivery outcomes (retrying): ") + e.what(),
-                               {{"CAMPAIGN_ID", cid}});
-                    if (!run->waitFor(retryDelay(kReconnectBase, attempt, kReconnectCap, random01))) {
-                        log::error("stopping with outcomes unrecorded; they become unknown at the next start",
-                                   {{"CAMPAIGN_ID", cid}});
-                        return false;
-                    }
-                }
-            }
-        };
         auto pauseWith = [&](const std::string& reason) {
             pause = reason;
             run->requestStop();
@@ -391,45 +524,12 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
 
         unsigned dbFailures = 0;
         while (!run->stop && haveSlot) {
-            std::vector<storage::ClaimedRecipient> claimed;
-            try {
-                claimed = store->claimBatch(campaignId, worker, config_.sending.batchSize, now());
-                if (claimed.empty() && !store->campaignHasWorkLeft(campaignId)) {
-                    done = true;
-                    break;
-                }
-                dbFailures = 0;
-            } catch (const std::exception& e) {
-                log::warning(std::string("cannot claim recipients (retrying): ") + e.what(), {{"CAMPAIGN_ID", cid}});
-                run->waitFor(retryDelay(kReconnectBase, ++dbFailures, kReconnectCap, random01));
-                continue;
+            const auto taken = pipe.take(batch, kStopPoll);
+            if (taken == Pipeline::Take::Done) {
+                done = true;
+                break;
             }
-            if (claimed.empty()) {
-                run->waitFor(kIdlePoll);
-                continue;
-            }
-
-            // Render the batch. A recipient the renderer refuses fails before any transport.
-            items.clear();
-            outcomes.clear();
-            for (auto& c : claimed) {
-                Recipient r;
-                r.id = c.recipientId;
-                r.email = c.email;
-                r.name = c.name;
-                try {
-                    Item item;
-                    item.message = run->tmpl->render(r);
-                    item.ledgerId = c.ledgerId;
-                    item.recipientId = c.recipientId;
-                    item.attempts = c.attempts;
-                    item.domain = recipientDomain(c.email);
-                    items.push_back(std::move(item));
-                } catch (const std::exception& e) {
-                    outcomes.push_back({c.ledgerId, Kind::Failed, std::string("cannot compose the message: ") + e.what(), {}});
-                }
-            }
-            if (!outcomes.empty()) record(outcomes);
+            if (taken == Pipeline::Take::Timeout) continue;
 
             waiting.resize(items.size());
             for (std::size_t i = 0; i < items.size(); ++i) waiting[i] = i;
@@ -486,6 +586,7 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
                     run->waitFor(retryDelay(kReconnectBase, ++dbFailures, kReconnectCap, random01));
                     continue;  // nothing was handed over: the chunk stays waiting
                 }
+                dbFailures = 0;
                 waiting.swap(rest);
                 std::map<Id, std::size_t> byLedger;  // of the moved ones
                 {
@@ -527,28 +628,23 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
                 }
                 releaseDomains();
 
-                outcomes.clear();
-                recorded.clear();
+                // The outcomes go to the ledger thread, which records them while this thread
+                // sends the next chunk. Until that commit the rows stay handed_over: a crash
+                // meanwhile makes them unknown, never pending.
+                OutcomeBatch recordedBatch;
+                recordedBatch.outcomes.reserve(results.size());
                 const Usec t = now();
                 for (const auto& r : results) {
                     const auto it = byLedger.find(static_cast<Id>(r.token));
                     if (it == byLedger.end()) continue;
                     const Item& item = items[it->second];
-                    outcomes.push_back(decideOutcome(item.ledgerId, item.attempts, r, policy_, t, status.message, random01));
+                    recordedBatch.outcomes.push_back(decideOutcome(item.ledgerId, item.attempts, r, policy_, t, status.message, random01));
                     if (env_.outcomes)
-                        recorded.push_back({campaignId, item.ledgerId, item.recipientId, item.message.recipient,
-                                            stripBrackets(item.message.messageId), r, outcomes.back()});
+                        recordedBatch.recorded.push_back({campaignId, item.ledgerId, item.recipientId, item.message.recipient,
+                                                          stripBrackets(item.message.messageId), r,
+                                                          recordedBatch.outcomes.back()});
                 }
-                if (!outcomes.empty() && record(outcomes)) {
-                    run->outcomes += outcomes.size();
-                    if (env_.outcomes && !recorded.empty()) {
-                        try {
-                            env_.outcomes(recorded);
-                        } catch (const std::exception& e) {
-                            log::error(std::string("an outcome listener failed: ") + e.what(), {{"CAMPAIGN_ID", cid}});
-                        }
-                    }
-                }
+                if (!recordedBatch.outcomes.empty()) pipe.giveOutcomes(std::move(recordedBatch));
                 if (!status.ok()) {
                     session.reset();
                     if (sessionAction(status.status) == SessionAction::Pause) {
@@ -564,8 +660,12 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
                 }
             }
         }
-        // What this worker claimed and never handed over goes back to pending. It holds no batch
-        // now, so a later run under the same name cannot be confused with these claims.
+        session.reset();
+        // The ledger thread records what it was given and stops claiming; then what this
+        // worker claimed and never handed over goes back to pending. It holds no batch now, so
+        // a later run under the same name cannot be confused with these claims.
+        pipe.close();
+        if (ledger.joinable()) ledger.join();
         if (!done && store) {
             for (unsigned attempt = 1; attempt <= 5; ++attempt) {
                 try {
@@ -577,7 +677,6 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
                 }
             }
         }
-        session.reset();
     } catch (const std::exception& e) {
         log::error(std::string("sender failed: ") + e.what(), {{"CAMPAIGN_ID", cid}});
         pause = std::string("the sender failed: ") + e.what();

@@ -3,8 +3,9 @@
 // claiming batches from the send ledger under a worker name unique to this daemon instance and
 // worker ("<instance id>:<campaign>:<k>"), rendering each message (daemon/mail), committing the
 // hand-over (storage markHandedOver: the exactly-once line) before the transport sees a message,
-// and recording the outcomes per batch (delivery/policy.h decides them). Never more than one
-// batch per worker is in memory. Throttles per transport: MaxPerSecond= (one token bucket for
+// and recording the outcomes per batch (delivery/policy.h decides them). Each worker's claims,
+// renders and outcome commits run on a second thread while its connection sends (pipeline.h);
+// never more than two batches per worker are in memory. Throttles per transport: MaxPerSecond= (one token bucket for
 // all of its workers, in every campaign), Connections= (sessions over all campaigns: a later
 // campaign's workers wait for a free one), MaxPerDomain= (messages in flight per domain).
 //
@@ -113,12 +114,14 @@ public:
 private:
     struct Transport;
     struct Run;
+    struct Pipe;  // a worker's WorkerPipeline (pipeline.h)
 
     std::shared_ptr<Transport> transportShared(const config::TransportConfig& t);
     mail::MessageSettings messageSettings(const Campaign& campaign);
     const std::string& verpSecret();
     void launch(const std::shared_ptr<Run>& run);
     void work(const std::shared_ptr<Run>& run, unsigned index);
+    void ledgerLoop(const std::shared_ptr<Run>& run, const std::string& worker, Pipe& pipe);
     void workerExited(const std::shared_ptr<Run>& run, bool done, const std::string& pauseReason);
     void runEnded(const std::shared_ptr<Run>& run);
     void monitor();

@@ -9,7 +9,10 @@
 #include <Poco/Exception.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
 #include <mutex>
+#include <thread>
 #include <system_error>
 
 #include "core/error.h"
@@ -23,6 +26,19 @@ namespace {
 // under load); waiting is better than failing, and 20 s stays below D-Bus's default 25 s
 // method-call timeout. Readers never wait in WAL mode.
 constexpr int kBusyTimeoutMs = 20'000;
+
+// SQLite's own busy timeout sleeps 1, 2, 5, 10, 15, 20, 25 ms ... between tries, far longer
+// than a ledger commit holds the write lock (a few statements and one fsync), so senders that
+// meet on the lock idled for milliseconds while it was free. This handler tries again after
+// 50 us, doubling up to 2 ms, and gives up after the same kBusyTimeoutMs in total.
+int busyHandler(void*, int count) {
+    thread_local std::chrono::steady_clock::time_point since;  // one wait at a time per thread
+    const auto now = std::chrono::steady_clock::now();
+    if (count == 0) since = now;
+    if (now - since >= std::chrono::milliseconds(kBusyTimeoutMs)) return 0;
+    std::this_thread::sleep_for(std::chrono::microseconds(50) * (1 << std::min(count, 5)));
+    return 1;
+}
 
 void registerPocoConnector() {
     static std::once_flag once;
@@ -125,7 +141,7 @@ SqliteConnection::SqliteConnection(const std::filesystem::path& path) : path_(pa
     }
     if (!db_) throw Error(ErrorCode::Failed, "database: " + path_.string() + ": no handle");
     sqlite3_extended_result_codes(db_, 1);
-    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    sqlite3_busy_handler(db_, busyHandler, nullptr);
     execPlain("PRAGMA foreign_keys = ON");
     const SqlRows mode = query("PRAGMA journal_mode = WAL", {});
     if (mode.empty() || mode.front().text(0) != "wal")
