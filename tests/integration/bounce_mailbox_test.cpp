@@ -1,10 +1,11 @@
 // bounce_mailbox_test.cpp: `campaignd-ctl bounces fetch` end to end against real servers: a
 // private Postfix (its own config directory, Maildir delivery for campaignd.test, unknown users
 // bounced as genuine DSNs) and a private Dovecot serving the bounce mailbox over IMAP, each on
-// its own loopback address; the real daemon with the real imap-bounce plugin. A message goes to
-// a good and a nonexistent address through Postfix (sent with curl for now: the delivery
-// engine's `campaign send` replaces that once it is on main), and what an administrator sees is
-// checked: one bounce with the right campaign, recipient, 5.1.1 and userunknown; the notice
+// its own loopback address; the real daemon with the real imap-bounce plugin. campaignd itself
+// sends a campaign through the smtp plugin to Postfix, to a good and a nonexistent address, with
+// its VERP envelope sender (bounces+<campaign>-<token>@campaignd.test, delivered to the bounces
+// mailbox by recipient_delimiter=+), and what an administrator sees is checked (the other tests
+// hand Postfix a message with curl, to test the mailbox side alone): one bounce with the right campaign, recipient, 5.1.1 and userunknown; the notice
 // \Seen; a second fetch recording nothing; the recipient skipped by the next campaign; the state
 // a crash between the record and \Seen leaves read again without a second record; errors
 // (login refused, server gone, a message that is no mail) reported without stopping the rest.
@@ -31,6 +32,7 @@ protected:
     void SetUp() override {
         fs::create_directories(dir_ / "plugins");
         fs::copy_file(IMAP_BOUNCE_PLUGIN, dir_ / "plugins" / "imap-bounce.so");
+        fs::copy_file(SMTP_PLUGIN, dir_ / "plugins" / "smtp.so");
         writeFile(dir_ / "password", std::string(kPassword) + "\n", fs::perms::owner_read | fs::perms::owner_write);
         start(dir_ / "password");
     }
@@ -40,7 +42,13 @@ protected:
         DaemonConfig config;
         config.database = "sqlite:" + (dir_ / "c.db").string();
         config.extra = "[Bounces]\nURL=" + dovecot_.url("INBOX") + "\nUsername=" + kMailbox +
-                       "\nPasswordFile=" + passwordFile.string() + "\nAfterProcessing=" + after + "\n";
+                       "\nPasswordFile=" + passwordFile.string() + "\nAfterProcessing=" + after + "\n"
+                       // campaignd's own sending: to the private Postfix on loopback (no TLS
+                       // there), VERP sender at the test domain so the DSN comes back here.
+                       "[Sending]\nDefaultTransport=postfix\nFrom=News <news@campaignd.test>\n"
+                       "EnvelopeDomain=campaignd.test\n"
+                       "[Transport postfix]\nPlugin=smtp\nURL=smtp://" + postfix_.smtp().hostPort() +
+                       "\nStartTLS=no\n";
         daemon_ = std::make_unique<Campaignd>(bus_, dir_, config);
     }
 
@@ -127,6 +135,59 @@ TEST_F(BounceMailboxTest, APostfixDsnIsRecordedOnceMarkedSeenAndSuppressesTheRec
     const json attached = okJson({"campaign", "attach", "2", "--group", "list"});
     EXPECT_EQ(attached["attached"], 1);
     EXPECT_EQ(attached["skipped_unsubscribed"], 1);
+}
+
+TEST_F(BounceMailboxTest, ACampaignSentByCampaigndBouncesBackThroughVerpAndTheRecipientIsSkippedNextTime) {
+    ok({"group", "create", "list"});
+    ok({"recipients", "add", "good@campaignd.test", "--group", "list"});
+    ok({"recipients", "add", "nobody@campaignd.test", "--group", "list"});
+    ok({"campaign", "create", "--name", "Winter", "--subject", "Winter news", "--html", "<p>Hello</p>"});
+    EXPECT_EQ(okJson({"campaign", "attach", "1", "--group", "list"})["attached"], 2);
+    // The next campaign is attached before the bounce is known: its row for the bounced
+    // recipient must become skipped when it is sent.
+    ok({"campaign", "create", "--name", "Spring", "--subject", "Spring news", "--html", "<p>Hi</p>"});
+    EXPECT_EQ(okJson({"campaign", "attach", "2", "--group", "list"})["attached"], 2);
+
+    ok({"campaign", "send", "1"});
+    ASSERT_TRUE(waitUntil([&] { return okJson({"campaign", "show", "1"})["status"] == "completed"; }, 120s));
+    const json sent = okJson({"campaign", "show", "1"});
+    EXPECT_EQ(sent["sent_count"], 2) << "Postfix accepts both at RCPT (the unknown user bounces later)";
+    ASSERT_TRUE(waitUntil([&] { return !postfix_.delivered("bounces").empty(); }, 60s))
+        << "no DSN reached the VERP mailbox; maillog:\n" << postfix_.log();
+    ASSERT_EQ(postfix_.delivered("good").size(), 1u);
+    const std::string dsn = readFile(postfix_.delivered("bounces").front());
+    EXPECT_NE(dsn.find("Delivered-To: bounces+1-"), std::string::npos) << "to the VERP address:\n" << dsn;
+
+    const json first = okJson({"bounces", "fetch"});
+    EXPECT_EQ(first["fetched"], 1);
+    EXPECT_EQ(first["recorded"], 1);
+    EXPECT_EQ(first["source_status"], "ok");
+    const json list = okJson({"bounces", "list"});
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0]["campaign_id"], 1);
+    EXPECT_EQ(list[0]["recipient"], "nobody@campaignd.test");
+    EXPECT_EQ(list[0]["status"], "5.1.1");
+    EXPECT_EQ(list[0]["reason"], "userunknown");
+    EXPECT_EQ(list[0]["hard"], true);
+    EXPECT_EQ(list[0]["source"], "imap");
+    EXPECT_NE(imap("UID FETCH 1:* FLAGS").find("\\Seen"), std::string::npos);
+    EXPECT_EQ(imap("UID SEARCH UNSEEN").find_first_of("0123456789"), std::string::npos);
+    const json second = okJson({"bounces", "fetch"});
+    EXPECT_EQ(second["fetched"], 0);
+    EXPECT_EQ(second["recorded"], 0);
+    EXPECT_EQ(okJson({"bounces", "list"}).size(), 1u);
+    EXPECT_EQ(okJson({"recipients", "show", "nobody@campaignd.test"})["status"], "bounced");
+
+    // The next campaign: the bounced recipient's row is skipped, the good one gets a second message.
+    ok({"campaign", "send", "2"});
+    ASSERT_TRUE(waitUntil([&] { return okJson({"campaign", "show", "2"})["status"] == "completed"; }, 120s));
+    const json next = okJson({"campaign", "show", "2"});
+    EXPECT_EQ(next["sent_count"], 1);
+    EXPECT_EQ(next["skipped_count"], 1);
+    EXPECT_TRUE(waitUntil([&] { return postfix_.delivered("good").size() == 2; }, 30s));
+    // Dovecot moved the seen notice from new/ to cur/; a second DSN would be in new/.
+    EXPECT_TRUE(postfix_.delivered("bounces").empty()) << "no second DSN: nothing went to the bounced address";
+    EXPECT_EQ(imap("UID SEARCH ALL").find_first_of("023456789"), std::string::npos) << "one notice in all";
 }
 
 TEST_F(BounceMailboxTest, ANoticeLeftUnseenByACrashAfterItsRecordIsNotRecordedTwice) {
