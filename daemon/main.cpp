@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
+#include <mutex>
 #include <sdbus-c++/sdbus-c++.h>
 #include <systemd/sd-daemon.h>
 
@@ -200,6 +201,14 @@ int run(const Options& opts) {
     // The delivery engine, and the sending rules that drive it. Its callbacks run on the io
     // thread; kick() flushes what they emitted on the bus.
     services::SendingService* sendingRules = nullptr;
+    // A 5xx at RCPT (or after DATA) is a hard bounce too: the engine's outcome listener hands
+    // each such Failed outcome to a BounceService of its own, on a Store of its own, serialised
+    // by a mutex (the listener runs on the worker threads; rejections are rare, so one store
+    // is enough). Set once the bounce settings are known, before any campaign can run;
+    // declared before the engine so that it outlives the engine's threads.
+    std::mutex rejectionMutex;
+    std::unique_ptr<storage::Store> rejectionStore;
+    std::unique_ptr<services::BounceService> rejections;
     delivery::DeliveryEngine engine(io, cfg, {
         [database = cfg.database] { return storage::openStore(database); },
         [&pluginHost](const std::string& plugin) { return pluginHost.transport(plugin); },
@@ -215,7 +224,30 @@ int run(const Options& opts) {
             manager.campaignProgress(p.campaign, p.ratePerSecond);
             loop.kick();
         },
-        {},
+        [&](const std::vector<delivery::RecordedOutcome>& batch) {
+            std::lock_guard lock(rejectionMutex);
+            for (const auto& o : batch) {
+                if (!services::BounceService::isRejection(o.outcome.kind == storage::DeliveryOutcome::Kind::Failed,
+                                                          o.result.smtpCode, o.result.enhancedStatus))
+                    continue;
+                if (!rejections) {
+                    log::warning("a rejection at sending is not recorded as a bounce: the bounce service is not ready",
+                                 {{"CAMPAIGN_ID", std::to_string(o.campaignId)}, {"RECIPIENT", o.recipient}});
+                    continue;
+                }
+                try {
+                    const std::string status = !o.result.enhancedStatus.empty() ? o.result.enhancedStatus
+                                               : o.result.smtpCode != 0 ? std::to_string(o.result.smtpCode / 100) + ".0.0"
+                                                                        : std::string("5.0.0");
+                    rejections->recordRejection(o.campaignId,
+                                                o.recipientId != 0 ? std::optional<Id>(o.recipientId) : std::nullopt,
+                                                o.recipient, status, o.outcome.reason, o.messageId);
+                } catch (const std::exception& e) {
+                    log::error(std::string("a rejection at sending could not be recorded as a bounce: ") + e.what(),
+                               {{"CAMPAIGN_ID", std::to_string(o.campaignId)}, {"RECIPIENT", o.recipient}});
+                }
+            }
+        },
         {}});
     // Bounces are matched to their campaign and recipient by the VERP address the engine signs.
     services::BounceSettings bounceSettings;
@@ -227,6 +259,11 @@ int run(const Options& opts) {
     }
     bounceSettings.source = cfg.bounceSource;
     services::BounceService bounces(*store, clock, bounceSettings);
+    {
+        std::lock_guard lock(rejectionMutex);
+        rejectionStore = storage::openStore(cfg.database);
+        rejections = std::make_unique<services::BounceService>(*rejectionStore, clock, bounceSettings);
+    }
     svc.bounces = &bounces;
     svc.bounceSource = [&pluginHost]() -> std::optional<plugins::BounceSourceHandle> {
         auto all = pluginHost.bounceSources();

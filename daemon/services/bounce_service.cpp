@@ -286,6 +286,12 @@ BounceReport BounceService::process(std::string_view raw, BounceSource source, b
     return report;
 }
 
+bool BounceService::isRejection(bool failed, int smtpCode, std::string_view enhancedStatus) {
+    if (!failed) return false;
+    if (smtpCode != 0) return smtpCode >= 500 && smtpCode <= 599;
+    return enhancedStatus.starts_with("5.");
+}
+
 BounceOutcome BounceService::recordRejection(Id campaign, std::optional<Id> recipient, std::string_view email,
                                              std::string_view enhancedStatus, std::string_view replyText,
                                              std::string_view messageId) {

@@ -100,6 +100,11 @@ public:
                                   std::string_view enhancedStatus, std::string_view replyText,
                                   std::string_view messageId);
 
+    // Which sending outcomes are rejections for recordRejection (issue 5 item 4): a recipient
+    // the ledger marked failed with a 5xx reply code (or, when the code is missing, a 5.x.x
+    // enhanced status). A 4xx, a deferral or a failure without a reply (a render error) is not.
+    static bool isRejection(bool failed, int smtpCode, std::string_view enhancedStatus);
+
     // One run of the bounce source: every message it hands over goes through process() (source
     // imap) and is committed before the source marks it processed. Source failures (connection
     // refused, login failure) end up in the summary and the log, never as an exception; a

@@ -183,6 +183,31 @@ TEST_P(SmtpSendTest, A5xxAtRcptFailsTheRecipientWithTheServersReply) {
     EXPECT_TRUE(sink.messages().empty());
 }
 
+TEST_P(SmtpSendTest, A5xxAtRcptIsRecordedAsAHardBounceAndTheRecipientIsBounced) {
+    SmtpSinkOptions options;
+    options.hardReject = {"RCPT"};
+    options.hardReply = "550 5.1.1 User unknown";
+    SmtpSink sink(options);
+    start("URL=" + sink.url() + "\n");
+    const int id = campaignWith(3);
+    ok({"campaign", "send", std::to_string(id)});
+    ASSERT_TRUE(waitForStatus(id, "completed"));
+    const json list = okJson({"bounces", "list"});
+    ASSERT_EQ(list.size(), 3u) << list.dump();
+    std::set<std::string> bounced;
+    for (const auto& b : list) {
+        bounced.insert(b["recipient"].get<std::string>());
+        EXPECT_EQ(b["campaign_id"], id);
+        EXPECT_EQ(b["source"], "smtp");
+        EXPECT_EQ(b["status"], "5.1.1");
+        EXPECT_EQ(b["reason"], "userunknown");
+        EXPECT_EQ(b["hard"], true);
+    }
+    EXPECT_EQ(bounced, (std::set<std::string>{"r0@example.org", "r1@example.org", "r2@example.org"}));
+    for (const auto& email : bounced)
+        EXPECT_EQ(okJson({"recipients", "show", email})["status"], "bounced") << email;
+}
+
 TEST_P(SmtpSendTest, A4xxIsRetriedThenFailsAfterMaxAttempts) {
     SmtpSinkOptions options;
     options.softReject = {"RCPT"};
@@ -205,6 +230,8 @@ TEST_P(SmtpSendTest, A4xxIsRetriedThenFailsAfterMaxAttempts) {
         EXPECT_NE(row.failReason.find("gave up after 3 attempts"), std::string::npos) << row.failReason;
     }
     EXPECT_TRUE(sink.messages().empty());
+    EXPECT_TRUE(okJson({"bounces", "list"}).empty()) << "a 4xx is no bounce";
+    EXPECT_EQ(okJson({"recipients", "show", "r0@example.org"})["status"], "subscribed");
 }
 
 TEST_P(SmtpSendTest, TheServerGoingAwayAndComingBackLosesAndDuplicatesNobody) {

@@ -279,6 +279,16 @@ TEST_F(BounceServiceTest, ARejectionAtRcptIsClassifiedRecordedOnceAndActedOn) {
     EXPECT_EQ(statusOf("busy@example.net"), SubscriptionStatus::Subscribed);
 }
 
+TEST(BounceServiceRule, OnlyAFailureWithA5xxReplyIsARejection) {
+    EXPECT_TRUE(BounceService::isRejection(true, 550, "5.1.1"));
+    EXPECT_TRUE(BounceService::isRejection(true, 554, ""));
+    EXPECT_TRUE(BounceService::isRejection(true, 0, "5.7.1")) << "no reply code, a permanent enhanced status";
+    EXPECT_FALSE(BounceService::isRejection(true, 451, "4.7.1")) << "a 4xx that gave up is no bounce";
+    EXPECT_FALSE(BounceService::isRejection(true, 451, "5.7.1")) << "the reply code wins over the status";
+    EXPECT_FALSE(BounceService::isRejection(true, 0, "")) << "a render error is no rejection";
+    EXPECT_FALSE(BounceService::isRejection(false, 550, "5.1.1")) << "only failed outcomes";
+}
+
 TEST_F(BounceServiceTest, TheCsvReportHasTheOriginalsColumnsAndIsFormulaSafe) {
     const Campaign c = draft();
     Dsn d;
