@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <system_error>
 
@@ -26,6 +27,7 @@ namespace {
 // under load); waiting is better than failing, and 20 s stays below D-Bus's default 25 s
 // method-call timeout. Readers never wait in WAL mode.
 constexpr int kBusyTimeoutMs = 20'000;
+constexpr int kWalRetryMs = 5;
 
 // SQLite's own busy timeout sleeps 1, 2, 5, 10, 15, 20, 25 ms ... between tries, far longer
 // than a ledger commit holds the write lock (a few statements and one fsync), so senders that
@@ -143,8 +145,29 @@ SqliteConnection::SqliteConnection(const std::filesystem::path& path) : path_(pa
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_handler(db_, busyHandler, nullptr);
     execPlain("PRAGMA foreign_keys = ON");
-    const SqlRows mode = query("PRAGMA journal_mode = WAL", {});
-    if (mode.empty() || mode.front().text(0) != "wal")
+    // Switching a new file to WAL needs its exclusive lock, and SQLite answers SQLITE_BUSY at
+    // once, without calling the busy handler, while another connection opening the same file
+    // holds a lock (concurrent daemons or threads opening a fresh database): retry for as long
+    // as the busy timeout would have waited.
+    std::string mode;
+    for (int waitedMs = 0;; waitedMs += kWalRetryMs) {
+        sqlite3_stmt* stmt = nullptr;
+        int rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode = WAL", -1, &stmt, nullptr);
+        if (rc == SQLITE_OK) {
+            rc = sqlite3_step(stmt);
+            if (rc == SQLITE_ROW) {
+                const auto* text = sqlite3_column_text(stmt, 0);
+                mode = text ? reinterpret_cast<const char*>(text) : "";
+            }
+        }
+        sqlite3_finalize(stmt);
+        if (rc == SQLITE_ROW) break;
+        const int primary = rc & 0xff;
+        if ((primary != SQLITE_BUSY && primary != SQLITE_LOCKED) || waitedMs >= kBusyTimeoutMs)
+            fail(rc, "switching to WAL mode");
+        std::this_thread::sleep_for(std::chrono::milliseconds(kWalRetryMs));
+    }
+    if (mode != "wal")
         log::warning("SQLite database is not in WAL mode",
                      {{"DATABASE", path_.string()}});
 }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <stdexcept>
+#include <mutex>
 #include <thread>
 
 #include "core/error.h"
@@ -148,19 +149,23 @@ TEST_P(StoreTest, RefusesADatabaseNewerThanTheBinary) {
 
 TEST_P(StoreTest, ConcurrentOpenersMigrateOnce) {
     const std::string url = freshUrl();
-    std::atomic<int> failures{0};
+    std::mutex mutex;
+    std::vector<std::string> failures;
     std::vector<std::thread> threads;
     for (int i = 0; i < 4; ++i)
         threads.emplace_back([&] {
+            std::string failure;
             try {
                 auto s = openStore(url);
-                if (s->schemaVersion() != kLatestSchemaVersion) ++failures;
-            } catch (const std::exception&) {
-                ++failures;
+                if (s->schemaVersion() != kLatestSchemaVersion) failure = "schema version " + std::to_string(s->schemaVersion());
+            } catch (const std::exception& e) {
+                failure = e.what();
             }
+            std::lock_guard lock(mutex);
+            if (!failure.empty()) failures.push_back(failure);
         });
     for (auto& t : threads) t.join();
-    EXPECT_EQ(failures.load(), 0);
+    EXPECT_TRUE(failures.empty()) << failures.size() << " openers failed, the first: " << failures.front();
     url_ = url;
     reopen();
     EXPECT_EQ(count("SELECT COUNT(*) FROM schema_version"), kLatestSchemaVersion);
