@@ -13,6 +13,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <deque>
 #include <random>
@@ -231,6 +233,10 @@ void DeliveryEngine::start(const Campaign& campaign) {
 
 void DeliveryEngine::launch(const std::shared_ptr<Run>& run) {
     const unsigned n = run->transport.connections;
+    // What the io thread freed before (attaching a million recipients, a report) stays mapped
+    // in glibc's main arena, hundreds of MiB for a million rows, and would be resident for the
+    // whole send: give it back now (measured: 403 MiB -> 40 MiB during a 1,000,000 send).
+    malloc_trim(0);
     {
         std::lock_guard lock(mutex_);
         runs_[run->campaign.id] = run;
