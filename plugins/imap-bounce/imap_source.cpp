@@ -14,6 +14,8 @@
 // characters or non-ASCII (modified UTF-7 is not implemented).
 #include <campaignd/plugin.h>
 
+#include "imap_response.h"
+
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -34,8 +36,6 @@
 namespace {
 
 constexpr std::size_t kMaxPasswordFile = 4096;
-constexpr std::size_t kMaxMessageBytes = std::size_t{32} << 20;  // as the host's limit
-constexpr std::size_t kMaxLineBytes = 1 << 20;                     // one response line
 constexpr std::size_t kMaxMessagesPerRun = 1000;
 constexpr long kTimeoutSeconds = 30;  // connect, and each wait for the server
 
@@ -60,10 +60,8 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
     return true;
 }
 
-struct Failure {
-    campaignd_status status = CAMPAIGND_ERR_FAILED;
-    std::string message;
-};
+using campaignd::imap::Failure;
+using campaignd::imap::Response;
 
 // ---- Settings ---------------------------------------------------------------------------------
 
@@ -203,52 +201,15 @@ std::string quoted(std::string_view text) {
     return out + "\"";
 }
 
-struct Response {
-    std::string status;                  // "OK", "NO", "BAD"
-    std::string text;                    // the tagged line's text
-    std::vector<std::string> untagged;   // untagged lines, without their literals
-    std::vector<std::string> literals;   // every literal in order
-};
-
+// One logged-in IMAP connection: commands go out through libcurl's socket, responses are read
+// by imap::ResponseReader (imap_response.h).
 class Connection {
 public:
     explicit Connection(CURL* curl) : curl_(curl) {}
 
     bool command(const std::string& text, Response& r, Failure& f) {
         const std::string tag = "cd" + std::to_string(++counter_);
-        const std::string line = tag + " " + text + "\r\n";
-        if (!sendAll(line, f)) return false;
-        for (;;) {
-            std::string current;
-            if (!readLine(current, f)) return false;
-            // A line may end in literals: {N}CRLF, N bytes, then more of the line.
-            while (current.size() > 2 && current.back() == '}') {
-                const auto open = current.rfind('{');
-                if (open == std::string::npos) break;
-                const std::string digits = current.substr(open + 1, current.size() - open - 2);
-                if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 10)
-                    break;
-                const std::size_t n = std::stoull(digits);
-                if (n > kMaxMessageBytes) {
-                    f = {CAMPAIGND_ERR_FAILED, "the server sent a literal of " + digits + " bytes, more than the limit"};
-                    return false;
-                }
-                std::string literal;
-                if (!readBytes(n, literal, f)) return false;
-                r.literals.push_back(std::move(literal));
-                std::string rest;
-                if (!readLine(rest, f)) return false;
-                current = current.substr(0, open) + rest;
-            }
-            if (current.rfind(tag + " ", 0) == 0) {
-                const std::string after = current.substr(tag.size() + 1);
-                const auto space = after.find(' ');
-                r.status = after.substr(0, space);
-                r.text = space == std::string::npos ? "" : after.substr(space + 1);
-                return true;
-            }
-            r.untagged.push_back(std::move(current));
-        }
+        return sendAll(tag + " " + text + "\r\n", f) && reader_.read(tag, r, f);
     }
 
 private:
@@ -286,7 +247,8 @@ private:
         return true;
     }
 
-    bool fill(Failure& f) {
+    // The reader's byte source: what the server sent next, appended to `buffer`.
+    bool fill(std::string& buffer, Failure& f) {
         char chunk[65536];
         for (;;) {
             std::size_t n = 0;
@@ -301,41 +263,13 @@ private:
                                                    : std::string("the IMAP server closed the connection")};
                 return false;
             }
-            buffer_.append(chunk, n);
+            buffer.append(chunk, n);
             return true;
         }
     }
 
-    bool readLine(std::string& line, Failure& f) {
-        for (;;) {
-            const auto end = buffer_.find("\r\n", scan_);
-            if (end != std::string::npos) {
-                line.assign(buffer_, 0, end);
-                buffer_.erase(0, end + 2);
-                scan_ = 0;
-                return true;
-            }
-            if (buffer_.size() > kMaxLineBytes) {
-                f = {CAMPAIGND_ERR_FAILED, "the IMAP server sent an overlong line"};
-                return false;
-            }
-            scan_ = buffer_.empty() ? 0 : buffer_.size() - 1;
-            if (!fill(f)) return false;
-        }
-    }
-
-    bool readBytes(std::size_t n, std::string& out, Failure& f) {
-        while (buffer_.size() < n)
-            if (!fill(f)) return false;
-        out.assign(buffer_, 0, n);
-        buffer_.erase(0, n);
-        scan_ = 0;
-        return true;
-    }
-
     CURL* curl_;
-    std::string buffer_;
-    std::size_t scan_ = 0;
+    campaignd::imap::ResponseReader reader_{[this](std::string& buffer, Failure& f) { return fill(buffer, f); }};
     unsigned counter_ = 0;
 };
 
@@ -399,18 +333,7 @@ campaignd_status run(Instance* self, const Settings& s, const campaignd_bounce_s
         f = {CAMPAIGND_ERR_FAILED, "SEARCH UNSEEN failed: " + r.status + " " + r.text};
         return f.status;
     }
-    std::vector<unsigned long> uids;
-    for (const std::string& line : r.untagged) {
-        if (line.rfind("* SEARCH", 0) != 0) continue;
-        std::size_t pos = 8;
-        while (pos < line.size()) {
-            while (pos < line.size() && line[pos] == ' ') ++pos;
-            std::size_t end = pos;
-            while (end < line.size() && line[end] >= '0' && line[end] <= '9') ++end;
-            if (end > pos && end - pos < 11) uids.push_back(std::stoul(line.substr(pos, end - pos)));
-            pos = end == pos ? end + 1 : end;
-        }
-    }
+    std::vector<unsigned long> uids = campaignd::imap::searchUids(r.untagged);
     if (uids.empty()) {
         logLine(self, CAMPAIGND_LOG_INFO, "no unseen messages in the bounce mailbox", {{"FOLDER", s.folder}});
     } else if (uids.size() > kMaxMessagesPerRun) {
