@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/send/send-bench.sh [--messages N] [--runs R] [--connections C] [--baseline-messages M]
-#                          [--memory-only]
+#                          [--memory-only] [--profile FILE]
 # The sending benchmark: N personalised messages to Postfix's smtp-sink on a private loopback
 # address, three ways, alternated in each of R runs on the same sink:
 #   1. smtp-source (Postfix): N messages of the same size over C reused connections: the
@@ -11,12 +11,15 @@
 #   3. the original design (baseline_smtplib.py): a new SMTP connection and login per message,
 #      over C processes, on M messages of the same size (it is slow: M defaults to N/10).
 # Then medians and ratios. --memory-only runs only campaignd, once, for the memory target
-# (e.g. --messages 1000000). A benchmark, not a test: it prints figures and checks none.
+# (e.g. --messages 1000000). --profile FILE records the whole machine with `perf record -a -g`
+# while campaignd sends (FILE, then `perf report -i FILE --sort comm,dso`), to see where the
+# CPU goes: the daemon's threads, the sink, the kernel.
+# A benchmark, not a test: it prints figures and checks none.
 # Needs a build with the plugins (script/build) and postfix and python3 (debian/control).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 top=$PWD
-messages=100000 runs=3 connections=4 baseline= memory_only=0
+messages=100000 runs=3 connections=4 baseline= memory_only=0 profile=
 while [ $# -gt 0 ]; do
     case $1 in
         --messages) messages=$2; shift 2 ;;
@@ -24,7 +27,8 @@ while [ $# -gt 0 ]; do
         --connections) connections=$2; shift 2 ;;
         --baseline-messages) baseline=$2; shift 2 ;;
         --memory-only) memory_only=1; shift ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --profile) profile=$(realpath -m "$2"); shift 2 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "send-bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -142,8 +146,14 @@ CONF
     # The peak RSS from here on: sending only (the send has started, and with it the engine
     # has given back the heap the import and the attach freed).
     echo 5 > "/proc/$daemon/clear_refs"
+    local perf=
+    if [ -n "$profile" ]; then
+        perf record -q -a -g -o "$profile" 2>/dev/null &
+        perf=$!
+    fi
     until ctl --json campaign show 2 | grep -q '"status": *"completed"'; do sleep 0.2; done
     end=$(now)
+    if [ -n "$perf" ]; then kill -INT "$perf"; wait "$perf" 2>/dev/null || true; fi
     local peak
     peak=$(awk '/VmHWM/ { print $2 }' "/proc/$daemon/status")
     local sent

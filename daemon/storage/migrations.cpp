@@ -41,6 +41,15 @@
 //                        keys, rows of version 1, never collide).
 //   recipients           soft_bounce_count: consecutive soft bounces; status token "bounced".
 //   campaign_recipients  an index on message_id, to match a returned message to its ledger row.
+// Version 4, claiming in ledger order without sorting:
+//   campaign_recipients  the claim index becomes (campaign_id, status, id) with next_attempt_at
+//                        carried along (an index column on SQLite, INCLUDE on PostgreSQL).
+//                        The claim takes a campaign's due pending rows lowest id first; with
+//                        next_attempt_at before id in the index, both backends read and sorted
+//                        every pending row of the campaign for each batch (SQLite: "USE TEMP
+//                        B-TREE FOR ORDER BY"), so claiming a 1,000,000-recipient campaign cost
+//                        time quadratic in its size. Now a claim reads one batch's worth of
+//                        index entries. Counting by (campaign_id, status) uses its prefix.
 // Sort keys that reach the user (email_key, group name) use the "C" collation on PostgreSQL so
 // that both backends order them byte-wise, whatever the database's locale.
 #include "storage/migrations.h"
@@ -228,6 +237,18 @@ const std::vector<Migration>& migrations() {
              "CREATE INDEX bounce_records_recipient_idx ON bounce_records (recipient_id)",
              "ALTER TABLE recipients ADD COLUMN soft_bounce_count INTEGER NOT NULL DEFAULT 0",
              "CREATE INDEX campaign_recipients_message_id_idx ON campaign_recipients (message_id)",
+         }},
+        {4,
+         "send ledger: claim index in id order",
+         {
+             "DROP INDEX campaign_recipients_claim_idx",
+             "CREATE INDEX campaign_recipients_claim_idx ON campaign_recipients"
+             " (campaign_id, status, id, next_attempt_at)",
+         },
+         {
+             "DROP INDEX campaign_recipients_claim_idx",
+             "CREATE INDEX campaign_recipients_claim_idx ON campaign_recipients"
+             " (campaign_id, status, id) INCLUDE (next_attempt_at)",
          }},
     };
     return list;
