@@ -63,7 +63,11 @@ while True:
 PY
 )
 smtp-sink -u nobody "$address:$port" 1000 &
-pids+=($!)
+sink=$!
+pids+=("$sink")
+# CPU time (user + system, all threads) a process has used so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+tick_us=$((1000000 / $(getconf CLK_TCK)))
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/$address/$port") 2>/dev/null && break; sleep 0.1; done
 
 cat > "$work/newsletter.html" <<'HTML'
@@ -92,7 +96,8 @@ ctl() { "$ctl_bin" --user "$@"; }
 now() { date +%s.%N; }
 
 # One campaignd run: a fresh database, N recipients imported, one campaign; prints
-# "SECONDS PEAK_RSS_KIB MESSAGE_BYTES".
+# "SECONDS PEAK_RSS_KIB MESSAGE_BYTES IMPORT_PEAK_KIB DAEMON_CPU_US SINK_CPU_US" (CPU while
+# sending).
 campaignd_run() {
     local run=$work/campaignd.$1
     mkdir -p "$run/maildir"
@@ -140,7 +145,8 @@ CONF
     ctl campaign attach 2 --group readers >/dev/null
     local import_peak
     import_peak=$(awk '/VmHWM/ { print $2 }' "/proc/$daemon/status")  # start-up and import
-    local start end
+    local start end cpu0 sink0
+    cpu0=$(cpu_ticks "$daemon") sink0=$(cpu_ticks "$sink")
     start=$(now)
     ctl campaign send 2 >/dev/null
     # The peak RSS from here on: sending only (the send has started, and with it the engine
@@ -153,6 +159,7 @@ CONF
     fi
     until ctl --json campaign show 2 | grep -q '"status": *"completed"'; do sleep 0.2; done
     end=$(now)
+    local cpu=$((($(cpu_ticks "$daemon") - cpu0) * tick_us)) sink_cpu=$((($(cpu_ticks "$sink") - sink0) * tick_us))
     if [ -n "$perf" ]; then kill -INT "$perf"; wait "$perf" 2>/dev/null || true; fi
     local peak
     peak=$(awk '/VmHWM/ { print $2 }' "/proc/$daemon/status")
@@ -160,33 +167,41 @@ CONF
     sent=$(ctl --json campaign show 2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["sent_count"])')
     [ "$sent" = "$messages" ] || echo "campaignd run $1: only $sent of $messages sent" >&2
     kill "$daemon"; wait "$daemon" 2>/dev/null || true
-    echo "$(echo "$end - $start" | bc) $peak $size $import_peak"
+    echo "$(echo "$end - $start" | bc) $peak $size $import_peak $cpu $sink_cpu"
 }
 
+# Prints "SECONDS SOURCE_CPU_US SINK_CPU_US".
 smtp_source_run() {
-    local bytes=$1 start end
+    local bytes=$1 start end sink0 cpu
+    sink0=$(cpu_ticks "$sink")
     start=$(now)
-    smtp-source -d -s "$connections" -m "$messages" -l "$bytes" -f news@example.org \
-        -t person@example.org -S "News for you" "$address:$port"
+    # `times` in the subshell: the CPU its child smtp-source used ("XmY.YYYs XmY.YYYs").
+    cpu=$( (smtp-source -d -s "$connections" -m "$messages" -l "$bytes" -f news@example.org \
+        -t person@example.org -S "News for you" "$address:$port"; times) | tail -1 |
+        awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); n += p[1] * 60 + p[2] } printf "%d", n * 1e6 }')
     end=$(now)
-    echo "$end - $start" | bc
+    echo "$(echo "$end - $start" | bc) $cpu $((($(cpu_ticks "$sink") - sink0) * tick_us))"
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 rate() { python3 -c "print(f'{$1 / $2:,.0f}')"; }
 
 if [ "$memory_only" = 1 ]; then
-    read -r seconds peak size import_peak < <(campaignd_run 1)
-    echo "campaignd: $messages messages over $connections connections in $seconds s ($(rate "$messages" "$seconds") msg/s); peak RSS while sending $((peak / 1024)) MiB; peak RSS of start-up and import before it $((import_peak / 1024)) MiB"
+    read -r seconds peak size import_peak cpu sink_cpu < <(campaignd_run 1)
+    echo "campaignd: $messages messages over $connections connections in $seconds s ($(rate "$messages" "$seconds") msg/s); peak RSS while sending $((peak / 1024)) MiB; peak RSS of start-up and import before it $((import_peak / 1024)) MiB; CPU per message: campaignd $((cpu / messages)) us, the sink $((sink_cpu / messages)) us"
     exit 0
 fi
 
 campaignd_times=() source_times=() baseline_times=() peaks=()
+campaignd_cpu=() source_cpu=() sink_c_cpu=() sink_s_cpu=()
 for r in $(seq "$runs"); do
-    read -r seconds peak size import_peak < <(campaignd_run "$r")
+    read -r seconds peak size import_peak cpu sink_cpu < <(campaignd_run "$r")
     campaignd_times+=("$seconds"); peaks+=("$peak")
+    campaignd_cpu+=("$((cpu / messages))"); sink_c_cpu+=("$((sink_cpu / messages))")
     # smtp-source's -l is the body; its own headers are about 150 bytes.
-    source_times+=("$(smtp_source_run $((size > 300 ? size - 150 : 150)))")
+    read -r seconds cpu sink_cpu < <(smtp_source_run $((size > 300 ? size - 150 : 150)))
+    source_times+=("$seconds")
+    source_cpu+=("$((cpu / messages))"); sink_s_cpu+=("$((sink_cpu / messages))")
     seconds=$(python3 "$top/bench/send/baseline_smtplib.py" "$address" "$port" "$baseline" "$size" "$connections")
     baseline_times+=("$seconds")
     echo "run $r: campaignd ${campaignd_times[-1]} s, smtp-source ${source_times[-1]} s, original design ${seconds} s ($baseline messages); message size $size bytes" >&2
@@ -205,3 +220,7 @@ echo "| original design: a connection per message | $baseline | ${baseline_times
 echo
 python3 -c "print(f'campaignd / smtp-source = {$cr / $sr:.2f}x (target >= 0.6x); campaignd / original design = {$cr / $br:.1f}x')"
 echo "campaignd peak RSS while sending (median): $((${p%.*} / 1024)) MiB"
+# On a machine with few cores the sender and the sink share them: CPU per message tells how
+# much room each sender leaves the sink.
+mc() { printf '%s\n' "$@" | median; }
+echo "CPU per message (medians, user + system): campaignd $(mc "${campaignd_cpu[@]}") us (the sink meanwhile $(mc "${sink_c_cpu[@]}") us), smtp-source $(mc "${source_cpu[@]}") us (the sink meanwhile $(mc "${sink_s_cpu[@]}") us)"

@@ -33,6 +33,7 @@ using namespace std::chrono_literals;
 using Kind = storage::DeliveryOutcome::Kind;
 
 constexpr auto kStopPoll = 100ms;           // how often a waiting worker looks at the stop flag
+constexpr auto kCallTarget = 250ms;         // a call into the transport returns within about this
 constexpr auto kIdlePoll = 500ms;           // nothing due now, but work left (retries, others)
 constexpr auto kProgressInterval = 500ms;   // at most two progress reports a second per campaign
 constexpr auto kRateWindow = 5s;
@@ -522,6 +523,7 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
         std::vector<storage::HandOver> handOvers;
         std::vector<plugins::OutgoingMessage> outgoing;
         std::vector<plugins::DeliveryResult> results;
+        ChunkSizer sizer(kCallTarget);  // a stop waits for at most one call
 
         auto pauseWith = [&](const std::string& reason) {
             pause = reason;
@@ -560,7 +562,7 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
 
                 // Throttles: tokens for as many as are waiting, then a domain slot each.
                 std::chrono::nanoseconds wait{};
-                const std::size_t tokens = shared.bucket.take(waiting.size(), wait);
+                const std::size_t tokens = shared.bucket.take(sizer.limit(waiting.size()), wait);
                 if (tokens == 0) {
                     run->waitFor(std::min<std::chrono::nanoseconds>(wait, kStopPoll));
                     continue;
@@ -614,7 +616,9 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
                 plugins::SendStatus status;
                 if (!outgoing.empty()) {
                     try {
+                        const auto began = std::chrono::steady_clock::now();
                         status = session->send(outgoing, [&](const plugins::DeliveryResult& r) { results.push_back(r); });
+                        sizer.sent(outgoing.size(), std::chrono::steady_clock::now() - began);
                     } catch (const std::invalid_argument& e) {
                         // Refused by the host before the plugin saw it: not sent, and sending it
                         // again would be refused the same way.

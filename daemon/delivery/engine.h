@@ -15,6 +15,8 @@
 // touch the bus; progress is read by a monitor thread with its own Store, at most twice a second
 // per campaign, and posted to the io thread. stop() is seen by the workers within 100 ms: no
 // message is handed over after that; what is in the transport's hands has its outcome recorded.
+// A worker gives its transport as many messages per call as it sends in about 250 ms at the
+// pace it has seen (ChunkSizer), so that a stop also waits at most that long for the server.
 #pragma once
 
 #include <atomic>

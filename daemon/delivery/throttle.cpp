@@ -86,4 +86,20 @@ std::string recipientDomain(std::string_view address) {
     return domain;
 }
 
+std::size_t ChunkSizer::limit(std::size_t available) const {
+    if (available == 0) return 0;
+    if (perMessage_ <= 0.0) return std::min(available, std::max<std::size_t>(first_, 1));
+    const double fits = target_ / perMessage_;
+    if (fits < 1.0) return 1;
+    if (fits >= double(available)) return available;
+    return static_cast<std::size_t>(fits);
+}
+
+void ChunkSizer::sent(std::size_t messages, std::chrono::nanoseconds took) {
+    if (messages == 0) return;
+    const double each = std::max(0.0, std::chrono::duration<double>(took).count()) / double(messages);
+    perMessage_ = perMessage_ <= 0.0 ? each : 0.6 * perMessage_ + 0.4 * each;
+    if (perMessage_ <= 0.0) perMessage_ = 1e-9;  // a clock that did not move: seen, and fast
+}
+
 }  // namespace campaignd::delivery

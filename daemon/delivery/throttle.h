@@ -1,8 +1,9 @@
 // throttle.h: the delivery engine's throttles, as pure logic over an injected clock so tests
 // need no sleeping: TokenBucket (MaxPerSecond=, shared by every session of a transport),
 // DomainLimiter (MaxPerDomain=: messages in flight per recipient domain, over all sessions),
-// and retryDelay (exponential backoff with full jitter for 4xx deferrals and reconnects).
-// All are thread-safe. None of them sleeps: they say how long to wait; the caller waits in a
+// retryDelay (exponential backoff with full jitter for 4xx deferrals and reconnects), and
+// ChunkSizer (how many messages one call into the transport may carry).
+// All but ChunkSizer (one per sending worker) are thread-safe. None of them sleeps: they say how long to wait; the caller waits in a
 // way it can interrupt (pause and cancel take effect within a second).
 #pragma once
 
@@ -68,6 +69,29 @@ private:
 std::chrono::microseconds retryDelay(std::chrono::microseconds base, unsigned attempt,
                                      std::chrono::microseconds cap,
                                      const std::function<double()>& random01);
+
+// How many messages one call into a transport session may carry so that the call returns
+// within about `target`: the worker sees a stop (pause, cancel, shutdown) only between calls,
+// so this bounds how long a pause waits for the transport, whether the server takes 5,000
+// messages a second or 5. It learns the time per message from the calls it is told about (a
+// weighted mean that follows a server slowing down or speeding up within a few calls) and,
+// before it has seen one, allows `first`. Never less than 1: a single message takes as long as
+// the transport's own Timeout= allows.
+class ChunkSizer {
+public:
+    explicit ChunkSizer(std::chrono::nanoseconds target, std::size_t first = 1)
+        : target_(std::chrono::duration<double>(target).count()), first_(first) {}
+
+    // The most messages the next call should carry, out of `available` (>= 1 if available is).
+    std::size_t limit(std::size_t available) const;
+    // A call carried `messages` and took `took`.
+    void sent(std::size_t messages, std::chrono::nanoseconds took);
+
+private:
+    double target_;            // seconds
+    double perMessage_ = 0.0;  // seconds; 0: nothing seen yet
+    std::size_t first_;
+};
 
 // The recipient's domain as the limiter counts it: the part after the last '@', lower-cased.
 std::string recipientDomain(std::string_view address);

@@ -114,6 +114,34 @@ TEST(RetryDelay, DoublesWithEqualJitterAndStopsAtTheCap) {
     EXPECT_EQ(retryDelay(60s, 0, 6h, low), 30s);  // attempt 0 is treated as the first
 }
 
+TEST(ChunkSizer, StartsSmallThenFitsTheTargetToTheServersPace) {
+    ChunkSizer sizer(250ms, 8);
+    EXPECT_EQ(sizer.limit(100), 8u);  // nothing seen yet
+    EXPECT_EQ(sizer.limit(3), 3u);
+    EXPECT_EQ(sizer.limit(0), 0u);
+    sizer.sent(8, 4ms);  // 0.5 ms a message: 500 fit in 250 ms
+    EXPECT_EQ(sizer.limit(100), 100u);
+    EXPECT_EQ(sizer.limit(1000), 500u);
+}
+
+TEST(ChunkSizer, ASlowServerGetsSmallCallsSoAPauseIsSeenWithinTheTarget) {
+    ChunkSizer sizer(250ms, 8);
+    sizer.sent(8, 4ms);
+    for (int i = 0; i < 12; ++i) sizer.sent(sizer.limit(100), sizer.limit(100) * 200ms);  // 5 messages a second now
+    EXPECT_EQ(sizer.limit(100), 1u);
+    for (int i = 0; i < 12; ++i) sizer.sent(sizer.limit(100), sizer.limit(100) * 10ms);  // and faster again
+    EXPECT_GE(sizer.limit(100), 20u);  // 25 fit, as the mean comes down to 10 ms
+    EXPECT_LE(sizer.limit(100), 25u);
+}
+
+TEST(ChunkSizer, AnEmptyCallTeachesNothingAndAStoppedClockIsFast) {
+    ChunkSizer sizer(250ms, 8);
+    sizer.sent(0, 10s);
+    EXPECT_EQ(sizer.limit(100), 8u);
+    sizer.sent(10, 0ns);
+    EXPECT_EQ(sizer.limit(100), 100u);
+}
+
 TEST(RecipientDomain, IsTheLowerCasedPartAfterTheLastAt) {
     EXPECT_EQ(recipientDomain("Ada@Example.ORG"), "example.org");
     EXPECT_EQ(recipientDomain("\"a@b\"@example.org"), "example.org");

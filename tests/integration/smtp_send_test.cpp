@@ -287,6 +287,34 @@ TEST_P(SmtpSendTest, CrashHalfWayThenRestartSendsEveryoneAtMostOnce) {
               << c["unknown_count"] << " unknown after recovery, " << atServer << " messages at the server\n";
 }
 
+// A server that takes a second per message: a pause must not wait for a whole batch to go out.
+// The worker sizes its calls into the transport to its server's pace, so after the pause at
+// most the message on the wire is still delivered.
+TEST_P(SmtpSendTest, APauseAtASlowServerWaitsOnlyForTheMessageOnTheWire) {
+    SmtpSinkOptions options;
+    options.waitAt = {"DATA:1"};
+    SmtpSink sink(options);
+    start("URL=" + sink.url() + "\nConnections=1\n");
+    const int n = 12;
+    const int id = campaignWith(n);
+    ok({"campaign", "send", std::to_string(id)});
+    ASSERT_TRUE(waitUntil([&] { return sink.messages().size() >= 2; }, 60s));
+    ok({"campaign", "pause", std::to_string(id)});
+    const std::size_t atPause = sink.messages().size();
+    // The worker has stopped once nothing is in flight (smtp-sink saves a message before it
+    // replies to its end, so the sink's count is final by then).
+    ASSERT_TRUE(waitUntil([&] { return campaign(id)["in_flight_count"] == 0; }, 60s));
+    const auto c = campaign(id);
+    EXPECT_EQ(c["status"], "paused");
+    EXPECT_LE(sink.messages().size(), atPause + 1) << "the pause waited for more than the message on the wire";
+    EXPECT_EQ(c["sent_count"].get<std::size_t>(), sink.messages().size());
+    EXPECT_EQ(c["pending_count"].get<int>(), n - c["sent_count"].get<int>());
+
+    ok({"campaign", "resume", std::to_string(id)});
+    ASSERT_TRUE(waitForStatus(id, "completed", 120s));
+    EXPECT_EQ(expectExactlyOnce(id, sink, n), std::size_t(n));
+}
+
 TEST_P(SmtpSendTest, RefusedCredentialsPauseTheCampaignWithTheReason) {
     if (!PostfixServer::available()) GTEST_SKIP() << "postfix, dovecot or openssl missing, or not root";
     PostfixServer server({{{"campaignd", "the-right-one"}}, {"example.org"}});
