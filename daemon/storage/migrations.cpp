@@ -50,6 +50,16 @@
 //                        B-TREE FOR ORDER BY"), so claiming a 1,000,000-recipient campaign cost
 //                        time quadratic in its size. Now a claim reads one batch's worth of
 //                        index entries. Counting by (campaign_id, status) uses its prefix.
+// Version 5, kept ledger counters (issue 3: reads no longer recount a million-row ledger):
+//   campaign_counts      per (campaign, slot): total, pending, in_flight (sending and
+//                        handed_over together), sent, failed, unknown, skipped. A campaign's
+//                        counts are the SUM over its slots; a single slot is a running sum of
+//                        deltas and may be negative. SqlStore adds each ledger change's deltas
+//                        in the same transaction (sql_store.cpp, "kept counters"); sending
+//                        workers write their own slot (1..16) so that concurrent commits on
+//                        PostgreSQL do not queue on one row lock; everything else writes slot
+//                        0. The migration fills slot 0 from the existing ledger, so an upgraded
+//                        database is right at once. Deleting a campaign deletes its counters.
 // Sort keys that reach the user (email_key, group name) use the "C" collation on PostgreSQL so
 // that both backends order them byte-wise, whatever the database's locale.
 #include "storage/migrations.h"
@@ -69,6 +79,22 @@ struct Migration {
     std::vector<const char*> sqlite;
     std::vector<const char*> postgresql;
 };
+
+// Version 5's fill: every campaign with ledger rows gets slot 0 = the recount, in the
+// migration's transaction. A campaignd of this version writes the ledger only after its own
+// migrate() returned, so none writes between the count and the commit. An older campaignd
+// still running on the same database would not keep the counters at all: stop every daemon
+// sharing a database before upgrading any of them.
+constexpr const char* kCountsFill =
+    "INSERT INTO campaign_counts (campaign_id, slot, total, pending, in_flight, sent, failed, unknown, skipped)"
+    " SELECT campaign_id, 0, COUNT(*),"
+    " SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN status IN ('sending', 'handed_over') THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN status = 'unknown' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN status = 'skipped' THEN 1 ELSE 0 END)"
+    " FROM campaign_recipients GROUP BY campaign_id";
 
 const std::vector<Migration>& migrations() {
     static const std::vector<Migration> list{
@@ -250,6 +276,36 @@ const std::vector<Migration>& migrations() {
              "CREATE INDEX campaign_recipients_claim_idx ON campaign_recipients"
              " (campaign_id, status, id) INCLUDE (next_attempt_at)",
          }},
+        {5,
+         "kept per-campaign ledger counters, filled from the ledger",
+         {
+             R"(CREATE TABLE campaign_counts (
+                 campaign_id INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+                 slot INTEGER NOT NULL,
+                 total INTEGER NOT NULL DEFAULT 0,
+                 pending INTEGER NOT NULL DEFAULT 0,
+                 in_flight INTEGER NOT NULL DEFAULT 0,
+                 sent INTEGER NOT NULL DEFAULT 0,
+                 failed INTEGER NOT NULL DEFAULT 0,
+                 unknown INTEGER NOT NULL DEFAULT 0,
+                 skipped INTEGER NOT NULL DEFAULT 0,
+                 PRIMARY KEY (campaign_id, slot)) WITHOUT ROWID)",
+             kCountsFill,
+         },
+         {
+             R"(CREATE TABLE campaign_counts (
+                 campaign_id BIGINT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+                 slot INTEGER NOT NULL,
+                 total BIGINT NOT NULL DEFAULT 0,
+                 pending BIGINT NOT NULL DEFAULT 0,
+                 in_flight BIGINT NOT NULL DEFAULT 0,
+                 sent BIGINT NOT NULL DEFAULT 0,
+                 failed BIGINT NOT NULL DEFAULT 0,
+                 unknown BIGINT NOT NULL DEFAULT 0,
+                 skipped BIGINT NOT NULL DEFAULT 0,
+                 PRIMARY KEY (campaign_id, slot)))",
+             kCountsFill,
+         }},
     };
     return list;
 }
@@ -296,13 +352,16 @@ int currentSchemaVersion(SqlConnection& db) {
     return rows.empty() ? 0 : int(rows.front().int64(0));
 }
 
-int migrate(SqlConnection& db) {
+int migrate(SqlConnection& db, int target) {
+    if (target < 0 || target > kLatestSchemaVersion)
+        throw Error(ErrorCode::InvalidArgument, "no schema version " + std::to_string(target));
     // Fast path, no lock: a database that is up to date (or too new) needs no write.
     const int seen = currentSchemaVersion(db);
     refuseNewer(db, seen);
-    if (seen == kLatestSchemaVersion) return seen;
+    if (seen >= target) return seen;
 
     for (const Migration& m : migrations()) {
+        if (m.version > target) break;
         db.begin();
         int version = 0;
         try {

@@ -8,15 +8,17 @@
 
 namespace campaignd::storage {
 
-inline constexpr int kLatestSchemaVersion = 4;
+inline constexpr int kLatestSchemaVersion = 5;
 
 // The highest applied version; 0 for a database without a schema_version table.
 int currentSchemaVersion(SqlConnection& db);
 
-// Brings the schema to kLatestSchemaVersion; returns the version afterwards. Concurrent
+// Brings the schema to `target` (the store always asks for kLatestSchemaVersion; tests build
+// an older schema to upgrade it); returns the version afterwards, never lowering it. Concurrent
 // openers are serialised (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock) and each
 // re-reads the version under the lock, so a migration is never applied twice.
-// Error(Failed) if the database is newer than this binary or a migration fails.
-int migrate(SqlConnection& db);
+// Error(Failed) if the database is newer than this binary or a migration fails;
+// Error(InvalidArgument) for a target outside 0..kLatestSchemaVersion.
+int migrate(SqlConnection& db, int target = kLatestSchemaVersion);
 
 }  // namespace campaignd::storage

@@ -1,6 +1,8 @@
 // sql_store.cpp: Store over SQL, once for both backends. Every value travels as a
 // parameter; the only text ever composed is fixed SQL fragments chosen by which filters are
-// present. Counts are computed from the send ledger when read, never stored.
+// present. A campaign's counts are kept in campaign_counts beside the send ledger, changed in
+// the same transaction as the ledger rows they count (see "kept counters" below), and read
+// from there, not recounted.
 #include "storage/sql_store.h"
 
 #include <algorithm>
@@ -39,20 +41,19 @@ constexpr std::array kAllCampaignStatuses{CampaignStatus::Draft,     CampaignSta
                                           CampaignStatus::InProgress, CampaignStatus::Paused,
                                           CampaignStatus::Completed,  CampaignStatus::Cancelled};
 
-// The ledger counts are index range counts on campaign_recipients (campaign_id, status, ...).
+// The ledger counts are sums over the campaign's few campaign_counts slots (a primary key
+// range of at most 1 + kWorkerCounterSlots rows each), whatever the size of its ledger.
+#define CAMPAIGND_KEPT_COUNT(column) \
+    " (SELECT SUM(k." column ") FROM campaign_counts k WHERE k.campaign_id = c.id),"
 constexpr const char* kCampaignSelect =
     "SELECT c.id, c.name, c.subject, c.html_content, c.text_content, c.from_address,"
     " c.scheduled_time, c.status, c.status_reason, c.created_at, c.updated_at,"
-    " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id),"
-    " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id AND l.status = 'sent'),"
-    " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id AND l.status = 'failed'),"
-    " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id AND l.status = 'pending'),"
-    " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id AND l.status = 'unknown'),"
-    " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id AND l.status = 'skipped'),"
-    " (SELECT COUNT(*) FROM campaign_recipients l WHERE l.campaign_id = c.id"
-    "   AND l.status IN ('sending', 'handed_over')),"
+    CAMPAIGND_KEPT_COUNT("total") CAMPAIGND_KEPT_COUNT("sent") CAMPAIGND_KEPT_COUNT("failed")
+    CAMPAIGND_KEPT_COUNT("pending") CAMPAIGND_KEPT_COUNT("unknown") CAMPAIGND_KEPT_COUNT("skipped")
+    CAMPAIGND_KEPT_COUNT("in_flight")
     " c.transport, c.subject_tag"
     " FROM campaigns c";
+#undef CAMPAIGND_KEPT_COUNT
 
 Campaign campaignFrom(const SqlRow& row) {
     Campaign c;
@@ -119,6 +120,17 @@ std::string emailKey(std::string_view email) {
     for (char& ch : key)
         if (ch >= 'A' && ch <= 'Z') ch = char(ch - 'A' + 'a');
     return key;
+}
+
+int ledgerCounterSlot(std::string_view worker) {
+    // FNV-1a: stable across processes and builds (std::hash is not), so every daemon spreads
+    // its workers the same way; any spread is correct, since reads sum the slots.
+    std::uint32_t h = 2166136261u;
+    for (const char ch : worker) {
+        h ^= std::uint8_t(ch);
+        h *= 16777619u;
+    }
+    return 1 + int(h % kWorkerCounterSlots);
 }
 
 SqlStore::SqlStore(std::unique_ptr<SqlConnection> db) : db_(std::move(db)) { migrate(*db_); }
@@ -204,6 +216,68 @@ void SqlStore::transaction(const std::function<void()>& fn) {
     exec("RELEASE SAVEPOINT " + name);
 }
 
+// ---- kept counters ------------------------------------------------------------------------
+// campaign_counts (migration 5) holds per campaign the number of ledger rows in each state, so
+// that reading a campaign costs the same for ten recipients as for a million. The rule: every
+// statement below that inserts, deletes or moves ledger rows between counted states adds the
+// deltas of the rows it actually changed (its row count, or what RETURNING names) to
+// campaign_counts in the same transaction. So at every committed moment each count equals the
+// recount, and total == pending + in_flight + sent + failed + unknown + skipped. in_flight is
+// sending and handed_over together: markHandedOver, the hot path's durable commit, changes no
+// count and writes no counter.
+// Deltas go to one row per (campaign, slot): a sending worker's own slot (ledgerCounterSlot),
+// else 0, so that the workers of several daemons committing claims and outcomes for the same
+// campaign at once do not queue behind one row lock on PostgreSQL. One upsert per campaign per
+// transaction, in campaign id order (so two transactions touching several campaigns' slot 0
+// lock them in the same order); no triggers, which would cost a statement per ledger row.
+
+bool SqlStore::CountDelta::empty() const {
+    return total == 0 && pending == 0 && inFlight == 0 && sent == 0 && failed == 0 && unknown == 0 &&
+           skipped == 0;
+}
+
+void SqlStore::addCounts(int slot, const CountDeltas& deltas) {
+    for (const auto& [campaign, d] : deltas) {
+        if (d.empty()) continue;
+        exec("INSERT INTO campaign_counts (campaign_id, slot, total, pending, in_flight, sent, failed, unknown, skipped)"
+             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+             " ON CONFLICT (campaign_id, slot) DO UPDATE SET"
+             " total = campaign_counts.total + excluded.total,"
+             " pending = campaign_counts.pending + excluded.pending,"
+             " in_flight = campaign_counts.in_flight + excluded.in_flight,"
+             " sent = campaign_counts.sent + excluded.sent,"
+             " failed = campaign_counts.failed + excluded.failed,"
+             " unknown = campaign_counts.unknown + excluded.unknown,"
+             " skipped = campaign_counts.skipped + excluded.skipped",
+             {campaign, std::int64_t(slot), d.total, d.pending, d.inFlight, d.sent, d.failed, d.unknown,
+              d.skipped});
+    }
+}
+
+// Runs an UPDATE or DELETE of campaign_recipients (given without RETURNING) and says how many
+// rows it changed per campaign and per value of `kind`, an SQL expression over the changed row
+// (fixed text of the caller's). PostgreSQL counts in the server (a data-modifying WITH), so a
+// million changed rows cost no transfer; SQLite, which has no UPDATE inside WITH, returns one
+// row per changed row: callers use this there only for statements that change a bounded
+// number of rows (rows in flight, one recipient's rows).
+std::vector<SqlStore::ChangedRows> SqlStore::changedRows(const std::string& statement, const SqlParams& params,
+                                                         std::string_view kind) {
+    std::vector<ChangedRows> out;
+    const std::string returning = " RETURNING campaign_id, " + std::string(kind);
+    if (db_->dialect() == SqlDialect::PostgreSQL) {
+        for (const SqlRow& row : query("WITH changed (campaign_id, kind) AS (" + statement + returning +
+                                           ") SELECT campaign_id, kind, COUNT(*) FROM changed"
+                                           " GROUP BY campaign_id, kind ORDER BY campaign_id, kind",
+                                       params))
+            out.push_back(ChangedRows{row.int64(0), row.int64(1), row.int64(2)});
+        return out;
+    }
+    std::map<std::pair<Id, std::int64_t>, std::int64_t> tally;
+    for (const SqlRow& row : query(statement + returning, params)) ++tally[{row.int64(0), row.int64(1)}];
+    for (const auto& [key, rows] : tally) out.push_back(ChangedRows{key.first, key.second, rows});
+    return out;
+}
+
 // ---- campaigns ----------------------------------------------------------------------------
 
 Id SqlStore::insertCampaign(const Campaign& c) {
@@ -247,7 +321,8 @@ std::vector<Campaign> SqlStore::listCampaigns(std::optional<CampaignStatus> stat
 }
 
 bool SqlStore::deleteCampaign(Id id) {
-    // The ledger goes with it (ON DELETE CASCADE); bounce records keep a NULL campaign.
+    // The ledger and its counters go with it (ON DELETE CASCADE); bounce records keep a NULL
+    // campaign.
     return exec("DELETE FROM campaigns WHERE id = $1", {id}) > 0;
 }
 
@@ -355,7 +430,14 @@ bool SqlStore::deleteRecipient(Id id) {
     // their recipient_id set to NULL by the foreign key.
     bool deleted = false;
     transaction([&] {
-        exec("DELETE FROM campaign_recipients WHERE recipient_id = $1 AND status = 'pending'", {id});
+        // At most one row per campaign (UNIQUE (campaign_id, recipient_id)).
+        CountDeltas deltas;
+        for (const ChangedRows& c : changedRows(
+                 "DELETE FROM campaign_recipients WHERE recipient_id = $1 AND status = 'pending'", {id})) {
+            deltas[c.campaign].total -= c.rows;
+            deltas[c.campaign].pending -= c.rows;
+        }
+        addCounts(0, deltas);
         deleted = exec("DELETE FROM recipients WHERE id = $1", {id}) > 0;
     });
     return deleted;
@@ -410,23 +492,31 @@ bool SqlStore::removeGroupMember(Id group, Id recipient) {
 // ---- the send ledger ----------------------------------------------------------------------
 
 std::int64_t SqlStore::attachGroup(Id campaign, Id group) {
-    // The WHERE clause is required by SQLite's parser for INSERT ... SELECT ... ON CONFLICT.
-    return exec(
-        "INSERT INTO campaign_recipients (campaign_id, recipient_id, recipient_email, status)"
-        " SELECT CAST($1 AS BIGINT), r.id, r.email, 'pending'"
-        " FROM group_members gm JOIN recipients r ON r.id = gm.recipient_id"
-        " WHERE gm.group_id = $2 AND r.status = 'subscribed'"
-        " ON CONFLICT (campaign_id, recipient_id) DO NOTHING",
-        {campaign, group});
+    std::int64_t added = 0;
+    transaction([&] {
+        // The WHERE clause is required by SQLite's parser for INSERT ... SELECT ... ON CONFLICT.
+        added = exec("INSERT INTO campaign_recipients (campaign_id, recipient_id, recipient_email, status)"
+                     " SELECT CAST($1 AS BIGINT), r.id, r.email, 'pending'"
+                     " FROM group_members gm JOIN recipients r ON r.id = gm.recipient_id"
+                     " WHERE gm.group_id = $2 AND r.status = 'subscribed'"
+                     " ON CONFLICT (campaign_id, recipient_id) DO NOTHING",
+                     {campaign, group});
+        addCounts(0, {{campaign, CountDelta{.total = added, .pending = added}}});
+    });
+    return added;
 }
 
 bool SqlStore::attachRecipient(Id campaign, Id recipient) {
-    return exec(
-               "INSERT INTO campaign_recipients (campaign_id, recipient_id, recipient_email, status)"
-               " SELECT CAST($1 AS BIGINT), r.id, r.email, 'pending' FROM recipients r"
-               " WHERE r.id = $2 AND r.status = 'subscribed'"
-               " ON CONFLICT (campaign_id, recipient_id) DO NOTHING",
-               {campaign, recipient}) == 1;
+    std::int64_t added = 0;
+    transaction([&] {
+        added = exec("INSERT INTO campaign_recipients (campaign_id, recipient_id, recipient_email, status)"
+                     " SELECT CAST($1 AS BIGINT), r.id, r.email, 'pending' FROM recipients r"
+                     " WHERE r.id = $2 AND r.status = 'subscribed'"
+                     " ON CONFLICT (campaign_id, recipient_id) DO NOTHING",
+                     {campaign, recipient});
+        addCounts(0, {{campaign, CountDelta{.total = added, .pending = added}}});
+    });
+    return added == 1;
 }
 
 // ---- the send ledger's sending side --------------------------------------------------------
@@ -460,10 +550,13 @@ std::vector<ClaimedRecipient> SqlStore::claimBatch(Id campaign, std::string_view
         " ORDER BY id LIMIT $4" + lock + ") RETURNING id";
     constexpr std::size_t kRound = 500;  // bounds the id lists below (parameter limits)
     transaction([&] {
+        CountDelta delta;
         while (out.size() < limit) {
             const std::size_t want = std::min(kRound, limit - out.size());
             const SqlRows claimed = query(claimSql, {campaign, now, std::string(worker), std::int64_t(want)});
             if (claimed.empty()) break;
+            delta.pending -= std::int64_t(claimed.size());
+            delta.inFlight += std::int64_t(claimed.size());
             SqlParams ids;
             for (const SqlRow& row : claimed) ids.emplace_back(row.int64(0));
             const std::string list = placeholders(1, ids.size());
@@ -479,15 +572,20 @@ std::vector<ClaimedRecipient> SqlStore::claimBatch(Id campaign, std::string_view
                 else
                     out.push_back(ClaimedRecipient{row.int64(0), row.int64(1), row.text(2), row.text(3), row.int64(5)});
             }
-            if (!skip.empty())
-                exec("UPDATE campaign_recipients SET status = 'skipped', claimed_by = NULL, claimed_at = NULL,"
-                     " last_error = CASE WHEN recipient_id IS NULL THEN 'recipient deleted'"
-                     " WHEN (SELECT r.status FROM recipients r WHERE r.id = campaign_recipients.recipient_id)"
-                     " = 'bounced' THEN 'bounced' ELSE 'unsubscribed' END"
-                     " WHERE status = 'sending' AND id IN (" + placeholders(1, skip.size()) + ")",
-                     skip);
+            if (!skip.empty()) {
+                const std::int64_t skipped =
+                    exec("UPDATE campaign_recipients SET status = 'skipped', claimed_by = NULL, claimed_at = NULL,"
+                         " last_error = CASE WHEN recipient_id IS NULL THEN 'recipient deleted'"
+                         " WHEN (SELECT r.status FROM recipients r WHERE r.id = campaign_recipients.recipient_id)"
+                         " = 'bounced' THEN 'bounced' ELSE 'unsubscribed' END"
+                         " WHERE status = 'sending' AND id IN (" + placeholders(1, skip.size()) + ")",
+                         skip);
+                delta.inFlight -= skipped;
+                delta.skipped += skipped;
+            }
             if (claimed.size() < want) break;  // nothing more is due
         }
+        addCounts(ledgerCounterSlot(worker), {{campaign, delta}});
     });
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.ledgerId < b.ledgerId; });
     return out;
@@ -509,6 +607,7 @@ std::vector<Id> SqlStore::markHandedOver(std::string_view worker, std::span<cons
     // database default says otherwise. So once a message may have reached a server, the
     // database says handed_over, whatever crashes next; recoverInterrupted turns that into
     // unknown, never pending. A crash before the commit leaves sending, and no message left.
+    // sending and handed_over are both counted in_flight: no counter changes here.
     transaction([&] {
         if (db_->dialect() == SqlDialect::PostgreSQL) exec("SET LOCAL synchronous_commit TO on");
         for (const HandOver& item : items)
@@ -527,40 +626,57 @@ std::int64_t SqlStore::recordOutcomes(std::string_view worker, std::span<const D
     if (outcomes.empty()) return applied;
     const std::string who(worker);
     transaction([&] {
+        // Every outcome leaves in_flight (sending or handed_over) for one final or pending state;
+        // RETURNING names the campaign of a row that moved (ids may span campaigns).
+        CountDeltas deltas;
+        const auto moved = [&](const SqlRows& rows, std::int64_t CountDelta::*to) {
+            for (const SqlRow& row : rows) {
+                CountDelta& d = deltas[row.int64(0)];
+                d.inFlight -= 1;
+                d.*to += 1;
+                ++applied;
+            }
+        };
         for (const DeliveryOutcome& o : outcomes) {
             switch (o.kind) {
             case DeliveryOutcome::Kind::Sent:
-                applied += exec("UPDATE campaign_recipients SET status = 'sent', sent_at = $3,"
-                                " attempts = attempts + 1"
-                                " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over'",
-                                {o.ledgerId, who, now});
+                moved(query("UPDATE campaign_recipients SET status = 'sent', sent_at = $3,"
+                            " attempts = attempts + 1"
+                            " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over' RETURNING campaign_id",
+                            {o.ledgerId, who, now}),
+                      &CountDelta::sent);
                 break;
             case DeliveryOutcome::Kind::Failed:
                 // From sending: failed before any transport saw it (render error), no attempt.
-                applied += exec("UPDATE campaign_recipients SET status = 'failed', fail_reason = $3,"
-                                " attempts = attempts + CASE WHEN status = 'handed_over' THEN 1 ELSE 0 END"
-                                " WHERE id = $1 AND claimed_by = $2 AND status IN ('handed_over', 'sending')",
-                                {o.ledgerId, who, o.reason});
+                moved(query("UPDATE campaign_recipients SET status = 'failed', fail_reason = $3,"
+                            " attempts = attempts + CASE WHEN status = 'handed_over' THEN 1 ELSE 0 END"
+                            " WHERE id = $1 AND claimed_by = $2 AND status IN ('handed_over', 'sending')"
+                            " RETURNING campaign_id",
+                            {o.ledgerId, who, o.reason}),
+                      &CountDelta::failed);
                 break;
             case DeliveryOutcome::Kind::Deferred:
                 // The server refused it (4xx) or the connection failed before it accepted the
                 // message: sending it again later is safe, under a new Message-ID.
-                applied += exec("UPDATE campaign_recipients SET status = 'pending', attempts = attempts + 1,"
-                                " next_attempt_at = $3, last_error = $4, message_id = NULL,"
-                                " claimed_by = NULL, claimed_at = NULL"
-                                " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over'",
-                                {o.ledgerId, who, nullable(o.nextAttemptAt), o.reason});
+                moved(query("UPDATE campaign_recipients SET status = 'pending', attempts = attempts + 1,"
+                            " next_attempt_at = $3, last_error = $4, message_id = NULL,"
+                            " claimed_by = NULL, claimed_at = NULL"
+                            " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over' RETURNING campaign_id",
+                            {o.ledgerId, who, nullable(o.nextAttemptAt), o.reason}),
+                      &CountDelta::pending);
                 break;
             case DeliveryOutcome::Kind::Unknown:
                 // The transport cannot say whether the server took it (a plugin's UNKNOWN, a
                 // broken session after the data went out): final, never sent again.
-                applied += exec("UPDATE campaign_recipients SET status = 'unknown', last_error = $3,"
-                                " attempts = attempts + 1"
-                                " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over'",
-                                {o.ledgerId, who, o.reason});
+                moved(query("UPDATE campaign_recipients SET status = 'unknown', last_error = $3,"
+                            " attempts = attempts + 1"
+                            " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over' RETURNING campaign_id",
+                            {o.ledgerId, who, o.reason}),
+                      &CountDelta::unknown);
                 break;
             }
         }
+        addCounts(ledgerCounterSlot(worker), deltas);
     });
     return applied;
 }
@@ -571,33 +687,79 @@ RecoveredClaims SqlStore::recoverInterrupted(std::optional<std::string_view> wor
     const std::string only = worker ? " AND claimed_by = $1" : "";
     const SqlParams params = worker ? SqlParams{std::string(*worker)} : SqlParams{};
     transaction([&] {
+        // Only rows in flight change here: a bounded number, whatever the ledgers' size.
+        CountDeltas deltas;
         // handed_over: the message may be at the server (the crash came after the durable
         // hand-over, before the outcome's commit). Sending it again could duplicate it, so
         // it is final: unknown, Message-ID kept for matching against the server's logs.
-        r.unknown = exec("UPDATE campaign_recipients SET status = 'unknown',"
+        for (const ChangedRows& c :
+             changedRows("UPDATE campaign_recipients SET status = 'unknown',"
                          " last_error = 'interrupted after the hand-over to the transport; outcome unknown'"
                          " WHERE status = 'handed_over'" + only,
-                         params);
+                         params)) {
+            deltas[c.campaign].inFlight -= c.rows;
+            deltas[c.campaign].unknown += c.rows;
+            r.unknown += c.rows;
+        }
         // sending: markHandedOver never committed, so no transport ever saw it.
-        r.released = exec("UPDATE campaign_recipients SET status = 'pending', claimed_by = NULL, claimed_at = NULL"
-                          " WHERE status = 'sending'" + only,
-                          params);
+        for (const ChangedRows& c :
+             changedRows("UPDATE campaign_recipients SET status = 'pending', claimed_by = NULL, claimed_at = NULL"
+                         " WHERE status = 'sending'" + only,
+                         params)) {
+            deltas[c.campaign].inFlight -= c.rows;
+            deltas[c.campaign].pending += c.rows;
+            r.released += c.rows;
+        }
+        addCounts(worker ? ledgerCounterSlot(*worker) : 0, deltas);
     });
     return r;
 }
 
 std::int64_t SqlStore::releaseClaims(Id campaign, std::string_view worker) {
     requireOwnTransaction("releaseClaims");
-    return exec("UPDATE campaign_recipients SET status = 'pending', claimed_by = NULL, claimed_at = NULL"
-                " WHERE campaign_id = $1 AND status = 'sending' AND claimed_by = $2",
-                {campaign, std::string(worker)});
+    std::int64_t released = 0;
+    transaction([&] {
+        released = exec("UPDATE campaign_recipients SET status = 'pending', claimed_by = NULL, claimed_at = NULL"
+                        " WHERE campaign_id = $1 AND status = 'sending' AND claimed_by = $2",
+                        {campaign, std::string(worker)});
+        addCounts(ledgerCounterSlot(worker), {{campaign, CountDelta{.pending = released, .inFlight = -released}}});
+    });
+    return released;
 }
 
 std::int64_t SqlStore::cancelPending(Id campaign) {
     requireOwnTransaction("cancelPending");
-    return exec("UPDATE campaign_recipients SET status = 'skipped', last_error = 'campaign cancelled'"
-                " WHERE campaign_id = $1 AND status IN ('pending', 'sending')",
-                {campaign});
+    CountDelta delta;
+    transaction([&] {
+        if (db_->dialect() == SqlDialect::PostgreSQL) {
+            // One statement, as before counters were kept: a row a worker claims or releases
+            // while this runs is re-checked by PostgreSQL against both states, so none escapes.
+            // Which state a row left shows in claimed_by, which this leaves as it was: a
+            // pending row never carries a claim (every move to pending clears it), a sending
+            // row always does (claimBatch refuses an empty worker name).
+            for (const ChangedRows& c :
+                 changedRows("UPDATE campaign_recipients SET status = 'skipped', last_error = 'campaign cancelled'"
+                             " WHERE campaign_id = $1 AND status IN ('pending', 'sending')",
+                             {campaign}, "CASE WHEN claimed_by IS NULL THEN 0 ELSE 1 END")) {
+                (c.kind == 0 ? delta.pending : delta.inFlight) -= c.rows;
+                delta.skipped += c.rows;
+            }
+        } else {
+            // SQLite: this transaction holds the only write lock, so two statements see the
+            // same ledger as one would, and their row counts split the states.
+            const std::int64_t pending = exec("UPDATE campaign_recipients SET status = 'skipped',"
+                                              " last_error = 'campaign cancelled'"
+                                              " WHERE campaign_id = $1 AND status = 'pending'",
+                                              {campaign});
+            const std::int64_t sending = exec("UPDATE campaign_recipients SET status = 'skipped',"
+                                              " last_error = 'campaign cancelled'"
+                                              " WHERE campaign_id = $1 AND status = 'sending'",
+                                              {campaign});
+            delta = CountDelta{.pending = -pending, .inFlight = -sending, .skipped = pending + sending};
+        }
+        addCounts(0, {{campaign, delta}});
+    });
+    return delta.skipped;
 }
 
 bool SqlStore::campaignHasWorkLeft(Id campaign) {
@@ -751,12 +913,11 @@ Dashboard SqlStore::dashboard() {
         " (SELECT COUNT(*) FROM recipients WHERE status = 'subscribed'),"
         " (SELECT COUNT(*) FROM campaigns),"
         " (SELECT COUNT(*) FROM recipient_groups),"
-        " (SELECT COUNT(*) FROM campaign_recipients WHERE status = 'sent'),"
-        " (SELECT COUNT(*) FROM campaign_recipients WHERE status = 'failed'),"
-        " (SELECT COUNT(*) FROM campaign_recipients WHERE status = 'pending'),"
-        " (SELECT COUNT(*) FROM campaign_recipients WHERE status = 'unknown'),"
-        " (SELECT COUNT(*) FROM campaign_recipients WHERE status = 'skipped'),"
-        " (SELECT COUNT(*) FROM campaign_recipients WHERE status IN ('sending', 'handed_over'))");
+        " s.sent, s.failed, s.pending, s.unknown, s.skipped, s.in_flight"
+        // The kept counters of every campaign: a few rows per campaign, not every ledger row.
+        " FROM (SELECT SUM(sent) AS sent, SUM(failed) AS failed, SUM(pending) AS pending,"
+        " SUM(unknown) AS unknown, SUM(skipped) AS skipped, SUM(in_flight) AS in_flight"
+        " FROM campaign_counts) s");
     if (!totals.empty()) {
         const SqlRow& row = totals.front();
         d.totalRecipients = row.int64(0);
@@ -784,22 +945,19 @@ Dashboard SqlStore::dashboard() {
 CampaignSummary SqlStore::campaignSummary(Id campaign) {
     CampaignSummary s;
     s.campaignId = campaign;
-    for (const SqlRow& row : query("SELECT status, COUNT(*) FROM campaign_recipients"
-                                   " WHERE campaign_id = $1 GROUP BY status",
-                                   {campaign})) {
-        const std::int64_t n = row.int64(1);
-        s.total += n;
-        const std::string status = row.text(0);
-        if (status == toString(DeliveryStatus::Sent)) s.sent = n;
-        else if (status == toString(DeliveryStatus::Failed)) s.failed = n;
-        else if (status == toString(DeliveryStatus::Pending)) s.pending = n;
-        else if (status == toString(DeliveryStatus::Unknown)) s.unknown = n;
-        else if (status == toString(DeliveryStatus::Skipped)) s.skipped = n;
-        else if (status == toString(DeliveryStatus::Sending) ||
-                 status == toString(DeliveryStatus::HandedOver))
-            s.inFlight += n;
-        else
-            throw Error(ErrorCode::Failed, "database: unknown delivery status '" + status + "'");
+    // The counts from the kept counters; only the failure reasons below group ledger rows.
+    const SqlRows counts = query("SELECT SUM(total), SUM(sent), SUM(failed), SUM(pending), SUM(unknown),"
+                                 " SUM(skipped), SUM(in_flight) FROM campaign_counts WHERE campaign_id = $1",
+                                 {campaign});
+    if (!counts.empty()) {
+        const SqlRow& row = counts.front();
+        s.total = row.int64(0);
+        s.sent = row.int64(1);
+        s.failed = row.int64(2);
+        s.pending = row.int64(3);
+        s.unknown = row.int64(4);
+        s.skipped = row.int64(5);
+        s.inFlight = row.int64(6);
     }
     s.successPercent = s.total == 0 ? 0.0 : double(s.sent) * 100.0 / double(s.total);
     for (const SqlRow& row : query("SELECT fail_reason, COUNT(*) FROM campaign_recipients"

@@ -8,6 +8,7 @@
 // cannot commit: PostgreSQL behaves that way, and the store makes SQLite behave the same.
 #pragma once
 
+#include <map>
 #include <memory>
 
 #include "storage/sql_connection.h"
@@ -80,6 +81,21 @@ public:
     SqlConnection& connection() { return *db_; }
 
 private:
+    // A change of a campaign's kept counters (see "kept counters" in sql_store.cpp).
+    struct CountDelta {
+        std::int64_t total = 0, pending = 0, inFlight = 0, sent = 0, failed = 0, unknown = 0, skipped = 0;
+        bool empty() const;
+    };
+    using CountDeltas = std::map<Id, CountDelta>;  // by campaign, in id order
+    struct ChangedRows {
+        Id campaign = 0;
+        std::int64_t kind = 0;  // the value of the caller's kind expression
+        std::int64_t rows = 0;
+    };
+
+    void addCounts(int slot, const CountDeltas& deltas);
+    std::vector<ChangedRows> changedRows(const std::string& statement, const SqlParams& params,
+                                         std::string_view kind = "0");
     SqlRows query(std::string_view sql, const SqlParams& params = {});
     std::int64_t exec(std::string_view sql, const SqlParams& params = {});
     template <typename F>
@@ -93,6 +109,13 @@ private:
     int depth_ = 0;          // 0: no transaction; 1: top level; >1: savepoints
     bool aborted_ = false;   // a statement failed at the current level
 };
+
+// The campaign_counts slot a sending worker adds its deltas to: 1..kWorkerCounterSlots, a
+// stable hash of its name; operations of no worker (attach, cancel, recovery of every worker,
+// recipient deletion) use slot 0. Declared here for the tests, which pick workers of
+// different slots.
+inline constexpr int kWorkerCounterSlots = 16;
+int ledgerCounterSlot(std::string_view worker);
 
 // The key a recipient's address is unique by: ASCII lower case (the same on both backends,
 // whatever their locale; the services have already lower-cased the domain).

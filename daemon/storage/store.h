@@ -103,7 +103,11 @@ public:
 // Every transition is a compare-and-set on the row's current state (and claim owner), so a
 // stale or slow worker can never move a row another worker or the recovery has moved since.
 // Every ledger row is in exactly one state at every moment: attached == sent + failed +
-// unknown + skipped + pending + sending + handed_over (Campaign counts them on every read).
+// unknown + skipped + pending + sending + handed_over. The store keeps these counts per
+// campaign, changed in the same transaction as the rows they count (so they equal a recount at
+// every committed moment); reading them does not recount the ledger. Every move to pending
+// clears the claim and every claim names its worker: a pending row has no claimed_by, a
+// sending row has one (cancelPending relies on it).
 //
 // `worker` names one claiming sender: unique per daemon instance (several daemons may share
 // one PostgreSQL), and per claiming loop inside it. A worker must not call releaseClaims for
@@ -190,7 +194,8 @@ public:
     virtual void transaction(const std::function<void()>& fn) = 0;
 
     // Campaigns. The counts (recipient, sent, failed, pending, unknown, skipped, in flight)
-    // are computed from the ledger on every read; writes ignore them.
+    // are the store's kept counters of the ledger, read without recounting it (the cost of a
+    // read does not grow with the ledger); writes of a campaign ignore them.
     virtual Id insertCampaign(const Campaign& c) = 0;
     virtual void updateCampaign(const Campaign& c) = 0;  // name, subject, contents, from, transport, subject tag, schedule, status, reason, updated_at
     virtual std::optional<Campaign> findCampaign(Id id) = 0;

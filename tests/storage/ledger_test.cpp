@@ -2,7 +2,7 @@
 // recordOutcomes, recoverInterrupted, releaseClaims, cancelPending, campaignHasWorkLeft), run
 // unchanged against SQLite and PostgreSQL. After every step the accounting invariant is
 // checked (attached == sent + failed + unknown + skipped + pending + in flight, against the raw
-// ledger too). Concurrent claimers run on threads with a store each; a child process (this
+// ledger too, and the store's kept counters against the test's own recount). Concurrent claimers run on threads with a store each; a child process (this
 // same binary, see runLedgerChild) is SIGKILLed before and after its hand-over commit.
 #include <gtest/gtest.h>
 
@@ -18,6 +18,7 @@
 #include "storage/migrations.h"
 #include "storage/sql_store.h"
 #include "storage/store.h"
+#include "ledger_recount.h"
 #include "support/postgres_environment.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -129,7 +130,9 @@ protected:
         EXPECT_EQ(c->sentCount + c->failedCount + c->unknownCount + c->skippedCount + c->pendingCount +
                       c->inFlightCount,
                   attached);
-        const CampaignSummary s = store_->campaignSummary(campaign);  // throws on a foreign token
+        // The kept counters equal the test's own recount of the ledger (ledger_recount.h).
+        test::expectCountsMatchLedger(*store_, sql(), campaign, "a ledger step");
+        const CampaignSummary s = store_->campaignSummary(campaign);
         EXPECT_EQ(s.total, attached);
         EXPECT_EQ(s.sent + s.failed + s.unknown + s.skipped + s.pending + s.inFlight, attached);
         EXPECT_EQ(s.sent, c->sentCount);

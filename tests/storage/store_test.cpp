@@ -2,7 +2,8 @@
 // opens a fresh database (a file in a TempDir, or a new database on the binary's private
 // PostgreSQL server) and checks real values read back through the interface the services
 // use. A few tests set ledger outcomes (sent/failed) through the store's SQL connection, a
-// shortcut past claim and hand-over; the sending path itself is ledger_test.cpp's.
+// shortcut past claim and hand-over that moves the kept counters as the store would; the
+// sending path itself is ledger_test.cpp's, the counters' own test counters_test.cpp.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -89,12 +90,31 @@ protected:
     }
 
     // A ledger outcome, set directly (the real path is claimBatch/markHandedOver/recordOutcomes).
+    // Like the store, it moves the campaign's kept counter (campaign_counts, slot 0) from the
+    // row's old state to the new one in the same transaction.
     void setDelivery(Id campaign, Id recipient, DeliveryStatus status, std::string reason = {}) {
+        const auto counter = [](const std::string& token) -> std::string {
+            if (token == "sending" || token == "handed_over") return "in_flight";
+            return token;  // pending, sent, failed, unknown, skipped: fixed test tokens
+        };
+        sql().begin();
+        const auto before = sql().query("SELECT status FROM campaign_recipients WHERE campaign_id = $1"
+                                        " AND recipient_id = $2",
+                                        {campaign, recipient});
+        ASSERT_EQ(before.size(), 1u);
         const auto n = sql().exec(
             "UPDATE campaign_recipients SET status = $3, fail_reason = $4, attempts = attempts + 1"
             " WHERE campaign_id = $1 AND recipient_id = $2",
             {campaign, recipient, std::string(toString(status)), std::move(reason)});
         ASSERT_EQ(n, 1);
+        const std::string from = counter(before.front().text(0)), to = counter(std::string(toString(status)));
+        sql().exec("INSERT INTO campaign_counts (campaign_id, slot) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+                   {campaign});
+        sql().exec("UPDATE campaign_counts SET " + from + " = " + from + " - 1 WHERE campaign_id = $1 AND slot = 0",
+                   {campaign});
+        sql().exec("UPDATE campaign_counts SET " + to + " = " + to + " + 1 WHERE campaign_id = $1 AND slot = 0",
+                   {campaign});
+        sql().commit();
     }
 
     std::int64_t count(const std::string& sqlText, const SqlParams& params = {}) {
