@@ -211,6 +211,16 @@ void PostgresConnection::begin() {
     }
 }
 
+void PostgresConnection::beginRelaxed() {
+    begin();
+    try {
+        exec("SET LOCAL synchronous_commit TO off", {});
+    } catch (...) {
+        rollback();
+        throw;
+    }
+}
+
 void PostgresConnection::commit() {
     if (!impl_->work) throw Error(ErrorCode::Failed, "database: no transaction to commit");
     auto work = std::move(impl_->work);

@@ -26,6 +26,7 @@ public:
 
     void begin() override;
     void beginDeferred() override { begin(); }
+    void beginRelaxed() override;
     void commit() override;
     void rollback() noexcept override;
     bool inTransaction() const override;

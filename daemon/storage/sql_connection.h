@@ -79,6 +79,13 @@ public:
     // A transaction that takes no write lock on the shared database before it writes there
     // (SQLite: BEGIN DEFERRED, for work on temporary tables; PostgreSQL: the same as begin()).
     virtual void beginDeferred() = 0;
+    // Like begin(), for a transaction whose COMMIT does not wait for the disk (SQLite in WAL
+    // mode: synchronous=NORMAL for it; PostgreSQL: SET LOCAL synchronous_commit TO off). What
+    // it commits survives a crash of the process at once, and a crash of the machine as soon
+    // as any later commit that waits has returned: both logs are written in order, and a
+    // commit that waits flushes everything before it. For work whose loss to a power failure
+    // breaks no promise (SqlStore says which).
+    virtual void beginRelaxed() = 0;
     virtual void commit() = 0;
     virtual void rollback() noexcept = 0;  // a failure to roll back is logged, not thrown
     virtual bool inTransaction() const = 0;

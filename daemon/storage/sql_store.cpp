@@ -172,11 +172,16 @@ void SqlStore::rollbackToSavepoint(const std::string& name) noexcept {
     }
 }
 
-void SqlStore::transaction(const std::function<void()>& fn) {
+void SqlStore::transaction(const std::function<void()>& fn) { transactionWith(false, fn); }
+
+void SqlStore::relaxedTransaction(const std::function<void()>& fn) { transactionWith(true, fn); }
+
+void SqlStore::transactionWith(bool relaxed, const std::function<void()>& fn) {
     const Error abortedError(ErrorCode::Failed,
                              "database: the transaction was rolled back after an earlier error");
     if (depth_ == 0) {
-        db_->begin();
+        if (relaxed) db_->beginRelaxed();
+        else db_->begin();
         depth_ = 1;
         aborted_ = false;
         try {
@@ -549,7 +554,7 @@ std::vector<ClaimedRecipient> SqlStore::claimBatch(Id campaign, std::string_view
         " AND (next_attempt_at IS NULL OR next_attempt_at <= $2)"
         " ORDER BY id LIMIT $4" + lock + ") RETURNING id";
     constexpr std::size_t kRound = 500;  // bounds the id lists below (parameter limits)
-    transaction([&] {
+    relaxedTransaction([&] {
         CountDelta delta;
         while (out.size() < limit) {
             const std::size_t want = std::min(kRound, limit - out.size());
@@ -625,7 +630,7 @@ std::int64_t SqlStore::recordOutcomes(std::string_view worker, std::span<const D
     std::int64_t applied = 0;
     if (outcomes.empty()) return applied;
     const std::string who(worker);
-    transaction([&] {
+    relaxedTransaction([&] {
         // Every outcome leaves in_flight (sending or handed_over) for one final or pending state;
         // RETURNING names the campaign of a row that moved (ids may span campaigns).
         CountDeltas deltas;

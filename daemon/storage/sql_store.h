@@ -101,6 +101,10 @@ private:
     template <typename F>
     auto statement(F&& run) -> decltype(run());
     void rollbackToSavepoint(const std::string& name) noexcept;
+    // transaction(), but a top-level one commits without waiting for the disk
+    // (SqlConnection::beginRelaxed).
+    void relaxedTransaction(const std::function<void()>& fn);
+    void transactionWith(bool relaxed, const std::function<void()>& fn);
     std::vector<std::string> groupsOf(Id recipient);
     void requireOwnTransaction(const char* what) const;
     SuppressionChange changeSubscription(Id recipient, const std::function<void()>& change);

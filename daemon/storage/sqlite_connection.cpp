@@ -287,6 +287,27 @@ void SqliteConnection::begin() { execPlain("BEGIN IMMEDIATE"); }
 
 void SqliteConnection::beginDeferred() { execPlain("BEGIN DEFERRED"); }
 
+// synchronous is the connection's setting, read when a transaction commits: NORMAL for this
+// one (WAL mode: the commit is appended to the log, which the next FULL commit or checkpoint
+// syncs), FULL again when it ends, however it ends.
+void SqliteConnection::beginRelaxed() {
+    execPlain("PRAGMA synchronous = NORMAL");
+    relaxed_ = true;
+    try {
+        execPlain("BEGIN IMMEDIATE");
+    } catch (...) {
+        endRelaxed();
+        throw;
+    }
+}
+
+void SqliteConnection::endRelaxed() noexcept {
+    if (!relaxed_) return;
+    relaxed_ = false;
+    if (sqlite3_exec(db_, "PRAGMA synchronous = FULL", nullptr, nullptr, nullptr) != SQLITE_OK)
+        log::warning("SQLite cannot restore synchronous=FULL", {{"DATABASE", path_.string()}, {"ERROR", sqlite3_errmsg(db_)}});
+}
+
 std::unique_ptr<SqlBulkWriter> SqliteConnection::bulkWriter(std::string table,
                                                             std::vector<std::string> columns) {
     if (!inTransaction())
@@ -296,6 +317,7 @@ std::unique_ptr<SqlBulkWriter> SqliteConnection::bulkWriter(std::string table,
 
 void SqliteConnection::commit() {
     const int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) endRelaxed();
     if (rc != SQLITE_OK) {
         // A failed COMMIT (SQLITE_BUSY, I/O) may leave the transaction open: end it so the
         // connection stays usable, then report.
@@ -306,11 +328,13 @@ void SqliteConnection::commit() {
 }
 
 void SqliteConnection::rollback() noexcept {
-    if (!inTransaction()) return;  // SQLite may already have rolled back on its own
-    const int rc = sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK)
-        log::warning("SQLite rollback failed",
-                     {{"DATABASE", path_.string()}, {"ERROR", sqlite3_errmsg(db_)}});
+    if (inTransaction()) {  // SQLite may already have rolled back on its own
+        const int rc = sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        if (rc != SQLITE_OK)
+            log::warning("SQLite rollback failed",
+                         {{"DATABASE", path_.string()}, {"ERROR", sqlite3_errmsg(db_)}});
+    }
+    endRelaxed();
 }
 
 bool SqliteConnection::inTransaction() const { return db_ && sqlite3_get_autocommit(db_) == 0; }

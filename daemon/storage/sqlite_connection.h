@@ -34,6 +34,7 @@ public:
 
     void begin() override;
     void beginDeferred() override;
+    void beginRelaxed() override;
     void commit() override;
     void rollback() noexcept override;
     bool inTransaction() const override;
@@ -47,6 +48,7 @@ private:
     SqlRows run(std::string_view sql, const SqlParams& params, bool wantRows,
                 std::int64_t* changes);
     void execPlain(const char* sql);
+    void endRelaxed() noexcept;
     [[noreturn]] void fail(int rc, std::string_view context = {}) const;
 
     std::filesystem::path path_;
@@ -54,6 +56,7 @@ private:
     sqlite3* db_ = nullptr;  // owned by session_
     // Prepared statements by their $N source text; finalised before the session closes.
     std::unordered_map<std::string, sqlite3_stmt*> statements_;
+    bool relaxed_ = false;  // synchronous=NORMAL until the transaction ends
 };
 
 // "$1 ... $12" -> "?1 ... ?12", leaving quoted literals and identifiers alone.

@@ -109,6 +109,14 @@ public:
 // clears the claim and every claim names its worker: a pending row has no claimed_by, a
 // sending row has one (cancelPending relies on it).
 //
+// Durability: only markHandedOver's commit waits for the disk. claimBatch and recordOutcomes
+// commit without waiting (SqlConnection::beginRelaxed): a crash of the process loses nothing
+// committed, and the database's log is written in order, so the next hand-over's commit makes
+// them durable too. A power failure can lose only those made since the last hand-over: lost
+// claims are rows that go back to pending (never handed over, or their hand-over would have
+// flushed them); lost outcomes leave rows handed_over, which recovery makes unknown, never
+// pending. Nobody is sent twice either way; one fsync per batch instead of three.
+//
 // `worker` names one claiming sender: unique per daemon instance (several daemons may share
 // one PostgreSQL), and per claiming loop inside it. A worker must not call releaseClaims for
 // itself while it still holds a batch it may hand over, and then claim again under the same

@@ -216,6 +216,47 @@ TEST_P(LedgerTest, CampaignTransportAndSubjectTagRoundTripWithDefaults) {
 
 // ---- claiming ------------------------------------------------------------------------------
 
+// Only the hand-over's commit waits for the disk (store.h, "Durability"): a relaxed
+// transaction commits without it, and the connection waits again after it, however it ended.
+TEST_P(LedgerTest, ARelaxedTransactionDoesNotWaitForTheDiskAndLeavesTheConnectionAsItWas) {
+    const bool sqlite = GetParam() == "sqlite";
+    auto setting = [&] {
+        return sql().query(sqlite ? "PRAGMA synchronous" : "SHOW synchronous_commit").at(0).text(0);
+    };
+    const std::string relaxed = sqlite ? "1" : "off";  // NORMAL; off
+    // SQLite's connections wait (FULL); the test PostgreSQL server's default is its own.
+    const std::string usual = setting();
+    if (sqlite) {
+        EXPECT_EQ(usual, "2");
+    }
+    sql().beginRelaxed();
+    EXPECT_EQ(setting(), relaxed);
+    sql().exec("UPDATE campaigns SET name = name");
+    sql().commit();
+    EXPECT_EQ(setting(), usual);
+    sql().beginRelaxed();
+    EXPECT_EQ(setting(), relaxed);
+    sql().rollback();
+    EXPECT_EQ(setting(), usual);
+    sql().begin();
+    EXPECT_EQ(setting(), usual);
+    sql().commit();
+
+    // The ledger's own calls: claims and outcomes relaxed, nothing left relaxed behind them.
+    const Id c = addCampaign("c");
+    attach(c, 2);
+    const auto batch = store_->claimBatch(c, "w1", 2, kNow);
+    ASSERT_EQ(batch.size(), 2u);
+    EXPECT_EQ(setting(), usual);
+    const std::vector<HandOver> items{{batch[0].ledgerId, "m0@example.com"}, {batch[1].ledgerId, "m1@example.com"}};
+    EXPECT_EQ(store_->markHandedOver("w1", items).size(), 2u);
+    const std::vector<DeliveryOutcome> outcomes{{batch[0].ledgerId, DeliveryOutcome::Kind::Sent, "", {}},
+                                                {batch[1].ledgerId, DeliveryOutcome::Kind::Sent, "", {}}};
+    EXPECT_EQ(store_->recordOutcomes("w1", outcomes, kNow), 2);
+    EXPECT_EQ(setting(), usual);
+    checkInvariant(c, 2);
+}
+
 TEST_P(LedgerTest, ClaimTakesPendingRowsInLedgerOrderUpToTheLimit) {
     const Id c = addCampaign("c");
     const Id other = addCampaign("other");
