@@ -1,19 +1,22 @@
 #!/bin/bash
 # bench/send/read-cost.sh [--recipients N] [--reads-per-second R] [--seconds S] [--daemon PATH]
-#                         [--database URL]
+#                         [--database URL [--postmaster PID]]
 # What reading a big campaign costs the daemon: a campaign of N imported, attached recipients
 # (default 1,000,000) is read R times a second (default 5) for S seconds (default 30) with
 # `campaignd-ctl --user --json campaign show`, as a watcher, a monitor and the bus properties
 # do while it sends; the daemon's CPU (user + system, all threads, /proc/PID/stat) is measured
 # over those S seconds and, for comparison, over S idle seconds before them. --daemon runs
 # another campaignd binary (e.g. one built from an older commit) with this build's plugins and
-# campaignd-ctl; --database a PostgreSQL URL instead of a fresh SQLite file.
+# campaignd-ctl; --database a PostgreSQL URL (an empty database) instead of a fresh SQLite
+# file, and --postmaster that server's postmaster PID (first line of postmaster.pid): then the
+# server's CPU (postmaster and backends, live and exited) is measured too, since there the
+# counting happens in the server, not in the daemon.
 # A benchmark, not a test: it prints figures and checks none. Everything it starts runs on a
 # private session bus and stops when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 top=$PWD
-recipients=1000000 rate=5 seconds=30 daemon_bin=$top/build/daemon/campaignd database=
+recipients=1000000 rate=5 seconds=30 daemon_bin=$top/build/daemon/campaignd database= postmaster=
 while [ $# -gt 0 ]; do
     case $1 in
         --recipients) recipients=$2; shift 2 ;;
@@ -21,7 +24,8 @@ while [ $# -gt 0 ]; do
         --seconds) seconds=$2; shift 2 ;;
         --daemon) daemon_bin=$(realpath "$2"); shift 2 ;;
         --database) database=$2; shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --postmaster) postmaster=$2; shift 2 ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "read-cost.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -43,7 +47,6 @@ read -r bus_address bus_pid < <(dbus-daemon --session --print-address=1 --print-
 pids+=("$bus_pid")
 export DBUS_SESSION_BUS_ADDRESS=$bus_address
 ctl() { "$ctl_bin" --user "$@"; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 ticks_per_second=$(getconf CLK_TCK)
 
 mkdir -p "$work/maildir"
@@ -81,24 +84,45 @@ sleep 2  # let the attach's aftermath settle
 
 # Idle first, then reads at the given rate (one at a time, each on its own tick: a slow read
 # lowers the achieved rate rather than piling up).
-idle0=$(cpu_ticks "$daemon"); sleep "$seconds"; idle1=$(cpu_ticks "$daemon")
-python3 - "$ctl_bin" "$daemon" "$recipients" "$rate" "$seconds" "$ticks_per_second" "$idle0" "$idle1" <<'PY'
-import subprocess, sys, time
-ctl, pid, n, rate, secs, hz, i0, i1 = sys.argv[1:]
+python3 - "$ctl_bin" "$daemon" "${postmaster:-0}" "$recipients" "$rate" "$seconds" "$ticks_per_second" <<'PY'
+import os, subprocess, sys, time
+ctl, pid, postmaster, n, rate, secs, hz = sys.argv[1:]
 rate, secs, hz = float(rate), float(secs), float(hz)
-def ticks():
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
+def stat(p):
+    with open(f"/proc/{p}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()  # fields from 3 (state) on
+def ticks():  # the daemon: utime + stime of all its threads
+    f = stat(pid)
+    return int(f[11]) + int(f[12])
+def server_ticks():  # the postmaster with its exited (reaped) children, and its live children
+    if postmaster == "0":
+        return 0
+    f = stat(postmaster)
+    total = sum(int(x) for x in f[11:15])  # utime, stime, cutime, cstime
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                c = stat(p)
+            except OSError:
+                continue
+            if c[1] == postmaster:
+                total += int(c[11]) + int(c[12])
+    return total
+i0, s0 = ticks(), server_ticks()
+time.sleep(secs)
+i1, s1 = ticks(), server_ticks()
 reads = 0
-c0, start = ticks(), time.monotonic()
+c0, r0, start = ticks(), server_ticks(), time.monotonic()
 while time.monotonic() < start + secs:
     subprocess.run([ctl, "--user", "--json", "campaign", "show", "1"], check=True, stdout=subprocess.DEVNULL)
     reads += 1
     time.sleep(max(0.0, start + reads / rate - time.monotonic()))
-elapsed, c1 = time.monotonic() - start, ticks()
-idle = (int(i1) - int(i0)) / hz / secs * 100
-busy = (c1 - c0) / hz / elapsed * 100
-print(f"{int(n):,} recipients: daemon CPU idle {idle:.1f} % of a core; with {reads} reads in {elapsed:.1f} s "
-      f"({reads / elapsed:.1f}/s) {busy:.1f} % of a core, {(c1 - c0) / hz / reads * 1000:.1f} ms of CPU per read")
+elapsed, c1, r1 = time.monotonic() - start, ticks(), server_ticks()
+pct = lambda t, s: t / hz / s * 100
+print(f"{int(n):,} recipients, idle {secs:.0f} s: daemon {pct(i1 - i0, secs):.1f} % of a core"
+      + (f", PostgreSQL {pct(s1 - s0, secs):.1f} %" if postmaster != "0" else ""))
+print(f"{reads} reads in {elapsed:.1f} s ({reads / elapsed:.1f}/s): daemon {pct(c1 - c0, elapsed):.1f} % of a core, "
+      f"{(c1 - c0) / hz / reads * 1000:.1f} ms of CPU per read"
+      + (f"; PostgreSQL {pct(r1 - r0, elapsed):.1f} %, {(r1 - r0) / hz / reads * 1000:.1f} ms per read"
+         if postmaster != "0" else ""))
 PY
