@@ -139,6 +139,20 @@ protected:
     std::unique_ptr<Campaignd> daemon_;
 };
 
+// A campaign that ends within a second or so, watched from its start: the watcher's last line
+// has its rate (the engine's first report has one, and a last report comes with the end).
+TEST_P(SendTest, AShortCampaignWatchedFromItsStartShowsItsRate) {
+    start("MaxPerSecond=20\n");  // a second's burst of 20, then 10 more over half a second
+    addRecipients("news", 30);
+    const int id = createCampaign("news");
+    const auto sent = daemon_->ctl({"campaign", "send", std::to_string(id), "--watch"});
+    ASSERT_EQ(sent.exitCode, 0) << sent.err << sent.out;
+    const auto at = sent.out.rfind(" rate=");
+    ASSERT_NE(at, std::string::npos) << sent.out;
+    EXPECT_GT(std::stod(sent.out.substr(at + 6)), 0.0) << sent.out;
+    EXPECT_EQ(campaign(id)["sent_count"], 30);
+}
+
 TEST_P(SendTest, EveryRecipientGetsExactlyOnePersonalisedMessage) {
     start("MaxPerSecond=60\nConnections=2\n");  // slow enough to watch the counts move
     addRecipients("news", 60);
