@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <array>
-#include <set>
 #include <utility>
 
 #include "core/error.h"
@@ -269,32 +268,18 @@ AttachResult CampaignService::attach(Id id, const AttachRequest& request) {
             recipients.push_back(*r);
         }
 
-        // Each person is counted once, however many groups or addresses name them.
-        std::set<Id> seen;
-        for (const Group& g : found) {
-            storage::RecipientFilter filter;
-            filter.group = g.name;
-            std::int64_t subscribedNew = 0;
-            for (const Recipient& r : store_.listRecipients(filter)) {
-                if (!seen.insert(r.id).second) continue;
-                if (r.status == SubscriptionStatus::Subscribed) ++subscribedNew;
-                else ++result.skippedUnsubscribed;
-            }
-            // Members seen earlier in this request were attached then, so every row the store
-            // adds now belongs to a member counted in subscribedNew.
-            const std::int64_t added = store_.attachGroup(id, g.id);
-            result.attached += added;
-            result.alreadyAttached += subscribedNew - added;
-        }
-        for (const Recipient& r : recipients) {
-            if (!seen.insert(r.id).second) continue;
-            if (r.status != SubscriptionStatus::Subscribed) {
-                ++result.skippedUnsubscribed;
-                continue;
-            }
-            if (store_.attachRecipient(id, r.id)) ++result.attached;
-            else ++result.alreadyAttached;
-        }
+        // Each person is counted once, however many groups or addresses name them; counted by
+        // the database, since a group may have millions of members. The store attaches only
+        // the subscribed ones, so every subscribed person named is attached now or was before.
+        std::vector<Id> groupIds, recipientIds;
+        for (const Group& g : found) groupIds.push_back(g.id);
+        for (const Recipient& r : recipients) recipientIds.push_back(r.id);
+        const auto people = store_.countPeople(groupIds, recipientIds);
+        for (const Id g : groupIds) result.attached += store_.attachGroup(id, g);
+        for (const Id r : recipientIds)
+            if (store_.attachRecipient(id, r)) ++result.attached;
+        result.skippedUnsubscribed = people.notSubscribed;
+        result.alreadyAttached = people.subscribed - result.attached;
         result.recipientCount = get(id).recipientCount;
     });
     if (observer_ && result.attached > 0) observer_->campaignChanged(get(id));

@@ -511,6 +511,28 @@ std::int64_t SqlStore::attachGroup(Id campaign, Id group) {
     return added;
 }
 
+Store::PeopleCount SqlStore::countPeople(std::span<const Id> groups, std::span<const Id> recipients) {
+    PeopleCount n;
+    if (groups.empty() && recipients.empty()) return n;
+    SqlParams params;
+    std::string where;
+    if (!groups.empty()) {
+        for (const Id g : groups) params.emplace_back(g);
+        where = "r.id IN (SELECT gm.recipient_id FROM group_members gm WHERE gm.group_id IN (" +
+                placeholders(1, groups.size()) + "))";
+    }
+    if (!recipients.empty()) {
+        const std::size_t first = params.size() + 1;
+        for (const Id r : recipients) params.emplace_back(r);
+        where += (where.empty() ? "" : " OR ") + std::string("r.id IN (") + placeholders(first, recipients.size()) + ")";
+    }
+    for (const SqlRow& row : query("SELECT CASE WHEN r.status = 'subscribed' THEN 1 ELSE 0 END, COUNT(*)"
+                                   " FROM recipients r WHERE " + where + " GROUP BY 1",
+                                   params))
+        (row.int64(0) == 1 ? n.subscribed : n.notSubscribed) = row.int64(1);
+    return n;
+}
+
 bool SqlStore::attachRecipient(Id campaign, Id recipient) {
     std::int64_t added = 0;
     transaction([&] {

@@ -50,6 +50,7 @@ public:
     bool removeGroupMember(Id group, Id recipient) override;
 
     std::int64_t attachGroup(Id campaign, Id group) override;
+    PeopleCount countPeople(std::span<const Id> groups, std::span<const Id> recipients) override;
     bool attachRecipient(Id campaign, Id recipient) override;
 
     std::vector<ClaimedRecipient> claimBatch(Id campaign, std::string_view worker, std::size_t limit,

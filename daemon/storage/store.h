@@ -236,6 +236,14 @@ public:
     // The send ledger (CampaignRecipient). Attaching adds pending rows for subscribed
     // recipients not already attached; returns how many rows were added.
     virtual std::int64_t attachGroup(Id campaign, Id group) = 0;
+    // The distinct recipients who are members of any of `groups` or are one of `recipients`,
+    // counted by whether they are subscribed, without reading them out (a group may have
+    // millions of members). Ids that do not exist count nothing.
+    struct PeopleCount {
+        std::int64_t subscribed = 0;
+        std::int64_t notSubscribed = 0;  // unsubscribed or bounced
+    };
+    virtual PeopleCount countPeople(std::span<const Id> groups, std::span<const Id> recipients) = 0;
     virtual bool attachRecipient(Id campaign, Id recipient) = 0;
 
     // Sending (see "the send ledger's sending side" above). None of these may run inside

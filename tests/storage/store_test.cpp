@@ -644,6 +644,30 @@ TEST_P(StoreTest, AttachRecipientOnlySubscribedAndOnce) {
     EXPECT_EQ(store_->attachGroup(c, g), 0);
 }
 
+TEST_P(StoreTest, CountPeopleCountsEachPersonOnceByWhetherSubscribed) {
+    const Id a = store_->insertGroup("a", kNow);
+    const Id b = store_->insertGroup("b", kNow);
+    const Id s1 = addRecipient("s1@example.com");
+    const Id s2 = addRecipient("s2@example.com");
+    const Id s3 = addRecipient("s3@example.com");
+    const Id u = addRecipient("u@example.com", SubscriptionStatus::Unsubscribed);
+    const Id x = addRecipient("x@example.com", SubscriptionStatus::Bounced);
+    addRecipient("outsider@example.com");
+    for (const Id r : {s1, s2, u}) ASSERT_TRUE(store_->addGroupMember(a, r));
+    for (const Id r : {s2, x}) ASSERT_TRUE(store_->addGroupMember(b, r));  // s2 in both
+
+    auto counted = [&](const std::vector<Id>& groups, const std::vector<Id>& recipients) {
+        const auto n = store_->countPeople(groups, recipients);
+        return std::to_string(n.subscribed) + " subscribed, " + std::to_string(n.notSubscribed) + " not";
+    };
+    EXPECT_EQ(counted({}, {}), "0 subscribed, 0 not");
+    EXPECT_EQ(counted({a}, {}), "2 subscribed, 1 not");
+    EXPECT_EQ(counted({a, b}, {}), "2 subscribed, 2 not");         // s2 once
+    EXPECT_EQ(counted({a, b}, {s1, s3}), "3 subscribed, 2 not");   // s1 once
+    EXPECT_EQ(counted({}, {u, s3}), "1 subscribed, 1 not");
+    EXPECT_EQ(counted({9999}, {8888}), "0 subscribed, 0 not");     // none such
+}
+
 // ---- transactions -------------------------------------------------------------------------
 
 TEST_P(StoreTest, TransactionCommitsOrRollsBackAndRethrows) {
