@@ -145,10 +145,23 @@ TEST_P(CountersTest, KeptCountersEqualTheRecountAfterEveryLedgerStep) {
     EXPECT_EQ(store_->findCampaign(a)->skippedCount, 2);
     EXPECT_EQ(store_->findCampaign(a)->inFlightCount, 5);
 
-    // markHandedOver of four: sending -> handed_over, both in flight: nothing moves.
+    // markHandedOver of four: sending -> handed_over, both in flight: nothing moves, and the
+    // hot path's durable commit writes no counter row at all.
+    const auto counterRows = [&] {
+        std::vector<std::vector<std::int64_t>> rows;
+        for (const SqlRow& row : sql().query("SELECT slot, total, pending, in_flight, sent, failed, unknown, skipped"
+                                             " FROM campaign_counts WHERE campaign_id = $1 ORDER BY slot",
+                                             {a})) {
+            rows.emplace_back();
+            for (std::size_t i = 0; i < row.size(); ++i) rows.back().push_back(row.int64(i));
+        }
+        return rows;
+    };
+    const auto countersBefore = counterRows();
     std::vector<ClaimedRecipient> handed(w1.begin(), w1.begin() + 4);
     ASSERT_EQ(store_->markHandedOver(kWorker1, handOvers(handed)).size(), 4u);
     expectCounted(a, "markHandedOver");
+    EXPECT_EQ(counterRows(), countersBefore);
 
     // recordOutcomes: every kind, Failed both from handed_over and from sending (w1[4]); an
     // outcome for a row not in the right state is not applied and counts nothing.
