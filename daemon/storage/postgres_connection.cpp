@@ -25,6 +25,11 @@ std::string trimmed(std::string message) {
 }
 
 [[noreturn]] void rethrowAsError(const std::exception& e) {
+    // Not statement_completion_unknown (also a transaction_rollback): a COMMIT whose outcome
+    // is unknown may have committed, so it is no conflict to run again blindly.
+    if (dynamic_cast<const pqxx::deadlock_detected*>(&e) != nullptr ||
+        dynamic_cast<const pqxx::serialization_failure*>(&e) != nullptr)
+        throw TransientError("database: " + trimmed(e.what()));
     throw Error(ErrorCode::Failed, "database: " + trimmed(e.what()));
 }
 

@@ -16,6 +16,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/error.h"
+
 namespace campaignd::storage {
 
 using SqlValue = std::variant<std::monostate, std::int64_t, double, std::string>;
@@ -43,6 +45,14 @@ private:
 using SqlRows = std::vector<SqlRow>;
 
 enum class SqlDialect { SQLite, PostgreSQL };
+
+// The database aborted the transaction to resolve a conflict with another one (PostgreSQL:
+// "deadlock detected", a serialization failure). Nothing of it was committed, and running the
+// same transaction again is safe. Thrown by the drivers instead of a plain Error(Failed).
+class TransientError : public Error {
+public:
+    explicit TransientError(const std::string& message) : Error(ErrorCode::Failed, message) {}
+};
 
 // A field for SqlBulkWriter: an integer or a text (never null). Views are used during write().
 using SqlBulkValue = std::variant<std::int64_t, std::string_view>;

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "storage/migrations.h"
 #include "storage/recipient_import.h"
 
@@ -174,7 +175,26 @@ void SqlStore::rollbackToSavepoint(const std::string& name) noexcept {
 
 void SqlStore::transaction(const std::function<void()>& fn) { transactionWith(false, fn); }
 
-void SqlStore::relaxedTransaction(const std::function<void()>& fn) { transactionWith(true, fn); }
+// On PostgreSQL the ledger's transactions lock rows that others lock too: the claims (which
+// skip locked rows, so never wait), a worker's hand-over and outcomes (its own rows), and a
+// cancel or a recovery (every pending or sending row of a campaign, in whatever order the
+// server scans them, and it keeps the lock of a row it waited for and then passed over). Two of
+// them can then wait for each other; the server breaks the cycle after deadlock_timeout by
+// aborting one, which runs again here. Five attempts: a cycle needs an unlucky overlap, and
+// the same one again is unlikely; the fifth failure is reported like any database error.
+void SqlStore::ledgerTransaction(bool relaxed, const std::function<void()>& fn) {
+    constexpr int kAttempts = 5;
+    for (int attempt = 1;; ++attempt) {
+        try {
+            transactionWith(relaxed, fn);
+            return;
+        } catch (const TransientError& e) {
+            if (attempt == kAttempts) throw;
+            log::info(std::string("ledger transaction aborted by the database; running it again: ") + e.what(),
+                      {{"ATTEMPT", std::to_string(attempt)}});
+        }
+    }
+}
 
 void SqlStore::transactionWith(bool relaxed, const std::function<void()>& fn) {
     const Error abortedError(ErrorCode::Failed,
@@ -576,7 +596,8 @@ std::vector<ClaimedRecipient> SqlStore::claimBatch(Id campaign, std::string_view
         " AND (next_attempt_at IS NULL OR next_attempt_at <= $2)"
         " ORDER BY id LIMIT $4" + lock + ") RETURNING id";
     constexpr std::size_t kRound = 500;  // bounds the id lists below (parameter limits)
-    relaxedTransaction([&] {
+    ledgerTransaction(true, [&] {
+        out.clear();
         CountDelta delta;
         while (out.size() < limit) {
             const std::size_t want = std::min(kRound, limit - out.size());
@@ -635,7 +656,8 @@ std::vector<Id> SqlStore::markHandedOver(std::string_view worker, std::span<cons
     // database says handed_over, whatever crashes next; recoverInterrupted turns that into
     // unknown, never pending. A crash before the commit leaves sending, and no message left.
     // sending and handed_over are both counted in_flight: no counter changes here.
-    transaction([&] {
+    ledgerTransaction(false, [&] {
+        moved.clear();
         if (db_->dialect() == SqlDialect::PostgreSQL) exec("SET LOCAL synchronous_commit TO on");
         for (const HandOver& item : items)
             if (exec("UPDATE campaign_recipients SET status = 'handed_over', message_id = $3"
@@ -652,7 +674,8 @@ std::int64_t SqlStore::recordOutcomes(std::string_view worker, std::span<const D
     std::int64_t applied = 0;
     if (outcomes.empty()) return applied;
     const std::string who(worker);
-    relaxedTransaction([&] {
+    ledgerTransaction(true, [&] {
+        applied = 0;
         // Every outcome leaves in_flight (sending or handed_over) for one final or pending state;
         // RETURNING names the campaign of a row that moved (ids may span campaigns).
         CountDeltas deltas;
@@ -713,7 +736,8 @@ RecoveredClaims SqlStore::recoverInterrupted(std::optional<std::string_view> wor
     RecoveredClaims r;
     const std::string only = worker ? " AND claimed_by = $1" : "";
     const SqlParams params = worker ? SqlParams{std::string(*worker)} : SqlParams{};
-    transaction([&] {
+    ledgerTransaction(false, [&] {
+        r = {};
         // Only rows in flight change here: a bounded number, whatever the ledgers' size.
         CountDeltas deltas;
         // handed_over: the message may be at the server (the crash came after the durable
@@ -745,7 +769,7 @@ RecoveredClaims SqlStore::recoverInterrupted(std::optional<std::string_view> wor
 std::int64_t SqlStore::releaseClaims(Id campaign, std::string_view worker) {
     requireOwnTransaction("releaseClaims");
     std::int64_t released = 0;
-    transaction([&] {
+    ledgerTransaction(false, [&] {
         released = exec("UPDATE campaign_recipients SET status = 'pending', claimed_by = NULL, claimed_at = NULL"
                         " WHERE campaign_id = $1 AND status = 'sending' AND claimed_by = $2",
                         {campaign, std::string(worker)});
@@ -757,7 +781,8 @@ std::int64_t SqlStore::releaseClaims(Id campaign, std::string_view worker) {
 std::int64_t SqlStore::cancelPending(Id campaign) {
     requireOwnTransaction("cancelPending");
     CountDelta delta;
-    transaction([&] {
+    ledgerTransaction(false, [&] {
+        delta = {};
         if (db_->dialect() == SqlDialect::PostgreSQL) {
             // One statement, as before counters were kept: a row a worker claims or releases
             // while this runs is re-checked by PostgreSQL against both states, so none escapes.

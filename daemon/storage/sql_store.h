@@ -102,9 +102,13 @@ private:
     template <typename F>
     auto statement(F&& run) -> decltype(run());
     void rollbackToSavepoint(const std::string& name) noexcept;
-    // transaction(), but a top-level one commits without waiting for the disk
+    // A top-level transaction of the send ledger's sending side, run again when the database
+    // aborts it over a conflict (TransientError): every one of them is a compare-and-set from
+    // the rows' current states, so running it again is safe. fn must start from nothing each
+    // time (reset what it collects).
+    void ledgerTransaction(bool relaxed, const std::function<void()>& fn);
+    // transaction(); relaxed: a top-level one commits without waiting for the disk
     // (SqlConnection::beginRelaxed).
-    void relaxedTransaction(const std::function<void()>& fn);
     void transactionWith(bool relaxed, const std::function<void()>& fn);
     std::vector<std::string> groupsOf(Id recipient);
     void requireOwnTransaction(const char* what) const;
