@@ -348,6 +348,9 @@ std::string normalizeFromAddress(std::string_view input) {
     } catch (const Error& e) {
         throw Error(ErrorCode::InvalidArgument, std::string("from ") + e.what());
     }
+    // Spaces at either end of a name, quoted or not, carry nothing, and would not survive a
+    // second pass (which trims the value): without them the result normalises to itself.
+    name = std::string(trim(name));
     if (name.empty()) return address;
 
     // Quote the display name when it holds an RFC 5322 special, so that it reads back the same.

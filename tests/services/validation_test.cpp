@@ -210,6 +210,11 @@ TEST(Validation, FromAddressForms) {
     EXPECT_EQ(normalizeFromAddress("\"Example, Inc.\" <news@example.org>"), "\"Example, Inc.\" <news@example.org>");
     EXPECT_EQ(normalizeFromAddress("\"Say \\\"hi\\\"\" <a@b.org>"), "\"Say \\\"hi\\\"\" <a@b.org>");
     EXPECT_EQ(normalizeFromAddress("Grüße Team <team@bücher.example>"), "Grüße Team <team@xn--bcher-kva.example>");
+    // Spaces at the ends of a quoted name go, so the result normalises to itself.
+    EXPECT_EQ(normalizeFromAddress("\" Ann \" <a@b.org>"), "Ann <a@b.org>");
+    EXPECT_EQ(normalizeFromAddress("\"   \" <a@b.org>"), "a@b.org");
+    for (const char* from : {"\" Ann \" <a@b.org>", "\"  \" <a@b.org>", "\" Example, Inc. \" <a@b.org>"})
+        EXPECT_EQ(normalizeFromAddress(normalizeFromAddress(from)), normalizeFromAddress(from)) << from;
 }
 
 TEST(Validation, FromAddressRefusals) {
