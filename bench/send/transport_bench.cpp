@@ -1,8 +1,12 @@
 // transport_bench.cpp: the smtp transport plugin alone, next to Postfix's smtp-source, in one
 // run against one smtp-sink (discarding) on a private loopback endpoint: the same number and
 // size of messages over the same number of connections. Also the original design's way (a new
-// connection per message) through the same plugin. Prints each run and the medians; a
-// benchmark, never a test. Usage:
+// connection per message) through the same plugin. And libcurl with nothing of campaignd
+// around it, two ways: one thread per connection each calling curl_easy_perform (what the
+// plugin does), and one thread driving every connection through the multi interface (as
+// smtp-source drives its sessions from one event loop): the ceiling of any libcurl sender on
+// this machine, and whether an event loop would lower its CPU per message. Prints each run,
+// the medians, and the CPU per message of each way; a benchmark, never a test. Usage:
 //   campaignd-transport-bench [--messages N] [--size BYTES] [--connections C] [--runs R]
 //                             [--batch B] [--plugin PATH]
 #include <algorithm>
@@ -17,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include <curl/curl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "plugin-host/plugin_host.h"
@@ -106,6 +112,107 @@ double plugin(const TransportHandle& transport, const SmtpSink& sink, const Opti
     return seconds;
 }
 
+// User + system CPU seconds of this process (RUSAGE_SELF) or of its waited-for children.
+double cpuSeconds(int who) {
+    rusage u{};
+    ::getrusage(who, &u);
+    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// libcurl alone: one easy handle per connection, set up once, the same message each time.
+struct BareHandle {
+    CURL* curl = nullptr;
+    curl_slist* rcpt = nullptr;
+    const std::string* data = nullptr;
+    std::size_t offset = 0;
+    static std::size_t read(char* buffer, std::size_t size, std::size_t n, void* self) {
+        auto& h = *static_cast<BareHandle*>(self);
+        const std::size_t k = std::min(size * n, h.data->size() - h.offset);
+        std::memcpy(buffer, h.data->data() + h.offset, k);
+        h.offset += k;
+        return k;
+    }
+    BareHandle(const std::string& url, const std::string& message) : data(&message) {
+        curl = curl_easy_init();
+        rcpt = curl_slist_append(nullptr, "<r@example.org>");
+        if (curl == nullptr || rcpt == nullptr) throw std::runtime_error("libcurl: out of memory");
+        curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+        curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(curl, CURLOPT_READFUNCTION, &BareHandle::read);
+        curl_easy_setopt(curl, CURLOPT_READDATA, this);
+        curl_easy_setopt(curl, CURLOPT_MAIL_FROM, "<news@example.org>");
+        curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
+        curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
+    }
+    ~BareHandle() {
+        curl_easy_cleanup(curl);
+        curl_slist_free_all(rcpt);
+    }
+    BareHandle(const BareHandle&) = delete;
+    BareHandle& operator=(const BareHandle&) = delete;
+};
+
+// C threads, each with its own handle (connection), curl_easy_perform per message.
+double bareCurlThreads(const SmtpSink& sink, const Options& o) {
+    const std::string message = makeMessage(o.size, 0);
+    std::atomic<std::size_t> failed{0};
+    const auto start = Clock::now();
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < o.connections; ++t)
+        threads.emplace_back([&, t] {
+            BareHandle h(sink.url(), message);
+            for (std::size_t i = t; i < o.messages; i += o.connections) {
+                h.offset = 0;
+                if (curl_easy_perform(h.curl) != CURLE_OK) ++failed;
+            }
+        });
+    for (auto& th : threads) th.join();
+    if (failed != 0) throw std::runtime_error("bare libcurl: " + std::to_string(failed.load()) + " failed");
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// One thread, C handles in one multi handle (its pool keeps C connections), curl_multi_poll.
+double bareCurlMulti(const SmtpSink& sink, const Options& o) {
+    const std::string message = makeMessage(o.size, 0);
+    CURLM* multi = curl_multi_init();
+    if (multi == nullptr) throw std::runtime_error("libcurl: out of memory");
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, long(o.connections));
+    std::vector<std::unique_ptr<BareHandle>> handles;
+    std::size_t started = 0, done = 0, failed = 0;
+    const auto start = Clock::now();
+    for (std::size_t t = 0; t < o.connections && started < o.messages; ++t, ++started) {
+        handles.push_back(std::make_unique<BareHandle>(sink.url(), message));
+        curl_easy_setopt(handles.back()->curl, CURLOPT_PRIVATE, handles.back().get());
+        curl_multi_add_handle(multi, handles.back()->curl);
+    }
+    while (done < o.messages) {
+        int running = 0;
+        curl_multi_perform(multi, &running);
+        int queued = 0;
+        while (CURLMsg* m = curl_multi_info_read(multi, &queued)) {
+            if (m->msg != CURLMSG_DONE) continue;
+            ++done;
+            if (m->data.result != CURLE_OK) ++failed;
+            CURL* easy = m->easy_handle;
+            curl_multi_remove_handle(multi, easy);
+            if (started < o.messages) {
+                BareHandle* h = nullptr;
+                curl_easy_getinfo(easy, CURLINFO_PRIVATE, &h);
+                h->offset = 0;
+                curl_multi_add_handle(multi, easy);
+                ++started;
+            }
+        }
+        if (done < o.messages) curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    handles.clear();
+    curl_multi_cleanup(multi);
+    if (failed != 0) throw std::runtime_error("bare libcurl (multi): " + std::to_string(failed) + " failed");
+    return seconds;
+}
+
 // The original design's way: a Python smtplib script, a new connection and login per message.
 double smtplibBaseline(const SmtpSink& sink, const Options& o, std::size_t messages) {
     const RunResult r = run({BASELINE_SCRIPT, sink.endpoint().address, std::to_string(sink.endpoint().port),
@@ -138,6 +245,7 @@ int main(int argc, char** argv) {
         }
     }
     try {
+        curl_global_init(CURL_GLOBAL_DEFAULT);  // before any thread (the plugin does its own too)
         TempDir dir("campaignd-transport-bench");
         std::filesystem::create_directory(dir / "plugins");
         std::filesystem::copy_file(o.plugin, dir / "plugins" / "smtp.so");
@@ -151,11 +259,23 @@ int main(int argc, char** argv) {
 
         std::printf("%zu messages of %zu bytes over %zu connections, %zu runs\n", o.messages, o.size,
                     o.connections, o.runs);
-        std::vector<double> source, reused, perMessage, baseline;
+        std::vector<double> source, reused, perMessage, baseline, bare, bareMulti;
+        std::vector<double> sourceCpu, reusedCpu, bareCpu, bareMultiCpu;  // µs per message
         const bool havePython = ::access("/usr/bin/python3", X_OK) == 0;
+        const auto perMessageUs = [&](double cpu) { return cpu * 1e6 / double(o.messages); };
         for (std::size_t r = 0; r < o.runs; ++r) {
+            double c = cpuSeconds(RUSAGE_CHILDREN);
             source.push_back(smtpSource(sink, o));
+            sourceCpu.push_back(perMessageUs(cpuSeconds(RUSAGE_CHILDREN) - c));
+            c = cpuSeconds(RUSAGE_SELF);
             reused.push_back(plugin(*transport, sink, o, false));
+            reusedCpu.push_back(perMessageUs(cpuSeconds(RUSAGE_SELF) - c));
+            c = cpuSeconds(RUSAGE_SELF);
+            bare.push_back(bareCurlThreads(sink, o));
+            bareCpu.push_back(perMessageUs(cpuSeconds(RUSAGE_SELF) - c));
+            c = cpuSeconds(RUSAGE_SELF);
+            bareMulti.push_back(bareCurlMulti(sink, o));
+            bareMultiCpu.push_back(perMessageUs(cpuSeconds(RUSAGE_SELF) - c));
             Options small = o;
             small.messages = std::min<std::size_t>(o.messages, 5000);  // it is slow
             perMessage.push_back(plugin(*transport, sink, small, true) * double(o.messages) / double(small.messages));
@@ -165,12 +285,22 @@ int main(int argc, char** argv) {
             std::printf("run %zu: smtp-source %.2f s, plugin %.2f s, plugin new connection per message %.2f s, "
                         "smtplib new connection and login per message %.2f s (the last two extrapolated from %zu)\n",
                         r + 1, source.back(), reused.back(), perMessage.back(), baseline.back(), small.messages);
+            std::printf("       bare libcurl, a thread per connection %.2f s, one thread through the multi interface "
+                        "%.2f s\n",
+                        bare.back(), bareMulti.back());
         }
         const double s = median(source), p = median(reused), n = median(perMessage), b = median(baseline);
         std::printf("median msg/s: smtp-source %.0f, plugin %.0f (%.2f x smtp-source), "
                     "new connection per message %.0f (%.2f x), smtplib baseline %.0f (%.2f x)\n",
                     double(o.messages) / s, double(o.messages) / p, s / p, double(o.messages) / n, s / n,
                     b > 0 ? double(o.messages) / b : 0.0, b > 0 ? s / b : 0.0);
+        const double bt = median(bare), bm = median(bareMulti);
+        std::printf("median msg/s: bare libcurl, a thread per connection %.0f (%.2f x smtp-source); one thread, "
+                    "multi interface %.0f (%.2f x)\n",
+                    double(o.messages) / bt, s / bt, double(o.messages) / bm, s / bm);
+        std::printf("median CPU per message (user + system): smtp-source %.1f us, plugin %.1f us, bare libcurl "
+                    "threads %.1f us, bare libcurl multi %.1f us\n",
+                    median(sourceCpu), median(reusedCpu), median(bareCpu), median(bareMultiCpu));
     } catch (const std::exception& e) {
         std::cerr << "campaignd-transport-bench: " << e.what() << "\n";
         return 1;
