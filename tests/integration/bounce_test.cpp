@@ -40,21 +40,8 @@ protected:
         daemon_ = std::make_unique<Campaignd>(bus_, dir_, config);
     }
 
-    std::string ok(const std::vector<std::string>& args) {
-        const auto r = daemon_->ctl(args);
-        EXPECT_EQ(r.exitCode, 0) << r.err << r.out;
-        return r.out;
-    }
-    json okJson(std::vector<std::string> args) {
-        args.insert(args.begin(), "--json");
-        const auto out = ok(args);
-        try {
-            return json::parse(out);
-        } catch (const json::exception&) {
-            ADD_FAILURE() << "not JSON: " << out;
-            return json();
-        }
-    }
+    std::string ok(const std::vector<std::string>& args) { return daemon_->ctlOk(args); }
+    json okJson(const std::vector<std::string>& args) { return daemon_->ctlJson(args); }
     // campaignd-ctl ARGS with `input` on standard input, as pipe(8) runs it.
     RunResult piped(const std::vector<std::string>& args, const std::string& input) {
         std::vector<std::string> argv{ctlBinary(), "--user"};

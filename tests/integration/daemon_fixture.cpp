@@ -7,6 +7,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
@@ -175,6 +177,27 @@ RunResult Campaignd::ctl(const std::vector<std::string>& args, std::optional<Use
     }
     return run(argv, options, 60s);
 }
+
+std::string Campaignd::ctlOk(const std::vector<std::string>& args) const {
+    const auto r = ctl(args);
+    std::string command = "campaignd-ctl";
+    for (const auto& a : args) command += " " + a;
+    EXPECT_EQ(r.exitCode, 0) << command << "\nstderr: " << r.err << "\nstdout: " << r.out;
+    return r.out;
+}
+
+nlohmann::json Campaignd::ctlJson(std::vector<std::string> args) const {
+    args.insert(args.begin(), "--json");
+    const auto out = ctlOk(args);
+    try {
+        return nlohmann::json::parse(out);
+    } catch (const nlohmann::json::exception&) {
+        ADD_FAILURE() << "not JSON: " << out;
+        return nlohmann::json::object();
+    }
+}
+
+nlohmann::json Campaignd::ctlCampaign(int id) const { return ctlJson({"campaign", "show", std::to_string(id)}); }
 
 RunResult Campaignd::busctl(const std::vector<std::string>& args, std::optional<UserIds> as) const {
     std::vector<std::string> argv{"busctl", "--address=" + bus_.address()};

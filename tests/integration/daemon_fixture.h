@@ -3,8 +3,10 @@
 // is default-deny plus the project's own policy file (systemd/org.campaignd.Campaignd1.conf),
 // on a socket in a private directory. Campaignd starts the built daemon against it with a
 // config the test writes, waits for its sd_notify READY=1 on a notify socket of its own, and
-// runs campaignd-ctl and busctl against it, optionally as another user. Everything started is
-// stopped when the objects die.
+// runs campaignd-ctl and busctl against it, optionally as another user; ctlOk/ctlJson/ctlCampaign
+// are the one copy of "run campaignd-ctl and expect success" that every integration test uses
+// (a failure there is a GoogleTest failure, not an exception). Everything started is stopped
+// when the objects die.
 #pragma once
 
 #include <filesystem>
@@ -13,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -64,6 +68,14 @@ public:
 
     // campaignd-ctl ARGS (with --user on a session bus), optionally as another user.
     RunResult ctl(const std::vector<std::string>& args, std::optional<UserIds> as = {}) const;
+    // campaignd-ctl ARGS expected to exit 0 (a test failure otherwise, naming the command with
+    // its stderr and stdout); returns its stdout.
+    std::string ctlOk(const std::vector<std::string>& args) const;
+    // campaignd-ctl --json ARGS expected to exit 0, its stdout parsed; a test failure and an
+    // empty object when it is not JSON.
+    nlohmann::json ctlJson(std::vector<std::string> args) const;
+    // campaignd-ctl --json campaign show ID.
+    nlohmann::json ctlCampaign(int id) const;
     // busctl --address=... ARGS.
     RunResult busctl(const std::vector<std::string>& args, std::optional<UserIds> as = {}) const;
 

@@ -54,22 +54,8 @@ protected:
         daemon_ = std::make_unique<Campaignd>(bus_, dir_, config());
     }
 
-    // Runs campaignd-ctl and expects success; returns stdout.
-    std::string ok(const std::vector<std::string>& args) {
-        const auto r = daemon_->ctl(args);
-        EXPECT_EQ(r.exitCode, 0) << "campaignd-ctl " << join(args) << "\nstderr: " << r.err;
-        return r.out;
-    }
-    json okJson(std::vector<std::string> args) {
-        args.insert(args.begin(), "--json");
-        const auto out = ok(args);
-        try {
-            return json::parse(out);
-        } catch (const json::exception& e) {
-            ADD_FAILURE() << "not JSON: " << out;
-            return json();
-        }
-    }
+    std::string ok(const std::vector<std::string>& args) { return daemon_->ctlOk(args); }
+    json okJson(const std::vector<std::string>& args) { return daemon_->ctlJson(args); }
     // Runs campaignd-ctl and expects it to fail with exit status 1 and `message` on stderr.
     void refused(const std::vector<std::string>& args, const std::string& message) {
         const auto r = daemon_->ctl(args);

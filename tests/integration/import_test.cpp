@@ -42,21 +42,8 @@ protected:
         daemon_ = std::make_unique<Campaignd>(bus_, dir_, config);
     }
 
-    std::string ok(const std::vector<std::string>& args) {
-        const auto r = daemon_->ctl(args);
-        EXPECT_EQ(r.exitCode, 0) << r.err << r.out;
-        return r.out;
-    }
-    json okJson(std::vector<std::string> args) {
-        args.insert(args.begin(), "--json");
-        const auto out = ok(args);
-        try {
-            return json::parse(out);
-        } catch (const json::exception&) {
-            ADD_FAILURE() << "not JSON: " << out;
-            return json();
-        }
-    }
+    std::string ok(const std::vector<std::string>& args) { return daemon_->ctlOk(args); }
+    json okJson(const std::vector<std::string>& args) { return daemon_->ctlJson(args); }
     std::string file(const std::string& name, const std::string& text) {
         writeFile(dir_ / name, text);
         return (dir_ / name).string();

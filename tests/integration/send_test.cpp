@@ -83,22 +83,9 @@ protected:
 
     fs::path maildir() const { return dir_ / "outbox"; }
 
-    std::string ok(const std::vector<std::string>& args) {
-        const auto r = daemon_->ctl(args);
-        EXPECT_EQ(r.exitCode, 0) << r.err << r.out;
-        return r.out;
-    }
-    json okJson(std::vector<std::string> args) {
-        args.insert(args.begin(), "--json");
-        const auto out = ok(args);
-        try {
-            return json::parse(out);
-        } catch (const json::exception&) {
-            ADD_FAILURE() << "not JSON: " << out;
-            return json::object();
-        }
-    }
-    json campaign(int id) { return okJson({"campaign", "show", std::to_string(id)}); }
+    std::string ok(const std::vector<std::string>& args) { return daemon_->ctlOk(args); }
+    json okJson(const std::vector<std::string>& args) { return daemon_->ctlJson(args); }
+    json campaign(int id) { return daemon_->ctlCampaign(id); }
 
     // n recipients r0..r(n-1)@<domain> in group `group`, named "Person i".
     void addRecipients(const std::string& group, int n, const std::string& domain = "example.org") {
