@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "backends.h"
 #include "daemon_fixture.h"
 #include "support/postgres_environment.h"
 
@@ -23,8 +24,6 @@ using nlohmann::json;
 
 [[maybe_unused]] auto* const kPostgres = ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
 
-enum class Backend { Sqlite, Postgres };
-
 std::string replaceAll(std::string text, const std::string& from, const std::string& to) {
     for (std::size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos; pos += to.size())
         text.replace(pos, from.size(), to);
@@ -35,8 +34,7 @@ class BounceTest : public ::testing::TestWithParam<Backend> {
 protected:
     void SetUp() override {
         DaemonConfig config;
-        config.database = GetParam() == Backend::Sqlite ? "sqlite:" + (dir_ / "c.db").string()
-                                                        : PostgresEnvironment::server().createDatabase("bounces");
+        config.database = databaseFor(GetParam(), dir_, "bounces");
         daemon_ = std::make_unique<Campaignd>(bus_, dir_, config);
     }
 
@@ -169,7 +167,7 @@ TEST_P(BounceTest, RefusesNonMailInputAndTellsPostfixWhatToDo) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, BounceTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
-                         [](const auto& info) { return info.param == Backend::Sqlite ? "sqlite" : "postgresql"; });
+                         backendTestName);
 
 }  // namespace
 }  // namespace campaignd::test

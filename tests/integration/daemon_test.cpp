@@ -7,6 +7,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "backends.h"
 #include "daemon_fixture.h"
 #include "support/postgres_environment.h"
 
@@ -17,13 +18,6 @@ using nlohmann::json;
 
 [[maybe_unused]] auto* const kPostgres =
     ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
-
-enum class Backend { Sqlite, Postgres };
-
-std::string databaseFor(Backend backend, const TempDir& dir) {
-    if (backend == Backend::Sqlite) return "sqlite:" + (dir / "campaignd.db").string();
-    return PostgresEnvironment::server().createDatabase("daemon");
-}
 
 // "YYYY-MM-DD HH:MM" in UTC (the tests run the client with TZ=UTC), `seconds` from now.
 std::string localTimeFromNow(long seconds) {
@@ -38,7 +32,7 @@ std::string localTimeFromNow(long seconds) {
 class DaemonTest : public ::testing::TestWithParam<Backend> {
 protected:
     void SetUp() override {
-        database_ = databaseFor(GetParam(), dir_);
+        database_ = databaseFor(GetParam(), dir_, "daemon");
         daemon_ = std::make_unique<Campaignd>(bus_, dir_, config());
     }
 
@@ -308,9 +302,7 @@ TEST_P(DaemonTest, DataSurvivesRestart) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DaemonTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
-                         [](const auto& info) {
-                             return info.param == Backend::Sqlite ? "sqlite" : "postgresql";
-                         });
+                         backendTestName);
 
 }  // namespace
 }  // namespace campaignd::test

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "backends.h"
 #include "daemon_fixture.h"
 #include "support/postgres_environment.h"
 
@@ -23,15 +24,12 @@ using nlohmann::json;
 
 [[maybe_unused]] auto* const kPostgres = ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
 
-enum class Backend { Sqlite, Postgres };
-
 class ImportTest : public ::testing::TestWithParam<Backend> {
 protected:
     void SetUp() override {
         fs::create_directories(dir_ / "plugins");
         fs::copy_file(CSV_IMPORTER_PLUGIN, dir_ / "plugins" / "csv-importer.so");
-        database_ = GetParam() == Backend::Sqlite ? "sqlite:" + (dir_ / "c.db").string()
-                                                  : PostgresEnvironment::server().createDatabase("import");
+        database_ = databaseFor(GetParam(), dir_, "import");
         start();
     }
 
@@ -250,7 +248,7 @@ TEST_P(ImportTest, CancelledImportWritesNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ImportTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
-                         [](const auto& info) { return info.param == Backend::Sqlite ? "sqlite" : "postgresql"; });
+                         backendTestName);
 
 }  // namespace
 }  // namespace campaignd::test

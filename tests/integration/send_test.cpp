@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "backends.h"
 #include "daemon_fixture.h"
 #include "storage/sql_store.h"
 #include "storage/store.h"
@@ -26,8 +27,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 [[maybe_unused]] auto* const kPostgres = ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
-
-enum class Backend { Sqlite, Postgres };
 
 // One delivered file of the Maildir.
 struct Delivered {
@@ -68,8 +67,7 @@ protected:
         fs::create_directories(dir_ / "plugins");
         fs::copy_file(MAILDIR_PLUGIN, dir_ / "plugins" / "maildir.so");
         fs::copy_file(CSV_IMPORTER_PLUGIN, dir_ / "plugins" / "csv-importer.so");
-        database_ = GetParam() == Backend::Sqlite ? "sqlite:" + (dir_ / "c.db").string()
-                                                  : PostgresEnvironment::server().createDatabase("send");
+        database_ = databaseFor(GetParam(), dir_, "send");
     }
 
     void start(const std::string& transportExtra = {}) {
@@ -386,7 +384,7 @@ TEST_P(SendTest, ABounceToItsVerpAddressNamesTheCampaignAndTheRecipient) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SendTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
-                         [](const auto& info) { return info.param == Backend::Sqlite ? "Sqlite" : "Postgres"; });
+                         backendTestName);
 
 // Two daemons sharing one PostgreSQL send the same campaign together (the second goes on with
 // what is in progress when it starts): their claims never overlap (FOR UPDATE SKIP LOCKED,

@@ -17,6 +17,7 @@
 #include <set>
 #include <thread>
 
+#include "backends.h"
 #include "daemon_fixture.h"
 #include "storage/sql_store.h"
 #include "storage/store.h"
@@ -31,8 +32,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 [[maybe_unused]] auto* const kPostgres = ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
-
-enum class Backend { Sqlite, Postgres };
 
 std::string headerOf(const std::string& data, const std::string& name) {
     const auto at = data.find("\r\n" + name + ": ");
@@ -61,8 +60,7 @@ protected:
         fs::create_directories(dir_ / "plugins");
         fs::copy_file(SMTP_PLUGIN, dir_ / "plugins" / "smtp.so");
         fs::copy_file(CSV_IMPORTER_PLUGIN, dir_ / "plugins" / "csv-importer.so");
-        database_ = GetParam() == Backend::Sqlite ? "sqlite:" + (dir_ / "c.db").string()
-                                                  : PostgresEnvironment::server().createDatabase("smtpsend");
+        database_ = databaseFor(GetParam(), dir_, "smtpsend");
     }
 
     void start(const std::string& transport, const std::string& sending = {}) {
@@ -337,7 +335,7 @@ TEST_P(SmtpSendTest, AFailedTlsHandshakePausesTheCampaignWithTheReason) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SmtpSendTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
-                         [](const auto& info) { return info.param == Backend::Sqlite ? "Sqlite" : "Postgres"; });
+                         backendTestName);
 
 }  // namespace
 }  // namespace campaignd::test
