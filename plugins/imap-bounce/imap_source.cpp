@@ -14,6 +14,7 @@
 // characters or non-ASCII (modified UTF-7 is not implemented).
 #include <campaignd/plugin.h>
 
+#include "plugin_text.h"
 #include "imap_response.h"
 
 #include <curl/curl.h>
@@ -51,14 +52,8 @@ void logLine(const Instance* self, campaignd_log_level level, const std::string&
     self->host->log(self->host->host_ctx, level, message.c_str(), f.empty() ? nullptr : f.data(), f.size(), nullptr);
 }
 
-std::string errnoText(int error) { return std::system_category().message(error); }
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
-    return true;
-}
+using campaignd::plugin_text::equalsIgnoreCase;
+using campaignd::plugin_text::errnoText;
 
 using campaignd::imap::Failure;
 using campaignd::imap::Response;

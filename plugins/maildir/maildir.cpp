@@ -26,13 +26,15 @@
 #include <system_error>
 #include <vector>
 
+#include "plugin_text.h"
+
 namespace {
 
 // Per process, shared by every session: with the pid it makes each name unique even when two
 // sessions deliver in the same microsecond.
 std::atomic<unsigned long long> gSequence{0};
 
-std::string errnoText(int error) { return std::system_category().message(error); }
+using campaignd::plugin_text::errnoText;
 
 // The host name as the Maildir spec wants it in a file name: '/' and ':' written as \057, \072.
 std::string maildirHostName() {

@@ -10,6 +10,7 @@
 // password file that others can read, and sending unauthenticated when Username= is set.
 #include <campaignd/plugin.h>
 
+#include "plugin_text.h"
 #include "smtp_reply.h"
 
 #include <curl/curl.h>
@@ -35,14 +36,8 @@ namespace {
 constexpr std::size_t kMaxPasswordFile = 4096;  // a password file larger than this is refused
 constexpr long kDefaultTimeout = 30;            // seconds: connect, each reply, a stalled body
 
-std::string errnoText(int error) { return std::system_category().message(error); }
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
-    return true;
-}
+using campaignd::plugin_text::equalsIgnoreCase;
+using campaignd::plugin_text::errnoText;
 
 // ---- Settings ---------------------------------------------------------------------------------
 
