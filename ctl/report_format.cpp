@@ -3,13 +3,13 @@
 
 #include <cstdio>
 
-#include "services/csv_export.h"
+#include "rules/csv_export.h"
 #include "table.h"
 
 namespace campaignd::ctl {
 namespace {
 
-using services::csvCell;
+using rules::csvCell;
 
 const char* const kCounts[] = {"total", "sent", "failed", "unknown", "skipped", "pending", "in_flight", "bounces"};
 

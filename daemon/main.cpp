@@ -32,7 +32,7 @@
 #include "services/recipient_service.h"
 #include "services/report_mailer.h"
 #include "services/sending_service.h"
-#include "services/validation.h"
+#include "rules/validation.h"
 #include "storage/store.h"
 
 namespace {
@@ -116,8 +116,8 @@ int run(const Options& opts) {
     };
     // Plugins validate with the daemon's own rules (ABI 1.1 host functions).
     plugins::HostServices hostServices{
-        [](std::string_view address) { return services::normalizeEmail(address); },
-        [](std::string_view field, std::string_view value) { services::checkHeaderValue(field, value); }};
+        [](std::string_view address) { return rules::normalizeEmail(address); },
+        [](std::string_view field, std::string_view value) { rules::checkHeaderValue(field, value); }};
     plugins::PluginHost pluginHost(cfg.pluginDirectory, pluginConfig, hostServices);
     pluginHost.start();
     // Every [Transport NAME] must name a running transport plugin: found now, not at the
@@ -135,7 +135,7 @@ int run(const Options& opts) {
         }
     }
 
-    const services::Clock clock = services::systemNow;
+    const campaignd::Clock clock = campaignd::systemNow;
     services::CampaignService campaigns(*store, clock);
     services::RecipientService recipients(*store, clock);
     campaigns.setTransportCheck([&cfg](const std::string& name) { return cfg.transports.count(name) > 0; });
@@ -158,7 +158,7 @@ int run(const Options& opts) {
                          store->backendName(),
                          store->location(),
                          static_cast<std::uint64_t>(store->schemaVersion()),
-                         services::systemNow(),
+                         campaignd::systemNow(),
                          opts.user ? "user" : "system"};
     bus::ManagerObject manager(*connection, io, svc, info);
     manager.publishExisting();

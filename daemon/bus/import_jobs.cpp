@@ -10,7 +10,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "services/clock.h"
+#include "core/clock.h"
 
 namespace campaignd::bus {
 

@@ -16,7 +16,7 @@
 #include "config/ini.h"
 #include "core/buildconfig.h"
 #include "core/error.h"
-#include "services/validation.h"
+#include "rules/validation.h"
 
 namespace campaignd::config {
 namespace fs = std::filesystem;
@@ -66,7 +66,7 @@ void setPluginDirectory(Config& c, const IniValue& v) {
 
 void setAdminEmail(Config& c, const IniValue& v) {
     try {
-        c.adminEmail = services::normalizeEmail(v.value);
+        c.adminEmail = rules::normalizeEmail(v.value);
     } catch (const Error& e) {
         fail(v, e.what());
     }
@@ -155,7 +155,7 @@ std::int64_t timeSpanUsec(const IniValue& v) {
 
 std::string domainOf(const IniValue& v, const std::string& domain) {
     try {
-        const auto normalised = services::normalizeEmail("x@" + domain);
+        const auto normalised = rules::normalizeEmail("x@" + domain);
         return normalised.substr(2);
     } catch (const Error& e) {
         fail(v, "\"" + domain + "\" is not a valid domain");
@@ -202,7 +202,7 @@ void applySending(Config& c, const IniValue& v) {
         s.defaultTransportAt = v.file + ":" + std::to_string(v.line);
     } else if (v.key == "From") {
         try {
-            s.from = services::normalizeFromAddress(v.value);
+            s.from = rules::normalizeFromAddress(v.value);
         } catch (const Error& e) {
             fail(v, e.what());
         }
@@ -230,7 +230,7 @@ void applySending(Config& c, const IniValue& v) {
         s.unsubscribeUrl = v.value;
     } else if (v.key == "UnsubscribeMailto") {
         try {
-            s.unsubscribeMailto = services::normalizeEmail(v.value);
+            s.unsubscribeMailto = rules::normalizeEmail(v.value);
         } catch (const Error& e) {
             fail(v, e.what());
         }

@@ -24,7 +24,7 @@
 #include "core/log.h"
 #include "delivery/pipeline.h"
 #include "delivery/state_files.h"
-#include "services/clock.h"
+#include "core/clock.h"
 
 namespace campaignd::delivery {
 namespace {
@@ -133,7 +133,7 @@ DeliveryEngine::~DeliveryEngine() {
     if (monitor_.joinable()) monitor_.join();
 }
 
-Usec DeliveryEngine::now() const { return env_.now ? env_.now() : services::systemNow(); }
+Usec DeliveryEngine::now() const { return env_.now ? env_.now() : campaignd::systemNow(); }
 
 const std::string& DeliveryEngine::instanceId() {
     std::lock_guard lock(mutex_);

@@ -28,7 +28,7 @@
 #include "mail/encoding.h"
 #include "mail/html_to_text.h"
 #include "mail/personalisation.h"
-#include "services/validation.h"
+#include "rules/validation.h"
 
 namespace campaignd::mail {
 namespace {
@@ -93,7 +93,7 @@ std::string withField(std::string_view field, const std::string& problem) {
 }
 
 void checkTemplate(std::string_view field, std::string_view text) {
-    services::checkUtf8(field, text);
+    rules::checkUtf8(field, text);
     const std::string problem = validateTemplate(text);
     if (!problem.empty()) throw Error(ErrorCode::InvalidArgument, withField(field, problem));
 }
@@ -214,7 +214,7 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
     if (fromInput.empty())
         throw Error(ErrorCode::InvalidArgument,
                     "the campaign has no from address and no default sender is configured");
-    const auto [fromName, fromAddress] = splitFrom(services::normalizeFromAddress(fromInput));
+    const auto [fromName, fromAddress] = splitFrom(rules::normalizeFromAddress(fromInput));
     {
         HeaderWriter from(t.fromHeader, "From");
         from.phrase(cleanHeaderText(fromName));
@@ -223,7 +223,7 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
     }
     t.messageIdDomain = settings.messageIdDomain.empty() ? domainOf(fromAddress) : settings.messageIdDomain;
     try {
-        t.messageIdDomain = domainOf(services::normalizeEmail("message-id@" + t.messageIdDomain));
+        t.messageIdDomain = domainOf(rules::normalizeEmail("message-id@" + t.messageIdDomain));
     } catch (const Error& e) {
         throw Error(ErrorCode::InvalidArgument, std::string("Message-ID domain: ") + e.what());
     }
@@ -236,7 +236,7 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
         for (unsigned char c : url)
             if (!isUrlCharacter(c))
                 throw Error(ErrorCode::InvalidArgument,
-                            "unsubscribe URL: contains \"" + services::quoteForMessage(std::string(1, static_cast<char>(c))) +
+                            "unsubscribe URL: contains \"" + rules::quoteForMessage(std::string(1, static_cast<char>(c))) +
                                 "\"; %-encode it");
         if (url.find("{token}") == std::string::npos)
             throw Error(ErrorCode::InvalidArgument,
@@ -247,14 +247,14 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
     }
     if (!settings.unsubscribeMailto.empty()) {
         try {
-            t.unsubscribeMailto = services::normalizeEmail(settings.unsubscribeMailto);
+            t.unsubscribeMailto = rules::normalizeEmail(settings.unsubscribeMailto);
         } catch (const Error& e) {
             throw Error(ErrorCode::InvalidArgument, std::string("unsubscribe mailto ") + e.what());
         }
     }
 
     // The templates.
-    services::checkHeaderValue("subject", campaign.subject);
+    rules::checkHeaderValue("subject", campaign.subject);
     checkTemplate("subject", campaign.subject);
     // Stored HTML is sanitised, and the sanitiser keeps template tags in links intact.
     const std::string& html = campaign.htmlContent;
@@ -357,7 +357,7 @@ OutgoingMessage CampaignTemplate::render(const Recipient& recipient,
     if (recipient.id <= 0) throw Error(ErrorCode::InvalidArgument, "recipient id must be positive");
     OutgoingMessage message;
     try {
-        message.recipient = services::normalizeEmail(recipient.email);
+        message.recipient = rules::normalizeEmail(recipient.email);
     } catch (const Error& e) {
         throw Error(ErrorCode::InvalidArgument, std::string("recipient ") + e.what());
     }

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "services/validation.h"
+#include "rules/validation.h"
 
 namespace campaignd::mail {
 namespace {
@@ -138,7 +138,7 @@ VerpSettings checkVerpSettings(const VerpSettings& settings) {
                                 '-' + std::string(kMaxTokenLength, 'a') + '@' + settings.domain;
     std::string normalized;
     try {
-        normalized = services::normalizeEmail(longest);
+        normalized = rules::normalizeEmail(longest);
     } catch (const Error& e) {
         throw Error(ErrorCode::InvalidArgument,
                     std::string("the VERP prefix or domain makes an invalid envelope sender: ") + e.what());

@@ -31,9 +31,9 @@ namespace campaignd::plugins {
 // a sentence for a person) on invalid input and must be safe to call concurrently. An empty
 // function makes the matching host function answer CAMPAIGND_ERR_UNSUPPORTED.
 struct HostServices {
-    // services::normalizeEmail: the normalised address.
+    // rules::normalizeEmail: the normalised address.
     std::function<std::string(std::string_view)> normalizeEmail;
-    // services::checkHeaderValue: refuses CR, LF, NUL, control characters, invalid UTF-8.
+    // rules::checkHeaderValue: refuses CR, LF, NUL, control characters, invalid UTF-8.
     std::function<void(std::string_view field, std::string_view value)> checkHeaderValue;
 };
 

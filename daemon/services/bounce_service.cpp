@@ -12,10 +12,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include "bounce_parser.h"
+#include "bounce/bounce_parser.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "services/csv_export.h"
+#include "rules/csv_export.h"
 
 namespace campaignd::services {
 namespace {
@@ -399,10 +399,10 @@ std::int64_t BounceService::exportCsv(int fd, const storage::BounceFilter& filte
     std::string out = "campaign,recipient_email,reason,processed_at,status,hard,action,diagnostic,remote_mta,"
                       "message_id,source\r\n";
     for (const BounceRecord& b : records) {
-        out += (b.campaignId ? std::to_string(*b.campaignId) : std::string()) + ',' + csvCell(b.recipientEmail) +
-               ',' + csvCell(b.reason) + ',' + formatUtc(b.processedAt) + ',' + csvCell(b.statusCode) + ',' +
-               (b.hard ? "true" : "false") + ',' + csvCell(b.action) + ',' + csvCell(b.diagnostic) + ',' +
-               csvCell(b.remoteMta) + ',' + csvCell(b.messageId) + ',' + csvCell(b.source) + "\r\n";
+        out += (b.campaignId ? std::to_string(*b.campaignId) : std::string()) + ',' + rules::csvCell(b.recipientEmail) +
+               ',' + rules::csvCell(b.reason) + ',' + formatUtc(b.processedAt) + ',' + rules::csvCell(b.statusCode) + ',' +
+               (b.hard ? "true" : "false") + ',' + rules::csvCell(b.action) + ',' + rules::csvCell(b.diagnostic) + ',' +
+               rules::csvCell(b.remoteMta) + ',' + rules::csvCell(b.messageId) + ',' + rules::csvCell(b.source) + "\r\n";
         if (out.size() > (1u << 16)) {
             writeAll(fd, out);
             out.clear();

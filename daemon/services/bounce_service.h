@@ -19,7 +19,7 @@
 #include "core/model.h"
 #include "mail/verp.h"
 #include "plugin-host/plugin_host.h"
-#include "services/clock.h"
+#include "core/clock.h"
 #include "storage/store.h"
 
 namespace campaignd::services {

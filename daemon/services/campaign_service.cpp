@@ -11,8 +11,8 @@
 #include <utility>
 
 #include "core/error.h"
-#include "services/html_sanitizer.h"
-#include "services/validation.h"
+#include "rules/html_sanitizer.h"
+#include "rules/validation.h"
 
 namespace campaignd::services {
 namespace {
@@ -95,7 +95,7 @@ std::string trimmed(std::string_view s) {
 }
 
 std::string checkName(const std::string& raw) {
-    checkHeaderValue("name", raw);
+    rules::checkHeaderValue("name", raw);
     std::string name = trimmed(raw);
     if (name.empty()) invalidArgument("name is empty; a campaign needs a name");
     if (codePoints(name) > kMaxName)
@@ -105,7 +105,7 @@ std::string checkName(const std::string& raw) {
 }
 
 std::string checkSubject(const std::string& raw) {
-    checkHeaderValue("subject", raw);
+    rules::checkHeaderValue("subject", raw);
     std::string subject = trimmed(raw);
     if (subject.empty()) invalidArgument("subject is empty; a campaign needs a subject");
     if (subject.size() > kMaxSubject)
@@ -115,7 +115,7 @@ std::string checkSubject(const std::string& raw) {
 }
 
 std::string checkHtml(const std::string& raw) {
-    std::string html = sanitizeHtml(raw);
+    std::string html = rules::sanitizeHtml(raw);
     if (trimmed(html).empty())
         invalidArgument(raw.empty() || trimmed(raw).empty()
                             ? "HTML content is empty; a campaign needs content"
@@ -124,22 +124,22 @@ std::string checkHtml(const std::string& raw) {
 }
 
 std::string checkText(const std::string& raw) {
-    checkUtf8("text content", raw);
+    rules::checkUtf8("text content", raw);
     if (raw.find('\0') != std::string::npos) invalidArgument("text content contains a NUL character");
     return raw;
 }
 
 std::string checkFrom(const std::string& raw) {
     if (trimmed(raw).empty()) return {};  // the configured default sender
-    return normalizeFromAddress(raw);
+    return rules::normalizeFromAddress(raw);
 }
 
 std::string checkTransport(const std::string& raw, const std::function<bool(const std::string&)>& known) {
     const std::string name = trimmed(raw);
     if (name.empty()) return {};  // the default transport
-    checkHeaderValue("transport", name);
+    rules::checkHeaderValue("transport", name);
     if (known && !known(name))
-        invalidArgument("transport \"" + quoteForMessage(name) +
+        invalidArgument("transport \"" + rules::quoteForMessage(name) +
                         "\" is not configured; the daemon's config names its transports in [Transport NAME] sections");
     return name;
 }
@@ -244,8 +244,8 @@ void CampaignService::remove(Id id) {
 AttachResult CampaignService::attach(Id id, const AttachRequest& request) {
     // Validate every name and address first: a malformed one is InvalidArgument, nothing done.
     std::vector<std::string> groups, emails;
-    for (const std::string& g : request.groups) groups.push_back(normalizeGroupName(g));
-    for (const std::string& e : request.emails) emails.push_back(normalizeEmail(e));
+    for (const std::string& g : request.groups) groups.push_back(rules::normalizeGroupName(g));
+    for (const std::string& e : request.emails) emails.push_back(rules::normalizeEmail(e));
 
     AttachResult result;
     store_.transaction([&] {
@@ -257,14 +257,14 @@ AttachResult CampaignService::attach(Id id, const AttachRequest& request) {
         std::vector<Group> found;
         for (const std::string& name : groups) {
             std::optional<Group> g = store_.findGroup(name);
-            if (!g) throw Error(ErrorCode::NotFound, "group \"" + quoteForMessage(name) + "\" does not exist");
+            if (!g) throw Error(ErrorCode::NotFound, "group \"" + rules::quoteForMessage(name) + "\" does not exist");
             found.push_back(*g);
         }
         std::vector<Recipient> recipients;
         for (const std::string& email : emails) {
             std::optional<Recipient> r = store_.findRecipient(email);
             if (!r)
-                throw Error(ErrorCode::NotFound, "recipient \"" + quoteForMessage(email) + "\" does not exist");
+                throw Error(ErrorCode::NotFound, "recipient \"" + rules::quoteForMessage(email) + "\" does not exist");
             recipients.push_back(*r);
         }
 
@@ -330,7 +330,7 @@ Campaign CampaignService::transition(Id id, CampaignStatus to, const std::string
         if (c.status != S::Scheduled) refuseTransition(c, to);
         return unschedule(id);
     }
-    checkHeaderValue("status reason", reason);
+    rules::checkHeaderValue("status reason", reason);
     const Usec now = clock_();
     Campaign stored;
     store_.transaction([&] {

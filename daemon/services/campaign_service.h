@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/model.h"
-#include "services/clock.h"
+#include "core/clock.h"
 #include "storage/store.h"
 
 namespace campaignd::services {

@@ -9,9 +9,9 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "services/clock.h"
-#include "services/csv_export.h"
-#include "services/validation.h"
+#include "core/clock.h"
+#include "rules/csv_export.h"
+#include "rules/validation.h"
 
 namespace campaignd::services {
 namespace {
@@ -39,7 +39,7 @@ public:
         if (fd_ < 0) return;
         buffer_ += std::to_string(line);
         buffer_ += ',';
-        buffer_ += csvCell(reason);
+        buffer_ += rules::csvCell(reason);
         buffer_ += '\n';
         if (buffer_.size() >= 64 * 1024) flush();
     }
@@ -93,8 +93,8 @@ void checkImportRequest(const ImportRequest& request, int fd, std::uint64_t maxB
         request.delimiter != '\t')
         throw Error(ErrorCode::InvalidArgument, "the delimiter must be ',', ';' or a tab");
     for (const auto& group : request.groups) {
-        if (!store.findGroup(normalizeGroupName(group)))
-            throw Error(ErrorCode::NotFound, "no group named " + quoteForMessage(group));
+        if (!store.findGroup(rules::normalizeGroupName(group)))
+            throw Error(ErrorCode::NotFound, "no group named " + rules::quoteForMessage(group));
     }
 }
 
@@ -108,7 +108,7 @@ ImportReport runImport(const ImportRequest& request, int fd, int errorsFd, std::
     options.dryRun = request.dryRun;
     options.now = systemNow();
     for (const auto& group : request.groups)
-        options.groupIds.push_back(store.findGroup(normalizeGroupName(group))->id);
+        options.groupIds.push_back(store.findGroup(rules::normalizeGroupName(group))->id);
 
     ImportReport report;
     ErrorWriter errors(errorsFd);

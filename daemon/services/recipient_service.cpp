@@ -6,19 +6,19 @@
 #include "services/recipient_service.h"
 
 #include "core/error.h"
-#include "services/validation.h"
+#include "rules/validation.h"
 
 namespace campaignd::services {
 namespace {
 
-std::string quoted(std::string_view s) { return "\"" + quoteForMessage(s) + "\""; }
+std::string quoted(std::string_view s) { return "\"" + rules::quoteForMessage(s) + "\""; }
 
 [[noreturn]] void recipientNotFound(std::string_view email) {
     throw Error(ErrorCode::NotFound, "recipient " + quoted(email) + " does not exist");
 }
 
 std::string checkName(const std::string& name) {
-    checkHeaderValue("recipient name", name);
+    rules::checkHeaderValue("recipient name", name);
     return name;
 }
 
@@ -30,11 +30,11 @@ RecipientService::RecipientService(storage::Store& store, Clock clock)
 Recipient RecipientService::add(const std::string& email, const RecipientFields& fields,
                                 const std::vector<std::string>& groups) {
     Recipient r;
-    r.email = normalizeEmail(email);
+    r.email = rules::normalizeEmail(email);
     if (fields.name) r.name = checkName(*fields.name);
     if (fields.status) r.status = *fields.status;
     std::vector<std::string> groupNames;
-    for (const std::string& g : groups) groupNames.push_back(normalizeGroupName(g));
+    for (const std::string& g : groups) groupNames.push_back(rules::normalizeGroupName(g));
 
     Recipient stored;
     store_.transaction([&] {
@@ -62,7 +62,7 @@ std::vector<Recipient> RecipientService::list(const storage::RecipientFilter& fi
 }
 
 Recipient RecipientService::update(const std::string& email, const RecipientFields& fields) {
-    const std::string normalized = normalizeEmail(email);
+    const std::string normalized = rules::normalizeEmail(email);
     std::optional<std::string> name;
     if (fields.name) name = checkName(*fields.name);
     Recipient stored;
@@ -88,7 +88,7 @@ void RecipientService::remove(const std::string& email) {
 }
 
 Group RecipientService::createGroup(const std::string& rawName) {
-    const std::string name = normalizeGroupName(rawName);
+    const std::string name = rules::normalizeGroupName(rawName);
     Group stored;
     store_.transaction([&] {
         if (store_.findGroup(name))
@@ -111,7 +111,7 @@ void RecipientService::deleteGroup(const std::string& name) {
 
 std::int64_t RecipientService::addToGroup(const std::string& group, const std::vector<std::string>& emails) {
     std::vector<std::string> normalized;
-    for (const std::string& e : emails) normalized.push_back(normalizeEmail(e));
+    for (const std::string& e : emails) normalized.push_back(rules::normalizeEmail(e));
     std::int64_t added = 0;
     store_.transaction([&] {
         const Group g = requireGroup(group);
@@ -125,7 +125,7 @@ std::int64_t RecipientService::addToGroup(const std::string& group, const std::v
 
 std::int64_t RecipientService::removeFromGroup(const std::string& group, const std::vector<std::string>& emails) {
     std::vector<std::string> normalized;
-    for (const std::string& e : emails) normalized.push_back(normalizeEmail(e));
+    for (const std::string& e : emails) normalized.push_back(rules::normalizeEmail(e));
     std::int64_t removed = 0;
     store_.transaction([&] {
         const Group g = requireGroup(group);
@@ -138,14 +138,14 @@ std::int64_t RecipientService::removeFromGroup(const std::string& group, const s
 }
 
 Recipient RecipientService::require(const std::string& email) {
-    const std::string normalized = normalizeEmail(email);
+    const std::string normalized = rules::normalizeEmail(email);
     std::optional<Recipient> r = store_.findRecipient(normalized);
     if (!r) recipientNotFound(normalized);
     return *r;
 }
 
 Group RecipientService::requireGroup(const std::string& rawName) {
-    const std::string name = normalizeGroupName(rawName);
+    const std::string name = rules::normalizeGroupName(rawName);
     std::optional<Group> g = store_.findGroup(name);
     if (!g) throw Error(ErrorCode::NotFound, "group " + quoted(name) + " does not exist");
     return *g;

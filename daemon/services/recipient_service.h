@@ -1,7 +1,7 @@
 // recipient_service.h: the business rules for recipients and groups (the original design's
 // recipients.services): address validation and normalisation, one person stored once
 // (case-insensitively), subscription status, and group membership. The CSV importer uses the
-// same validation functions (services/validation.h).
+// same validation functions (rules/validation.h).
 #pragma once
 
 #include <optional>
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/model.h"
-#include "services/clock.h"
+#include "core/clock.h"
 #include "storage/store.h"
 
 namespace campaignd::services {

@@ -21,7 +21,7 @@
 
 #include "core/model.h"
 #include "plugin-host/plugin_host.h"
-#include "services/clock.h"
+#include "core/clock.h"
 #include "services/report_service.h"
 #include "storage/store.h"
 

@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "services/csv_export.h"
+#include "rules/csv_export.h"
 
 namespace campaignd::services {
 namespace {
@@ -31,13 +31,13 @@ std::string randomHex() {
 std::string failuresCsvHeader() { return "email,name,status,reason,attempts\r\n"; }
 
 std::string failuresCsvRow(const storage::LedgerProblem& p) {
-    std::string line = csvCell(p.email);
+    std::string line = rules::csvCell(p.email);
     line += ',';
-    line += csvCell(p.name);
+    line += rules::csvCell(p.name);
     line += ',';
-    line += csvCell(toString(p.status));
+    line += rules::csvCell(toString(p.status));
     line += ',';
-    line += csvCell(p.reason);
+    line += rules::csvCell(p.reason);
     line += ',';
     line += std::to_string(p.attempts);
     line += "\r\n";

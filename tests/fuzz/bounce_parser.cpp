@@ -1,4 +1,4 @@
-// bounce_parser.cpp: fuzzes the bounce parser (plugins/imap-bounce/parser) on whole raw
+// bounce_parser.cpp: fuzzes the bounce parser (daemon/bounce) on whole raw
 // messages, the outside input a mailbox or a pipe(8) transport hands campaignd. parseMessage
 // promises never to throw and to bound its work; what it returns must be what the bounce
 // processing will assume: every result has a recipient, a hard result is a permanent failure
@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "bounce_parser.h"
+#include "bounce/bounce_parser.h"
 #include "fuzz_check.h"
 
 namespace {

@@ -19,7 +19,7 @@
 #include "config/ini.h"
 #include "core/error.h"
 #include "fuzz_check.h"
-#include "services/validation.h"
+#include "rules/validation.h"
 
 namespace {
 
@@ -104,7 +104,7 @@ void fuzzLoadConfig(std::string_view input) {
     check(!c.adminGroup.empty(), "AdminGroup= names a group");
     std::string again;
     try {
-        again = campaignd::services::normalizeEmail(c.adminEmail);
+        again = campaignd::rules::normalizeEmail(c.adminEmail);
     } catch (const campaignd::Error&) {
         check(false, "AdminEmail= is a valid address", c.adminEmail);
     }

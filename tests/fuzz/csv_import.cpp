@@ -16,7 +16,7 @@
 #include "csv_parser.h"
 #include "fuzz_check.h"
 #include "recipient_import.h"
-#include "services/validation.h"
+#include "rules/validation.h"
 
 namespace {
 
@@ -75,7 +75,7 @@ std::vector<std::string> parse(std::string_view input, std::size_t step) {
 struct DaemonValidator final : csv::Validator {
     bool normalizeEmail(std::string_view address, char* out, std::string& reason) override {
         try {
-            const std::string n = services::normalizeEmail(address);
+            const std::string n = rules::normalizeEmail(address);
             check(n.size() < CAMPAIGND_EMAIL_BUFFER_SIZE, "a normalised address fits the buffer", n);
             std::memcpy(out, n.c_str(), n.size() + 1);
             return true;
@@ -86,7 +86,7 @@ struct DaemonValidator final : csv::Validator {
     }
     bool checkHeaderValue(const char* field, std::string_view value, std::string& reason) override {
         try {
-            services::checkHeaderValue(field, value);
+            rules::checkHeaderValue(field, value);
             return true;
         } catch (const campaignd::Error& e) {
             reason = e.what();
@@ -104,7 +104,7 @@ struct Events final : csv::RowSink {
         const std::string email = r.email;
         std::string again;
         try {
-            again = services::normalizeEmail(email);
+            again = rules::normalizeEmail(email);
         } catch (const campaignd::Error&) {
             check(false, "a row's address is a valid address", email);
         }

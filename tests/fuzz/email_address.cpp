@@ -1,4 +1,4 @@
-// email_address.cpp: fuzzes the validation of outside input in daemon/services/validation.h:
+// email_address.cpp: fuzzes the validation of outside input in daemon/rules/validation.h:
 // normalizeEmail, normalizeFromAddress, checkHeaderValue, normalizeGroupName and
 // quoteForMessage, each on the whole input. Refusal is Error(InvalidArgument) and nothing else.
 // What is accepted must be what the rest of campaignd assumes: a normalised address is
@@ -11,7 +11,7 @@
 
 #include "core/error.h"
 #include "fuzz_check.h"
-#include "services/validation.h"
+#include "rules/validation.h"
 
 namespace {
 
@@ -62,15 +62,15 @@ void checkNormalizedAddress(const std::string& address, const char* what) {
     check(ats == 1, "a normalised address holds exactly one '@'", address);
     check(!hasLineBreakOrNul(address), "a normalised address holds no CR, LF or NUL", address);
     std::string again;
-    check(accepted([&] { again = services::normalizeEmail(address); }),
+    check(accepted([&] { again = rules::normalizeEmail(address); }),
           "a normalised address is accepted again", address);
     check(again == address, "normalizeEmail is idempotent", address);
-    check(services::emailKey(address) == services::emailKey(again), "emailKey is stable", address);
+    check(rules::emailKey(address) == rules::emailKey(again), "emailKey is stable", address);
 }
 
 void fuzzEmail(std::string_view input) {
     std::string address;
-    if (!accepted([&] { address = services::normalizeEmail(input); })) return;
+    if (!accepted([&] { address = rules::normalizeEmail(input); })) return;
     checkNormalizedAddress(address, "a normalised address is at most 254 octets");
 }
 
@@ -85,23 +85,23 @@ std::string_view addressOfFrom(std::string_view from) {
 
 void fuzzFrom(std::string_view input) {
     std::string from;
-    if (!accepted([&] { from = services::normalizeFromAddress(input); })) return;
+    if (!accepted([&] { from = rules::normalizeFromAddress(input); })) return;
     check(isValidUtf8(from), "a From value is valid UTF-8", from);
     check(!hasLineBreakOrNul(from) && !hasControl(from),
           "a From value holds no line break, NUL or control character", from);
-    check(accepted([&] { services::checkHeaderValue("from", from); }),
+    check(accepted([&] { rules::checkHeaderValue("from", from); }),
           "a normalised From value passes checkHeaderValue", from);
     checkNormalizedAddress(std::string(addressOfFrom(from)),
                            "the address in a From value is at most 254 octets");
     // Normalising again changes nothing.
     std::string again;
-    check(accepted([&] { again = services::normalizeFromAddress(from); }),
+    check(accepted([&] { again = rules::normalizeFromAddress(from); }),
           "a normalised From value is accepted again", from);
     check(again == from, "normalizeFromAddress is idempotent", from);
 }
 
 void fuzzHeaderValue(std::string_view input) {
-    if (!accepted([&] { services::checkHeaderValue("subject", input); })) return;
+    if (!accepted([&] { rules::checkHeaderValue("subject", input); })) return;
     check(isValidUtf8(input), "an accepted header value is valid UTF-8", input);
     check(!hasLineBreakOrNul(input) && !hasControl(input),
           "an accepted header value holds no line break, NUL or control character", input);
@@ -109,20 +109,20 @@ void fuzzHeaderValue(std::string_view input) {
 
 void fuzzGroupName(std::string_view input) {
     std::string name;
-    if (!accepted([&] { name = services::normalizeGroupName(input); })) return;
+    if (!accepted([&] { name = rules::normalizeGroupName(input); })) return;
     check(!name.empty() && isValidUtf8(name), "a group name is non-empty UTF-8", name);
     check(!hasLineBreakOrNul(name) && !hasControl(name), "a group name is one printable line", name);
     std::size_t characters = 0;
     for (unsigned char c : name) characters += (c & 0xC0) != 0x80;
     check(characters <= 200, "a group name is at most 200 characters", name);
     std::string again;
-    check(accepted([&] { again = services::normalizeGroupName(name); }),
+    check(accepted([&] { again = rules::normalizeGroupName(name); }),
           "a normalised group name is accepted again", name);
     check(again == name, "normalizeGroupName is idempotent", name);
 }
 
 void fuzzQuote(std::string_view input) {
-    const std::string quoted = services::quoteForMessage(input);
+    const std::string quoted = rules::quoteForMessage(input);
     check(isValidUtf8(quoted), "quoteForMessage gives valid UTF-8", quoted);
     check(!hasLineBreakOrNul(quoted) && !hasControl(quoted),
           "quoteForMessage gives one printable line", quoted);

@@ -1,4 +1,4 @@
-// html_sanitizer.cpp: fuzzes sanitizeHtml (daemon/services/html_sanitizer.h). Refusal is
+// html_sanitizer.cpp: fuzzes sanitizeHtml (daemon/rules/html_sanitizer.h). Refusal is
 // Error(InvalidArgument), and only for input that is not UTF-8 or holds a NUL. The output must
 // be UTF-8 that sanitizeHtml accepts again, and both it and the output of a second pass are
 // re-parsed with libxml2 and walked: no dangerous element (script, frames, objects, forms, SVG,
@@ -19,7 +19,7 @@
 
 #include "core/error.h"
 #include "fuzz_check.h"
-#include "services/html_sanitizer.h"
+#include "rules/html_sanitizer.h"
 
 namespace {
 
@@ -192,7 +192,7 @@ void checkSafe(const std::string& output) {
 std::string sanitizeOrNull(std::string_view html, bool& refused) {
     refused = false;
     try {
-        return campaignd::services::sanitizeHtml(html);
+        return campaignd::rules::sanitizeHtml(html);
     } catch (const campaignd::Error& e) {
         check(e.code() == campaignd::ErrorCode::InvalidArgument, "refusals are InvalidArgument",
               e.what());

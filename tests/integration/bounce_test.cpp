@@ -53,7 +53,7 @@ protected:
         for (int i = 1; i <= upTo; ++i)
             ok({"campaign", "create", "--name", "c" + std::to_string(i), "--subject", "s", "--html", "<p>x</p>"});
     }
-    static fs::path corpusDir() { return fs::path(CAMPAIGND_SOURCE_DIR) / "plugins/imap-bounce/tests/corpus"; }
+    static fs::path corpusDir() { return fs::path(CAMPAIGND_SOURCE_DIR) / "tests/bounce/corpus"; }
 
     TempDir dir_{"campaignd-bounces"};
     PrivateBus bus_{PrivateBus::Kind::Session};
@@ -62,7 +62,7 @@ protected:
 
 TEST_P(BounceTest, DryRunJsonReportsEveryCorpusMessageAsTheCorpusExpects) {
     const json expected = json::parse(readFile(fs::path(CAMPAIGND_SOURCE_DIR) /
-                                               "plugins/imap-bounce/tests/corpus-expected.json"));
+                                               "tests/bounce/corpus-expected.json"));
     const auto single = (corpusDir() / "postfix-dsn-single.eml").string();
     // Before campaign 42 exists, its tag is a claim the daemon does not trust.
     const json before = okJson({"bounces", "ingest", "--dry-run", single});

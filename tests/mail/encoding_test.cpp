@@ -12,7 +12,7 @@
 
 #include "core/error.h"
 #include "client_view.h"
-#include "services/validation.h"
+#include "rules/validation.h"
 
 namespace campaignd::mail {
 namespace {
@@ -77,7 +77,7 @@ void expectWellFormedField(const std::string& field) {
         ASSERT_NE(end, std::string::npos);
         const std::string word = field.substr(at, end + 2 - at);
         EXPECT_LE(word.size(), 75u) << word;
-        EXPECT_NO_THROW(services::checkUtf8("word", Poco::Net::MessageHeader::decodeWord(word))) << word;
+        EXPECT_NO_THROW(rules::checkUtf8("word", Poco::Net::MessageHeader::decodeWord(word))) << word;
         at = end;
     }
 }

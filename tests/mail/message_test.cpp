@@ -17,7 +17,7 @@
 #include "client_view.h"
 #include "core/error.h"
 #include "mail/verp.h"
-#include "services/html_sanitizer.h"
+#include "rules/html_sanitizer.h"
 
 namespace campaignd::mail {
 namespace {
@@ -348,7 +348,7 @@ TEST(Message, UnsubscribeUrlIsPersonalisedInAllThreePlaces) {
     Campaign c = campaign();
     c.subject = "News ({{email}}) {{unsubscribe_url}}";
     // As stored: sanitised, with the tag in href kept as a tag.
-    c.htmlContent = services::sanitizeHtml(
+    c.htmlContent = rules::sanitizeHtml(
         "<p>Hi {{name}}</p><p><a href=\"{{unsubscribe_url}}\">Unsubscribe</a></p>");
     ASSERT_NE(c.htmlContent.find("href=\"{{unsubscribe_url}}\""), std::string::npos) << c.htmlContent;
     const CampaignTemplate tmpl(c, s);

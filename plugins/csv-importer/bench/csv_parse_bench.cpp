@@ -1,7 +1,7 @@
 // csv_parse_bench.cpp: rows per second of the CSV importer's layers on a generated file of
 // ROWS "email,name,group" lines (default 1,000,000), fed in 256 KiB chunks from memory:
 // the tokenizer alone, then the whole row pipeline with the daemon's own validation
-// (services::normalizeEmail, checkHeaderValue) called directly, as the host does. Prints one
+// (rules::normalizeEmail, checkHeaderValue) called directly, as the host does. Prints one
 // line per layer; best of three runs. Not a test: it asserts nothing but the row count.
 #include <chrono>
 #include <cstdio>
@@ -13,7 +13,7 @@
 #include "csv_parser.h"
 #include "daemon_validator.h"
 #include "recipient_import.h"
-#include "services/validation.h"
+#include "rules/validation.h"
 
 namespace {
 

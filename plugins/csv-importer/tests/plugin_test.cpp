@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "plugin-host/plugin_host.h"
-#include "services/validation.h"
+#include "rules/validation.h"
 
 namespace {
 
@@ -40,8 +40,8 @@ protected:
     }
 
     static HostServices daemonServices() {
-        return {[](std::string_view a) { return campaignd::services::normalizeEmail(a); },
-                [](std::string_view f, std::string_view v) { campaignd::services::checkHeaderValue(f, v); }};
+        return {[](std::string_view a) { return campaignd::rules::normalizeEmail(a); },
+                [](std::string_view f, std::string_view v) { campaignd::rules::checkHeaderValue(f, v); }};
     }
 
     std::unique_ptr<PluginHost> startHost(bool withServices = true) {

@@ -1,5 +1,5 @@
 // recipient_import_test.cpp: the row rules, with the daemon's real validation
-// (services::normalizeEmail / checkHeaderValue) behind the Validator, as the host gives it.
+// (rules::normalizeEmail / checkHeaderValue) behind the Validator, as the host gives it.
 // Each input is imported whole and in 1- and 3-byte chunks; the sink must see the same events.
 #include "daemon_validator.h"
 #include "recipient_import.h"
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "services/validation.h"
+#include "rules/validation.h"
 
 namespace {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-namespace campaignd::services {
+namespace campaignd::rules {
 
 std::string csvCell(std::string_view text);
 
-}  // namespace campaignd::services
+}  // namespace campaignd::rules

@@ -1,7 +1,7 @@
 // bounce_parse_bench.cpp: parse throughput on the corpus (not a test). Loads every file of the
 // corpus directory, parses them round-robin for ITERATIONS passes on one thread, prints
 // messages/s and MB/s. Usage: bounce_parse_bench [ITERATIONS] [CORPUS_DIR]
-#include "bounce_parser.h"
+#include "bounce/bounce_parser.h"
 
 #include <chrono>
 #include <cstdio>

@@ -2,7 +2,7 @@
 // transfer decoding (base64, quoted-printable) and RFC 2047 are done here, leniently, because
 // Poco's decoders throw on the damaged input bounces are full of. Every Poco call is inside a
 // try block: an exception becomes a note in Walk::error and the walk goes on with what it has.
-#include "mime_walk.h"
+#include "bounce/mime_walk.h"
 
 #include <Poco/Encodings.h>
 #include <Poco/Net/MessageHeader.h>

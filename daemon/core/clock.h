@@ -1,4 +1,4 @@
-// clock.h: where the services read the time, so that tests can set it.
+// clock.h: where the daemon reads the time, so that tests can set it.
 #pragma once
 
 #include <functional>
@@ -6,7 +6,7 @@
 
 #include "core/model.h"
 
-namespace campaignd::services {
+namespace campaignd {
 
 using Clock = std::function<Usec()>;
 // The system's real-time clock, in microseconds since the epoch.
@@ -14,4 +14,4 @@ Usec systemNow();
 // A time as ISO 8601 in UTC, to the second: "2020-01-01T00:00:00Z".
 std::string formatUtc(Usec time);
 
-}  // namespace campaignd::services
+}  // namespace campaignd

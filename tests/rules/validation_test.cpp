@@ -1,7 +1,7 @@
 // validation_test.cpp: the address grammar, IDN conversion, header injection, UTF-8, From
-// addresses and group names (services/validation.h), as a person typing them would meet them:
+// addresses and group names (rules/validation.h), as a person typing them would meet them:
 // what is accepted, what it becomes, and what the refusal says.
-#include "services/validation.h"
+#include "rules/validation.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 
-namespace campaignd::services {
+namespace campaignd::rules {
 namespace {
 
 // The message of the InvalidArgument that fn throws; fails the test for anything else.
@@ -249,4 +249,4 @@ TEST(Validation, GroupNames) {
 }
 
 }  // namespace
-}  // namespace campaignd::services
+}  // namespace campaignd::rules

@@ -8,7 +8,7 @@
 // (the regular expressions in circulation accept "a..b@x" and refuse valid addresses, and
 // libidn2 only handles the domain), so the grammar is written out here, rule by rule, with a
 // message per rule. libidn2 does the part that must not be hand-written: IDNA2008/UTS #46.
-#include "services/validation.h"
+#include "rules/validation.h"
 
 #include "core/utf8.h"
 
@@ -20,7 +20,7 @@
 
 #include "core/error.h"
 
-namespace campaignd::services {
+namespace campaignd::rules {
 namespace {
 
 constexpr std::size_t kMaxLocalPart = 64;     // RFC 5321 4.5.3.1.1
@@ -389,4 +389,4 @@ std::string normalizeGroupName(std::string_view input) {
     return std::string(name);
 }
 
-}  // namespace campaignd::services
+}  // namespace campaignd::rules

@@ -1,7 +1,7 @@
 // bounce_parser_test.cpp: the parser on the corpus (corpus/*.eml, one message per server shape)
 // and on damaged input. Each case asserts what the daemon will record: recipient, enhanced
 // status, reason, hard/soft, action, and the campaign matching data where present.
-#include "bounce_parser.h"
+#include "bounce/bounce_parser.h"
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
 // clock.cpp: the real-time clock and the one time format used in messages (ISO 8601, UTC).
-#include "services/clock.h"
+#include "core/clock.h"
 
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 
-namespace campaignd::services {
+namespace campaignd {
 
 Usec systemNow() {
     using namespace std::chrono;
@@ -25,4 +25,4 @@ std::string formatUtc(Usec time) {
     return buf;
 }
 
-}  // namespace campaignd::services
+}  // namespace campaignd

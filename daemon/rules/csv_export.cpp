@@ -1,7 +1,7 @@
 // csv_export.cpp: see csv_export.h (OWASP's advice on CSV injection).
-#include "services/csv_export.h"
+#include "rules/csv_export.h"
 
-namespace campaignd::services {
+namespace campaignd::rules {
 
 std::string csvCell(std::string_view text) {
     std::string cell;
@@ -20,4 +20,4 @@ std::string csvCell(std::string_view text) {
     return quoted;
 }
 
-}  // namespace campaignd::services
+}  // namespace campaignd::rules

@@ -1,6 +1,6 @@
 // classify_test.cpp: the reason table on its own: specific enhanced codes decide, generic ones
 // (x.0.0, 5.7.1, none) are refined by wording, and hard means userunknown/hostunknown/hasmoved.
-#include "bounce_parser.h"
+#include "bounce/bounce_parser.h"
 
 #include <gtest/gtest.h>
 

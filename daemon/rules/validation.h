@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace campaignd::services {
+namespace campaignd::rules {
 
 // Validates an address as an RFC 5321 mailbox: a dot-atom local part (at most 64 octets),
 // a domain of LDH labels (1-63 octets, no leading or trailing hyphen, at least two labels,
@@ -38,4 +38,4 @@ std::string normalizeGroupName(std::string_view name);
 // and backslashes escaped (\r, \n, \xNN, \"), cut after 80 characters with "...".
 std::string quoteForMessage(std::string_view value);
 
-}  // namespace campaignd::services
+}  // namespace campaignd::rules

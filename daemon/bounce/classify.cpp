@@ -1,7 +1,7 @@
 // classify.cpp: the bounce-reason vocabulary and the classification of one outcome. The
 // enhanced status code decides when it is specific (5.1.1, 5.2.2, 4.4.7, ...); the wording of
 // the diagnostic decides when the code is generic or missing. Pure functions, no state.
-#include "bounce_parser.h"
+#include "bounce/bounce_parser.h"
 
 #include <array>
 #include <cctype>

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace campaignd::services {
+namespace campaignd::rules {
 
 // Returns the sanitised HTML, UTF-8: a fragment for a fragment (what was inside <head> and
 // <body>, in order), a whole document with a DOCTYPE when the input had <html>, <head>,
@@ -17,4 +17,4 @@ namespace campaignd::services {
 // Throws Error(InvalidArgument) if the input is not UTF-8 or contains a NUL byte.
 std::string sanitizeHtml(std::string_view html);
 
-}  // namespace campaignd::services
+}  // namespace campaignd::rules

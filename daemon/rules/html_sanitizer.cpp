@@ -9,7 +9,7 @@
 // Returns: a fragment for a fragment (the kept children of <head> and <body>, in order), a
 // whole document (with a DOCTYPE) when the input had <html>, <head>, <body> or a DOCTYPE.
 // Output is UTF-8. Refuses invalid UTF-8 and NUL bytes with Error(InvalidArgument).
-#include "services/html_sanitizer.h"
+#include "rules/html_sanitizer.h"
 
 #include <libxml/HTMLparser.h>
 #include <libxml/HTMLtree.h>
@@ -24,9 +24,9 @@
 #include <string>
 
 #include "core/error.h"
-#include "services/validation.h"
+#include "rules/validation.h"
 
-namespace campaignd::services {
+namespace campaignd::rules {
 namespace {
 
 // Dropped together with everything inside them.
@@ -575,4 +575,4 @@ std::string sanitizeHtml(std::string_view html) {
                                            xmlOutputBufferGetSize(out.get())));
 }
 
-}  // namespace campaignd::services
+}  // namespace campaignd::rules

@@ -4,9 +4,9 @@
 // Postfix) or by a mailer-daemon sender, and only then an auto-reply (bounces carry
 // Auto-Submitted: auto-replied too). Campaign matching data come from the returned message
 // (attached, or quoted as text after a "copy of the message" marker) and the notice itself.
-#include "bounce_parser.h"
+#include "bounce/bounce_parser.h"
 
-#include "mime_walk.h"
+#include "bounce/mime_walk.h"
 
 #include <algorithm>
 #include <array>

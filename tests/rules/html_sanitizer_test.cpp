@@ -1,16 +1,16 @@
-// html_sanitizer_test.cpp: what survives services::sanitizeHtml and what does not. Attacks
+// html_sanitizer_test.cpp: what survives rules::sanitizeHtml and what does not. Attacks
 // must lose their active part; ordinary newsletter HTML must come out with its text, tables,
 // links, images and styles intact.
-#include "services/html_sanitizer.h"
+#include "rules/html_sanitizer.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "core/error.h"
-#include "services/validation.h"
+#include "rules/validation.h"
 
-namespace campaignd::services {
+namespace campaignd::rules {
 namespace {
 
 bool has(const std::string& haystack, std::string_view needle) {
@@ -356,4 +356,4 @@ TEST(HtmlSanitizer, EmptyAndOnlyDangerousInputGiveEmptyOutput) {
 }
 
 }  // namespace
-}  // namespace campaignd::services
+}  // namespace campaignd::rules

@@ -2,9 +2,9 @@
 // and never run as a formula in a spreadsheet.
 #include <gtest/gtest.h>
 
-#include "services/csv_export.h"
+#include "rules/csv_export.h"
 
-using campaignd::services::csvCell;
+using campaignd::rules::csvCell;
 
 TEST(CsvCell, PlainTextIsKept) {
     EXPECT_EQ(csvCell("user@example.org"), "user@example.org");
