@@ -176,4 +176,16 @@ VariantMap toVariantMap(const BounceRecord& b) {
     };
 }
 
+VariantMap toVariantMap(const plugins::PluginInfo& p) {
+    return {
+        {"name", sdbus::Variant(p.name)},
+        {"file", sdbus::Variant(p.path.string())},
+        {"version", sdbus::Variant(p.version)},
+        {"description", sdbus::Variant(p.description)},
+        {"state", sdbus::Variant(std::string(plugins::toString(p.state)))},
+        {"error", sdbus::Variant(p.error)},
+        {"capabilities", sdbus::Variant(p.capabilities)},
+    };
+}
+
 }  // namespace campaignd::bus

@@ -14,6 +14,7 @@
 #include <sdbus-c++/Types.h>
 
 #include "core/model.h"
+#include "plugin-host/plugin_host.h"
 
 namespace campaignd::bus {
 
@@ -51,5 +52,8 @@ VariantMap toVariantMap(const Group& g);
 VariantMap toVariantMap(const Dashboard& d);
 VariantMap toVariantMap(const CampaignSummary& s);
 VariantMap toVariantMap(const BounceRecord& b);
+// One plugin file as ListPlugins shows it: name, file, version, description, state, error,
+// capabilities.
+VariantMap toVariantMap(const plugins::PluginInfo& p);
 
 }  // namespace campaignd::bus

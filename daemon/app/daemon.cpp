@@ -1,0 +1,294 @@
+// daemon.cpp: the composition root (daemon.h). Each part is built by a member initialiser in
+// the order of daemon.h; the helpers below only say how one part is made.
+#include "app/daemon.h"
+
+#include <csignal>
+#include <cstring>
+
+#include <sdbus-c++/sdbus-c++.h>
+#include <systemd/sd-daemon.h>
+
+#include "app/startup_checks.h"
+#include "bus/variant_map.h"
+#include "core/buildconfig.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "mail/verp.h"
+#include "rules/validation.h"
+
+namespace campaignd::app {
+namespace {
+
+void notify(const std::string& state) { sd_notify(0, state.c_str()); }
+
+std::unique_ptr<storage::Store> openDatabase(const config::Config& config) {
+    notify("STATUS=opening the database");
+    std::unique_ptr<storage::Store> store;
+    try {
+        store = storage::openStore(config.database);
+    } catch (const std::exception& e) {
+        throw StartupError(1, std::string("cannot open the database: ") + e.what());
+    }
+    log::info("database ready", {{"BACKEND", store->backendName()},
+                                 {"DATABASE", store->location()},
+                                 {"SCHEMA_VERSION", std::to_string(store->schemaVersion())}});
+    return store;
+}
+
+std::unique_ptr<plugins::PluginHost> startPlugins(const config::Config& config) {
+    notify("STATUS=loading plugins");
+    auto lookup = [&config](const std::string& plugin, const std::string& key) -> std::optional<std::string> {
+        const auto section = config.plugins.find(plugin);
+        if (section == config.plugins.end()) return std::nullopt;
+        const auto value = section->second.find(key);
+        if (value == section->second.end()) return std::nullopt;
+        return value->second;
+    };
+    // Plugins validate with the daemon's own rules (ABI 1.1 host functions).
+    plugins::HostServices rules{
+        [](std::string_view address) { return rules::normalizeEmail(address); },
+        [](std::string_view field, std::string_view value) { rules::checkHeaderValue(field, value); }};
+    auto host = std::make_unique<plugins::PluginHost>(config.pluginDirectory, lookup, rules);
+    host->start();
+    if (const auto problem = checkTransports(config, *host))
+        throw StartupError(kExitConfig, "bad configuration: " + *problem);
+    return host;
+}
+
+std::unique_ptr<sdbus::IConnection> connectToBus(bool user) {
+    try {
+        return user ? sdbus::createSessionBusConnection() : sdbus::createSystemBusConnection();
+    } catch (const sdbus::Error& e) {
+        throw StartupError(1, std::string("cannot connect to the ") + (user ? "session" : "system") +
+                                  " bus: " + e.getMessage());
+    }
+}
+
+services::ReportSettings reportSettings(const config::Config& config) {
+    services::ReportSettings settings;
+    settings.adminEmail = config.adminEmail;
+    return settings;
+}
+
+// The engine's outcome, as the bounce rules see a failure.
+services::SendingFailure toSendingFailure(const delivery::RecordedOutcome& o) {
+    services::SendingFailure f;
+    f.campaignId = o.campaignId;
+    if (o.recipientId != 0) f.recipientId = o.recipientId;
+    f.recipient = o.recipient;
+    f.smtpCode = o.result.smtpCode;
+    f.enhancedStatus = o.result.enhancedStatus;
+    f.reply = o.outcome.reason;
+    f.messageId = o.messageId;
+    return f;
+}
+
+}  // namespace
+
+Daemon::Daemon(const Options& options, ConfigSource source, config::Config config)
+    : options_(options),
+      source_(std::move(source)),
+      config_(std::move(config)),
+      store_(openDatabase(config_)),
+      plugins_(startPlugins(config_)),
+      connection_(connectToBus(options_.user)),
+      access_(config_.adminGroup),
+      campaigns_(*store_, systemNow),
+      recipients_(*store_, systemNow),
+      rejections_(storage::openStore(config_.database), systemNow, config_.softBounceLimit),
+      engine_(io_, config_, engineEnvironment()),
+      engineControl_(engine_),
+      bounces_(*store_, systemNow, bounceSettings()),
+      sending_(*store_, campaigns_, engineControl_),
+      reportMailer_(reportDependencies(), reportSettings(config_)),
+      imports_(io_, importEnvironment()),
+      busServices_{campaigns_,
+                   recipients_,
+                   access_,
+                   [this] {
+                       std::vector<bus::VariantMap> out;
+                       for (const auto& p : plugins_->plugins()) out.push_back(bus::toVariantMap(p));
+                       return out;
+                   },
+                   *store_,
+                   &imports_,
+                   &bounces_,
+                   &sending_,
+                   [this] {
+                       auto all = plugins_->bounceSources();
+                       return all.empty() ? std::nullopt : std::optional(all.front());
+                   }},
+      manager_(*connection_, io_, busServices_,
+               bus::DaemonInfo{CAMPAIGND_VERSION, store_->backendName(), store_->location(),
+                               static_cast<std::uint64_t>(store_->schemaVersion()), systemNow(),
+                               options_.user ? "user" : "system"}),
+      loop_(io_, *connection_,
+            [this](const std::string& why) {
+                log::error("lost the connection to the bus; exiting: " + why);
+                notify("STOPPING=1\nSTATUS=lost the bus connection");
+                exitStatus_ = 1;
+                io_.stop();
+            }),
+      stopSignals_(io_, SIGTERM, SIGINT),
+      hangup_(io_, SIGHUP) {
+    campaigns_.setTransportCheck([this](const std::string& name) { return config_.transports.count(name) > 0; });
+    sending_.addCompletionListener([this](const Campaign& c) { reportMailer_.campaignCompleted(c); });
+    manager_.publishExisting();
+    try {
+        connection_->requestName(bus::kServiceName);
+    } catch (const sdbus::Error& e) {
+        throw StartupError(1, std::string("cannot take the bus name ") + bus::kServiceName + ": " +
+                                  e.getMessage() + " (is another campaignd running?)");
+    }
+    loop_.start();
+    recoverSending();
+}
+
+Daemon::~Daemon() {
+    try {
+        connection_->releaseName(bus::kServiceName);
+    } catch (const sdbus::Error&) {
+    }
+}
+
+delivery::DeliveryEngine::Environment Daemon::engineEnvironment() {
+    return {
+        [database = config_.database] { return storage::openStore(database); },
+        [this](const std::string& plugin) { return plugins_->transport(plugin); },
+        [this](Id id) {
+            sending_.runFinished(id);
+            loop_.kick();
+        },
+        [this](Id id, const std::string& reason) {
+            sending_.transportNeedsAttention(id, reason);
+            loop_.kick();
+        },
+        [this](const delivery::Progress& p) {
+            manager_.campaignProgress(p.campaign, p.ratePerSecond);
+            loop_.kick();
+        },
+        // A 5xx at RCPT (or after DATA) is a hard bounce too (on the worker threads).
+        [this](const std::vector<delivery::RecordedOutcome>& batch) {
+            for (const auto& o : batch)
+                if (o.outcome.kind == storage::DeliveryOutcome::Kind::Failed) rejections_.record(toSendingFailure(o));
+        },
+        {}};
+}
+
+bus::ImportJobs::Environment Daemon::importEnvironment() {
+    return {[database = config_.database] { return storage::openStore(database); },
+            [this]() -> std::optional<plugins::ImporterHandle> {
+                auto all = plugins_->importers();
+                if (all.empty()) return std::nullopt;
+                return all.front();
+            },
+            config_.importMaxFileSize,
+            [this](std::uint64_t id, std::uint64_t rows, std::uint64_t bytes, double rate) {
+                manager_.emitImportProgress(id, rows, bytes, rate);
+                loop_.kick();
+            },
+            [this](std::uint64_t id, const std::string& state, const bus::VariantMap& summary) {
+                manager_.emitImportFinished(id, state, summary);
+                loop_.kick();
+            }};
+}
+
+// The report mail: each completed campaign's report goes to AdminEmail= through the campaign's
+// own transport, composed by the reporter plugin, off the io thread.
+services::ReportMailer::Dependencies Daemon::reportDependencies() {
+    return {[database = config_.database] { return storage::openStore(database); },
+            [this]() -> std::optional<plugins::ReporterHandle> {
+                auto all = plugins_->reporters();
+                if (all.empty()) return std::nullopt;
+                return all.front();
+            },
+            [this](const std::string& plugin) { return plugins_->transport(plugin); },
+            [this](const Campaign& c) -> std::optional<services::ReportTransport> {
+                const auto* transport = config::transportFor(config_, c.transport);
+                if (transport == nullptr) return std::nullopt;
+                return services::ReportTransport{transport->name, transport->plugin, transport->settings};
+            },
+            systemNow};
+}
+
+// Bounces are matched to their campaign and recipient by the VERP address the engine signs.
+services::BounceSettings Daemon::bounceSettings() {
+    services::BounceSettings settings;
+    settings.softBounceLimit = config_.softBounceLimit;
+    settings.source = config_.bounceSource;
+    try {
+        settings.verp = mail::checkVerpSettings(engine_.verpSettings());
+    } catch (const std::exception& e) {
+        log::warning(std::string("bounces will not be matched by their VERP address: ") + e.what());
+    }
+    return settings;
+}
+
+void Daemon::recoverSending() {
+    try {
+        const auto recovered = engine_.recover(*store_);
+        if (recovered.unknown + recovered.released > 0)
+            log::notice("recovered interrupted sending", {{"UNKNOWN", std::to_string(recovered.unknown)},
+                                                          {"RELEASED", std::to_string(recovered.released)}});
+        sending_.resumeInterrupted();
+    } catch (const std::exception& e) {
+        throw StartupError(1, std::string("cannot recover interrupted sending: ") + e.what());
+    }
+}
+
+void Daemon::waitForStop() {
+    stopSignals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        log::info(std::string("stopping on ") + strsignal(signal));
+        notify("STOPPING=1\nSTATUS=stopping");
+        imports_.cancelAll();
+        engine_.stopAll();
+        loop_.stop();
+        io_.stop();
+    });
+}
+
+void Daemon::waitForHangup() {
+    hangup_.async_wait([this](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        notify("RELOADING=1\nSTATUS=reloading the configuration");
+        reload(source_, config_, access_);
+        notify("READY=1\nSTATUS=serving on the bus");
+        waitForHangup();
+    });
+}
+
+int Daemon::serve() {
+    waitForStop();
+    waitForHangup();
+    log::info(std::string("campaignd ") + CAMPAIGND_VERSION + " ready on the " +
+              (options_.user ? "session" : "system") + " bus");
+    notify("READY=1\nSTATUS=serving on the bus");
+    io_.run();
+    log::info("stopped");
+    return exitStatus_;
+}
+
+int run(const Options& options) {
+    auto source = ConfigSource::forDaemon(options.configPath, options.user);
+    config::Config config;
+    try {
+        config = source.load();
+    } catch (const config::ConfigError& e) {
+        log::error(std::string("bad configuration: ") + e.what());
+        notify(std::string("STATUS=bad configuration: ") + e.what());
+        return kExitConfig;
+    }
+    log::setMinimumLevel(config.logLevel);
+    if (config.files.empty()) log::notice("no config file at " + source.path + "; using the built-in defaults");
+    try {
+        Daemon daemon(options, std::move(source), std::move(config));
+        return daemon.serve();
+    } catch (const StartupError& e) {
+        log::error(e.what());
+        notify(std::string("STATUS=") + e.what());
+        return e.exitStatus();
+    }
+}
+
+}  // namespace campaignd::app

@@ -1,0 +1,115 @@
+// daemon.h: the composition root. A Daemon builds every part of campaignd in dependency order,
+// as its members (config, store, plugin host, services, the delivery engine, the jobs, the bus
+// objects), so that nothing is wired late and nothing is optional; destruction runs in the
+// reverse order, so threads are joined before what they call goes away. Start-up failures
+// throw StartupError with the exit status (78 for a config that names what is not there, 1 for
+// an environment that fails); serve() runs the event loop until SIGTERM/SIGINT or a lost bus.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <sdbus-c++/IConnection.h>
+
+#include "app/config_source.h"
+#include "bus/access.h"
+#include "bus/bus_loop.h"
+#include "bus/import_jobs.h"
+#include "bus/objects.h"
+#include "config/config.h"
+#include "delivery/engine.h"
+#include "plugin-host/plugin_host.h"
+#include "services/bounce_service.h"
+#include "services/campaign_service.h"
+#include "services/recipient_service.h"
+#include "services/rejection_recorder.h"
+#include "services/report_mailer.h"
+#include "services/sending_service.h"
+#include "storage/store.h"
+
+namespace campaignd::app {
+
+// sysexits.h's EX_CONFIG: the unit does not restart for it.
+inline constexpr int kExitConfig = 78;
+
+class StartupError : public std::runtime_error {
+public:
+    StartupError(int exitStatus, const std::string& what) : std::runtime_error(what), exitStatus_(exitStatus) {}
+    int exitStatus() const { return exitStatus_; }
+
+private:
+    int exitStatus_;
+};
+
+struct Options {
+    std::string configPath;  // --config; empty: the default
+    bool user = false;       // --user: the session bus and per-user paths
+};
+
+// Loads the config, builds the daemon and serves until stopped; returns the exit status.
+int run(const Options& options);
+
+class Daemon {
+public:
+    // Builds everything and takes the bus name; the daemon serves once serve() runs the loop.
+    Daemon(const Options& options, ConfigSource source, config::Config config);
+    ~Daemon();
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+
+    // Runs the event loop until SIGTERM/SIGINT (0) or the bus connection breaks (1).
+    int serve();
+
+private:
+    // The sending rules' view of the engine.
+    class EngineControl final : public services::DeliveryControl {
+    public:
+        explicit EngineControl(delivery::DeliveryEngine& engine) : engine_(engine) {}
+        void check(const Campaign& c) override { engine_.check(c); }
+        void start(const Campaign& c) override { engine_.start(c); }
+        void stop(Id id) override { engine_.stop(id); }
+
+    private:
+        delivery::DeliveryEngine& engine_;
+    };
+
+    delivery::DeliveryEngine::Environment engineEnvironment();
+    bus::ImportJobs::Environment importEnvironment();
+    services::ReportMailer::Dependencies reportDependencies();
+    services::BounceSettings bounceSettings();
+    void recoverSending();
+    void waitForStop();
+    void waitForHangup();
+
+    Options options_;
+    ConfigSource source_;
+    config::Config config_;
+    std::unique_ptr<storage::Store> store_;
+    std::unique_ptr<plugins::PluginHost> plugins_;  // started, and checked against the config
+    std::unique_ptr<sdbus::IConnection> connection_;
+    boost::asio::io_context io_;
+    bus::AccessPolicy access_;
+
+    services::CampaignService campaigns_;
+    services::RecipientService recipients_;
+    services::RejectionRecorder rejections_;  // outlives the engine's threads, which call it
+    // The engine's callbacks on the io thread go to sending_ and manager_, built below: the engine
+    // calls none of them before a campaign starts, and only sending_ starts one.
+    delivery::DeliveryEngine engine_;
+    EngineControl engineControl_;
+    services::BounceService bounces_;
+    services::SendingService sending_;
+    services::ReportMailer reportMailer_;
+    bus::ImportJobs imports_;
+    bus::Services busServices_;
+    bus::ManagerObject manager_;
+    bus::BusLoop loop_;
+    boost::asio::signal_set stopSignals_;
+    boost::asio::signal_set hangup_;
+    int exitStatus_ = 0;
+};
+
+}  // namespace campaignd::app
