@@ -1,0 +1,62 @@
+// text_scan.h: the text primitives the bounce parser reads notices with: addresses, RFC 3463
+// status codes and SMTP reply codes in free text, the [CID:N] tag, and the field blocks of a
+// delivery-status or feedback report. Pure functions on views; nothing is allocated beyond the
+// results. Internal to daemon/bounce.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "bounce/mime_walk.h"
+
+namespace campaignd::bounce::scan {
+
+struct FoundAddress {
+    std::string address;
+    std::size_t begin = 0;  // in the searched text
+    std::size_t end = 0;
+};
+
+// Fields of a delivery-status or feedback-report block, names in lower case.
+struct Fields {
+    std::vector<std::pair<std::string, std::string>> list;
+    std::string get(std::string_view name) const {
+        for (const auto& [n, v] : list) {
+            if (n == name) return v;
+        }
+        return {};
+    }
+    bool has(std::string_view name) const {
+        return std::any_of(list.begin(), list.end(), [&](const auto& f) { return f.first == name; });
+    }
+};
+
+// A character of a domain name as the scanner takes it: letters, digits, '.', '-'.
+bool isDomainChar(unsigned char c);
+// The first addr-spec at or after `from` in `text` (a dot-atom local part, a dotted domain).
+std::optional<FoundAddress> findAddress(std::string_view text, std::size_t from = 0);
+// The first address in a header or field value ("Name <a@b>", "rfc822; a@b"), or "".
+std::string addressIn(std::string_view value);
+// "rfc822; a@b" -> "a@b"; "smtp; 550 ..." -> "550 ..."
+std::string_view afterType(std::string_view value);
+// White space runs folded to one space and trimmed, cut after `limit` bytes (a character the
+// cut split is repaired).
+std::string collapse(std::string_view text, std::size_t limit = 1000);
+// The first enhanced status code ("5.1.1") in the text, not part of an IP address or version.
+std::string findStatus(std::string_view text);
+// The first SMTP reply code ("550") standing as a word in the text.
+int findSmtpCode(std::string_view text);
+// A whole positive decimal number (white space around it allowed), or nullopt.
+std::optional<std::int64_t> positiveNumber(std::string_view digits);
+// The original design's subject tag, [CID:N].
+std::optional<std::int64_t> findCidTag(std::string_view text);
+// Splits a delivery-status body into its blocks (separated by blank lines).
+std::vector<Fields> parseFieldBlocks(std::string_view text);
+
+}  // namespace campaignd::bounce::scan
