@@ -1,5 +1,7 @@
 // log.cpp: journal or stderr, decided once from the environment (as systemd documents for
-// services: JOURNAL_STREAM holds "device:inode" of the stream stderr is connected to).
+// services: JOURNAL_STREAM holds "device:inode" of the stream stderr is connected to). Every
+// message and field value is passed through utf8::escapeControls first, so nothing from outside
+// (a file name, a bounce, a server's reply) can forge a line or drive the terminal.
 #include "core/log.h"
 
 #include <sys/stat.h>
@@ -14,6 +16,8 @@
 #include <vector>
 
 #include <systemd/sd-journal.h>
+
+#include "core/utf8.h"
 
 namespace campaignd::log {
 namespace {
@@ -63,10 +67,10 @@ void write(Level level, std::string_view message, std::initializer_list<Field> f
     if (gJournal) {
         std::vector<std::string> items;
         items.reserve(fields.size() + 3);
-        items.push_back("MESSAGE=" + std::string(message));
+        items.push_back("MESSAGE=" + utf8::escapeControls(message));
         items.push_back("PRIORITY=" + std::to_string(static_cast<int>(level)));
         items.push_back("SYSLOG_IDENTIFIER=campaignd");
-        for (const auto& [key, value] : fields) items.push_back(std::string(key) + "=" + value);
+        for (const auto& [key, value] : fields) items.push_back(std::string(key) + "=" + utf8::escapeControls(value));
         std::vector<struct iovec> iov;
         iov.reserve(items.size());
         for (auto& s : items) iov.push_back({s.data(), s.size()});
@@ -76,12 +80,12 @@ void write(Level level, std::string_view message, std::initializer_list<Field> f
     std::string line = "campaignd: ";
     line += levelName(level);
     line += ": ";
-    line += message;
+    line += utf8::escapeControls(message);
     for (const auto& [key, value] : fields) {
         line += ' ';
         line += key;
         line += '=';
-        line += value;
+        line += utf8::escapeControls(value);
     }
     line += '\n';
     std::lock_guard lock(gStderrMutex);

@@ -1,9 +1,12 @@
 // utf8.h: decoding one UTF-8 sequence, strictly (RFC 3629: no overlong forms, no surrogates,
 // nothing above U+10FFFF), for the places that walk text code point by code point (validation,
-// header encoding). Header-only so any part of the daemon can use it without a link.
+// header encoding); and the one way outside text is made safe to show on a terminal or in a log
+// line (escapeControls). Header-only so any part of the daemon can use it without a link.
 #pragma once
 
 #include <cstddef>
+#include <cstdio>
+#include <string>
 #include <string_view>
 
 namespace campaignd::utf8 {
@@ -31,6 +34,45 @@ inline std::size_t decode(std::string_view s, std::size_t i, char32_t& cp) {
     }
     if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
     return len;
+}
+
+// `value` with nothing a terminal or a line-based reader would act on: CR, LF and tab as \r, \n,
+// \t, other C0 controls, DEL and bytes that are not UTF-8 as \xNN, C1 controls (U+0080-U+009F,
+// which include the 8-bit CSI) as \uNNNN. With `quotes`, '"' and '\' are escaped too (for a
+// value shown between quotes). At most `maxChars` characters are kept, then "...".
+inline std::string escapeControls(std::string_view value, bool quotes = false,
+                                  std::size_t maxChars = std::string_view::npos) {
+    const auto hexByte = [](unsigned value, const char* format) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, format, value);
+        return std::string(buf);
+    };
+    std::string out;
+    out.reserve(value.size());
+    std::size_t shown = 0;
+    char32_t cp;
+    for (std::size_t i = 0; i < value.size(); ++shown) {
+        if (shown == maxChars) {
+            out += "...";
+            break;
+        }
+        const std::size_t len = decode(value, i, cp);
+        if (len == 0) {
+            out += hexByte(static_cast<unsigned char>(value[i]), "\\x%02X");
+            ++i;
+            continue;
+        }
+        if (cp == '\r') out += "\\r";
+        else if (cp == '\n') out += "\\n";
+        else if (cp == '\t') out += "\\t";
+        else if (quotes && cp == '"') out += "\\\"";
+        else if (quotes && cp == '\\') out += "\\\\";
+        else if (cp < 0x20 || cp == 0x7F) out += hexByte(static_cast<unsigned>(cp), "\\x%02X");
+        else if (cp >= 0x80 && cp <= 0x9F) out += hexByte(static_cast<unsigned>(cp), "\\u%04X");
+        else out.append(value.substr(i, len));
+        i += len;
+    }
+    return out;
 }
 
 }  // namespace campaignd::utf8

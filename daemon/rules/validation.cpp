@@ -218,35 +218,7 @@ void checkDomain(std::string_view address, std::string_view domain) {
 }  // namespace
 
 std::string quoteForMessage(std::string_view value) {
-    std::string out;
-    std::size_t shown = 0;
-    char32_t cp;
-    for (std::size_t i = 0; i < value.size();) {
-        if (shown == kQuoteLimit) {
-            out += "...";
-            break;
-        }
-        const std::size_t len = utf8::decode(value, i, cp);
-        if (len == 0) {
-            out += hexByte(static_cast<unsigned char>(value[i]));
-            ++i;
-        } else {
-            if (cp == '\r') out += "\\r";
-            else if (cp == '\n') out += "\\n";
-            else if (cp == '\t') out += "\\t";
-            else if (cp == '"') out += "\\\"";
-            else if (cp == '\\') out += "\\\\";
-            else if (cp < 0x20 || cp == 0x7F) out += hexByte(static_cast<unsigned char>(cp));
-            else if (cp >= 0x80 && cp <= 0x9F) {
-                char buf[16];
-                std::snprintf(buf, sizeof buf, "\\u%04X", static_cast<unsigned>(cp));
-                out += buf;
-            } else out.append(value.substr(i, len));
-            i += len;
-        }
-        ++shown;
-    }
-    return out;
+    return utf8::escapeControls(value, /*quotes=*/true, kQuoteLimit);
 }
 
 std::string normalizeEmail(std::string_view input) {
