@@ -2,6 +2,8 @@
 // the order of daemon.h; the helpers below only say how one part is made.
 #include "app/daemon.h"
 
+#include <sys/stat.h>
+
 #include <csignal>
 #include <cstring>
 
@@ -270,6 +272,9 @@ int Daemon::serve() {
 }
 
 int run(const Options& options) {
+    // Nothing the daemon creates (the database, the state directory, the VERP secret) is for
+    // other users, whatever umask it was started with (systemd's UMask= says the same).
+    ::umask(027);
     auto source = ConfigSource::forDaemon(options.configPath, options.user);
     config::Config config;
     try {

@@ -4,6 +4,8 @@
 // pass `systemd-analyze verify`.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include "daemon_fixture.h"
@@ -48,6 +50,21 @@ TEST(Startup, UnreachableDatabaseIsAClearError) {
     const auto r = startWith(dir, "[Daemon]\nDatabase=postgresql://campaignd@127.0.0.1:1/none?connect_timeout=2\n");
     EXPECT_EQ(r.exitCode, 1);
     EXPECT_NE(r.err.find("cannot open the database"), std::string::npos) << r.err;
+}
+
+TEST(Startup, WhatTheDaemonCreatesIsNotReadableByOthers) {
+    TempDir dir("campaignd-start");
+    // The daemon sets its own umask (027): what a permissive caller's umask would let others
+    // read (the database holds every recipient's address) is closed to them all the same.
+    const mode_t callers = ::umask(022);
+    const auto r = startWith(dir, "[Daemon]\nDatabase=sqlite:" + (dir / "state/campaignd.db").string() + "\n");
+    ::umask(callers);
+    EXPECT_EQ(r.exitCode, 1) << "no bus to serve on: " << r.err;
+    for (const auto& path : {dir / "state", dir / "state/campaignd.db"}) {
+        struct stat st {};
+        ASSERT_EQ(::stat(path.c_str(), &st), 0) << path << " was not created: " << r.err;
+        EXPECT_EQ(st.st_mode & 07, 0u) << path << " mode " << std::oct << (st.st_mode & 0777);
+    }
 }
 
 TEST(Startup, UsageErrorExitsTwo) {
