@@ -361,4 +361,16 @@ std::string normalizeGroupName(std::string_view input) {
     return std::string(name);
 }
 
+std::string normalizeRecipientName(std::string_view input) {
+    constexpr std::string_view field = "recipient name";
+    checkHeaderValue(field, input);
+    const std::string_view name = trim(input);
+    const std::size_t length = countCodePoints(name);
+    if (length > kMaxRecipientNameChars)
+        refuse(field, name,
+               "is " + std::to_string(length) + " characters long; at most " +
+                   std::to_string(kMaxRecipientNameChars) + " are allowed");
+    return std::string(name);
+}
+
 }  // namespace campaignd::rules

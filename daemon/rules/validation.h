@@ -4,6 +4,7 @@
 // what is wrong; none of them logs or stores anything.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,11 @@ std::string normalizeFromAddress(std::string_view from);
 
 // A group name: 1-200 characters of valid UTF-8, no control characters, trimmed.
 std::string normalizeGroupName(std::string_view name);
+
+// A recipient's name (the display name of the To header): trimmed, no control characters or
+// invalid UTF-8 (checkHeaderValue), at most kMaxRecipientNameChars characters. "" is no name.
+inline constexpr std::size_t kMaxRecipientNameChars = 200;
+std::string normalizeRecipientName(std::string_view name);
 
 // A value made fit to quote inside an error message: valid UTF-8, control characters, quotes
 // and backslashes escaped (\r, \n, \xNN, \"), cut after 80 characters with "...".

@@ -119,11 +119,18 @@ ImportReport runImport(const ImportRequest& request, int fd, int errorsFd, std::
     parse.map = request.map;
     parse.maxBytes = maxBytes;
     plugins::ImportSink sink;
+    std::string name;
     sink.row = [&](const plugins::ImportRow& row) {
+        try {
+            name = rules::normalizeRecipientName(row.name);  // the same limit as recipients add
+        } catch (const Error& e) {
+            sink.rowError(row.line, e.what());
+            return;
+        }
         storage::ImportRow r;
         r.line = row.line;
         r.email = row.email;
-        r.name = row.name;
+        r.name = name;
         r.status = toStatus(row.subscription);
         r.groups = row.groups;
         session->add(r);

@@ -17,10 +17,7 @@ std::string quoted(std::string_view s) { return "\"" + rules::quoteForMessage(s)
     throw Error(ErrorCode::NotFound, "recipient " + quoted(email) + " does not exist");
 }
 
-std::string checkName(const std::string& name) {
-    rules::checkHeaderValue("recipient name", name);
-    return name;
-}
+std::string checkName(const std::string& name) { return rules::normalizeRecipientName(name); }
 
 }  // namespace
 

@@ -208,6 +208,18 @@ std::uint64_t importedRowsSoFar(const Campaignd& daemon) {
     return j["data"][0]["rows"]["data"].get<std::uint64_t>();
 }
 
+TEST_P(ImportTest, AnOverlongNameIsAnInvalidRowAsRecipientsAddWouldRefuseIt) {
+    const auto path = file("people.csv", "email,name\nlong@example.org," + std::string(100000, 'a') +
+                                             "\nok@example.org,  Grace  \n");
+    const auto s = okJson({"recipients", "import", path});
+    EXPECT_EQ(s["invalid"], 1);
+    EXPECT_EQ(s["imported"], 1);
+    ASSERT_EQ(s["errors"].size(), 1u);
+    EXPECT_EQ(s["errors"][0]["line"], 2);
+    EXPECT_NE(s["errors"][0]["reason"].get<std::string>().find("at most 200"), std::string::npos) << s.dump();
+    EXPECT_EQ(okJson({"recipients", "show", "ok@example.org"})["name"], "Grace");
+}
+
 TEST_P(ImportTest, DaemonKilledMidImportLeavesNothingAndTheClientSaysSo) {
     ok({"recipients", "add", "before@example.org"});
     StalledImport feed;

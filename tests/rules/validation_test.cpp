@@ -248,5 +248,21 @@ TEST(Validation, GroupNames) {
     EXPECT_NE(m.find("not valid UTF-8"), std::string::npos) << m;
 }
 
+TEST(Validation, RecipientNamesAreTrimmedAndBounded) {
+    EXPECT_EQ(normalizeRecipientName("  Grace Hopper  "), "Grace Hopper");
+    EXPECT_EQ(normalizeRecipientName(""), "");
+    std::string twoHundred;
+    for (int i = 0; i < 200; ++i) twoHundred += "ü";  // 200 characters, 400 octets
+    EXPECT_EQ(normalizeRecipientName(twoHundred), twoHundred);
+    std::string m = refusal([&] { normalizeRecipientName(twoHundred + "x"); });
+    EXPECT_NE(m.find("recipient name"), std::string::npos) << m;
+    EXPECT_NE(m.find("201 characters long; at most 200"), std::string::npos) << m;
+    m = refusal([] { normalizeRecipientName(std::string(100000, 'a')); });
+    EXPECT_NE(m.find("100000 characters long"), std::string::npos) << m;
+    EXPECT_LT(m.size(), 300u) << "the message quotes a bounded part of the value";
+    m = refusal([] { normalizeRecipientName("Eve\r\nBcc: x@example.org"); });
+    EXPECT_NE(m.find("line break"), std::string::npos) << m;
+}
+
 }  // namespace
 }  // namespace campaignd::rules

@@ -27,6 +27,17 @@ TEST_F(RecipientServiceTest, AddNormalisesTheAddress) {
     EXPECT_EQ(recipients.get("JANE.DOE@xn--bcher-kva.example").id, r.id);
 }
 
+TEST_F(RecipientServiceTest, NamesAreTrimmedAsImportsTrimThemAndBounded) {
+    RecipientFields f;
+    f.name = "  Grace  ";
+    EXPECT_EQ(recipients.add("grace@example.org", f, {}).name, "Grace");
+    f.name = std::string(100000, 'a');
+    expectError(ErrorCode::InvalidArgument, "at most 200", [&] { recipients.add("long@example.org", f, {}); });
+    expectError(ErrorCode::InvalidArgument, "at most 200", [&] { recipients.update("grace@example.org", f); });
+    EXPECT_EQ(recipients.get("grace@example.org").name, "Grace");
+    EXPECT_THROW(recipients.get("long@example.org"), Error) << "nothing was stored";
+}
+
 TEST_F(RecipientServiceTest, OnePersonIsStoredOnceWhateverTheCase) {
     person("ann@example.org");
     expectError(ErrorCode::AlreadyExists, "recipient \"ANN@example.org\" already exists (as \"ann@example.org\")",
