@@ -136,7 +136,7 @@ int run(const Options& opts) {
     }
 
     const services::Clock clock = services::systemNow;
-    services::CampaignService campaigns(*store, clock);
+    services::CampaignService campaigns(*store, *store, *store, *store, clock);
     services::RecipientService recipients(*store, clock);
     campaigns.setTransportCheck([&cfg](const std::string& name) { return cfg.transports.count(name) > 0; });
     bus::AccessPolicy access(cfg.adminGroup);
@@ -211,6 +211,7 @@ int run(const Options& opts) {
     std::unique_ptr<services::BounceService> rejections;
     delivery::DeliveryEngine engine(io, cfg, {
         [database = cfg.database] { return storage::openStore(database); },
+        [database = cfg.database] { return storage::openStore(database); },
         [&pluginHost](const std::string& plugin) { return pluginHost.transport(plugin); },
         [&](Id id) {
             if (sendingRules) sendingRules->runFinished(id);
@@ -227,7 +228,7 @@ int run(const Options& opts) {
         [&](const std::vector<delivery::RecordedOutcome>& batch) {
             std::lock_guard lock(rejectionMutex);
             for (const auto& o : batch) {
-                if (!services::BounceService::isRejection(o.outcome.kind == storage::DeliveryOutcome::Kind::Failed,
+                if (!services::BounceService::isRejection(o.outcome.kind == storage::LedgerOutcome::Kind::Failed,
                                                           o.result.smtpCode, o.result.enhancedStatus))
                     continue;
                 if (!rejections) {
@@ -258,11 +259,12 @@ int run(const Options& opts) {
         log::warning(std::string("bounces will not be matched by their VERP address: ") + e.what());
     }
     bounceSettings.source = cfg.bounceSource;
-    services::BounceService bounces(*store, clock, bounceSettings);
+    services::BounceService bounces(*store, *store, *store, clock, bounceSettings);
     {
         std::lock_guard lock(rejectionMutex);
         rejectionStore = storage::openStore(cfg.database);
-        rejections = std::make_unique<services::BounceService>(*rejectionStore, clock, bounceSettings);
+        rejections = std::make_unique<services::BounceService>(*rejectionStore, *rejectionStore, *rejectionStore, clock,
+                                                               bounceSettings);
     }
     svc.bounces = &bounces;
     svc.bounceSource = [&pluginHost]() -> std::optional<plugins::BounceSourceHandle> {
@@ -281,6 +283,7 @@ int run(const Options& opts) {
     reportSettings.adminEmail = cfg.adminEmail;
     services::ReportMailer reportMailer(
         {[database = cfg.database] { return storage::openStore(database); },
+         [database = cfg.database] { return storage::openStore(database); },
          [&pluginHost]() -> std::optional<plugins::ReporterHandle> {
              auto all = pluginHost.reporters();
              if (all.empty()) return std::nullopt;
@@ -296,7 +299,7 @@ int run(const Options& opts) {
         reportSettings);
     sending.addCompletionListener([&reportMailer](const Campaign& c) { reportMailer.campaignCompleted(c); });
     try {
-        const auto recovered = engine.recover(*store);
+        const auto recovered = engine.recover(*store, *store);
         if (recovered.unknown + recovered.released > 0)
             log::notice("recovered interrupted sending",
                         {{"UNKNOWN", std::to_string(recovered.unknown)}, {"RELEASED", std::to_string(recovered.released)}});

@@ -21,6 +21,7 @@
 
 #include "bus/variant_map.h"
 #include "services/import_service.h"
+#include "storage/store.h"
 
 namespace campaignd::bus {
 

@@ -23,6 +23,7 @@
 #include "services/campaign_service.h"
 #include "services/recipient_service.h"
 #include "services/sending_service.h"
+#include "storage/store.h"
 
 namespace campaignd::bus {
 

@@ -1,6 +1,6 @@
 // engine.cpp: see engine.h. Threading: a Run's workers share only the Run's atomics and
 // condition variable, the transport's throttles (each thread-safe) and the compiled template
-// (render() is thread-safe). Each worker owns its Store and its TransportSession. Everything
+// (render() is thread-safe). Each worker owns its stores and its TransportSession. Everything
 // meant for the bus or the campaign's status is posted to the io_context thread.
 //
 // Why a message is never sent twice: a worker gives the transport only the rows that
@@ -30,7 +30,7 @@ namespace campaignd::delivery {
 namespace {
 
 using namespace std::chrono_literals;
-using Kind = storage::DeliveryOutcome::Kind;
+using Kind = storage::LedgerOutcome::Kind;
 
 constexpr auto kStopPoll = 100ms;           // how often a waiting worker looks at the stop flag
 constexpr auto kCallTarget = 250ms;         // a call into the transport returns within about this
@@ -298,7 +298,7 @@ void DeliveryEngine::stopAll() {
     for (auto& [id, run] : runs) runs_.erase(id);
 }
 
-storage::RecoveredClaims DeliveryEngine::recover(storage::Store& store) {
+storage::RecoveredClaims DeliveryEngine::recover(storage::CampaignStore& campaigns, storage::SendLedger& ledger) {
     storage::RecoveredClaims total;
     std::string id = config_.sending.instanceId;
     if (id.empty()) {
@@ -310,10 +310,10 @@ storage::RecoveredClaims DeliveryEngine::recover(storage::Store& store) {
         std::lock_guard lock(mutex_);
         instanceId_ = id;
     }
-    for (const auto& c : store.listCampaigns(std::nullopt)) {
+    for (const auto& c : campaigns.listCampaigns(std::nullopt)) {
         if (c.inFlightCount == 0) continue;
         for (unsigned k = 0; k < kMaxConnections; ++k) {
-            const auto r = store.recoverInterrupted(workerName(c.id, k));
+            const auto r = ledger.recoverInterrupted(workerName(c.id, k));
             total.unknown += r.unknown;
             total.released += r.released;
         }
@@ -326,7 +326,7 @@ storage::RecoveredClaims DeliveryEngine::recover(storage::Store& store) {
 // Two threads per worker, joined by a WorkerPipeline (pipeline.h): the sender (this function's
 // thread) owns the transport session and commits each chunk's hand-over right before giving it
 // to the transport; the ledger thread (ledgerLoop) claims and renders the next batch and
-// records the outcomes of earlier chunks meanwhile, each on its own Store. Rows the ledger
+// records the outcomes of earlier chunks meanwhile, each on its own store. Rows the ledger
 // thread has claimed but the sender has not handed over are only `sending`: a crash leaves
 // them pending again, and a stop releases them like any other unsent claim.
 
@@ -345,7 +345,7 @@ struct PreparedBatch {
 };
 
 struct OutcomeBatch {
-    std::vector<storage::DeliveryOutcome> outcomes;
+    std::vector<storage::LedgerOutcome> outcomes;
     std::vector<RecordedOutcome> recorded;  // for the listener; empty when there is none
 };
 
@@ -358,12 +358,12 @@ struct DeliveryEngine::Pipe : Pipeline {};
 void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run, const std::string& worker, Pipe& pipe) {
     const Id campaignId = run->campaign.id;
     const std::string cid = std::to_string(campaignId);
-    std::unique_ptr<storage::Store> store;
+    std::unique_ptr<storage::SendLedger> store;
     unsigned dbFailures = 0;
     auto openStore = [&] {
         if (store) return true;
         try {
-            store = env_.openStore();
+            store = env_.openLedger();
             return true;
         } catch (const std::exception& e) {
             log::warning(std::string("sender cannot open the database: ") + e.what(), {{"CAMPAIGN_ID", cid}});
@@ -371,7 +371,7 @@ void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run, const std::stri
         }
     };
     // Records outcomes, retrying while the database is away; false if it gave up (stop).
-    auto record = [&](const std::vector<storage::DeliveryOutcome>& batch) {
+    auto record = [&](const std::vector<storage::LedgerOutcome>& batch) {
         for (unsigned attempt = 1;; ++attempt) {
             try {
                 if (!openStore()) throw Error(ErrorCode::Failed, "no database connection");
@@ -388,7 +388,7 @@ void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run, const std::stri
         }
     };
 
-    std::vector<storage::DeliveryOutcome> failures;
+    std::vector<storage::LedgerOutcome> failures;
     auto notBefore = Pipeline::Clock::now();
     for (;;) {
         auto task = pipe.next(notBefore, kStopPoll);
@@ -480,10 +480,10 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
     };
 
     try {
-        std::unique_ptr<storage::Store> store;
+        std::unique_ptr<storage::SendLedger> store;
         for (unsigned attempt = 1; !store && !run->stop; ++attempt) {
             try {
-                store = env_.openStore();
+                store = env_.openLedger();
             } catch (const std::exception& e) {
                 log::warning(std::string("sender cannot open the database: ") + e.what(), {{"CAMPAIGN_ID", cid}});
                 run->waitFor(retryDelay(kReconnectBase, attempt, kReconnectCap, random01));
@@ -756,7 +756,7 @@ void DeliveryEngine::runEnded(const std::shared_ptr<Run>& run) {
     if (env_.progress && run->outcomes.load() > 0) {
         safely("cannot report progress", run->campaign.id, [&] {
             const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - run->started).count();
-            if (const auto c = env_.openStore()->findCampaign(run->campaign.id); c && secs > 0)
+            if (const auto c = env_.openCampaigns()->findCampaign(run->campaign.id); c && secs > 0)
                 env_.progress(Progress{*c, static_cast<double>(run->outcomes.load()) / secs});
         });
     }
@@ -767,7 +767,7 @@ void DeliveryEngine::runEnded(const std::shared_ptr<Run>& run) {
 // ---- progress ----------------------------------------------------------------------------
 
 void DeliveryEngine::monitor() {
-    std::unique_ptr<storage::Store> store;
+    std::unique_ptr<storage::CampaignStore> store;
     for (;;) {
         {
             std::unique_lock lock(monitorMutex_);
@@ -781,7 +781,7 @@ void DeliveryEngine::monitor() {
         }
         if (runs.empty() || !env_.progress) continue;
         try {
-            if (!store) store = env_.openStore();
+            if (!store) store = env_.openCampaigns();
             for (const auto& run : runs) {
                 const auto c = store->findCampaign(run->campaign.id);
                 if (!c) continue;
