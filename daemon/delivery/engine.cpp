@@ -337,7 +337,7 @@ struct Item {
     Id recipientId = 0;
     std::int64_t attempts = 0;
     std::string domain;
-    mail::OutgoingMessage message;
+    mail::ComposedMessage message;
 };
 
 struct PreparedBatch {
