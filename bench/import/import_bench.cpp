@@ -1,4 +1,4 @@
-// import_bench.cpp: how fast and how lean the bulk recipient import is (Store::beginImport),
+// import_bench.cpp: how fast and how lean the bulk recipient import is (ImportStore::beginImport),
 // measured side by side with the floor PostgreSQL itself sets. Not a test: it prints figures.
 //   PostgreSQL  psql's \copy of the same CSV into a bare 3-column table, then the import path,
 //               alternated run by run on one private server; medians and their ratio.
@@ -69,7 +69,7 @@ int runChild(const std::string& url, const std::string& file) {
     auto store = storage::openStore(url);  // migrations are not part of the figure
     const auto start = Clock::now();
     const double cpuStart = cpuSeconds();
-    storage::ImportOptions options;
+    storage::BulkImportOptions options;
     options.now = 1'760'000'000'000'000;
     auto import = store->beginImport(options);
     std::FILE* in = std::fopen(file.c_str(), "r");

@@ -95,12 +95,12 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
       plugins_(startPlugins(config_)),
       connection_(connectToBus(options_.user)),
       access_(config_.adminGroup),
-      campaigns_(*store_, systemNow),
+      campaigns_(*store_, *store_, *store_, *store_, systemNow),
       recipients_(*store_, systemNow),
       rejections_(storage::openStore(config_.database), systemNow, config_.softBounceLimit),
       engine_(io_, config_, engineEnvironment()),
       engineControl_(engine_),
-      bounces_(*store_, systemNow, bounceSettings()),
+      bounces_(*store_, *store_, *store_, systemNow, bounceSettings()),
       sending_(*store_, campaigns_, engineControl_),
       reportMailer_(reportDependencies(), reportSettings(config_)),
       imports_(io_, importEnvironment()),
@@ -155,7 +155,8 @@ Daemon::~Daemon() {
 
 delivery::DeliveryEngine::Environment Daemon::engineEnvironment() {
     return {
-        [database = config_.database] { return storage::openStore(database); },
+        [database = config_.database] { return storage::openStore(database); },  // a worker's ledger
+        [database = config_.database] { return storage::openStore(database); },  // the monitor's campaigns
         [this](const std::string& plugin) { return plugins_->transport(plugin); },
         [this](Id id) {
             sending_.runFinished(id);
@@ -172,7 +173,7 @@ delivery::DeliveryEngine::Environment Daemon::engineEnvironment() {
         // A 5xx at RCPT (or after DATA) is a hard bounce too (on the worker threads).
         [this](const std::vector<delivery::RecordedOutcome>& batch) {
             for (const auto& o : batch)
-                if (o.outcome.kind == storage::DeliveryOutcome::Kind::Failed) rejections_.record(toSendingFailure(o));
+                if (o.outcome.kind == storage::LedgerOutcome::Kind::Failed) rejections_.record(toSendingFailure(o));
         },
         {}};
 }
@@ -198,7 +199,8 @@ bus::ImportJobs::Environment Daemon::importEnvironment() {
 // The report mail: each completed campaign's report goes to AdminEmail= through the campaign's
 // own transport, composed by the reporter plugin, off the io thread.
 services::ReportMailer::Dependencies Daemon::reportDependencies() {
-    return {[database = config_.database] { return storage::openStore(database); },
+    return {[database = config_.database] { return storage::openStore(database); },  // campaigns
+            [database = config_.database] { return storage::openStore(database); },  // reports
             [this]() -> std::optional<plugins::ReporterHandle> {
                 auto all = plugins_->reporters();
                 if (all.empty()) return std::nullopt;
@@ -228,7 +230,7 @@ services::BounceSettings Daemon::bounceSettings() {
 
 void Daemon::recoverSending() {
     try {
-        const auto recovered = engine_.recover(*store_);
+        const auto recovered = engine_.recover(*store_, *store_);
         if (recovered.unknown + recovered.released > 0)
             log::notice("recovered interrupted sending", {{"UNKNOWN", std::to_string(recovered.unknown)},
                                                           {"RELEASED", std::to_string(recovered.released)}});

@@ -123,7 +123,7 @@ void ImportJobs::run(const std::shared_ptr<Job>& job) {
         const auto importer = env_.importer();
         if (!importer) throw Error(ErrorCode::Failed, "the importer plugin stopped");
         const auto report = services::runImport(
-            job->request, job->fd, job->errorsFd, env_.maxBytes, *store, *importer,
+            job->request, job->fd, job->errorsFd, env_.maxBytes, *store, *store, *importer,
             [&job](std::uint64_t rows, std::uint64_t bytes) {
                 job->rows = rows;
                 job->bytes = bytes;

@@ -20,7 +20,7 @@ enum class CampaignStatus { Draft, Scheduled, InProgress, Paused, Completed, Can
 // ones). Like unsubscribed, never attached to or sent by a campaign; an administrator can
 // subscribe the recipient again.
 enum class SubscriptionStatus { Subscribed, Unsubscribed, Bounced };
-// One send-ledger row's state (storage/store.h has the transitions):
+// One send-ledger row's state (storage/send_ledger.h has the transitions):
 //   pending      not yet claimed, or deferred for a retry (next_attempt_at);
 //   sending      claimed by a sender, not handed to a transport yet (safe to send again);
 //   handed_over  given to the transport, outcome not recorded yet (never send again);

@@ -1,5 +1,5 @@
 // engine.h: the delivery engine. For each campaign that is sending it runs Connections= worker
-// threads of the campaign's transport, each with its own Store and its own TransportSession,
+// threads of the campaign's transport, each with its own store and its own TransportSession,
 // claiming batches from the send ledger under a worker name unique to this daemon instance and
 // worker ("<instance id>:<campaign>:<k>"), rendering each message (daemon/mail), committing the
 // hand-over (storage markHandedOver: the exactly-once line) before the transport sees a message,
@@ -12,7 +12,7 @@
 // The engine changes no campaign status itself. It tells its owner (the SendingService, through
 // Environment, always on the io_context thread): the campaign has no work left (finished), or
 // it must pause (AUTH/TLS failure, a transport that cannot be opened). Its own threads never
-// touch the bus; progress is read by a monitor thread with its own Store, at most twice a second
+// touch the bus; progress is read by a monitor thread with its own store, at most twice a second
 // per campaign, and posted to the io thread. stop() is seen by the workers within 100 ms: no
 // message is handed over after that; what is in the transport's hands has its outcome recorded.
 // A worker gives its transport as many messages per call as it sends in about 250 ms at the
@@ -37,7 +37,8 @@
 #include "delivery/throttle.h"
 #include "mail/message.h"
 #include "plugin-host/plugin_host.h"
-#include "storage/store.h"
+#include "storage/campaign_store.h"
+#include "storage/send_ledger.h"
 
 namespace campaignd::delivery {
 
@@ -52,7 +53,7 @@ struct RecordedOutcome {
     std::string recipient;
     std::string messageId;                 // without angle brackets
     plugins::DeliveryResult result;        // smtpCode, enhancedStatus, text as the server said
-    storage::DeliveryOutcome outcome;      // kind and reason as stored (fail_reason/last_error)
+    storage::LedgerOutcome outcome;      // kind and reason as stored (fail_reason/last_error)
 };
 using OutcomeListener = std::function<void(const std::vector<RecordedOutcome>& batch)>;
 
@@ -64,8 +65,10 @@ struct Progress {
 class DeliveryEngine {
 public:
     struct Environment {
-        // A new Store on the caller's thread (each worker and the monitor have their own).
-        std::function<std::unique_ptr<storage::Store>()> openStore;
+        // A new store on the caller's thread: each worker thread opens a send ledger of its
+        // own, the progress monitor (and a run's last report) campaigns of its own.
+        std::function<std::unique_ptr<storage::SendLedger>()> openLedger;
+        std::function<std::unique_ptr<storage::CampaignStore>()> openCampaigns;
         // The running transport plugin of that name, or nullopt.
         std::function<std::optional<plugins::TransportHandle>(const std::string& plugin)> transport;
         // On the io thread.
@@ -100,7 +103,8 @@ public:
     // At start-up, before any start(): this daemon's interrupted claims become unknown
     // (handed over) or pending again (sending), by its own worker names only, so several
     // daemons sharing a database each recover their own. Returns the totals.
-    storage::RecoveredClaims recover(storage::Store& store);
+    // `campaigns` and `ledger` may be views of one store (a storage::Store is both).
+    storage::RecoveredClaims recover(storage::CampaignStore& campaigns, storage::SendLedger& ledger);
 
     // "<instance id>:<campaign>:<worker>", the claimed_by of this daemon's workers.
     std::string workerName(Id campaign, unsigned worker) const;

@@ -16,12 +16,12 @@ std::string formatReply(const plugins::DeliveryResult& result) {
     return prefix + " " + result.text;
 }
 
-storage::DeliveryOutcome decideOutcome(Id ledgerId, std::int64_t attemptsBefore,
+storage::LedgerOutcome decideOutcome(Id ledgerId, std::int64_t attemptsBefore,
                                        const plugins::DeliveryResult& result, const RetryPolicy& policy,
                                        Usec now, const std::string& sessionError,
                                        const std::function<double()>& random01) {
-    using Kind = storage::DeliveryOutcome::Kind;
-    storage::DeliveryOutcome o;
+    using Kind = storage::LedgerOutcome::Kind;
+    storage::LedgerOutcome o;
     o.ledgerId = ledgerId;
     const std::int64_t attempt = attemptsBefore + 1;  // this one
     const bool lastAttempt = attempt >= static_cast<std::int64_t>(policy.maxAttempts);

@@ -17,7 +17,7 @@
 
 #include "core/model.h"
 #include "plugin-host/plugin_host.h"
-#include "storage/store.h"
+#include "storage/send_ledger.h"
 
 namespace campaignd::delivery {
 
@@ -33,7 +33,7 @@ std::string formatReply(const plugins::DeliveryResult& result);
 
 // The ledger outcome for one transport result. `attemptsBefore` is the row's attempts before
 // this one; `sessionError` is the session's failure message for NotHandedOver results.
-storage::DeliveryOutcome decideOutcome(Id ledgerId, std::int64_t attemptsBefore,
+storage::LedgerOutcome decideOutcome(Id ledgerId, std::int64_t attemptsBefore,
                                        const plugins::DeliveryResult& result, const RetryPolicy& policy,
                                        Usec now, const std::string& sessionError,
                                        const std::function<double()>& random01);

@@ -347,15 +347,15 @@ CampaignTemplate& CampaignTemplate::operator=(CampaignTemplate&&) noexcept = def
 Id CampaignTemplate::campaignId() const { return impl_->campaignId; }
 const std::string& CampaignTemplate::textTemplate() const { return impl_->textTemplate; }
 
-OutgoingMessage CampaignTemplate::render(const Recipient& recipient) const {
+ComposedMessage CampaignTemplate::render(const Recipient& recipient) const {
     return render(recipient, std::chrono::system_clock::now());
 }
 
-OutgoingMessage CampaignTemplate::render(const Recipient& recipient,
+ComposedMessage CampaignTemplate::render(const Recipient& recipient,
                                          std::chrono::system_clock::time_point now) const {
     const Impl& t = *impl_;
     if (recipient.id <= 0) throw Error(ErrorCode::InvalidArgument, "recipient id must be positive");
-    OutgoingMessage message;
+    ComposedMessage message;
     try {
         message.recipient = rules::normalizeEmail(recipient.email);
     } catch (const Error& e) {

@@ -37,7 +37,7 @@ struct MessageSettings {
     bool subjectTag = true;
 };
 
-struct OutgoingMessage {
+struct ComposedMessage {
     std::string envelopeFrom;  // MAIL FROM: the VERP address
     std::string recipient;     // RCPT TO: the recipient's normalised address
     std::string messageId;     // as in the header, with the angle brackets: "<12.345.x@domain>"
@@ -58,8 +58,8 @@ public:
     // The message for `recipient` (id, email, name), dated now. Each call makes a new
     // Message-ID. Throws Error(InvalidArgument) if the recipient's id is not positive or its
     // address is not a valid mailbox. Safe to call from several threads at once.
-    OutgoingMessage render(const Recipient& recipient) const;
-    OutgoingMessage render(const Recipient& recipient, std::chrono::system_clock::time_point now) const;
+    ComposedMessage render(const Recipient& recipient) const;
+    ComposedMessage render(const Recipient& recipient, std::chrono::system_clock::time_point now) const;
 
     Id campaignId() const;
     // The text/plain template: the campaign's own text, or the one derived from its HTML.

@@ -134,8 +134,13 @@ std::string noticeKey(std::string_view raw) {
     return "sha256:" + Poco::DigestEngine::digestToHex(sha.digest());
 }
 
-BounceService::BounceService(storage::Store& store, Clock clock, BounceSettings settings)
-    : store_(store), clock_(std::move(clock)), settings_(std::move(settings)) {
+BounceService::BounceService(storage::BounceStore& bounces, storage::CampaignStore& campaigns,
+                             storage::RecipientStore& recipients, Clock clock, BounceSettings settings)
+    : bounces_(bounces),
+      campaigns_(campaigns),
+      recipients_(recipients),
+      clock_(std::move(clock)),
+      settings_(std::move(settings)) {
     if (settings_.softBounceLimit < 1)
         throw Error(ErrorCode::InvalidArgument, "the soft bounce limit must be at least 1");
 }
@@ -166,16 +171,16 @@ void BounceService::match(BounceOutcome& out, std::string_view verpAddress,
     // 1. The VERP envelope address: forged only with the secret, names both.
     if (settings_.verp && !verpAddress.empty()) {
         if (const auto v = mail::parseVerpAddress(verpAddress, *settings_.verp)) {
-            if (store_.findCampaign(v->campaignId)) {
+            if (campaigns_.findCampaign(v->campaignId)) {
                 out.campaignId = v->campaignId;
-                if (store_.findRecipientById(v->recipientId)) out.recipientId = v->recipientId;
+                if (recipients_.findRecipientById(v->recipientId)) out.recipientId = v->recipientId;
                 out.matchedBy = "verp";
             }
         }
     }
     // 2. The returned message's Message-ID, as the ledger recorded it at hand-over.
     if (!out.campaignId && !originalMessageId.empty()) {
-        if (const auto m = store_.findLedgerByMessageId(withoutAngles(originalMessageId))) {
+        if (const auto m = bounces_.findLedgerByMessageId(withoutAngles(originalMessageId))) {
             out.campaignId = m->campaignId;
             out.recipientId = m->recipientId;
             if (out.recipient.empty()) out.recipient = m->email;
@@ -183,16 +188,16 @@ void BounceService::match(BounceOutcome& out, std::string_view verpAddress,
         }
     }
     // 3. and 4. X-Campaign-Id, else the [CID:N] tag (the parser takes them in that order).
-    if (!out.campaignId && claimedCampaign && *claimedCampaign > 0 && store_.findCampaign(*claimedCampaign)) {
+    if (!out.campaignId && claimedCampaign && *claimedCampaign > 0 && campaigns_.findCampaign(*claimedCampaign)) {
         out.campaignId = claimedCampaign;
         out.matchedBy = "header";
     }
     // The recipient: the one the match named, else the stored one with this address.
     if (out.recipientId) {
         if (out.recipient.empty())
-            if (const auto r = store_.findRecipientById(*out.recipientId)) out.recipient = r->email;
+            if (const auto r = recipients_.findRecipientById(*out.recipientId)) out.recipient = r->email;
     } else if (!out.recipient.empty()) {
-        if (const auto r = store_.findRecipient(out.recipient)) out.recipientId = r->id;
+        if (const auto r = recipients_.findRecipient(out.recipient)) out.recipientId = r->id;
     }
 }
 
@@ -200,18 +205,18 @@ void BounceService::act(BounceOutcome& out) {
     if (!out.recipientId) return;
     const Id id = *out.recipientId;
     if (out.action == "complaint") {
-        const auto ch = store_.unsubscribeRecipient(id);
+        const auto ch = bounces_.unsubscribeRecipient(id);
         if (ch.before != ch.after) out.effect = "unsubscribed";
     } else if (out.action == "failed") {
         if (out.hard) {
-            const auto ch = store_.markRecipientBounced(id);
+            const auto ch = bounces_.markRecipientBounced(id);
             if (ch.before != ch.after) out.effect = "bounced";
         } else {
-            const auto ch = store_.countSoftBounce(id, settings_.softBounceLimit);
+            const auto ch = bounces_.countSoftBounce(id, settings_.softBounceLimit);
             out.effect = ch.before != ch.after ? "bounced" : "soft-bounce";
         }
     } else if (out.action == "delivered" || out.action == "relayed" || out.action == "expanded") {
-        store_.resetSoftBounces(id);  // evidence of a delivery: the soft bounces were not consecutive
+        bounces_.resetSoftBounces(id);  // evidence of a delivery: the soft bounces were not consecutive
         out.effect = "reset";
     }
     // delayed: recorded as a delay, nothing done to the recipient.
@@ -230,7 +235,7 @@ BounceReport BounceService::process(std::string_view raw, BounceSource source, b
     if (parsed.isAutoReply) return report;  // a vacation message is no bounce: nothing to record
 
     const Usec now = clock_();
-    store_.transaction([&] {
+    bounces_.transaction([&] {
         report.results.clear();
         report.recorded = report.duplicates = 0;
         for (const bounce::BounceResult& r : parsed.results) {
@@ -256,7 +261,7 @@ BounceReport BounceService::process(std::string_view raw, BounceSource source, b
                 b.source = std::string(toString(source));
                 b.noticeKey = report.noticeKey;
                 b.processedAt = now;
-                if (store_.insertBounce(b)) {
+                if (bounces_.insertBounce(b)) {
                     out.recorded = true;
                     ++report.recorded;
                     act(out);
@@ -307,7 +312,7 @@ BounceOutcome BounceService::recordRejection(Id campaign, std::optional<Id> reci
     out.recipientId = recipient;
     out.matchedBy = "ledger";
     const Usec now = clock_();
-    store_.transaction([&] {
+    bounces_.transaction([&] {
         BounceRecord b;
         b.campaignId = campaign;
         b.recipientId = recipient;
@@ -321,7 +326,7 @@ BounceOutcome BounceService::recordRejection(Id campaign, std::optional<Id> reci
         b.source = std::string(toString(BounceSource::Smtp));
         b.noticeKey = "smtp:" + (b.messageId.empty() ? std::to_string(campaign) : b.messageId);
         b.processedAt = now;
-        if (store_.insertBounce(b)) {
+        if (bounces_.insertBounce(b)) {
             out.recorded = true;
             act(out);
         } else {
@@ -387,9 +392,9 @@ std::vector<BounceRecord> BounceService::list(const storage::BounceFilter& filte
     if (filter.reason && !bounce::reasonFromString(*filter.reason))
         throw Error(ErrorCode::InvalidArgument, "unknown bounce reason \"" + *filter.reason +
                                                     "\" (userunknown, hostunknown, mailboxfull, ...)");
-    if (filter.campaign && !store_.findCampaign(*filter.campaign))
+    if (filter.campaign && !campaigns_.findCampaign(*filter.campaign))
         throw Error(ErrorCode::NotFound, "no campaign with id " + std::to_string(*filter.campaign));
-    return store_.listBounces(filter);
+    return bounces_.listBounces(filter);
 }
 
 std::int64_t BounceService::exportCsv(int fd, const storage::BounceFilter& filter) {

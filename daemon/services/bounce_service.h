@@ -20,7 +20,9 @@
 #include "mail/verp.h"
 #include "plugin-host/plugin_host.h"
 #include "core/clock.h"
-#include "storage/store.h"
+#include "storage/bounce_store.h"
+#include "storage/campaign_store.h"
+#include "storage/recipient_store.h"
 
 namespace campaignd::services {
 
@@ -81,8 +83,11 @@ struct FetchSummary {
 
 class BounceService {
 public:
-    // Error(InvalidArgument) for a soft bounce limit below 1.
-    BounceService(storage::Store& store, Clock clock, BounceSettings settings);
+    // Error(InvalidArgument) for a soft bounce limit below 1. The roles must be views of one
+    // store (a storage::Store is every role): a notice's records and suppression are one
+    // transaction.
+    BounceService(storage::BounceStore& bounces, storage::CampaignStore& campaigns,
+                  storage::RecipientStore& recipients, Clock clock, BounceSettings settings);
 
     // Checks that `raw` looks like a mail message (non-empty, within kMaxBounceMessageBytes,
     // starting with a header field or an mbox "From " line): Error(InvalidArgument) otherwise.
@@ -123,7 +128,9 @@ private:
                std::optional<Id> claimedCampaign);
     void act(BounceOutcome& out);
 
-    storage::Store& store_;
+    storage::BounceStore& bounces_;
+    storage::CampaignStore& campaigns_;
+    storage::RecipientStore& recipients_;
     Clock clock_;
     BounceSettings settings_;
 };

@@ -156,8 +156,9 @@ bool isLegalTransition(CampaignStatus from, CampaignStatus to) {
     return std::find(kTransitions.begin(), kTransitions.end(), std::make_pair(from, to)) != kTransitions.end();
 }
 
-CampaignService::CampaignService(storage::Store& store, Clock clock)
-    : store_(store), clock_(clock ? std::move(clock) : Clock(systemNow)) {}
+CampaignService::CampaignService(storage::CampaignStore& campaigns, storage::RecipientStore& recipients,
+                                 storage::SendLedger& ledger, storage::ReportStore& reports, Clock clock)
+    : campaigns_(campaigns), recipients_(recipients), ledger_(ledger), reports_(reports), clock_(clock ? std::move(clock) : Clock(systemNow)) {}
 
 Campaign CampaignService::create(const CampaignFields& fields) {
     const Usec now = clock_();
@@ -181,8 +182,8 @@ Campaign CampaignService::create(const CampaignFields& fields) {
     c.updatedAt = now;
 
     Campaign stored;
-    store_.transaction([&] {
-        const Id id = store_.insertCampaign(c);
+    campaigns_.transaction([&] {
+        const Id id = campaigns_.insertCampaign(c);
         stored = get(id);
     });
     if (observer_) observer_->campaignCreated(stored);
@@ -202,7 +203,7 @@ Campaign CampaignService::update(Id id, const CampaignFields& fields) {
     if (fields.fromAddress) from = checkFrom(*fields.fromAddress);
 
     Campaign stored;
-    store_.transaction([&] {
+    campaigns_.transaction([&] {
         Campaign c = get(id);
         if (c.status != S::Draft && c.status != S::Scheduled)
             refuseState(c, "only a draft or scheduled campaign can be edited");
@@ -214,7 +215,7 @@ Campaign CampaignService::update(Id id, const CampaignFields& fields) {
         if (transport) c.transport = *transport;
         if (fields.subjectTag) c.subjectTag = *fields.subjectTag;
         c.updatedAt = clock_();
-        store_.updateCampaign(c);
+        campaigns_.updateCampaign(c);
         stored = get(id);
     });
     if (observer_) observer_->campaignChanged(stored);
@@ -222,21 +223,21 @@ Campaign CampaignService::update(Id id, const CampaignFields& fields) {
 }
 
 Campaign CampaignService::get(Id id) {
-    std::optional<Campaign> c = store_.findCampaign(id);
+    std::optional<Campaign> c = campaigns_.findCampaign(id);
     if (!c) throw Error(ErrorCode::NotFound, campaignRef(id) + " does not exist");
     return *c;
 }
 
 std::vector<Campaign> CampaignService::list(std::optional<CampaignStatus> status) {
-    return store_.listCampaigns(status);
+    return campaigns_.listCampaigns(status);
 }
 
 void CampaignService::remove(Id id) {
-    store_.transaction([&] {
+    campaigns_.transaction([&] {
         const Campaign c = get(id);
         if (c.status == S::InProgress)
             refuseState(c, "it cannot be deleted while sending (pause or cancel it first)");
-        if (!store_.deleteCampaign(id)) throw Error(ErrorCode::NotFound, campaignRef(id) + " does not exist");
+        if (!campaigns_.deleteCampaign(id)) throw Error(ErrorCode::NotFound, campaignRef(id) + " does not exist");
     });
     if (observer_) observer_->campaignDeleted(id);
 }
@@ -248,7 +249,7 @@ AttachResult CampaignService::attach(Id id, const AttachRequest& request) {
     for (const std::string& e : request.emails) emails.push_back(rules::normalizeEmail(e));
 
     AttachResult result;
-    store_.transaction([&] {
+    campaigns_.transaction([&] {
         const Campaign c = get(id);
         if (c.status != S::Draft && c.status != S::Scheduled)
             refuseState(c, "recipients can only be attached before sending starts (draft or scheduled)");
@@ -256,13 +257,13 @@ AttachResult CampaignService::attach(Id id, const AttachRequest& request) {
         // Resolve everything before attaching anything.
         std::vector<Group> found;
         for (const std::string& name : groups) {
-            std::optional<Group> g = store_.findGroup(name);
+            std::optional<Group> g = recipients_.findGroup(name);
             if (!g) throw Error(ErrorCode::NotFound, "group \"" + rules::quoteForMessage(name) + "\" does not exist");
             found.push_back(*g);
         }
         std::vector<Recipient> recipients;
         for (const std::string& email : emails) {
-            std::optional<Recipient> r = store_.findRecipient(email);
+            std::optional<Recipient> r = recipients_.findRecipient(email);
             if (!r)
                 throw Error(ErrorCode::NotFound, "recipient \"" + rules::quoteForMessage(email) + "\" does not exist");
             recipients.push_back(*r);
@@ -274,10 +275,10 @@ AttachResult CampaignService::attach(Id id, const AttachRequest& request) {
         std::vector<Id> groupIds, recipientIds;
         for (const Group& g : found) groupIds.push_back(g.id);
         for (const Recipient& r : recipients) recipientIds.push_back(r.id);
-        const auto people = store_.countPeople(groupIds, recipientIds);
-        for (const Id g : groupIds) result.attached += store_.attachGroup(id, g);
+        const auto people = recipients_.countPeople(groupIds, recipientIds);
+        for (const Id g : groupIds) result.attached += ledger_.attachGroup(id, g);
         for (const Id r : recipientIds)
-            if (store_.attachRecipient(id, r)) ++result.attached;
+            if (ledger_.attachRecipient(id, r)) ++result.attached;
         result.skippedUnsubscribed = people.notSubscribed;
         result.alreadyAttached = people.subscribed - result.attached;
         result.recipientCount = get(id).recipientCount;
@@ -289,17 +290,17 @@ AttachResult CampaignService::attach(Id id, const AttachRequest& request) {
 Campaign CampaignService::schedule(Id id, Usec when) {
     const Usec now = clock_();
     Campaign stored;
-    store_.transaction([&] {
+    campaigns_.transaction([&] {
         Campaign c = get(id);
         if (c.status != S::Draft && c.status != S::Scheduled) refuseTransition(c, S::Scheduled);
         checkFuture(when, now);
-        if (c.status == S::Draft && !store_.changeCampaignStatus(id, S::Draft, S::Scheduled, "", now))
+        if (c.status == S::Draft && !campaigns_.changeCampaignStatus(id, S::Draft, S::Scheduled, "", now))
             refuseTransition(get(id), S::Scheduled);
         c.status = S::Scheduled;
         c.statusReason.clear();
         c.scheduledTime = when;
         c.updatedAt = now;
-        store_.updateCampaign(c);
+        campaigns_.updateCampaign(c);
         stored = get(id);
     });
     if (observer_) observer_->campaignChanged(stored);
@@ -309,15 +310,15 @@ Campaign CampaignService::schedule(Id id, Usec when) {
 Campaign CampaignService::unschedule(Id id) {
     const Usec now = clock_();
     Campaign stored;
-    store_.transaction([&] {
+    campaigns_.transaction([&] {
         Campaign c = get(id);
         if (c.status != S::Scheduled) refuseTransition(c, S::Draft);
-        if (!store_.changeCampaignStatus(id, S::Scheduled, S::Draft, "", now)) refuseTransition(get(id), S::Draft);
+        if (!campaigns_.changeCampaignStatus(id, S::Scheduled, S::Draft, "", now)) refuseTransition(get(id), S::Draft);
         c.status = S::Draft;
         c.statusReason.clear();
         c.scheduledTime.reset();
         c.updatedAt = now;
-        store_.updateCampaign(c);
+        campaigns_.updateCampaign(c);
         stored = get(id);
     });
     if (observer_) observer_->campaignChanged(stored);
@@ -333,7 +334,7 @@ Campaign CampaignService::transition(Id id, CampaignStatus to, const std::string
     rules::checkHeaderValue("status reason", reason);
     const Usec now = clock_();
     Campaign stored;
-    store_.transaction([&] {
+    campaigns_.transaction([&] {
         const Campaign c = get(id);
         if (!isLegalTransition(c.status, to)) refuseTransition(c, to);
         if (to == S::Scheduled) {
@@ -341,14 +342,14 @@ Campaign CampaignService::transition(Id id, CampaignStatus to, const std::string
             if (!c.scheduledTime) invalidArgument(campaignRef(id) + " has no schedule; schedule it with a time");
             checkFuture(*c.scheduledTime, now);
         }
-        if (!store_.changeCampaignStatus(id, c.status, to, reason, now)) refuseTransition(get(id), to);
+        if (!campaigns_.changeCampaignStatus(id, c.status, to, reason, now)) refuseTransition(get(id), to);
         stored = get(id);
     });
     if (observer_) observer_->campaignChanged(stored);
     return stored;
 }
 
-std::vector<Id> CampaignService::dueCampaigns() { return store_.dueCampaigns(clock_()); }
+std::vector<Id> CampaignService::dueCampaigns() { return campaigns_.dueCampaigns(clock_()); }
 
 Campaign CampaignService::countsChanged(Id id) {
     const Campaign c = get(id);
@@ -358,9 +359,9 @@ Campaign CampaignService::countsChanged(Id id) {
 
 CampaignSummary CampaignService::summary(Id id) {
     get(id);  // NotFound
-    return store_.campaignSummary(id);
+    return reports_.campaignSummary(id);
 }
 
-Dashboard CampaignService::dashboard() { return store_.dashboard(); }
+Dashboard CampaignService::dashboard() { return reports_.dashboard(); }
 
 }  // namespace campaignd::services

@@ -12,7 +12,10 @@
 
 #include "core/model.h"
 #include "core/clock.h"
-#include "storage/store.h"
+#include "storage/campaign_store.h"
+#include "storage/recipient_store.h"
+#include "storage/report_store.h"
+#include "storage/send_ledger.h"
 
 namespace campaignd::services {
 
@@ -56,7 +59,10 @@ bool isLegalTransition(CampaignStatus from, CampaignStatus to);
 
 class CampaignService {
 public:
-    CampaignService(storage::Store& store, Clock clock);
+    // The roles must be views of one store (a storage::Store is every role): a campaign's
+    // transaction spans its campaign, its recipients and its ledger.
+    CampaignService(storage::CampaignStore& campaigns, storage::RecipientStore& recipients,
+                    storage::SendLedger& ledger, storage::ReportStore& reports, Clock clock);
 
     void setObserver(CampaignObserver* observer) { observer_ = observer; }
     // Which transport names create/update accept (the daemon's [Transport NAME] sections).
@@ -96,7 +102,10 @@ public:
     Dashboard dashboard();
 
 private:
-    storage::Store& store_;
+    storage::CampaignStore& campaigns_;
+    storage::RecipientStore& recipients_;
+    storage::SendLedger& ledger_;
+    storage::ReportStore& reports_;
     Clock clock_;
     CampaignObserver* observer_ = nullptr;
     std::function<bool(const std::string&)> transportKnown_;

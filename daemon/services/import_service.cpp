@@ -76,7 +76,7 @@ std::optional<SubscriptionStatus> toStatus(plugins::ImportSubscription s) {
 }  // namespace
 
 void checkImportRequest(const ImportRequest& request, int fd, std::uint64_t maxBytes,
-                        storage::Store& store) {
+                        storage::RecipientStore& recipients) {
     if (request.fileName != "-" && !hasAllowedExtension(request.fileName))
         throw Error(ErrorCode::InvalidArgument,
                     "\"" + request.fileName +
@@ -93,26 +93,27 @@ void checkImportRequest(const ImportRequest& request, int fd, std::uint64_t maxB
         request.delimiter != '\t')
         throw Error(ErrorCode::InvalidArgument, "the delimiter must be ',', ';' or a tab");
     for (const auto& group : request.groups) {
-        if (!store.findGroup(rules::normalizeGroupName(group)))
+        if (!recipients.findGroup(rules::normalizeGroupName(group)))
             throw Error(ErrorCode::NotFound, "no group named " + rules::quoteForMessage(group));
     }
 }
 
 ImportReport runImport(const ImportRequest& request, int fd, int errorsFd, std::uint64_t maxBytes,
-                       storage::Store& store, const plugins::ImporterHandle& importer,
+                       storage::RecipientStore& recipients, storage::ImportStore& imports,
+                       const plugins::ImporterHandle& importer,
                        const std::function<bool(std::uint64_t, std::uint64_t)>& progress) {
-    checkImportRequest(request, fd, maxBytes, store);
+    checkImportRequest(request, fd, maxBytes, recipients);
 
-    storage::ImportOptions options;
+    storage::BulkImportOptions options;
     options.updateNames = request.update;
     options.dryRun = request.dryRun;
     options.now = systemNow();
     for (const auto& group : request.groups)
-        options.groupIds.push_back(store.findGroup(rules::normalizeGroupName(group))->id);
+        options.groupIds.push_back(recipients.findGroup(rules::normalizeGroupName(group))->id);
 
     ImportReport report;
     ErrorWriter errors(errorsFd);
-    auto session = store.beginImport(options);
+    auto session = imports.beginImport(options);
 
     plugins::ImportOptions parse;
     parse.delimiter = request.delimiter;
@@ -127,7 +128,7 @@ ImportReport runImport(const ImportRequest& request, int fd, int errorsFd, std::
             sink.rowError(row.line, e.what());
             return;
         }
-        storage::ImportRow r;
+        storage::StagedRecipient r;
         r.line = row.line;
         r.email = row.email;
         r.name = name;

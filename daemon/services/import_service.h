@@ -13,7 +13,8 @@
 #include <vector>
 
 #include "plugin-host/plugin_host.h"
-#include "storage/store.h"
+#include "storage/import_store.h"
+#include "storage/recipient_store.h"
 
 namespace campaignd::services {
 
@@ -50,14 +51,17 @@ public:
 // the size of a regular file against `maxBytes`, the delimiter, and that every group exists.
 // Throws Error(InvalidArgument / NotFound) with a sentence for a person.
 void checkImportRequest(const ImportRequest& request, int fd, std::uint64_t maxBytes,
-                        storage::Store& store);
+                        storage::RecipientStore& recipients);
 
-// Runs the import. `progress(rows, bytes)` is called now and then; returning false cancels
-// (ImportCancelled is thrown and nothing is written). A file the importer rejects as a whole
+// Runs the import on `imports` (a store of the import's own, see ImportStore::beginImport;
+// `recipients`, a view of the same store, finds the groups before the session starts).
+// `progress(rows, bytes)` is called now and then; returning false cancels (ImportCancelled is
+// thrown and nothing is written). A file the importer rejects as a whole
 // (an unterminated quote, invalid UTF-8, no email column, too large) throws
 // Error(InvalidArgument) naming the line; a failing plugin or database throws Error(Failed).
 ImportReport runImport(const ImportRequest& request, int fd, int errorsFd, std::uint64_t maxBytes,
-                       storage::Store& store, const plugins::ImporterHandle& importer,
+                       storage::RecipientStore& recipients, storage::ImportStore& imports,
+                       const plugins::ImporterHandle& importer,
                        const std::function<bool(std::uint64_t rows, std::uint64_t bytes)>& progress);
 
 }  // namespace campaignd::services

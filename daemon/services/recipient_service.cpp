@@ -21,8 +21,8 @@ std::string checkName(const std::string& name) { return rules::normalizeRecipien
 
 }  // namespace
 
-RecipientService::RecipientService(storage::Store& store, Clock clock)
-    : store_(store), clock_(clock ? std::move(clock) : Clock(systemNow)) {}
+RecipientService::RecipientService(storage::RecipientStore& recipients, Clock clock)
+    : recipients_(recipients), clock_(clock ? std::move(clock) : Clock(systemNow)) {}
 
 Recipient RecipientService::add(const std::string& email, const RecipientFields& fields,
                                 const std::vector<std::string>& groups) {
@@ -34,15 +34,15 @@ Recipient RecipientService::add(const std::string& email, const RecipientFields&
     for (const std::string& g : groups) groupNames.push_back(rules::normalizeGroupName(g));
 
     Recipient stored;
-    store_.transaction([&] {
+    recipients_.transaction([&] {
         std::vector<Group> found;
         for (const std::string& g : groupNames) found.push_back(requireGroup(g));
-        if (std::optional<Recipient> existing = store_.findRecipient(r.email))
+        if (std::optional<Recipient> existing = recipients_.findRecipient(r.email))
             throw Error(ErrorCode::AlreadyExists,
                         "recipient " + quoted(r.email) + " already exists (as " + quoted(existing->email) + ")");
         r.createdAt = clock_();
-        r.id = store_.insertRecipient(r);
-        for (const Group& g : found) store_.addGroupMember(g.id, r.id);
+        r.id = recipients_.insertRecipient(r);
+        for (const Group& g : found) recipients_.addGroupMember(g.id, r.id);
         stored = require(r.email);
     });
     return stored;
@@ -55,7 +55,7 @@ std::vector<Recipient> RecipientService::list(const storage::RecipientFilter& fi
     if (f.limit && *f.limit < 0) throw Error(ErrorCode::InvalidArgument, "limit is negative");
     if (f.offset < 0) throw Error(ErrorCode::InvalidArgument, "offset is negative");
     if (f.group) f.group = requireGroup(*f.group).name;
-    return store_.listRecipients(f);
+    return recipients_.listRecipients(f);
 }
 
 Recipient RecipientService::update(const std::string& email, const RecipientFields& fields) {
@@ -63,45 +63,45 @@ Recipient RecipientService::update(const std::string& email, const RecipientFiel
     std::optional<std::string> name;
     if (fields.name) name = checkName(*fields.name);
     Recipient stored;
-    store_.transaction([&] {
+    recipients_.transaction([&] {
         Recipient r = require(normalized);
         if (name) r.name = *name;
         if (fields.status) r.status = *fields.status;
-        store_.updateRecipient(r);
+        recipients_.updateRecipient(r);
         stored = require(normalized);
     });
     return stored;
 }
 
 void RecipientService::remove(const std::string& email) {
-    store_.transaction([&] {
+    recipients_.transaction([&] {
         const Recipient r = require(email);
-        if (store_.recipientInActiveCampaign(r.id))
+        if (recipients_.recipientInActiveCampaign(r.id))
             throw Error(ErrorCode::InvalidState,
                         "recipient " + quoted(r.email) +
                             " is in a campaign that is in progress; pause or cancel that campaign first");
-        if (!store_.deleteRecipient(r.id)) recipientNotFound(r.email);
+        if (!recipients_.deleteRecipient(r.id)) recipientNotFound(r.email);
     });
 }
 
 Group RecipientService::createGroup(const std::string& rawName) {
     const std::string name = rules::normalizeGroupName(rawName);
     Group stored;
-    store_.transaction([&] {
-        if (store_.findGroup(name))
+    recipients_.transaction([&] {
+        if (recipients_.findGroup(name))
             throw Error(ErrorCode::AlreadyExists, "group " + quoted(name) + " already exists");
-        store_.insertGroup(name, clock_());
+        recipients_.insertGroup(name, clock_());
         stored = requireGroup(name);
     });
     return stored;
 }
 
-std::vector<Group> RecipientService::listGroups() { return store_.listGroups(); }
+std::vector<Group> RecipientService::listGroups() { return recipients_.listGroups(); }
 
 void RecipientService::deleteGroup(const std::string& name) {
-    store_.transaction([&] {
+    recipients_.transaction([&] {
         const Group g = requireGroup(name);
-        if (!store_.deleteGroup(g.id))
+        if (!recipients_.deleteGroup(g.id))
             throw Error(ErrorCode::NotFound, "group " + quoted(g.name) + " does not exist");
     });
 }
@@ -110,12 +110,12 @@ std::int64_t RecipientService::addToGroup(const std::string& group, const std::v
     std::vector<std::string> normalized;
     for (const std::string& e : emails) normalized.push_back(rules::normalizeEmail(e));
     std::int64_t added = 0;
-    store_.transaction([&] {
+    recipients_.transaction([&] {
         const Group g = requireGroup(group);
         std::vector<Id> ids;
         for (const std::string& e : normalized) ids.push_back(require(e).id);
         for (Id id : ids)
-            if (store_.addGroupMember(g.id, id)) ++added;
+            if (recipients_.addGroupMember(g.id, id)) ++added;
     });
     return added;
 }
@@ -124,26 +124,26 @@ std::int64_t RecipientService::removeFromGroup(const std::string& group, const s
     std::vector<std::string> normalized;
     for (const std::string& e : emails) normalized.push_back(rules::normalizeEmail(e));
     std::int64_t removed = 0;
-    store_.transaction([&] {
+    recipients_.transaction([&] {
         const Group g = requireGroup(group);
         std::vector<Id> ids;
         for (const std::string& e : normalized) ids.push_back(require(e).id);
         for (Id id : ids)
-            if (store_.removeGroupMember(g.id, id)) ++removed;
+            if (recipients_.removeGroupMember(g.id, id)) ++removed;
     });
     return removed;
 }
 
 Recipient RecipientService::require(const std::string& email) {
     const std::string normalized = rules::normalizeEmail(email);
-    std::optional<Recipient> r = store_.findRecipient(normalized);
+    std::optional<Recipient> r = recipients_.findRecipient(normalized);
     if (!r) recipientNotFound(normalized);
     return *r;
 }
 
 Group RecipientService::requireGroup(const std::string& rawName) {
     const std::string name = rules::normalizeGroupName(rawName);
-    std::optional<Group> g = store_.findGroup(name);
+    std::optional<Group> g = recipients_.findGroup(name);
     if (!g) throw Error(ErrorCode::NotFound, "group " + quoted(name) + " does not exist");
     return *g;
 }

@@ -10,7 +10,7 @@
 
 #include "core/model.h"
 #include "core/clock.h"
-#include "storage/store.h"
+#include "storage/recipient_store.h"
 
 namespace campaignd::services {
 
@@ -21,7 +21,7 @@ struct RecipientFields {
 
 class RecipientService {
 public:
-    RecipientService(storage::Store& store, Clock clock);
+    RecipientService(storage::RecipientStore& recipients, Clock clock);
 
     // Validates and normalises the address; AlreadyExists if stored in any case. Every group
     // must exist (NotFound; nothing stored then). The name must be header-safe.
@@ -44,7 +44,7 @@ private:
     Recipient require(const std::string& email);
     Group requireGroup(const std::string& name);
 
-    storage::Store& store_;
+    storage::RecipientStore& recipients_;
     Clock clock_;
 };
 

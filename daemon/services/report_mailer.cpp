@@ -1,5 +1,6 @@
-// report_mailer.cpp: see report_mailer.h. One worker thread, a queue under a mutex; the store is
-// opened on that thread (a Store is used by one thread at a time) and kept for the next report.
+// report_mailer.cpp: see report_mailer.h. One worker thread, a queue under a mutex; its stores
+// are opened on that thread (a store is used by one thread at a time) and kept for the next
+// report.
 #include "services/report_mailer.h"
 
 #include "core/error.h"
@@ -67,7 +68,8 @@ std::uint64_t ReportMailer::failedCount() const {
 }
 
 void ReportMailer::run() {
-    std::unique_ptr<storage::Store> store;
+    std::unique_ptr<storage::CampaignStore> campaigns;
+    std::unique_ptr<storage::ReportStore> reports;
     for (;;) {
         Campaign campaign;
         {
@@ -80,12 +82,14 @@ void ReportMailer::run() {
         }
         bool sent = false;
         try {
-            if (!store) store = deps_.openStore();
-            mailOne(campaign, *store);
+            if (!campaigns) campaigns = deps_.openCampaigns();
+            if (!reports) reports = deps_.openReports();
+            mailOne(campaign, *campaigns, *reports);
             sent = true;
         } catch (const std::exception& e) {
             log::error(std::string("campaign report not sent: ") + e.what(), {{"CAMPAIGN_ID", std::to_string(campaign.id)}});
-            store.reset();  // a broken connection is opened anew for the next one
+            campaigns.reset();  // a broken connection is opened anew for the next one
+            reports.reset();
         }
         std::lock_guard<std::mutex> lock(mutex_);
         (sent ? sent_ : failed_)++;
@@ -94,7 +98,8 @@ void ReportMailer::run() {
     }
 }
 
-void ReportMailer::mailOne(const Campaign& campaign, storage::Store& store) {
+void ReportMailer::mailOne(const Campaign& campaign, storage::CampaignStore& campaigns,
+                           storage::ReportStore& reports) {
     const auto reporter = deps_.reporter();
     if (!reporter) throw Error(ErrorCode::Failed, "no reporter plugin is running (report-mailer.so)");
     const auto transport = deps_.transportFor(campaign);
@@ -108,7 +113,8 @@ void ReportMailer::mailOne(const Campaign& campaign, storage::Store& store) {
     } catch (const plugins::TransportError& e) {
         throw Error(ErrorCode::Failed, e.what());
     }
-    const ReportDelivery delivery = mailCampaignReport(store, *reporter, *session, settings_, campaign.id, deps_.clock());
+    const ReportDelivery delivery =
+        mailCampaignReport(campaigns, reports, *reporter, *session, settings_, campaign.id, deps_.clock());
     if (delivery.outcome != plugins::DeliveryOutcome::Sent)
         throw Error(ErrorCode::Failed, "transport " + transport->name + " said " +
                                            std::string(plugins::toString(delivery.outcome)) + ": " + delivery.text);

@@ -23,7 +23,8 @@
 #include "plugin-host/plugin_host.h"
 #include "core/clock.h"
 #include "services/report_service.h"
-#include "storage/store.h"
+#include "storage/campaign_store.h"
+#include "storage/report_store.h"
 
 namespace campaignd::services {
 
@@ -37,7 +38,9 @@ struct ReportTransport {
 class ReportMailer {
 public:
     struct Dependencies {
-        std::function<std::unique_ptr<storage::Store>()> openStore;  // called on the mailer's thread
+        // Called on the mailer's thread: the first time, and again after a failure.
+        std::function<std::unique_ptr<storage::CampaignStore>()> openCampaigns;
+        std::function<std::unique_ptr<storage::ReportStore>()> openReports;
         std::function<std::optional<plugins::ReporterHandle>()> reporter;
         std::function<std::optional<plugins::TransportHandle>(const std::string& plugin)> transport;
         // The transport a campaign's mail goes through; nullopt when none is configured.
@@ -63,7 +66,7 @@ public:
 
 private:
     void run();
-    void mailOne(const Campaign& campaign, storage::Store& store);
+    void mailOne(const Campaign& campaign, storage::CampaignStore& campaigns, storage::ReportStore& reports);
 
     Dependencies deps_;
     ReportSettings settings_;

@@ -44,10 +44,11 @@ std::string failuresCsvRow(const storage::LedgerProblem& p) {
     return line;
 }
 
-plugins::CampaignReport buildCampaignReport(storage::Store& store, Id id, const ReportSettings& settings, Usec now) {
-    const auto campaign = store.findCampaign(id);
+plugins::CampaignReport buildCampaignReport(storage::CampaignStore& campaigns, storage::ReportStore& reports, Id id,
+                                            const ReportSettings& settings, Usec now) {
+    const auto campaign = campaigns.findCampaign(id);
     if (!campaign) throw Error(ErrorCode::NotFound, "campaign " + std::to_string(id) + " does not exist");
-    const CampaignSummary summary = store.campaignSummary(id);
+    const CampaignSummary summary = reports.campaignSummary(id);
 
     plugins::CampaignReport r;
     r.campaignId = std::uint64_t(id);
@@ -70,7 +71,7 @@ plugins::CampaignReport buildCampaignReport(storage::Store& store, Id id, const 
         r.failuresCsv = failuresCsvHeader();
         Id after = 0;
         while (r.failuresListed < settings.maxFailureRows) {
-            const auto page = store.campaignProblems(
+            const auto page = reports.campaignProblems(
                 id, after, std::min<std::size_t>(kPage, settings.maxFailureRows - r.failuresListed));
             for (const auto& p : page) r.failuresCsv += failuresCsvRow(p);
             r.failuresListed += page.size();
@@ -86,13 +87,14 @@ plugins::CampaignReport buildCampaignReport(storage::Store& store, Id id, const 
     return r;
 }
 
-ReportDelivery mailCampaignReport(storage::Store& store, const plugins::ReporterHandle& reporter,
+ReportDelivery mailCampaignReport(storage::CampaignStore& campaigns, storage::ReportStore& reports,
+                                  const plugins::ReporterHandle& reporter,
                                   plugins::TransportSession& session, const ReportSettings& settings, Id id,
                                   Usec now) {
     if (settings.adminEmail.empty())
         throw Error(ErrorCode::InvalidArgument, "no [Daemon] AdminEmail= to send the report of campaign " +
                                                     std::to_string(id) + " to");
-    const plugins::CampaignReport report = buildCampaignReport(store, id, settings, now);
+    const plugins::CampaignReport report = buildCampaignReport(campaigns, reports, id, settings, now);
     std::string message;
     try {
         message = reporter.compose(report);

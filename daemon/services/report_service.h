@@ -12,7 +12,8 @@
 
 #include "core/model.h"
 #include "plugin-host/plugin_host.h"
-#include "storage/store.h"
+#include "storage/campaign_store.h"
+#include "storage/report_store.h"
 
 namespace campaignd::services {
 
@@ -29,7 +30,8 @@ std::string failuresCsvRow(const storage::LedgerProblem& problem);
 
 // The report of campaign `id` as of `now`: its summary, and the first maxFailureRows failures as
 // CSV. Throws Error(NotFound) for an unknown campaign, Error(Failed) from the database.
-plugins::CampaignReport buildCampaignReport(storage::Store& store, Id id, const ReportSettings& settings, Usec now);
+plugins::CampaignReport buildCampaignReport(storage::CampaignStore& campaigns, storage::ReportStore& reports, Id id,
+                                            const ReportSettings& settings, Usec now);
 
 struct ReportDelivery {
     plugins::DeliveryOutcome outcome = plugins::DeliveryOutcome::Unknown;  // Sent when the server took it
@@ -41,7 +43,8 @@ struct ReportDelivery {
 // `session` (the campaign's transport; its own connection). Throws Error(InvalidArgument)
 // without an admin address, Error(NotFound) for an unknown campaign, Error(Failed) when the
 // reporter fails or the session fails (with the transport's message).
-ReportDelivery mailCampaignReport(storage::Store& store, const plugins::ReporterHandle& reporter,
+ReportDelivery mailCampaignReport(storage::CampaignStore& campaigns, storage::ReportStore& reports,
+                                  const plugins::ReporterHandle& reporter,
                                   plugins::TransportSession& session, const ReportSettings& settings, Id id,
                                   Usec now);
 

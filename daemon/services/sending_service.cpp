@@ -12,8 +12,8 @@ namespace campaignd::services {
 
 using S = CampaignStatus;
 
-SendingService::SendingService(storage::Store& store, CampaignService& campaigns, DeliveryControl& delivery)
-    : store_(store), campaigns_(campaigns), delivery_(delivery) {}
+SendingService::SendingService(storage::SendLedger& ledger, CampaignService& campaigns, DeliveryControl& delivery)
+    : ledger_(ledger), campaigns_(campaigns), delivery_(delivery) {}
 
 void SendingService::addCompletionListener(CompletionListener listener) {
     listeners_.push_back(std::move(listener));
@@ -78,7 +78,7 @@ Campaign SendingService::resume(Id id) {
 Campaign SendingService::cancel(Id id) {
     campaigns_.transition(id, S::Cancelled, "cancelled by an administrator");
     delivery_.stop(id);
-    const auto skipped = store_.cancelPending(id);
+    const auto skipped = ledger_.cancelPending(id);
     log::info("campaign cancelled", {{"CAMPAIGN_ID", std::to_string(id)}, {"SKIPPED", std::to_string(skipped)}});
     return campaigns_.countsChanged(id);
 }
@@ -86,7 +86,7 @@ Campaign SendingService::cancel(Id id) {
 void SendingService::runFinished(Id id) {
     const Campaign c = campaigns_.get(id);
     if (c.status != S::InProgress) return;  // paused or cancelled meanwhile
-    if (store_.campaignHasWorkLeft(id)) {
+    if (ledger_.campaignHasWorkLeft(id)) {
         // A retry became pending after the senders looked: carry on.
         delivery_.start(c);
         return;

@@ -14,7 +14,7 @@
 
 #include "core/model.h"
 #include "services/campaign_service.h"
-#include "storage/store.h"
+#include "storage/send_ledger.h"
 
 namespace campaignd::services {
 
@@ -35,7 +35,7 @@ using CompletionListener = std::function<void(const Campaign& completed)>;
 
 class SendingService {
 public:
-    SendingService(storage::Store& store, CampaignService& campaigns, DeliveryControl& delivery);
+    SendingService(storage::SendLedger& ledger, CampaignService& campaigns, DeliveryControl& delivery);
 
     void addCompletionListener(CompletionListener listener);
 
@@ -60,7 +60,7 @@ public:
     void resumeInterrupted();
 
 private:
-    storage::Store& store_;
+    storage::SendLedger& ledger_;
     CampaignService& campaigns_;
     DeliveryControl& delivery_;
     std::vector<CompletionListener> listeners_;

@@ -20,7 +20,7 @@
 // (unknown, skipped) and SQLite cannot alter a CHECK without rebuilding the table. The store
 // rejects a token it does not know when it reads one.
 //
-// Version 2, the send ledger's exactly-once columns (store.h has the rules):
+// Version 2, the send ledger's exactly-once columns (send_ledger.h has the rules):
 //   campaign_recipients  message_id (the Message-ID, NULL until handed over), claimed_by
 //                        (the sender instance holding the row), claimed_at, next_attempt_at
 //                        (retry backoff, NULL = due now), last_error (the latest deferral,

@@ -3,8 +3,8 @@
 // positional parameters written $1..$N (the SQLite driver rewrites them to ?N), returns rows
 // of null/int64/double/text values, and owns BEGIN/COMMIT/ROLLBACK. Drivers never splice a
 // value into SQL text. Every failure is Error(Failed, "database: <backend message>").
-// Not part of the interface the rest of the daemon sees (that is store.h); tests use it to
-// look under the store.
+// Not part of the interface the rest of the daemon sees (that is store.h and its roles); tests
+// use it to look under the store.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,8 @@
-// sql_store.h: the one implementation of Store, over a SqlConnection. The business SQL is
-// written here once, parameterised ($1..$N), and runs unchanged on SQLite and PostgreSQL;
-// dialects differ only in the migrations' DDL and in the drivers.
+// sql_store.h: the one implementation of Store (every role), over a SqlConnection. The business
+// SQL is written once, parameterised ($1..$N), and runs unchanged on SQLite and PostgreSQL;
+// dialects differ only in the migrations' DDL and in the drivers. The member functions are
+// defined by role: sql_campaigns.cpp, sql_recipients.cpp, sql_ledger.cpp, sql_bounces.cpp,
+// sql_reports.cpp; the transactions, the kept counters and the import in sql_store.cpp.
 //
 // Transactions nest with savepoints: an inner transaction() that throws undoes only its own
 // work, and the outer one decides. After a statement fails inside a transaction, every
@@ -37,6 +39,7 @@ public:
 
     Id insertRecipient(const Recipient& r) override;
     std::optional<Recipient> findRecipient(std::string_view email) override;
+    std::optional<Recipient> findRecipientById(Id id) override;
     std::vector<Recipient> listRecipients(const RecipientFilter& filter) override;
     void updateRecipient(const Recipient& r) override;
     bool deleteRecipient(Id id) override;
@@ -48,15 +51,15 @@ public:
     bool deleteGroup(Id id) override;
     bool addGroupMember(Id group, Id recipient) override;
     bool removeGroupMember(Id group, Id recipient) override;
+    PeopleCount countPeople(std::span<const Id> groups, std::span<const Id> recipients) override;
 
     std::int64_t attachGroup(Id campaign, Id group) override;
-    PeopleCount countPeople(std::span<const Id> groups, std::span<const Id> recipients) override;
     bool attachRecipient(Id campaign, Id recipient) override;
 
     std::vector<ClaimedRecipient> claimBatch(Id campaign, std::string_view worker, std::size_t limit,
                                              Usec now) override;
     std::vector<Id> markHandedOver(std::string_view worker, std::span<const HandOver> items) override;
-    std::int64_t recordOutcomes(std::string_view worker, std::span<const DeliveryOutcome> outcomes,
+    std::int64_t recordOutcomes(std::string_view worker, std::span<const LedgerOutcome> outcomes,
                                 Usec now) override;
     RecoveredClaims recoverInterrupted(std::optional<std::string_view> worker) override;
     std::int64_t releaseClaims(Id campaign, std::string_view worker) override;
@@ -66,7 +69,6 @@ public:
     std::optional<Id> insertBounce(const BounceRecord& b) override;
     std::vector<BounceRecord> listBounces(const BounceFilter& filter) override;
     std::optional<LedgerMatch> findLedgerByMessageId(std::string_view messageId) override;
-    std::optional<Recipient> findRecipientById(Id id) override;
     SuppressionChange markRecipientBounced(Id recipient) override;
     SuppressionChange countSoftBounce(Id recipient, std::int64_t limit) override;
     void resetSoftBounces(Id recipient) override;
@@ -76,7 +78,7 @@ public:
     CampaignSummary campaignSummary(Id campaign) override;
     std::vector<LedgerProblem> campaignProblems(Id campaign, Id afterLedgerId, std::size_t limit) override;
 
-    std::unique_ptr<RecipientImport> beginImport(const ImportOptions& options) override;
+    std::unique_ptr<RecipientImport> beginImport(const BulkImportOptions& options) override;
 
     // The connection underneath, for tests that look at the schema.
     SqlConnection& connection() { return *db_; }

@@ -8,13 +8,13 @@ namespace campaignd::delivery {
 namespace {
 
 using namespace std::chrono_literals;
-using Kind = storage::DeliveryOutcome::Kind;
+using Kind = storage::LedgerOutcome::Kind;
 using plugins::DeliveryOutcome;
 using plugins::DeliveryResult;
 
 constexpr Usec kNow = 1'700'000'000'000'000;
 
-storage::DeliveryOutcome decide(const DeliveryResult& r, std::int64_t attemptsBefore, unsigned maxAttempts = 3,
+storage::LedgerOutcome decide(const DeliveryResult& r, std::int64_t attemptsBefore, unsigned maxAttempts = 3,
                                 const std::string& sessionError = {}) {
     RetryPolicy policy;
     policy.maxAttempts = maxAttempts;

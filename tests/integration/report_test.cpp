@@ -18,7 +18,7 @@ namespace campaignd::test {
 namespace {
 
 using nlohmann::json;
-using Kind = storage::DeliveryOutcome::Kind;
+using Kind = storage::LedgerOutcome::Kind;
 
 [[maybe_unused]] auto* const kPostgres = ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
 
@@ -55,7 +55,7 @@ TEST_P(ReportTest, ShowsEveryCountAndReasonAsTextJsonAndFormulaSafeCsv) {
     std::vector<storage::HandOver> handOver;
     for (const auto& b : batch) handOver.push_back({b.ledgerId, "<" + std::to_string(b.ledgerId) + "@test>"});
     ASSERT_EQ(store->markHandedOver("engine", handOver).size(), 5u);
-    const std::vector<storage::DeliveryOutcome> outcomes{
+    const std::vector<storage::LedgerOutcome> outcomes{
         {batch[0].ledgerId, Kind::Sent, "", std::nullopt},
         {batch[1].ledgerId, Kind::Sent, "", std::nullopt},
         {batch[2].ledgerId, Kind::Failed, "550 5.1.1 <r2@example.org>: User unknown", std::nullopt},

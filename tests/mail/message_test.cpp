@@ -109,7 +109,7 @@ std::string rawHeader(const std::string& data, std::string_view name) {
 
 TEST(Message, ClientSeesSubjectWithCampaignTagAndPersonalisedParts) {
     const CampaignTemplate tmpl(campaign(), settings());
-    const OutgoingMessage m = tmpl.render(recipient(7, "ana@Example.ORG", "Ana"));
+    const ComposedMessage m = tmpl.render(recipient(7, "ana@Example.ORG", "Ana"));
     const auto p = parse(m.data);
     EXPECT_EQ(p->subject(), "Spring news for Ana [CID:42]");
     EXPECT_EQ(p->to(), "Ana <ana@example.org>");
@@ -134,7 +134,7 @@ TEST(Message, ClientSeesSubjectWithCampaignTagAndPersonalisedParts) {
 TEST(Message, DateIsRfc5322AndFromTheGivenTime) {
     const CampaignTemplate tmpl(campaign(), settings());
     const auto when = std::chrono::system_clock::from_time_t(1709802300);  // 2024-03-07 09:05:00 UTC
-    const OutgoingMessage m = tmpl.render(recipient(7, "ana@example.org", "Ana"), when);
+    const ComposedMessage m = tmpl.render(recipient(7, "ana@example.org", "Ana"), when);
     EXPECT_EQ(rawHeader(m.data, "Date"), "Thu, 07 Mar 2024 09:05:00 +0000");
 }
 
@@ -155,7 +155,7 @@ TEST(Message, AccentedAndCjkNamesAreEncodedAndDecodeIntact) {
     const CampaignTemplate tmpl(campaign(), settings());
     for (const std::string& name : {std::string("José Müller-Lüdenscheidt"), std::string("山田 太郎"),
                                    std::string("Zoë Ångström 😀")}) {
-        const OutgoingMessage m = tmpl.render(recipient(8, "x@example.org", name));
+        const ComposedMessage m = tmpl.render(recipient(8, "x@example.org", name));
         const auto p = parse(m.data);
         EXPECT_EQ(p->to(), name + " <x@example.org>") << rawHeader(m.data, "To");
         EXPECT_EQ(p->subject(), "Spring news for " + name + " [CID:42]");
@@ -167,9 +167,9 @@ TEST(Message, AccentedAndCjkNamesAreEncodedAndDecodeIntact) {
 
 TEST(Message, QuoteAndCommaInANameStayInsideTheDisplayName) {
     const CampaignTemplate tmpl(campaign(), settings());
-    const OutgoingMessage m = tmpl.render(recipient(9, "jd@example.org", "Doe, John \"JD\""));
+    const ComposedMessage m = tmpl.render(recipient(9, "jd@example.org", "Doe, John \"JD\""));
     EXPECT_EQ(rawHeader(m.data, "To"), "\"Doe, John \\\"JD\\\"\" <jd@example.org>");
-    const OutgoingMessage accented = tmpl.render(recipient(9, "jd@example.org", "Doé, Jöhn \"JD\""));
+    const ComposedMessage accented = tmpl.render(recipient(9, "jd@example.org", "Doé, Jöhn \"JD\""));
     const std::string to = rawHeader(accented.data, "To");
     EXPECT_EQ(to.find(','), std::string::npos) << "the comma is inside an encoded-word: " << to;
     EXPECT_EQ(parse(accented.data)->to(), "Doé, Jöhn \"JD\" <jd@example.org>");
@@ -191,7 +191,7 @@ TEST(Message, LineBreaksInANameCannotAddAHeader) {
     Campaign c = campaign();
     const CampaignTemplate tmpl(c, settings());
     const std::string name = "Eve\r\nBcc: victim@example.org\r\n\r\n<p>body</p>";
-    const OutgoingMessage m = tmpl.render(recipient(11, "eve@example.org", name));
+    const ComposedMessage m = tmpl.render(recipient(11, "eve@example.org", name));
     const auto p = parse(m.data);
     EXPECT_FALSE(p->mail.has("Bcc"));
     for (const std::string& line : headerLines(m.data)) EXPECT_NE(line.rfind("Bcc", 0), 0u) << line;
@@ -216,7 +216,7 @@ TEST(Message, InvalidRecipientAddressIsRefused) {
 TEST(Message, EnvelopeSenderIsAVerpAddressThatMapsBack) {
     const MessageSettings s = settings();
     const CampaignTemplate tmpl(campaign(42), s);
-    const OutgoingMessage m = tmpl.render(recipient(1234, "ana@example.org", "Ana"));
+    const ComposedMessage m = tmpl.render(recipient(1234, "ana@example.org", "Ana"));
     EXPECT_EQ(m.envelopeFrom.rfind("bounces+42-", 0), 0u) << m.envelopeFrom;
     const auto parsed = parseVerpAddress(m.envelopeFrom, checkVerpSettings(s.verp));
     ASSERT_TRUE(parsed.has_value());
@@ -231,7 +231,7 @@ TEST(Message, MessageIdsAreUniqueOver10000Renders) {
     const CampaignTemplate tmpl(campaign(), settings());
     std::set<std::string> ids;
     for (int i = 0; i < 10000; ++i) {
-        const OutgoingMessage m = tmpl.render(recipient(1 + i % 100, "r@example.org", "R"));
+        const ComposedMessage m = tmpl.render(recipient(1 + i % 100, "r@example.org", "R"));
         EXPECT_EQ(m.messageId.rfind("<42." + std::to_string(1 + i % 100) + ".", 0), 0u) << m.messageId;
         EXPECT_EQ(m.messageId.substr(m.messageId.size() - 13), "@example.org>");
         ids.insert(m.messageId);
@@ -252,7 +252,7 @@ TEST(Message, ConcurrentRendersGiveIdenticalBodiesAndUniqueIds) {
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&, t] {
             for (int i = 0; i < 500; ++i) {
-                const OutgoingMessage m = tmpl.render(recipient(5, "a@example.org", "Åsa"));
+                const ComposedMessage m = tmpl.render(recipient(5, "a@example.org", "Åsa"));
                 ids[t].push_back(m.messageId);
                 if (i % 50 == 0 && parse(m.data)->html != expected) ++mismatches[t];
             }
@@ -275,7 +275,7 @@ TEST(Message, EveryLineIsAtMost998OctetsAndHeadersFoldAt76) {
     const CampaignTemplate tmpl(c, settings());
     const std::string longName(300, 'N');
     for (const std::string& name : {longName, std::string("山田太郎山田太郎山田太郎山田太郎山田太郎山田太郎山田太郎山田太郎")}) {
-        const OutgoingMessage m = tmpl.render(recipient(13, "long@example.org", name));
+        const ComposedMessage m = tmpl.render(recipient(13, "long@example.org", name));
         std::size_t start = 0;
         while (start < m.data.size()) {
             const std::size_t end = m.data.find("\r\n", start);
@@ -303,7 +303,7 @@ TEST(Message, ListUnsubscribeOnlyWhenConfigured) {
     s.unsubscribeUrl = "https://example.org/unsubscribe/{campaign_id}/{token}";
     s.unsubscribeMailto = "unsubscribe@example.org";
     const CampaignTemplate both(campaign(), s);
-    const OutgoingMessage m = both.render(recipient(14, "a@example.org", "A"));
+    const ComposedMessage m = both.render(recipient(14, "a@example.org", "A"));
     const std::string token = recipientToken(s.verp.secret, 42, 14);
     const auto p = parse(m.data);
     EXPECT_EQ(p->mail.get("List-Unsubscribe"),
@@ -377,7 +377,7 @@ TEST(Message, OwnTextContentAndEmptyNames) {
     const auto named = parse(tmpl.render(recipient(16, "c@example.org", "Cy")).data);
     EXPECT_EQ(named->text, "Dear Cy,\r\nplain text here.\r\n");
     EXPECT_EQ(named->subject(), "For Cy [CID:42]");
-    const OutgoingMessage anonymous = tmpl.render(recipient(16, "c@example.org", ""));
+    const ComposedMessage anonymous = tmpl.render(recipient(16, "c@example.org", ""));
     const auto p = parse(anonymous.data);
     EXPECT_EQ(p->text, "Hello,\r\nplain text here.\r\n");
     EXPECT_EQ(p->subject(), "For you [CID:42]");
@@ -389,7 +389,7 @@ TEST(Message, TextOnlyCampaignIsASingleTextPart) {
     c.htmlContent.clear();
     c.textContent = "Only text for {{name}}.";
     const CampaignTemplate tmpl(c, settings());
-    const OutgoingMessage m = tmpl.render(recipient(17, "d@example.org", "Di"));
+    const ComposedMessage m = tmpl.render(recipient(17, "d@example.org", "Di"));
     const auto p = parse(m.data);
     EXPECT_EQ(p->contentType, "text/plain; charset=UTF-8");
     EXPECT_TRUE(p->mail.parts().empty());
@@ -429,7 +429,7 @@ TEST(Message, CampaignFromAddressWithAccentedNameAndMessageIdDomain) {
     MessageSettings s = settings();
     s.messageIdDomain = "mail.example.net";
     const CampaignTemplate tmpl(c, s);
-    const OutgoingMessage m = tmpl.render(recipient(18, "e@example.org", "E"));
+    const ComposedMessage m = tmpl.render(recipient(18, "e@example.org", "E"));
     EXPECT_EQ(parse(m.data)->from(), "Café Zürich <hello@xn--caf-dma.example>");
     EXPECT_EQ(m.messageId.substr(m.messageId.find('@')), "@mail.example.net>");
 }

@@ -74,7 +74,7 @@ protected:
     }
     SubscriptionStatus statusOf(const std::string& email) { return recipients.get(email).status; }
 
-    BounceService bounces{*store, clock, settings()};
+    BounceService bounces{*store, *store, *store, clock, settings()};
 };
 
 TEST_F(BounceServiceTest, HardBounceMatchedByVerpSuppressesTheRecipient) {

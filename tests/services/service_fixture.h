@@ -58,7 +58,7 @@ protected:
     std::unique_ptr<storage::Store> store = storage::openStore("sqlite:" + (dir / "campaignd.db").string());
     Usec now = kStart;
     Clock clock = [this] { return now; };
-    CampaignService campaigns{*store, clock};
+    CampaignService campaigns{*store, *store, *store, *store, clock};
     RecipientService recipients{*store, clock};
     RecordingObserver observer;
 };

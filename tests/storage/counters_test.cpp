@@ -25,7 +25,7 @@ namespace {
 
 using test::PostgresEnvironment;
 using test::TempDir;
-using Kind = DeliveryOutcome::Kind;
+using Kind = LedgerOutcome::Kind;
 
 constexpr Usec kNow = 1'760'000'000'000'000;
 constexpr Usec kMinute = 60'000'000;
@@ -165,7 +165,7 @@ TEST_P(CountersTest, KeptCountersEqualTheRecountAfterEveryLedgerStep) {
 
     // recordOutcomes: every kind, Failed both from handed_over and from sending (w1[4]); an
     // outcome for a row not in the right state is not applied and counts nothing.
-    const std::vector<DeliveryOutcome> outcomes{
+    const std::vector<LedgerOutcome> outcomes{
         {w1[0].ledgerId, Kind::Sent, "", std::nullopt},
         {w1[1].ledgerId, Kind::Failed, "550 5.1.1 User unknown", std::nullopt},
         {w1[2].ledgerId, Kind::Deferred, "451 4.7.1 Try later", kNow + kMinute},
@@ -390,7 +390,7 @@ TEST_P(CountersTest, ConcurrentWorkersAndACancelKeepTheCountersExact) {
                     // The last row of every batch fails before the hand-over (a render error).
                     std::vector<ClaimedRecipient> send(batch.begin(), batch.end() - 1);
                     const auto moved = store->markHandedOver(worker, handOvers(send));
-                    std::vector<DeliveryOutcome> outcomes{{batch.back().ledgerId, Kind::Failed, "render", std::nullopt}};
+                    std::vector<LedgerOutcome> outcomes{{batch.back().ledgerId, Kind::Failed, "render", std::nullopt}};
                     for (std::size_t i = 0; i < moved.size(); ++i) {
                         const Kind kind = i % 4 == 0 ? Kind::Sent
                                           : i % 4 == 1 ? Kind::Failed

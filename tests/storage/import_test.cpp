@@ -1,5 +1,5 @@
-// import_test.cpp: the bulk recipient import (Store::beginImport), run unchanged against
-// SQLite and PostgreSQL: every rule of store.h's RecipientImport, checked by reading the
+// import_test.cpp: the bulk recipient import (ImportStore::beginImport), run unchanged against
+// SQLite and PostgreSQL: every rule of import_store.h's RecipientImport, checked by reading the
 // results back through the Store, plus all-or-nothing with a second connection watching and
 // with a child process (this same binary, see ImportChild below) killed in the middle.
 #include <gtest/gtest.h>
@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "core/error.h"
-#include "storage/recipient_import.h"
+#include "storage/bulk_import.h"
 #include "storage/sql_store.h"
 #include "storage/store.h"
 #include "support/postgres_environment.h"
@@ -40,7 +40,7 @@ struct Row {
 
 void addRow(RecipientImport& import, const Row& row) {
     std::vector<std::string_view> groups(row.groups.begin(), row.groups.end());
-    import.add(ImportRow{row.line, row.email, row.name, row.status, groups});
+    import.add(StagedRecipient{row.line, row.email, row.name, row.status, groups});
 }
 
 std::string describe(const ImportCounts& c) {
@@ -65,13 +65,13 @@ std::string describe(const ImportCounts& c) {
     const long rows = std::atol(std::getenv("CAMPAIGND_IMPORT_CHILD_ROWS"));
     try {
         auto store = openStore(url);
-        ImportOptions options;
+        BulkImportOptions options;
         options.now = kLater;
         auto import = store->beginImport(options);
         const std::string_view groups[] = {"killed-group"};
         for (long i = 0; i < rows; ++i) {
             const std::string email = "child" + std::to_string(i) + "@example.com";
-            import->add(ImportRow{std::uint64_t(i + 2), email, "Child", std::nullopt, groups});
+            import->add(StagedRecipient{std::uint64_t(i + 2), email, "Child", std::nullopt, groups});
         }
         if (mode == "selfkill") std::raise(SIGKILL);
         if (mode == "finish") {
@@ -105,7 +105,7 @@ protected:
         store_ = openStore(url_);
     }
 
-    ImportCounts import(const std::vector<Row>& rows, ImportOptions options = {}) {
+    ImportCounts import(const std::vector<Row>& rows, BulkImportOptions options = {}) {
         if (options.now == 0) options.now = kLater;
         auto session = store_->beginImport(options);
         for (const Row& row : rows) addRow(*session, row);
@@ -257,7 +257,7 @@ TEST_P(ImportTest, UpdateNamesReplacesDifferentNonEmptyNamesOnly) {
     addRecipient("hal@example.com", "Hal");
     addRecipient("ida@example.com", "Ida");
     addRecipient("jo@example.com", "Jo");
-    ImportOptions options;
+    BulkImportOptions options;
     options.updateNames = true;
     const auto counts = import({
                                    {2, "HAL@example.com", "Hal Jordan"},  // different: updated
@@ -280,7 +280,7 @@ TEST_P(ImportTest, AnUnsubscribedRecipientStaysUnsubscribed) {
     addRecipient("lea@example.com", "Lea", SubscriptionStatus::Unsubscribed);
     addRecipient("max@example.com", "Max", SubscriptionStatus::Unsubscribed);
     addRecipient("ned@example.com", "Ned", SubscriptionStatus::Unsubscribed);
-    ImportOptions options;
+    BulkImportOptions options;
     options.updateNames = true;
     const auto counts = import({
                                    {2, "LEA@example.com", "Lea", SubscriptionStatus::Subscribed},
@@ -316,7 +316,7 @@ TEST_P(ImportTest, GroupsAreCreatedOnceAndJoinedOnce) {
     const Id all = store_->insertGroup("all", kNow);
     const Id quinn = addRecipient("quinn@example.com", "Quinn");
     ASSERT_TRUE(store_->addGroupMember(vip, quinn));
-    ImportOptions options;
+    BulkImportOptions options;
     options.groupIds = {all, vip};
     const auto counts = import({
                                    {2, "quinn@example.com", "Quinn", std::nullopt, {"vip", "VIP", "vip", ""}},
@@ -348,7 +348,7 @@ TEST_P(ImportTest, GroupsAreCreatedOnceAndJoinedOnce) {
 
 TEST_P(ImportTest, AMissingOptionGroupIsRefusedBeforeAnythingIsWritten) {
     const Id kept = store_->insertGroup("kept", kNow);
-    ImportOptions options;
+    BulkImportOptions options;
     options.now = kLater;
     options.groupIds = {kept, kept + 1000};
     try {
@@ -380,7 +380,7 @@ TEST_P(ImportTest, ADryRunWritesNothingButCountsLikeTheRealRun) {
         {4, "wes@example.com", "Wes", std::nullopt, {"new-group"}},
         {5, "WES@example.com", "Wes twice"},
     };
-    ImportOptions options;
+    BulkImportOptions options;
     options.updateNames = true;
     options.groupIds = {all};
     const std::string before = contents();
@@ -403,7 +403,7 @@ TEST_P(ImportTest, DestroyingAnUnfinishedImportRollsBackAndTheStoreGoesOn) {
     addRecipient("xia@example.com", "Xia");
     const std::string before = contents();
     {
-        ImportOptions options;
+        BulkImportOptions options;
         options.now = kLater;
         auto session = store_->beginImport(options);
         for (int i = 0; i < 1000; ++i)
@@ -418,7 +418,7 @@ TEST_P(ImportTest, DestroyingAnUnfinishedImportRollsBackAndTheStoreGoesOn) {
 }
 
 TEST_P(ImportTest, AFinishedSessionRefusesMoreRows) {
-    ImportOptions options;
+    BulkImportOptions options;
     options.now = kLater;
     auto session = store_->beginImport(options);
     addRow(*session, {2, "a@example.com", "A"});
@@ -435,7 +435,7 @@ TEST_P(ImportTest, AFinishedSessionRefusesMoreRows) {
 
 TEST_P(ImportTest, OtherConnectionsSeeNothingUntilTheCommitAndCarryOnMeanwhile) {
     auto other = openStore(url_);
-    ImportOptions options;
+    BulkImportOptions options;
     options.now = kLater;
     auto session = store_->beginImport(options);
     for (int i = 0; i < 500; ++i)
@@ -545,7 +545,7 @@ TEST_P(ImportTest, AHundredThousandRowsGiveExactCounts) {
     ASSERT_EQ(recipients(), 2'000);
 
     // The file: 100,000 rows for 90,000 addresses; 10,000 repeats in upper case 1,000 lines on.
-    ImportOptions options;
+    BulkImportOptions options;
     options.now = kLater;
     options.groupIds = {stored};
     auto session = store_->beginImport(options);

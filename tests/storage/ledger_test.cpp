@@ -1,4 +1,4 @@
-// ledger_test.cpp: the send ledger's sending side (store.h: claimBatch, markHandedOver,
+// ledger_test.cpp: the send ledger's sending side (send_ledger.h: claimBatch, markHandedOver,
 // recordOutcomes, recoverInterrupted, releaseClaims, cancelPending, campaignHasWorkLeft), run
 // unchanged against SQLite and PostgreSQL. After every step the accounting invariant is
 // checked (attached == sent + failed + unknown + skipped + pending + in flight, against the raw
@@ -29,7 +29,7 @@ namespace {
 using test::PostgresEnvironment;
 using test::TempDir;
 using namespace std::chrono_literals;
-using Kind = DeliveryOutcome::Kind;
+using Kind = LedgerOutcome::Kind;
 
 constexpr Usec kNow = 1'760'000'000'000'000;
 constexpr Usec kMinute = 60'000'000;
@@ -216,7 +216,7 @@ TEST_P(LedgerTest, CampaignTransportAndSubjectTagRoundTripWithDefaults) {
 
 // ---- claiming ------------------------------------------------------------------------------
 
-// Only the hand-over's commit waits for the disk (store.h, "Durability"): a relaxed
+// Only the hand-over's commit waits for the disk (send_ledger.h, "Durability"): a relaxed
 // transaction commits without it, and the connection waits again after it, however it ended.
 TEST_P(LedgerTest, ARelaxedTransactionDoesNotWaitForTheDiskAndLeavesTheConnectionAsItWas) {
     const bool sqlite = GetParam() == "sqlite";
@@ -250,8 +250,8 @@ TEST_P(LedgerTest, ARelaxedTransactionDoesNotWaitForTheDiskAndLeavesTheConnectio
     EXPECT_EQ(setting(), usual);
     const std::vector<HandOver> items{{batch[0].ledgerId, "m0@example.com"}, {batch[1].ledgerId, "m1@example.com"}};
     EXPECT_EQ(store_->markHandedOver("w1", items).size(), 2u);
-    const std::vector<DeliveryOutcome> outcomes{{batch[0].ledgerId, DeliveryOutcome::Kind::Sent, "", {}},
-                                                {batch[1].ledgerId, DeliveryOutcome::Kind::Sent, "", {}}};
+    const std::vector<LedgerOutcome> outcomes{{batch[0].ledgerId, LedgerOutcome::Kind::Sent, "", {}},
+                                                {batch[1].ledgerId, LedgerOutcome::Kind::Sent, "", {}}};
     EXPECT_EQ(store_->recordOutcomes("w1", outcomes, kNow), 2);
     EXPECT_EQ(setting(), usual);
     checkInvariant(c, 2);
@@ -330,12 +330,12 @@ TEST_P(LedgerTest, UnknownOutcomeIsFinalAndNeverClaimedAgain) {
     attach(c, 3);
     auto batch = store_->claimBatch(c, "w", 3, kNow);
     ASSERT_EQ(store_->markHandedOver("w", handOvers(batch)).size(), 3u);
-    const std::vector<DeliveryOutcome> outcomes{
+    const std::vector<LedgerOutcome> outcomes{
         {batch[0].ledgerId, Kind::Unknown, "the session broke after the data went out", std::nullopt},
         {batch[1].ledgerId, Kind::Sent, "", std::nullopt},
     };
     // Another worker's Unknown is refused like any stale outcome.
-    EXPECT_EQ(store_->recordOutcomes("other", std::vector<DeliveryOutcome>{{batch[2].ledgerId, Kind::Unknown, "x", std::nullopt}}, kNow), 0);
+    EXPECT_EQ(store_->recordOutcomes("other", std::vector<LedgerOutcome>{{batch[2].ledgerId, Kind::Unknown, "x", std::nullopt}}, kNow), 0);
     EXPECT_EQ(store_->recordOutcomes("w", outcomes, kNow), 2);
     EXPECT_EQ(statusOf(batch[0].ledgerId), "unknown");
     EXPECT_EQ(statusOf(batch[2].ledgerId), "handed_over");
@@ -344,8 +344,8 @@ TEST_P(LedgerTest, UnknownOutcomeIsFinalAndNeverClaimedAgain) {
     checkInvariant(c, 3);
     EXPECT_EQ(store_->findCampaign(c)->unknownCount, 1);
     // A Sent for the row now unknown is not applied: unknown is final.
-    EXPECT_EQ(store_->recordOutcomes("w", std::vector<DeliveryOutcome>{{batch[0].ledgerId, Kind::Sent, "", std::nullopt}}, kNow), 0);
-    EXPECT_EQ(store_->recordOutcomes("w", std::vector<DeliveryOutcome>{{batch[2].ledgerId, Kind::Sent, "", std::nullopt}}, kNow), 1);
+    EXPECT_EQ(store_->recordOutcomes("w", std::vector<LedgerOutcome>{{batch[0].ledgerId, Kind::Sent, "", std::nullopt}}, kNow), 0);
+    EXPECT_EQ(store_->recordOutcomes("w", std::vector<LedgerOutcome>{{batch[2].ledgerId, Kind::Sent, "", std::nullopt}}, kNow), 1);
     EXPECT_TRUE(store_->claimBatch(c, "w", 10, kNow + kMinute).empty());
     EXPECT_FALSE(store_->campaignHasWorkLeft(c));
 }
@@ -355,7 +355,7 @@ TEST_P(LedgerTest, DeferredRowsReturnOnlyAfterTheirTime) {
     attach(c, 3);
     auto batch = store_->claimBatch(c, "w", 3, kNow);
     ASSERT_EQ(store_->markHandedOver("w", handOvers(batch)).size(), 3u);
-    const std::vector<DeliveryOutcome> outcomes{
+    const std::vector<LedgerOutcome> outcomes{
         {batch[0].ledgerId, Kind::Deferred, "451 4.7.1 Greylisted", kNow + 10 * kMinute},
         {batch[1].ledgerId, Kind::Deferred, "421 4.3.2 Try again", std::nullopt},  // due at once
         {batch[2].ledgerId, Kind::Sent, "", std::nullopt},
@@ -403,7 +403,7 @@ TEST_P(LedgerTest, ConcurrentClaimersGetDisjointSetsCoveringEverything) {
                     // Hand over and finish them as a sender would, while others claim.
                     const auto moved = store->markHandedOver(worker, handOvers(batch));
                     if (moved.size() != batch.size()) throw std::runtime_error("a claim was lost");
-                    std::vector<DeliveryOutcome> outcomes;
+                    std::vector<LedgerOutcome> outcomes;
                     for (const Id id : moved) outcomes.push_back({id, Kind::Sent, "", std::nullopt});
                     store->recordOutcomes(worker, outcomes, kNow);
                 }
@@ -474,7 +474,7 @@ TEST_P(LedgerTest, OutcomesApplyOnlyFromTheStateTheyStartFrom) {
     ASSERT_EQ(store_->markHandedOver("w", handOvers(handed)).size(), 4u);
     checkInvariant(c, 6);
 
-    const std::vector<DeliveryOutcome> outcomes{
+    const std::vector<LedgerOutcome> outcomes{
         {batch[0].ledgerId, Kind::Sent, "", std::nullopt},
         {batch[1].ledgerId, Kind::Failed, "550 5.1.1 User unknown", std::nullopt},
         {batch[2].ledgerId, Kind::Sent, "", std::nullopt},
@@ -497,7 +497,7 @@ TEST_P(LedgerTest, OutcomesApplyOnlyFromTheStateTheyStartFrom) {
     EXPECT_EQ(statusOf(batch[5].ledgerId), "sending");
 
     // Stale: replaying the same outcomes, or contradicting them, changes nothing.
-    const std::vector<DeliveryOutcome> stale{
+    const std::vector<LedgerOutcome> stale{
         {batch[0].ledgerId, Kind::Deferred, "late 4xx", kNow},
         {batch[1].ledgerId, Kind::Sent, "", std::nullopt},
         {batch[2].ledgerId, Kind::Failed, "late", std::nullopt},
@@ -507,7 +507,7 @@ TEST_P(LedgerTest, OutcomesApplyOnlyFromTheStateTheyStartFrom) {
     EXPECT_EQ(statusOf(batch[1].ledgerId), "failed");
     // After recovery, a late "sent" from the dead worker cannot turn unknown into anything.
     EXPECT_EQ(store_->recoverInterrupted(std::nullopt).unknown, 1);  // batch[3]
-    const std::vector<DeliveryOutcome> late{{batch[3].ledgerId, Kind::Sent, "", std::nullopt}};
+    const std::vector<LedgerOutcome> late{{batch[3].ledgerId, Kind::Sent, "", std::nullopt}};
     EXPECT_EQ(store_->recordOutcomes("w", late, kNow), 0);
     EXPECT_EQ(statusOf(batch[3].ledgerId), "unknown");
     checkInvariant(c, 6);
@@ -579,7 +579,7 @@ TEST_P(LedgerTest, ReleaseReturnsSendingRowsAndCancelSkipsAllThatWasNotHandedOve
     // The worker that held claims finds them gone: nothing of them is sent.
     EXPECT_TRUE(store_->markHandedOver("w", handOvers(more)).empty());
     EXPECT_TRUE(store_->campaignHasWorkLeft(c));  // the handed_over one awaits its outcome
-    const std::vector<DeliveryOutcome> done{{batch[0].ledgerId, Kind::Sent, "", std::nullopt}};
+    const std::vector<LedgerOutcome> done{{batch[0].ledgerId, Kind::Sent, "", std::nullopt}};
     EXPECT_EQ(store_->recordOutcomes("w", done, kNow), 1);
     EXPECT_FALSE(store_->campaignHasWorkLeft(c));
     checkInvariant(c, 6);
@@ -592,7 +592,7 @@ TEST_P(LedgerTest, DashboardCountsEveryLedgerState) {
     unsubscribe(rs[4]);
     const auto batch = store_->claimBatch(c, "w", 3, kNow);
     store_->markHandedOver("w", handOvers({batch[0], batch[1]}));
-    const std::vector<DeliveryOutcome> outcomes{{batch[0].ledgerId, Kind::Sent, "", std::nullopt}};
+    const std::vector<LedgerOutcome> outcomes{{batch[0].ledgerId, Kind::Sent, "", std::nullopt}};
     store_->recordOutcomes("w", outcomes, kNow);
     const Dashboard d = store_->dashboard();
     EXPECT_EQ(d.sent, 1);
@@ -679,7 +679,7 @@ TEST_P(LedgerTest, ProblemsListFailedAndUnknownRowsInPagesWithNameAndReason) {
     const auto batch = store_->claimBatch(c, "w", 6, kNow);
     ASSERT_EQ(batch.size(), 6u);
     ASSERT_EQ(store_->markHandedOver("w", handOvers(batch)).size(), 6u);
-    const std::vector<DeliveryOutcome> outcomes{
+    const std::vector<LedgerOutcome> outcomes{
         {batch[0].ledgerId, Kind::Sent, "", std::nullopt},
         {batch[1].ledgerId, Kind::Failed, "550 5.1.1 User unknown", std::nullopt},
         {batch[2].ledgerId, Kind::Deferred, "451 4.7.1 Greylisted", kNow + kMinute},
@@ -689,7 +689,7 @@ TEST_P(LedgerTest, ProblemsListFailedAndUnknownRowsInPagesWithNameAndReason) {
     ASSERT_EQ(store_->recoverInterrupted(std::nullopt).unknown, 2);
     const auto failedOther = store_->claimBatch(other, "w", 1, kNow);
     store_->markHandedOver("w", handOvers(failedOther));
-    store_->recordOutcomes("w", std::vector<DeliveryOutcome>{{failedOther[0].ledgerId, Kind::Failed, "x", std::nullopt}}, kNow);
+    store_->recordOutcomes("w", std::vector<LedgerOutcome>{{failedOther[0].ledgerId, Kind::Failed, "x", std::nullopt}}, kNow);
     // The recipient of row 3 is gone: the row keeps its address, the name is empty.
     ASSERT_TRUE(store_->deleteRecipient(recipients[3]));
 

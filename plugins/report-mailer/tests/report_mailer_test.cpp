@@ -35,7 +35,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace campaignd;
 using campaignd::test::TempDir;
-using Kind = storage::DeliveryOutcome::Kind;
+using Kind = storage::LedgerOutcome::Kind;
 
 constexpr Usec kNow = 1'764'288'000'000'000;  // 2025-11-28 00:00:00 UTC
 
@@ -130,7 +130,7 @@ protected:
         for (const auto& b : batch)
             if (b.email != "r9@example.org") items.push_back({b.ledgerId, "<m" + std::to_string(b.ledgerId) + "@x>"});
         store_->markHandedOver("w", items);
-        std::vector<storage::DeliveryOutcome> outcomes;
+        std::vector<storage::LedgerOutcome> outcomes;
         for (int i = 0; i < 4; ++i) outcomes.push_back({batch[std::size_t(i)].ledgerId, Kind::Sent, "", std::nullopt});
         outcomes.push_back({batch[4].ledgerId, Kind::Failed, "550 5.1.1 <r4@example.org>: User unknown", std::nullopt});
         outcomes.push_back({batch[5].ledgerId, Kind::Failed, "550 5.1.1 <r4@example.org>: User unknown", std::nullopt});
@@ -161,7 +161,8 @@ protected:
     // A ReportMailer as the daemon wires it, sending through `transport`.
     std::unique_ptr<services::ReportMailer> mailer(services::ReportTransport transport, std::string admin) {
         services::ReportMailer::Dependencies deps;
-        deps.openStore = [url = url_] { return storage::openStore(url); };
+        deps.openCampaigns = [url = url_] { return storage::openStore(url); };
+        deps.openReports = [url = url_] { return storage::openStore(url); };
         deps.reporter = [this] { return host_->reporter("report-mailer"); };
         deps.transport = [this](const std::string& plugin) { return host_->transport(plugin); };
         deps.transportFor = [transport](const Campaign&) { return std::optional<services::ReportTransport>(transport); };
@@ -183,7 +184,7 @@ TEST_F(ReportMailer, TheReportArrivesWithItsPartsNumbersAndAFormulaSafeCsv) {
     settings.adminEmail = "postmaster@example.org";
     auto session = maildir();
     const services::ReportDelivery delivery =
-        services::mailCampaignReport(*store_, *host_->reporter("report-mailer"), *session, settings, id, kNow);
+        services::mailCampaignReport(*store_, *store_, *host_->reporter("report-mailer"), *session, settings, id, kNow);
     EXPECT_EQ(delivery.outcome, plugins::DeliveryOutcome::Sent) << delivery.text;
 
     const auto files = delivered();
@@ -254,7 +255,7 @@ TEST_F(ReportMailer, NamesThatLookLikeFormulasAreNeutralisedAndTheListIsCut) {
     settings.adminEmail = "postmaster@example.org";
     settings.from = "Campaign Robot <robot@example.org>";
     settings.maxFailureRows = 2;
-    const plugins::CampaignReport report = services::buildCampaignReport(*store_, id, settings, kNow);
+    const plugins::CampaignReport report = services::buildCampaignReport(*store_, *store_, id, settings, kNow);
     EXPECT_EQ(report.failuresListed, 2u);
     EXPECT_EQ(report.failuresTotal, 4u);
     EXPECT_EQ(report.failuresCsv,
@@ -285,7 +286,7 @@ TEST_F(ReportMailer, ACampaignWithoutFailuresHasNoAttachment) {
     services::ReportSettings settings;
     settings.adminEmail = "postmaster@example.org";
     const std::string message =
-        host_->reporter("report-mailer")->compose(services::buildCampaignReport(*store_, id, settings, kNow));
+        host_->reporter("report-mailer")->compose(services::buildCampaignReport(*store_, *store_, id, settings, kNow));
     std::istringstream in(message);
     Poco::Net::MailMessage parsed;
     Collector collector;
@@ -302,7 +303,7 @@ TEST_F(ReportMailer, RefusesWhatCannotBeSentSafely) {
     const auto reporter = *host_->reporter("report-mailer");
     services::ReportSettings none;
     try {
-        services::mailCampaignReport(*store_, reporter, *session, none, id, kNow);
+        services::mailCampaignReport(*store_, *store_, reporter, *session, none, id, kNow);
         ADD_FAILURE() << "no admin address, yet no error";
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
@@ -311,7 +312,7 @@ TEST_F(ReportMailer, RefusesWhatCannotBeSentSafely) {
     services::ReportSettings settings;
     settings.adminEmail = "postmaster@example.org";
     try {
-        services::mailCampaignReport(*store_, reporter, *session, settings, 4242, kNow);
+        services::mailCampaignReport(*store_, *store_, reporter, *session, settings, 4242, kNow);
         ADD_FAILURE() << "no such campaign, yet no error";
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), ErrorCode::NotFound);
@@ -321,7 +322,7 @@ TEST_F(ReportMailer, RefusesWhatCannotBeSentSafely) {
     Campaign c = *store_->findCampaign(id);
     c.name = "Plain\r\nBcc: everyone@example.org";
     store_->updateCampaign(c);
-    EXPECT_THROW(services::mailCampaignReport(*store_, reporter, *session, settings, id, kNow), Error);
+    EXPECT_THROW(services::mailCampaignReport(*store_, *store_, reporter, *session, settings, id, kNow), Error);
     EXPECT_TRUE(delivered().empty());
 }
 

@@ -1,5 +1,5 @@
-// recipient_import.cpp: RecipientImport over SQL (see recipient_import.h and the rules in
-// store.h). Two phases:
+// bulk_import.cpp: RecipientImport over SQL (see bulk_import.h and the rules in
+// import_store.h). Two phases:
 //   staging  add() appends (line, email_key, email, name, status, groups) to the temporary
 //            table campaignd_import_rows: COPY on PostgreSQL; a reused prepared INSERT on
 //            SQLite, in a deferred transaction that touches only the connection's temp
@@ -9,7 +9,7 @@
 //            then UPDATE existing, INSERT new, INSERT missing groups, INSERT memberships.
 // Nothing reaches the shared tables before the merge commits: a killed process leaves only a
 // temporary table, which its server or SQLite's temp file drops with the connection.
-#include "storage/recipient_import.h"
+#include "storage/bulk_import.h"
 
 #include <algorithm>
 #include <utility>
@@ -137,7 +137,7 @@ void checkGroupsExist(SqlConnection& db, const std::vector<Id>& groupIds, const 
 
 class SqlRecipientImport final : public RecipientImport {
 public:
-    SqlRecipientImport(SqlConnection& db, const ImportOptions& options)
+    SqlRecipientImport(SqlConnection& db, const BulkImportOptions& options)
         : db_(db),
           options_(options),
           sqlite_(db.dialect() == SqlDialect::SQLite),
@@ -175,7 +175,7 @@ public:
         if (!spent_) abandon();
     }
 
-    void add(const ImportRow& row) override {
+    void add(const StagedRecipient& row) override {
         if (spent_) throw Error(ErrorCode::Failed, "database: the import is finished or failed");
         key_ = emailKey(row.email);
         groups_ = importGroupsJson(row.groups);
@@ -285,7 +285,7 @@ private:
     }
 
     SqlConnection& db_;
-    ImportOptions options_;
+    BulkImportOptions options_;
     bool sqlite_;
     const Dialect& dialect_;
     std::unique_ptr<SqlBulkWriter> writer_;
@@ -331,7 +331,7 @@ std::string importGroupsJson(std::span<const std::string_view> groups) {
     return out;
 }
 
-std::unique_ptr<RecipientImport> beginRecipientImport(SqlConnection& db, const ImportOptions& options) {
+std::unique_ptr<RecipientImport> beginRecipientImport(SqlConnection& db, const BulkImportOptions& options) {
     return std::make_unique<SqlRecipientImport>(db, options);
 }
 

@@ -1,4 +1,4 @@
-// recipient_import.h: the bulk recipient import (store.h, RecipientImport) over a
+// bulk_import.h: the bulk recipient import (import_store.h, RecipientImport) over a
 // SqlConnection. Rows are streamed into a temporary staging table through the driver's bulk
 // writer (COPY on PostgreSQL), then finish() merges them with a handful of set-based
 // statements; memory stays flat whatever the number of rows. Values travel as COPY data or
@@ -7,14 +7,14 @@
 
 #include <memory>
 
+#include "storage/import_store.h"
 #include "storage/sql_connection.h"
-#include "storage/store.h"
 
 namespace campaignd::storage {
 
 // Starts a session on `db`, which must not be in a transaction and must outlive the session.
 // Error(NotFound) if one of options.groupIds does not exist.
-std::unique_ptr<RecipientImport> beginRecipientImport(SqlConnection& db, const ImportOptions& options);
+std::unique_ptr<RecipientImport> beginRecipientImport(SqlConnection& db, const BulkImportOptions& options);
 
 // The groups column of the staging table: a JSON array of the row's distinct non-empty
 // names, in their order ("[]" for none). Exposed for tests.

@@ -1,0 +1,118 @@
+// sql_reports.cpp: ReportStore over SQL (sql_store.h): the dashboard and a campaign's summary
+// from the kept counters (only failure and bounce reasons group rows), and its failed and
+// unknown ledger rows in pages by ledger id. Reads only; ties sort the same on both backends.
+#include <algorithm>
+#include <array>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "storage/sql_store.h"
+
+namespace campaignd::storage {
+namespace {
+
+constexpr std::array kAllCampaignStatuses{CampaignStatus::Draft,     CampaignStatus::Scheduled,
+                                          CampaignStatus::InProgress, CampaignStatus::Paused,
+                                          CampaignStatus::Completed,  CampaignStatus::Cancelled};
+
+}  // namespace
+
+Dashboard SqlStore::dashboard() {
+    Dashboard d;
+    const SqlRows totals = query(
+        "SELECT (SELECT COUNT(*) FROM recipients),"
+        " (SELECT COUNT(*) FROM recipients WHERE status = 'subscribed'),"
+        " (SELECT COUNT(*) FROM campaigns),"
+        " (SELECT COUNT(*) FROM recipient_groups),"
+        " s.sent, s.failed, s.pending, s.unknown, s.skipped, s.in_flight"
+        // The kept counters of every campaign: a few rows per campaign, not every ledger row.
+        " FROM (SELECT SUM(sent) AS sent, SUM(failed) AS failed, SUM(pending) AS pending,"
+        " SUM(unknown) AS unknown, SUM(skipped) AS skipped, SUM(in_flight) AS in_flight"
+        " FROM campaign_counts) s");
+    if (!totals.empty()) {
+        const SqlRow& row = totals.front();
+        d.totalRecipients = row.int64(0);
+        d.subscribedRecipients = row.int64(1);
+        d.totalCampaigns = row.int64(2);
+        d.totalGroups = row.int64(3);
+        d.sent = row.int64(4);
+        d.failed = row.int64(5);
+        d.pending = row.int64(6);
+        d.unknown = row.int64(7);
+        d.skipped = row.int64(8);
+        d.inFlight = row.int64(9);
+    }
+    std::map<std::string, std::int64_t> byToken;
+    for (const SqlRow& row : query("SELECT status, COUNT(*) FROM campaigns GROUP BY status"))
+        byToken[row.text(0)] = row.int64(1);
+    // Every status, in the enum's order, zeros included: a stable shape for clients.
+    for (CampaignStatus s : kAllCampaignStatuses) {
+        auto it = byToken.find(std::string(toString(s)));
+        d.campaignsByStatus.emplace_back(s, it == byToken.end() ? 0 : it->second);
+    }
+    return d;
+}
+
+CampaignSummary SqlStore::campaignSummary(Id campaign) {
+    CampaignSummary s;
+    s.campaignId = campaign;
+    // The counts from the kept counters; only the failure reasons below group ledger rows.
+    const SqlRows counts = query("SELECT SUM(total), SUM(sent), SUM(failed), SUM(pending), SUM(unknown),"
+                                 " SUM(skipped), SUM(in_flight) FROM campaign_counts WHERE campaign_id = $1",
+                                 {campaign});
+    if (!counts.empty()) {
+        const SqlRow& row = counts.front();
+        s.total = row.int64(0);
+        s.sent = row.int64(1);
+        s.failed = row.int64(2);
+        s.pending = row.int64(3);
+        s.unknown = row.int64(4);
+        s.skipped = row.int64(5);
+        s.inFlight = row.int64(6);
+    }
+    s.successPercent = s.total == 0 ? 0.0 : double(s.sent) * 100.0 / double(s.total);
+    for (const SqlRow& row : query("SELECT fail_reason, COUNT(*) FROM campaign_recipients"
+                                   " WHERE campaign_id = $1 AND status = 'failed' GROUP BY fail_reason",
+                                   {campaign}))
+        s.failureReasons.emplace_back(row.text(0), row.int64(1));
+    // Most frequent first; ties byte-wise by reason, the same on both backends.
+    const auto byCount = [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+    };
+    std::sort(s.failureReasons.begin(), s.failureReasons.end(), byCount);
+    // Bounces: failures and complaints; a delay or a success notice is not a bounce.
+    for (const SqlRow& row : query("SELECT reason, COUNT(*) FROM bounce_records"
+                                   " WHERE campaign_id = $1 AND action IN ('failed', 'complaint')"
+                                   " GROUP BY reason",
+                                   {campaign})) {
+        s.bouncesByReason.emplace_back(row.text(0), row.int64(1));
+        s.bounces += row.int64(1);
+    }
+    std::sort(s.bouncesByReason.begin(), s.bouncesByReason.end(), byCount);
+    return s;
+}
+
+std::vector<LedgerProblem> SqlStore::campaignProblems(Id campaign, Id afterLedgerId, std::size_t limit) {
+    std::vector<LedgerProblem> out;
+    if (limit == 0) return out;
+    for (const SqlRow& row : query("SELECT l.id, l.recipient_email, COALESCE(r.name, ''), l.status,"
+                                   " CASE WHEN l.fail_reason <> '' THEN l.fail_reason ELSE l.last_error END,"
+                                   " l.attempts"
+                                   " FROM campaign_recipients l LEFT JOIN recipients r ON r.id = l.recipient_id"
+                                   " WHERE l.campaign_id = $1 AND l.status IN ('failed', 'unknown') AND l.id > $2"
+                                   " ORDER BY l.id LIMIT $3",
+                                   {campaign, afterLedgerId, static_cast<std::int64_t>(limit)})) {
+        LedgerProblem p;
+        p.ledgerId = row.int64(0);
+        p.email = row.text(1);
+        p.name = row.text(2);
+        p.status = row.text(3) == toString(DeliveryStatus::Unknown) ? DeliveryStatus::Unknown : DeliveryStatus::Failed;
+        p.reason = row.text(4);
+        p.attempts = row.int64(5);
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+}  // namespace campaignd::storage
