@@ -14,6 +14,7 @@
 #include <csignal>
 #include <iostream>
 #include <mutex>
+#include <tuple>
 #include <sdbus-c++/sdbus-c++.h>
 #include <systemd/sd-daemon.h>
 
@@ -134,6 +135,22 @@ int run(const Options& opts) {
             return kExitConfig;
         }
     }
+    // [Import], [Bounces], [Reports] Plugin=: the one importer, bounce source and reporter,
+    // chosen now (the named one, else the only one; several and none named is an error).
+    std::string importerName, bounceSourceName, reporterName;  // "": none is installed
+    for (const auto& [choice, capability, chosen] :
+         {std::tuple{&cfg.importPlugin, CAMPAIGND_CAP_IMPORTER, &importerName},
+          std::tuple{&cfg.bouncePlugin, CAMPAIGND_CAP_BOUNCE_SOURCE, &bounceSourceName},
+          std::tuple{&cfg.reportPlugin, CAMPAIGND_CAP_REPORTER, &reporterName}}) {
+        const auto selection = pluginHost.select(capability, choice->plugin);
+        if (!selection.ok()) {
+            const auto what = config::pluginChoiceError(*choice, selection.error);
+            log::error("bad configuration: " + what);
+            notify("STATUS=bad configuration: " + what);
+            return kExitConfig;
+        }
+        if (selection.plugin != nullptr) *chosen = selection.plugin->name();
+    }
 
     const services::Clock clock = services::systemNow;
     services::CampaignService campaigns(*store, clock);
@@ -182,11 +199,7 @@ int run(const Options& opts) {
     // its threads) before them.
     bus::ImportJobs imports(io, {
         [database = cfg.database] { return storage::openStore(database); },
-        [&pluginHost]() -> std::optional<plugins::ImporterHandle> {
-            auto all = pluginHost.importers();
-            if (all.empty()) return std::nullopt;
-            return all.front();
-        },
+        [&pluginHost, importerName] { return pluginHost.importer(importerName); },
         cfg.importMaxFileSize,
         [&](std::uint64_t id, std::uint64_t rows, std::uint64_t bytes, double rate) {
             manager.emitImportProgress(id, rows, bytes, rate);
@@ -265,11 +278,7 @@ int run(const Options& opts) {
         rejections = std::make_unique<services::BounceService>(*rejectionStore, clock, bounceSettings);
     }
     svc.bounces = &bounces;
-    svc.bounceSource = [&pluginHost]() -> std::optional<plugins::BounceSourceHandle> {
-        auto all = pluginHost.bounceSources();
-        if (all.empty()) return std::nullopt;
-        return all.front();
-    };
+    svc.bounceSource = [&pluginHost, bounceSourceName] { return pluginHost.bounceSource(bounceSourceName); };
     EngineControl engineControl(engine);
     services::SendingService sending(*store, campaigns, engineControl);
     sendingRules = &sending;
@@ -281,11 +290,7 @@ int run(const Options& opts) {
     reportSettings.adminEmail = cfg.adminEmail;
     services::ReportMailer reportMailer(
         {[database = cfg.database] { return storage::openStore(database); },
-         [&pluginHost]() -> std::optional<plugins::ReporterHandle> {
-             auto all = pluginHost.reporters();
-             if (all.empty()) return std::nullopt;
-             return all.front();
-         },
+         [&pluginHost, reporterName] { return pluginHost.reporter(reporterName); },
          [&pluginHost](const std::string& plugin) { return pluginHost.transport(plugin); },
          [&cfg](const Campaign& c) -> std::optional<services::ReportTransport> {
              const auto* transport = config::transportFor(cfg, c.transport);

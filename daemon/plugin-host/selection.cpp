@@ -46,7 +46,7 @@ PluginSelection PluginHost::select(std::uint64_t capability, std::string_view co
     } else if (all.size() > 1) {
         std::string names;
         for (const auto& name : out.candidates) names += (names.empty() ? "" : ", ") + inQuotes(name);
-        out.error = "several running plugins are " + nounOf(capability) + " (" + names + "); name the one to use";
+        out.error = "more than one running plugin is " + nounOf(capability) + " (" + names + "); name the one to use";
     }
     return out;
 }

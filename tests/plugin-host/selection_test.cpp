@@ -45,7 +45,7 @@ TEST_F(SelectionTest, SeveralAndNoneNamedIsAnErrorNamingEveryCandidate) {
     EXPECT_FALSE(s.ok());
     EXPECT_EQ(s.plugin, nullptr) << "the first loaded must not win by accident";
     EXPECT_EQ(s.candidates, (std::vector<std::string>{"bounce-a", "bounce-b"}));
-    EXPECT_EQ(s.error, "several running plugins are a bounce source (\"bounce-a\", \"bounce-b\"); name the one to use");
+    EXPECT_EQ(s.error, "more than one running plugin is a bounce source (\"bounce-a\", \"bounce-b\"); name the one to use");
     // Only bounce-a is also a reporter: no ambiguity there.
     EXPECT_EQ(chosen(host->select(CAMPAIGND_CAP_REPORTER, "")), "bounce-a");
 }
