@@ -25,9 +25,9 @@ class PluginHost;
 // a sentence for a person) on invalid input and must be safe to call concurrently. An empty
 // function makes the matching host function answer CAMPAIGND_ERR_UNSUPPORTED.
 struct HostServices {
-    // services::normalizeEmail: the normalised address.
+    // The daemon's normalizeEmail (its validation rules): the normalised address.
     std::function<std::string(std::string_view)> normalizeEmail;
-    // services::checkHeaderValue: refuses CR, LF, NUL, control characters, invalid UTF-8.
+    // The daemon's checkHeaderValue: refuses CR, LF, NUL, control characters, invalid UTF-8.
     std::function<void(std::string_view field, std::string_view value)> checkHeaderValue;
 };
 
