@@ -57,6 +57,13 @@ std::unique_ptr<plugins::PluginHost> startPlugins(const config::Config& config) 
     return host;
 }
 
+ChosenPlugins choosePluginsOrFail(const config::Config& config, const plugins::PluginHost& host) {
+    ChosenPlugins chosen;
+    if (const auto problem = choosePlugins(config, host, chosen))
+        throw StartupError(kExitConfig, "bad configuration: " + *problem);
+    return chosen;
+}
+
 std::unique_ptr<sdbus::IConnection> connectToBus(bool user) {
     try {
         return user ? sdbus::createSessionBusConnection() : sdbus::createSystemBusConnection();
@@ -93,6 +100,7 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
       config_(std::move(config)),
       store_(openDatabase(config_)),
       plugins_(startPlugins(config_)),
+      chosen_(choosePluginsOrFail(config_, *plugins_)),
       connection_(connectToBus(options_.user)),
       access_(config_.adminGroup),
       campaigns_(*store_, *store_, *store_, *store_, systemNow),
@@ -116,10 +124,7 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
                    &imports_,
                    &bounces_,
                    &sending_,
-                   [this] {
-                       auto all = plugins_->bounceSources();
-                       return all.empty() ? std::nullopt : std::optional(all.front());
-                   }},
+                   [this] { return plugins_->bounceSource(chosen_.bounceSource); }},
       manager_(*connection_, io_, busServices_,
                bus::DaemonInfo{CAMPAIGND_VERSION, store_->backendName(), store_->location(),
                                static_cast<std::uint64_t>(store_->schemaVersion()), systemNow(),
@@ -180,11 +185,7 @@ delivery::DeliveryEngine::Environment Daemon::engineEnvironment() {
 
 bus::ImportJobs::Environment Daemon::importEnvironment() {
     return {[database = config_.database] { return storage::openStore(database); },
-            [this]() -> std::optional<plugins::ImporterHandle> {
-                auto all = plugins_->importers();
-                if (all.empty()) return std::nullopt;
-                return all.front();
-            },
+            [this] { return plugins_->importer(chosen_.importer); },
             config_.importMaxFileSize,
             [this](std::uint64_t id, std::uint64_t rows, std::uint64_t bytes, double rate) {
                 manager_.emitImportProgress(id, rows, bytes, rate);
@@ -201,11 +202,7 @@ bus::ImportJobs::Environment Daemon::importEnvironment() {
 services::ReportMailer::Dependencies Daemon::reportDependencies() {
     return {[database = config_.database] { return storage::openStore(database); },  // campaigns
             [database = config_.database] { return storage::openStore(database); },  // reports
-            [this]() -> std::optional<plugins::ReporterHandle> {
-                auto all = plugins_->reporters();
-                if (all.empty()) return std::nullopt;
-                return all.front();
-            },
+            [this] { return plugins_->reporter(chosen_.reporter); },
             [this](const std::string& plugin) { return plugins_->transport(plugin); },
             [this](const Campaign& c) -> std::optional<services::ReportTransport> {
                 const auto* transport = config::transportFor(config_, c.transport);

@@ -15,6 +15,7 @@
 #include <sdbus-c++/IConnection.h>
 
 #include "app/config_source.h"
+#include "app/startup_checks.h"
 #include "bus/access.h"
 #include "bus/bus_loop.h"
 #include "bus/import_jobs.h"
@@ -89,6 +90,7 @@ private:
     config::Config config_;
     std::unique_ptr<storage::Store> store_;
     std::unique_ptr<plugins::PluginHost> plugins_;  // started, and checked against the config
+    ChosenPlugins chosen_;                          // the importer, bounce source and reporter
     std::unique_ptr<sdbus::IConnection> connection_;
     boost::asio::io_context io_;
     bus::AccessPolicy access_;

@@ -12,6 +12,19 @@
 
 namespace campaignd::app {
 
+// The one plugin used for each capability that is not a transport.
+struct ChosenPlugins {
+    std::string importer;      // "" when no importer is installed
+    std::string bounceSource;  // likewise
+    std::string reporter;      // likewise
+};
+
+// [Import], [Bounces], [Reports] Plugin=: the named plugin, else the only one of its capability
+// (several and none named is an error naming them all). Fills `chosen`; returns the problem
+// ("FILE:LINE: [Import] Plugin=...: ...") when there is one.
+std::optional<std::string> choosePlugins(const config::Config& config, const plugins::PluginHost& host,
+                                         ChosenPlugins& chosen);
+
 // Every [Transport NAME] names a running transport plugin: "FILE:LINE: [Transport NAME]
 // Plugin=: ..." otherwise.
 std::optional<std::string> checkTransports(const config::Config& config, const plugins::PluginHost& host);

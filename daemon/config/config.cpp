@@ -279,6 +279,17 @@ void setBounceSourceKey(Config& c, const IniValue& v) {
     c.bounceSource.emplace_back(v.key, s);
 }
 
+// Plugin= in [Import], [Bounces], [Reports]: a plugin's descriptor name.
+void setPluginChoice(PluginChoice& choice, const IniValue& v) {
+    const std::string& s = v.value;
+    const auto alnum = [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) != 0; };
+    if (s.empty() || s.size() > 64 || !alnum(s.front()) ||
+        !std::all_of(s.begin(), s.end(), [&](char ch) { return alnum(ch) || ch == '.' || ch == '_' || ch == '-'; }))
+        fail(v, "\"" + s + "\" is not a plugin name (1-64 characters of A-Z a-z 0-9 . _ -, as campaignd-ctl status shows)");
+    choice.plugin = s;
+    choice.at = v.file + ":" + std::to_string(v.line);
+}
+
 struct KeySpec {
     std::string_view section;
     std::string_view key;
@@ -294,7 +305,10 @@ const std::vector<KeySpec>& keys() {
         {"Daemon", "LogLevel", setLogLevel},
         {"Daemon", "StateDirectory", setStateDirectory},
         {"Import", "MaxFileSize", setImportMaxFileSize},
+        {"Import", "Plugin", [](Config& c, const IniValue& v) { setPluginChoice(c.importPlugin, v); }},
         {"Bounces", "SoftBounceLimit", setSoftBounceLimit},
+        {"Bounces", "Plugin", [](Config& c, const IniValue& v) { setPluginChoice(c.bouncePlugin, v); }},
+        {"Reports", "Plugin", [](Config& c, const IniValue& v) { setPluginChoice(c.reportPlugin, v); }},
         {"Bounces", "URL", setBounceSourceKey},
         {"Bounces", "Username", setBounceSourceKey},
         {"Bounces", "PasswordFile", setBounceSourceKey},
@@ -431,6 +445,11 @@ const TransportConfig* transportFor(const Config& config, const std::string& cam
 std::string transportError(const TransportConfig& transport, const std::string& what) {
     return transport.file + ":" + std::to_string(transport.line) + ": [Transport " + transport.name +
            "] Plugin=" + transport.plugin + ": " + what;
+}
+
+std::string pluginChoiceError(const PluginChoice& choice, const std::string& what) {
+    if (choice.plugin.empty()) return "[" + choice.section + "] Plugin= is not set: " + what;
+    return choice.at + ": [" + choice.section + "] Plugin=" + choice.plugin + ": " + what;
 }
 
 }  // namespace campaignd::config

@@ -34,6 +34,16 @@ struct TransportConfig {
     int line = 0;               //   (the plugin is not a running transport)
 };
 
+// A "Plugin=" key that chooses the one plugin of a capability: [Import] (the importer),
+// [Bounces] (the bounce source), [Reports] (the reporter). Not set: the only running plugin of
+// that capability is used, and several are an error. Whether the named plugin runs and has
+// the capability is checked by the daemon once plugins load (see pluginChoiceError).
+struct PluginChoice {
+    std::string section;  // "Import", "Bounces", "Reports"
+    std::string plugin;   // the plugin's name; empty when the key is not set
+    std::string at;       // "FILE:LINE" of the key, for errors found later; empty when not set
+};
+
 // "[Sending]".
 struct SendingConfig {
     std::string defaultTransport;   // DefaultTransport=: a [Transport NAME]; empty: the only one
@@ -62,8 +72,12 @@ struct Config {
     std::string stateDirectory;   // absolute; the VERP secret and the instance id live here
     // [Import]
     std::uint64_t importMaxFileSize = 512ull << 20;  // bytes; 0: no limit
+    PluginChoice importPlugin{"Import", {}, {}};     // Plugin=: the importer
     // [Bounces]
     std::int64_t softBounceLimit = 3;  // consecutive soft bounces that suppress a recipient
+    PluginChoice bouncePlugin{"Bounces", {}, {}};    // Plugin=: the bounce source
+    // [Reports]
+    PluginChoice reportPlugin{"Reports", {}, {}};    // Plugin=: the reporter
     // [Transport NAME] sections, by name (see TransportConfig).
     std::map<std::string, TransportConfig> transports;
     // [Sending]
@@ -104,5 +118,9 @@ const TransportConfig* transportFor(const Config& config, const std::string& cam
 
 // "FILE:LINE: [Transport NAME] Plugin=: <what>" for errors the daemon finds after loading.
 std::string transportError(const TransportConfig& transport, const std::string& what);
+
+// For errors the daemon finds about a plugin choice after loading: "FILE:LINE: [Import]
+// Plugin=NAME: <what>" when the key was given, "[Import] Plugin= is not set: <what>" when not.
+std::string pluginChoiceError(const PluginChoice& choice, const std::string& what);
 
 }  // namespace campaignd::config

@@ -184,6 +184,40 @@ TEST_F(ConfigTest, BouncesSection) {
     EXPECT_NE(errorOf().find("neither seen nor move:FOLDER"), std::string::npos) << errorOf();
 }
 
+TEST_F(ConfigTest, PluginChoicePerCapability) {
+    const Config none = loadConfig(main_, false, defaults_);
+    EXPECT_TRUE(none.importPlugin.plugin.empty());
+    EXPECT_TRUE(none.bouncePlugin.plugin.empty());
+    EXPECT_TRUE(none.reportPlugin.plugin.empty());
+    write(main_, "[Import]\nPlugin=csv-importer\n\n[Bounces]\nURL=imaps://mail.example.org/INBOX\nPlugin=imap-bounce\n"
+                 "\n[Reports]\nPlugin=report-mailer\n");
+    write(dir_ / "campaignd.conf.d" / "10.conf", "[Reports]\nPlugin=report.mailer_2\n");
+    const Config c = loadConfig(main_, true, defaults_);
+    EXPECT_EQ(c.importPlugin.plugin, "csv-importer");
+    EXPECT_EQ(c.importPlugin.at, main_ + ":2");
+    EXPECT_EQ(c.bouncePlugin.plugin, "imap-bounce");
+    EXPECT_EQ(c.bouncePlugin.at, main_ + ":6");
+    EXPECT_EQ(c.reportPlugin.plugin, "report.mailer_2") << "the drop-in overrides";
+    EXPECT_EQ(c.reportPlugin.at, (dir_ / "campaignd.conf.d" / "10.conf").string() + ":2");
+    using KV = std::pair<std::string, std::string>;
+    EXPECT_EQ(c.bounceSource, (std::vector<KV>{{"URL", "imaps://mail.example.org/INBOX"}}))
+        << "Plugin= chooses the plugin; it is not one of the plugin's settings";
+
+    EXPECT_EQ(campaignd::config::pluginChoiceError(c.importPlugin, "the plugin \"csv-importer\" is not an importer"),
+              main_ + ":2: [Import] Plugin=csv-importer: the plugin \"csv-importer\" is not an importer");
+    EXPECT_EQ(campaignd::config::pluginChoiceError(none.bouncePlugin, "more than one"),
+              "[Bounces] Plugin= is not set: more than one");
+
+    fs::remove(dir_ / "campaignd.conf.d" / "10.conf");
+    for (const std::string& bad : std::vector<std::string>{"", "../csv", "-csv", "csv importer", std::string(65, 'a')}) {
+        write(main_, "[Reports]\n# which reporter\nPlugin=" + bad + "\n");
+        EXPECT_NE(errorOf().find(main_ + ":3: Plugin=: \"" + bad + "\" is not a plugin name"), std::string::npos)
+            << bad << ": " << errorOf();
+    }
+    write(main_, "[Reports]\nAdminEmail=admin@example.org\n");
+    EXPECT_NE(errorOf().find(":2: AdminEmail=: unknown key in [Reports]"), std::string::npos) << errorOf();
+}
+
 TEST(Ini, ParsesRepeatedAndNamedSections) {
     const auto values = campaignd::config::parseIni(
         "[Plugin a]\nX=1\n[Plugin b]\nX=2\n[Plugin a]\nY=3\nEmpty=\n", "f.conf");

@@ -6,11 +6,17 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "daemon_fixture.h"
 
 namespace campaignd::test {
+namespace fs = std::filesystem;
 namespace {
 
 RunResult startWith(const TempDir& dir, const std::string& config) {
@@ -65,6 +71,61 @@ TEST(Startup, WhatTheDaemonCreatesIsNotReadableByOthers) {
         ASSERT_EQ(::stat(path.c_str(), &st), 0) << path << " was not created: " << r.err;
         EXPECT_EQ(st.st_mode & 07, 0u) << path << " mode " << std::oct << (st.st_mode & 0777);
     }
+}
+
+// How many lines of the daemon's stderr are errors (the plugins' start and stop are info).
+long errorLines(const std::string& err) {
+    long n = 0;
+    for (std::size_t at = err.find("error: "); at != std::string::npos; at = err.find("error: ", at + 1)) ++n;
+    return n;
+}
+
+// A config with its own database and plugin directory, holding the given test plugins.
+std::string withPlugins(const TempDir& dir, const std::vector<std::pair<const char*, std::string>>& plugins,
+                        const std::string& rest) {
+    fs::create_directories(dir / "plugins");
+    for (const auto& [built, file] : plugins) fs::copy_file(built, dir / "plugins" / file);
+    return "[Daemon]\nDatabase=sqlite:" + (dir / "c.db").string() + "\nPluginDirectory=" + (dir / "plugins").string() +
+           "\n\n" + rest;
+}
+
+TEST(Startup, ANamedPluginThatIsNotThereIsABadConfig) {
+    TempDir dir("campaignd-start");
+    const auto r = startWith(dir, withPlugins(dir, {}, "[Import]\nPlugin=csv-importer\n"));
+    EXPECT_EQ(r.exitCode, 78);
+    const auto expected = (dir / "campaignd.conf").string() + ":6: [Import] Plugin=csv-importer: no running plugin "
+                                                             "\"csv-importer\" in " + (dir / "plugins").string();
+    EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+    EXPECT_EQ(errorLines(r.err), 1) << "one error line, not a dump: " << r.err;
+}
+
+TEST(Startup, ANamedPluginWithoutTheCapabilityIsABadConfig) {
+    TempDir dir("campaignd-start");
+    const auto r = startWith(dir, withPlugins(dir, {{TEST_PLUGIN_BOUNCE_B, "bounce-b.so"}},
+                                              "[Reports]\nPlugin=bounce-b\n"));
+    EXPECT_EQ(r.exitCode, 78);
+    EXPECT_NE(r.err.find(":6: [Reports] Plugin=bounce-b: the plugin \"bounce-b\" is not a reporter"), std::string::npos)
+        << r.err;
+}
+
+TEST(Startup, TwoBounceSourcesAndNoneNamedIsABadConfigNamingBoth) {
+    TempDir dir("campaignd-start");
+    const std::vector<std::pair<const char*, std::string>> two{{TEST_PLUGIN_BOUNCE_A, "bounce-a.so"},
+                                                               {TEST_PLUGIN_BOUNCE_B, "bounce-b.so"}};
+    const auto r = startWith(dir, withPlugins(dir, two, ""));
+    EXPECT_EQ(r.exitCode, 78);
+    EXPECT_NE(r.err.find("[Bounces] Plugin= is not set: more than one running plugin is a bounce source "
+                         "(\"bounce-a\", \"bounce-b\")"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(errorLines(r.err), 1) << "one error line, not a dump: " << r.err;
+
+    // Named, the choice is made and start-up goes on (to the bus, which this test has none of).
+    TempDir named("campaignd-start");
+    const auto ok = startWith(named, withPlugins(named, two, "[Bounces]\nPlugin=bounce-b\n"));
+    EXPECT_EQ(ok.exitCode, 1) << ok.err;
+    EXPECT_EQ(ok.err.find("bad configuration"), std::string::npos) << ok.err;
+    EXPECT_NE(ok.err.find("bus"), std::string::npos) << ok.err;
 }
 
 TEST(Startup, UsageErrorExitsTwo) {

@@ -1,0 +1,270 @@
+// transport.cpp: see transport.h. The delivery sink's trampoline (sinkResult) matches each
+// result to a token of the batch, bounds and checks its fields, and keeps the caller's
+// exception to rethrow once the plugin returned; send() then reports every message the plugin
+// gave no result for, as NotHandedOver only when a plugin that kept the rules said it failed.
+#include "plugin-host/transport.h"
+
+#include <algorithm>
+#include <exception>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/log.h"
+#include "plugin-host/boundary.h"
+#include "plugin-host/text.h"
+
+namespace campaignd::plugins {
+
+TransportStatus transportStatusOf(campaignd_status status) {
+    switch (status) {
+        case CAMPAIGND_OK: return TransportStatus::Ok;
+        case CAMPAIGND_ERR_AUTH: return TransportStatus::Auth;
+        case CAMPAIGND_ERR_TLS: return TransportStatus::Tls;
+        case CAMPAIGND_ERR_CONNECTION: return TransportStatus::Connection;
+        default: return TransportStatus::Failed;
+    }
+}
+
+namespace {
+
+constexpr std::size_t kMaxResultTextBytes = 4096;
+constexpr std::size_t kMaxEnhancedStatusBytes = 16;
+constexpr std::size_t kDeliveryResultMinSize = CAMPAIGND_FIELD_END(campaignd_delivery_result, text);
+
+// RFC 3463: class "." subject "." detail, class 2, 4 or 5, subject and detail 1-3 digits.
+bool validEnhancedStatus(std::string_view s) {
+    if (s.size() < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') return false;
+    std::size_t i = 2;
+    for (int part = 0; part < 2; ++part) {
+        std::size_t digits = 0;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++digits;
+        if (digits == 0 || digits > 3) return false;
+        if (part == 0) {
+            if (i >= s.size() || s[i] != '.') return false;
+            ++i;
+        }
+    }
+    return i == s.size();
+}
+
+// The C sink's context for one TransportSession::send() call.
+struct SendCall {
+    const std::function<void(const DeliveryResult&)>* onResult = nullptr;
+    const std::string* pluginName = nullptr;
+    std::unordered_map<std::uint64_t, bool> reported;  // token -> has a result
+    std::exception_ptr thrown;  // from onResult; rethrown after the plugin returned
+    std::string contractBreach; // the first rule the plugin broke in this call
+    std::size_t breaches = 0;
+};
+
+void noteBreach(SendCall& call, std::string what) {
+    ++call.breaches;
+    log::warning("transport plugin broke the ABI: " + what, {{"PLUGIN", *call.pluginName}});
+    if (call.contractBreach.empty()) call.contractBreach = std::move(what);
+}
+
+void deliver(SendCall& call, const DeliveryResult& result) {
+    if (call.thrown || !*call.onResult) return;
+    try {
+        (*call.onResult)(result);
+    } catch (...) {
+        call.thrown = std::current_exception();
+    }
+}
+
+void sinkResult(void* sinkCtx, const campaignd_delivery_result* r) noexcept {
+    auto& call = *static_cast<SendCall*>(sinkCtx);
+    try {
+        if (r == nullptr || r->struct_size < kDeliveryResultMinSize) {
+            noteBreach(call, "a delivery result is NULL or its struct_size is too small");
+            return;
+        }
+        auto it = call.reported.find(r->token);
+        if (it == call.reported.end()) {
+            noteBreach(call, "a result for token " + std::to_string(r->token) + ", which it was not given");
+            return;
+        }
+        if (it->second) {
+            noteBreach(call, "a second result for token " + std::to_string(r->token));
+            return;
+        }
+        it->second = true;
+        DeliveryResult out;
+        out.token = r->token;
+        switch (r->outcome) {
+            case CAMPAIGND_DELIVERY_SENT: out.outcome = DeliveryOutcome::Sent; break;
+            case CAMPAIGND_DELIVERY_DEFERRED: out.outcome = DeliveryOutcome::Deferred; break;
+            case CAMPAIGND_DELIVERY_FAILED: out.outcome = DeliveryOutcome::Failed; break;
+            case CAMPAIGND_DELIVERY_UNKNOWN: out.outcome = DeliveryOutcome::Unknown; break;
+            default:
+                // It may have gone out: never resend what the plugin could not describe.
+                out.outcome = DeliveryOutcome::Unknown;
+                noteBreach(call, "outcome " + std::to_string(r->outcome) + " for token " +
+                                     std::to_string(r->token) + " is not a CAMPAIGND_DELIVERY_* value");
+                break;
+        }
+        out.smtpCode = (r->smtp_code >= 200 && r->smtp_code <= 599) ? r->smtp_code : 0;
+        const std::string enhanced = copyBounded(r->enhanced_status, kMaxEnhancedStatusBytes);
+        if (validEnhancedStatus(enhanced)) out.enhancedStatus = enhanced;
+        out.text = copyBounded(r->text, kMaxResultTextBytes);
+        deliver(call, out);
+    } catch (...) {
+        if (!call.thrown) call.thrown = std::current_exception();
+    }
+}
+
+}  // namespace
+
+std::string_view toString(TransportStatus status) {
+    switch (status) {
+        case TransportStatus::Ok: return "ok";
+        case TransportStatus::Auth: return "auth";
+        case TransportStatus::Tls: return "tls";
+        case TransportStatus::Connection: return "connection";
+        case TransportStatus::Failed: return "failed";
+    }
+    return "failed";
+}
+
+std::string_view toString(DeliveryOutcome outcome) {
+    switch (outcome) {
+        case DeliveryOutcome::Sent: return "sent";
+        case DeliveryOutcome::Deferred: return "deferred";
+        case DeliveryOutcome::Failed: return "failed";
+        case DeliveryOutcome::Unknown: return "unknown";
+        case DeliveryOutcome::NotHandedOver: return "not-handed-over";
+    }
+    return "unknown";
+}
+
+std::unique_ptr<TransportSession> TransportHandle::openSession(
+    const std::string& transportName, const std::map<std::string, std::string>& settings) const {
+    const campaignd_transport* table = plugin_->transportTable();
+    const std::string who = "transport " + transportName + " (plugin " + plugin_->name() + "): ";
+    if (table == nullptr) throw TransportError(TransportStatus::Failed, who + "the plugin is not a transport");
+    CStrings name;
+    std::optional<CSettings> args;
+    try {
+        name.add(transportName, "the transport name");
+        args.emplace(settings);
+    } catch (const InputRefused& e) {
+        throw TransportError(TransportStatus::Failed, who + e.what());
+    }
+
+    void* session = nullptr;
+    const PluginCallResult r = callPlugin(who, "open", [&](campaignd_error* err) {
+        return table->open(plugin_->instance(), transportName.c_str(), args->keys(), args->values(), args->size(),
+                           &session, err);
+    });
+    if (!r.ok()) {
+        const TransportStatus kind = r.threw ? TransportStatus::Failed : transportStatusOf(r.status);
+        if (!r.threw)
+            log::warning("transport session not opened (" + std::string(toString(kind)) + "): " +
+                             (r.message.empty() ? std::string("no message") : r.message),
+                         {{"PLUGIN", plugin_->name()}, {"TRANSPORT", transportName}});
+        throw TransportError(kind, r.failure());
+    }
+    // A private constructor: make_unique cannot reach it.
+    return std::unique_ptr<TransportSession>(new TransportSession(plugin_, transportName, session));
+}
+
+const std::string& TransportSession::pluginName() const { return plugin_->name(); }
+
+TransportSession::~TransportSession() {
+    try {
+        const PluginCallResult r = callPlugin("", "close", [&](campaignd_error*) {
+            plugin_->transportTable()->close(session_);
+            return CAMPAIGND_OK;
+        });
+        if (r.threw) log::error("transport close threw an exception (not allowed by the ABI)", {{"PLUGIN", plugin_->name()}});
+    } catch (...) {
+        // Out of memory while wording the result: nothing more to do in a destructor.
+    }
+}
+
+SendStatus TransportSession::send(std::span<const OutgoingMessage> messages,
+                                  const std::function<void(const DeliveryResult&)>& onResult) {
+    // Check the whole batch before anything of it reaches the plugin.
+    SendCall call;
+    call.onResult = &onResult;
+    call.pluginName = &plugin_->name();
+    call.reported.reserve(messages.size());
+    for (const auto& m : messages) {
+        if (!call.reported.emplace(m.token, false).second)
+            throw std::invalid_argument("transport send: token " + std::to_string(m.token) + " appears twice in the batch");
+        const std::string what = "transport send: the envelope sender, recipient or Message-ID of token " +
+                                 std::to_string(m.token);
+        for (const std::string* field : {&m.envelopeFrom, &m.recipient, &m.messageId}) requireNoControl(*field, what);
+        if (m.recipient.empty())
+            throw std::invalid_argument("transport send: token " + std::to_string(m.token) + " has no recipient");
+    }
+
+    auto finish = [&](DeliveryOutcome missing) {
+        for (const auto& m : messages) {
+            auto& done = call.reported[m.token];
+            if (done) continue;
+            done = true;
+            DeliveryResult r;
+            r.token = m.token;
+            r.outcome = missing;
+            r.text = missing == DeliveryOutcome::NotHandedOver ? "not handed over: the session failed before it"
+                                                               : "no result from the transport plugin";
+            deliver(call, r);
+        }
+    };
+
+    if (broken_) {
+        finish(DeliveryOutcome::NotHandedOver);
+        if (call.thrown) std::rethrow_exception(call.thrown);
+        return {TransportStatus::Failed, "transport " + transportName_ + ": the session failed earlier; open a new one"};
+    }
+    if (messages.empty()) return {};
+
+    std::vector<campaignd_outgoing_message> structs(messages.size());
+    std::vector<const campaignd_outgoing_message*> pointers(messages.size());
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        const OutgoingMessage& m = messages[i];
+        campaignd_outgoing_message& c = structs[i];
+        c.struct_size = sizeof c;
+        c.token = m.token;
+        c.envelope_from = m.envelopeFrom.c_str();
+        c.recipient = m.recipient.c_str();
+        c.message_id = m.messageId.c_str();
+        c.data = m.data.data();
+        c.data_len = m.data.size();
+        pointers[i] = &c;
+    }
+    campaignd_delivery_sink sink{};
+    sink.struct_size = sizeof sink;
+    sink.sink_ctx = &call;
+    sink.result = &sinkResult;
+
+    const std::string who = "transport " + transportName_ + " (plugin " + plugin_->name() + "): ";
+    const PluginCallResult r = callPlugin(who, "send", [&](campaignd_error* err) {
+        return plugin_->transportTable()->send(session_, pointers.data(), pointers.size(), &sink, err);
+    });
+
+    SendStatus result;
+    result.status = r.threw ? TransportStatus::Failed : transportStatusOf(r.status);
+    // Safe side: only a plugin that kept the rules is believed when it says the rest never left.
+    const bool trusted = !r.threw && call.breaches == 0;
+    finish(result.status != TransportStatus::Ok && trusted ? DeliveryOutcome::NotHandedOver : DeliveryOutcome::Unknown);
+
+    if (!result.ok()) {
+        result.message = r.failure();
+    } else if (!call.contractBreach.empty()) {
+        // The messages are accounted for (as unknown); the session still works.
+        log::warning(who + "results did not follow the ABI: " + call.contractBreach, {{"PLUGIN", plugin_->name()}});
+    }
+    if (!result.ok()) {
+        broken_ = true;
+        log::warning("transport session failed (" + std::string(toString(result.status)) + "): " + result.message,
+                     {{"PLUGIN", plugin_->name()}, {"TRANSPORT", transportName_}});
+    }
+    if (call.thrown) std::rethrow_exception(call.thrown);
+    return result;
+}
+
+}  // namespace campaignd::plugins
