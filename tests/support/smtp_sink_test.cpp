@@ -231,13 +231,9 @@ TEST(PostfixServerDeathTest, NeitherPostfixNorDovecotOutlivesACrashedTest) {
     TempDir dir;
     const auto pids = dir / "pids";
     auto startAndDie = [&] {
-        PostfixServerOptions options;
-        options.users.emplace("u", "p");
-        PostfixServer server(options);
-        // Postfix's master and Dovecot's, from their pid files next to the maildir.
-        const auto root = server.maildir().parent_path().parent_path();
-        writeFile(pids, readFile(root / "queue" / "pid" / "master.pid") + "\n" +
-                            readFile(root / "dovecot" / "master.pid") + "\n");
+        PostfixServer server(relayProfile({{"u", "p"}}));
+        // Postfix's master and Dovecot's.
+        writeFile(pids, std::to_string(server.masterPid()) + "\n" + std::to_string(server.saslServerPid()) + "\n");
         ::kill(::getpid(), SIGKILL);
     };
     EXPECT_EXIT(startAndDie(), ::testing::KilledBySignal(SIGKILL), "");
