@@ -1,22 +1,26 @@
 // support_test.cpp: the fixtures other tests rely on must themselves be right: output is
 // captured without deadlock, timeouts and signals work, run-as-user works, endpoints are
-// private and free, a guarded server (foreground or daemon) is stopped, and stopped by its guard
+// private and free, a private bus serves and stops, sd_notify messages arrive, a guarded server (foreground or daemon) is stopped, and stopped by its guard
 // when the test process dies, and a PostgreSQL server starts, serves, stops, and does not
 // outlive a crashed test process.
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <arpa/inet.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <set>
 #include <sstream>
 
 #include "support/guarded_server.h"
 #include "support/network.h"
+#include "support/notify_socket.h"
 #include "support/postgres_environment.h"
+#include "support/private_bus.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
@@ -239,6 +243,38 @@ TEST(GuardedServerDeathTest, NoServerOutlivesACrashedTestAndItsDirectoryGoes) {
     EXPECT_TRUE(waitForProcessExit(server, 20s)) << "server " << server;
     EXPECT_TRUE(waitForProcessExit(child, 20s)) << "its child " << child;
     EXPECT_TRUE(waitUntil([&] { return !std::filesystem::exists(serverDir); }, 20s)) << serverDir;
+}
+
+TEST(PrivateBus, ASessionBusServesClientsUntilStopped) {
+    if (::access("/usr/bin/dbus-daemon", X_OK) != 0 || ::access("/usr/bin/busctl", X_OK) != 0)
+        GTEST_SKIP() << "dbus-daemon or busctl is not installed";
+    PrivateBus bus(PrivateBus::Kind::Session);
+    EXPECT_EQ(bus.address().rfind("unix:path=", 0), 0u) << bus.address();
+    EXPECT_EQ(bus.clientEnv().at("DBUS_SESSION_BUS_ADDRESS"), bus.address());
+    const RunResult listed = run({"busctl", "--address=" + bus.address(), "list"});
+    EXPECT_EQ(listed.exitCode, 0) << listed.err;
+    EXPECT_NE(listed.out.find("org.freedesktop.DBus"), std::string::npos) << listed.out;
+    bus.stop();
+    EXPECT_NE(run({"busctl", "--address=" + bus.address(), "list"}).exitCode, 0);
+}
+
+TEST(NotifySocket, KeepsEveryMessageInOrder) {
+    TempDir dir;
+    NotifySocket notify(dir / "notify");
+    EXPECT_FALSE(notify.received("READY=1"));
+    auto send = [&](const std::string& message) {
+        const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, notify.path().c_str(), sizeof addr.sun_path - 1);
+        EXPECT_EQ(::sendto(fd, message.data(), message.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr),
+                  ssize_t(message.size()));
+        ::close(fd);
+    };
+    send("READY=1\nSTATUS=started");
+    EXPECT_TRUE(notify.received("READY=1"));
+    send("STOPPING=1");
+    EXPECT_EQ(notify.messages(), (std::vector<std::string>{"READY=1\nSTATUS=started", "STOPPING=1"}));
 }
 
 TEST(PostgresServer, ServesFreshDatabasesAndStopsCleanly) {
