@@ -26,7 +26,7 @@
 
 #include "daemon_fixture.h"
 #include "support/dovecot_server.h"
-#include "support/mailbox_postfix.h"
+#include "support/postfix_server.h"
 
 namespace {
 
@@ -54,7 +54,7 @@ double median(std::vector<double> v) {
 
 int bench(int rounds) {
     TempDir dir{"campaignd-bounce-bench"};
-    MailboxPostfix postfix{MailboxPostfixOptions{"campaignd.test", {"bounces"}}};
+    PostfixServer postfix{mailboxProfile("campaignd.test", {"bounces"})};
     DovecotServer dovecot{DovecotOptions{{{kMailbox, kPassword}}, postfix.mailBase()}};
     PrivateBus bus{PrivateBus::Kind::Session};
     fs::create_directories(dir / "plugins");
@@ -75,13 +75,13 @@ int bench(int rounds) {
         writeFile(dir / "message.eml", "From: news@campaignd.test\r\nTo: " + to +
                                            "\r\nSubject: Bench [CID:1]\r\nMessage-ID: <b" + std::to_string(i) +
                                            ".bench@campaignd.test>\r\nX-Campaign-Id: 1\r\n\r\nHello.\r\n");
-        const auto sent = run({"curl", "-sS", "--url", "smtp://" + postfix.smtp().hostPort(), "--mail-from", kMailbox,
+        const auto sent = run({"curl", "-sS", "--url", "smtp://" + postfix.endpoint().hostPort(), "--mail-from", kMailbox,
                                "--mail-rcpt", to, "-T", (dir / "message.eml").string()});
         if (sent.exitCode != 0) throw std::runtime_error("curl: " + sent.err);
         fs::path dsn;
         const auto deadline = SysClock::now() + std::chrono::seconds(60);
         while (dsn.empty()) {
-            const auto files = postfix.delivered("bounces");  // new/ only: fetched ones moved to cur/
+            const auto files = postfix.deliveredFiles("bounces");  // new/ only: fetched ones moved to cur/
             if (!files.empty()) dsn = files.front();
             else if (SysClock::now() > deadline) throw std::runtime_error("no DSN within 60 s:\n" + postfix.log());
             else std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -16,7 +16,7 @@
 
 #include "daemon_fixture.h"
 #include "support/dovecot_server.h"
-#include "support/mailbox_postfix.h"
+#include "support/postfix_server.h"
 
 namespace campaignd::test {
 namespace {
@@ -47,7 +47,7 @@ protected:
                        // there), VERP sender at the test domain so the DSN comes back here.
                        "[Sending]\nDefaultTransport=postfix\nFrom=News <news@campaignd.test>\n"
                        "EnvelopeDomain=campaignd.test\n"
-                       "[Transport postfix]\nPlugin=smtp\nURL=smtp://" + postfix_.smtp().hostPort() +
+                       "[Transport postfix]\nPlugin=smtp\nURL=smtp://" + postfix_.endpoint().hostPort() +
                        "\nStartTLS=no\n";
         daemon_ = std::make_unique<Campaignd>(bus_, dir_, config);
     }
@@ -68,7 +68,7 @@ protected:
                               "Message-ID: <c" + campaignId + ".test@campaignd.test>\r\n"
                               "X-Campaign-Id: " + campaignId + "\r\n\r\nHello.\r\n";
         writeFile(dir_ / "message.eml", message);
-        std::vector<std::string> argv{"curl", "-sS", "--url", "smtp://" + postfix_.smtp().hostPort(),
+        std::vector<std::string> argv{"curl", "-sS", "--url", "smtp://" + postfix_.endpoint().hostPort(),
                                       "--mail-from", kMailbox, "-T", (dir_ / "message.eml").string()};
         for (const auto& rcpt : to) {
             argv.push_back("--mail-rcpt");
@@ -76,12 +76,12 @@ protected:
         }
         const auto r = run(argv);
         ASSERT_EQ(r.exitCode, 0) << r.err;
-        ASSERT_TRUE(waitUntil([&] { return postfix_.delivered("bounces").size() > dsnsBefore; }, 30s))
+        ASSERT_TRUE(waitUntil([&] { return postfix_.deliveredFiles("bounces").size() > dsnsBefore; }, 30s))
             << "no DSN reached the mailbox; maillog:\n" << postfix_.log();
     }
 
     TempDir dir_{"campaignd-bounce-mailbox"};
-    MailboxPostfix postfix_{MailboxPostfixOptions{"campaignd.test", {"bounces", "good"}}};
+    PostfixServer postfix_{mailboxProfile("campaignd.test", {"bounces", "good"})};
     DovecotServer dovecot_{DovecotOptions{{{kMailbox, kPassword}}, postfix_.mailBase()}};
     PrivateBus bus_{PrivateBus::Kind::Session};
     std::unique_ptr<Campaignd> daemon_;
@@ -93,7 +93,7 @@ TEST_F(BounceMailboxTest, APostfixDsnIsRecordedOnceMarkedSeenAndSuppressesTheRec
     ok({"recipients", "add", "good@campaignd.test", "--group", "list"});
     ok({"recipients", "add", "nobody@campaignd.test", "--group", "list"});
     sendThroughPostfix({"good@campaignd.test", "nobody@campaignd.test"}, "1", 0);
-    EXPECT_EQ(postfix_.delivered("good").size(), 1u) << "the good address got the message";
+    EXPECT_EQ(postfix_.deliveredFiles("good").size(), 1u) << "the good address got the message";
 
     const json first = okJson({"bounces", "fetch"});
     EXPECT_EQ(first["fetched"], 1);
@@ -139,10 +139,10 @@ TEST_F(BounceMailboxTest, ACampaignSentByCampaigndBouncesBackThroughVerpAndTheRe
     ASSERT_TRUE(waitUntil([&] { return okJson({"campaign", "show", "1"})["status"] == "completed"; }, 120s));
     const json sent = okJson({"campaign", "show", "1"});
     EXPECT_EQ(sent["sent_count"], 2) << "Postfix accepts both at RCPT (the unknown user bounces later)";
-    ASSERT_TRUE(waitUntil([&] { return !postfix_.delivered("bounces").empty(); }, 60s))
+    ASSERT_TRUE(waitUntil([&] { return !postfix_.deliveredFiles("bounces").empty(); }, 60s))
         << "no DSN reached the VERP mailbox; maillog:\n" << postfix_.log();
-    ASSERT_EQ(postfix_.delivered("good").size(), 1u);
-    const std::string dsn = readFile(postfix_.delivered("bounces").front());
+    ASSERT_EQ(postfix_.deliveredFiles("good").size(), 1u);
+    const std::string dsn = readFile(postfix_.deliveredFiles("bounces").front());
     EXPECT_NE(dsn.find("Delivered-To: bounces+1-"), std::string::npos) << "to the VERP address:\n" << dsn;
 
     const json first = okJson({"bounces", "fetch"});
@@ -171,9 +171,9 @@ TEST_F(BounceMailboxTest, ACampaignSentByCampaigndBouncesBackThroughVerpAndTheRe
     const json next = okJson({"campaign", "show", "2"});
     EXPECT_EQ(next["sent_count"], 1);
     EXPECT_EQ(next["skipped_count"], 1);
-    EXPECT_TRUE(waitUntil([&] { return postfix_.delivered("good").size() == 2; }, 30s));
+    EXPECT_TRUE(waitUntil([&] { return postfix_.deliveredFiles("good").size() == 2; }, 30s));
     // Dovecot moved the seen notice from new/ to cur/; a second DSN would be in new/.
-    EXPECT_TRUE(postfix_.delivered("bounces").empty()) << "no second DSN: nothing went to the bounced address";
+    EXPECT_TRUE(postfix_.deliveredFiles("bounces").empty()) << "no second DSN: nothing went to the bounced address";
     EXPECT_EQ(imap("UID SEARCH ALL").find_first_of("023456789"), std::string::npos) << "one notice in all";
 }
 

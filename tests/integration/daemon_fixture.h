@@ -1,9 +1,7 @@
-// daemon_fixture.h: the real campaignd on a private bus, driven as a user would drive it.
-// PrivateBus starts a dbus-daemon of its own: a session bus, or a system-type bus whose policy
-// is default-deny plus the project's own policy file (systemd/org.campaignd.Campaignd1.conf),
-// on a socket in a private directory. Campaignd starts the built daemon against it with a
-// config the test writes, waits for its sd_notify READY=1 on a notify socket of its own, and
-// runs campaignd-ctl and busctl against it, optionally as another user; ctlOk/ctlJson/ctlCampaign
+// daemon_fixture.h: the real campaignd on a private bus (support/private_bus.h), driven as a
+// user would drive it. Campaignd starts the built daemon against it with a config the test
+// writes, as a GuardedServer that is ready at its sd_notify READY=1 (support/notify_socket.h),
+// and runs campaignd-ctl and busctl against it, optionally as another user; ctlOk/ctlJson/ctlCampaign
 // are the one copy of "run campaignd-ctl and expect success" that every integration test uses
 // (a failure there is a GoogleTest failure, not an exception). Everything started is stopped
 // when the objects die.
@@ -18,32 +16,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/guarded_server.h"
+#include "support/notify_socket.h"
+#include "support/private_bus.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
 namespace campaignd::test {
-
-class PrivateBus {
-public:
-    enum class Kind { Session, System };
-    explicit PrivateBus(Kind kind);
-    ~PrivateBus();
-    PrivateBus(const PrivateBus&) = delete;
-    PrivateBus& operator=(const PrivateBus&) = delete;
-
-    Kind kind() const { return kind_; }
-    // Stops the bus daemon now (as a restart of dbus would), before the object dies.
-    void stop();
-    const std::string& address() const { return address_; }
-    // The environment a client needs to find this bus (DBUS_*_BUS_ADDRESS, XDG_RUNTIME_DIR).
-    std::map<std::string, std::string> clientEnv() const;
-
-private:
-    Kind kind_;
-    TempDir dir_;
-    std::string address_;
-    pid_t pid_ = -1;
-};
 
 struct DaemonConfig {
     std::string database;            // "sqlite:..." or a postgresql:// URL
@@ -62,7 +41,7 @@ public:
     // SIGTERM and wait; returns the exit status.
     int stop();
     bool running();
-    Process& process() { return *process_; }
+    Process& process() { return server_->process(); }
     // Every sd_notify message received so far, in order.
     std::vector<std::string> notifications();
 
@@ -80,13 +59,10 @@ public:
     RunResult busctl(const std::vector<std::string>& args, std::optional<UserIds> as = {}) const;
 
 private:
-    bool waitForNotification(const std::string& text, std::chrono::milliseconds timeout);
-
     const PrivateBus& bus_;
     std::filesystem::path configPath_;
-    int notifyFd_ = -1;
-    std::vector<std::string> notifications_;
-    std::unique_ptr<Process> process_;
+    std::unique_ptr<NotifySocket> notify_;
+    std::unique_ptr<GuardedServer> server_;
 };
 
 // The built binaries (from the build system).

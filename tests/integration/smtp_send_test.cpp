@@ -302,7 +302,7 @@ TEST_P(SmtpSendTest, APauseAtASlowServerWaitsOnlyForTheMessageOnTheWire) {
 
 TEST_P(SmtpSendTest, RefusedCredentialsPauseTheCampaignWithTheReason) {
     if (!PostfixServer::available()) GTEST_SKIP() << "postfix, dovecot or openssl missing, or not root";
-    PostfixServer server({{{"campaignd", "the-right-one"}}, {"example.org"}});
+    PostfixServer server(relayProfile({{"campaignd", "the-right-one"}}));
     writeFile(dir_ / "password", "not-the-right-one\n");
     ::chmod((dir_ / "password").c_str(), 0600);
     start("URL=" + server.url() + "\nCAFile=" + server.caFile().string() + "\nUsername=campaignd\nPasswordFile=" +

@@ -1,13 +1,12 @@
-// postfix_server.cpp: writes main.cf/master.cf (every service unchrooted, logging to a file
-// through postlogd since there is no /dev/log), a certificate made by openssl, and a Dovecot
-// config that only serves SASL on a socket in the temp dir; starts both, waits until the SMTP
-// listeners accept. The guard shell holds a pipe: at EOF (the test process died) it aborts
-// Postfix, kills Dovecot and removes the directory.
+// postfix_server.cpp: one writer of main.cf/master.cf for both profiles: the lines every
+// private Postfix needs (shared/NOTES-servers.md: errors go only to a terminal, so everything
+// is logged to a file through the postlog service; inet_interfaces names an interface address
+// while master.cf binds the private 127.x.y.z; every service unchrooted; virtual_mailbox_limit
+// not below message_size_limit), then each profile's own. A freshly written main.cf or map is
+// re-read for ~2 s unless it is over a second old, so the files are backdated. Postfix runs as
+// a GuardedServer daemon (pid from master.pid, stopped with `postfix abort`).
 #include "support/postfix_server.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -16,16 +15,10 @@
 #include <stdexcept>
 
 namespace campaignd::test {
+namespace fs = std::filesystem;
 namespace {
 
-constexpr const char* kGuardScript =
-    "read _ignored;"
-    " postfix -c \"$1/postfix\" abort >/dev/null 2>&1;"
-    " pid=$(head -n1 \"$1/dovecot/master.pid\" 2>/dev/null); [ -n \"$pid\" ] && kill \"$pid\" 2>/dev/null;"
-    " sleep 1; rm -rf \"$1\"";
-
-// Postfix re-reads a main.cf younger than a second for a while; an older one it takes at once.
-void backdate(const std::filesystem::path& path) {
+void backdate(const fs::path& path) {
     struct timeval times[2];
     ::gettimeofday(&times[0], nullptr);
     times[0].tv_sec -= 60;
@@ -39,137 +32,158 @@ std::string joined(const std::vector<std::string>& items, const char* separator)
     return out;
 }
 
+constexpr const char* kServices[] = {
+    "pickup unix n - n 60 1 pickup",        "cleanup unix n - n - 0 cleanup",
+    "qmgr unix n - n 300 1 qmgr",           "tlsmgr unix - - n 1000? 1 tlsmgr",
+    "rewrite unix - - n - - trivial-rewrite", "bounce unix - - n - 0 bounce",
+    "defer unix - - n - 0 bounce",          "trace unix - - n - 0 bounce",
+    "verify unix - - n - 1 verify",         "flush unix n - n 1000? 0 flush",
+    "proxymap unix - - n - - proxymap",     "smtp unix - - n - - smtp",
+    "relay unix - - n - - smtp",            "showq unix n - n - - showq",
+    "error unix - - n - - error",           "retry unix - - n - - error",
+    "discard unix - - n - - discard",       "local unix - n n - - local",
+    "virtual unix - n n - - virtual",       "lmtp unix - - n - - lmtp",
+    "anvil unix - - n - 1 anvil",           "scache unix - - n - 1 scache",
+    "postlog unix-dgram n - n - 1 postlogd"};
+
 }  // namespace
 
-bool PostfixServer::available() {
-    return ::geteuid() == 0 && ::access("/usr/sbin/postfix", X_OK) == 0 && ::access("/usr/sbin/dovecot", X_OK) == 0 &&
-           ::access("/usr/bin/openssl", X_OK) == 0;
+PostfixServerOptions relayProfile(std::map<std::string, std::string> users, std::vector<std::string> domains) {
+    PostfixServerOptions options;
+    options.profile = PostfixProfile::Relay;
+    options.users = std::move(users);
+    options.domains = std::move(domains);
+    return options;
+}
+
+PostfixServerOptions mailboxProfile(std::string domain, std::vector<std::string> mailboxes) {
+    PostfixServerOptions options;
+    options.profile = PostfixProfile::Mailbox;
+    options.domains = {std::move(domain)};
+    options.mailboxes = std::move(mailboxes);
+    return options;
+}
+
+bool PostfixServer::available(PostfixProfile profile) {
+    const bool postfix = ::geteuid() == 0 && ::access("/usr/sbin/postfix", X_OK) == 0;
+    if (profile == PostfixProfile::Mailbox) return postfix;
+    return postfix && ::access("/usr/sbin/dovecot", X_OK) == 0 && ::access("/usr/bin/openssl", X_OK) == 0;
 }
 
 PostfixServer::PostfixServer(PostfixServerOptions options)
-    : options_(std::move(options)), dir_("campaignd-postfix"), endpoint_(freeLoopbackEndpoint()) {
-    if (!available()) throw std::runtime_error("PostfixServer needs root, postfix, dovecot and openssl");
-    smtpsEndpoint_ = {endpoint_.address, freePortOn(endpoint_.address)};
+    : options_(std::move(options)), endpoint_(freeLoopbackEndpoint()) {
+    if (options_.domains.empty()) throw std::logic_error("PostfixServer: no domains");
+    if (!available(options_.profile))
+        throw std::runtime_error("PostfixServer needs root and postfix (and for the relay profile dovecot and openssl)");
+    const bool relay = options_.profile == PostfixProfile::Relay;
     const auto postfixUser = lookupUser("postfix");
     const auto nobody = lookupUser("nobody");
-    if (!postfixUser || !nobody) throw std::runtime_error("no postfix or nobody user");
-    std::filesystem::permissions(dir_.path(), std::filesystem::perms::owner_all | std::filesystem::perms::group_exec |
-                                                  std::filesystem::perms::others_exec);
-    for (const char* sub : {"postfix", "queue", "data", "mail", "dovecot"}) std::filesystem::create_directory(dir_ / sub);
+    if (!postfixUser || !nobody) throw std::runtime_error("PostfixServer: no postfix or nobody user");
+    // Postfix's own users (and Dovecot's IMAP, as nobody) must reach what is under the directory.
+    fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                     fs::perms::others_read | fs::perms::others_exec);
+    for (const char* sub : {"conf", "queue", "data", "mail"}) fs::create_directory(dir_ / sub);
     if (::chown((dir_ / "data").c_str(), postfixUser->uid, postfixUser->gid) != 0 ||
         ::chown((dir_ / "mail").c_str(), nobody->uid, nobody->gid) != 0)
-        throw std::runtime_error("chown in " + dir_.str() + " failed");
+        throw std::runtime_error("PostfixServer: chown in " + dir_.str() + " failed (run the tests as root)");
 
-    const RunResult cert = run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                                "-nodes", "-keyout", (dir_ / "key.pem").string(), "-out", caFile().string(), "-days",
-                                "2", "-subj", "/CN=mx.test", "-addext",
-                                "subjectAltName=IP:" + endpoint_.address + ",DNS:mx.test"},
-                               {}, 60s);
-    if (cert.exitCode != 0) throw std::runtime_error("openssl req failed: " + cert.out + cert.err);
+    if (relay) {
+        smtpsEndpoint_ = {endpoint_.address, freePortOn(endpoint_.address)};
+        const RunResult cert = run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                                    "-nodes", "-keyout", (dir_ / "key.pem").string(), "-out", caFile().string(),
+                                    "-days", "2", "-subj", "/CN=mx.test", "-addext",
+                                    "subjectAltName=IP:" + endpoint_.address + ",DNS:mx.test"},
+                                   {}, 60s);
+        if (cert.exitCode != 0) throw std::runtime_error("openssl req failed: " + cert.out + cert.err);
+        if (!options_.users.empty()) {
+            DovecotOptions sasl;
+            sasl.users.assign(options_.users.begin(), options_.users.end());
+            sasl.imap = false;
+            sasl.sasl = true;
+            dovecot_ = std::make_unique<DovecotServer>(std::move(sasl));
+        }
+    }
+    writeConfig(*nobody);
 
+    GuardedServerSpec spec;
+    spec.name = "postfix on " + endpoint_.hostPort();
+    spec.argv = {"/usr/sbin/postfix", "-c", (dir_ / "conf").string(), "start"};
+    spec.pidFile = dir_ / "queue" / "pid" / "master.pid";
+    spec.ready = [this, relay] { return isListening(endpoint_) && (!relay || isListening(smtpsEndpoint_)); };
+    spec.readyTimeout = 30s;
+    spec.stopCommand = {"/usr/sbin/postfix", "-c", (dir_ / "conf").string(), "abort"};
+    spec.guardRemoves = dir_.path();
+    spec.logs = [this] { return "logs:\n" + log(); };
+    server_ = std::make_unique<GuardedServer>(std::move(spec));
+}
+
+void PostfixServer::writeConfig(const UserIds& nobody) const {
     const std::string d = dir_.str();
+    const bool relay = options_.profile == PostfixProfile::Relay;
     std::string main =
         "compatibility_level = 3.6\n"
         "queue_directory = " + d + "/queue\n"
         "data_directory = " + d + "/data\n"
+        "command_directory = /usr/sbin\n"
+        "daemon_directory = /usr/lib/postfix/sbin\n"
+        "shlib_directory = /usr/lib/postfix\n"
         "mail_owner = postfix\n"
-        "myhostname = mx.test\n"
-        "mydomain = test\n"
+        "setgid_group = postdrop\n"
         "mydestination =\n"
         "inet_interfaces = loopback-only\n"
         "inet_protocols = ipv4\n"
         "smtp_dns_support_level = disabled\n"
         "alias_maps =\n"
         "alias_database =\n"
-        "maillog_file = " + d + "/postfix.log\n"
+        "maillog_file = " + d + "/maillog\n"
         "maillog_file_prefixes = " + d + "\n"
-        "smtpd_tls_cert_file = " + d + "/cert.pem\n"
-        "smtpd_tls_key_file = " + d + "/key.pem\n"
-        "smtpd_tls_security_level = may\n"
-        "smtpd_tls_auth_only = yes\n"
-        "virtual_mailbox_domains = " + joined(options_.mailboxDomains, ", ") + "\n"
+        "virtual_mailbox_domains = " + joined(options_.domains, ", ") + "\n"
         "virtual_mailbox_base = " + d + "/mail\n"
-        "virtual_mailbox_maps = static:Maildir/\n"
-        "virtual_uid_maps = static:" + std::to_string(nobody->uid) + "\n"
-        "virtual_gid_maps = static:" + std::to_string(nobody->gid) + "\n"
-        "virtual_mailbox_limit = 0\n"
+        "virtual_uid_maps = static:" + std::to_string(nobody.uid) + "\n"
+        "virtual_gid_maps = static:" + std::to_string(nobody.gid) + "\n"
         "message_size_limit = 10240000\n"
-        "default_transport = error:no delivery outside the test\n"
-        "relay_transport = error:no delivery outside the test\n";
-    if (options_.users.empty()) {
-        main += "smtpd_relay_restrictions = reject_unauth_destination\n";
-    } else {
-        main += "smtpd_sasl_auth_enable = yes\n"
-                "smtpd_sasl_type = dovecot\n"
-                "smtpd_sasl_path = " + d + "/auth\n"
-                "smtpd_relay_restrictions = permit_sasl_authenticated, reject\n";
-    }
-    writeFile(dir_ / "postfix" / "main.cf", main);
-    std::string master =
-        endpoint_.hostPort() + " inet n - n - - smtpd\n" +
-        smtpsEndpoint_.hostPort() + " inet n - n - - smtpd -o smtpd_tls_wrappermode=yes\n";
-    for (const char* line : {
-             "pickup unix n - n 60 1 pickup", "cleanup unix n - n - 0 cleanup", "qmgr unix n - n 300 1 qmgr",
-             "tlsmgr unix - - n 1000? 1 tlsmgr", "rewrite unix - - n - - trivial-rewrite",
-             "bounce unix - - n - 0 bounce", "defer unix - - n - 0 bounce", "trace unix - - n - 0 bounce",
-             "verify unix - - n - 1 verify", "flush unix n - n 1000? 0 flush", "proxymap unix - - n - - proxymap",
-             "smtp unix - - n - - smtp", "relay unix - - n - - smtp", "showq unix n - n - - showq",
-             "error unix - - n - - error", "retry unix - - n - - error", "discard unix - - n - - discard",
-             "local unix - n n - - local", "virtual unix - n n - - virtual", "lmtp unix - - n - - lmtp",
-             "anvil unix - - n - 1 anvil", "scache unix - - n - 1 scache", "postlog unix-dgram n - n - 1 postlogd"})
-        master += std::string(line) + "\n";
-    writeFile(dir_ / "postfix" / "master.cf", master);
-    backdate(dir_ / "postfix" / "main.cf");
-    backdate(dir_ / "postfix" / "master.cf");
-
-    if (!options_.users.empty()) {
-        std::string users;
-        for (const auto& [name, password] : options_.users) users += name + ":{PLAIN}" + password + "\n";
-        writeFile(dir_ / "users", users);
-        writeFile(dir_ / "dovecot.conf",
-                  "base_dir = " + d + "/dovecot\n"
-                  "state_dir = " + d + "/dovecot\n"
-                  "log_path = " + d + "/dovecot.log\n"
-                  "protocols =\n"
-                  "ssl = no\n"
-                  "auth_mechanisms = plain login\n"
-                  "auth_failure_delay = 0\n"
-                  "passdb {\n  driver = passwd-file\n  args = scheme=PLAIN " + d + "/users\n}\n"
-                  "userdb {\n  driver = static\n  args = uid=65534 gid=65534 home=" + d + "/home/%u\n}\n"
-                  "service auth {\n  unix_listener " + d + "/auth {\n    mode = 0666\n  }\n}\n");
-        const RunResult started = run({"/usr/sbin/dovecot", "-c", d + "/dovecot.conf"}, {}, 30s);
-        // The master writes its pid file a moment after the socket appears: wait for both, or
-        // stop() would not know whom to stop.
-        const bool up = started.exitCode == 0 && waitUntil([&] {
-            dovecotPid_ = dovecotMasterPid();
-            return dovecotPid_ > 0 && std::filesystem::exists(dir_ / "auth");
-        }, 10s);
-        if (!up) {
-            stop();
-            throw std::runtime_error("dovecot did not start: " + started.out + started.err + "\n" + log());
+        "virtual_mailbox_limit = 51200000\n"
+        "default_transport = error:no mail leaves this test server\n"
+        "relay_transport = error:no mail leaves this test server\n";
+    if (relay) {
+        main += "myhostname = mx.test\n"
+                "mydomain = test\n"
+                "smtpd_tls_cert_file = " + caFile().string() + "\n"
+                "smtpd_tls_key_file = " + d + "/key.pem\n"
+                "smtpd_tls_security_level = may\n"
+                "smtpd_tls_auth_only = yes\n"
+                "virtual_mailbox_maps = static:Maildir/\n";
+        if (!dovecot_) {
+            main += "smtpd_relay_restrictions = reject_unauth_destination\n";
+        } else {
+            main += "smtpd_sasl_auth_enable = yes\n"
+                    "smtpd_sasl_type = dovecot\n"
+                    "smtpd_sasl_path = " + dovecot_->saslSocket().string() + "\n"
+                    "smtpd_relay_restrictions = permit_sasl_authenticated, reject\n";
         }
+    } else {
+        main += "myhostname = mail." + domain() + "\n"
+                "mydomain = " + domain() + "\n"
+                "myorigin = " + domain() + "\n"
+                "mynetworks = 127.0.0.0/8\n"
+                "smtpd_relay_restrictions = permit_mynetworks, reject\n"
+                "virtual_mailbox_maps = texthash:" + d + "/conf/vmailbox\n"
+                "recipient_delimiter = +\n"
+                "smtpd_reject_unlisted_recipient = no\n";
+        std::string map;
+        for (const auto& dom : options_.domains)
+            for (const auto& box : options_.mailboxes) map += box + "@" + dom + " " + dom + "/" + box + "/Maildir/\n";
+        writeFile(dir_ / "conf" / "vmailbox", map);
+        backdate(dir_ / "conf" / "vmailbox");
     }
+    writeFile(dir_ / "conf" / "main.cf", main);
 
-    int pipeFds[2];
-    if (::pipe2(pipeFds, O_CLOEXEC) == 0) {
-        ProcessOptions guardOptions;
-        guardOptions.stdinFd = pipeFds[0];
-        guardOptions.captureOutput = false;
-        guard_ = std::make_unique<Process>(
-            std::vector<std::string>{"/bin/sh", "-c", kGuardScript, "campaignd-postfix-guard", d}, guardOptions);
-        guardPipe_ = pipeFds[1];
-        ::close(pipeFds[0]);
-    }
-
-    const RunResult started = run({"/usr/sbin/postfix", "-c", d + "/postfix", "start"}, {}, 60s);
-    postfixRunning_ = true;
-    const bool listening =
-        waitUntil([&] { return isListening(endpoint_) && isListening(smtpsEndpoint_); }, 20s);
-    if (started.exitCode != 0 || !listening) {
-        const std::string said = started.out + started.err + "\n" + log();
-        stop();
-        throw std::runtime_error("postfix did not start on " + endpoint_.hostPort() + ": " + said);
-    }
+    std::string master = endpoint_.hostPort() + " inet n - n - - smtpd\n";
+    if (relay) master += smtpsEndpoint_.hostPort() + " inet n - n - - smtpd -o smtpd_tls_wrappermode=yes\n";
+    for (const char* line : kServices) master += std::string(line) + "\n";
+    writeFile(dir_ / "conf" / "master.cf", master);
+    backdate(dir_ / "conf" / "main.cf");
+    backdate(dir_ / "conf" / "master.cf");
 }
 
 PostfixServer::~PostfixServer() {
@@ -181,45 +195,24 @@ PostfixServer::~PostfixServer() {
 }
 
 void PostfixServer::stop() {
-    if (guard_) {
-        guard_->kill();
-        guard_->wait(5s);
-        guard_.reset();
-    }
-    if (guardPipe_ >= 0) {
-        ::close(guardPipe_);
-        guardPipe_ = -1;
-    }
-    if (postfixRunning_) {
-        postfixRunning_ = false;
-        pid_t master = -1;
-        try {
-            master = std::stoi(readFile(dir_ / "queue" / "pid" / "master.pid"));
-        } catch (const std::exception&) {
-        }
-        run({"/usr/sbin/postfix", "-c", dir_.str() + "/postfix", "abort"}, {}, 60s);
-        if (master > 0 && !waitForProcessExit(master, 10s)) ::kill(master, SIGKILL);
-    }
-    if (dovecotPid_ <= 0 && !options_.users.empty()) dovecotPid_ = dovecotMasterPid();
-    if (dovecotPid_ > 0) {
-        ::kill(dovecotPid_, SIGTERM);
-        if (!waitForProcessExit(dovecotPid_, 10s)) ::kill(dovecotPid_, SIGKILL);
-        dovecotPid_ = -1;
-    }
+    if (server_) server_->stop();
+    if (dovecot_) dovecot_->stop();
 }
 
-pid_t PostfixServer::dovecotMasterPid() const {
-    try {
-        return pid_t(std::stoi(readFile(dir_ / "dovecot" / "master.pid")));
-    } catch (const std::exception&) {
-        return -1;
-    }
+const Endpoint& PostfixServer::smtpsEndpoint() const {
+    if (options_.profile != PostfixProfile::Relay) throw std::logic_error("PostfixServer: smtps is in the relay profile only");
+    return smtpsEndpoint_;
+}
+
+fs::path PostfixServer::caFile() const {
+    if (options_.profile != PostfixProfile::Relay) throw std::logic_error("PostfixServer: TLS is in the relay profile only");
+    return dir_ / "cert.pem";
 }
 
 std::vector<std::string> PostfixServer::delivered() const {
-    std::vector<std::filesystem::path> files;
+    std::vector<fs::path> files;
     std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(maildir() / "new", ec)) files.push_back(e.path());
+    for (const auto& e : fs::directory_iterator(maildir() / "new", ec)) files.push_back(e.path());
     std::sort(files.begin(), files.end());
     std::vector<std::string> out;
     for (const auto& f : files) out.push_back(readFile(f));
@@ -230,14 +223,25 @@ bool PostfixServer::waitForDeliveries(std::size_t count, std::chrono::millisecon
     return waitUntil([&] { return delivered().size() >= count; }, timeout);
 }
 
+fs::path PostfixServer::maildir(const std::string& localPart) const {
+    return mailBase() / domain() / localPart / "Maildir";
+}
+
+std::vector<fs::path> PostfixServer::deliveredFiles(const std::string& localPart) const {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(maildir(localPart) / "new", ec)) out.push_back(e.path());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 std::string PostfixServer::log() const {
     std::string out;
-    for (const char* name : {"postfix.log", "dovecot.log"}) {
-        try {
-            out += readFile(dir_ / name);
-        } catch (const std::exception&) {
-        }
+    try {
+        out += readFile(dir_ / "maillog");
+    } catch (const std::exception&) {
     }
+    if (dovecot_) out += dovecot_->log();
     return out;
 }
 

@@ -1,10 +1,16 @@
-// postfix_server.h: a real, private Postfix for tests that need what smtp-sink cannot do:
-// STARTTLS and implicit TLS (smtps) with a fresh self-signed certificate whose CA file the test
-// gets, and SASL AUTH against a private Dovecot (passwd-file users), offered only after TLS as
-// a careful server does. Accepted mail for the mailbox domains lands in one Maildir the test can
-// read; nothing ever leaves the machine (every other destination is an error transport). Both
-// servers run from a TempDir on their own loopback address and ports, stop when the object dies,
-// and are stopped by a guard process if the test dies. Needs root (Postfix's master).
+// postfix_server.h: the one private Postfix for tests, from its own config directory (one
+// main.cf writer, never the system's), as a GuardedServer on its own loopback address and ports.
+// Nothing ever leaves the machine: every destination it does not deliver itself is an error
+// transport. Two profiles:
+//   Relay   (relayProfile):   the smtp plugin's peer. STARTTLS (offered, not required) on
+//           endpoint() and implicit TLS on smtpsEndpoint() with a fresh self-signed certificate
+//           (caFile()); SASL AUTH against a private DovecotServer, offered only after TLS; mail
+//           for the domains lands in one Maildir (maildir()), other recipients are refused.
+//   Mailbox (mailboxProfile): a destination with mailboxes. Plain SMTP on endpoint(); each
+//           listed local part has a Maildir (virtual(8), uid/gid 65534, under mailBase()); an
+//           unknown user is accepted and bounced with Postfix's genuine DSN to the envelope
+//           sender; recipient_delimiter is "+", so VERP senders (bounces+1-x@dom) reach "bounces".
+// Needs root (Postfix's master). The destructor stops it (and its Dovecot).
 #pragma once
 
 #include <sys/types.h>
@@ -16,18 +22,31 @@
 #include <string>
 #include <vector>
 
+#include "support/dovecot_server.h"
+#include "support/guarded_server.h"
 #include "support/network.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
 namespace campaignd::test {
 
+enum class PostfixProfile { Relay, Mailbox };
+
 struct PostfixServerOptions {
-    // SASL users (name -> password), served by a private Dovecot; empty: no AUTH at all.
+    PostfixProfile profile = PostfixProfile::Relay;
+    // The domains it takes mail for. Relay: all of it into maildir(); Mailbox: into the Maildirs
+    // of `mailboxes` (the first domain is domain(): its host name and myorigin).
+    std::vector<std::string> domains{"example.org"};
+    // Relay: SASL users (name -> password), served by a private Dovecot; empty: no AUTH at all.
     std::map<std::string, std::string> users;
-    // Domains whose mail is delivered into maildir(); everything else is refused at RCPT.
-    std::vector<std::string> mailboxDomains{"example.org"};
+    // Mailbox: the local parts that have a Maildir, in each domain.
+    std::vector<std::string> mailboxes{"bounces"};
 };
+
+PostfixServerOptions relayProfile(std::map<std::string, std::string> users = {},
+                                  std::vector<std::string> domains = {"example.org"});
+PostfixServerOptions mailboxProfile(std::string domain = "campaignd.test",
+                                    std::vector<std::string> mailboxes = {"bounces"});
 
 class PostfixServer {
 public:
@@ -37,36 +56,46 @@ public:
     PostfixServer(const PostfixServer&) = delete;
     PostfixServer& operator=(const PostfixServer&) = delete;
 
-    // Whether postfix, dovecot and openssl are installed and we are root.
-    static bool available();
+    // Whether we are root and what the profile needs is installed (postfix; for Relay also
+    // dovecot and openssl).
+    static bool available(PostfixProfile profile = PostfixProfile::Relay);
 
-    // STARTTLS (offered, not required) on endpoint(); implicit TLS on smtpsEndpoint().
+    const PostfixServerOptions& options() const { return options_; }
+    const std::string& domain() const { return options_.domains.front(); }
     const Endpoint& endpoint() const { return endpoint_; }
-    const Endpoint& smtpsEndpoint() const { return smtpsEndpoint_; }
     std::string url() const { return "smtp://" + endpoint_.hostPort(); }
-    std::string smtpsUrl() const { return "smtps://" + smtpsEndpoint_.hostPort(); }
-    // The PEM certificate the server presents (self-signed, for its IP address): the CA file.
-    std::filesystem::path caFile() const { return dir_ / "cert.pem"; }
-    std::filesystem::path maildir() const { return dir_ / "mail" / "Maildir"; }
+    // Relay only (std::logic_error otherwise): implicit TLS, and the PEM certificate the server
+    // presents (self-signed, for its IP address and mx.test), to use as the CA file.
+    const Endpoint& smtpsEndpoint() const;
+    std::string smtpsUrl() const { return "smtps://" + smtpsEndpoint().hostPort(); }
+    std::filesystem::path caFile() const;
 
-    // The delivered messages' contents (Maildir new/), in file-name order.
+    // Where virtual(8) keeps the mail: Relay <mailBase>/Maildir; Mailbox
+    // <mailBase>/<domain>/<local part>/Maildir.
+    std::filesystem::path mailBase() const { return dir_ / "mail"; }
+    // Relay: the one Maildir; its delivered messages' contents (new/), in file-name order.
+    std::filesystem::path maildir() const { return mailBase() / "Maildir"; }
     std::vector<std::string> delivered() const;
     bool waitForDeliveries(std::size_t count, std::chrono::milliseconds timeout = 30s) const;
-    std::string log() const;  // Postfix's and Dovecot's logs
+    // Mailbox: a mailbox of domain(), and the files delivered to its new/ so far (sorted).
+    std::filesystem::path maildir(const std::string& localPart) const;
+    std::vector<std::filesystem::path> deliveredFiles(const std::string& localPart) const;
+
+    pid_t masterPid() const { return server_ ? server_->pid() : -1; }
+    pid_t saslServerPid() const { return dovecot_ ? dovecot_->pid() : -1; }  // -1 without users
+    std::string log() const;  // Postfix's maillog (and the SASL Dovecot's log)
 
     void stop();  // idempotent; the destructor calls it
 
 private:
-    pid_t dovecotMasterPid() const;  // from its pid file; -1 if there is none (yet)
+    void writeConfig(const UserIds& nobody) const;
 
     PostfixServerOptions options_;
-    TempDir dir_;
+    TempDir dir_{"campaignd-postfix"};
     Endpoint endpoint_;
     Endpoint smtpsEndpoint_;
-    bool postfixRunning_ = false;
-    pid_t dovecotPid_ = -1;
-    int guardPipe_ = -1;
-    std::unique_ptr<Process> guard_;
+    std::unique_ptr<DovecotServer> dovecot_;  // Relay with users: SASL
+    std::unique_ptr<GuardedServer> server_;
 };
 
 }  // namespace campaignd::test

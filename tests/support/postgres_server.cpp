@@ -1,6 +1,6 @@
-// postgres_server.cpp: initdb + pg_ctl, run as the postgres user when we are root, and a
-// guard process holding the read end of a pipe: when this process dies, the pipe reads EOF
-// and the guard sends the postmaster SIGQUIT (immediate shutdown) and removes the directory.
+// postgres_server.cpp: initdb + pg_ctl, run as the postgres user when we are root; the
+// postmaster is a GuardedServer daemon, whose guard (if the test dies) sends it SIGQUIT
+// (immediate shutdown) and removes the directory.
 #include "support/postgres_server.h"
 
 #include <fcntl.h>
@@ -25,14 +25,6 @@ std::string quoted(const std::string& s) {
     return out + "'";
 }
 
-constexpr const char* kGuardScript =
-    "read _ignored;"  // returns at EOF: the test process has gone, or stop() closed the pipe
-    " pid=$(head -n1 \"$1/postmaster.pid\" 2>/dev/null);"
-    " if [ -n \"$pid\" ]; then kill -QUIT \"$pid\" 2>/dev/null; i=0;"
-    "  while [ $i -lt 100 ] && [ -e /proc/$pid ] && ! grep -q ') [ZX]' /proc/$pid/stat 2>/dev/null;"
-    "  do sleep 0.1; i=$((i+1)); done; fi;"
-    " rm -rf \"$2\"";
-
 }  // namespace
 
 bool PostgresServer::available(const std::filesystem::path& binDir) {
@@ -50,12 +42,6 @@ ProcessOptions PostgresServer::asServerUser() const {
     o.env["LC_ALL"] = "C";
     o.unsetEnv = {"PGDATA", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSWORD"};
     return o;
-}
-
-RunResult PostgresServer::pgctl(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv{(options_.binDir / "pg_ctl").string(), "-D", dataDir().string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv, asServerUser(), 90s);
 }
 
 PostgresServer::PostgresServer(PostgresServerOptions options)
@@ -80,35 +66,19 @@ PostgresServer::PostgresServer(PostgresServerOptions options)
                                 " -c max_connections=50 -c shared_buffers=16MB";
     for (const auto& setting : options_.settings) serverOptions += " -c " + quoted(setting);
 
-    const RunResult start = pgctl({"-w", "-t", "60", "-l", (dir_ / "server.log").string(), "-o",
-                                   serverOptions, "start"});
-    if (start.exitCode != 0)
-        throw std::runtime_error("pg_ctl start failed on " + endpoint_.hostPort() + ":\n" + start.out +
-                                 start.err + "\nserver log:\n" + log());
-    running_ = true;
-    try {
-        postmasterPid_ = std::stoi(readFile(dataDir() / "postmaster.pid"));
-    } catch (const std::exception&) {
-        postmasterPid_ = -1;
-    }
-
-    int pipeFds[2];
-    if (::pipe2(pipeFds, O_CLOEXEC) == 0) {
-        ProcessOptions guardOptions;
-        guardOptions.stdinFd = pipeFds[0];
-        guardOptions.captureOutput = false;
-        try {
-            guard_ = std::make_unique<Process>(
-                std::vector<std::string>{"/bin/sh", "-c", kGuardScript, "campaignd-pg-guard",
-                                         dataDir().string(), dir_.str()},
-                guardOptions);
-            guardPipe_ = pipeFds[1];
-        } catch (const std::exception& e) {
-            std::cerr << "campaignd-test: no PostgreSQL guard: " << e.what() << "\n";
-            ::close(pipeFds[1]);
-        }
-        ::close(pipeFds[0]);
-    }
+    GuardedServerSpec spec;
+    spec.name = "PostgreSQL on " + endpoint_.hostPort();
+    spec.argv = {(options_.binDir / "pg_ctl").string(), "-D", dataDir().string(), "-w", "-t", "60", "-l",
+                 (dir_ / "server.log").string(), "-o", serverOptions, "start"};
+    spec.options = asServerUser();
+    spec.pidFile = dataDir() / "postmaster.pid";
+    spec.readyTimeout = 90s;
+    spec.stopCommand = {(options_.binDir / "pg_ctl").string(), "-D", dataDir().string(), "-w", "-t", "60", "-m",
+                        "fast", "stop"};
+    spec.guardSignal = SIGQUIT;
+    spec.guardRemoves = dir_.path();
+    spec.logs = [this] { return "server log:\n" + log(); };
+    server_ = std::make_unique<GuardedServer>(std::move(spec));
 }
 
 PostgresServer::~PostgresServer() {
@@ -120,25 +90,7 @@ PostgresServer::~PostgresServer() {
 }
 
 void PostgresServer::stop() {
-    // The guard first, so it cannot race the orderly shutdown below.
-    if (guard_) {
-        guard_->kill();
-        guard_->wait(5s);
-        guard_.reset();
-    }
-    if (guardPipe_ >= 0) {
-        ::close(guardPipe_);
-        guardPipe_ = -1;
-    }
-    if (!running_) return;
-    running_ = false;
-    const RunResult stopped = pgctl({"-w", "-t", "60", "-m", "fast", "stop"});
-    if (stopped.exitCode != 0)
-        std::cerr << "campaignd-test: pg_ctl stop failed:\n" << stopped.out << stopped.err;
-    if (postmasterPid_ > 0 && !waitForProcessExit(postmasterPid_, 10s)) {
-        ::kill(postmasterPid_, SIGKILL);
-        waitForProcessExit(postmasterPid_, 5s);
-    }
+    if (server_) server_->stop();
 }
 
 std::string PostgresServer::url(std::string_view database) const {

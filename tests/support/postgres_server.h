@@ -3,8 +3,8 @@
 // pg_ctl start listening only on a random loopback address and port (freeLoopbackEndpoint)
 // and on a unix socket inside the temp dir; trust authentication; fsync off. Stopped with
 // `pg_ctl stop -m fast` and removed when the object dies. If the test process dies without
-// running destructors (a crash, SIGKILL from a ctest timeout), a small guard process notices
-// and shuts the server down, so no postgres outlives its test.
+// running destructors (a crash, SIGKILL from a ctest timeout), its guard (guarded_server.h)
+// shuts the server down, so no postgres outlives its test.
 #pragma once
 
 #include <filesystem>
@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "support/guarded_server.h"
 #include "support/network.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -39,7 +40,7 @@ public:
     const Endpoint& endpoint() const { return endpoint_; }
     std::filesystem::path socketDir() const { return dir_.path(); }
     std::filesystem::path dataDir() const { return dir_ / "data"; }
-    pid_t serverPid() const { return postmasterPid_; }
+    pid_t serverPid() const { return server_ ? server_->pid() : -1; }
 
     // postgresql://postgres@ADDR:PORT/DATABASE
     std::string url(std::string_view database = "postgres") const;
@@ -56,17 +57,13 @@ public:
 
 private:
     ProcessOptions asServerUser() const;
-    RunResult pgctl(const std::vector<std::string>& args) const;
 
     PostgresServerOptions options_;
     TempDir dir_;
     Endpoint endpoint_;
     std::optional<UserIds> user_;  // set when running as root
-    pid_t postmasterPid_ = -1;
-    int guardPipe_ = -1;
-    std::unique_ptr<Process> guard_;
+    std::unique_ptr<GuardedServer> server_;
     int databases_ = 0;
-    bool running_ = false;
 };
 
 }  // namespace campaignd::test

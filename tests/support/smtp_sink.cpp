@@ -1,11 +1,10 @@
 // smtp_sink.cpp: runs /usr/sbin/smtp-sink with -c (counters on stdout) and -d (one file per
-// message), waits for its listening socket in /proc/net/tcp (connecting to probe it would count
-// as a session in the counters), and keeps a guard shell holding the read end of a pipe: when
-// the test process dies without destructors, the pipe reads EOF and the guard stops the sink.
+// message) as a GuardedServer (stopped by its guard if the test dies), ready when its listening
+// socket shows in /proc/net/tcp (connecting to probe it would count as a session in the
+// counters).
 #include "support/smtp_sink.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,10 +19,6 @@ namespace campaignd::test {
 namespace {
 
 constexpr const char* kSmtpSink = "/usr/sbin/smtp-sink";
-
-constexpr const char* kGuardScript =
-    "read _ignored;"  // returns at EOF: the test process has gone (stop() kills the guard first)
-    " kill -TERM \"$1\" 2>/dev/null; sleep 1; kill -KILL \"$1\" 2>/dev/null; rm -rf \"$2\"";
 
 std::string joined(const std::vector<std::string>& commands) {
     std::string out;
@@ -110,58 +105,24 @@ std::vector<std::string> SmtpSink::arguments() const {
 }
 
 void SmtpSink::start() {
-    if (process_) return;
-    ProcessOptions processOptions;
-    processOptions.workingDir = dir_.path();
-    auto process = std::make_unique<Process>(arguments(), processOptions);
-    const bool listening = waitUntil(
-        [&] { return listensOn(endpoint_) || !process->running(); }, 20s) && process->running();
-    if (!listening) {
-        const std::string said = process->out() + process->err();
-        process->stop(2s);
-        throw std::runtime_error("smtp-sink did not listen on " + endpoint_.hostPort() + ": " +
-                                 process->commandLine() + "\n" + said);
+    if (server_) {
+        server_->start();
+        return;
     }
-    process_ = std::move(process);
-
-    int pipeFds[2];
-    if (::pipe2(pipeFds, O_CLOEXEC) == 0) {
-        ProcessOptions guardOptions;
-        guardOptions.stdinFd = pipeFds[0];
-        guardOptions.captureOutput = false;
-        try {
-            guard_ = std::make_unique<Process>(
-                std::vector<std::string>{"/bin/sh", "-c", kGuardScript, "campaignd-smtp-sink-guard",
-                                         std::to_string(process_->pid()), dir_.str()},
-                guardOptions);
-            guardPipe_ = pipeFds[1];
-        } catch (const std::exception& e) {
-            std::cerr << "campaignd-test: no smtp-sink guard: " << e.what() << "\n";
-            ::close(pipeFds[1]);
-        }
-        ::close(pipeFds[0]);
-    }
-}
-
-void SmtpSink::stopGuard() {
-    if (guard_) {
-        guard_->kill();
-        guard_->wait(5s);
-        guard_.reset();
-    }
-    if (guardPipe_ >= 0) {
-        ::close(guardPipe_);
-        guardPipe_ = -1;
-    }
+    GuardedServerSpec spec;
+    spec.name = "smtp-sink on " + endpoint_.hostPort();
+    spec.argv = arguments();
+    spec.options.workingDir = dir_.path();
+    spec.ready = [endpoint = endpoint_] { return listensOn(endpoint); };
+    spec.guardRemoves = dir_.path();
+    server_ = std::make_unique<GuardedServer>(std::move(spec));
 }
 
 void SmtpSink::stop() {
-    stopGuard();
-    if (!process_) return;
-    process_->stop(5s);
+    if (!running()) return;
+    server_->stop(5s);
     // The listening socket goes with the process; wait so that start() binds anew.
     waitUntil([&] { return !listensOn(endpoint_); }, 5s);
-    process_.reset();
 }
 
 SavedMessage SmtpSink::parseSaved(const std::string& text) {
@@ -263,6 +224,6 @@ SmtpSinkCounters SmtpSink::counters() const {
     return counters;
 }
 
-std::string SmtpSink::output() const { return process_ ? process_->out() + process_->err() : std::string(); }
+std::string SmtpSink::output() const { return running() ? server_->output() : std::string(); }
 
 }  // namespace campaignd::test

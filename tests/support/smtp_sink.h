@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "support/guarded_server.h"
 #include "support/network.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -76,7 +77,7 @@ public:
     void stop();
     // Starts it again on the same endpoint with the same options; waits until it listens.
     void start();
-    bool running() const { return process_ != nullptr; }
+    bool running() const { return server_ && server_->started(); }
 
     // Every message saved so far (from all runs) that reached DATA, ordered by file time, then
     // name (messages saved within the same clock tick may come in any order). Needs
@@ -99,15 +100,12 @@ public:
 
 private:
     std::vector<std::string> arguments() const;
-    void stopGuard();
 
     SmtpSinkOptions options_;
     TempDir dir_;
     std::filesystem::path saveDir_;
     Endpoint endpoint_;
-    std::unique_ptr<Process> process_;
-    std::unique_ptr<Process> guard_;
-    int guardPipe_ = -1;
+    std::unique_ptr<GuardedServer> server_;
 };
 
 }  // namespace campaignd::test

@@ -8,11 +8,8 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <sstream>
-
 #include "support/network.h"
 #include "support/process.h"
-#include "support/postfix_server.h"
 #include "support/smtp_sink.h"
 #include "support/temp_dir.h"
 
@@ -223,31 +220,6 @@ TEST(SmtpSinkDeathTest, NoSinkOutlivesACrashedTest) {
     // ... and its directory (saved messages) goes too.
     const std::filesystem::path saved(readFile(dir / "sink.dir"));
     EXPECT_TRUE(waitUntil([&] { return !std::filesystem::exists(saved); }, 15s)) << saved;
-}
-
-TEST(PostfixServerDeathTest, NeitherPostfixNorDovecotOutlivesACrashedTest) {
-    if (!PostfixServer::available()) GTEST_SKIP() << "needs root, postfix, dovecot and openssl";
-    GTEST_FLAG_SET(death_test_style, "fast");
-    TempDir dir;
-    const auto pids = dir / "pids";
-    auto startAndDie = [&] {
-        PostfixServerOptions options;
-        options.users.emplace("u", "p");
-        PostfixServer server(options);
-        // Postfix's master and Dovecot's, from their pid files next to the maildir.
-        const auto root = server.maildir().parent_path().parent_path();
-        writeFile(pids, readFile(root / "queue" / "pid" / "master.pid") + "\n" +
-                            readFile(root / "dovecot" / "master.pid") + "\n");
-        ::kill(::getpid(), SIGKILL);
-    };
-    EXPECT_EXIT(startAndDie(), ::testing::KilledBySignal(SIGKILL), "");
-    std::istringstream in(readFile(pids));
-    long master = 0, dovecot = 0;
-    in >> master >> dovecot;
-    ASSERT_GT(master, 0);
-    ASSERT_GT(dovecot, 0);
-    EXPECT_TRUE(waitForProcessExit(pid_t(master), 20s));
-    EXPECT_TRUE(waitForProcessExit(pid_t(dovecot), 20s));
 }
 
 }  // namespace

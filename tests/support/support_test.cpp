@@ -1,19 +1,26 @@
 // support_test.cpp: the fixtures other tests rely on must themselves be right: output is
 // captured without deadlock, timeouts and signals work, run-as-user works, endpoints are
-// private and free, and a PostgreSQL server starts, serves, stops, and does not outlive a
-// crashed test process.
+// private and free, a private bus serves and stops, sd_notify messages arrive, a guarded server (foreground or daemon) is stopped, and stopped by its guard
+// when the test process dies, and a PostgreSQL server starts, serves, stops, and does not
+// outlive a crashed test process.
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <arpa/inet.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <set>
+#include <sstream>
 
+#include "support/guarded_server.h"
 #include "support/network.h"
+#include "support/notify_socket.h"
 #include "support/postgres_environment.h"
+#include "support/private_bus.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
@@ -141,6 +148,133 @@ TEST(Network, EndpointsArePrivateLoopbackAndFree) {
     EXPECT_TRUE(isListening(e));
     EXPECT_NE(freePortOn(e.address), e.port);
     ::close(fd);
+}
+
+TEST(GuardedServer, AForegroundServerIsReadyWhenItSaysSoAndStopsWithItsGroup) {
+    TempDir dir;
+    GuardedServerSpec spec;
+    spec.name = "test server";
+    spec.argv = {"sh", "-c", "sleep 60 & echo $! > child; echo ready > ready; wait"};
+    spec.options.workingDir = dir.path();
+    spec.ready = [&] { return std::filesystem::exists(dir / "ready"); };
+    GuardedServer server(spec);
+    EXPECT_TRUE(server.started());
+    EXPECT_TRUE(server.running());
+    EXPECT_EQ(server.pid(), server.process().pid());
+    const pid_t child = std::stoi(readFile(dir / "child"));
+    EXPECT_EQ(server.stop(), 128 + SIGTERM);
+    EXPECT_TRUE(waitForProcessExit(child, 5s)) << "the server's whole process group is stopped";
+    EXPECT_FALSE(server.started());
+    EXPECT_EQ(server.stop(), -1) << "stop() is idempotent";
+    server.start();
+    EXPECT_TRUE(server.running()) << "and it starts again";
+}
+
+TEST(GuardedServer, ADaemonIsFoundByItsPidFileAndStopped) {
+    TempDir dir;
+    GuardedServerSpec spec;
+    spec.name = "test daemon";
+    spec.argv = {"sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $! > daemon.pid; echo started"};
+    spec.options.workingDir = dir.path();
+    spec.pidFile = dir / "daemon.pid";
+    GuardedServer server(spec);
+    const pid_t pid = server.pid();
+    ASSERT_GT(pid, 0);
+    EXPECT_EQ(pid, std::stoi(readFile(dir / "daemon.pid")));
+    EXPECT_TRUE(server.running());
+    EXPECT_EQ(server.output(), "started\n");
+    EXPECT_THROW(server.process(), std::logic_error);
+    server.stop();
+    EXPECT_TRUE(processExited(pid));
+    EXPECT_EQ(server.pid(), -1);
+}
+
+TEST(GuardedServer, AServerThatFailsToStartIsReportedWithWhatItSaid) {
+    GuardedServerSpec spec;
+    spec.name = "broken server";
+    spec.argv = {"sh", "-c", "echo 'no such option: frobnicate' >&2; exit 3"};
+    spec.ready = [] { return false; };
+    spec.logs = [] { return std::string("the log says hello"); };
+    try {
+        GuardedServer server(spec);
+        FAIL() << "it started";
+    } catch (const std::runtime_error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("broken server did not start: exited with status 3"), std::string::npos) << what;
+        EXPECT_NE(what.find("no such option: frobnicate"), std::string::npos) << what;
+        EXPECT_NE(what.find("the log says hello"), std::string::npos) << what;
+    }
+    spec.argv = {"sleep", "60"};
+    spec.readyTimeout = 200ms;
+    try {
+        GuardedServer server(spec);
+        FAIL() << "it became ready";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("not ready after 200 ms"), std::string::npos) << e.what();
+    }
+}
+
+TEST(GuardedServerDeathTest, NoServerOutlivesACrashedTestAndItsDirectoryGoes) {
+    GTEST_FLAG_SET(death_test_style, "fast");
+    TempDir dir;
+    const auto record = dir / "record";
+    auto startAndDie = [&] {
+        auto* serverDir = new TempDir("guarded");  // never destroyed: the process just dies
+        GuardedServerSpec spec;
+        spec.name = "orphan";
+        // Ignores SIGTERM: the guard must fall back to SIGKILL.
+        spec.argv = {"sh", "-c", "trap '' TERM; sleep 60 & echo $! > child; wait; wait"};
+        spec.options.workingDir = serverDir->path();
+        spec.ready = [&] { return std::filesystem::exists(*serverDir / "child"); };
+        spec.guardRemoves = serverDir->path();
+        auto* server = new GuardedServer(spec);
+        waitUntil([&] { return !readFile(*serverDir / "child").empty(); }, 5s);
+        writeFile(record, std::to_string(server->pid()) + "\n" + readFile(*serverDir / "child") + serverDir->str());
+        ::kill(::getpid(), SIGKILL);
+    };
+    EXPECT_EXIT(startAndDie(),
+        ::testing::KilledBySignal(SIGKILL), "");
+    std::istringstream in(readFile(record));
+    pid_t server = -1, child = -1;
+    std::string serverDir;
+    in >> server >> child >> serverDir;
+    ASSERT_GT(server, 0);
+    ASSERT_GT(child, 0);
+    EXPECT_TRUE(waitForProcessExit(server, 20s)) << "server " << server;
+    EXPECT_TRUE(waitForProcessExit(child, 20s)) << "its child " << child;
+    EXPECT_TRUE(waitUntil([&] { return !std::filesystem::exists(serverDir); }, 20s)) << serverDir;
+}
+
+TEST(PrivateBus, ASessionBusServesClientsUntilStopped) {
+    if (::access("/usr/bin/dbus-daemon", X_OK) != 0 || ::access("/usr/bin/busctl", X_OK) != 0)
+        GTEST_SKIP() << "dbus-daemon or busctl is not installed";
+    PrivateBus bus(PrivateBus::Kind::Session);
+    EXPECT_EQ(bus.address().rfind("unix:path=", 0), 0u) << bus.address();
+    EXPECT_EQ(bus.clientEnv().at("DBUS_SESSION_BUS_ADDRESS"), bus.address());
+    const RunResult listed = run({"busctl", "--address=" + bus.address(), "list"});
+    EXPECT_EQ(listed.exitCode, 0) << listed.err;
+    EXPECT_NE(listed.out.find("org.freedesktop.DBus"), std::string::npos) << listed.out;
+    bus.stop();
+    EXPECT_NE(run({"busctl", "--address=" + bus.address(), "list"}).exitCode, 0);
+}
+
+TEST(NotifySocket, KeepsEveryMessageInOrder) {
+    TempDir dir;
+    NotifySocket notify(dir / "notify");
+    EXPECT_FALSE(notify.received("READY=1"));
+    auto send = [&](const std::string& message) {
+        const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, notify.path().c_str(), sizeof addr.sun_path - 1);
+        EXPECT_EQ(::sendto(fd, message.data(), message.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr),
+                  ssize_t(message.size()));
+        ::close(fd);
+    };
+    send("READY=1\nSTATUS=started");
+    EXPECT_TRUE(notify.received("READY=1"));
+    send("STOPPING=1");
+    EXPECT_EQ(notify.messages(), (std::vector<std::string>{"READY=1\nSTATUS=started", "STOPPING=1"}));
 }
 
 TEST(PostgresServer, ServesFreshDatabasesAndStopsCleanly) {
