@@ -12,14 +12,17 @@
 #include <boost/asio/signal_set.hpp>
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <sdbus-c++/sdbus-c++.h>
 #include <systemd/sd-daemon.h>
 
 #include "bus/access.h"
+#include "bus/bounce_jobs.h"
 #include "bus/bus_loop.h"
 #include "bus/import_jobs.h"
+#include "bus/job_runner.h"
 #include "bus/objects.h"
 #include "config/config.h"
 #include "core/buildconfig.h"
@@ -178,9 +181,19 @@ int run(const Options& opts) {
     });
     loop.start();
 
-    // Declared after the plugin host and the bus objects, so that it is destroyed (joining
-    // its threads) before them.
-    bus::ImportJobs imports(io, {
+    // The jobs (long bus calls): declared after the plugin host and the bus objects, so that
+    // they are destroyed (joining their threads) before them. A job still inside a plugin call
+    // a few seconds after the stop (a silent IMAP server) ends the process instead: its plugin
+    // must not be unloaded under it, and what it had not committed is done again next time.
+    bus::JobRunner jobs(
+        io,
+        [&](const bus::JobSnapshot& job) {
+            manager.emitJobFinished(job.id, job.kind, std::string(bus::toString(job.state)), job.result);
+            loop.kick();
+        },
+        [&exitCode] { std::_Exit(exitCode); });
+    svc.jobs = &jobs;
+    bus::ImportJobs imports(io, jobs, {
         [database = cfg.database] { return storage::openStore(database); },
         [&pluginHost]() -> std::optional<plugins::ImporterHandle> {
             auto all = pluginHost.importers();
@@ -259,17 +272,20 @@ int run(const Options& opts) {
     }
     bounceSettings.source = cfg.bounceSource;
     services::BounceService bounces(*store, clock, bounceSettings);
+    bus::BounceJobs bounceJobs(jobs, bounces,
+                               {[database = cfg.database] { return storage::openStore(database); }, clock,
+                                [&pluginHost]() -> std::optional<plugins::BounceSourceHandle> {
+                                    auto all = pluginHost.bounceSources();
+                                    if (all.empty()) return std::nullopt;
+                                    return all.front();
+                                }});
     {
         std::lock_guard lock(rejectionMutex);
         rejectionStore = storage::openStore(cfg.database);
         rejections = std::make_unique<services::BounceService>(*rejectionStore, clock, bounceSettings);
     }
     svc.bounces = &bounces;
-    svc.bounceSource = [&pluginHost]() -> std::optional<plugins::BounceSourceHandle> {
-        auto all = pluginHost.bounceSources();
-        if (all.empty()) return std::nullopt;
-        return all.front();
-    };
+    svc.bounceJobs = &bounceJobs;
     EngineControl engineControl(engine);
     services::SendingService sending(*store, campaigns, engineControl);
     sendingRules = &sending;
@@ -311,7 +327,7 @@ int run(const Options& opts) {
         if (ec) return;
         log::info(std::string("stopping on ") + strsignal(signal));
         notify("STOPPING=1\nSTATUS=stopping");
-        imports.cancelAll();
+        jobs.cancelAll();
         engine.stopAll();
         loop.stop();
         io.stop();
