@@ -4,14 +4,14 @@
 // standard input) to the daemon as a descriptor, so it works as a Postfix pipe(8) transport
 // (with --sysexits its exit status tells Postfix to retry a temporary failure); export hands
 // the daemon a descriptor of the output file (or standard output) for the Bounce Report CSV.
-// The client never parses mail or writes CSV itself: the daemon's services do.
+// The three are jobs in the daemon: the client waits for each (BusClient::runJob) and prints
+// its result. The client never parses mail or writes CSV itself: the daemon's services do.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 
 #include "bus_client.h"
@@ -62,7 +62,8 @@ void runIngest(Context& context, const BounceOptions& options) {
     if (options.dryRun) request["dry_run"] = sdbus::Variant(true);
     Dict report;
     try {
-        report = context.client().manager().IngestBounce(sdbus::UnixFd(file.get()), request);
+        auto& client = context.client();
+        report = client.runJob([&] { return client.manager().IngestBounce(sdbus::UnixFd(file.get()), request); });
     } catch (const sdbus::Error& e) {
         // Not a mail message: retrying cannot help; Postfix should return it, not queue it.
         if (options.sysexits && e.getName() == "org.campaignd.Campaignd1.Error.InvalidArgument")
@@ -181,7 +182,10 @@ void runExport(Context& context, const BounceOptions& options) {
     // 0640: a bounce report names people; it is not for every user of the machine.
     Fd out(toStdout ? ::dup(STDOUT_FILENO) : ::open(options.file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
     if (out.get() < 0) throw CommandFailure("cannot write " + options.file + ": " + std::strerror(errno));
-    const std::uint64_t n = context.client().manager().ExportBounces(sdbus::UnixFd(out.get()), filterOf(options));
+    auto& client = context.client();
+    const Dict filter = filterOf(options);
+    const std::uint64_t n = dictUint(
+        client.runJob([&] { return client.manager().ExportBounces(sdbus::UnixFd(out.get()), filter); }), "count");
     if (context.json)
         printJson({{"file", options.file}, {"records", n}});
     else if (!toStdout)
@@ -189,8 +193,8 @@ void runExport(Context& context, const BounceOptions& options) {
 }
 
 void runFetch(Context& context, const BounceOptions&) {
-    // A run may take a while (a slow server, many notices): wait longer than for other calls.
-    const Dict summary = context.client().manager().processBounces(std::chrono::minutes(10));
+    auto& client = context.client();
+    const Dict summary = client.runJob([&] { return client.manager().ProcessBounces(Dict{}); });
     const std::string status = dictString(summary, "source_status", "ok");
     const auto errors = dictStrings(summary, "errors");
     if (context.json) {

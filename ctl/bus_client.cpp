@@ -1,12 +1,15 @@
 // bus_client.cpp: see bus_client.h. The time-out is set on the connection, so it covers every
-// call the generated proxies make, including property reads.
+// call the generated proxies make, including property reads; a job's own wait has none (the
+// daemon bounds its jobs, and GetJob every second notices a daemon that went away).
 #include "bus_client.h"
 
 #include <poll.h>
 
 #include <chrono>
+#include <optional>
 
 #include "cli.h"
+#include "variant_json.h"
 
 namespace campaignd::ctl {
 
@@ -14,18 +17,6 @@ ManagerProxy::ManagerProxy(sdbus::IConnection& connection)
     : ProxyInterfaces(connection, kServiceName, kManagerPath)
 {
     registerProxy();
-}
-
-std::map<std::string, sdbus::Variant> ManagerProxy::processBounces(std::chrono::seconds timeout)
-{
-    std::map<std::string, sdbus::Variant> summary;
-    getProxy()
-        .callMethod("ProcessBounces")
-        .onInterface(INTERFACE_NAME)
-        .withTimeout(timeout)
-        .withArguments(std::map<std::string, sdbus::Variant>{})
-        .storeResultsTo(summary);
-    return summary;
 }
 
 ManagerProxy::~ManagerProxy()
@@ -43,6 +34,12 @@ void ManagerProxy::onImportFinished(const uint64_t& id, const std::string& state
                                     const std::map<std::string, sdbus::Variant>& summary)
 {
     if (importFinished) importFinished(id, state, summary);
+}
+
+void ManagerProxy::onJobFinished(const uint64_t& id, const std::string& kind, const std::string& state,
+                                 const std::map<std::string, sdbus::Variant>& result)
+{
+    if (jobFinished) jobFinished(id, kind, state, result);
 }
 
 CampaignProxy::CampaignProxy(sdbus::IConnection& connection, std::string path)
@@ -97,6 +94,54 @@ void BusClient::processFor(std::chrono::milliseconds timeout)
     ::poll(&fd, 1, static_cast<int>(timeout.count()));
     while (connection_->processPendingRequest()) {
     }
+}
+
+std::map<std::string, sdbus::Variant> BusClient::runJob(const std::function<std::uint64_t()>& start)
+{
+    using Dict = std::map<std::string, sdbus::Variant>;
+    using Clock = std::chrono::steady_clock;
+    // The end may arrive before the call returns the id: keep every end seen.
+    std::map<std::uint64_t, std::pair<std::string, Dict>> ended;
+    manager_->jobFinished = [&](std::uint64_t id, const std::string&, const std::string& state, const Dict& result) {
+        ended[id] = {state, result};
+    };
+    struct Unsubscribe {
+        ManagerProxy& manager;
+        ~Unsubscribe() { manager.jobFinished = nullptr; }
+    } unsubscribe{*manager_};
+
+    const std::uint64_t id = start();
+    std::optional<std::pair<std::string, Dict>> finished;
+    auto lastPoll = Clock::now();
+    while (!finished) {
+        if (const auto it = ended.find(id); it != ended.end()) {
+            finished = it->second;
+            break;
+        }
+        processFor(std::chrono::milliseconds(200));
+        if (Clock::now() - lastPoll >= std::chrono::seconds(1)) {
+            lastPoll = Clock::now();
+            Dict job;
+            try {
+                job = manager_->GetJob(id);
+            } catch (const sdbus::Error& e) {
+                throw CommandFailure("the job was lost: campaignd stopped or restarted while it ran: " +
+                                     (e.getMessage().empty() ? e.getName() : e.getMessage()));
+            }
+            const auto state = dictString(job, "state");
+            if (state != "running") {
+                Dict result;
+                if (const auto r = job.find("result"); r != job.end() && r->second.containsValueOfType<Dict>())
+                    result = r->second.get<Dict>();
+                finished = std::make_pair(state, result);
+            }
+        }
+    }
+    const auto& [state, result] = *finished;
+    if (state == "completed") return result;
+    const auto name = dictString(result, "error_name", "org.campaignd.Campaignd1.Error.Failed");
+    const auto message = dictString(result, "error", "the job " + state);
+    throw sdbus::Error(name, message);
 }
 
 }  // namespace campaignd::ctl

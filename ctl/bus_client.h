@@ -1,7 +1,8 @@
 // bus_client.h: campaignd-ctl's connection to campaignd: the system bus, or the session bus
 // with --user (each honouring DBUS_SYSTEM_BUS_ADDRESS / DBUS_SESSION_BUS_ADDRESS), a method
-// call time-out so a hung daemon cannot hang a script, and proxies for the Manager and for one
-// campaign by id. It connects once, on first use; it does not retry or start the daemon.
+// call time-out so a hung daemon cannot hang a script, proxies for the Manager and for one
+// campaign by id, and runJob() to start a daemon job and wait for its JobFinished. It connects
+// once, on first use; it does not retry or start the daemon.
 #pragma once
 
 #include <chrono>
@@ -28,19 +29,20 @@ public:
     explicit ManagerProxy(sdbus::IConnection& connection);
     ~ManagerProxy();
 
-    // Manager.ProcessBounces with a time-out of its own (a run may outlast the default one).
-    std::map<std::string, sdbus::Variant> processBounces(std::chrono::seconds timeout);
-
-    // Set by a command that follows an import; called while the connection is processed.
+    // Set by a command that follows an import or a job; called while the connection is processed.
     std::function<void(std::uint64_t id, std::uint64_t rows, std::uint64_t bytes, double rate)> importProgress;
     std::function<void(std::uint64_t id, const std::string& state,
                        const std::map<std::string, sdbus::Variant>& summary)> importFinished;
+    std::function<void(std::uint64_t id, const std::string& kind, const std::string& state,
+                       const std::map<std::string, sdbus::Variant>& result)> jobFinished;
 
 private:
     void onImportProgress(const uint64_t& id, const uint64_t& rows, const uint64_t& bytes,
                           const double& rowsPerSecond) override;
     void onImportFinished(const uint64_t& id, const std::string& state,
                           const std::map<std::string, sdbus::Variant>& summary) override;
+    void onJobFinished(const uint64_t& id, const std::string& kind, const std::string& state,
+                       const std::map<std::string, sdbus::Variant>& result) override;
 };
 
 class CampaignProxy final : public sdbus::ProxyInterfaces<org::campaignd::Campaignd1::Campaign_proxy> {
@@ -69,6 +71,13 @@ public:
     std::unique_ptr<CampaignProxy> campaignAt(const std::string& path);
     // Waits up to `timeout` for bus traffic and dispatches it (signals to the proxies' handlers).
     void processFor(std::chrono::milliseconds timeout);
+    // Runs a job: `start` makes the Manager call that returns its id (after JobFinished is
+    // subscribed, so its end cannot be missed), then this waits for the job's JobFinished,
+    // asking GetJob every second (a lost signal or a restarted daemon cannot hang it: that is a
+    // CommandFailure). Returns the job's result when it completed; when it failed or was
+    // cancelled, throws sdbus::Error with the job's error name and message, as the call itself
+    // did when it was not a job.
+    std::map<std::string, sdbus::Variant> runJob(const std::function<std::uint64_t()>& start);
 
 private:
     BusKind kind_;

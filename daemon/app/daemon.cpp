@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -111,20 +112,19 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
       bounces_(*store_, *store_, *store_, systemNow, bounceSettings()),
       sending_(*store_, campaigns_, engineControl_),
       reportMailer_(reportDependencies(), reportSettings(config_)),
-      imports_(io_, importEnvironment()),
-      busServices_{campaigns_,
-                   recipients_,
-                   access_,
-                   [this] {
-                       std::vector<bus::VariantMap> out;
-                       for (const auto& p : plugins_->plugins()) out.push_back(bus::toVariantMap(p));
-                       return out;
-                   },
-                   *store_,
-                   &imports_,
-                   &bounces_,
-                   &sending_,
-                   [this] { return plugins_->bounceSource(chosen_.bounceSource); }},
+      jobs_(io_,
+            [this](const bus::JobSnapshot& job) {
+                manager_.emitJobFinished(job.id, job.kind, std::string(bus::toString(job.state)), job.result);
+                loop_.kick();
+            },
+            // A job still inside a plugin call after the grace period (a silent IMAP server):
+            // its plugin must not be unloaded under it; what it had not committed is done again
+            // next time.
+            [this] { std::_Exit(exitStatus_); }),
+      imports_(io_, jobs_, importEnvironment()),
+      bounceJobs_(jobs_, bounces_, bounceJobEnvironment()),
+      busServices_{campaigns_, recipients_, sending_, bounces_, access_, *plugins_, *store_, jobs_, imports_,
+                   bounceJobs_},
       manager_(*connection_, io_, busServices_,
                bus::DaemonInfo{CAMPAIGND_VERSION, store_->backendName(), store_->location(),
                                static_cast<std::uint64_t>(store_->schemaVersion()), systemNow(),
@@ -197,6 +197,11 @@ bus::ImportJobs::Environment Daemon::importEnvironment() {
             }};
 }
 
+bus::BounceJobs::Environment Daemon::bounceJobEnvironment() {
+    return {[database = config_.database] { return storage::openStore(database); }, systemNow,
+            [this] { return plugins_->bounceSource(chosen_.bounceSource); }};
+}
+
 // The report mail: each completed campaign's report goes to AdminEmail= through the campaign's
 // own transport, composed by the reporter plugin, off the io thread.
 services::ReportMailer::Dependencies Daemon::reportDependencies() {
@@ -242,7 +247,7 @@ void Daemon::waitForStop() {
         if (ec) return;
         log::info(std::string("stopping on ") + strsignal(signal));
         notify("STOPPING=1\nSTATUS=stopping");
-        imports_.cancelAll();
+        jobs_.cancelAll();
         engine_.stopAll();
         loop_.stop();
         io_.stop();

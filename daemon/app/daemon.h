@@ -17,8 +17,10 @@
 #include "app/config_source.h"
 #include "app/startup_checks.h"
 #include "bus/access.h"
+#include "bus/bounce_jobs.h"
 #include "bus/bus_loop.h"
 #include "bus/import_jobs.h"
+#include "bus/job_runner.h"
 #include "bus/objects.h"
 #include "config/config.h"
 #include "delivery/engine.h"
@@ -79,6 +81,7 @@ private:
 
     delivery::DeliveryEngine::Environment engineEnvironment();
     bus::ImportJobs::Environment importEnvironment();
+    bus::BounceJobs::Environment bounceJobEnvironment();
     services::ReportMailer::Dependencies reportDependencies();
     services::BounceSettings bounceSettings();
     void recoverSending();
@@ -86,6 +89,7 @@ private:
     void waitForHangup();
 
     Options options_;
+    int exitStatus_ = 0;  // what serve() returns (and a process ended by the job runner)
     ConfigSource source_;
     config::Config config_;
     std::unique_ptr<storage::Store> store_;
@@ -105,13 +109,16 @@ private:
     services::BounceService bounces_;
     services::SendingService sending_;
     services::ReportMailer reportMailer_;
+    // Long bus calls run as jobs on threads of their own; the runner joins them (or, for one
+    // stuck inside a plugin past the grace period, ends the process) before the parts above go.
+    bus::JobRunner jobs_;
     bus::ImportJobs imports_;
+    bus::BounceJobs bounceJobs_;
     bus::Services busServices_;
     bus::ManagerObject manager_;
     bus::BusLoop loop_;
     boost::asio::signal_set stopSignals_;
     boost::asio::signal_set hangup_;
-    int exitStatus_ = 0;
 };
 
 }  // namespace campaignd::app

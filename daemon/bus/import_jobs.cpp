@@ -1,12 +1,10 @@
-// import_jobs.cpp: see import_jobs.h. Threading: a job's thread touches only the job's own
-// atomics, its own store and its own descriptors; everything that reaches the bus is posted to
-// the io_context thread, which owns the bus connection.
+// import_jobs.cpp: see import_jobs.h. Threading: the work (on the job's thread) touches only
+// what it captured: copies of the environment's factories, its descriptors, and the atomics of
+// its Progress; the progress map, the timer and the signals belong to the io thread.
 #include "bus/import_jobs.h"
 
 #include <malloc.h>
 #include <unistd.h>
-
-#include <boost/asio/post.hpp>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -18,32 +16,28 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 constexpr auto kProgressInterval = std::chrono::milliseconds(250);
-constexpr auto kKeepFinished = std::chrono::hours(1);
-constexpr std::size_t kMaxRunning = 2;
 
-void closeFd(int& fd) {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-}
-}  // namespace
-
-struct ImportJobs::Job {
-    std::uint64_t id = 0;
-    services::ImportRequest request;
+// The import's descriptors, closed when the job's work is done with them (or never ran).
+struct Descriptors {
     int fd = -1;
     int errorsFd = -1;
+    ~Descriptors() {
+        if (fd >= 0) ::close(fd);
+        if (errorsFd >= 0) ::close(errorsFd);
+    }
+};
+}  // namespace
+
+struct ImportJobs::Progress {
     Clock::time_point started = Clock::now();
     std::atomic<std::uint64_t> rows{0};
     std::atomic<std::uint64_t> bytes{0};
-    std::atomic<bool> cancelRequested{false};
-    std::uint64_t reportedRows = ~0ull;
-    // Set on the io thread when the job ends.
-    std::string state = "running";
-    VariantMap summary;
-    Clock::time_point ended{};
-    std::thread thread;
+    std::atomic<bool> ended{false};
+    std::atomic<double> finalRate{0.0};
+    std::uint64_t reportedRows = ~0ull;  // io thread
 
     double rate() const {
+        if (ended) return finalRate;
         const auto secs = std::chrono::duration<double>(Clock::now() - started).count();
         return secs > 0 ? static_cast<double>(rows.load()) / secs : 0.0;
     }
@@ -68,118 +62,75 @@ VariantMap toVariantMap(const services::ImportReport& report, bool dryRun) {
     };
 }
 
-ImportJobs::ImportJobs(boost::asio::io_context& io, Environment env)
-    : io_(io), env_(std::move(env)), timer_(io) {}
+ImportJobs::ImportJobs(boost::asio::io_context& io, JobRunner& jobs, Environment env)
+    : jobs_(jobs), env_(std::move(env)), timer_(io) {}
 
-ImportJobs::~ImportJobs() {
-    cancelAll();
-    std::map<std::uint64_t, std::shared_ptr<Job>> jobs;
-    {
-        std::lock_guard lock(mutex_);
-        jobs = jobs_;
-    }
-    for (auto& [id, job] : jobs)
-        if (job->thread.joinable()) job->thread.join();
-    timer_.cancel();
-}
+ImportJobs::~ImportJobs() { timer_.cancel(); }
 
-std::uint64_t ImportJobs::start(services::ImportRequest request, int fd, int errorsFd,
-                                storage::Store& store) {
-    auto job = std::make_shared<Job>();
-    job->fd = fd;
-    job->errorsFd = errorsFd;
-    try {
-        services::checkImportRequest(request, fd, env_.maxBytes, store);
-        if (!env_.importer || !env_.importer())
-            throw Error(ErrorCode::Failed,
-                        "no importer plugin is running (see `campaignd-ctl status`): the "
-                        "csv-importer plugin is needed to import");
-        std::lock_guard lock(mutex_);
-        std::size_t running = 0;
-        for (const auto& [id, j] : jobs_) running += j->state == "running";
-        if (running >= kMaxRunning)
-            throw Error(ErrorCode::InvalidState,
-                        "already " + std::to_string(running) + " imports running; wait for one to end");
-        job->id = nextId_++;
-        job->request = std::move(request);
-        jobs_[job->id] = job;
-    } catch (...) {
-        closeFd(job->fd);
-        closeFd(job->errorsFd);
-        throw;
-    }
-    log::info("import started", {{"IMPORT_ID", std::to_string(job->id)},
-                                 {"FILE_NAME", job->request.fileName}});
-    job->thread = std::thread([this, job] { run(job); });
-    tick();
-    return job->id;
-}
+std::uint64_t ImportJobs::start(services::ImportRequest request, int fd, int errorsFd, storage::Store& store,
+                                uid_t owner) {
+    auto descriptors = std::make_shared<Descriptors>();
+    descriptors->fd = fd;
+    descriptors->errorsFd = errorsFd;
+    services::checkImportRequest(request, fd, env_.maxBytes, store);
+    if (!env_.importer || !env_.importer())
+        throw Error(ErrorCode::Failed,
+                    "no importer plugin is running (see `campaignd-ctl status`): the "
+                    "csv-importer plugin is needed to import");
+    // Forget the progress of imports the runner no longer keeps.
+    for (auto it = progress_.begin(); it != progress_.end();)
+        it = jobs_.find(it->first) ? std::next(it) : progress_.erase(it);
 
-void ImportJobs::run(const std::shared_ptr<Job>& job) {
-    std::string state = "done";
-    VariantMap summary;
-    try {
-        auto store = env_.openStore();
-        const auto importer = env_.importer();
+    auto progress = std::make_shared<Progress>();
+    const std::string fileName = request.fileName;
+    auto work = [env = env_, request = std::move(request), descriptors, progress](const JobControl& control) {
+        auto store = env.openStore();
+        const auto importer = env.importer();
         if (!importer) throw Error(ErrorCode::Failed, "the importer plugin stopped");
         const auto report = services::runImport(
-            job->request, job->fd, job->errorsFd, env_.maxBytes, *store, *store, *importer,
-            [&job](std::uint64_t rows, std::uint64_t bytes) {
-                job->rows = rows;
-                job->bytes = bytes;
-                return !job->cancelRequested.load();
+            request, descriptors->fd, descriptors->errorsFd, env.maxBytes, *store, *store, *importer,
+            [&](std::uint64_t rows, std::uint64_t bytes) {
+                progress->rows = rows;
+                progress->bytes = bytes;
+                return !control.cancelled();
             });
-        summary = toVariantMap(report, job->request.dryRun);
-    } catch (const services::ImportCancelled& e) {
-        state = "cancelled";
-        summary["error"] = sdbus::Variant(std::string(e.what()));
-    } catch (const std::exception& e) {
-        state = "failed";
-        summary["error"] = sdbus::Variant(std::string(e.what()));
-    }
-    closeFd(job->fd);
-    closeFd(job->errorsFd);
-    boost::asio::post(io_, [this, job, state = std::move(state), summary = std::move(summary)]() mutable {
-        finish(job, std::move(state), std::move(summary));
-    });
-}
-
-void ImportJobs::finish(const std::shared_ptr<Job>& job, std::string state, VariantMap summary) {
-    if (job->thread.joinable()) job->thread.join();
-    // The import's parse buffers, its statements and its SQLite page caches (tens of MiB for a
-    // million rows) are freed by now, but glibc keeps freed heap mapped in the import thread's
-    // arena: give it back, so a send after a big import does not start from the import's peak.
-    malloc_trim(0);
-    {
-        std::lock_guard lock(mutex_);
-        job->state = state;
-        job->summary = summary;
-        job->ended = Clock::now();
-    }
-    const auto id = std::to_string(job->id);
-    if (state == "done")
-        log::info("import done", {{"IMPORT_ID", id}, {"ROWS", std::to_string(job->rows.load())}});
-    else
-        log::warning("import " + state, {{"IMPORT_ID", id},
-                                          {"ERROR", summary.count("error") ? summary.at("error").get<std::string>() : ""}});
-    if (env_.emitFinished) env_.emitFinished(job->id, state, summary);
-    forgetOld();
+        return toVariantMap(report, request.dryRun);
+    };
+    auto finished = [this, progress](const JobSnapshot& job) {
+        progress->finalRate = progress->rate();
+        progress->ended = true;
+        // The import's parse buffers, its statements and its SQLite page caches (tens of MiB
+        // for a million rows) are freed by now, but glibc keeps freed heap mapped in the import
+        // thread's arena: give it back, so a send after a big import does not start from the
+        // import's peak.
+        malloc_trim(0);
+        const auto id = std::to_string(job.id);
+        const std::string state = job.state == JobState::Completed ? "done" : std::string(toString(job.state));
+        if (job.state == JobState::Completed)
+            log::info("import done", {{"IMPORT_ID", id}, {"ROWS", std::to_string(progress->rows.load())}});
+        else
+            log::warning("import " + state,
+                         {{"IMPORT_ID", id},
+                          {"ERROR", job.result.count("error") ? job.result.at("error").get<std::string>() : ""}});
+        if (env_.emitFinished) env_.emitFinished(job.id, state, job.result);
+    };
+    const auto id = jobs_.start(kImportJob, {2, 0, "already 2 imports running; wait for one to end"}, owner,
+                                std::move(work), std::move(finished));
+    progress_[id] = progress;
+    log::info("import started", {{"IMPORT_ID", std::to_string(id)}, {"FILE_NAME", fileName}});
+    tick();
+    return id;
 }
 
 void ImportJobs::tick() {
     bool anyRunning = false;
-    std::vector<std::shared_ptr<Job>> running;
-    {
-        std::lock_guard lock(mutex_);
-        for (const auto& [id, job] : jobs_)
-            if (job->state == "running") running.push_back(job);
-    }
-    for (const auto& job : running) {
+    for (const auto& [id, progress] : progress_) {
+        if (progress->ended) continue;
         anyRunning = true;
-        const auto rows = job->rows.load();
-        if (rows != job->reportedRows && env_.emitProgress) {
-            job->reportedRows = rows;
-            env_.emitProgress(job->id, rows, job->bytes.load(), job->rate());
+        const auto rows = progress->rows.load();
+        if (rows != progress->reportedRows && env_.emitProgress) {
+            progress->reportedRows = rows;
+            env_.emitProgress(id, rows, progress->bytes.load(), progress->rate());
         }
     }
     if (!anyRunning) return;
@@ -189,44 +140,33 @@ void ImportJobs::tick() {
     });
 }
 
-void ImportJobs::forgetOld() {
-    std::lock_guard lock(mutex_);
-    const auto now = Clock::now();
-    for (auto it = jobs_.begin(); it != jobs_.end();) {
-        if (it->second->state != "running" && now - it->second->ended > kKeepFinished)
-            it = jobs_.erase(it);
-        else
-            ++it;
-    }
+std::shared_ptr<ImportJobs::Progress> ImportJobs::progressOf(std::uint64_t id) const {
+    const auto it = progress_.find(id);
+    return it == progress_.end() ? nullptr : it->second;
 }
 
 VariantMap ImportJobs::describe(std::uint64_t id) {
-    std::lock_guard lock(mutex_);
-    const auto it = jobs_.find(id);
-    if (it == jobs_.end()) throw Error(ErrorCode::NotFound, "no import with id " + std::to_string(id));
-    const auto& job = *it->second;
-    VariantMap m = job.summary;
-    m["id"] = sdbus::Variant(job.id);
-    m["state"] = sdbus::Variant(job.state);
-    m["bytes"] = sdbus::Variant(job.bytes.load());
-    m["rows_per_second"] = sdbus::Variant(job.rate());
-    if (job.state == "running") m["rows"] = sdbus::Variant(job.rows.load());
+    const auto job = jobs_.find(id);
+    const auto progress = progressOf(id);
+    if (!job || job->kind != kImportJob || !progress)
+        throw Error(ErrorCode::NotFound, "no import with id " + std::to_string(id));
+    VariantMap m = job->result;
+    m["id"] = sdbus::Variant(job->id);
+    m["state"] = sdbus::Variant(job->state == JobState::Completed ? std::string("done") : std::string(toString(job->state)));
+    m["bytes"] = sdbus::Variant(progress->bytes.load());
+    m["rows_per_second"] = sdbus::Variant(progress->rate());
+    if (job->state == JobState::Running) m["rows"] = sdbus::Variant(progress->rows.load());
     if (!m.count("error")) m["error"] = sdbus::Variant(std::string());
     return m;
 }
 
 void ImportJobs::cancel(std::uint64_t id) {
-    std::lock_guard lock(mutex_);
-    const auto it = jobs_.find(id);
-    if (it == jobs_.end()) throw Error(ErrorCode::NotFound, "no import with id " + std::to_string(id));
-    if (it->second->state != "running")
-        throw Error(ErrorCode::InvalidState, "import " + std::to_string(id) + " is " + it->second->state);
-    it->second->cancelRequested = true;
-}
-
-void ImportJobs::cancelAll() {
-    std::lock_guard lock(mutex_);
-    for (auto& [id, job] : jobs_) job->cancelRequested = true;
+    const auto job = jobs_.find(id);
+    if (!job || job->kind != kImportJob) throw Error(ErrorCode::NotFound, "no import with id " + std::to_string(id));
+    if (job->state != JobState::Running)
+        throw Error(ErrorCode::InvalidState, "import " + std::to_string(id) + " is " +
+                                                 (job->state == JobState::Completed ? "done" : std::string(toString(job->state))));
+    jobs_.cancel(id);
 }
 
 }  // namespace campaignd::bus

@@ -1,29 +1,32 @@
-// import_jobs.h: recipient imports as jobs. ImportRecipients returns at once with a job id;
-// the import runs on a worker thread of its own with its own database connection (the bus
-// keeps serving), and its progress and end reach the bus through the io_context thread:
-// ImportProgress at most four times a second, ImportFinished once. A finished job is kept for
-// GetImport for an hour. Stopping the daemon cancels running imports, which then write
-// nothing.
+// import_jobs.h: recipient imports as jobs of the JobRunner (kind "import"). ImportRecipients
+// returns at once with the job's id; the import runs on the job's thread with its own database
+// connection (the bus keeps serving), and its progress and end reach the bus through the io
+// thread: ImportProgress at most four times a second, ImportFinished once (state "done" for
+// the runner's "completed"). At most two imports run at once. Stopping the daemon cancels
+// running imports, which then write nothing.
 #pragma once
+
+#include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "bus/job_runner.h"
 #include "bus/variant_map.h"
 #include "services/import_service.h"
 #include "storage/store.h"
 
 namespace campaignd::bus {
+
+inline constexpr const char* kImportJob = "import";
 
 class ImportJobs {
 public:
@@ -37,32 +40,30 @@ public:
         std::function<void(std::uint64_t id, const std::string& state, const VariantMap& summary)> emitFinished;
     };
 
-    ImportJobs(boost::asio::io_context& io, Environment env);
-    ~ImportJobs();  // cancels and joins every running job
+    ImportJobs(boost::asio::io_context& io, JobRunner& jobs, Environment env);
+    ~ImportJobs();
 
     // Checks the request (extension, size, groups, an importer is loaded) on the caller's
-    // store, then starts the job. Takes ownership of `fd` and `errorsFd` (-1: none).
-    std::uint64_t start(services::ImportRequest request, int fd, int errorsFd, storage::Store& store);
+    // store, then starts the job for the user `owner`. Takes ownership of `fd` and `errorsFd`
+    // (-1: none).
+    std::uint64_t start(services::ImportRequest request, int fd, int errorsFd, storage::Store& store,
+                        uid_t owner);
     // The job's state as GetImport returns it; Error(NotFound) for an unknown id.
     VariantMap describe(std::uint64_t id);
     // Error(NotFound) for an unknown id; Error(InvalidState) when it is not running.
     void cancel(std::uint64_t id);
-    void cancelAll();
 
 private:
-    struct Job;
+    struct Progress;
 
-    void run(const std::shared_ptr<Job>& job);
-    void finish(const std::shared_ptr<Job>& job, std::string state, VariantMap summary);
+    std::shared_ptr<Progress> progressOf(std::uint64_t id) const;
     void tick();
-    void forgetOld();
 
-    boost::asio::io_context& io_;
+    JobRunner& jobs_;
     Environment env_;
     boost::asio::steady_timer timer_;
-    std::mutex mutex_;
-    std::uint64_t nextId_ = 1;
-    std::map<std::uint64_t, std::shared_ptr<Job>> jobs_;
+    // Per import, on the io thread; the job's thread writes only the atomics inside.
+    std::map<std::uint64_t, std::shared_ptr<Progress>> progress_;
 };
 
 // The summary keys of ImportFinished for a report.

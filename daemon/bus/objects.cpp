@@ -1,13 +1,9 @@
 // objects.cpp: see objects.h.
 #include "bus/objects.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <boost/asio/post.hpp>
 
 #include "bus/guard.h"
-#include "bus/import_jobs.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -150,10 +146,7 @@ std::map<std::string, sdbus::Variant> CampaignObject::GetSummary() {
     return guarded("GetSummary", [&] { return toVariantMap(services_.campaigns.summary(campaign_.id)); });
 }
 
-services::SendingService& CampaignObject::sending() {
-    if (!services_.sending) throw Error(ErrorCode::Failed, "sending is not available yet; try again in a moment");
-    return *services_.sending;
-}
+services::SendingService& CampaignObject::sending() { return services_.sending; }
 
 void CampaignObject::Send() {
     guarded("Send", [&] {
@@ -283,7 +276,9 @@ std::map<std::string, sdbus::Variant> ManagerObject::GetStatus() {
 
 std::vector<std::map<std::string, sdbus::Variant>> ManagerObject::ListPlugins() {
     return guarded("ListPlugins", [&] {
-        return services_.listPlugins ? services_.listPlugins() : std::vector<VariantMap>{};
+        std::vector<VariantMap> out;
+        for (const auto& p : services_.plugins.plugins()) out.push_back(toVariantMap(p));
+        return out;
     });
 }
 
@@ -327,9 +322,8 @@ sdbus::ObjectPath ManagerObject::GetCampaign(const uint64_t& id) {
 std::vector<uint64_t> ManagerObject::RunScheduled() {
     return guarded("RunScheduled", [&] {
         requireAdmin("RunScheduled");
-        if (!services_.sending) throw Error(ErrorCode::Failed, "sending is not available yet; try again in a moment");
         std::vector<uint64_t> out;
-        for (const auto id : services_.sending->runScheduled()) out.push_back(static_cast<uint64_t>(id));
+        for (const auto id : services_.sending.runScheduled()) out.push_back(static_cast<uint64_t>(id));
         return out;
     });
 }
@@ -431,165 +425,7 @@ uint64_t ManagerObject::RemoveGroupMembers(const std::string& name, const std::v
     });
 }
 
-uint64_t ManagerObject::ImportRecipients(const sdbus::UnixFd& file, const std::map<std::string, sdbus::Variant>& options) {
-    return guarded("ImportRecipients", [&] {
-        requireAdmin("ImportRecipients");
-        if (!services_.imports) throw Error(ErrorCode::Failed, "imports are not available");
-        FieldReader r(options, "ImportRecipients options");
-        services::ImportRequest request;
-        request.fileName = r.string("file_name").value_or("-");
-        if (const auto d = r.string("delimiter")) {
-            if (d->size() != 1)
-                throw Error(ErrorCode::InvalidArgument, "ImportRecipients: the delimiter must be one of ',', ';', tab");
-            request.delimiter = (*d)[0];
-        }
-        request.map = r.strings("map").value_or(std::vector<std::string>{});
-        request.groups = r.strings("groups").value_or(std::vector<std::string>{});
-        request.update = r.boolean("update").value_or(false);
-        request.dryRun = r.boolean("dry_run").value_or(false);
-        int errorsFd = -1;
-        try {
-            errorsFd = r.fd("errors").value_or(-1);
-            r.finish();
-        } catch (...) {
-            if (errorsFd >= 0) ::close(errorsFd);
-            throw;
-        }
-        const int fd = ::fcntl(file.get(), F_DUPFD_CLOEXEC, 3);
-        if (fd < 0) {
-            if (errorsFd >= 0) ::close(errorsFd);
-            throw Error(ErrorCode::Failed, "ImportRecipients: cannot take the file descriptor");
-        }
-        return services_.imports->start(std::move(request), fd, errorsFd, services_.store);
-    });
-}
-
-std::map<std::string, sdbus::Variant> ManagerObject::GetImport(const uint64_t& id) {
-    return guarded("GetImport", [&] {
-        if (!services_.imports) throw Error(ErrorCode::NotFound, "no import with id " + std::to_string(id));
-        return services_.imports->describe(id);
-    });
-}
-
-void ManagerObject::CancelImport(const uint64_t& id) {
-    guarded("CancelImport", [&] {
-        requireAdmin("CancelImport");
-        if (!services_.imports) throw Error(ErrorCode::NotFound, "no import with id " + std::to_string(id));
-        services_.imports->cancel(id);
-    });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Bounces
-
-namespace {
-
-services::BounceService& requireBounces(Services& services) {
-    if (!services.bounces) throw Error(ErrorCode::Failed, "bounce processing is not available");
-    return *services.bounces;
-}
-
-storage::BounceFilter readBounceFilter(FieldReader& r, bool paged) {
-    storage::BounceFilter f;
-    if (const auto c = r.uint64("campaign_id"); c && *c != 0) {
-        if (*c > static_cast<std::uint64_t>(INT64_MAX)) throw Error(ErrorCode::InvalidArgument, "campaign_id is out of range");
-        f.campaign = static_cast<campaignd::Id>(*c);
-    }
-    f.reason = r.string("reason");
-    if (paged) {
-        const auto limit = r.uint64("limit").value_or(kMaxRecipientsPerCall);
-        if (limit > kMaxRecipientsPerCall)
-            throw Error(ErrorCode::InvalidArgument, "ListBounces: limit " + std::to_string(limit) + " is more than " +
-                                                        std::to_string(kMaxRecipientsPerCall) + " per call; page with offset");
-        f.limit = static_cast<std::int64_t>(limit);
-        if (const auto offset = r.uint64("offset")) f.offset = static_cast<std::int64_t>(std::min<std::uint64_t>(*offset, INT64_MAX));
-    }
-    r.finish();
-    return f;
-}
-
-VariantMap toVariantMap(const services::BounceReport& report) {
-    std::vector<VariantMap> results;
-    for (const auto& o : report.results)
-        results.push_back(VariantMap{
-            {"recipient", sdbus::Variant(o.recipient)},
-            {"status", sdbus::Variant(o.status)},
-            {"reason", sdbus::Variant(o.reason)},
-            {"hard", sdbus::Variant(o.hard)},
-            {"campaign_id", sdbus::Variant(static_cast<std::uint64_t>(o.campaignId.value_or(0)))},
-            {"action", sdbus::Variant(o.action)},
-            {"matched_by", sdbus::Variant(o.matchedBy)},
-            {"recorded", sdbus::Variant(o.recorded)},
-            {"duplicate", sdbus::Variant(o.duplicate)},
-            {"effect", sdbus::Variant(o.effect)},
-        });
-    return {
-        {"is_bounce", sdbus::Variant(report.isBounce)},
-        {"is_auto_reply", sdbus::Variant(report.isAutoReply)},
-        {"is_complaint", sdbus::Variant(report.isComplaint)},
-        {"format", sdbus::Variant(report.format)},
-        {"error", sdbus::Variant(report.error)},
-        {"recorded", sdbus::Variant(static_cast<std::uint64_t>(report.recorded))},
-        {"duplicates", sdbus::Variant(static_cast<std::uint64_t>(report.duplicates))},
-        {"results", sdbus::Variant(results)},
-    };
-}
-
-}  // namespace
-
-std::map<std::string, sdbus::Variant> ManagerObject::IngestBounce(const sdbus::UnixFd& message, const std::map<std::string, sdbus::Variant>& options) {
-    return guarded("IngestBounce", [&] {
-        requireAdmin("IngestBounce");
-        auto& bounces = requireBounces(services_);
-        FieldReader r(options, "IngestBounce options");
-        const bool dryRun = r.boolean("dry_run").value_or(false);
-        r.finish();
-        const std::string raw = services::readBounceMessage(message.get());
-        return toVariantMap(bounces.process(raw, services::BounceSource::Ingest, dryRun));
-    });
-}
-
-std::vector<std::map<std::string, sdbus::Variant>> ManagerObject::ListBounces(const std::map<std::string, sdbus::Variant>& filter) {
-    return guarded("ListBounces", [&] {
-        auto& bounces = requireBounces(services_);
-        FieldReader r(filter, "ListBounces filter");
-        const auto f = readBounceFilter(r, true);
-        return mapAll(bounces.list(f), [](const BounceRecord& b) { return toVariantMap(b); });
-    });
-}
-
-uint64_t ManagerObject::ExportBounces(const sdbus::UnixFd& file, const std::map<std::string, sdbus::Variant>& filter) {
-    return guarded("ExportBounces", [&] {
-        auto& bounces = requireBounces(services_);
-        FieldReader r(filter, "ExportBounces filter");
-        const auto f = readBounceFilter(r, false);
-        return static_cast<uint64_t>(bounces.exportCsv(file.get(), f));
-    });
-}
-
-std::map<std::string, sdbus::Variant> ManagerObject::ProcessBounces(const std::map<std::string, sdbus::Variant>& options) {
-    return guarded("ProcessBounces", [&] {
-        requireAdmin("ProcessBounces");
-        auto& bounces = requireBounces(services_);
-        FieldReader r(options, "ProcessBounces options");
-        r.finish();
-        const auto source = services_.bounceSource ? services_.bounceSource() : std::nullopt;
-        if (!source)
-            throw Error(ErrorCode::Failed,
-                        "no bounce-source plugin is running (see `campaignd-ctl status`): the imap-bounce plugin "
-                        "is needed to fetch bounces");
-        const services::FetchSummary s = bounces.fetch(*source);
-        auto n = [](std::int64_t v) { return sdbus::Variant(static_cast<std::uint64_t>(v > 0 ? v : 0)); };
-        return VariantMap{
-            {"fetched", n(s.fetched)},
-            {"recorded", n(s.recorded)},
-            {"duplicates", n(s.duplicates)},
-            {"not_bounces", n(s.notBounces)},
-            {"unparsable", n(s.unparsable)},
-            {"source_status", sdbus::Variant(s.sourceStatus)},
-            {"errors", sdbus::Variant(s.errors)},
-        };
-    });
-}
+// ImportRecipients, GetImport, CancelImport, GetJob, CancelJob and the bounce methods: see
+// manager_jobs.cpp.
 
 }  // namespace campaignd::bus

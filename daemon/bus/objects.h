@@ -3,7 +3,8 @@
 // campaign (/org/campaignd/Campaignd1/campaign/<id>) and keeps them in step with the services
 // by being their CampaignObserver: a campaign's object appears when it is created, changes
 // its properties (PropertiesChanged) when it changes, and goes when it is deleted. Handlers
-// only parse arguments, check access and call a service; the rules live in the services.
+// only parse arguments, check access and call a service (or start a job, manager_jobs.cpp, for
+// anything that waits on the network or a caller's descriptor); the rules live in the services.
 #pragma once
 
 #include <functional>
@@ -19,6 +20,7 @@
 #include "bus/variant_map.h"
 #include "campaignd/dbus/Campaign_adaptor.h"
 #include "campaignd/dbus/Manager_adaptor.h"
+#include "plugin-host/plugin_host.h"
 #include "services/bounce_service.h"
 #include "services/campaign_service.h"
 #include "services/recipient_service.h"
@@ -40,19 +42,22 @@ struct DaemonInfo {
     std::string bus;  // "system" or "user"
 };
 
+class BounceJobs;
 class ImportJobs;
+class JobRunner;
 
+// What the bus objects call: every part exists before the objects are built (app::Daemon).
 struct Services {
     services::CampaignService& campaigns;
     services::RecipientService& recipients;
+    services::SendingService& sending;
+    services::BounceService& bounces;  // on the bus thread's store: lists and the jobs' checks
     const AccessPolicy& access;
-    std::function<std::vector<VariantMap>()> listPlugins;
-    storage::Store& store;
-    ImportJobs* imports = nullptr;  // set once the jobs exist
-    services::BounceService* bounces = nullptr;  // set once bounce processing is configured
-    services::SendingService* sending = nullptr;  // set once the engine exists
-    // The running bounce-source plugin (imap-bounce), if any.
-    std::function<std::optional<plugins::BounceSourceHandle>()> bounceSource = {};
+    const plugins::PluginHost& plugins;
+    storage::Store& store;  // the bus thread's
+    JobRunner& jobs;
+    ImportJobs& imports;
+    BounceJobs& bounceJobs;
 };
 
 class CampaignObject final
@@ -142,15 +147,20 @@ private:
     void DeleteGroup(const std::string& name) override;
     uint64_t AddGroupMembers(const std::string& name, const std::vector<std::string>& emails) override;
     uint64_t RemoveGroupMembers(const std::string& name, const std::vector<std::string>& emails) override;
+    // manager_jobs.cpp
     uint64_t ImportRecipients(const sdbus::UnixFd& file, const std::map<std::string, sdbus::Variant>& options) override;
     std::map<std::string, sdbus::Variant> GetImport(const uint64_t& id) override;
     void CancelImport(const uint64_t& id) override;
-    std::map<std::string, sdbus::Variant> IngestBounce(const sdbus::UnixFd& message, const std::map<std::string, sdbus::Variant>& options) override;
+    std::map<std::string, sdbus::Variant> GetJob(const uint64_t& id) override;
+    void CancelJob(const uint64_t& id) override;
+    uint64_t IngestBounce(const sdbus::UnixFd& message, const std::map<std::string, sdbus::Variant>& options) override;
     std::vector<std::map<std::string, sdbus::Variant>> ListBounces(const std::map<std::string, sdbus::Variant>& filter) override;
     uint64_t ExportBounces(const sdbus::UnixFd& file, const std::map<std::string, sdbus::Variant>& filter) override;
-    std::map<std::string, sdbus::Variant> ProcessBounces(const std::map<std::string, sdbus::Variant>& options) override;
+    uint64_t ProcessBounces(const std::map<std::string, sdbus::Variant>& options) override;
 
     void requireAdmin(const char* action);
+    // The uid of the caller of the call being handled; (uid_t)-1 when the bus does not say.
+    uid_t callerUid();
 
     sdbus::IConnection& connection_;
     boost::asio::io_context& io_;

@@ -2,7 +2,9 @@
 #include "services/bounce_service.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <Poco/DigestEngine.h>
@@ -74,11 +76,30 @@ std::string withoutAngles(std::string_view id) {
     return std::string(id);
 }
 
-void writeAll(int fd, std::string_view data) {
+constexpr int kStopPollMs = 250;
+
+void stopIfRequested(const StopRequested& stop, const char* what) {
+    if (stop && stop()) throw Error(ErrorCode::Failed, std::string(what) + " was cancelled");
+}
+
+// Writes all of data. A pipe or socket is written when poll() says it takes more, at most
+// PIPE_BUF bytes at a time (so the write itself does not block on a pipe), asking `stop` while
+// it waits; a regular file is written at once.
+void writeAll(int fd, std::string_view data, bool waitable, const StopRequested& stop) {
     while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
+        std::size_t chunk = data.size();
+        if (waitable) {
+            pollfd p{fd, POLLOUT, 0};
+            const int ready = ::poll(&p, 1, kStopPollMs);
+            if (ready < 0 && errno != EINTR)
+                throw Error(ErrorCode::Failed, std::string("cannot write the bounce report: ") + std::strerror(errno));
+            stopIfRequested(stop, "the bounce report");
+            if (ready <= 0) continue;
+            chunk = std::min<std::size_t>(chunk, PIPE_BUF);
+        }
+        const ssize_t n = ::write(fd, data.data(), chunk);
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR || errno == EAGAIN) continue;
             throw Error(ErrorCode::Failed, std::string("cannot write the bounce report: ") + std::strerror(errno));
         }
         data.remove_prefix(static_cast<std::size_t>(n));
@@ -87,7 +108,7 @@ void writeAll(int fd, std::string_view data) {
 
 }  // namespace
 
-std::string readBounceMessage(int fd, std::chrono::milliseconds timeout) {
+std::string readBounceMessage(int fd, std::chrono::milliseconds timeout, const StopRequested& stop) {
     using SteadyClock = std::chrono::steady_clock;
     const auto deadline = SteadyClock::now() + timeout;
     std::string raw;
@@ -98,11 +119,12 @@ std::string readBounceMessage(int fd, std::chrono::milliseconds timeout) {
             throw Error(ErrorCode::Failed, "the message did not arrive in time (" +
                                                std::to_string(timeout.count() / 1000) + " s); nothing was recorded");
         pollfd p{fd, POLLIN, 0};
-        const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+        const int ready = ::poll(&p, 1, static_cast<int>(std::min<long>(left.count(), kStopPollMs)));
         if (ready < 0) {
             if (errno == EINTR) continue;
             throw Error(ErrorCode::Failed, std::string("cannot read the message: ") + std::strerror(errno));
         }
+        stopIfRequested(stop, "reading the message");
         if (ready == 0) continue;  // the deadline check above ends it
         const ssize_t n = ::read(fd, buffer, sizeof buffer);
         if (n < 0) {
@@ -345,17 +367,25 @@ BounceOutcome BounceService::recordRejection(Id campaign, std::optional<Id> reci
     return out;
 }
 
-FetchSummary BounceService::fetch(const plugins::BounceSourceHandle& source) {
-    FetchSummary summary;
+void BounceService::checkSourceConfigured() const {
     const bool configured = std::any_of(settings_.source.begin(), settings_.source.end(),
                                         [](const auto& kv) { return kv.first == "URL" && !kv.second.empty(); });
     if (!configured)
         throw Error(ErrorCode::Failed, "no bounce mailbox is configured: set URL=, Username= and PasswordFile= in [Bounces]");
+}
+
+FetchSummary BounceService::fetch(const plugins::BounceSourceHandle& source, const StopRequested& stop) {
+    FetchSummary summary;
+    checkSourceConfigured();
     constexpr std::size_t kMaxErrors = 100;
     auto note = [&](std::string error) {
         if (summary.errors.size() < kMaxErrors) summary.errors.push_back(std::move(error));
     };
     const plugins::BounceFetchStatus status = source.fetch(settings_.source, [&](std::string_view id, std::string_view raw) {
+        // Not InvalidArgument: the source stops and leaves the message unseen.
+        if (stop && stop())
+            throw Error(ErrorCode::Failed, "the bounce fetch was cancelled after " + std::to_string(summary.fetched) +
+                                               " messages; the rest are read by the next run");
         ++summary.fetched;
         try {
             const BounceReport report = process(raw, BounceSource::Imap, false);
@@ -388,16 +418,22 @@ FetchSummary BounceService::fetch(const plugins::BounceSourceHandle& source) {
     return summary;
 }
 
-std::vector<BounceRecord> BounceService::list(const storage::BounceFilter& filter) {
+void BounceService::checkFilter(const storage::BounceFilter& filter) {
     if (filter.reason && !bounce::reasonFromString(*filter.reason))
         throw Error(ErrorCode::InvalidArgument, "unknown bounce reason \"" + *filter.reason +
                                                     "\" (userunknown, hostunknown, mailboxfull, ...)");
     if (filter.campaign && !campaigns_.findCampaign(*filter.campaign))
         throw Error(ErrorCode::NotFound, "no campaign with id " + std::to_string(*filter.campaign));
+}
+
+std::vector<BounceRecord> BounceService::list(const storage::BounceFilter& filter) {
+    checkFilter(filter);
     return bounces_.listBounces(filter);
 }
 
-std::int64_t BounceService::exportCsv(int fd, const storage::BounceFilter& filter) {
+std::int64_t BounceService::exportCsv(int fd, const storage::BounceFilter& filter, const StopRequested& stop) {
+    struct stat st {};
+    const bool waitable = ::fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
     const std::vector<BounceRecord> records = list(filter);
     // The original's BounceRecord columns (campaign, recipient_email, reason, processed_at),
     // then what campaignd knows besides.
@@ -409,11 +445,11 @@ std::int64_t BounceService::exportCsv(int fd, const storage::BounceFilter& filte
                (b.hard ? "true" : "false") + ',' + rules::csvCell(b.action) + ',' + rules::csvCell(b.diagnostic) + ',' +
                rules::csvCell(b.remoteMta) + ',' + rules::csvCell(b.messageId) + ',' + rules::csvCell(b.source) + "\r\n";
         if (out.size() > (1u << 16)) {
-            writeAll(fd, out);
+            writeAll(fd, out, waitable, stop);
             out.clear();
         }
     }
-    writeAll(fd, out);
+    writeAll(fd, out, waitable, stop);
     return static_cast<std::int64_t>(records.size());
 }
 

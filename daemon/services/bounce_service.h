@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +72,10 @@ struct BounceReport {
 };
 
 // What one fetch from the bounce mailbox did (Manager.ProcessBounces, `bounces fetch`).
+// Polled by long work (a fetch, reading or writing a caller's descriptor) between steps: true
+// stops it with an Error. Empty: never.
+using StopRequested = std::function<bool()>;
+
 struct FetchSummary {
     std::int64_t fetched = 0;     // messages handed over by the source
     std::int64_t recorded = 0;    // new bounce records (a report may hold several)
@@ -113,13 +118,23 @@ public:
     // One run of the bounce source: every message it hands over goes through process() (source
     // imap) and is committed before the source marks it processed. Source failures (connection
     // refused, login failure) end up in the summary and the log, never as an exception; a
-    // database failure stops the run and throws. Error(Failed) if no URL= is configured.
-    FetchSummary fetch(const plugins::BounceSourceHandle& source);
+    // database failure stops the run and throws. Error(Failed) if no URL= is configured
+    // (checkSourceConfigured). `stop` is asked before each message: once it says so the run
+    // ends with Error(Failed), the message left unprocessed for the next run (a source waiting
+    // on its server is not interrupted: it has its own time-outs).
+    FetchSummary fetch(const plugins::BounceSourceHandle& source, const StopRequested& stop = {});
+    // Error(Failed) unless [Bounces] URL= is set.
+    void checkSourceConfigured() const;
 
     std::vector<BounceRecord> list(const storage::BounceFilter& filter);
+    // Error(InvalidArgument) for an unknown reason, Error(NotFound) for an unknown campaign: what
+    // list() and exportCsv() refuse before they read anything.
+    void checkFilter(const storage::BounceFilter& filter);
     // The Bounce Report CSV (the original's columns first), formula-safe, written to fd
-    // (not closed); returns the number of records. Error(Failed) when writing fails.
-    std::int64_t exportCsv(int fd, const storage::BounceFilter& filter);
+    // (not closed); returns the number of records. A pipe or socket is waited on with poll()
+    // in short steps, asking `stop` in between (Error(Failed) once it says so), so a reader
+    // that never reads holds only the caller, never for ever. Error(Failed) when writing fails.
+    std::int64_t exportCsv(int fd, const storage::BounceFilter& filter, const StopRequested& stop = {});
 
     const BounceSettings& settings() const { return settings_; }
 
@@ -137,8 +152,10 @@ private:
 
 // Reads one notice from fd (from its current position to its end; not closed): at most
 // kMaxBounceMessageBytes (Error(InvalidArgument) beyond), waiting at most `timeout` in all for
-// a writer that stalls (Error(Failed)), so a stuck pipe cannot hold the caller.
-std::string readBounceMessage(int fd, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+// a writer that stalls (Error(Failed)), so a stuck pipe cannot hold the caller; `stop` is asked
+// at least four times a second (Error(Failed) once it says so).
+std::string readBounceMessage(int fd, std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                              const StopRequested& stop = {});
 
 // The identity of a notice: "mid:" and its own Message-ID when it has one, else "sha256:" and
 // the hex SHA-256 of its bytes.

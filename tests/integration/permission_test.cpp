@@ -60,6 +60,8 @@ protected:
             {"call", kService, kCampaign, kCampaignIface, "Resume"},
             {"call", kService, kCampaign, kCampaignIface, "Cancel"},
             {"call", kService, kCampaign, kCampaignIface, "Delete"},
+            {"call", kService, kManager, kManagerIface, "ProcessBounces", "a{sv}", "0"},
+            {"call", kService, kManager, kManagerIface, "CancelJob", "t", "1"},
         };
     }
 

@@ -3,9 +3,14 @@
 // one record per notice and address however often it comes, the actions (hard bounce
 // suppresses, soft ones only at the limit, a complaint unsubscribes, a delay does nothing, a
 // success notice resets the count, an auto-reply records nothing), dry runs writing nothing,
-// non-mail input refused, the sender's 5xx at RCPT, and the formula-safe CSV report.
+// non-mail input refused, the sender's 5xx at RCPT, and the formula-safe CSV report; reading a
+// notice from and writing the report to a caller's descriptor end when the job is cancelled.
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 
 #include "mail/verp.h"
 #include "services/bounce_service.h"
@@ -311,6 +316,46 @@ TEST_F(BounceServiceTest, TheCsvReportHasTheOriginalsColumnsAndIsFormulaSafe) {
         << row;
     EXPECT_NE(row.find("\"'=HYPERLINK(\"\"http://evil\"\")"), std::string::npos)
         << "a diagnostic starting with = is neutralised: " << row;
+}
+
+// After `calls` questions, says stop.
+StopRequested stopAfter(int calls) {
+    auto asked = std::make_shared<std::atomic<int>>(0);
+    return [asked, calls] { return ++*asked > calls; };
+}
+
+TEST_F(BounceServiceTest, ReadingANoticeEndsAtItsEndAtTheDeadlineOrWhenStopped) {
+    int p[2];
+    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    const std::string text = render(Dsn{});
+    ASSERT_EQ(::write(p[1], text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    // The writer keeps its end open: the deadline ends the wait, or a stop before it.
+    expectError(ErrorCode::Failed, "in time", [&] { readBounceMessage(p[0], std::chrono::milliseconds(300)); });
+    expectError(ErrorCode::Failed, "cancelled", [&] { readBounceMessage(p[0], std::chrono::seconds(30), stopAfter(2)); });
+    ::close(p[1]);
+    ::close(p[0]);
+    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    ASSERT_EQ(::write(p[1], text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    ::close(p[1]);
+    EXPECT_EQ(readBounceMessage(p[0], std::chrono::seconds(30), stopAfter(1000)), text);
+    ::close(p[0]);
+}
+
+TEST_F(BounceServiceTest, TheCsvReportIntoAPipeNobodyReadsEndsWhenStopped) {
+    const Campaign c = draft();
+    for (int i = 0; i < 30; ++i) {
+        Dsn d;
+        d.noticeId = "<dsn-" + std::to_string(i) + "@mx.example.net>";
+        d.recipient = "gone" + std::to_string(i) + "@example.net";
+        d.campaignHeader = std::to_string(c.id);
+        bounces.process(render(d), BounceSource::Imap, false);
+    }
+    int p[2];
+    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    ASSERT_GT(::fcntl(p[1], F_SETPIPE_SZ, 4096), 0);  // smaller than the report
+    expectError(ErrorCode::Failed, "cancelled", [&] { bounces.exportCsv(p[1], {}, stopAfter(20)); });
+    ::close(p[0]);
+    ::close(p[1]);
 }
 
 }  // namespace
