@@ -5,34 +5,18 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/utf8.h"
+
 namespace campaignd::plugins {
 namespace {
 
 bool isControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
-// The length of the valid UTF-8 sequence of two or more bytes starting at p[i], or 0 if the
-// bytes there are not one (overlong forms and surrogates excluded).
-std::size_t multiByteLength(const unsigned char* p, std::size_t i, std::size_t n) {
-    const unsigned char c = p[i];
-    std::size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xbf;  // allowed range of the second byte
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0) lo = 0xa0;
-        if (c == 0xed) hi = 0x9f;  // no surrogates
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0) lo = 0x90;
-        if (c == 0xf4) hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) return 0;
-    for (std::size_t k = 2; k < len; ++k)
-        if (p[i + k] < 0x80 || p[i + k] > 0xbf) return 0;
-    return len;
+// The length of the valid UTF-8 sequence of two or more bytes starting at in[i], or 0 if the
+// bytes there are not one (core/utf8.h: overlong forms and surrogates excluded).
+std::size_t multiByteLength(std::string_view in, std::size_t i) {
+    char32_t cp;
+    return utf8::decode(in, i, cp);
 }
 
 }  // namespace
@@ -50,7 +34,7 @@ std::string sanitizeText(std::string_view in) {
             ++i;
             continue;
         }
-        const std::size_t len = multiByteLength(p, i, n);
+        const std::size_t len = multiByteLength(in, i);
         if (len == 0) {
             out += '?';
             ++i;
@@ -77,7 +61,7 @@ bool isCleanText(std::string_view s) {
             ++i;
             continue;
         }
-        const std::size_t len = multiByteLength(p, i, n);
+        const std::size_t len = multiByteLength(s, i);
         if (len == 0) return false;
         i += len;
     }
