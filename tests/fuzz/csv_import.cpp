@@ -23,7 +23,7 @@ namespace {
 using campaignd::fuzz::check;
 using campaignd::fuzz::isValidUtf8;
 namespace csv = campaignd::csv;
-namespace services = campaignd::services;
+namespace rules = campaignd::rules;
 
 // Feeds `input` to feed() in pieces: whole (step 0), or in chunks whose sizes cycle through
 // `step`, 1, 2*step+1, ... so that boundaries land everywhere.

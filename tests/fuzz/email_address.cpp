@@ -19,7 +19,7 @@ using campaignd::Error;
 using campaignd::ErrorCode;
 using campaignd::fuzz::check;
 using campaignd::fuzz::isValidUtf8;
-namespace services = campaignd::services;
+namespace rules = campaignd::rules;
 
 bool hasLineBreakOrNul(std::string_view s) {
     return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
