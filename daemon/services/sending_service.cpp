@@ -26,6 +26,12 @@ Campaign SendingService::send(Id id) {
                     "campaign " + std::to_string(id) + " is " + std::string(displayName(c.status)) +
                         "; only a draft or scheduled campaign can be sent" +
                         (c.status == S::Paused ? " (resume it instead)" : ""));
+    // Sending nobody would complete the campaign at once (and mail a "0 of 0" report), after
+    // which nobody could be attached any more: almost certainly a forgotten attach.
+    if (c.recipientCount == 0)
+        throw Error(ErrorCode::InvalidState, "campaign " + std::to_string(id) +
+                                                 " has nobody attached; attach a group or recipients first "
+                                                 "(campaign attach)");
     delivery_.check(c);
     const Campaign started = campaigns_.transition(id, S::InProgress);
     try {

@@ -39,8 +39,8 @@ public:
 
     void addCompletionListener(CompletionListener listener);
 
-    // Draft or Scheduled -> In Progress, and sending starts. InvalidState otherwise;
-    // InvalidArgument when it cannot be sent (nothing changes then).
+    // Draft or Scheduled -> In Progress, and sending starts. InvalidState otherwise, or when
+    // nobody is attached; InvalidArgument when it cannot be sent (nothing changes then).
     Campaign send(Id id);
     // Starts every Scheduled campaign whose time has come; returns the ids started. One that
     // cannot be sent stays Scheduled and is logged; the others still start.

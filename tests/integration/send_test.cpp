@@ -197,6 +197,20 @@ TEST_P(SendTest, EveryRecipientGetsExactlyOnePersonalisedMessage) {
     EXPECT_EQ(readMaildir(maildir()).size(), 60u);
 }
 
+TEST_P(SendTest, ACampaignWithNobodyAttachedIsNotSent) {
+    start();
+    const auto c = okJson({"campaign", "create", "--name", "Empty", "--subject", "Hi", "--html", "<p>Hi</p>"});
+    const std::string id = std::to_string(c.value("id", 0));
+    const auto r = daemon_->ctl({"campaign", "send", id});
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.err.find("has nobody attached"), std::string::npos) << r.err;
+    EXPECT_EQ(campaign(std::stoi(id))["status"], "draft") << "it can still be attached and sent";
+    addRecipients("late", 3);
+    ok({"campaign", "attach", id, "--group", "late"});
+    ok({"campaign", "send", id});
+    EXPECT_TRUE(waitForStatus(std::stoi(id), "completed"));
+}
+
 TEST_P(SendTest, RunScheduledStartsOnlyCampaignsWhoseTimeHasCome) {
     start();
     addRecipients("news", 5);
