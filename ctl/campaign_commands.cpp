@@ -278,7 +278,7 @@ void runAttach(Context& context, const CampaignOptions& options)
     if (context.json) {
         nlohmann::json document = dictToJson(result);
         document["id"] = options.id;
-        for (const char* key : {"attached", "already_attached", "skipped_unsubscribed", "recipient_count"})
+        for (const char* key : {"attached", "already_attached", "skipped_unsubscribed", "skipped_bounced", "recipient_count"})
             if (!document.contains(key))
                 document[key] = 0;
         printJson(document);
@@ -288,6 +288,7 @@ void runAttach(Context& context, const CampaignOptions& options)
         {"Attached", std::to_string(dictUint(result, "attached"))},
         {"Already attached", std::to_string(dictUint(result, "already_attached"))},
         {"Skipped unsubscribed", std::to_string(dictUint(result, "skipped_unsubscribed"))},
+        {"Skipped bounced", std::to_string(dictUint(result, "skipped_bounced"))},
         {"Total", std::to_string(dictUint(result, "recipient_count"))},
     }));
 }

@@ -121,6 +121,7 @@ std::map<std::string, sdbus::Variant> CampaignObject::Attach(const std::map<std:
             {"attached", sdbus::Variant(static_cast<std::uint64_t>(res.attached))},
             {"already_attached", sdbus::Variant(static_cast<std::uint64_t>(res.alreadyAttached))},
             {"skipped_unsubscribed", sdbus::Variant(static_cast<std::uint64_t>(res.skippedUnsubscribed))},
+            {"skipped_bounced", sdbus::Variant(static_cast<std::uint64_t>(res.skippedBounced))},
             {"recipient_count", sdbus::Variant(static_cast<std::uint64_t>(res.recipientCount))},
         };
     });

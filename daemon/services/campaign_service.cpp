@@ -279,7 +279,8 @@ AttachResult CampaignService::attach(Id id, const AttachRequest& request) {
         for (const Id g : groupIds) result.attached += ledger_.attachGroup(id, g);
         for (const Id r : recipientIds)
             if (ledger_.attachRecipient(id, r)) ++result.attached;
-        result.skippedUnsubscribed = people.notSubscribed;
+        result.skippedUnsubscribed = people.unsubscribed;
+        result.skippedBounced = people.bounced;
         result.alreadyAttached = people.subscribed - result.attached;
         result.recipientCount = get(id).recipientCount;
     });

@@ -51,6 +51,7 @@ struct AttachResult {
     std::int64_t attached = 0;             // newly attached
     std::int64_t alreadyAttached = 0;      // subscribed, but attached before
     std::int64_t skippedUnsubscribed = 0;  // not attached because unsubscribed
+    std::int64_t skippedBounced = 0;       // not attached because their address bounced
     std::int64_t recipientCount = 0;       // attached in all, afterwards
 };
 

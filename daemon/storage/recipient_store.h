@@ -27,7 +27,8 @@ struct RecipientFilter {
 // Distinct people, by whether they are subscribed (countPeople).
 struct PeopleCount {
     std::int64_t subscribed = 0;
-    std::int64_t notSubscribed = 0;  // unsubscribed or bounced
+    std::int64_t unsubscribed = 0;
+    std::int64_t bounced = 0;
 };
 
 class RecipientStore : public virtual Transactional {

@@ -212,10 +212,14 @@ PeopleCount SqlStore::countPeople(std::span<const Id> groups, std::span<const Id
         for (const Id r : recipients) params.emplace_back(r);
         where += (where.empty() ? "" : " OR ") + std::string("r.id IN (") + placeholders(first, recipients.size()) + ")";
     }
-    for (const SqlRow& row : query("SELECT CASE WHEN r.status = 'subscribed' THEN 1 ELSE 0 END, COUNT(*)"
-                                   " FROM recipients r WHERE " + where + " GROUP BY 1",
-                                   params))
-        (row.int64(0) == 1 ? n.subscribed : n.notSubscribed) = row.int64(1);
+    for (const SqlRow& row : query("SELECT r.status, COUNT(*) FROM recipients r WHERE " + where + " GROUP BY r.status",
+                                   params)) {
+        switch (subscriptionStatusOf(row, 0)) {
+            case SubscriptionStatus::Subscribed: n.subscribed = row.int64(1); break;
+            case SubscriptionStatus::Unsubscribed: n.unsubscribed = row.int64(1); break;
+            case SubscriptionStatus::Bounced: n.bounced = row.int64(1); break;
+        }
+    }
     return n;
 }
 

@@ -121,7 +121,8 @@ TEST_F(BounceMailboxTest, APostfixDsnIsRecordedOnceMarkedSeenAndSuppressesTheRec
     ok({"campaign", "create", "--name", "Spring", "--subject", "Spring news", "--html", "<p>Hi</p>"});
     const json attached = okJson({"campaign", "attach", "2", "--group", "list"});
     EXPECT_EQ(attached["attached"], 1);
-    EXPECT_EQ(attached["skipped_unsubscribed"], 1);
+    EXPECT_EQ(attached["skipped_bounced"], 1);
+    EXPECT_EQ(attached["skipped_unsubscribed"], 0);
 }
 
 TEST_F(BounceMailboxTest, ACampaignSentByCampaigndBouncesBackThroughVerpAndTheRecipientIsSkippedNextTime) {

@@ -140,7 +140,8 @@ TEST_P(BounceTest, IngestRecordsOnceSuppressesAndReports) {
     ok({"campaign", "create", "--name", "later", "--subject", "s", "--html", "<p>x</p>"});
     const json attached = okJson({"campaign", "attach", "2", "--group", "list"});
     EXPECT_EQ(attached["attached"], 1);
-    EXPECT_EQ(attached["skipped_unsubscribed"], 1);
+    EXPECT_EQ(attached["skipped_bounced"], 1) << attached.dump();
+    EXPECT_EQ(attached["skipped_unsubscribed"], 0) << "a bounced address is not an unsubscribed one";
     const json bounced = okJson({"recipients", "list", "--status", "bounced"});
     ASSERT_EQ(bounced.size(), 1u);
     EXPECT_EQ(bounced[0]["email"], "nobody@example.net");

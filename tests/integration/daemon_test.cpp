@@ -198,6 +198,7 @@ TEST_P(DaemonTest, CampaignLifecycle) {
     auto attached = okJson({"campaign", "attach", "1", "--group", "newsletter"});
     EXPECT_EQ(attached["attached"], 2);
     EXPECT_EQ(attached["skipped_unsubscribed"], 1);
+    EXPECT_EQ(attached["skipped_bounced"], 0);
     attached = okJson({"campaign", "attach", "1", "--group", "newsletter", "--email", "d@example.org"});
     EXPECT_EQ(attached["attached"], 1);
     EXPECT_EQ(attached["already_attached"], 2);

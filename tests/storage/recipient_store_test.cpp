@@ -225,7 +225,7 @@ TEST_P(StoreTest, GroupMembershipAddRemoveAndDelete) {
 
 // ---- counting people ----------------------------------------------------------------------
 
-TEST_P(StoreTest, CountPeopleCountsEachPersonOnceByWhetherSubscribed) {
+TEST_P(StoreTest, CountPeopleCountsEachPersonOnceByStatus) {
     const Id a = store_->insertGroup("a", kNow);
     const Id b = store_->insertGroup("b", kNow);
     const Id s1 = addRecipient("s1@example.com");
@@ -239,14 +239,16 @@ TEST_P(StoreTest, CountPeopleCountsEachPersonOnceByWhetherSubscribed) {
 
     auto counted = [&](const std::vector<Id>& groups, const std::vector<Id>& recipients) {
         const auto n = store_->countPeople(groups, recipients);
-        return std::to_string(n.subscribed) + " subscribed, " + std::to_string(n.notSubscribed) + " not";
+        return std::to_string(n.subscribed) + " subscribed, " + std::to_string(n.unsubscribed) + " unsubscribed, " +
+               std::to_string(n.bounced) + " bounced";
     };
-    EXPECT_EQ(counted({}, {}), "0 subscribed, 0 not");
-    EXPECT_EQ(counted({a}, {}), "2 subscribed, 1 not");
-    EXPECT_EQ(counted({a, b}, {}), "2 subscribed, 2 not");         // s2 once
-    EXPECT_EQ(counted({a, b}, {s1, s3}), "3 subscribed, 2 not");   // s1 once
-    EXPECT_EQ(counted({}, {u, s3}), "1 subscribed, 1 not");
-    EXPECT_EQ(counted({9999}, {8888}), "0 subscribed, 0 not");     // none such
+    EXPECT_EQ(counted({}, {}), "0 subscribed, 0 unsubscribed, 0 bounced");
+    EXPECT_EQ(counted({a}, {}), "2 subscribed, 1 unsubscribed, 0 bounced");
+    EXPECT_EQ(counted({a, b}, {}), "2 subscribed, 1 unsubscribed, 1 bounced");        // s2 once
+    EXPECT_EQ(counted({a, b}, {s1, s3}), "3 subscribed, 1 unsubscribed, 1 bounced");  // s1 once
+    EXPECT_EQ(counted({}, {u, s3}), "1 subscribed, 1 unsubscribed, 0 bounced");
+    EXPECT_EQ(counted({}, {x}), "0 subscribed, 0 unsubscribed, 1 bounced");
+    EXPECT_EQ(counted({9999}, {8888}), "0 subscribed, 0 unsubscribed, 0 bounced");  // none such
 }
 
 }  // namespace
