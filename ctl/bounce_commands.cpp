@@ -189,7 +189,7 @@ void runExport(Context& context, const BounceOptions& options) {
     if (context.json)
         printJson({{"file", options.file}, {"records", n}});
     else if (!toStdout)
-        printText("Wrote " + std::to_string(n) + " bounce records to " + options.file + ".\n");
+        printText("Wrote " + std::to_string(n) + (n == 1 ? " bounce record" : " bounce records") + " to " + options.file + ".\n");
 }
 
 void runFetch(Context& context, const BounceOptions&) {

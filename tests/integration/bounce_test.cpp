@@ -130,7 +130,7 @@ TEST_P(BounceTest, IngestRecordsOnceSuppressesAndReports) {
     EXPECT_EQ(summary["bounces_by_reason"], json::parse(R"([{"reason":"userunknown","count":1}])"));
 
     const auto csvPath = (dir_ / "bounces.csv").string();
-    ok({"bounces", "export", csvPath});
+    EXPECT_EQ(ok({"bounces", "export", csvPath}), "Wrote 1 bounce record to " + csvPath + ".\n");
     const std::string csv = readFile(csvPath);
     EXPECT_EQ(csv.rfind("campaign,recipient_email,reason,processed_at,", 0), 0u) << csv;
     EXPECT_NE(csv.find("\r\n1,nobody@example.net,userunknown,"), std::string::npos) << csv;
