@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "mail/personalisation.h"
 #include "rules/html_sanitizer.h"
 #include "rules/validation.h"
 
@@ -144,6 +145,20 @@ std::string checkTransport(const std::string& raw, const std::function<bool(cons
     return name;
 }
 
+// A subject or body that the renderer would refuse (an unknown or misspelt variable, triple
+// mustaches, an unclosed section) is refused now, with the line it is on, rather than when the
+// campaign is due to send.
+void checkTemplate(std::string_view field, std::string_view text) {
+    const std::string problem = mail::validateTemplate(text);
+    if (!problem.empty()) invalidArgument(std::string(field) + ": " + problem);
+}
+
+void checkTemplates(const Campaign& c) {
+    checkTemplate("subject", c.subject);
+    checkTemplate("HTML content", c.htmlContent);
+    checkTemplate("text content", c.textContent);
+}
+
 void checkFuture(Usec when, Usec now) {
     if (when <= now)
         invalidArgument("schedule " + formatUtc(when) + " is in the past (it is now " + formatUtc(now) +
@@ -173,6 +188,7 @@ Campaign CampaignService::create(const CampaignFields& fields) {
     if (fields.fromAddress) c.fromAddress = checkFrom(*fields.fromAddress);
     if (fields.transport) c.transport = checkTransport(*fields.transport, transportKnown_);
     if (fields.subjectTag) c.subjectTag = *fields.subjectTag;
+    checkTemplates(c);
     if (fields.scheduledTime) {
         checkFuture(*fields.scheduledTime, now);
         c.scheduledTime = fields.scheduledTime;
@@ -201,6 +217,9 @@ Campaign CampaignService::update(Id id, const CampaignFields& fields) {
     if (fields.htmlContent) html = checkHtml(*fields.htmlContent);
     if (fields.textContent) text = checkText(*fields.textContent);
     if (fields.fromAddress) from = checkFrom(*fields.fromAddress);
+    if (subject) checkTemplate("subject", *subject);
+    if (html) checkTemplate("HTML content", *html);
+    if (text) checkTemplate("text content", *text);
 
     Campaign stored;
     campaigns_.transaction([&] {
@@ -295,6 +314,7 @@ Campaign CampaignService::schedule(Id id, Usec when) {
         Campaign c = get(id);
         if (c.status != S::Draft && c.status != S::Scheduled) refuseTransition(c, S::Scheduled);
         checkFuture(when, now);
+        checkTemplates(c);  // stored before templates were checked, it would fail only when due
         if (c.status == S::Draft && !campaigns_.changeCampaignStatus(id, S::Draft, S::Scheduled, "", now))
             refuseTransition(get(id), S::Scheduled);
         c.status = S::Scheduled;

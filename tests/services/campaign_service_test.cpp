@@ -239,6 +239,36 @@ TEST_F(AttachTest, OnlyBeforeSendingStarts) {
     EXPECT_EQ(campaigns.get(campaign.id).recipientCount, 2);
 }
 
+TEST_F(CampaignServiceTest, BrokenTemplatesAreRefusedAtCreateEditAndScheduleWithTheirLine) {
+    CampaignFields f;
+    f.name = "Broken";
+    f.subject = "Hello {{nmae}}";
+    f.htmlContent = "<p>Hi</p>";
+    auto m = expectError(ErrorCode::InvalidArgument, "subject: line 1", [&] { campaigns.create(f); });
+    EXPECT_NE(m.find("unknown variable \"nmae\""), std::string::npos) << m;
+    f.subject = "Hello";
+    f.htmlContent = "<p>Hi</p>\n<p>{{{name}}}</p>";
+    m = expectError(ErrorCode::InvalidArgument, "HTML content: line 2", [&] { campaigns.create(f); });
+    EXPECT_NE(m.find("triple mustaches"), std::string::npos) << m;
+    f.htmlContent = "<p>Hi</p>";
+    f.textContent = "{{#name}}Dear {{name}},\nnews";
+    m = expectError(ErrorCode::InvalidArgument, "text content:", [&] { campaigns.create(f); });
+    EXPECT_TRUE(campaigns.list(std::nullopt).empty()) << "nothing stored";
+
+    const Campaign c = draft();
+    CampaignFields edit;
+    edit.subject = "{{unsubscribe_url}} {{emial}}";
+    expectError(ErrorCode::InvalidArgument, "unknown variable \"emial\"", [&] { campaigns.update(c.id, edit); });
+    EXPECT_EQ(campaigns.get(c.id).subject, c.subject) << "a refused edit changes nothing";
+
+    // A campaign stored before templates were checked is refused when scheduled, not when due.
+    Campaign stored = campaigns.get(c.id);
+    stored.textContent = "Hi {{name}";
+    store->updateCampaign(stored);
+    expectError(ErrorCode::InvalidArgument, "text content:", [&] { campaigns.schedule(c.id, now + kHour); });
+    EXPECT_EQ(campaigns.get(c.id).status, CampaignStatus::Draft);
+}
+
 TEST_F(CampaignServiceTest, ScheduleAndUnschedule) {
     const Campaign c = draft();
     expectError(ErrorCode::InvalidArgument,
