@@ -146,6 +146,9 @@ std::vector<std::map<std::string, sdbus::Variant>> ManagerObject::ListBounces(co
 
 uint64_t ManagerObject::ExportBounces(const sdbus::UnixFd& file, const std::map<std::string, sdbus::Variant>& filter) {
     return guarded("ExportBounces", [&] {
+        // Every recipient's address and bounce history, to a descriptor the daemon writes: for
+        // administrators, as imports and ingests are.
+        requireAdmin("ExportBounces");
         FieldReader r(filter, "ExportBounces filter");
         const auto f = readBounceFilter(r, false);
         return services_.bounceJobs.exportCsv(takeDescriptor(file, "ExportBounces"), f, callerUid());

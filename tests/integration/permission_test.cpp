@@ -95,6 +95,19 @@ TEST_F(PermissionTest, UnprivilegedCallerCanRead) {
     EXPECT_EQ(status.out, "s \"draft\"\n") << status.err;
 }
 
+// Not a change, but every address with its bounce history: for administrators too (busctl
+// cannot pass the descriptor, so campaignd-ctl asks).
+TEST_F(PermissionTest, TheBounceExportIsForAdministratorsOnly) {
+    auto daemon = start();
+    const auto r = daemon->ctl({"bounces", "export", "-"}, nobody_);
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.err.find(kRefusal), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "") << "nothing exported";
+    const auto root = daemon->ctl({"bounces", "export", "-"});
+    EXPECT_EQ(root.exitCode, 0) << root.err;
+    EXPECT_EQ(root.out.rfind("campaign,recipient_email,", 0), 0u) << root.out;
+}
+
 TEST_F(PermissionTest, ClientReportsTheRefusal) {
     auto daemon = start();
     const auto r = daemon->ctl({"group", "create", "staff"}, nobody_);
