@@ -27,6 +27,8 @@ struct CampaignOptions {
     std::vector<std::string> groups;
     std::vector<std::string> emails;
     bool csv = false;
+    bool subjectTag = false;
+    bool noSubjectTag = false;
 
     CLI::Option* nameOption = nullptr;
     CLI::Option* subjectOption = nullptr;
@@ -36,6 +38,8 @@ struct CampaignOptions {
     CLI::Option* fromOption = nullptr;
     CLI::Option* transportOption = nullptr;
     CLI::Option* scheduleOption = nullptr;
+    CLI::Option* subjectTagOption = nullptr;
+    CLI::Option* noSubjectTagOption = nullptr;
 };
 
 using Options = std::shared_ptr<CampaignOptions>;
@@ -76,6 +80,14 @@ void addContentOptions(CLI::App* command, const Options& options, bool creating)
         creating ? "Send through NAME, a [Transport NAME] of the daemon's config (default: its DefaultTransport=)"
                  : "Send through NAME, a [Transport NAME] of the daemon's config (\"\" for the default)");
     options->transportOption->type_name("NAME");
+    options->subjectTagOption = command->add_flag(
+        "--subject-tag", options->subjectTag,
+        creating ? "Put the campaign's [CID:N] tag after the subject (the default), so replies and bounces "
+                   "that quote it can be matched"
+                 : "Put the campaign's [CID:N] tag after the subject");
+    options->noSubjectTagOption = command->add_flag("--no-subject-tag", options->noSubjectTag,
+                                                    "Send the subject as written, without the [CID:N] tag");
+    options->subjectTagOption->excludes(options->noSubjectTagOption);
     if (creating) {
         options->nameOption->required();
         options->subjectOption->required();
@@ -105,6 +117,8 @@ Dict contentFields(const CampaignOptions& options)
         fields["html_content"] = sdbus::Variant(readTextFile(options.htmlFile));
     if (options.textFileOption->count())
         fields["text_content"] = sdbus::Variant(readTextFile(options.textFile));
+    if (options.subjectTagOption->count()) fields["subject_tag"] = sdbus::Variant(true);
+    if (options.noSubjectTagOption->count()) fields["subject_tag"] = sdbus::Variant(false);
     if (options.fromOption->count()) {
         checkArgumentText(options.from, "--from");
         fields["from_address"] = sdbus::Variant(options.from);
@@ -153,13 +167,14 @@ std::string campaignDetails(const Dict& campaign)
         std::string transport = dictString(campaign, "transport");
         fields.emplace_back("Transport", transport.empty() ? "(the daemon's default transport)" : transport);
     }
+    fields.emplace_back("Subject tag", dictBool(campaign, "subject_tag") ? "[CID:" + idText(dictUint(campaign, "id")) + "] after the subject" : "none");
     fields.emplace_back("HTML content", contentSize(campaign, "html_content"));
     fields.emplace_back("Text content", contentSize(campaign, "text_content"));
     for (auto& field : otherFieldsAsText(
              campaign, {"id", "name", "subject", "status", "status_reason", "from_address",
                         "scheduled_time", "created_at", "updated_at", "recipient_count", "sent_count",
                         "failed_count", "pending_count", "unknown_count", "skipped_count", "in_flight_count",
-                        "transport", "html_content", "text_content"}))
+                        "transport", "subject_tag", "html_content", "text_content"}))
         fields.push_back(std::move(field));
     return renderFields(fields);
 }
@@ -238,7 +253,7 @@ void runEdit(Context& context, const CampaignOptions& options)
     Dict fields = contentFields(options);
     if (fields.empty())
         throw UsageError("nothing to change: give at least one of --name, --subject, --html, "
-                         "--html-file, --text-file, --from, --transport");
+                         "--html-file, --text-file, --from, --transport, --subject-tag, --no-subject-tag");
     Dict campaign = context.client().campaign(options.id)->Update(fields);
     if (context.json) {
         printJson(campaignToJson(campaign));

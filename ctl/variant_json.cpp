@@ -237,6 +237,14 @@ std::uint64_t dictUint(const Dict& dict, const std::string& key, std::uint64_t f
     return fallback;
 }
 
+bool dictBool(const Dict& dict, const std::string& key, bool fallback)
+{
+    auto it = dict.find(key);
+    if (it == dict.end() || it->second.isEmpty() || it->second.peekValueType() != "b")
+        return fallback;
+    return it->second.get<bool>();
+}
+
 double dictDouble(const Dict& dict, const std::string& key, double fallback)
 {
     auto it = dict.find(key);

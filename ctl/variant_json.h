@@ -47,6 +47,7 @@ std::vector<std::pair<std::string, std::string>> otherFieldsAsText(const Dict& d
 // Typed reads for human output.
 std::string dictString(const Dict& dict, const std::string& key, const std::string& fallback = "");
 std::uint64_t dictUint(const Dict& dict, const std::string& key, std::uint64_t fallback = 0);
+bool dictBool(const Dict& dict, const std::string& key, bool fallback = false);
 double dictDouble(const Dict& dict, const std::string& key, double fallback = 0.0);
 std::vector<std::string> dictStrings(const Dict& dict, const std::string& key);
 // a(st) or a{st} as ordered (name, count) pairs; a{st} in key order.

@@ -235,6 +235,18 @@ TEST_P(DaemonTest, CampaignLifecycle) {
                   c["in_flight_count"].get<int>());
     EXPECT_EQ(c["transport"], "");
     EXPECT_EQ(c["subject_tag"], true);
+
+    // The [CID:N] tag is switched from the command line, and shown with a label.
+    EXPECT_NE(ok({"campaign", "show", "1"}).find("Subject tag"), std::string::npos);
+    EXPECT_EQ(ok({"campaign", "show", "1"}).find("subject_tag"), std::string::npos) << "no raw key";
+    ok({"campaign", "edit", "1", "--no-subject-tag"});
+    EXPECT_EQ(okJson({"campaign", "show", "1"})["subject_tag"], false);
+    ok({"campaign", "edit", "1", "--subject-tag"});
+    EXPECT_EQ(okJson({"campaign", "show", "1"})["subject_tag"], true);
+    const auto untagged = okJson({"campaign", "create", "--name", "Plain", "--subject", "Plain news", "--html",
+                                  "<p>x</p>", "--no-subject-tag"});
+    EXPECT_EQ(untagged["subject_tag"], false);
+    EXPECT_EQ(daemon_->ctl({"campaign", "edit", "1", "--subject-tag", "--no-subject-tag"}).exitCode, 2);
 }
 
 TEST_P(DaemonTest, BadInputIsRefusedClearlyAndChangesNothing) {
