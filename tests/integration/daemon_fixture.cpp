@@ -13,6 +13,28 @@ namespace fs = std::filesystem;
 std::string campaigndBinary() { return CAMPAIGND_BINARY; }
 std::string ctlBinary() { return CAMPAIGND_CTL_BINARY; }
 
+namespace {
+
+// The client as another user runs it: a copy in a directory everyone may enter, made once per
+// test program. The build tree may be where that user cannot go (a root user's clone under
+// /root, mode 0700, is the usual case), and the test is about what the daemon allows, not
+// about the checkout's permissions.
+const std::string& ctlBinaryForOthers() {
+    static const TempDir dir = [] {
+        TempDir d("campaignd-ctl");
+        fs::permissions(d.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                      fs::perms::others_read | fs::perms::others_exec);
+        fs::copy_file(ctlBinary(), d / "campaignd-ctl");
+        fs::permissions(d / "campaignd-ctl", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                                 fs::perms::others_read | fs::perms::others_exec);
+        return d;
+    }();
+    static const std::string path = (dir / "campaignd-ctl").string();
+    return path;
+}
+
+}  // namespace
+
 Campaignd::Campaignd(const PrivateBus& bus, const TempDir& dir, const DaemonConfig& config)
     : bus_(bus), configPath_(dir / "campaignd.conf") {
     std::string text = "[Daemon]\nDatabase=" + config.database + "\nPluginDirectory=" +
@@ -50,7 +72,7 @@ int Campaignd::stop() {
 bool Campaignd::running() { return server_->running(); }
 
 RunResult Campaignd::ctl(const std::vector<std::string>& args, std::optional<UserIds> as) const {
-    std::vector<std::string> argv{ctlBinary()};
+    std::vector<std::string> argv{as ? ctlBinaryForOthers() : ctlBinary()};
     if (bus_.kind() == PrivateBus::Kind::Session) argv.push_back("--user");
     argv.insert(argv.end(), args.begin(), args.end());
     ProcessOptions options;
@@ -59,6 +81,7 @@ RunResult Campaignd::ctl(const std::vector<std::string>& args, std::optional<Use
     if (as) {
         options.uid = as->uid;
         options.gid = as->gid;
+        options.workingDir = "/";  // the test's own directory may be closed to that user
     }
     return run(argv, options, 60s);
 }
@@ -91,6 +114,7 @@ RunResult Campaignd::busctl(const std::vector<std::string>& args, std::optional<
     if (as) {
         options.uid = as->uid;
         options.gid = as->gid;
+        options.workingDir = "/";
     }
     return run(argv, options, 60s);
 }
