@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <iostream>
 
 #include "bus_client.h"
 #include "cli.h"
@@ -185,18 +186,27 @@ void runCancel(Context& context, const SendingOptions& options) {
 void runWatch(Context& context, const SendingOptions& options) { watch(context, options.id); }
 
 void runScheduled(Context& context, const SendingOptions&) {
-    const std::vector<std::uint64_t> started = context.client().manager().RunScheduled();
+    const auto [started, notStarted] = context.client().manager().RunScheduledEx(0);
     if (context.json) {
-        printJson({{"started", started}});
-        return;
-    }
-    if (started.empty()) {
+        nlohmann::json failed = nlohmann::json::array();
+        for (const auto& entry : notStarted)
+            failed.push_back({{"id", entry.get<0>()}, {"reason", entry.get<1>()}});
+        printJson({{"started", started}, {"not_started", failed}});
+    } else if (started.empty() && notStarted.empty()) {
         printText("No scheduled campaign is due.\n");
-        return;
+    } else if (!started.empty()) {
+        std::string ids;
+        for (const auto id : started) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+        printText("Started " + countNoun(started.size(), "campaign", "campaigns") + ": " + ids + "\n");
     }
-    std::string ids;
-    for (const auto id : started) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
-    printText("Started " + countNoun(started.size(), "campaign", "campaigns") + ": " + ids + "\n");
+    // Not silent: each campaign that could not start is named with the reason (it is paused
+    // now, and says so on its status), and the exit status (1) marks the timer's run failed.
+    for (const auto& entry : notStarted)
+        std::cerr << "campaignd-ctl: campaign " << entry.get<0>() << " could not start (now paused): "
+                  << entry.get<1>() << "\n";
+    if (!notStarted.empty())
+        throw CommandFailure(countNoun(notStarted.size(), "scheduled campaign", "scheduled campaigns") +
+                             " could not start; see 'campaignd-ctl campaign show ID'");
 }
 
 }  // namespace
@@ -253,7 +263,9 @@ void registerSendingCommands(CLI::App& app, Context& context) {
                                    "Start every scheduled campaign whose time has come (campaignd-scheduler.timer "
                                    "runs this every minute)",
                                    runScheduled);
-        command->footer("Prints the ids of the campaigns started.\n\nExample:\n  campaignd-ctl run-scheduled");
+        command->footer("Prints the ids of the campaigns started. A due campaign that cannot start (nobody\n"
+                        "attached, a transport that is gone) is paused with the reason and named on stderr;\n"
+                        "the exit status is then 1.\n\nExample:\n  campaignd-ctl run-scheduled");
     }
 }
 

@@ -324,8 +324,21 @@ std::vector<uint64_t> ManagerObject::RunScheduled() {
     return guarded("RunScheduled", [&] {
         requireAdmin("RunScheduled");
         std::vector<uint64_t> out;
-        for (const auto id : services_.sending.runScheduled()) out.push_back(static_cast<uint64_t>(id));
+        for (const auto id : services_.sending.runScheduled().started) out.push_back(static_cast<uint64_t>(id));
         return out;
+    });
+}
+
+std::tuple<std::vector<uint64_t>, std::vector<sdbus::Struct<uint64_t, std::string>>> ManagerObject::RunScheduledEx(
+    const uint64_t& flags) {
+    return guarded("RunScheduledEx", [&] {
+        requireAdmin("RunScheduledEx");
+        if (flags != 0) throw Error(ErrorCode::InvalidArgument, "RunScheduledEx: unknown flags " + std::to_string(flags));
+        const auto run = services_.sending.runScheduled();
+        std::vector<uint64_t> started(run.started.begin(), run.started.end());
+        std::vector<sdbus::Struct<uint64_t, std::string>> notStarted;
+        for (const auto& [id, why] : run.notStarted) notStarted.emplace_back(static_cast<uint64_t>(id), why);
+        return std::tuple{std::move(started), std::move(notStarted)};
     });
 }
 

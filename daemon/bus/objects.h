@@ -137,6 +137,8 @@ private:
     std::vector<std::map<std::string, sdbus::Variant>> ListCampaigns(const std::map<std::string, sdbus::Variant>& filter) override;
     sdbus::ObjectPath GetCampaign(const uint64_t& id) override;
     std::vector<uint64_t> RunScheduled() override;
+    std::tuple<std::vector<uint64_t>, std::vector<sdbus::Struct<uint64_t, std::string>>> RunScheduledEx(
+        const uint64_t& flags) override;
     std::map<std::string, sdbus::Variant> AddRecipient(const std::string& email, const std::map<std::string, sdbus::Variant>& fields) override;
     std::map<std::string, sdbus::Variant> GetRecipient(const std::string& email) override;
     std::vector<std::map<std::string, sdbus::Variant>> ListRecipients(const std::map<std::string, sdbus::Variant>& filter) override;

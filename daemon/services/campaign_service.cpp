@@ -22,11 +22,12 @@ using S = CampaignStatus;
 
 // The legal status changes. Rescheduling a scheduled campaign is not a status change and is
 // not in the table; schedule() handles it.
-constexpr std::array<std::pair<S, S>, 11> kTransitions{{
+constexpr std::array<std::pair<S, S>, 12> kTransitions{{
     {S::Draft, S::Scheduled},      // Schedule
     {S::Scheduled, S::Draft},      // Unschedule
     {S::Draft, S::InProgress},     // sending starts
     {S::Scheduled, S::InProgress}, // sending starts (the scheduler)
+    {S::Scheduled, S::Paused},     // the scheduler could not start it (the reason says why)
     {S::InProgress, S::Paused},
     {S::Paused, S::InProgress},
     {S::InProgress, S::Completed},

@@ -44,18 +44,28 @@ Campaign SendingService::send(Id id) {
     return started;
 }
 
-std::vector<Id> SendingService::runScheduled() {
-    std::vector<Id> started;
+SendingService::ScheduledRun SendingService::runScheduled() {
+    ScheduledRun run;
     for (const Id id : campaigns_.dueCampaigns()) {
         try {
             send(id);
-            started.push_back(id);
+            run.started.push_back(id);
         } catch (const Error& e) {
-            log::warning(std::string("scheduled campaign not started: ") + e.what(),
+            // Left scheduled, it would be tried (and fail) every minute with nothing to show for
+            // it but the journal: paused with the reason, it says on its status what is wrong.
+            const std::string reason = std::string("could not start: ") + e.what();
+            log::warning("scheduled campaign not started: " + std::string(e.what()),
                          {{"CAMPAIGN_ID", std::to_string(id)}});
+            try {
+                campaigns_.transition(id, S::Paused, reason);
+            } catch (const Error& changed) {  // cancelled or unscheduled meanwhile: leave it so
+                log::info(std::string("scheduled campaign changed meanwhile: ") + changed.what(),
+                          {{"CAMPAIGN_ID", std::to_string(id)}});
+            }
+            run.notStarted.emplace_back(id, e.what());
         }
     }
-    return started;
+    return run;
 }
 
 Campaign SendingService::pause(Id id, const std::string& reason) {
@@ -70,6 +80,8 @@ Campaign SendingService::resume(Id id) {
     if (c.status != S::Paused)
         throw Error(ErrorCode::InvalidState, "campaign " + std::to_string(id) + " is " +
                                                  std::string(displayName(c.status)) + "; only a paused campaign can be resumed");
+    if (c.recipientCount == 0)  // paused by the scheduler before anything was attached
+        throw Error(ErrorCode::InvalidState, "campaign " + std::to_string(id) + " has nobody attached");
     delivery_.check(c);
     const Campaign resumed = campaigns_.transition(id, S::InProgress);
     try {

@@ -42,9 +42,13 @@ public:
     // Draft or Scheduled -> In Progress, and sending starts. InvalidState otherwise, or when
     // nobody is attached; InvalidArgument when it cannot be sent (nothing changes then).
     Campaign send(Id id);
-    // Starts every Scheduled campaign whose time has come; returns the ids started. One that
-    // cannot be sent stays Scheduled and is logged; the others still start.
-    std::vector<Id> runScheduled();
+    // Starts every Scheduled campaign whose time has come. One that cannot be sent goes to
+    // Paused with the reason ("could not start: ...") and is logged; the others still start.
+    struct ScheduledRun {
+        std::vector<Id> started;
+        std::vector<std::pair<Id, std::string>> notStarted;  // and why
+    };
+    ScheduledRun runScheduled();
     // In Progress -> Paused: no hand-over after the senders see it (within a second).
     Campaign pause(Id id, const std::string& reason = "paused by an administrator");
     // Paused -> In Progress, and sending goes on where it stopped.

@@ -238,6 +238,39 @@ TEST_P(SendTest, RunScheduledStartsOnlyCampaignsWhoseTimeHasCome) {
     EXPECT_NE(ok({"run-scheduled"}).find("No scheduled campaign is due"), std::string::npos);
 }
 
+TEST_P(SendTest, ADueCampaignThatCannotStartIsPausedWithItsReasonAndRunScheduledSaysSo) {
+    start();
+    addRecipients("news", 2);
+    const auto soon = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count() + 2;
+    char when[64];
+    const std::time_t t = soon;
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    const auto empty = okJson({"campaign", "create", "--name", "Empty", "--subject", "Hi", "--html", "<p>Hi</p>"});
+    const int emptyId = empty.value("id", 0);
+    ok({"campaign", "schedule", std::to_string(emptyId), when});  // nobody attached
+    const int due = createCampaign("news");
+    ok({"campaign", "schedule", std::to_string(due), when});
+    ASSERT_TRUE(waitUntil([&] {
+        return std::chrono::system_clock::now().time_since_epoch() > std::chrono::seconds(soon);
+    }, 10s));
+
+    const auto r = daemon_->ctl({"run-scheduled"});
+    EXPECT_EQ(r.exitCode, 1) << "a timer's run that could not start a campaign fails";
+    EXPECT_NE(r.out.find("Started 1 campaign: " + std::to_string(due)), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("campaign " + std::to_string(emptyId) + " could not start (now paused): "),
+              std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("has nobody attached"), std::string::npos) << r.err;
+    const auto paused = campaign(emptyId);
+    EXPECT_EQ(paused["status"], "paused");
+    EXPECT_NE(paused["status_reason"].get<std::string>().find("could not start: "), std::string::npos) << paused;
+    EXPECT_TRUE(waitForStatus(due, "completed"));
+    // Tried once, not again every minute: it is no longer scheduled.
+    const auto again = daemon_->ctl({"--json", "run-scheduled"});
+    EXPECT_EQ(again.exitCode, 0) << again.err;
+    EXPECT_EQ(json::parse(again.out)["not_started"], json::array());
+}
+
 TEST_P(SendTest, PauseAndResumeSendNobodyTwice) {
     start("MaxPerSecond=40\n");
     addRecipients("news", 200);

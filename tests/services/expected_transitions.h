@@ -2,7 +2,7 @@
 // org.campaignd.Campaignd1.Campaign.xml states them, written out independently of the
 // service's own table so that the tests can catch a wrong entry in it:
 // draft -> scheduled, scheduled -> draft, draft|scheduled -> in_progress,
-// in_progress <-> paused, in_progress -> completed, draft|scheduled|in_progress|paused -> cancelled.
+// scheduled -> paused, in_progress <-> paused, in_progress -> completed, draft|scheduled|in_progress|paused -> cancelled.
 #pragma once
 
 #include <set>
@@ -18,7 +18,7 @@ inline const std::set<std::pair<CampaignStatus, CampaignStatus>>& busContractTra
         {S::Draft, S::Scheduled},      {S::Scheduled, S::Draft},     {S::Draft, S::InProgress},
         {S::Scheduled, S::InProgress}, {S::InProgress, S::Paused},   {S::Paused, S::InProgress},
         {S::InProgress, S::Completed}, {S::Draft, S::Cancelled},     {S::Scheduled, S::Cancelled},
-        {S::InProgress, S::Cancelled}, {S::Paused, S::Cancelled},
+        {S::InProgress, S::Cancelled}, {S::Paused, S::Cancelled},     {S::Scheduled, S::Paused},
     };
     return table;
 }
