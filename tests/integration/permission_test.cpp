@@ -55,6 +55,7 @@ protected:
             {"call", kService, kCampaign, kCampaignIface, "Schedule", "t", "4102444800000000"},
             {"call", kService, kCampaign, kCampaignIface, "Unschedule"},
             {"call", kService, kManager, kManagerIface, "RunScheduled"},
+            {"call", kService, kManager, kManagerIface, "RunScheduledEx", "t", "0"},
             {"call", kService, kCampaign, kCampaignIface, "Send"},
             {"call", kService, kCampaign, kCampaignIface, "Pause"},
             {"call", kService, kCampaign, kCampaignIface, "Resume"},
