@@ -258,7 +258,9 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
     checkTemplate("subject", campaign.subject);
     // Stored HTML is sanitised, and the sanitiser keeps template tags in links intact.
     const std::string& html = campaign.htmlContent;
-    checkTemplate("HTML content", html);
+    rules::checkUtf8("HTML content", html);
+    if (const std::string problem = validateHtmlTemplate(html); !problem.empty())
+        throw Error(ErrorCode::InvalidArgument, withField("HTML content", problem));
     checkTemplate("text content", campaign.textContent);
     t.hasHtml = !html.empty();
     if (!campaign.textContent.empty()) {

@@ -5,9 +5,13 @@
 #include "mail/personalisation.h"
 
 #include <kainjow/mustache.hpp>
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <memory>
 
 namespace campaignd::mail {
 namespace {
@@ -38,6 +42,66 @@ std::string shown(std::string_view tag) {
     for (char c : tag.substr(0, 60)) out += (static_cast<unsigned char>(c) < 0x20) ? ' ' : c;
     if (tag.size() > 60) out += "...";
     return out;
+}
+
+// The attributes whose value is a URL, as browsers and mail clients read them.
+constexpr std::array<std::string_view, 7> kUrlAttributes = {"href", "src", "background", "cite",
+                                                             "action", "formaction", "poster"};
+// The variables campaignd fills with URLs it builds itself.
+constexpr std::array<std::string_view, 2> kUrlVariables = {"unsubscribe_url", "view_url"};
+
+struct DocFree {
+    void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+};
+
+std::string lowerAscii(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+std::string textOf(const xmlChar* value) { return value ? reinterpret_cast<const char*>(value) : ""; }
+
+// The problem with one element's attributes and (for <style>) its text, or "".
+std::string checkElement(xmlNodePtr element) {
+    const std::string name = lowerAscii(textOf(element->name));
+    for (xmlAttrPtr attr = element->properties; attr; attr = attr->next) {
+        const std::string attribute = lowerAscii(textOf(attr->name));
+        xmlChar* raw = xmlNodeListGetString(element->doc, attr->children, 1);
+        const std::string value = textOf(raw);
+        xmlFree(raw);
+        const std::string_view trimmed = trim(value);
+        const std::string where = "<" + name + " " + attribute + "=\"" + shown(value) + "\">";
+        if (attribute == "style" && value.find("{{") != std::string::npos)
+            return where + ": a variable cannot stand in a style attribute (its value would be CSS)";
+        if (std::find(kUrlAttributes.begin(), kUrlAttributes.end(), attribute) == kUrlAttributes.end() ||
+            !trimmed.starts_with("{{"))
+            continue;
+        const std::size_t end = trimmed.find("}}");
+        const std::string_view variable = trim(trimmed.substr(2, end == std::string_view::npos ? 0 : end - 2));
+        if (std::find(kUrlVariables.begin(), kUrlVariables.end(), variable) == kUrlVariables.end())
+            return where + ": a variable cannot start a URL (a recipient's value would choose where the link "
+                           "goes); only {{unsubscribe_url}} and {{view_url}} may, or write the URL's start "
+                           "yourself (https://example.org/?who={{email}})";
+    }
+    if (name == "style") {
+        xmlChar* css = xmlNodeGetContent(element);
+        const bool hasVariable = textOf(css).find("{{") != std::string::npos;
+        xmlFree(css);
+        if (hasVariable) return "<style>: a variable cannot stand in a style element (its value would be CSS)";
+    }
+    return {};
+}
+
+std::string checkElements(xmlNodePtr node) {
+    for (; node; node = node->next) {
+        if (node->type == XML_ELEMENT_NODE) {
+            if (auto problem = checkElement(node); !problem.empty()) return problem;
+        }
+        if (auto problem = checkElements(node->children); !problem.empty()) return problem;
+    }
+    return {};
 }
 
 }  // namespace
@@ -81,6 +145,16 @@ std::string validateTemplate(std::string_view text) {
     const kainjow::mustache::mustache parsed{std::string(text)};
     if (!parsed.is_valid()) return parsed.error_message();
     return {};
+}
+
+std::string validateHtmlTemplate(std::string_view html) {
+    if (std::string problem = validateTemplate(html); !problem.empty()) return problem;
+    if (html.find("{{") == std::string_view::npos || html.size() > static_cast<std::size_t>(INT32_MAX)) return {};
+    const std::unique_ptr<xmlDoc, DocFree> doc(
+        htmlReadMemory(html.data(), static_cast<int>(html.size()), nullptr, "UTF-8",
+                       HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET));
+    if (!doc) return {};
+    return checkElements(reinterpret_cast<xmlNodePtr>(doc.get())->children);
 }
 
 }  // namespace campaignd::mail

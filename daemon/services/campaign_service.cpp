@@ -156,7 +156,8 @@ void checkTemplate(std::string_view field, std::string_view text) {
 
 void checkTemplates(const Campaign& c) {
     checkTemplate("subject", c.subject);
-    checkTemplate("HTML content", c.htmlContent);
+    if (const std::string problem = mail::validateHtmlTemplate(c.htmlContent); !problem.empty())
+        invalidArgument("HTML content: " + problem);
     checkTemplate("text content", c.textContent);
 }
 
@@ -219,7 +220,10 @@ Campaign CampaignService::update(Id id, const CampaignFields& fields) {
     if (fields.textContent) text = checkText(*fields.textContent);
     if (fields.fromAddress) from = checkFrom(*fields.fromAddress);
     if (subject) checkTemplate("subject", *subject);
-    if (html) checkTemplate("HTML content", *html);
+    if (html) {
+        if (const std::string problem = mail::validateHtmlTemplate(*html); !problem.empty())
+            invalidArgument("HTML content: " + problem);
+    }
     if (text) checkTemplate("text content", *text);
 
     Campaign stored;

@@ -1,6 +1,8 @@
 // personalisation_test.cpp: which templates the campaign service may store.
 #include "mail/personalisation.h"
 
+#include "rules/html_sanitizer.h"
+
 #include <gtest/gtest.h>
 
 namespace campaignd::mail {
@@ -12,6 +14,28 @@ TEST(ValidateTemplate, AcceptsTheKnownVariablesSectionsAndComments) {
     EXPECT_EQ(validateTemplate("Hi {{name}} <{{ email }}>, {{unsubscribe_url}}"), "");
     EXPECT_EQ(validateTemplate("{{#name}}Dear {{name}}{{/name}}{{^name}}Hello{{/name}} {{! note }}"), "");
     EXPECT_EQ(validateTemplate("<style>p { color: red }</style>"), "");
+}
+
+// A recipient named "javascript:alert(document.domain)//" must not become a live link.
+TEST(ValidateHtmlTemplate, AVariableMayNotStartAUrlOrStandInCss) {
+    EXPECT_EQ(validateHtmlTemplate("<p>Hi {{name}}</p><a href=\"https://example.org/?who={{email}}\">x</a>"), "");
+    EXPECT_EQ(validateHtmlTemplate("<a href=\"{{unsubscribe_url}}\">Unsubscribe</a>"), "");
+    EXPECT_EQ(validateHtmlTemplate("<a href=\" {{ unsubscribe_url }}\">Unsubscribe</a>"), "");
+    EXPECT_EQ(validateHtmlTemplate("<p title=\"{{name}}\">plain attributes take values</p>"), "");
+    for (const char* html : {"<a href=\"{{name}}\">x</a>", "<a HREF=' {{email}}'>x</a>", "<img src=\"{{name}}\">",
+                             "<table background=\"{{name}}\"></table>", "<blockquote cite=\"{{name}}\">q</blockquote>"}) {
+        const std::string problem = validateHtmlTemplate(html);
+        EXPECT_NE(problem.find("a variable cannot start a URL"), std::string::npos) << html << ": " << problem;
+    }
+    // Written as character references it is no tag, but the sanitiser's output (what is stored)
+    // makes it one again: the campaign service checks that output.
+    const std::string problem = validateHtmlTemplate(rules::sanitizeHtml("<a href=\"&#123;&#123;name}}\">x</a>"));
+    EXPECT_NE(problem.find("a variable cannot start a URL"), std::string::npos) << problem;
+    EXPECT_NE(validateHtmlTemplate("<p style=\"color: {{name}}\">x</p>").find("style attribute"), std::string::npos);
+    EXPECT_NE(validateHtmlTemplate("<style>p { background: url({{name}}) }</style><p>x</p>").find("style element"),
+              std::string::npos);
+    EXPECT_NE(validateHtmlTemplate("<p>{{nmae}}</p>").find("unknown variable"), std::string::npos)
+        << "the template rules first";
 }
 
 TEST(ValidateTemplate, UnknownVariablesAreNamedWithTheKnownOnes) {

@@ -253,6 +253,10 @@ TEST_F(CampaignServiceTest, BrokenTemplatesAreRefusedAtCreateEditAndScheduleWith
     f.htmlContent = "<p>Hi</p>";
     f.textContent = "{{#name}}Dear {{name}},\nnews";
     m = expectError(ErrorCode::InvalidArgument, "text content:", [&] { campaigns.create(f); });
+    f.textContent.reset();
+    f.htmlContent = "<a href=\"{{name}}\">your page</a>";  // a recipient named javascript:...
+    m = expectError(ErrorCode::InvalidArgument, "HTML content: <a href=", [&] { campaigns.create(f); });
+    EXPECT_NE(m.find("a variable cannot start a URL"), std::string::npos) << m;
     EXPECT_TRUE(campaigns.list(std::nullopt).empty()) << "nothing stored";
 
     const Campaign c = draft();
