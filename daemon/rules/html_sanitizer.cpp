@@ -357,13 +357,34 @@ void cleanAttributes(xmlNodePtr element, std::string_view name) {
     }
 }
 
-// A <meta> stays only if it does not act: no refresh, no cookie, no default style.
+// A <meta> stays only if it does not act: no refresh, no cookie, no default style; and none
+// declares a charset (charset=, or http-equiv Content-Type): the message is UTF-8 and says so
+// itself, and a declared UTF-7 would make a mail client read "+ADw-script+AD4-" as markup.
 bool metaAllowed(xmlNodePtr element) {
+    if (xmlHasProp(element, reinterpret_cast<const xmlChar*>("charset"))) return false;
     xmlChar* v = xmlGetProp(element, reinterpret_cast<const xmlChar*>("http-equiv"));
     if (!v) return true;
     const std::string equiv = lower(reinterpret_cast<const char*>(v));
     xmlFree(v);
-    return equiv == "content-type" || equiv == "x-ua-compatible";
+    return equiv == "x-ua-compatible";
+}
+
+// The input with every control character but tab, line feed, form feed and carriage return
+// (C0, DEL, and the C1 range U+0080-U+009F) replaced by a space. libxml2's parser keeps them
+// and its serialiser drops them, so "expr\x01ession(" passed the CSS check as one word and
+// came out as another; with none left, what is checked is what is written. `html` is UTF-8.
+std::string withoutControls(std::string_view html) {
+    std::string out(html);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const auto c = static_cast<unsigned char>(out[i]);
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\f' && c != '\r') || c == 0x7F) {
+            out[i] = ' ';
+        } else if (c == 0xC2 && i + 1 < out.size() && static_cast<unsigned char>(out[i + 1]) >= 0x80 &&
+                   static_cast<unsigned char>(out[i + 1]) <= 0x9F) {
+            out.replace(i, 2, " ");
+        }
+    }
+    return out;
 }
 
 void sanitizeChildren(xmlNodePtr parent);
@@ -533,8 +554,9 @@ std::string sanitizeHtml(std::string_view html) {
     if (html.size() > static_cast<std::size_t>(INT32_MAX))
         throw Error(ErrorCode::InvalidArgument, "HTML content is too large");
 
+    const std::string input = withoutControls(html);
     std::unique_ptr<xmlDoc, DocFree> doc(
-        htmlReadMemory(html.data(), static_cast<int>(html.size()), nullptr, "UTF-8",
+        htmlReadMemory(input.data(), static_cast<int>(input.size()), nullptr, "UTF-8",
                        HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET));
     if (!doc) return {};  // nothing the parser could read: empty input or only white space
     sanitizeChildren(reinterpret_cast<xmlNodePtr>(doc.get()));
