@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "bounce/bounce_parser.h"
+#include "core/descriptor_io.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "rules/csv_export.h"
@@ -82,27 +83,13 @@ void stopIfRequested(const StopRequested& stop, const char* what) {
     if (stop && stop()) throw Error(ErrorCode::Failed, std::string(what) + " was cancelled");
 }
 
-// Writes all of data. A pipe or socket is written when poll() says it takes more, at most
-// PIPE_BUF bytes at a time (so the write itself does not block on a pipe), asking `stop` while
-// it waits; a regular file is written at once.
-void writeAll(int fd, std::string_view data, bool waitable, const StopRequested& stop) {
-    while (!data.empty()) {
-        std::size_t chunk = data.size();
-        if (waitable) {
-            pollfd p{fd, POLLOUT, 0};
-            const int ready = ::poll(&p, 1, kStopPollMs);
-            if (ready < 0 && errno != EINTR)
-                throw Error(ErrorCode::Failed, std::string("cannot write the bounce report: ") + std::strerror(errno));
-            stopIfRequested(stop, "the bounce report");
-            if (ready <= 0) continue;
-            chunk = std::min<std::size_t>(chunk, PIPE_BUF);
-        }
-        const ssize_t n = ::write(fd, data.data(), chunk);
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN) continue;
-            throw Error(ErrorCode::Failed, std::string("cannot write the bounce report: ") + std::strerror(errno));
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
+// Writes all of data without blocking on the caller's descriptor (core/descriptor_io.h).
+void writeAll(int fd, std::string_view data, const StopRequested& stop) {
+    try {
+        if (writeAllTo(fd, data, stop) == WriteEnd::Stopped)
+            throw Error(ErrorCode::Failed, "the bounce report was cancelled");
+    } catch (const std::system_error& e) {
+        throw Error(ErrorCode::Failed, std::string("cannot write the bounce report: ") + e.code().message());
     }
 }
 
@@ -432,8 +419,6 @@ std::vector<BounceRecord> BounceService::list(const storage::BounceFilter& filte
 }
 
 std::int64_t BounceService::exportCsv(int fd, const storage::BounceFilter& filter, const StopRequested& stop) {
-    struct stat st {};
-    const bool waitable = ::fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
     const std::vector<BounceRecord> records = list(filter);
     // The original's BounceRecord columns (campaign, recipient_email, reason, processed_at),
     // then what campaignd knows besides.
@@ -445,11 +430,11 @@ std::int64_t BounceService::exportCsv(int fd, const storage::BounceFilter& filte
                (b.hard ? "true" : "false") + ',' + rules::csvCell(b.action) + ',' + rules::csvCell(b.diagnostic) + ',' +
                rules::csvCell(b.remoteMta) + ',' + rules::csvCell(b.messageId) + ',' + rules::csvCell(b.source) + "\r\n";
         if (out.size() > (1u << 16)) {
-            writeAll(fd, out, waitable, stop);
+            writeAll(fd, out, stop);
             out.clear();
         }
     }
-    writeAll(fd, out, waitable, stop);
+    writeAll(fd, out, stop);
     return static_cast<std::int64_t>(records.size());
 }
 

@@ -1,6 +1,8 @@
 // import_service.cpp: see import_service.h.
 #include "services/import_service.h"
 
+#include <chrono>
+#include <system_error>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +12,8 @@
 
 #include "core/error.h"
 #include "core/clock.h"
+#include "core/descriptor_io.h"
+#include "core/log.h"
 #include "rules/csv_export.h"
 #include "rules/validation.h"
 
@@ -29,10 +33,14 @@ std::string sizeText(std::uint64_t bytes) {
     return std::to_string(bytes) + " bytes";
 }
 
-// Writes the row errors to the caller's descriptor as CSV, buffered.
+// Writes the row errors to the caller's descriptor as CSV, buffered, never blocking on it: a
+// cancel (or the daemon stopping) is seen while it waits for a reader, and a descriptor that
+// takes nothing for kErrorsIdle is given up (the report still has the first errors).
+constexpr std::chrono::seconds kErrorsIdle{30};
+
 class ErrorWriter {
 public:
-    explicit ErrorWriter(int fd) : fd_(fd) {
+    ErrorWriter(int fd, std::function<bool()> stop) : fd_(fd), stop_(std::move(stop)) {
         if (fd_ >= 0) buffer_ = "line,reason\n";
     }
     void add(std::uint64_t line, std::string_view reason) {
@@ -44,23 +52,29 @@ public:
         if (buffer_.size() >= 64 * 1024) flush();
     }
     void flush() {
-        std::size_t done = 0;
-        while (fd_ >= 0 && done < buffer_.size()) {
-            const auto n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
+        if (fd_ >= 0 && !buffer_.empty()) {
+            WriteEnd end = WriteEnd::Written;
+            try {
+                end = writeAllTo(fd_, buffer_, stop_, kErrorsIdle);
+            } catch (const std::system_error& e) {
                 // The caller's errors file stopped taking data (disk full, closed pipe): the
                 // import goes on; the report still has the first errors.
+                log::warning(std::string("the import's errors file is no longer written: ") + e.code().message());
                 fd_ = -1;
-                break;
             }
-            done += static_cast<std::size_t>(n);
+            if (end == WriteEnd::Stopped) throw ImportCancelled();
+            if (end == WriteEnd::TimedOut) {
+                log::warning("the import's errors file took nothing for " + std::to_string(kErrorsIdle.count()) +
+                             " s; it is no longer written");
+                fd_ = -1;
+            }
         }
         buffer_.clear();
     }
 
 private:
     int fd_;
+    std::function<bool()> stop_;
     std::string buffer_;
 };
 
@@ -112,7 +126,9 @@ ImportReport runImport(const ImportRequest& request, int fd, int errorsFd, std::
         options.groupIds.push_back(recipients.findGroup(rules::normalizeGroupName(group))->id);
 
     ImportReport report;
-    ErrorWriter errors(errorsFd);
+    std::uint64_t rowsSoFar = 0, bytesSoFar = 0;
+    const auto cancelled = [&] { return progress && !progress(rowsSoFar, bytesSoFar); };
+    ErrorWriter errors(errorsFd, cancelled);
     auto session = imports.beginImport(options);
 
     plugins::ImportOptions parse;
@@ -143,6 +159,8 @@ ImportReport runImport(const ImportRequest& request, int fd, int errorsFd, std::
         errors.add(line, reason);
     };
     sink.progress = [&](std::uint64_t rows, std::uint64_t bytes) {
+        rowsSoFar = rows;
+        bytesSoFar = bytes;
         return !progress || progress(rows, bytes);
     };
 

@@ -259,6 +259,53 @@ TEST_P(ImportTest, CancelledImportWritesNothing) {
     EXPECT_TRUE(daemon_->running());
 }
 
+// An errors file that nobody reads (a FIFO whose reader never reads, full after 64 KiB) holds
+// only its own import: the import can be cancelled, the daemon answers and stops meanwhile.
+TEST_P(ImportTest, AFullErrorsPipeHoldsNeitherACancelNorTheDaemon) {
+    std::string csv = "email,name\n";
+    for (int i = 0; i < 20000; ++i) csv += "bad" + std::to_string(i) + "@,Bad\n";  // 20,000 invalid rows
+    const auto path = file("bad.csv", csv);
+    const auto fifo = dir_ / "errors.fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);  // never reads
+    ASSERT_GE(reader, 0);
+    ProcessOptions options;
+    options.env = bus_.clientEnv();
+    Process client({ctlBinary(), "--user", "recipients", "import", path, "--errors-file", fifo.string()}, options);
+    // The daemon fills the pipe within a moment and then waits for a reader that never comes
+    // (20,000 rows take well under a second when their errors are read).
+    const auto importRunning = [&](int id) {
+        return daemon_->busctl({"call", "org.campaignd.Campaignd1", "/org/campaignd/Campaignd1",
+                                "org.campaignd.Campaignd1.Manager", "GetImport", "t", std::to_string(id)})
+                   .exitCode == 0;
+    };
+    ASSERT_TRUE(waitUntil([&] { return importRunning(1); }, std::chrono::seconds(60))) << client.err();
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    EXPECT_FALSE(client.exitStatus().has_value()) << "the import ended although its errors were not read: "
+                                                  << client.err();
+    const auto status = daemon_->busctl({"call", "org.campaignd.Campaignd1", "/org/campaignd/Campaignd1",
+                                         "org.campaignd.Campaignd1.Manager", "GetStatus"});
+    EXPECT_EQ(status.exitCode, 0) << status.err;
+    const auto cancel = daemon_->busctl({"call", "org.campaignd.Campaignd1", "/org/campaignd/Campaignd1",
+                                         "org.campaignd.Campaignd1.Manager", "CancelImport", "t", "1"});
+    EXPECT_EQ(cancel.exitCode, 0) << cancel.err;
+    const auto ended = client.wait(std::chrono::seconds(10));
+    ASSERT_TRUE(ended.has_value()) << "the cancel did not reach an import waiting on its errors file";
+    EXPECT_EQ(*ended, 1);
+    EXPECT_NE(client.err().find("cancelled"), std::string::npos) << client.err();
+
+    // Again, and this time the daemon is stopped while the import waits: it stops at once.
+    Process second({ctlBinary(), "--user", "recipients", "import", path, "--errors-file", fifo.string()}, options);
+    ASSERT_TRUE(waitUntil([&] { return importRunning(2); }, std::chrono::seconds(60))) << second.err();
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    EXPECT_FALSE(second.exitStatus().has_value()) << second.err();
+    EXPECT_EQ(daemon_->stop(), 0);
+    const std::string log = daemon_->process().err();
+    EXPECT_EQ(log.find("not waiting any longer for a job"), std::string::npos)
+        << "the import had to be abandoned at the stop instead of seeing it: " << log;
+    ::close(reader);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ImportTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          backendTestName);
 
