@@ -6,6 +6,14 @@
 namespace campaignd::imap {
 
 bool ResponseReader::read(const std::string& tag, Response& r, Failure& f) {
+    std::size_t kept = 0;  // bytes of lines and literals this response holds
+    const auto keep = [&](std::size_t n) {
+        kept += n;
+        if (kept <= kMaxResponseBytes) return true;
+        f = {CAMPAIGND_ERR_FAILED, "the IMAP server sent a response larger than " +
+                                       std::to_string(kMaxResponseBytes >> 20) + " MiB"};
+        return false;
+    };
     for (;;) {
         std::string current;
         if (!readLine(current, f)) return false;
@@ -23,6 +31,7 @@ bool ResponseReader::read(const std::string& tag, Response& r, Failure& f) {
                      "the server sent a literal of " + std::string(digits) + " bytes, more than the limit"};
                 return false;
             }
+            if (!keep(n)) return false;
             std::string literal;
             if (!readBytes(n, literal, f)) return false;
             r.literals.push_back(std::move(literal));
@@ -42,6 +51,7 @@ bool ResponseReader::read(const std::string& tag, Response& r, Failure& f) {
             r.text = space == std::string::npos ? "" : after.substr(space + 1);
             return true;
         }
+        if (!keep(current.size())) return false;
         r.untagged.push_back(std::move(current));
     }
 }

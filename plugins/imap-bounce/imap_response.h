@@ -2,9 +2,11 @@
 // socket so that the fuzz target (tests/fuzz/imap_response.cpp) runs the very same code on
 // whatever a hostile or broken server could send. Promises: a response ends at the line tagged
 // with the command's tag; literals ({N} CRLF then N bytes, RFC 3501 4.3) are taken whole, in
-// order, and never larger than kMaxMessageBytes; no line is longer than kMaxLineBytes; memory is
-// bounded by those two limits. Refuses (a Failure, the session is then over): an overlong line,
-// an oversized literal, and whatever the byte source reports (a closed connection, a timeout).
+// order, and never larger than kMaxMessageBytes; no line is longer than kMaxLineBytes; what one
+// response keeps (its lines and literals) is at most kMaxResponseBytes, so memory is bounded by
+// that however many literals or lines a server sends. Refuses (a Failure, the session is then
+// over): an overlong line, an oversized literal, a response over its limit, and whatever the
+// byte source reports (a closed connection, a timeout).
 #pragma once
 
 #include <campaignd/plugin.h>
@@ -18,6 +20,8 @@ namespace campaignd::imap {
 
 inline constexpr std::size_t kMaxMessageBytes = std::size_t{32} << 20;  // as the host's limit
 inline constexpr std::size_t kMaxLineBytes = std::size_t{1} << 20;      // one response line
+// One response: a fetched message and its lines (the plugin fetches one message per command).
+inline constexpr std::size_t kMaxResponseBytes = kMaxMessageBytes + 4 * kMaxLineBytes;
 
 struct Failure {
     campaignd_status status = CAMPAIGND_ERR_FAILED;
