@@ -12,6 +12,7 @@ namespace {
 struct GroupOptions {
     std::string name;
     std::vector<std::string> emails;
+    bool force = false;
 };
 
 using Options = std::shared_ptr<GroupOptions>;
@@ -84,6 +85,17 @@ void runRemove(Context& context, const GroupOptions& options)
 void runDelete(Context& context, const GroupOptions& options)
 {
     checkNames(options);
+    // A typo'd group name is cheap to delete; one with members (a list someone built) is not:
+    // that takes --force.
+    if (!options.force) {
+        for (const Dict& group : context.client().manager().ListGroups()) {
+            if (dictString(group, "name") != options.name) continue;
+            const std::uint64_t members = dictUint(group, "member_count");
+            if (members > 0)
+                throw UsageError("group " + options.name + " has " + countNoun(members, "member", "members") +
+                                 " (they stay, only the group goes); give --force to delete it");
+        }
+    }
     context.client().manager().DeleteGroup(options.name);
     if (context.json)
         printJson({{"name", options.name}, {"deleted", true}});
@@ -135,7 +147,9 @@ void registerGroupCommands(CLI::App& app, Context& context)
         auto* command = addCommand(group, context, options, "delete",
                                    "Delete a group (its recipients stay)", runDelete);
         command->add_option("NAME", options->name, "The group")->required()->type_name("");
-        command->footer("Example:\n  campaignd-ctl group delete newsletter");
+        command->add_flag("--force", options->force, "Delete it although it has members");
+        command->footer("A group with members is deleted only with --force.\n\nExample:\n"
+                        "  campaignd-ctl group delete newsletter");
     }
 }
 

@@ -163,7 +163,13 @@ TEST_P(DaemonTest, RecipientsAndGroups) {
 
     ok({"recipients", "delete", "linus@xn--bcher-kva.example"});
     EXPECT_EQ(okJson({"recipients", "list"}).size(), 2u);
-    ok({"group", "delete", "staff"});
+    // A group with members goes only with --force (its members stay).
+    const auto refused = daemon_->ctl({"group", "delete", "staff"});
+    EXPECT_EQ(refused.exitCode, 2);
+    EXPECT_NE(refused.err.find("has 1 member"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("--force"), std::string::npos) << refused.err;
+    EXPECT_EQ(okJson({"group", "list"}).size(), 2u);
+    ok({"group", "delete", "staff", "--force"});
     EXPECT_EQ(okJson({"group", "list"}).size(), 1u);
     EXPECT_EQ(okJson({"recipients", "show", "grace@example.org"})["groups"], json::array());
 
