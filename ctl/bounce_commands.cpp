@@ -220,6 +220,7 @@ void runFetch(Context& context, const BounceOptions&) {
 void registerBounceCommands(CLI::App& app, Context& context) {
     auto* bounces = app.add_subcommand("bounces", "Delivery notices: ingest, list, export");
     bounces->require_subcommand(1);
+    bounces->footer("Run 'campaignd-ctl bounces COMMAND --help' for a command's options.");
     auto options = std::make_shared<BounceOptions>();
 
     auto* ingest = addCommand(bounces, context, options, "ingest",
@@ -247,6 +248,7 @@ void registerBounceCommands(CLI::App& app, Context& context) {
         ->type_name("REASON");
     options->limitOption =
         list->add_option("--limit", options->limit, "At most N records")->type_name("N")->check(unsignedNumber());
+    list->footer("Example:\n  campaignd-ctl bounces list --campaign 7 --reason userunknown --limit 20");
 
     auto* exportCommand = addCommand(bounces, context, options, "export",
                                      "Write the Bounce Report CSV to FILE (standard output when omitted or -)",
@@ -256,6 +258,8 @@ void registerBounceCommands(CLI::App& app, Context& context) {
         ->type_name("ID")
         ->check(unsignedNumber());
     exportCommand->add_option("--reason", options->reason, "Only bounces with REASON")->type_name("REASON");
+    exportCommand->footer("Every cell is safe to open in a spreadsheet (no formula runs). For administrators.\n\n"
+                          "Example:\n  campaignd-ctl bounces export bounces-7.csv --campaign 7");
 }
 
 }  // namespace campaignd::ctl

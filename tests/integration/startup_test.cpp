@@ -128,6 +128,22 @@ TEST(Startup, TwoBounceSourcesAndNoneNamedIsABadConfigNamingBoth) {
     EXPECT_NE(ok.err.find("bus"), std::string::npos) << ok.err;
 }
 
+// A command's --help ends with its own examples, not the top-level ones it would inherit.
+TEST(CtlHelp, EveryCommandsHelpIsItsOwn) {
+    const std::vector<std::vector<std::string>> commands{
+        {"status"}, {"dashboard"}, {"campaign"}, {"campaign", "create"}, {"campaign", "send"},
+        {"run-scheduled"}, {"recipients"}, {"recipients", "import"}, {"group"}, {"group", "delete"},
+        {"bounces"}, {"bounces", "ingest"}, {"bounces", "fetch"}, {"bounces", "list"}, {"bounces", "export"}};
+    for (auto command : commands) {
+        command.insert(command.begin(), ctlBinary());
+        command.push_back("--help");
+        const auto r = run(command);
+        EXPECT_EQ(r.exitCode, 0) << command[1] << ": " << r.err;
+        EXPECT_EQ(r.out.find("campaignd-ctl campaign list --status scheduled"), std::string::npos)
+            << command[1] << (command.size() > 3 ? " " + command[2] : "") << " shows the top-level examples:\n" << r.out;
+    }
+}
+
 TEST(Startup, UsageErrorExitsTwo) {
     const auto r = run({campaigndBinary(), "--no-such-option"});
     EXPECT_EQ(r.exitCode, 2);
