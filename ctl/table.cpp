@@ -2,16 +2,36 @@
 // measured is the width that is printed.
 #include "table.h"
 
+#include <locale.h>
+#include <wchar.h>
+
 #include <algorithm>
+
+#include "core/utf8.h"
 
 namespace campaignd::ctl {
 
 std::size_t displayWidth(std::string_view text)
 {
+    // The columns a terminal gives the text: glibc's wcwidth() under C.UTF-8 (built into glibc,
+    // whatever the user's locale is): 2 for East Asian wide characters, 0 for combining marks, 1
+    // for the rest and for what it cannot tell (a byte that is not UTF-8 is shown as one).
+    static const locale_t cUtf8 = ::newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+    const locale_t previous = cUtf8 != static_cast<locale_t>(nullptr) ? ::uselocale(cUtf8) : nullptr;
     std::size_t n = 0;
-    for (unsigned char c : text)
-        if ((c & 0xC0) != 0x80)
+    for (std::size_t i = 0; i < text.size();) {
+        char32_t cp;
+        const std::size_t len = utf8::decode(text, i, cp);
+        if (len == 0) {
             ++n;
+            ++i;
+            continue;
+        }
+        const int w = previous != nullptr ? ::wcwidth(static_cast<wchar_t>(cp)) : 1;
+        n += w < 0 ? 1 : static_cast<std::size_t>(w);
+        i += len;
+    }
+    if (previous != nullptr) ::uselocale(previous);
     return n;
 }
 

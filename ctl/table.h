@@ -12,7 +12,8 @@
 
 namespace campaignd::ctl {
 
-// Number of code points in UTF-8 TEXT (continuation bytes are not counted).
+// The terminal columns UTF-8 TEXT takes: 2 for an East Asian wide character (CJK, emoji), 0 for
+// a combining mark, 1 otherwise.
 std::size_t displayWidth(std::string_view text);
 
 // TEXT with C0/C1 control characters and DEL replaced by '?', tabs and newlines by a space.

@@ -30,13 +30,15 @@ std::size_t columnOf(const std::string& line, const std::string& needle)
     return displayWidth(line.substr(0, byte));
 }
 
-TEST(DisplayWidth, CountsCodePoints)
+// What a terminal shows: a CJK character or an emoji takes two columns, a combining mark none.
+TEST(DisplayWidth, CountsTerminalColumns)
 {
     EXPECT_EQ(displayWidth(""), 0u);
     EXPECT_EQ(displayWidth("abc"), 3u);
     EXPECT_EQ(displayWidth("Zoë"), 3u);
-    EXPECT_EQ(displayWidth("日本語"), 3u);
-    EXPECT_EQ(displayWidth("😀x"), 2u);
+    EXPECT_EQ(displayWidth("Zoe\u0308"), 3u) << "e and a combining diaeresis are one column";
+    EXPECT_EQ(displayWidth("日本語"), 6u);
+    EXPECT_EQ(displayWidth("😀x"), 3u);
 }
 
 TEST(Table, ColumnsAreSizedByContent)
@@ -76,6 +78,32 @@ TEST(Table, NonAsciiNamesKeepColumnsAligned)
     EXPECT_EQ(columnOf(rows[2], "unsubscribed"), statusColumn);
     EXPECT_EQ(columnOf(rows[3], "subscribed"), statusColumn);
     EXPECT_EQ(statusColumn, displayWidth("zoe@example.com  Zoë Ångström  "));
+}
+
+// A name wider on screen than in code points (CJK: two columns a character) sizes its column by
+// what the terminal shows. Measured here by hand, not with displayWidth: ASCII one column, each
+// of these CJK characters (three UTF-8 bytes) two.
+TEST(Table, WideCharactersSizeTheirColumnAsTheTerminalShowsThem)
+{
+    Table table({"EMAIL", "NAME", "STATUS"});
+    table.addRow({"zoe@example.com", "Zoë Ångström", "subscribed"});   // 12 columns
+    table.addRow({"taro@example.jp", "山田太郎山田太郎", "unsubscribed"});  // 16 columns
+    const auto rows = lines(table.render());
+    ASSERT_EQ(rows.size(), 3u);
+    const auto terminalColumn = [](const std::string& line, const std::string& needle) {
+        const std::string prefix = line.substr(0, line.find(needle));
+        std::size_t columns = 0;
+        for (std::size_t i = 0; i < prefix.size();) {
+            const auto c = static_cast<unsigned char>(prefix[i]);
+            if (c < 0x80) { ++columns; ++i; }
+            else if (c >= 0xE0) { columns += 2; i += 3; }  // the CJK characters above
+            else { ++columns; i += 2; }                    // ë, Å
+        }
+        return columns;
+    };
+    EXPECT_EQ(terminalColumn(rows[0], "STATUS"), 15u + 2 + 16 + 2);
+    EXPECT_EQ(terminalColumn(rows[1], "subscribed"), terminalColumn(rows[0], "STATUS")) << rows[1];
+    EXPECT_EQ(terminalColumn(rows[2], "unsubscribed"), terminalColumn(rows[0], "STATUS")) << rows[2];
 }
 
 TEST(Table, NoTrailingSpaces)
