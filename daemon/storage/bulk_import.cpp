@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "rules/validation.h"
 #include "storage/sql_store.h"
 
 namespace campaignd::storage {
@@ -177,7 +178,7 @@ public:
 
     void add(const StagedRecipient& row) override {
         if (spent_) throw Error(ErrorCode::Failed, "database: the import is finished or failed");
-        key_ = emailKey(row.email);
+        key_ = rules::emailKey(row.email);
         groups_ = importGroupsJson(row.groups);
         const SqlBulkValue fields[] = {std::int64_t(row.line), std::string_view(key_), row.email,
                                        row.name, statusCode(row.status), std::string_view(groups_)};

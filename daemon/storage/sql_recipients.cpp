@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "rules/validation.h"
 #include "storage/sql_store.h"
 #include "storage/sql_values.h"
 
@@ -51,7 +52,7 @@ Id SqlStore::insertRecipient(const Recipient& r) {
     const SqlRows rows = query(
         "INSERT INTO recipients (email, email_key, name, status, created_at)"
         " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email_key) DO NOTHING RETURNING id",
-        {r.email, emailKey(r.email), r.name, token(r.status), r.createdAt});
+        {r.email, rules::emailKey(r.email), r.name, token(r.status), r.createdAt});
     if (rows.empty())
         throw Error(ErrorCode::AlreadyExists, "recipient " + r.email + " already exists");
     return rows.front().int64(0);
@@ -66,7 +67,7 @@ std::vector<std::string> SqlStore::groupsOf(Id recipient) {
 }
 
 std::optional<Recipient> SqlStore::findRecipient(std::string_view email) {
-    const SqlRows rows = query(std::string(kRecipientSelect) + " WHERE r.email_key = $1", {emailKey(email)});
+    const SqlRows rows = query(std::string(kRecipientSelect) + " WHERE r.email_key = $1", {rules::emailKey(email)});
     if (rows.empty()) return std::nullopt;
     Recipient r = recipientFrom(rows.front());
     r.groups = groupsOf(r.id);

@@ -12,13 +12,6 @@
 
 namespace campaignd::storage {
 
-std::string emailKey(std::string_view email) {
-    std::string key(email);
-    for (char& ch : key)
-        if (ch >= 'A' && ch <= 'Z') ch = char(ch - 'A' + 'a');
-    return key;
-}
-
 int ledgerCounterSlot(std::string_view worker) {
     // FNV-1a: stable across processes and builds (std::hash is not), so every daemon spreads
     // its workers the same way; any spread is correct, since reads sum the slots.

@@ -128,8 +128,7 @@ private:
 inline constexpr int kWorkerCounterSlots = 16;
 int ledgerCounterSlot(std::string_view worker);
 
-// The key a recipient's address is unique by: ASCII lower case (the same on both backends,
-// whatever their locale; the services have already lower-cased the domain).
-std::string emailKey(std::string_view email);
+// A recipient's address is unique by rules::emailKey (ASCII lower case: the same on both
+// backends, whatever their locale).
 
 }  // namespace campaignd::storage
