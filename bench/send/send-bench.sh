@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/send/send-bench.sh [--messages N] [--runs R] [--connections C] [--baseline-messages M]
-#                          [--memory-only] [--profile FILE]
+#                          [--memory-only] [--profile FILE] [--delay-ms D [--proxy FILE]]
 # The sending benchmark: N personalised messages to Postfix's smtp-sink on a private loopback
 # address, three ways, alternated in each of R runs on the same sink:
 #   1. smtp-source (Postfix): N messages of the same size over C reused connections: the
@@ -13,13 +13,17 @@
 # Then medians and ratios. --memory-only runs only campaignd, once, for the memory target
 # (e.g. --messages 1000000). --profile FILE records the whole machine with `perf record -a -g`
 # while campaignd sends (FILE, then `perf report -i FILE --sort comm,dso`), to see where the
-# CPU goes: the daemon's threads, the sink, the kernel.
+# CPU goes: the daemon's threads, the sink, the kernel. --delay-ms D puts a relay D ms away in
+# each direction (a round trip of 2 x D ms) between every sender and the sink: delay_proxy.py
+# (--proxy, default ../shared/tools/delay_proxy.py beside the checkout); the figures then include
+# the round trips each sender waits for per message (time x connections / messages / round trip).
 # A benchmark, not a test: it prints figures and checks none.
 # Needs a build with the plugins (script/build) and postfix and python3 (debian/control).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 top=$PWD
-messages=100000 runs=3 connections=4 baseline= memory_only=0 profile=
+messages=100000 runs=3 connections=4 baseline= memory_only=0 profile= delay_ms=0
+proxy=$top/../shared/tools/delay_proxy.py
 while [ $# -gt 0 ]; do
     case $1 in
         --messages) messages=$2; shift 2 ;;
@@ -28,7 +32,9 @@ while [ $# -gt 0 ]; do
         --baseline-messages) baseline=$2; shift 2 ;;
         --memory-only) memory_only=1; shift ;;
         --profile) profile=$(realpath -m "$2"); shift 2 ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --delay-ms) delay_ms=$2; shift 2 ;;
+        --proxy) proxy=$(realpath -m "$2"); shift 2 ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "send-bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -69,6 +75,15 @@ pids+=("$sink")
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 tick_us=$((1000000 / $(getconf CLK_TCK)))
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/$address/$port") 2>/dev/null && break; sleep 0.1; done
+# Where the senders connect: the sink, or a relay delay_ms away in front of it.
+send_port=$port
+if [ "$delay_ms" != 0 ]; then
+    [ -f "$proxy" ] || { echo "send-bench.sh: no delay proxy at $proxy (--proxy FILE)" >&2; exit 1; }
+    send_port=$(python3 -c "import socket; s=socket.socket(); s.bind(('$address', 0)); print(s.getsockname()[1])")
+    python3 "$proxy" "$send_port" "$address:$port" "$delay_ms" "$address" &
+    pids+=("$!")
+    for _ in $(seq 50); do (exec 3<>"/dev/tcp/$address/$send_port") 2>/dev/null && break; sleep 0.1; done
+fi
 
 cat > "$work/newsletter.html" <<'HTML'
 <html><body>
@@ -111,7 +126,7 @@ StateDirectory=$run/state
 MaxFileSize=0
 [Transport sink]
 Plugin=smtp
-URL=smtp://$address:$port
+URL=smtp://$address:$send_port
 StartTLS=no
 Connections=$connections
 [Transport sample]
@@ -178,7 +193,7 @@ smtp_source_run() {
     start=$(now)
     # `times` in the subshell: the CPU its child smtp-source used ("XmY.YYYs XmY.YYYs").
     cpu=$( (smtp-source -d -s "$connections" -m "$messages" -l "$bytes" -f news@example.org \
-        -t person@example.org -S "News for you" "$address:$port"; times) | tail -1 |
+        -t person@example.org -S "News for you" "$address:$send_port"; times) | tail -1 |
         awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); n += p[1] * 60 + p[2] } printf "%d", n * 1e6 }')
     end=$(now)
     echo "$(echo "$end - $start" | bc) $cpu $((($(cpu_ticks "$sink") - sink0) * tick_us))"
@@ -203,7 +218,7 @@ for r in $(seq "$runs"); do
     read -r seconds cpu sink_cpu < <(smtp_source_run $((size > 300 ? size - 150 : 150)))
     source_times+=("$seconds")
     source_cpu+=("$((cpu / messages))"); sink_s_cpu+=("$((sink_cpu / messages))")
-    seconds=$(python3 "$top/bench/send/baseline_smtplib.py" "$address" "$port" "$baseline" "$size" "$connections")
+    seconds=$(python3 "$top/bench/send/baseline_smtplib.py" "$address" "$send_port" "$baseline" "$size" "$connections")
     baseline_times+=("$seconds")
     echo "run $r: campaignd ${campaignd_times[-1]} s, smtp-source ${source_times[-1]} s, original design ${seconds} s ($baseline messages); message size $size bytes" >&2
 done
@@ -225,3 +240,8 @@ echo "campaignd peak RSS while sending (median): $((${p%.*} / 1024)) MiB"
 # much room each sender leaves the sink.
 mc() { printf '%s\n' "$@" | median; }
 echo "CPU per message (medians, user + system): campaignd $(mc "${campaignd_cpu[@]}") us (the sink meanwhile $(mc "${sink_c_cpu[@]}") us), smtp-source $(mc "${source_cpu[@]}") us (the sink meanwhile $(mc "${sink_s_cpu[@]}") us)"
+if [ "$delay_ms" != 0 ]; then
+    # Each connection sends its share of the messages one after another: the round trips it
+    # waits for per message are its time per message over the round trip.
+    python3 -c "rt = 2 * $delay_ms / 1000; print(f'round trips per message ({2 * $delay_ms} ms each, {$connections} connections): campaignd {$c * $connections / $messages / rt:.2f}, smtp-source {$s * $connections / $messages / rt:.2f}, original design {$b * $connections / $baseline / rt:.2f}')"
+fi
