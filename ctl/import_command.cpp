@@ -32,6 +32,7 @@ struct ImportOptions {
     std::vector<std::string> map;
     bool update = false;
     bool dryRun = false;
+    bool createGroups = false;
     std::string errorsFile;
 };
 
@@ -113,6 +114,16 @@ private:
     Clock::time_point lastLine_;
 };
 
+// The groups a dry run found named in the file but not stored: (name, first line).
+std::vector<std::pair<std::string, std::uint64_t>> unknownGroups(const Dict& summary) {
+    std::vector<std::pair<std::string, std::uint64_t>> out;
+    const auto it = summary.find("groups_unknown");
+    if (it == summary.end() || it->second.peekValueType() != "a(st)") return out;
+    for (const auto& g : it->second.get<std::vector<sdbus::Struct<std::string, std::uint64_t>>>())
+        out.emplace_back(std::get<0>(g), std::get<1>(g));
+    return out;
+}
+
 std::vector<std::pair<std::uint64_t, std::string>> summaryErrors(const Dict& summary) {
     std::vector<std::pair<std::uint64_t, std::string>> out;
     const auto it = summary.find("errors");
@@ -159,13 +170,25 @@ void printSummary(const Dict& summary) {
         {"Unsubscribed kept", withThousands(dictUint(summary, "unsubscribed_kept"))},
         {"Invalid", withThousands(dictUint(summary, "invalid"))},
     };
+    const bool dryRun = summary.count("dry_run") && summary.at("dry_run").peekValueType() == "b" &&
+                        summary.at("dry_run").get<bool>();
     const auto created = dictStrings(summary, "groups_created");
     if (!created.empty()) {
         std::string names;
         for (const auto& g : created) names += (names.empty() ? "" : ", ") + g;
-        fields.emplace_back("Groups created", names);
+        fields.emplace_back(dryRun ? "Groups to create" : "Groups created", sanitizeForTerminal(names));
+    }
+    const auto unknown = unknownGroups(summary);
+    if (!unknown.empty()) {
+        std::string names;
+        for (const auto& [name, line] : unknown)
+            names += (names.empty() ? "" : ", ") + name + " (line " + std::to_string(line) + ")";
+        fields.emplace_back("Unknown groups", sanitizeForTerminal(names));
     }
     std::string text = renderFields(fields);
+    if (!unknown.empty())
+        text += "\nThe file names groups that do not exist: the import will refuse them. Create them\n"
+                "first (campaignd-ctl group create NAME), or import with --create-groups.\n";
     const auto errors = summaryErrors(summary);
     if (!errors.empty()) {
         const auto invalid = dictUint(summary, "invalid");
@@ -173,9 +196,7 @@ void printSummary(const Dict& summary) {
         for (const auto& [line, reason] : errors)
             text += "  line " + std::to_string(line) + ": " + sanitizeForTerminal(reason) + "\n";
     }
-    if (summary.count("dry_run") && summary.at("dry_run").peekValueType() == "b" &&
-        summary.at("dry_run").get<bool>())
-        text += "\nDry run: nothing was written.\n";
+    if (dryRun) text += "\nDry run: nothing was written.\n";
     printText(text);
 }
 
@@ -206,6 +227,7 @@ void runImport(Context& context, const ImportOptions& options) {
     }
     if (options.update) request["update"] = sdbus::Variant(true);
     if (options.dryRun) request["dry_run"] = sdbus::Variant(true);
+    if (options.createGroups) request["create_groups"] = sdbus::Variant(true);
     std::optional<Fd> errors;
     if (!options.errorsFile.empty()) {
         errors.emplace(::open(options.errorsFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
@@ -267,6 +289,11 @@ void runImport(Context& context, const ImportOptions& options) {
             for (const auto& [line, reason] : summaryErrors(summary)) list.push_back({{"line", line}, {"reason", reason}});
             document["errors"] = list;
         }
+        if (document.contains("groups_unknown")) {
+            nlohmann::json list = nlohmann::json::array();
+            for (const auto& [name, line] : unknownGroups(summary)) list.push_back({{"name", name}, {"line", line}});
+            document["groups_unknown"] = list;
+        }
         printJson(document);
     }
     if (state != "done") {
@@ -295,13 +322,18 @@ void registerImportCommand(CLI::App& recipients, Context& context) {
         ->type_name("FIELD=COL");
     command->add_flag("--update", options->update, "Update the names of recipients already stored");
     command->add_flag("--dry-run", options->dryRun, "Check and count everything, write nothing");
+    command->add_flag("--create-groups", options->createGroups,
+                      "Create the groups the file's groups column names that do not exist yet (without it, "
+                      "such an import is refused, naming them)");
     command->add_option("--errors-file", options->errorsFile, "Write every invalid row to F as CSV (line,reason)")
         ->type_name("F");
     command->footer(
         "A header row is required; columns are found by name (email, name, first name + last name,\n"
         "subscription_status, groups) in any order, other columns are ignored. An import is all or\n"
-        "nothing, and never re-subscribes someone who unsubscribed.\n\n"
-        "Example:\n  campaignd-ctl recipients import members.csv --group newsletter --dry-run");
+        "nothing, and never re-subscribes someone who unsubscribed. Groups named in a groups column\n"
+        "must exist, unless --create-groups is given (a dry run lists the unknown ones).\n\n"
+        "Examples:\n  campaignd-ctl recipients import members.csv --group newsletter --dry-run\n"
+        "  campaignd-ctl recipients import members.csv --create-groups");
 }
 
 }  // namespace campaignd::ctl

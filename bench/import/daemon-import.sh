@@ -23,7 +23,7 @@ daemon_pid=$!
 until "$top/build/ctl/campaignd-ctl" --user status >/dev/null 2>&1; do sleep 0.1; done
 before=$(awk '/VmHWM/ { print $2 }' "/proc/$daemon_pid/status")
 start=$(date +%s.%N)
-"$top/build/ctl/campaignd-ctl" --user --json recipients import "$work/people.csv" > "$work/summary.json"
+"$top/build/ctl/campaignd-ctl" --user --json recipients import --create-groups "$work/people.csv" > "$work/summary.json"
 end=$(date +%s.%N)
 peak=$(awk '/VmHWM/ { print $2 }' "/proc/$daemon_pid/status")
 seconds=$(echo "$end - $start" | bc)

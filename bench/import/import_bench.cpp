@@ -71,6 +71,7 @@ int runChild(const std::string& url, const std::string& file) {
     const double cpuStart = cpuSeconds();
     storage::BulkImportOptions options;
     options.now = 1'760'000'000'000'000;
+    options.createGroups = true;
     auto import = store->beginImport(options);
     std::FILE* in = std::fopen(file.c_str(), "r");
     if (!in) throw std::runtime_error("cannot read " + file);

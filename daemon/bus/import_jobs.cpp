@@ -47,6 +47,8 @@ VariantMap toVariantMap(const services::ImportReport& report, bool dryRun) {
     const auto& c = report.counts;
     std::vector<sdbus::Struct<std::uint64_t, std::string>> errors;
     for (const auto& e : report.firstErrors) errors.emplace_back(e.line, e.reason);
+    std::vector<sdbus::Struct<std::string, std::uint64_t>> unknownGroups;
+    for (const auto& [name, line] : c.groupsUnknown) unknownGroups.emplace_back(name, line);
     auto n = [](std::int64_t v) { return sdbus::Variant(static_cast<std::uint64_t>(v > 0 ? v : 0)); };
     return {
         {"rows", sdbus::Variant(static_cast<std::uint64_t>(c.rows) + report.invalid)},
@@ -57,6 +59,7 @@ VariantMap toVariantMap(const services::ImportReport& report, bool dryRun) {
         {"unsubscribed_kept", n(c.unsubscribedKept)},
         {"invalid", sdbus::Variant(report.invalid)},
         {"groups_created", sdbus::Variant(c.groupsCreated)},
+        {"groups_unknown", sdbus::Variant(unknownGroups)},
         {"errors", sdbus::Variant(errors)},
         {"dry_run", sdbus::Variant(dryRun)},
     };

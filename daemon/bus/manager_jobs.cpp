@@ -70,6 +70,7 @@ uint64_t ManagerObject::ImportRecipients(const sdbus::UnixFd& file, const std::m
         request.groups = r.strings("groups").value_or(std::vector<std::string>{});
         request.update = r.boolean("update").value_or(false);
         request.dryRun = r.boolean("dry_run").value_or(false);
+        request.createGroups = r.boolean("create_groups").value_or(false);
         int errorsFd = -1;
         int fd = -1;
         try {

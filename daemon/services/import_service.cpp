@@ -121,6 +121,7 @@ ImportReport runImport(const ImportRequest& request, int fd, int errorsFd, std::
     storage::BulkImportOptions options;
     options.updateNames = request.update;
     options.dryRun = request.dryRun;
+    options.createGroups = request.createGroups;
     options.now = systemNow();
     for (const auto& group : request.groups)
         options.groupIds.push_back(recipients.findGroup(rules::normalizeGroupName(group))->id);

@@ -28,6 +28,7 @@ struct ImportRequest {
     std::vector<std::string> groups;  // every imported recipient joins these; each must exist
     bool update = false;              // update names of stored recipients
     bool dryRun = false;              // count everything, write nothing
+    bool createGroups = false;        // groups the file's rows name may be created
 };
 
 struct ImportRowError {

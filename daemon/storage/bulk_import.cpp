@@ -43,6 +43,7 @@ struct Dialect {
     const char* createRows;
     const char* createFirsts;
     const char* insertNew;
+    const char* unknownGroups;
     const char* insertGroups;
     const char* insertRowMemberships;
     const char* lockGroup;
@@ -62,6 +63,10 @@ const Dialect kSqlite{
     " CASE WHEN f.status = 2 THEN 'unsubscribed' ELSE 'subscribed' END, $1"
     " FROM campaignd_import_firsts f WHERE 1 = 1"
     " ON CONFLICT (email_key) DO NOTHING",
+    "SELECT j.value, min(f.line) FROM campaignd_import_firsts f, json_each(f.groups) j"
+    " WHERE f.groups <> '[]'"
+    " AND NOT EXISTS (SELECT 1 FROM recipient_groups g WHERE g.name = j.value)"
+    " GROUP BY j.value ORDER BY j.value",
     "INSERT INTO recipient_groups (name, created_at)"
     " SELECT DISTINCT j.value, $1 FROM campaignd_import_firsts f, json_each(f.groups) j"
     " WHERE f.groups <> '[]'"
@@ -92,6 +97,11 @@ const Dialect kPostgres{
     " FROM campaignd_import_firsts f"
     " WHERE NOT EXISTS (SELECT 1 FROM recipients r WHERE r.email_key = f.email_key)"
     " ON CONFLICT (email_key) DO NOTHING",
+    "SELECT j.name, min(f.line) FROM campaignd_import_firsts f"
+    " CROSS JOIN LATERAL json_array_elements_text(CAST(f.groups AS json)) AS j(name)"
+    " WHERE f.groups <> '[]'"
+    " AND NOT EXISTS (SELECT 1 FROM recipient_groups g WHERE g.name = j.name)"
+    " GROUP BY j.name ORDER BY j.name COLLATE \"C\"",
     "INSERT INTO recipient_groups (name, created_at)"
     " SELECT DISTINCT j.name, CAST($1 AS BIGINT) FROM campaignd_import_firsts f"
     " CROSS JOIN LATERAL json_array_elements_text(CAST(f.groups AS json)) AS j(name)"
@@ -232,6 +242,7 @@ private:
 
         db_.exec(dialect_.createFirsts);
         if (!sqlite_) db_.exec("ANALYZE campaignd_import_firsts");
+        if (!options_.createGroups) refuseUnknownGroups();
 
         const SqlRows existing = db_.query(kCountExisting);
         const std::int64_t distinct = existing.at(0).int64(0);
@@ -246,11 +257,32 @@ private:
         if (counts_.imported != distinct - stored)
             throw Error(ErrorCode::Failed, "database: the recipients changed during the import");
 
-        for (const SqlRow& row : db_.query(dialect_.insertGroups, {options_.now}))
-            counts_.groupsCreated.push_back(row.text(0));
+        if (options_.createGroups) {
+            for (const SqlRow& row : db_.query(dialect_.insertGroups, {options_.now}))
+                counts_.groupsCreated.push_back(row.text(0));
+        }
         std::sort(counts_.groupsCreated.begin(), counts_.groupsCreated.end());
         db_.exec(dialect_.insertRowMemberships);
         for (const Id group : options_.groupIds) db_.exec(kInsertOptionMemberships, {group});
+    }
+
+    // Without createGroups a row may only name groups that exist: a typo in a groups column
+    // must not become a group. A dry run lists them instead, for the user to decide.
+    void refuseUnknownGroups() {
+        for (const SqlRow& row : db_.query(dialect_.unknownGroups))
+            counts_.groupsUnknown.emplace_back(row.text(0), static_cast<std::uint64_t>(row.int64(1)));
+        if (counts_.groupsUnknown.empty() || options_.dryRun) return;
+        constexpr std::size_t kNamed = 10;
+        const std::size_t n = counts_.groupsUnknown.size();
+        std::string message = "the file names " + std::to_string(n) +
+                              (n == 1 ? " group that does not exist: " : " groups that do not exist: ");
+        for (std::size_t i = 0; i < std::min(n, kNamed); ++i)
+            message += (i ? ", " : "") + rules::quoteForMessage(counts_.groupsUnknown[i].first) + " (line " +
+                       std::to_string(counts_.groupsUnknown[i].second) + ")";
+        if (n > kNamed) message += " and " + std::to_string(n - kNamed) + " more";
+        message += "; create them first, or let the import create them (create_groups; campaignd-ctl: "
+                   "--create-groups)";
+        throw Error(ErrorCode::InvalidArgument, message);
     }
 
     // Rolls back whatever is open and forgets the staged rows; never throws.

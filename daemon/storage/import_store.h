@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/model.h"
@@ -28,6 +29,7 @@ struct StagedRecipient {
 struct BulkImportOptions {
     bool updateNames = false;  // a non-empty name in a row replaces a different stored name
     bool dryRun = false;       // finish() computes the counts, then rolls everything back
+    bool createGroups = false; // rows may name groups that do not exist yet: they are created
     std::vector<Id> groupIds;  // every row's recipient joins these (Error(NotFound) if one is gone)
     Usec now = 0;              // created_at of new recipients and groups
 };
@@ -44,6 +46,9 @@ struct ImportCounts {
     // said subscribed or said nothing. An import never re-subscribes anyone.
     std::int64_t unsubscribedKept = 0;
     std::vector<std::string> groupsCreated;  // names of groups that did not exist, sorted
+    // Without createGroups, in a dry run: the groups the rows name that do not exist, each
+    // with the first line naming it, sorted by name (a real import refuses them instead).
+    std::vector<std::pair<std::string, std::uint64_t>> groupsUnknown;
 };
 
 // A bulk import session, from ImportStore::beginImport. Rules, the same on both backends:
@@ -55,7 +60,9 @@ struct ImportCounts {
 //   subscribed one (an explicit opt-out is honoured) and counts as updated. With updateNames,
 //   a different non-empty name replaces the stored one (updated); else names are kept.
 // - The rows' groups and options.groupIds become memberships (never twice, also for existing
-//   recipients); row group names that do not exist are created.
+//   recipients). Row group names that do not exist are created with createGroups; without
+//   it finish() refuses them (Error(InvalidArgument) naming each and its first line, before
+//   anything is merged), except in a dry run, which lists them in groupsUnknown.
 // - All or nothing: nothing is visible to other connections before finish() commits; a
 //   session destroyed unfinished, or a process killed before the commit, leaves nothing.
 // Memory does not grow with the number of rows: rows are staged in the database (PostgreSQL:

@@ -68,7 +68,7 @@ TEST_P(ImportTest, ImportsAndAccountsForEveryRow) {
         "New Old;old@example.org;;\r\n"
         "Back again;gone@example.org;;subscribed\r\n"
         "\"Quoted; Name\";quoted@example.org;staff;\r\n");
-    const auto s = okJson({"recipients", "import", path, "--group", "newsletter"});
+    const auto s = okJson({"recipients", "import", path, "--group", "newsletter", "--create-groups"});
     EXPECT_EQ(s["state"], "done");
     EXPECT_EQ(s["rows"], 8);
     EXPECT_EQ(s["imported"], 3);  // ada, grace, quoted
@@ -101,6 +101,43 @@ TEST_P(ImportTest, ImportsAndAccountsForEveryRow) {
     const auto human = ok({"recipients", "import", path});
     EXPECT_NE(human.find("Rows read"), std::string::npos) << human;
     EXPECT_NE(human.find("line 5: "), std::string::npos) << human;
+}
+
+TEST_P(ImportTest, GroupsTheFileNamesMustExistUnlessTheImportMayCreateThem) {
+    ok({"group", "create", "newsletter"});
+    const auto path = file("people.csv",
+                           "email,name,groups\n"
+                           "a@example.org,A,newsletter\n"
+                           "b@example.org,B,newsleter|staff\n"
+                           "c@example.org,C,staff\n");
+    // Refused, naming each unknown group and its first line, and nothing is written.
+    const auto refused = daemon_->ctl({"recipients", "import", path});
+    EXPECT_EQ(refused.exitCode, 1) << refused.out << refused.err;
+    EXPECT_NE(refused.err.find("2 groups that do not exist: newsleter (line 3), staff (line 3)"), std::string::npos)
+        << refused.err;
+    EXPECT_NE(refused.err.find("--create-groups"), std::string::npos) << refused.err;
+    EXPECT_EQ(okJson({"recipients", "list"}).size(), 0u);
+    EXPECT_EQ(okJson({"group", "list"}).size(), 1u);
+
+    // A dry run lists them, for a person and for a script.
+    const auto human = ok({"recipients", "import", path, "--dry-run"});
+    EXPECT_NE(human.find("Unknown groups:     newsleter (line 3), staff (line 3)"), std::string::npos) << human;
+    EXPECT_NE(human.find("import with --create-groups"), std::string::npos) << human;
+    const auto dry = okJson({"recipients", "import", path, "--dry-run"});
+    EXPECT_EQ(dry["groups_unknown"], json::parse(R"([{"name":"newsleter","line":3},{"name":"staff","line":3}])"));
+    EXPECT_EQ(dry["groups_created"], json::array());
+    const auto dryCreating = okJson({"recipients", "import", path, "--dry-run", "--create-groups"});
+    EXPECT_EQ(dryCreating["groups_created"], json({"newsleter", "staff"}));
+    EXPECT_EQ(dryCreating["groups_unknown"], json::array());
+    EXPECT_NE(ok({"recipients", "import", path, "--dry-run", "--create-groups"}).find("Groups to create:"),
+              std::string::npos);
+    EXPECT_EQ(okJson({"group", "list"}).size(), 1u);
+
+    // With --create-groups they are created.
+    const auto s = okJson({"recipients", "import", path, "--create-groups"});
+    EXPECT_EQ(s["imported"], 3);
+    EXPECT_EQ(s["groups_created"], json({"newsleter", "staff"}));
+    EXPECT_EQ(okJson({"recipients", "show", "b@example.org"})["groups"], json({"newsleter", "staff"}));
 }
 
 TEST_P(ImportTest, DryRunWritesNothing) {

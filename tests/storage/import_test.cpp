@@ -67,6 +67,7 @@ std::string describe(const ImportCounts& c) {
         auto store = openStore(url);
         BulkImportOptions options;
         options.now = kLater;
+        options.createGroups = true;
         auto import = store->beginImport(options);
         const std::string_view groups[] = {"killed-group"};
         for (long i = 0; i < rows; ++i) {
@@ -105,7 +106,14 @@ protected:
         store_ = openStore(url_);
     }
 
-    ImportCounts import(const std::vector<Row>& rows, BulkImportOptions options = {}) {
+    // Most tests are about other rules: their rows may name new groups.
+    static BulkImportOptions creatingGroups() {
+        BulkImportOptions options;
+        options.createGroups = true;
+        return options;
+    }
+
+    ImportCounts import(const std::vector<Row>& rows, BulkImportOptions options = creatingGroups()) {
         if (options.now == 0) options.now = kLater;
         auto session = store_->beginImport(options);
         for (const Row& row : rows) addRow(*session, row);
@@ -316,7 +324,7 @@ TEST_P(ImportTest, GroupsAreCreatedOnceAndJoinedOnce) {
     const Id all = store_->insertGroup("all", kNow);
     const Id quinn = addRecipient("quinn@example.com", "Quinn");
     ASSERT_TRUE(store_->addGroupMember(vip, quinn));
-    BulkImportOptions options;
+    BulkImportOptions options = creatingGroups();
     options.groupIds = {all, vip};
     const auto counts = import({
                                    {2, "quinn@example.com", "Quinn", std::nullopt, {"vip", "VIP", "vip", ""}},
@@ -370,6 +378,51 @@ TEST(ImportGroupsJson, EscapesAndDropsEmptyAndRepeatedNames) {
 
 // ---- dry run, rollback, isolation ----------------------------------------------------------
 
+TEST_P(ImportTest, GroupsTheRowsNameMustExistUnlessTheImportMayCreateThem) {
+    store_->insertGroup("vip", kNow);
+    addRecipient("ann@example.com", "Ann");
+    const std::vector<Row> rows{
+        {2, "bob@example.com", "Bob", std::nullopt, {"vip"}},
+        {3, "cy@example.com", "Cy", std::nullopt, {"vpi", "vip"}},
+        {4, "dee@example.com", "Dee", std::nullopt, {"Staff"}},
+        {5, "eve@example.com", "Eve", std::nullopt, {"vpi"}},
+    };
+    const std::string before = contents();
+    // Refused before anything is merged, naming every unknown group and its first line.
+    try {
+        import(rows, BulkImportOptions{});
+        ADD_FAILURE() << "an import naming unknown groups was not refused";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+        EXPECT_NE(std::string(e.what()).find("2 groups that do not exist: Staff (line 4), vpi (line 3);"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(contents(), before);
+    EXPECT_FALSE(store_->findGroup("vpi"));
+
+    // A dry run lists them and still counts the rest.
+    BulkImportOptions dry;
+    dry.dryRun = true;
+    const auto counts = import(rows, dry);
+    EXPECT_EQ(counts.imported, 4);
+    EXPECT_TRUE(counts.groupsCreated.empty());
+    EXPECT_EQ(counts.groupsUnknown, (std::vector<std::pair<std::string, std::uint64_t>>{{"Staff", 4}, {"vpi", 3}}));
+    EXPECT_EQ(contents(), before);
+
+    // Rows naming only existing groups need nothing more.
+    const auto known = import({{6, "fay@example.com", "Fay", std::nullopt, {"vip"}}}, BulkImportOptions{});
+    EXPECT_EQ(known.imported, 1);
+    EXPECT_TRUE(known.groupsUnknown.empty());
+    EXPECT_EQ(find("fay@example.com").groups, (std::vector<std::string>{"vip"}));
+
+    // With createGroups they are created, and groupsUnknown stays empty.
+    const auto created = import(rows, creatingGroups());
+    EXPECT_EQ(created.groupsCreated, (std::vector<std::string>{"Staff", "vpi"}));
+    EXPECT_TRUE(created.groupsUnknown.empty());
+    EXPECT_EQ(find("cy@example.com").groups, (std::vector<std::string>{"vip", "vpi"}));
+}
+
 TEST_P(ImportTest, ADryRunWritesNothingButCountsLikeTheRealRun) {
     addRecipient("uma@example.com", "Uma", SubscriptionStatus::Unsubscribed);
     addRecipient("vic@example.com", "Vic");
@@ -380,7 +433,7 @@ TEST_P(ImportTest, ADryRunWritesNothingButCountsLikeTheRealRun) {
         {4, "wes@example.com", "Wes", std::nullopt, {"new-group"}},
         {5, "WES@example.com", "Wes twice"},
     };
-    BulkImportOptions options;
+    BulkImportOptions options = creatingGroups();
     options.updateNames = true;
     options.groupIds = {all};
     const std::string before = contents();
@@ -435,7 +488,7 @@ TEST_P(ImportTest, AFinishedSessionRefusesMoreRows) {
 
 TEST_P(ImportTest, OtherConnectionsSeeNothingUntilTheCommitAndCarryOnMeanwhile) {
     auto other = openStore(url_);
-    BulkImportOptions options;
+    BulkImportOptions options = creatingGroups();
     options.now = kLater;
     auto session = store_->beginImport(options);
     for (int i = 0; i < 500; ++i)
@@ -545,7 +598,7 @@ TEST_P(ImportTest, AHundredThousandRowsGiveExactCounts) {
     ASSERT_EQ(recipients(), 2'000);
 
     // The file: 100,000 rows for 90,000 addresses; 10,000 repeats in upper case 1,000 lines on.
-    BulkImportOptions options;
+    BulkImportOptions options = creatingGroups();
     options.now = kLater;
     options.groupIds = {stored};
     auto session = store_->beginImport(options);
