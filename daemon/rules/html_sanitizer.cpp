@@ -86,6 +86,21 @@ constexpr auto kUrlAttributes = std::to_array<std::string_view>({"href", "src", 
 // harmless in a mail and kept.
 constexpr auto kAllowedSchemes = std::to_array<std::string_view>({"http", "https", "mailto", "tel", "cid", "ftp"});
 
+// What one pass took out, counted by kind in the order first met.
+class Removals {
+public:
+    void add(std::string what) {
+        const auto it = std::find_if(list_.begin(), list_.end(), [&](const HtmlRemoval& r) { return r.what == what; });
+        if (it != list_.end()) ++it->count;
+        else list_.push_back({std::move(what), 1});
+    }
+    std::vector<HtmlRemoval> take() { return std::move(list_); }
+    bool empty() const { return list_.empty(); }
+
+private:
+    std::vector<HtmlRemoval> list_;
+};
+
 // Found in normalised CSS (comments removed, escapes decoded, white space removed, lower
 // case), each marks CSS that can run code or fetch something on its own.
 constexpr auto kDangerousCss = std::to_array<std::string_view>({
@@ -331,11 +346,26 @@ bool isConditionalMarker(std::string_view text) {
            (t.compare(3, 2, "if") == 0 || t.compare(3, 5, "endif") == 0);
 }
 
-void cleanAttributes(xmlNodePtr element, std::string_view name) {
+// The scheme of a refused URL, as a person would name it ("javascript"), cut short.
+std::string schemeOf(const std::string& value) {
+    std::string scheme;
+    for (const char c : decodeCharacterReferences(value)) {
+        if (c == ':') return scheme;
+        if (std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.') {
+            if (scheme.size() < 20) scheme += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        } else if (static_cast<unsigned char>(c) > 0x20) {
+            break;
+        }
+    }
+    return {};
+}
+
+void cleanAttributes(xmlNodePtr element, std::string_view name, Removals& removed) {
     for (xmlAttrPtr attr = element->properties; attr;) {
         xmlAttrPtr next = attr->next;
         const std::string attrName = lower(reinterpret_cast<const char*>(attr->name));
         bool keep = !attr->ns && attrName.rfind("on", 0) != 0;  // no event handlers, no xlink:
+        std::string why;  // what the author is told, when not kept
         if (keep) {
             keep = contains(kGlobalAttributes, attrName) || attrName.rfind("aria-", 0) == 0 ||
                    std::any_of(kElementAttributes.begin(), kElementAttributes.end(),
@@ -343,16 +373,33 @@ void cleanAttributes(xmlNodePtr element, std::string_view name) {
                                    return ea.element == name && ea.attribute == attrName;
                                });
         }
-        if (keep && contains(kUrlAttributes, attrName))
-            keep = urlAllowed(name, attrName, attributeValue(element, attr));
+        if (keep && contains(kUrlAttributes, attrName)) {
+            const std::string url = attributeValue(element, attr);
+            keep = urlAllowed(name, attrName, url);
+            if (!keep) {
+                const std::string scheme = schemeOf(url);
+                why = (scheme.empty() ? "URL" : scheme + ": URL") + " in " + attrName;
+            }
+        }
         if (keep && attrName == "style") {
             const std::string css = attributeValue(element, attr);
             const std::string safe = neutralizeCss(css);
-            if (safe.empty()) keep = false;
-            else if (safe != css)
+            if (safe.empty() && css.find_first_not_of(" \t\r\n\f;") == std::string::npos) {
+                keep = false;  // an empty style: nothing the author wrote is lost
+                why = "-";
+            } else if (safe.empty()) {
+                keep = false;
+                why = "unsafe CSS in a style attribute";
+            } else if (safe != css) {
+                removed.add("unsafe CSS in a style attribute");
                 xmlSetProp(element, attr->name, reinterpret_cast<const xmlChar*>(safe.c_str()));
+            }
         }
-        if (!keep) xmlRemoveProp(attr);
+        if (!keep) {
+            if (why.empty()) why = attrName + " attribute";
+            if (why != "-") removed.add(why);
+            xmlRemoveProp(attr);
+        }
         attr = next;
     }
 }
@@ -387,11 +434,11 @@ std::string withoutControls(std::string_view html) {
     return out;
 }
 
-void sanitizeChildren(xmlNodePtr parent);
+void sanitizeChildren(xmlNodePtr parent, Removals& removed);
 
 // Sanitises n's children and moves them before n, in order.
-void hoistChildren(xmlNodePtr n) {
-    sanitizeChildren(n);
+void hoistChildren(xmlNodePtr n, Removals& removed) {
+    sanitizeChildren(n, removed);
     while (n->children) {
         xmlNodePtr child = n->children;
         xmlUnlinkNode(child);
@@ -399,7 +446,7 @@ void hoistChildren(xmlNodePtr n) {
     }
 }
 
-void sanitizeStyleElement(xmlNodePtr style) {
+void sanitizeStyleElement(xmlNodePtr style, Removals& removed) {
     std::string css;
     for (xmlNodePtr c = style->children; c; c = c->next)
         if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
@@ -410,6 +457,7 @@ void sanitizeStyleElement(xmlNodePtr style) {
     // allow, so "<\x01/style>" became an end tag; it also builds elements from "<a ...>" in a
     // <style> outside <head>): with no '<' there, no parser can find markup inside (both found
     // by the fuzz target).
+    if (safe != css) removed.add("unsafe CSS in <style>");
     for (auto at = safe.find('<'); at != std::string::npos; at = safe.find('<', at + 4))
         safe.replace(at, 1, "\\3C ");
     if (safe == css) {
@@ -440,7 +488,7 @@ void flattenToText(xmlNodePtr element) {
     }
 }
 
-void sanitizeNode(xmlNodePtr n) {
+void sanitizeNode(xmlNodePtr n, Removals& removed) {
     switch (n->type) {
     case XML_TEXT_NODE:
         if (n->content && isConditionalMarker(reinterpret_cast<const char*>(n->content))) unlinkAndFree(n);
@@ -449,19 +497,21 @@ void sanitizeNode(xmlNodePtr n) {
         const std::string name = lower(nameOf(n));
         const bool foreign = name.rfind("svg:", 0) == 0 || name.rfind("math:", 0) == 0;
         if (foreign || contains(kDroppedWithContent, name) || (name == "meta" && !metaAllowed(n))) {
-            if (contains(kVoidElements, name)) hoistChildren(n);
+            removed.add("<" + (foreign ? name.substr(0, name.find(':')) : name) + "> element");
+            if (contains(kVoidElements, name)) hoistChildren(n, removed);
             unlinkAndFree(n);
             return;
         }
         if (contains(kAllowedElements, name)) {
-            cleanAttributes(n, name);
-            if (name == "style") sanitizeStyleElement(n);
+            cleanAttributes(n, name, removed);
+            if (name == "style") sanitizeStyleElement(n, removed);
             else if (name == "title") flattenToText(n);
-            else sanitizeChildren(n);
+            else sanitizeChildren(n, removed);
             return;
         }
         // Unknown: clean what is inside, then put it in the element's place.
-        hoistChildren(n);
+        removed.add("<" + name + "> tag (its content kept)");
+        hoistChildren(n, removed);
         unlinkAndFree(n);
         return;
     }
@@ -473,10 +523,10 @@ void sanitizeNode(xmlNodePtr n) {
     }
 }
 
-void sanitizeChildren(xmlNodePtr parent) {
+void sanitizeChildren(xmlNodePtr parent, Removals& removed) {
     for (xmlNodePtr c = parent->children; c;) {
         xmlNodePtr next = c->next;
-        sanitizeNode(c);
+        sanitizeNode(c, removed);
         c = next;
     }
 }
@@ -545,21 +595,14 @@ std::string restoreTemplateTags(std::string html) {
     return out;
 }
 
-}  // namespace
-
-std::string sanitizeHtml(std::string_view html) {
-    checkUtf8("HTML content", html);
-    if (html.find('\0') != std::string_view::npos)
-        throw Error(ErrorCode::InvalidArgument, "HTML content contains a NUL character");
-    if (html.size() > static_cast<std::size_t>(INT32_MAX))
-        throw Error(ErrorCode::InvalidArgument, "HTML content is too large");
-
+// One parse, walk and serialisation.
+std::string sanitizeOnce(std::string_view html, Removals& removed) {
     const std::string input = withoutControls(html);
     std::unique_ptr<xmlDoc, DocFree> doc(
         htmlReadMemory(input.data(), static_cast<int>(input.size()), nullptr, "UTF-8",
                        HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET));
     if (!doc) return {};  // nothing the parser could read: empty input or only white space
-    sanitizeChildren(reinterpret_cast<xmlNodePtr>(doc.get()));
+    sanitizeChildren(reinterpret_cast<xmlNodePtr>(doc.get()), removed);
 
     std::unique_ptr<xmlOutputBuffer, BufferClose> out(xmlAllocOutputBuffer(nullptr));
     if (!out) throw Error(ErrorCode::Failed, "out of memory while sanitising HTML");
@@ -596,5 +639,37 @@ std::string sanitizeHtml(std::string_view html) {
     return restoreTemplateTags(std::string(reinterpret_cast<const char*>(xmlOutputBufferGetContent(out.get())),
                                            xmlOutputBufferGetSize(out.get())));
 }
+
+}  // namespace
+
+SanitizedHtml sanitizeHtmlReporting(std::string_view html) {
+    checkUtf8("HTML content", html);
+    if (html.find('\0') != std::string_view::npos)
+        throw Error(ErrorCode::InvalidArgument, "HTML content contains a NUL character");
+    if (html.size() > static_cast<std::size_t>(INT32_MAX))
+        throw Error(ErrorCode::InvalidArgument, "HTML content is too large");
+
+    Removals removed;
+    SanitizedHtml result{sanitizeOnce(html, removed), {}};
+    // The output is read again as a mail client would read it: a second pass must find
+    // nothing to remove. If it does (a parser quirk turned the output into something else),
+    // what it leaves is used, and it must settle within a few passes.
+    constexpr int kMaxPasses = 4;
+    for (int pass = 2;; ++pass) {
+        Removals again;
+        std::string next = sanitizeOnce(result.html, again);
+        if (again.empty() && next == result.html) break;
+        if (pass == kMaxPasses)
+            throw Error(ErrorCode::InvalidArgument,
+                        "HTML content could not be made safe: its sanitised form changes each time it is read");
+        for (HtmlRemoval& r : again.take())
+            for (std::size_t i = 0; i < r.count; ++i) removed.add(r.what);
+        result.html = std::move(next);
+    }
+    result.removed = removed.take();
+    return result;
+}
+
+std::string sanitizeHtml(std::string_view html) { return sanitizeHtmlReporting(html).html; }
 
 }  // namespace campaignd::rules
