@@ -179,6 +179,45 @@ std::string campaignDetails(const Dict& campaign)
     return renderFields(fields);
 }
 
+// What the daemon's sanitiser removed from the HTML in `fields` (as just stored), asked of the
+// daemon itself so the list is its own; nullopt when no HTML was given, or when the daemon is
+// older than SanitizeHtml (the change itself succeeded; only the report is missing).
+std::optional<std::vector<std::pair<std::string, std::uint64_t>>> htmlRemovals(BusClient& client, const Dict& fields)
+{
+    const auto it = fields.find("html_content");
+    if (it == fields.end())
+        return std::nullopt;
+    try {
+        auto [sanitized, removed] = client.manager().SanitizeHtml(it->second.get<std::string>());
+        std::vector<std::pair<std::string, std::uint64_t>> out;
+        for (const auto& r : removed)
+            out.emplace_back(std::get<0>(r), std::get<1>(r));
+        return out;
+    } catch (const sdbus::Error& e) {
+        if (e.getName() == "org.freedesktop.DBus.Error.UnknownMethod")
+            return std::nullopt;
+        throw;
+    }
+}
+
+nlohmann::json removalsToJson(const std::vector<std::pair<std::string, std::uint64_t>>& removed)
+{
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& [what, count] : removed)
+        out.push_back({{"what", what}, {"count", count}});
+    return out;
+}
+
+std::string removalsText(const std::vector<std::pair<std::string, std::uint64_t>>& removed)
+{
+    if (removed.empty())
+        return {};
+    std::string out = "The HTML was sanitised before it was stored; removed:\n";
+    for (const auto& [what, count] : removed)
+        out += "  " + sanitizeForTerminal(what) + (count > 1 ? " (" + std::to_string(count) + ")" : "") + "\n";
+    return out;
+}
+
 void runCreate(Context& context, const CampaignOptions& options)
 {
     if (!options.htmlOption->count() && !options.htmlFileOption->count())
@@ -192,6 +231,7 @@ void runCreate(Context& context, const CampaignOptions& options)
 
     auto& client = context.client();
     auto [id, path] = client.manager().CreateCampaign(fields);
+    const auto removed = htmlRemovals(client, fields);
     if (context.json) {
         nlohmann::json document;
         try {
@@ -200,12 +240,16 @@ void runCreate(Context& context, const CampaignOptions& options)
             document = {{"id", id}};  // created, but gone or unreadable a moment later
         }
         document["path"] = std::string(path);
+        if (removed)
+            document["html_removed"] = removalsToJson(*removed);
         printJson(document);
         return;
     }
     std::string out = "Created campaign " + idText(id) + " at " + std::string(path) + "\n";
     if (scheduled)
         out += "Scheduled for " + formatLocalTime(scheduled) + ".\n";
+    if (removed)
+        out += removalsText(*removed);
     printText(out);
 }
 
@@ -255,14 +299,19 @@ void runEdit(Context& context, const CampaignOptions& options)
         throw UsageError("nothing to change: give at least one of --name, --subject, --html, "
                          "--html-file, --text-file, --from, --transport, --subject-tag, --no-subject-tag");
     Dict campaign = context.client().campaign(options.id)->Update(fields);
+    const auto removed = htmlRemovals(context.client(), fields);
     if (context.json) {
-        printJson(campaignToJson(campaign));
+        nlohmann::json document = campaignToJson(campaign);
+        if (removed)
+            document["html_removed"] = removalsToJson(*removed);
+        printJson(document);
         return;
     }
     std::string changed;
     for (const auto& [key, value] : fields)
         changed += (changed.empty() ? "" : ", ") + key;
-    printText("Updated campaign " + idText(options.id) + " (" + changed + ").\n");
+    printText("Updated campaign " + idText(options.id) + " (" + changed + ").\n" +
+              (removed ? removalsText(*removed) : std::string()));
 }
 
 void runDelete(Context& context, const CampaignOptions& options)

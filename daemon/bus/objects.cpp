@@ -6,6 +6,7 @@
 #include "bus/guard.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "rules/html_sanitizer.h"
 
 namespace campaignd::bus {
 namespace {
@@ -285,6 +286,16 @@ std::vector<std::map<std::string, sdbus::Variant>> ManagerObject::ListPlugins() 
 
 std::map<std::string, sdbus::Variant> ManagerObject::GetDashboard() {
     return guarded("GetDashboard", [&] { return toVariantMap(services_.campaigns.dashboard()); });
+}
+
+std::tuple<std::string, std::vector<sdbus::Struct<std::string, uint64_t>>> ManagerObject::SanitizeHtml(
+    const std::string& html) {
+    return guarded("SanitizeHtml", [&] {
+        rules::SanitizedHtml result = rules::sanitizeHtmlReporting(html);
+        std::vector<sdbus::Struct<std::string, uint64_t>> removed;
+        for (auto& r : result.removed) removed.emplace_back(std::move(r.what), static_cast<uint64_t>(r.count));
+        return std::make_tuple(std::move(result.html), std::move(removed));
+    });
 }
 
 std::tuple<uint64_t, sdbus::ObjectPath> ManagerObject::CreateCampaign(const std::map<std::string, sdbus::Variant>& fields) {

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "mail/personalisation.h"
 #include "rules/html_sanitizer.h"
 #include "rules/validation.h"
@@ -117,12 +118,20 @@ std::string checkSubject(const std::string& raw) {
 }
 
 std::string checkHtml(const std::string& raw) {
-    std::string html = rules::sanitizeHtml(raw);
-    if (trimmed(html).empty())
+    rules::SanitizedHtml sanitized = rules::sanitizeHtmlReporting(raw);
+    if (!sanitized.removed.empty()) {
+        // The author sees it too (SanitizeHtml, as campaignd-ctl shows it); the journal keeps
+        // it for whoever created the campaign over the bus without asking.
+        std::string removed;
+        for (const auto& r : sanitized.removed)
+            removed += (removed.empty() ? "" : ", ") + std::to_string(r.count) + " x " + r.what;
+        log::notice("unsafe parts of a campaign's HTML were removed", {{"REMOVED", removed}});
+    }
+    if (trimmed(sanitized.html).empty())
         invalidArgument(raw.empty() || trimmed(raw).empty()
                             ? "HTML content is empty; a campaign needs content"
                             : "HTML content is empty once unsafe content is removed");
-    return html;
+    return std::move(sanitized.html);
 }
 
 std::string checkText(const std::string& raw) {

@@ -187,8 +187,13 @@ TEST_P(DaemonTest, CampaignLifecycle) {
     ok({"recipients", "unsubscribe", "c@example.org"});
 
     writeFile(dir_ / "body.html", "<h1>Winter</h1><p onclick=\"steal()\">Hello</p><script>steal()</script>");
-    ok({"campaign", "create", "--name", "Winter", "--subject", "Winter news", "--html-file",
-        (dir_ / "body.html").string(), "--from", "News <news@example.org>"});
+    // The author is told what the sanitiser removed.
+    const auto created = ok({"campaign", "create", "--name", "Winter", "--subject", "Winter news", "--html-file",
+                             (dir_ / "body.html").string(), "--from", "News <news@example.org>"});
+    EXPECT_NE(created.find("The HTML was sanitised before it was stored; removed:\n"
+                           "  onclick attribute\n  <script> element\n"),
+              std::string::npos)
+        << created;
     auto c = okJson({"campaign", "show", "1"});
     EXPECT_EQ(c["id"], 1);
     EXPECT_EQ(c["status"], "draft");
@@ -210,7 +215,13 @@ TEST_P(DaemonTest, CampaignLifecycle) {
     EXPECT_EQ(attached["already_attached"], 2);
     EXPECT_EQ(attached["recipient_count"], 3);
 
-    ok({"campaign", "edit", "1", "--subject", "Winter news, revised"});
+    const auto edited = okJson({"campaign", "edit", "1", "--html",
+                                "<p>Hi <a href=\"javascript:go()\">there</a></p><script>a()</script><script>b()</script>"});
+    EXPECT_EQ(edited["html_removed"], json::parse(R"([{"what":"javascript: URL in href","count":1},)"
+                                                  R"({"what":"<script> element","count":2}])"));
+    EXPECT_EQ(okJson({"campaign", "edit", "1", "--html", "<p>Hi</p>"})["html_removed"], json::array());
+    const auto plain = ok({"campaign", "edit", "1", "--subject", "Winter news, revised"});
+    EXPECT_EQ(plain.find("sanitised"), std::string::npos) << plain;
     ok({"campaign", "schedule", "1", "2099-12-01T09:00:00+01:00"});
     c = okJson({"campaign", "show", "1"});
     EXPECT_EQ(c["status"], "scheduled");
