@@ -4,10 +4,13 @@
 // drip-feeds (a byte a second, for ever: its greeting, or its answer to SELECT after the login)
 // holds the fetch job only until [Bounces] Timeout=; the job then ends with the deadline named
 // (GetJob shows it, campaignd-ctl reports it), the bus answers meanwhile, and the next fetch
-// works. Every server the test starts is stopped by its object (or its guard, if the test dies).
+// works. A server that answers FETCH with six 32 MiB literals leaves the daemon's peak memory
+// (VmHWM) far below what keeping them would take, and the fetch ends with a clear error.
+// Every server the test starts is stopped by its object (or its guard, if the test dies).
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -57,6 +60,15 @@ private:
     Endpoint endpoint_;
     std::unique_ptr<GuardedServer> server_;
 };
+
+// The peak resident set of a process in KiB (VmHWM in /proc/PID/status); -1 if unreadable.
+long peakMemoryKiB(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
+}
 
 class BounceMisbehavingServerTest : public ::testing::TestWithParam<Backend> {
 protected:
@@ -144,6 +156,27 @@ TEST_P(BounceMisbehavingServerTest, AServerThatDripsItsGreetingEndsTheLoginByThe
     EXPECT_NE(fetch.err().find("could not be read (connection)"), std::string::npos) << fetch.err();
     expectTheDeadlineIsNamed(fetch.err());
     EXPECT_EQ(fetch.err().find("secret"), std::string::npos) << "no password in the message";
+
+    expectTheNextFetchWorks();
+}
+
+TEST_P(BounceMisbehavingServerTest, HugeLiteralsLeaveTheDaemonsMemoryBoundedAndTheFetchFails) {
+    // One FETCH response with six literals of 32 MiB (each within the message limit): 192 MiB.
+    MisbehavingImap imap("huge-literals", {"--literals", "6", "--literal-mib", "32"});
+    startDaemon(imap);
+    const pid_t pid = daemon_->process().pid();
+    const long before = peakMemoryKiB(pid);
+    ASSERT_GT(before, 0);
+
+    const RunResult r = daemon_->ctl({"bounces", "fetch"});
+    EXPECT_EQ(r.exitCode, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find("could not be read (failed)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("the IMAP server sent a response larger than 36 MiB"), std::string::npos) << r.err;
+    const long after = peakMemoryKiB(pid);
+    std::cout << "daemon VmHWM: " << before / 1024 << " MiB before the fetch, " << after / 1024 << " MiB after\n";
+    // One literal is read whole (32 MiB, as a message may be) before the response is refused,
+    // and held once; keeping all six would take 192 MiB at least.
+    EXPECT_LT(after - before, 48L * 1024) << "VmHWM " << before << " -> " << after << " KiB";
 
     expectTheNextFetchWorks();
 }
