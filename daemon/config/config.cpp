@@ -268,6 +268,8 @@ void setBounceSourceKey(Config& c, const IniValue& v) {
     } else if (v.key == "AfterProcessing") {
         if (s != "seen" && (s.rfind("move:", 0) != 0 || s.size() == 5))
             fail(v, "\"" + s + "\" is neither seen nor move:FOLDER");
+    } else if (v.key == "Timeout") {
+        wholeNumber(v, 1, 86400);  // seconds: the deadline of one whole fetch
     } else if (s.empty()) {
         fail(v, "must not be empty");
     }
@@ -314,6 +316,7 @@ const std::vector<KeySpec>& keys() {
         {"Bounces", "PasswordFile", setBounceSourceKey},
         {"Bounces", "PasswordCredential", setBounceSourceKey},
         {"Bounces", "AfterProcessing", setBounceSourceKey},
+        {"Bounces", "Timeout", setBounceSourceKey},
     };
     return kKeys;
 }

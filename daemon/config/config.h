@@ -82,8 +82,8 @@ struct Config {
     std::map<std::string, TransportConfig> transports;
     // [Sending]
     SendingConfig sending;
-    // URL=, Username=, PasswordFile=, PasswordCredential=, AfterProcessing= for the bounce
-    // source plugin, in the order given (the plugin checks them again when it runs).
+    // URL=, Username=, PasswordFile=, PasswordCredential=, AfterProcessing=, Timeout= for the
+    // bounce source plugin, in the order given (the plugin checks them again when it runs).
     std::vector<std::pair<std::string, std::string>> bounceSource;
     // [Plugin NAME] sections: each plugin's own keys, checked by the plugin.
     std::map<std::string, std::map<std::string, std::string>> plugins;

@@ -1,6 +1,7 @@
 // imap_response.cpp: see imap_response.h.
 #include "imap_response.h"
 
+#include <algorithm>
 #include <string_view>
 
 namespace campaignd::imap {
@@ -75,10 +76,18 @@ bool ResponseReader::readLine(std::string& line, Failure& f) {
 }
 
 bool ResponseReader::readBytes(std::size_t n, std::string& out, Failure& f) {
-    while (buffer_.size() < n)
+    // Straight into `out`, reserved once, as the bytes come: a literal is held once, not in
+    // the buffer and again in `out`, nor copied as a growing buffer doubles (it took twice a
+    // message's size, and more while reallocating); the buffer keeps at most one read's worth.
+    out.clear();
+    out.reserve(n);
+    for (;;) {
+        const std::size_t take = std::min(n - out.size(), buffer_.size());
+        out.append(buffer_, 0, take);
+        buffer_.erase(0, take);
+        if (out.size() == n) break;
         if (!source_(buffer_, f)) return false;
-    out.assign(buffer_, 0, n);
-    buffer_.erase(0, n);
+    }
     scan_ = 0;
     return true;
 }

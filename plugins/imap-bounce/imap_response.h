@@ -4,7 +4,8 @@
 // with the command's tag; literals ({N} CRLF then N bytes, RFC 3501 4.3) are taken whole, in
 // order, and never larger than kMaxMessageBytes; no line is longer than kMaxLineBytes; what one
 // response keeps (its lines and literals) is at most kMaxResponseBytes, so memory is bounded by
-// that however many literals or lines a server sends. Refuses (a Failure, the session is then
+// that however many literals or lines a server sends; a literal is read straight into its own
+// string, so it is held once while it comes in. Refuses (a Failure, the session is then
 // over): an overlong line, an oversized literal, a response over its limit, and whatever the
 // byte source reports (a closed connection, a timeout).
 #pragma once

@@ -9,8 +9,12 @@
 // and a URL fetch sends BODY[], which marks the message seen before anything is recorded.
 // Promises: the password comes from PasswordFile= or a systemd credential and is never in a
 // log line or an error; one unreadable message never stops the others; at most
-// kMaxMessagesPerRun messages per run (the timer comes back). Refuses: credentials in the URL,
-// a password over an unencrypted connection to another machine, folder names with control
+// kMaxMessagesPerRun messages per run (the timer comes back); a run ends by its deadline
+// (Timeout=, whole seconds, default 300) however slowly the server answers: every wait for the
+// server, libcurl's login included, gets at most what is left of it (and at most
+// kTimeoutSeconds), and the run then fails with CAMPAIGND_ERR_CONNECTION naming the deadline
+// (what was recorded stays processed, the rest waits for the next run). Refuses: credentials
+// in the URL, a password over an unencrypted connection to another machine, folder names with control
 // characters or non-ASCII (modified UTF-7 is not implemented).
 #include <campaignd/plugin.h>
 
@@ -24,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -39,6 +44,8 @@ namespace {
 constexpr std::size_t kMaxPasswordFile = 4096;
 constexpr std::size_t kMaxMessagesPerRun = 1000;
 constexpr long kTimeoutSeconds = 30;  // connect, and each wait for the server
+constexpr long kDefaultRunSeconds = 300;  // Timeout=: the deadline of one whole run
+constexpr long kMaxRunSeconds = 86400;
 
 struct Instance {
     const campaignd_host* host = nullptr;
@@ -68,6 +75,7 @@ struct Settings {
     std::string username;
     std::string password;     // never logged, never in a message
     std::string moveTo;       // AfterProcessing=move:FOLDER; "" marks \Seen
+    long runSeconds = kDefaultRunSeconds;  // Timeout=
 };
 
 bool readPasswordFile(const std::string& key, const std::string& path, std::string& password, Failure& f) {
@@ -115,7 +123,7 @@ bool parseSettings(const char* const* keys, const char* const* values, std::size
         f = {CAMPAIGND_ERR_INVALID_ARGUMENT, why};
         return false;
     };
-    std::string url, passwordFile, passwordCredential, after = "seen";
+    std::string url, passwordFile, passwordCredential, after = "seen", timeout;
     for (std::size_t i = 0; i < count; ++i) {
         const std::string key = keys[i] ? keys[i] : "";
         const std::string value = values[i] ? values[i] : "";
@@ -124,6 +132,7 @@ bool parseSettings(const char* const* keys, const char* const* values, std::size
         else if (equalsIgnoreCase(key, "PasswordFile")) passwordFile = value;
         else if (equalsIgnoreCase(key, "PasswordCredential")) passwordCredential = value;
         else if (equalsIgnoreCase(key, "AfterProcessing")) after = value;
+        else if (equalsIgnoreCase(key, "Timeout")) timeout = value;
         // Other keys of the section (SoftBounceLimit=, ...) are the host's.
     }
     if (url.empty()) return invalid("URL= is not set (imap://HOST[:PORT]/FOLDER or imaps://...)");
@@ -166,6 +175,14 @@ bool parseSettings(const char* const* keys, const char* const* values, std::size
     else if (after.rfind("move:", 0) == 0 && validFolder(after.substr(5))) s.moveTo = after.substr(5);
     else return invalid("AfterProcessing=" + after + " is neither seen nor move:FOLDER (printable ASCII)");
 
+    if (!timeout.empty()) {
+        const bool digits = timeout.size() <= 5 && timeout.find_first_not_of("0123456789") == std::string::npos;
+        s.runSeconds = digits ? std::stol(timeout) : 0;
+        if (s.runSeconds < 1 || s.runSeconds > kMaxRunSeconds)
+            return invalid("Timeout=" + timeout + " is not a number of seconds from 1 to " +
+                           std::to_string(kMaxRunSeconds));
+    }
+
     if (s.username.empty()) return invalid("Username= is not set (the mailbox's login)");
     if (!passwordFile.empty() && !passwordCredential.empty())
         return invalid("PasswordFile= and PasswordCredential= are both set; keep one");
@@ -196,11 +213,35 @@ std::string quoted(std::string_view text) {
     return out + "\"";
 }
 
+// The deadline of one run (Timeout=): what is left of it bounds every wait for the server.
+class Deadline {
+public:
+    explicit Deadline(long seconds) : seconds_(seconds), end_(Clock::now() + std::chrono::seconds(seconds)) {}
+
+    // Rounded up: a wait of this long ends with passed() true.
+    long long millisecondsLeft() const {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(end_ - Clock::now()).count();
+        return left > 0 ? left : 0;
+    }
+    bool passed() const { return millisecondsLeft() == 0; }
+    Failure failure() const {
+        return {CAMPAIGND_ERR_CONNECTION,
+                "the bounce fetch did not end within its deadline (Timeout=" + std::to_string(seconds_) +
+                    " s): the IMAP server is too slow; notices recorded so far stay processed, the rest are read "
+                    "by the next run"};
+    }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    long seconds_;
+    Clock::time_point end_;
+};
+
 // One logged-in IMAP connection: commands go out through libcurl's socket, responses are read
-// by imap::ResponseReader (imap_response.h).
+// by imap::ResponseReader (imap_response.h). No wait outlasts the run's deadline.
 class Connection {
 public:
-    explicit Connection(CURL* curl) : curl_(curl) {}
+    Connection(CURL* curl, const Deadline& deadline) : curl_(curl), deadline_(deadline) {}
 
     bool command(const std::string& text, Response& r, Failure& f) {
         const std::string tag = "cd" + std::to_string(++counter_);
@@ -216,10 +257,13 @@ private:
         }
         pollfd p{sock, static_cast<short>(forWrite ? POLLOUT : POLLIN), 0};
         int ready;
-        do ready = ::poll(&p, 1, static_cast<int>(kTimeoutSeconds * 1000));
+        const auto waitMs = std::min(kTimeoutSeconds * 1000LL, deadline_.millisecondsLeft());
+        do ready = ::poll(&p, 1, static_cast<int>(waitMs));
         while (ready < 0 && errno == EINTR);
         if (ready <= 0) {
-            f = {CAMPAIGND_ERR_CONNECTION, "the IMAP server did not answer within " + std::to_string(kTimeoutSeconds) + " s"};
+            f = deadline_.passed() ? deadline_.failure()
+                                   : Failure{CAMPAIGND_ERR_CONNECTION, "the IMAP server did not answer within " +
+                                                                           std::to_string(kTimeoutSeconds) + " s"};
             return false;
         }
         return true;
@@ -227,6 +271,10 @@ private:
 
     bool sendAll(std::string_view data, Failure& f) {
         while (!data.empty()) {
+            if (deadline_.passed()) {
+                f = deadline_.failure();
+                return false;
+            }
             std::size_t sent = 0;
             const CURLcode rc = curl_easy_send(curl_, data.data(), data.size(), &sent);
             if (rc == CURLE_AGAIN) {
@@ -246,6 +294,12 @@ private:
     bool fill(std::string& buffer, Failure& f) {
         char chunk[65536];
         for (;;) {
+            // A server that never stops sending (a byte at a time, or lines within the
+            // reader's limits) ends here.
+            if (deadline_.passed()) {
+                f = deadline_.failure();
+                return false;
+            }
             std::size_t n = 0;
             const CURLcode rc = curl_easy_recv(curl_, chunk, sizeof chunk, &n);
             if (rc == CURLE_AGAIN) {
@@ -264,6 +318,7 @@ private:
     }
 
     CURL* curl_;
+    const Deadline& deadline_;
     campaignd::imap::ResponseReader reader_{[this](std::string& buffer, Failure& f) { return fill(buffer, f); }};
     unsigned counter_ = 0;
 };
@@ -295,6 +350,7 @@ struct CurlHandle {
 };
 
 campaignd_status run(Instance* self, const Settings& s, const campaignd_bounce_sink* sink, Failure& f) {
+    const Deadline deadline(s.runSeconds);
     CurlHandle handle;
     CURL* curl = handle.curl;
     if (curl == nullptr) {
@@ -306,16 +362,25 @@ campaignd_status run(Instance* self, const Settings& s, const campaignd_bounce_s
     curl_easy_setopt(curl, CURLOPT_USERNAME, s.username.c_str());
     curl_easy_setopt(curl, CURLOPT_PASSWORD, s.password.c_str());
     curl_easy_setopt(curl, CURLOPT_CONNECT_ONLY, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, kTimeoutSeconds);
+    // The login is libcurl's one perform: bounded by the run's deadline as a whole, and a
+    // server that stalls (under a byte a second for kTimeoutSeconds) ends it sooner.
+    const long loginMs = static_cast<long>(std::max(1LL, deadline.millisecondsLeft()));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, loginMs);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, std::min(kTimeoutSeconds * 1000, loginMs));
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, kTimeoutSeconds);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     // The password never crosses the network in clear text, except on loopback.
     if (!s.implicitTls) curl_easy_setopt(curl, CURLOPT_USE_SSL, s.loopback ? CURLUSESSL_TRY : CURLUSESSL_ALL);
     const CURLcode rc = curl_easy_perform(curl);
     if (rc != CURLE_OK) {
-        f = {statusOfConnect(rc), std::string("cannot log in to ") + s.connectUrl + ": " + curl_easy_strerror(rc)};
+        f = rc == CURLE_OPERATION_TIMEDOUT && deadline.passed()
+                ? deadline.failure()
+                : Failure{statusOfConnect(rc),
+                          std::string("cannot log in to ") + s.connectUrl + ": " + curl_easy_strerror(rc)};
         return f.status;
     }
-    Connection imap(curl);
+    Connection imap(curl, deadline);
     Response r;
     if (!imap.command("SELECT " + quoted(s.folder), r, f)) return f.status;
     if (r.status != "OK") {

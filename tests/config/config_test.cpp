@@ -160,7 +160,7 @@ TEST_F(ConfigTest, BouncesSection) {
     EXPECT_EQ(none.softBounceLimit, 3);
     EXPECT_TRUE(none.bounceSource.empty());
     write(main_, "[Bounces]\nURL=imaps://mail.example.org/INBOX\nUsername=b@example.org\n"
-                 "PasswordFile=/etc/campaignd/pw\nAfterProcessing=move:Done\nSoftBounceLimit=5\n");
+                 "PasswordFile=/etc/campaignd/pw\nAfterProcessing=move:Done\nSoftBounceLimit=5\nTimeout=120\n");
     write(dir_ / "campaignd.conf.d" / "10.conf", "[Bounces]\nAfterProcessing=seen\n");
     const Config c = loadConfig(main_, true, defaults_);
     EXPECT_EQ(c.softBounceLimit, 5);
@@ -168,7 +168,8 @@ TEST_F(ConfigTest, BouncesSection) {
     EXPECT_EQ(c.bounceSource, (std::vector<KV>{{"URL", "imaps://mail.example.org/INBOX"},
                                                {"Username", "b@example.org"},
                                                {"PasswordFile", "/etc/campaignd/pw"},
-                                               {"AfterProcessing", "seen"}}))
+                                               {"AfterProcessing", "seen"},
+                                               {"Timeout", "120"}}))
         << "the drop-in overrides AfterProcessing=";
     fs::remove(dir_ / "campaignd.conf.d" / "10.conf");
     write(main_, "[Bounces]\nSoftBounceLimit=0\n");
@@ -182,6 +183,11 @@ TEST_F(ConfigTest, BouncesSection) {
     EXPECT_NE(errorOf().find("must be an absolute path"), std::string::npos) << errorOf();
     write(main_, "[Bounces]\nAfterProcessing=delete\n");
     EXPECT_NE(errorOf().find("neither seen nor move:FOLDER"), std::string::npos) << errorOf();
+    // Timeout=: whole seconds, the deadline of one fetch.
+    write(main_, "[Bounces]\nTimeout=0\n");
+    EXPECT_NE(errorOf().find("Timeout=: 0 is out of range (1 to 86400)"), std::string::npos) << errorOf();
+    write(main_, "[Bounces]\nTimeout=5min\n");
+    EXPECT_NE(errorOf().find("Timeout=: \"5min\" is not a whole number"), std::string::npos) << errorOf();
 }
 
 TEST_F(ConfigTest, PluginChoicePerCapability) {
