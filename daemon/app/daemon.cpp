@@ -55,12 +55,16 @@ std::unique_ptr<plugins::PluginHost> startPlugins(const config::Config& config) 
     host->start();
     if (const auto problem = checkTransports(config, *host))
         throw StartupError(kExitConfig, "bad configuration: " + *problem);
+    if (const auto problem = checkTransportSettings(config, *host))
+        throw StartupError(kExitConfig, "bad configuration: " + *problem);
     return host;
 }
 
 ChosenPlugins choosePluginsOrFail(const config::Config& config, const plugins::PluginHost& host) {
     ChosenPlugins chosen;
     if (const auto problem = choosePlugins(config, host, chosen))
+        throw StartupError(kExitConfig, "bad configuration: " + *problem);
+    if (const auto problem = checkBounceSettings(config, host, chosen.bounceSource))
         throw StartupError(kExitConfig, "bad configuration: " + *problem);
     return chosen;
 }

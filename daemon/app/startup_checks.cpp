@@ -3,6 +3,8 @@
 
 #include <tuple>
 
+#include "core/log.h"
+
 namespace campaignd::app {
 
 std::optional<std::string> checkTransports(const config::Config& config, const plugins::PluginHost& host) {
@@ -15,6 +17,55 @@ std::optional<std::string> checkTransports(const config::Config& config, const p
                                     " (see campaignd-ctl status)");
     }
     return std::nullopt;
+}
+
+namespace {
+
+using plugins::SettingsCheck;
+
+// Logs what is not the config's fault; true when `check` is a bad setting.
+bool badSetting(const SettingsCheck& check, const std::string& plugin, const std::string& section) {
+    if (check.verdict == SettingsCheck::Verdict::Unchecked)
+        log::notice("plugin cannot check its settings before use (built against an older ABI); [" + section +
+                        "] is checked when it is first used",
+                    {{"PLUGIN", plugin}});
+    else if (check.verdict == SettingsCheck::Verdict::CheckFailed)
+        log::warning("could not check [" + section + "] at start-up: " + check.message, {{"PLUGIN", plugin}});
+    return check.bad();
+}
+
+}  // namespace
+
+std::optional<std::string> checkTransportSettings(const config::Config& config, const plugins::PluginHost& host) {
+    for (const auto& [name, transport] : config.transports) {
+        const auto handle = host.transport(transport.plugin);
+        if (!handle) continue;  // checkTransports says so
+        const auto check = handle->validate(name, transport.settings);
+        if (!badSetting(check, transport.plugin, "Transport " + name)) continue;
+        const auto at = transport.settingsAt.find(check.key);
+        if (!check.key.empty() && at != transport.settingsAt.end())
+            return at->second + ": [Transport " + name + "] " + check.key + "=: " + check.message;
+        const std::string pluginAt =
+            transport.pluginAt.empty() ? transport.file + ":" + std::to_string(transport.line) : transport.pluginAt;
+        return pluginAt + ": [Transport " + name + "] Plugin=" + transport.plugin + ": " + check.message;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> checkBounceSettings(const config::Config& config, const plugins::PluginHost& host,
+                                               const std::string& plugin) {
+    if (plugin.empty() || config.bounceSource.empty()) return std::nullopt;
+    const auto handle = host.bounceSource(plugin);
+    if (!handle) return std::nullopt;  // choosePlugins says so
+    const auto check = handle->validate(config.bounceSource);
+    if (!badSetting(check, plugin, "Bounces")) return std::nullopt;
+    const auto at = config.bounceSourceAt.find(check.key);
+    if (!check.key.empty() && at != config.bounceSourceAt.end())
+        return at->second + ": [Bounces] " + check.key + "=: " + check.message;
+    if (!config.bouncePlugin.at.empty()) return config::pluginChoiceError(config.bouncePlugin, check.message);
+    const auto first = config.bounceSourceAt.find(config.bounceSource.front().first);
+    return (first != config.bounceSourceAt.end() ? first->second + ": " : std::string()) + "[Bounces]: " +
+           check.message;
 }
 
 std::optional<std::string> choosePlugins(const config::Config& config, const plugins::PluginHost& host,

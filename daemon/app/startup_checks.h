@@ -1,7 +1,8 @@
 // startup_checks.h: what the daemon checks once its plugins have loaded and before it serves,
-// so that a config naming something that is not there stops start-up (exit 78) instead of
-// pausing the first campaign. Each check returns the one line to log, or nothing when all is
-// well; none of them changes anything.
+// so that a config naming something that is not there, or a plugin key its plugin refuses,
+// stops start-up (exit 78) instead of pausing the first campaign. Each check returns the one
+// line to log, or nothing when all is well; none of them changes anything (a plugin's check
+// connects to nothing and creates nothing).
 #pragma once
 
 #include <optional>
@@ -28,5 +29,18 @@ std::optional<std::string> choosePlugins(const config::Config& config, const plu
 // Every [Transport NAME] names a running transport plugin: "FILE:LINE: [Transport NAME]
 // Plugin=: ..." otherwise.
 std::optional<std::string> checkTransports(const config::Config& config, const plugins::PluginHost& host);
+
+// Every [Transport NAME]'s plugin keys, as its plugin reads them (ABI 1.4 validate, nothing
+// opened): "FILE:LINE: [Transport NAME] KEY=: plugin P: ..." with the line of the key, or of
+// Plugin= when a required key is missing. Call after checkTransports. A plugin that cannot
+// check (an older minor) or failed to is logged, not a config error: its first session tells.
+std::optional<std::string> checkTransportSettings(const config::Config& config, const plugins::PluginHost& host);
+
+// The [Bounces] source keys (URL=, Username=, ...), by the chosen bounce source `plugin`, when
+// any is set (an installed plugin nobody configured is not an error): "FILE:LINE: [Bounces]
+// KEY=: plugin P: ..." likewise, pointing at Plugin= (or the section's first key) when a
+// required key is missing.
+std::optional<std::string> checkBounceSettings(const config::Config& config, const plugins::PluginHost& host,
+                                               const std::string& plugin);
 
 }  // namespace campaignd::app

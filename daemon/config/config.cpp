@@ -177,6 +177,7 @@ void applyTransport(Config& c, const IniValue& v, const std::string& name) {
     if (v.key == "Plugin") {
         if (v.value.empty()) fail(v, "must name a transport plugin (smtp, maildir)");
         t.plugin = v.value;
+        t.pluginAt = v.file + ":" + std::to_string(v.line);
     } else if (v.key == "Connections") {
         t.connections = wholeNumber(v, 1, 64);
     } else if (v.key == "MaxPerSecond") {
@@ -191,6 +192,7 @@ void applyTransport(Config& c, const IniValue& v, const std::string& name) {
         if (readableByOthers(v.file) && v.key.find("Password") != std::string::npos && v.key != "PasswordFile")
             fail(v, "passwords do not belong in a config others can read; use PasswordFile=");
         t.settings[v.key] = v.value;
+        t.settingsAt[v.key] = v.file + ":" + std::to_string(v.line);
     }
 }
 
@@ -273,6 +275,7 @@ void setBounceSourceKey(Config& c, const IniValue& v) {
     } else if (s.empty()) {
         fail(v, "must not be empty");
     }
+    c.bounceSourceAt[v.key] = v.file + ":" + std::to_string(v.line);
     for (auto& kv : c.bounceSource)
         if (kv.first == v.key) {
             kv.second = s;  // a drop-in overrides

@@ -27,6 +27,8 @@ struct TransportConfig {
     std::string name;
     std::string plugin;
     std::map<std::string, std::string> settings;  // the plugin's keys (not Plugin= nor the engine's)
+    std::map<std::string, std::string> settingsAt;  // "FILE:LINE" of each of them, for the plugin's verdict
+    std::string pluginAt;                           // "FILE:LINE" of Plugin=
     unsigned connections = 1;   // Connections=: parallel sessions (1..64)
     double maxPerSecond = 0;    // MaxPerSecond=: messages per second over all sessions; 0 unlimited
     unsigned maxPerDomain = 0;  // MaxPerDomain=: messages in flight per recipient domain; 0 unlimited
@@ -82,9 +84,11 @@ struct Config {
     std::map<std::string, TransportConfig> transports;
     // [Sending]
     SendingConfig sending;
-    // URL=, Username=, PasswordFile=, PasswordCredential=, AfterProcessing=, Timeout= for the
-    // bounce source plugin, in the order given (the plugin checks them again when it runs).
+    // URL=, Username=, PasswordFile=, PasswordCredential=, AfterProcessing= for the bounce
+    // source plugin, in the order given (the plugin checks them again at start-up and when it
+    // runs), and "FILE:LINE" of each, for the plugin's verdict.
     std::vector<std::pair<std::string, std::string>> bounceSource;
+    std::map<std::string, std::string> bounceSourceAt;
     // [Plugin NAME] sections: each plugin's own keys, checked by the plugin.
     std::map<std::string, std::map<std::string, std::string>> plugins;
     // The files read, in order (the main file first, if it existed).

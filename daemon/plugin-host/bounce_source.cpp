@@ -71,4 +71,14 @@ BounceFetchStatus BounceSourceHandle::fetch(const std::vector<std::pair<std::str
     return {r.threw ? TransportStatus::Failed : transportStatusOf(r.status), r.failure()};
 }
 
+SettingsCheck BounceSourceHandle::validate(const std::vector<std::pair<std::string, std::string>>& settings) const {
+    const campaignd_bounce_source* table = plugin_->bounceSourceTable();
+    if (table == nullptr || table->validate == nullptr) return {};
+    return checkSettings("plugin " + plugin_->name() + ": ", settings,
+                         [&](const char* const* keys, const char* const* values, std::size_t count, std::size_t* badKey,
+                             campaignd_error* err) {
+                             return table->validate(plugin_->instance(), "Bounces", keys, values, count, badKey, err);
+                         });
+}
+
 }  // namespace campaignd::plugins

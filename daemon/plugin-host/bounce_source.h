@@ -1,7 +1,8 @@
 // bounce_source.h: the bounce-source capability (ABI 1.3), as the daemon sees it.
 // BounceSourceHandle::fetch() runs the plugin once with checked settings and hands each message
-// to the daemon's sink, which commits before the plugin marks it processed. Refuses: settings
-// that are no C string (NUL, too long), as transports do.
+// to the daemon's sink, which commits before the plugin marks it processed; validate() asks the
+// plugin about the settings without connecting (ABI 1.4). Refuses: settings that are no C
+// string (NUL, too long), as transports do.
 #pragma once
 
 #include <functional>
@@ -40,6 +41,9 @@ public:
     // too long") before the plugin is called, as TransportHandle::openSession refuses it.
     BounceFetchStatus fetch(const std::vector<std::pair<std::string, std::string>>& settings,
                             const BounceMessageSink& sink) const;
+    // Asks the plugin whether `settings` (the [Bounces] section's) are good, without
+    // connecting (ABI 1.4 validate; Unchecked for a plugin without it).
+    SettingsCheck validate(const std::vector<std::pair<std::string, std::string>>& settings) const;
 
 private:
     friend class PluginHost;

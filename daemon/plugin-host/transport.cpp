@@ -170,6 +170,20 @@ std::unique_ptr<TransportSession> TransportHandle::openSession(
     return std::unique_ptr<TransportSession>(new TransportSession(plugin_, transportName, session));
 }
 
+SettingsCheck TransportHandle::validate(const std::string& transportName,
+                                       const std::map<std::string, std::string>& settings) const {
+    const campaignd_transport* table = plugin_->transportTable();
+    if (table == nullptr || table->validate == nullptr) return {};
+    const std::string section = "Transport " + transportName;
+    if (!fitsCString(section)) return {SettingsCheck::Verdict::CheckFailed, "", "the transport name is too long"};
+    return checkSettings("plugin " + plugin_->name() + ": ", {settings.begin(), settings.end()},
+                         [&](const char* const* keys, const char* const* values, std::size_t count, std::size_t* badKey,
+                             campaignd_error* err) {
+                             return table->validate(plugin_->instance(), section.c_str(), keys, values, count, badKey,
+                                                    err);
+                         });
+}
+
 const std::string& TransportSession::pluginName() const { return plugin_->name(); }
 
 TransportSession::~TransportSession() {

@@ -1,8 +1,9 @@
 // transport.h: the transport capability (ABI 1.2), as the daemon sees it. A TransportHandle
 // opens sessions with checked settings; a TransportSession hands over batches and accounts for
 // every message exactly once, whatever the plugin reports, trusting a plugin's "not handed
-// over" only when it kept the rules. Refuses: settings that are no C string, and envelope
-// fields with control characters (they become SMTP commands and headers).
+// over" only when it kept the rules; validate() asks the plugin about settings before any
+// session (ABI 1.4). Refuses: settings that are no C string, and envelope fields with control
+// characters (they become SMTP commands and headers).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include <string_view>
 
 #include "plugin-host/running_plugin.h"
+#include "plugin-host/settings_check.h"
 
 namespace campaignd::plugins {
 
@@ -132,6 +134,10 @@ public:
     // Thread-safe.
     std::unique_ptr<TransportSession> openSession(const std::string& transportName,
                                                   const std::map<std::string, std::string>& settings) const;
+
+    // Asks the plugin whether the settings of "[Transport transportName]" are good, without
+    // opening anything (ABI 1.4 validate; Unchecked for a plugin without it). Thread-safe.
+    SettingsCheck validate(const std::string& transportName, const std::map<std::string, std::string>& settings) const;
 
 private:
     friend class PluginHost;

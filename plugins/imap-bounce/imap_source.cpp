@@ -1,4 +1,4 @@
-// imap_source.cpp: the "imap-bounce" plugin (bounce-source capability, ABI 1.3). One fetch()
+// imap_source.cpp: the "imap-bounce" plugin (bounce-source capability, ABI 1.4). One fetch()
 // is one IMAP session: libcurl connects (imap:// with STARTTLS, or imaps://) and logs in
 // (CURLOPT_CONNECT_ONLY stops right after LOGIN/AUTHENTICATE), then this file speaks the few
 // commands it needs over curl_easy_send/recv: SELECT the folder, UID SEARCH UNSEEN, UID FETCH
@@ -118,26 +118,36 @@ bool validFolder(std::string_view name) {
     return true;
 }
 
-bool parseSettings(const char* const* keys, const char* const* values, std::size_t count, Settings& s, Failure& f) {
-    auto invalid = [&](const std::string& why) {
+// The one reading of the settings, for fetch() and validate() (ABI 1.4): connects to nothing,
+// reads the password file (or credential) as fetch() must. On a failure *badKey (if given) is
+// the index of the setting to fix, or count when a required one is missing.
+bool parseSettings(const char* const* keys, const char* const* values, std::size_t count, Settings& s, Failure& f,
+                   std::size_t* badKey = nullptr) {
+    std::size_t urlAt = count, usernameAt = count, passwordFileAt = count, passwordCredentialAt = count,
+                afterAt = count, timeoutAt = count;
+    auto invalid = [&](std::size_t at, const std::string& why) {
         f = {CAMPAIGND_ERR_INVALID_ARGUMENT, why};
+        if (badKey != nullptr) *badKey = at;
         return false;
     };
     std::string url, passwordFile, passwordCredential, after = "seen", timeout;
     for (std::size_t i = 0; i < count; ++i) {
         const std::string key = keys[i] ? keys[i] : "";
         const std::string value = values[i] ? values[i] : "";
-        if (equalsIgnoreCase(key, "URL")) url = value;
-        else if (equalsIgnoreCase(key, "Username")) s.username = value;
-        else if (equalsIgnoreCase(key, "PasswordFile")) passwordFile = value;
-        else if (equalsIgnoreCase(key, "PasswordCredential")) passwordCredential = value;
-        else if (equalsIgnoreCase(key, "AfterProcessing")) after = value;
-        else if (equalsIgnoreCase(key, "Timeout")) timeout = value;
+        if (equalsIgnoreCase(key, "URL")) url = value, urlAt = i;
+        else if (equalsIgnoreCase(key, "Username")) s.username = value, usernameAt = i;
+        else if (equalsIgnoreCase(key, "PasswordFile")) passwordFile = value, passwordFileAt = i;
+        else if (equalsIgnoreCase(key, "PasswordCredential")) passwordCredential = value, passwordCredentialAt = i;
+        else if (equalsIgnoreCase(key, "AfterProcessing")) after = value, afterAt = i;
+        else if (equalsIgnoreCase(key, "Timeout")) timeout = value, timeoutAt = i;
         // Other keys of the section (SoftBounceLimit=, ...) are the host's.
     }
-    if (url.empty()) return invalid("URL= is not set (imap://HOST[:PORT]/FOLDER or imaps://...)");
+    if (url.empty()) return invalid(urlAt, "URL= is not set (imap://HOST[:PORT]/FOLDER or imaps://...)");
     CURLU* u = curl_url();
-    if (u == nullptr) return invalid("out of memory");
+    if (u == nullptr) {
+        f = {CAMPAIGND_ERR_FAILED, "out of memory"};
+        return false;
+    }
     char* scheme = nullptr;
     char* host = nullptr;
     char* port = nullptr;
@@ -160,45 +170,50 @@ bool parseSettings(const char* const* keys, const char* const* values, std::size
     curl_free(path);
     curl_free(user);
     curl_url_cleanup(u);
-    if (!ok) return invalid("URL=" + url + " is not a URL (imap://HOST[:PORT]/FOLDER)");
-    if (hasUser) return invalid("URL= must not carry credentials: use Username= and PasswordFile=");
+    if (!ok) return invalid(urlAt, "URL=" + url + " is not a URL (imap://HOST[:PORT]/FOLDER)");
+    if (hasUser) return invalid(urlAt, "URL= must not carry credentials: use Username= and PasswordFile=");
     if (schemeText == "imaps") s.implicitTls = true;
-    else if (schemeText != "imap") return invalid("URL=" + url + ": the scheme must be imap or imaps");
+    else if (schemeText != "imap") return invalid(urlAt, "URL=" + url + ": the scheme must be imap or imaps");
     while (!pathText.empty() && pathText.front() == '/') pathText.erase(0, 1);
     if (const auto semicolon = pathText.find(';'); semicolon != std::string::npos) pathText.erase(semicolon);
     if (!pathText.empty()) s.folder = pathText;
-    if (!validFolder(s.folder)) return invalid("URL=" + url + ": the folder must be printable ASCII");
+    if (!validFolder(s.folder)) return invalid(urlAt, "URL=" + url + ": the folder must be printable ASCII");
     s.connectUrl = schemeText + "://" + hostText + ":" + portText + "/";
     s.loopback = hostText == "localhost" || hostText == "[::1]" || hostText.rfind("127.", 0) == 0;
 
     if (after == "seen") s.moveTo.clear();
     else if (after.rfind("move:", 0) == 0 && validFolder(after.substr(5))) s.moveTo = after.substr(5);
-    else return invalid("AfterProcessing=" + after + " is neither seen nor move:FOLDER (printable ASCII)");
+    else return invalid(afterAt, "AfterProcessing=" + after + " is neither seen nor move:FOLDER (printable ASCII)");
 
     if (!timeout.empty()) {
         const bool digits = timeout.size() <= 5 && timeout.find_first_not_of("0123456789") == std::string::npos;
         s.runSeconds = digits ? std::stol(timeout) : 0;
         if (s.runSeconds < 1 || s.runSeconds > kMaxRunSeconds)
-            return invalid("Timeout=" + timeout + " is not a number of seconds from 1 to " +
+            return invalid(timeoutAt, "Timeout=" + timeout + " is not a number of seconds from 1 to " +
                            std::to_string(kMaxRunSeconds));
     }
 
-    if (s.username.empty()) return invalid("Username= is not set (the mailbox's login)");
+    if (s.username.empty()) return invalid(usernameAt, "Username= is not set (the mailbox's login)");
     if (!passwordFile.empty() && !passwordCredential.empty())
-        return invalid("PasswordFile= and PasswordCredential= are both set; keep one");
+        return invalid(std::max(passwordFileAt, passwordCredentialAt),
+                       "PasswordFile= and PasswordCredential= are both set; keep one");
     if (!passwordFile.empty()) {
-        if (passwordFile.front() != '/') return invalid("PasswordFile=" + passwordFile + " is not an absolute path");
+        if (passwordFile.front() != '/')
+            return invalid(passwordFileAt, "PasswordFile=" + passwordFile + " is not an absolute path");
+        if (badKey != nullptr) *badKey = passwordFileAt;
         return readPasswordFile("PasswordFile=", passwordFile, s.password, f);
     }
     if (!passwordCredential.empty()) {
         if (passwordCredential.find('/') != std::string::npos || passwordCredential == "." || passwordCredential == "..")
-            return invalid("PasswordCredential=" + passwordCredential + " is not a credential name");
+            return invalid(passwordCredentialAt, "PasswordCredential=" + passwordCredential + " is not a credential name");
         const char* directory = std::getenv("CREDENTIALS_DIRECTORY");
         if (directory == nullptr || *directory == '\0')
-            return invalid("PasswordCredential=" + passwordCredential + ": CREDENTIALS_DIRECTORY is not set");
+            return invalid(passwordCredentialAt,
+                           "PasswordCredential=" + passwordCredential + ": CREDENTIALS_DIRECTORY is not set");
+        if (badKey != nullptr) *badKey = passwordCredentialAt;
         return readPasswordFile("PasswordCredential=", std::string(directory) + "/" + passwordCredential, s.password, f);
     }
-    return invalid("PasswordFile= (or PasswordCredential=) is not set");
+    return invalid(count, "PasswordFile= (or PasswordCredential=) is not set");
 }
 
 // ---- A minimal IMAP command layer over libcurl's connection ----------------------------------
@@ -487,9 +502,34 @@ void stop(void* instance) {
     curl_global_cleanup();
 }
 
+// ABI 1.4: the settings as fetch() reads them, with no connection; the password it had to read
+// is wiped at once.
+campaignd_status validateSettings(void* instance, const char* section, const char* const* keys,
+                                  const char* const* values, size_t count, size_t* badKey, campaignd_error* err) {
+    (void)instance;
+    (void)section;
+    if (count > 0 && (keys == nullptr || values == nullptr)) {
+        campaignd_error_set(err, "validate: the settings are required");
+        return CAMPAIGND_ERR_INVALID_ARGUMENT;
+    }
+    try {
+        Settings s;
+        Failure f;
+        const bool ok = parseSettings(keys, values, count, s, f, badKey);
+        ::explicit_bzero(s.password.data(), s.password.size());
+        if (ok) return CAMPAIGND_OK;
+        campaignd_error_set(err, f.message.c_str());
+        return f.status;
+    } catch (...) {
+        campaignd_error_set(err, "out of memory");
+    }
+    return CAMPAIGND_ERR_FAILED;
+}
+
 const campaignd_bounce_source kBounceSource = {
     sizeof(campaignd_bounce_source),
     fetchBounces,
+    validateSettings,
 };
 
 const campaignd_plugin_descriptor kDescriptor = {

@@ -1,4 +1,4 @@
-// maildir.cpp: the "maildir" transport plugin (ABI 1.2). Each message is delivered as a local
+// maildir.cpp: the "maildir" transport plugin (ABI 1.4). Each message is delivered as a local
 // delivery agent would (the Maildir spec, cr.yp.to/proto/maildir.html): written with
 // Return-Path and Delivered-To prepended to tmp/<unique> (O_EXCL), fsync'd, moved into new/
 // without replacing anything, and new/ fsync'd; only then is it reported SENT.
@@ -7,6 +7,7 @@
 // I/O failure stops the batch with CAMPAIGND_ERR_FAILED and leaves the failed message (and the
 // rest) unreported, i.e. not handed over, with nothing of it left in tmp/.
 // Refuses: relative paths; settings it does not know how to read (Fsync= other than yes/no).
+// validate() checks a section's settings with open()'s own parser and creates nothing.
 #include <campaignd/plugin.h>
 
 #include <fcntl.h>
@@ -148,6 +149,43 @@ void report(const campaignd_delivery_sink* sink, uint64_t token, int32_t outcome
     sink->result(sink->sink_ctx, &r);
 }
 
+// The one reading of a section's settings, for open() and validate() (ABI 1.4), so the two
+// cannot disagree: Path= (required, absolute) into s.path without its trailing '/', Fsync=. It
+// touches no file: whether the Maildir can be created and written is open()'s to find out.
+// On a failure: the message in `error`, and in `badKey` the index of the setting to fix (count
+// when Path= is missing).
+bool parseSettings(const char* const* keys, const char* const* values, size_t count, Session& s,
+                   std::string& error, size_t& badKey) {
+    size_t pathAt = count;
+    for (size_t i = 0; i < count; ++i) {
+        const std::string_view key = keys[i] != nullptr ? keys[i] : "";
+        const std::string value = values[i] != nullptr ? values[i] : "";
+        if (key == "Path") {
+            s.path = value;
+            pathAt = i;
+        } else if (key == "Fsync") {
+            if (value == "yes") s.fsync = true;
+            else if (value == "no") s.fsync = false;
+            else {
+                error = "Fsync= must be yes or no, not '" + value + "'";
+                badKey = i;
+                return false;
+            }
+        }  // other keys belong to the daemon (throttling, ...): not ours to refuse
+    }
+    badKey = pathAt;
+    if (s.path.empty()) {
+        error = "Path= is required (the Maildir to deliver into)";
+        return false;
+    }
+    if (s.path.front() != '/') {
+        error = "Path= must be an absolute path, not '" + s.path + "'";
+        return false;
+    }
+    while (s.path.size() > 1 && s.path.back() == '/') s.path.pop_back();
+    return true;
+}
+
 campaignd_status maildirOpen(void* instance, const char* transportName, const char* const* keys,
                              const char* const* values, size_t count, void** session,
                              campaignd_error* err) noexcept {
@@ -156,31 +194,13 @@ campaignd_status maildirOpen(void* instance, const char* transportName, const ch
         auto s = std::make_unique<Session>();
         s->transportName = transportName != nullptr ? transportName : "";
         const std::string where = "[Transport " + s->transportName + "]: ";
-        for (size_t i = 0; i < count; ++i) {
-            const std::string_view key = keys[i];
-            const std::string value = values[i];
-            if (key == "Path") {
-                s->path = value;
-            } else if (key == "Fsync") {
-                if (value == "yes") s->fsync = true;
-                else if (value == "no") s->fsync = false;
-                else {
-                    campaignd_error_set(err, (where + "Fsync= must be yes or no, not '" + value + "'").c_str());
-                    return CAMPAIGND_ERR_INVALID_ARGUMENT;
-                }
-            }  // other keys belong to the daemon (throttling, ...): not ours to refuse
-        }
-        if (s->path.empty()) {
-            campaignd_error_set(err, (where + "Path= is required (the Maildir to deliver into)").c_str());
-            return CAMPAIGND_ERR_INVALID_ARGUMENT;
-        }
-        if (s->path.front() != '/') {
-            campaignd_error_set(err, (where + "Path= must be an absolute path, not '" + s->path + "'").c_str());
-            return CAMPAIGND_ERR_INVALID_ARGUMENT;
-        }
-        while (s->path.size() > 1 && s->path.back() == '/') s->path.pop_back();
-
         std::string error;
+        size_t badKey = count;
+        if (!parseSettings(keys, values, count, *s, error, badKey)) {
+            campaignd_error_set(err, (where + error).c_str());
+            return CAMPAIGND_ERR_INVALID_ARGUMENT;
+        }
+
         bool ok = makeDirectories(s->path, error);
         for (const char* sub : {"tmp", "new", "cur"}) ok = ok && makeDirectory(s->path + "/" + sub, error);
         if (!ok) error = "cannot create the Maildir " + s->path + " (" + error + ")";
@@ -311,6 +331,27 @@ campaignd_status maildirSend(void* session, const campaignd_outgoing_message* co
 
 void maildirClose(void* session) noexcept { delete static_cast<Session*>(session); }
 
+// ABI 1.4: the settings as open() reads them, creating nothing (an unwritable Maildir is the
+// environment, and open() says so when a campaign sends).
+campaignd_status maildirValidate(void* instance, const char* section, const char* const* keys,
+                                 const char* const* values, size_t count, size_t* badKey,
+                                 campaignd_error* err) noexcept {
+    (void)instance;
+    (void)section;  // the host names the section and the key in its own line
+    try {
+        Session s;
+        std::string error;
+        size_t at = count;
+        if (parseSettings(keys, values, count, s, error, at)) return CAMPAIGND_OK;
+        if (badKey != nullptr) *badKey = at;
+        campaignd_error_set(err, error.c_str());
+        return CAMPAIGND_ERR_INVALID_ARGUMENT;
+    } catch (...) {
+        campaignd_error_set(err, "maildir: out of memory");
+        return CAMPAIGND_ERR_FAILED;
+    }
+}
+
 campaignd_status maildirStart(const campaignd_host* host, void** instance, campaignd_error* err) noexcept {
     (void)host;
     (void)err;
@@ -320,7 +361,8 @@ campaignd_status maildirStart(const campaignd_host* host, void** instance, campa
 
 void maildirStop(void* instance) noexcept { (void)instance; }
 
-const campaignd_transport kTransport = {sizeof(campaignd_transport), maildirOpen, maildirSend, maildirClose};
+const campaignd_transport kTransport = {sizeof(campaignd_transport), maildirOpen, maildirSend, maildirClose,
+                                       maildirValidate};
 
 const campaignd_plugin_descriptor kDescriptor = {
     CAMPAIGND_PLUGIN_ABI_MAJOR,

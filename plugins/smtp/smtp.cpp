@@ -1,6 +1,7 @@
-// smtp.cpp: the "smtp" transport plugin (ABI 1.2) on libcurl. One session is one CURL easy
+// smtp.cpp: the "smtp" transport plugin (ABI 1.4) on libcurl. One session is one CURL easy
 // handle, i.e. one SMTP connection that carries many messages (libcurl keeps it open between
-// transfers and reconnects by itself after a server closed it, e.g. after a rejected RCPT).
+// transfers and reconnects by itself after a server closed it, e.g. after a rejected RCPT);
+// validate() checks a section's settings with open()'s own parser, connecting to nothing.
 // Promises: every message gets SENT/DEFERRED/FAILED from the server's own reply (code, RFC 3463
 // status, text), or UNKNOWN when the connection was lost after its final "." went out, or no
 // result at all when it was not handed over (then send() fails with CONNECTION, AUTH or TLS);
@@ -59,6 +60,7 @@ struct Settings {
 struct SettingError {
     campaignd_status status;
     std::string message;
+    std::size_t key = 0;  // the index of the offending setting; the count when one is missing
 };
 
 bool isLoopbackHost(std::string_view host) {
@@ -183,40 +185,46 @@ bool readPasswordFile(const std::string& key, const std::string& path, std::stri
     return true;
 }
 
+// The one reading of a session's settings: open() uses it, and validate() (ABI 1.4) runs it
+// alone, so the two cannot disagree. It connects to nothing; it reads the password file (or
+// credential), as open() must. On a failure error.key is the index of the setting to fix, or
+// count when a required one is missing.
 bool parseSettings(const char* const* keys, const char* const* values, std::size_t count, Settings& s,
                    SettingError& error) {
     std::string url, startTls, passwordFile, passwordCredential, timeout;
-    bool haveUrl = false, haveStartTls = false;
+    // Where each key is (count: not given); a key given twice counts where it was last.
+    std::size_t urlAt = count, startTlsAt = count, usernameAt = count, passwordFileAt = count,
+                passwordCredentialAt = count, timeoutAt = count, heloNameAt = count, caFileAt = count;
     for (std::size_t i = 0; i < count; ++i) {
         const std::string_view key = keys[i] != nullptr ? keys[i] : "";
         const std::string value = values[i] != nullptr ? values[i] : "";
-        if (equalsIgnoreCase(key, "URL")) url = value, haveUrl = true;
-        else if (equalsIgnoreCase(key, "StartTLS")) startTls = value, haveStartTls = true;
-        else if (equalsIgnoreCase(key, "Username")) s.username = value;
-        else if (equalsIgnoreCase(key, "PasswordFile")) passwordFile = value;
-        else if (equalsIgnoreCase(key, "PasswordCredential")) passwordCredential = value;
-        else if (equalsIgnoreCase(key, "Timeout")) timeout = value;
-        else if (equalsIgnoreCase(key, "HeloName")) s.heloName = value;
-        else if (equalsIgnoreCase(key, "CAFile")) s.caFile = value;
+        if (equalsIgnoreCase(key, "URL")) url = value, urlAt = i;
+        else if (equalsIgnoreCase(key, "StartTLS")) startTls = value, startTlsAt = i;
+        else if (equalsIgnoreCase(key, "Username")) s.username = value, usernameAt = i;
+        else if (equalsIgnoreCase(key, "PasswordFile")) passwordFile = value, passwordFileAt = i;
+        else if (equalsIgnoreCase(key, "PasswordCredential")) passwordCredential = value, passwordCredentialAt = i;
+        else if (equalsIgnoreCase(key, "Timeout")) timeout = value, timeoutAt = i;
+        else if (equalsIgnoreCase(key, "HeloName")) s.heloName = value, heloNameAt = i;
+        else if (equalsIgnoreCase(key, "CAFile")) s.caFile = value, caFileAt = i;
         // Anything else (Connections=, MaxPerSecond=, MaxPerDomain=, ...) is the daemon's.
     }
-    auto invalid = [&](std::string message) {
-        error = {CAMPAIGND_ERR_INVALID_ARGUMENT, std::move(message)};
+    auto invalid = [&](std::size_t at, std::string message) {
+        error = {CAMPAIGND_ERR_INVALID_ARGUMENT, std::move(message), at};
         return false;
     };
-    if (!haveUrl || url.empty()) return invalid("URL= is missing (smtp://HOST[:PORT] or smtps://HOST[:PORT])");
+    if (url.empty()) return invalid(urlAt, "URL= is missing (smtp://HOST[:PORT] or smtps://HOST[:PORT])");
     std::string why;
     // A URL with user info may hold a password: it is not repeated.
     if (!parseUrl(url, s, why))
-        return invalid("URL=" + (url.find('@') == std::string::npos ? url + " " : std::string()) + why);
+        return invalid(urlAt, "URL=" + (url.find('@') == std::string::npos ? url + " " : std::string()) + why);
 
-    if (haveStartTls) {
+    if (startTlsAt < count) {
         if (equalsIgnoreCase(startTls, "required")) s.startTls = StartTls::Required;
         else if (equalsIgnoreCase(startTls, "opportunistic")) s.startTls = StartTls::Opportunistic;
         else if (equalsIgnoreCase(startTls, "no")) s.startTls = StartTls::No;
-        else return invalid("StartTLS=" + startTls + " is not required, opportunistic or no");
+        else return invalid(startTlsAt, "StartTLS=" + startTls + " is not required, opportunistic or no");
         if (s.implicitTls && s.startTls != StartTls::Required)
-            return invalid("StartTLS=" + startTls + " contradicts URL=smtps:// (TLS from the first byte)");
+            return invalid(startTlsAt, "StartTLS=" + startTls + " contradicts URL=smtps:// (TLS from the first byte)");
     } else {
         // A relay on this machine often has no certificate; anything beyond it gets TLS or nothing.
         s.startTls = s.loopback ? StartTls::Opportunistic : StartTls::Required;
@@ -227,39 +235,52 @@ bool parseSettings(const char* const* keys, const char* const* values, std::size
         errno = 0;
         const long t = std::strtol(timeout.c_str(), &end, 10);
         if (errno != 0 || end == timeout.c_str() || *end != '\0' || t < 1 || t > 3600)
-            return invalid("Timeout=" + timeout + " is not a number of seconds from 1 to 3600");
+            return invalid(timeoutAt, "Timeout=" + timeout + " is not a number of seconds from 1 to 3600");
         s.timeout = t;
     }
     if (!s.heloName.empty() && !validHost(s.heloName))
-        return invalid("HeloName=" + s.heloName + " is not a host name or an address literal");
-    if (!s.caFile.empty() && s.caFile.front() != '/') return invalid("CAFile=" + s.caFile + " is not an absolute path");
+        return invalid(heloNameAt, "HeloName=" + s.heloName + " is not a host name or an address literal");
+    if (!s.caFile.empty() && s.caFile.front() != '/')
+        return invalid(caFileAt, "CAFile=" + s.caFile + " is not an absolute path");
 
     if (!passwordFile.empty() && !passwordCredential.empty())
-        return invalid("PasswordFile= and PasswordCredential= are both set; keep one");
+        return invalid(std::max(passwordFileAt, passwordCredentialAt),
+                       "PasswordFile= and PasswordCredential= are both set; keep one");
     const bool havePassword = !passwordFile.empty() || !passwordCredential.empty();
     if (!s.username.empty() && !havePassword)
-        return invalid("Username= is set without PasswordFile= or PasswordCredential=");
+        return invalid(usernameAt, "Username= is set without PasswordFile= or PasswordCredential=");
     if (s.username.empty() && havePassword)
-        return invalid("PasswordFile=/PasswordCredential= is set without Username=");
+        return invalid(passwordFile.empty() ? passwordCredentialAt : passwordFileAt,
+                       "PasswordFile=/PasswordCredential= is set without Username=");
     for (char c : s.username)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return invalid("Username= has a control character");
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+            return invalid(usernameAt, "Username= has a control character");
     if (!s.username.empty() && !s.implicitTls && s.startTls != StartTls::Required && !s.loopback)
-        return invalid("StartTLS= must be required (or URL= smtps://) when Username= is set: the password "
+        return invalid(startTlsAt < count ? startTlsAt : urlAt,
+                       "StartTLS= must be required (or URL= smtps://) when Username= is set: the password "
                        "would cross the network in clear text");
     if (!passwordFile.empty()) {
-        if (passwordFile.front() != '/') return invalid("PasswordFile=" + passwordFile + " is not an absolute path");
-        if (!readPasswordFile("PasswordFile=", passwordFile, s.password, error)) return false;
+        if (passwordFile.front() != '/')
+            return invalid(passwordFileAt, "PasswordFile=" + passwordFile + " is not an absolute path");
+        if (!readPasswordFile("PasswordFile=", passwordFile, s.password, error)) {
+            error.key = passwordFileAt;
+            return false;
+        }
     } else if (!passwordCredential.empty()) {
         if (passwordCredential.find('/') != std::string::npos || passwordCredential == "." || passwordCredential == "..")
-            return invalid("PasswordCredential=" + passwordCredential + " is not a credential name");
+            return invalid(passwordCredentialAt,
+                           "PasswordCredential=" + passwordCredential + " is not a credential name");
         const char* directory = std::getenv("CREDENTIALS_DIRECTORY");
         if (directory == nullptr || *directory == '\0')
-            return invalid("PasswordCredential=" + passwordCredential +
-                           ": CREDENTIALS_DIRECTORY is not set (give the unit LoadCredential=" +
-                           passwordCredential + ":FILE)");
+            return invalid(passwordCredentialAt,
+                           "PasswordCredential=" + passwordCredential +
+                               ": CREDENTIALS_DIRECTORY is not set (give the unit LoadCredential=" +
+                               passwordCredential + ":FILE)");
         if (!readPasswordFile("PasswordCredential=", std::string(directory) + "/" + passwordCredential, s.password,
-                              error))
+                              error)) {
+            error.key = passwordCredentialAt;
             return false;
+        }
     }
     return true;
 }
@@ -612,6 +633,28 @@ campaignd_status smtpSend(void* session, const campaignd_outgoing_message* const
 
 void smtpClose(void* session) noexcept { delete static_cast<Session*>(session); }
 
+// ABI 1.4: the settings as open() reads them (parseSettings), with nothing opened: no handle,
+// no connection. The password it had to read is wiped at once.
+campaignd_status smtpValidate(void* instance, const char* section, const char* const* keys,
+                              const char* const* values, std::size_t count, std::size_t* badKey,
+                              campaignd_error* err) noexcept {
+    (void)instance;
+    (void)section;
+    try {
+        Settings settings;
+        SettingError error{CAMPAIGND_ERR_INVALID_ARGUMENT, "", count};
+        const bool ok = parseSettings(keys, values, count, settings, error);
+        ::explicit_bzero(settings.password.data(), settings.password.size());
+        if (ok) return CAMPAIGND_OK;
+        if (badKey != nullptr) *badKey = error.key;
+        campaignd_error_set(err, error.message.c_str());
+        return error.status;
+    } catch (...) {
+        campaignd_error_set(err, "smtp: out of memory");
+        return CAMPAIGND_ERR_FAILED;
+    }
+}
+
 campaignd_status smtpStart(const campaignd_host* host, void** instance, campaignd_error* err) noexcept {
     (void)host;
     *instance = nullptr;
@@ -637,7 +680,7 @@ void smtpStop(void* instance) noexcept {
     curl_global_cleanup();
 }
 
-const campaignd_transport kTransport = {sizeof(campaignd_transport), smtpOpen, smtpSend, smtpClose};
+const campaignd_transport kTransport = {sizeof(campaignd_transport), smtpOpen, smtpSend, smtpClose, smtpValidate};
 
 const campaignd_plugin_descriptor kDescriptor = {
     CAMPAIGND_PLUGIN_ABI_MAJOR,

@@ -128,6 +128,175 @@ TEST(Startup, TwoBounceSourcesAndNoneNamedIsABadConfigNamingBoth) {
     EXPECT_NE(ok.err.find("bus"), std::string::npos) << ok.err;
 }
 
+// ---- Each plugin checks its section at start-up (ABI 1.4 validate) --------------------------
+
+// "FILE:LINE: " of the test's config, as a bad setting's line begins.
+std::string at(const TempDir& dir, int line) {
+    return (dir / "campaignd.conf").string() + ":" + std::to_string(line) + ": ";
+}
+
+// Starts the daemon with one shipped plugin and `rest` from line 5 of the config on.
+RunResult startWithPlugin(const TempDir& dir, const char* built, const std::string& file, const std::string& rest) {
+    return startWith(dir, withPlugins(dir, {{built, file}}, rest));
+}
+
+// Exit 78 with exactly one error line, which holds `expected`.
+void expectBadConfig(const RunResult& r, const std::string& expected) {
+    EXPECT_EQ(r.exitCode, 78) << r.err;
+    EXPECT_NE(r.err.find("bad configuration: " + expected), std::string::npos) << "expected: " << expected << "\n"
+                                                                                << r.err;
+    EXPECT_EQ(errorLines(r.err), 1) << "one error line, not a dump: " << r.err;
+}
+
+// Start-up went past the config and the plugins, to the bus (which these tests have none of).
+void expectGoodConfig(const RunResult& r) {
+    EXPECT_EQ(r.exitCode, 1) << r.err;
+    EXPECT_EQ(r.err.find("bad configuration"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("bus"), std::string::npos) << r.err;
+}
+
+TEST(Startup, ABadSmtpUrlIsABadConfigNamingItsLine) {
+    TempDir dir("campaignd-start");
+    const auto r = startWithPlugin(dir, SMTP_PLUGIN, "smtp.so",
+                                   "[Transport relay]\nPlugin=smtp\nURL=htp:/mail example.org:25\nConnections=2\n");
+    expectBadConfig(r, at(dir, 7) + "[Transport relay] URL=: plugin smtp: URL=htp:/mail example.org:25 is not "
+                                    "smtp://HOST[:PORT] or smtps://HOST[:PORT]");
+}
+
+TEST(Startup, BadSmtpValuesAreABadConfigNamingTheirLines) {
+    const std::string relay = "[Transport relay]\nPlugin=smtp\nURL=smtp://mail.example.org:587\n";
+    {
+        TempDir dir("campaignd-start");
+        expectBadConfig(startWithPlugin(dir, SMTP_PLUGIN, "smtp.so", relay + "StartTLS=sometimes\n"),
+                        at(dir, 8) + "[Transport relay] StartTLS=: plugin smtp: StartTLS=sometimes is not required, "
+                                     "opportunistic or no");
+    }
+    {
+        TempDir dir("campaignd-start");
+        expectBadConfig(startWithPlugin(dir, SMTP_PLUGIN, "smtp.so", relay + "Timeout=soon\nHeloName=news.example.org\n"),
+                        at(dir, 8) + "[Transport relay] Timeout=: plugin smtp: Timeout=soon is not a number of seconds");
+    }
+    {
+        // A required key that is not there: the section's Plugin= line.
+        TempDir dir("campaignd-start");
+        expectBadConfig(startWithPlugin(dir, SMTP_PLUGIN, "smtp.so", "[Transport relay]\nPlugin=smtp\nStartTLS=required\n"),
+                        at(dir, 6) + "[Transport relay] Plugin=smtp: plugin smtp: URL= is missing");
+    }
+    {
+        // The password file is checked as the first session would (not readable by others),
+        // and its contents are in no message.
+        TempDir dir("campaignd-start");
+        writeFile(dir / "relay.password", "s3cret-not-for-logs\n", fs::perms(0644));
+        fs::permissions(dir / "relay.password", fs::perms(0644));
+        const auto r = startWithPlugin(dir, SMTP_PLUGIN, "smtp.so",
+                                       relay + "Username=campaignd\nPasswordFile=" + (dir / "relay.password").string() + "\n");
+        expectBadConfig(r, at(dir, 9) + "[Transport relay] PasswordFile=: plugin smtp: PasswordFile=: " +
+                               (dir / "relay.password").string() + " can be read or written by others");
+        EXPECT_EQ(r.err.find("s3cret"), std::string::npos) << r.err;
+    }
+}
+
+TEST(Startup, AGoodSmtpTransportStartsWithoutConnecting) {
+    TempDir dir("campaignd-start");
+    writeFile(dir / "relay.password", "s3cret\n", fs::perms(0600));
+    // Port 1 on loopback: nothing listens there, and start-up does not try.
+    expectGoodConfig(startWithPlugin(dir, SMTP_PLUGIN, "smtp.so",
+                                     "[Transport relay]\nPlugin=smtp\nURL=smtp://127.0.0.1:1\nStartTLS=no\n"
+                                     "Username=campaignd\nPasswordFile=" + (dir / "relay.password").string() +
+                                     "\nConnections=4\n"));
+}
+
+TEST(Startup, BadMaildirSettingsAreABadConfigNamingTheirLines) {
+    {
+        TempDir dir("campaignd-start");
+        expectBadConfig(startWithPlugin(dir, MAILDIR_PLUGIN, "maildir.so", "[Transport local]\nPlugin=maildir\nPath=outbox\n"),
+                        at(dir, 7) + "[Transport local] Path=: plugin maildir: Path= must be an absolute path, not 'outbox'");
+    }
+    {
+        TempDir dir("campaignd-start");
+        expectBadConfig(startWithPlugin(dir, MAILDIR_PLUGIN, "maildir.so",
+                                        "[Transport local]\nPlugin=maildir\nPath=" + (dir / "outbox").string() +
+                                            "\nFsync=sometimes\n"),
+                        at(dir, 8) + "[Transport local] Fsync=: plugin maildir: Fsync= must be yes or no, not 'sometimes'");
+        EXPECT_FALSE(fs::exists(dir / "outbox")) << "a check creates nothing";
+    }
+    {
+        TempDir dir("campaignd-start");
+        expectBadConfig(startWithPlugin(dir, MAILDIR_PLUGIN, "maildir.so", "[Transport local]\nPlugin=maildir\nFsync=no\n"),
+                        at(dir, 6) + "[Transport local] Plugin=maildir: plugin maildir: Path= is required");
+    }
+}
+
+TEST(Startup, AWellFormedMaildirThatCannotBeWrittenIsNoConfigError) {
+    // Under a regular file: the environment, which the first session reports (and the campaign
+    // pauses with the reason); start-up neither refuses it nor creates anything.
+    TempDir dir("campaignd-start");
+    writeFile(dir / "blocked", "not a directory");
+    expectGoodConfig(startWithPlugin(dir, MAILDIR_PLUGIN, "maildir.so",
+                                     "[Transport local]\nPlugin=maildir\nPath=" + (dir / "blocked" / "maildir").string() +
+                                         "\n\n[Transport spare]\nPlugin=maildir\nPath=" + (dir / "spare").string() + "\n"));
+    EXPECT_FALSE(fs::exists(dir / "spare")) << "a check creates nothing";
+}
+
+// The [Bounces] section of the imap-bounce plugin, from line 5; `password` is the file's path.
+std::string bounces(const std::string& url, const fs::path& password, const std::string& more = {}) {
+    return "[Bounces]\nURL=" + url + "\nUsername=bounces@example.org\nPasswordFile=" + password.string() + "\n" + more;
+}
+
+TEST(Startup, ABadBounceSourceSettingIsABadConfigNamingItsLine) {
+    {
+        TempDir dir("campaignd-start");
+        writeFile(dir / "pw", "s3cret-not-for-logs\n", fs::perms(0600));
+        const auto r = startWithPlugin(dir, IMAP_BOUNCE_PLUGIN, "imap-bounce.so",
+                                       bounces("imaps://mail example.org/INBOX", dir / "pw"));
+        expectBadConfig(r, at(dir, 6) + "[Bounces] URL=: plugin imap-bounce: URL=imaps://mail example.org/INBOX is "
+                                        "not a URL");
+    }
+    {
+        TempDir dir("campaignd-start");
+        writeFile(dir / "pw", "s3cret-not-for-logs\n", fs::perms(0600));
+        expectBadConfig(startWithPlugin(dir, IMAP_BOUNCE_PLUGIN, "imap-bounce.so",
+                                        bounces("imaps://mail.example.org/INBOX", dir / "pw",
+                                                "AfterProcessing=move:Trait\xc3\xa9\n")),
+                        at(dir, 9) + "[Bounces] AfterProcessing=: plugin imap-bounce: AfterProcessing=move:Trait");
+    }
+    {
+        TempDir dir("campaignd-start");
+        writeFile(dir / "pw", "s3cret-not-for-logs\n", fs::perms(0644));
+        fs::permissions(dir / "pw", fs::perms(0644));
+        const auto r = startWithPlugin(dir, IMAP_BOUNCE_PLUGIN, "imap-bounce.so",
+                                       bounces("imaps://mail.example.org/INBOX", dir / "pw"));
+        expectBadConfig(r, at(dir, 8) + "[Bounces] PasswordFile=: plugin imap-bounce: PasswordFile=: " +
+                               (dir / "pw").string() + " must be a regular file of at most 4 KiB that others cannot");
+        EXPECT_EQ(r.err.find("s3cret"), std::string::npos) << r.err;
+    }
+    {
+        // A required key that is not there: Plugin= when it is set, else the section's first key.
+        TempDir dir("campaignd-start");
+        writeFile(dir / "pw", "s3cret\n", fs::perms(0600));
+        expectBadConfig(startWithPlugin(dir, IMAP_BOUNCE_PLUGIN, "imap-bounce.so",
+                                        "[Bounces]\nPlugin=imap-bounce\nURL=imaps://mail.example.org/INBOX\nPasswordFile=" +
+                                            (dir / "pw").string() + "\n"),
+                        at(dir, 6) + "[Bounces] Plugin=imap-bounce: plugin imap-bounce: Username= is not set");
+        TempDir unnamed("campaignd-start");
+        expectBadConfig(startWithPlugin(unnamed, IMAP_BOUNCE_PLUGIN, "imap-bounce.so",
+                                        "[Bounces]\nSoftBounceLimit=2\nURL=imaps://mail.example.org/INBOX\nPasswordFile=" +
+                                            (dir / "pw").string() + "\n"),
+                        at(unnamed, 7) + "[Bounces]: plugin imap-bounce: Username= is not set");
+    }
+}
+
+TEST(Startup, AGoodOrUnusedBounceSourceStartsWithoutConnecting) {
+    TempDir dir("campaignd-start");
+    writeFile(dir / "pw", "s3cret\n", fs::perms(0600));
+    // Port 1 on loopback: nothing listens there, and start-up does not try.
+    expectGoodConfig(startWithPlugin(dir, IMAP_BOUNCE_PLUGIN, "imap-bounce.so",
+                                     bounces("imap://127.0.0.1:1/INBOX", dir / "pw", "AfterProcessing=move:Done\n")));
+    // Installed (as a fresh install has it) but not configured: nothing to check.
+    TempDir unused("campaignd-start");
+    expectGoodConfig(startWithPlugin(unused, IMAP_BOUNCE_PLUGIN, "imap-bounce.so", "[Bounces]\nSoftBounceLimit=3\n"));
+}
+
 // A command's --help ends with its own examples, not the top-level ones it would inherit.
 TEST(CtlHelp, EveryCommandsHelpIsItsOwn) {
     const std::vector<std::vector<std::string>> commands{

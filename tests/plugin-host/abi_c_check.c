@@ -107,6 +107,11 @@ size_t campaignd_abi_c_layout(size_t *out, size_t capacity) {
         offsetof(campaignd_report_output, write),
         sizeof(campaignd_reporter),
         offsetof(campaignd_reporter, compose),
+        /* 1.4 */
+        offsetof(campaignd_transport, validate),
+        sizeof(campaignd_bounce_source),
+        offsetof(campaignd_bounce_source, fetch),
+        offsetof(campaignd_bounce_source, validate),
     };
     size_t i;
     const size_t count = sizeof values / sizeof values[0];

@@ -114,6 +114,11 @@ TEST(PluginAbiHeader, CompilesAsPlainCWithTheSameLayoutAsCxx) {
         offsetof(campaignd_report_output, write),
         sizeof(campaignd_reporter),
         offsetof(campaignd_reporter, compose),
+        /* 1.4 */
+        offsetof(campaignd_transport, validate),
+        sizeof(campaignd_bounce_source),
+        offsetof(campaignd_bounce_source, fetch),
+        offsetof(campaignd_bounce_source, validate),
     };
     std::vector<size_t> c(160);
     c.resize(campaignd_abi_c_layout(c.data(), c.size()));
@@ -130,7 +135,10 @@ TEST(PluginAbiHeader, CompilesAsPlainCWithTheSameLayoutAsCxx) {
     EXPECT_EQ(offsetof(campaignd_plugin_descriptor, transport), CAMPAIGND_PLUGIN_DESCRIPTOR_1_1_SIZE);
     // 1.3 as well: bounce_source and reporter start where 1.2 ended.
     EXPECT_EQ(offsetof(campaignd_plugin_descriptor, bounce_source), CAMPAIGND_PLUGIN_DESCRIPTOR_1_2_SIZE);
-    EXPECT_EQ(CAMPAIGND_PLUGIN_ABI_MINOR, 3);
+    // 1.4 appended validate to two capability tables, after their last 1.3 function.
+    EXPECT_EQ(offsetof(campaignd_transport, validate), CAMPAIGND_FIELD_END(campaignd_transport, close));
+    EXPECT_EQ(offsetof(campaignd_bounce_source, validate), CAMPAIGND_FIELD_END(campaignd_bounce_source, fetch));
+    EXPECT_EQ(CAMPAIGND_PLUGIN_ABI_MINOR, 4);
     EXPECT_STREQ(campaignd_abi_c_entry_symbol(), "campaignd_plugin_entry_v1");
 }
 

@@ -21,15 +21,19 @@ extern "C" {
  * append (a field moved, removed, retyped; a call's meaning changed) needs a new major, and a
  * new entry symbol name, so an old host does not even find a new plugin's entry point. */
 #define CAMPAIGND_PLUGIN_ABI_MAJOR 1
-/* Bumped for every append to campaignd_plugin_descriptor or campaignd_host.
+/* Bumped for every append to a struct of this header (the descriptor, the host table, a
+ * capability table).
  * 1.0: start/stop, log, config_get.
  * 1.1: CAMPAIGND_ERR_CANCELLED; host normalize_email and check_header_value; the importer
  *      capability table (descriptor field importer).
  * 1.2: CAMPAIGND_ERR_AUTH, _TLS, _CONNECTION; the transport capability table (descriptor field
  *      transport) with its message, result and sink structs.
  * 1.3: descriptor fields bounce_source (the bounce-source capability, with its sink) and
- *      reporter (the reporter capability, with its report and output structs). */
-#define CAMPAIGND_PLUGIN_ABI_MINOR 3
+ *      reporter (the reporter capability, with its report and output structs).
+ * 1.4: validate, appended to campaignd_transport and campaignd_bounce_source: the host checks
+ *      every section's settings at start-up, so a bad key stops the daemon with its FILE:LINE
+ *      instead of failing the first session. */
+#define CAMPAIGND_PLUGIN_ABI_MINOR 4
 
 #define CAMPAIGND_PLUGIN_ENTRY_SYMBOL "campaignd_plugin_entry_v1"
 
@@ -349,6 +353,31 @@ typedef struct campaignd_transport {
     /* Closes the session (QUIT, close files) and frees it. Cannot fail. Called once per session
      * that open() returned, from the thread that used it last. */
     void (*close)(void *session);
+
+    /* ---- Appended in 1.4 (CAMPAIGND_APPENDED). A host reads it only when the table's
+     * struct_size reaches it (CAMPAIGND_FIELD_END); a plugin may leave it NULL. ---- */
+
+    /* Checks settings as open() would read them, WITHOUT connecting, creating or writing
+     * anything: syntax, required keys, values that contradict each other, and files the settings
+     * name that open() would read (a password file: present, not readable by others). A
+     * well-formed setting whose target is merely unreachable or unwritable now is valid: that is
+     * the environment, and open() reports it when it happens. open() and validate must agree
+     * (one parser for both): settings validate accepts, open() refuses as
+     * CAMPAIGND_ERR_INVALID_ARGUMENT only if a file they name changed in between.
+     * instance: what start() stored. section: the config section the settings come from,
+     * e.g. "Transport relay", for messages (OWNERSHIP: caller; read during the call). keys/values:
+     * count pairs, as open() gets them (OWNERSHIP: caller; read during the call only; NULL
+     * when count is 0). bad_key: OWNERSHIP caller; never NULL; the host sets it to count
+     * before the call.
+     * Returns CAMPAIGND_OK when the settings are good. CAMPAIGND_ERR_INVALID_ARGUMENT when one is
+     * not: err says what is wrong, naming the key, and *bad_key is the index of the offending
+     * key (the one to fix when two contradict each other), or count when a required key is
+     * missing (the host then points at the section). CAMPAIGND_ERR_FAILED when it could not
+     * check (err says why; the host logs it and goes on). err never holds a password. May be
+     * called from any thread, at start-up and again later, concurrently with other calls. */
+    campaignd_status (*validate)(void *instance, const char *section, const char *const *keys,
+                                 const char *const *values, size_t count, size_t *bad_key,
+                                 campaignd_error *err) CAMPAIGND_APPENDED;
 } campaignd_transport;
 
 /* ---- The reporter capability (1.3) --------------------------------------------------------- */
@@ -460,6 +489,31 @@ typedef struct campaignd_bounce_source {
      * err never holds a password. May be called from any thread, not concurrently. */
     campaignd_status (*fetch)(void *instance, const char *const *keys, const char *const *values,
                               size_t count, const campaignd_bounce_sink *sink, campaignd_error *err);
+
+    /* ---- Appended in 1.4 (CAMPAIGND_APPENDED). A host reads it only when the table's
+     * struct_size reaches it (CAMPAIGND_FIELD_END); a plugin may leave it NULL. ---- */
+
+    /* Checks settings as fetch() would read them, WITHOUT connecting, creating or writing
+     * anything: syntax, required keys, values that contradict each other, and files the settings
+     * name that fetch() would read (a password file: present, not readable by others). A
+     * well-formed setting whose target is merely unreachable or unwritable now is valid: that is
+     * the environment, and fetch() reports it when it happens. fetch() and validate must agree
+     * (one parser for both): settings validate accepts, fetch() refuses as
+     * CAMPAIGND_ERR_INVALID_ARGUMENT only if a file they name changed in between.
+     * instance: what start() stored. section: the config section the settings come from,
+     * e.g. "Bounces", for messages (OWNERSHIP: caller; read during the call). keys/values:
+     * count pairs, as fetch() gets them (OWNERSHIP: caller; read during the call only; NULL
+     * when count is 0). bad_key: OWNERSHIP caller; never NULL; the host sets it to count
+     * before the call.
+     * Returns CAMPAIGND_OK when the settings are good. CAMPAIGND_ERR_INVALID_ARGUMENT when one is
+     * not: err says what is wrong, naming the key, and *bad_key is the index of the offending
+     * key (the one to fix when two contradict each other), or count when a required key is
+     * missing (the host then points at the section). CAMPAIGND_ERR_FAILED when it could not
+     * check (err says why; the host logs it and goes on). err never holds a password. May be
+     * called from any thread, at start-up and again later, concurrently with other calls. */
+    campaignd_status (*validate)(void *instance, const char *section, const char *const *keys,
+                                 const char *const *values, size_t count, size_t *bad_key,
+                                 campaignd_error *err) CAMPAIGND_APPENDED;
 } campaignd_bounce_source;
 
 /* ---- The plugin's descriptor --------------------------------------------------------------- */

@@ -216,6 +216,38 @@ TEST_F(Maildir, BadSettingsAreRefusedNamingTheKey) {
     EXPECT_FALSE(fs::exists(root_ / "M"));
 }
 
+// validate() (ABI 1.4) is open()'s parser without open()'s directories: the same refusals, the
+// key to blame, and nothing created; a well-formed path open() cannot use is not its business.
+TEST_F(Maildir, ValidateRefusesWhatOpenRefusesAndCreatesNothing) {
+    auto transport = host_->transport("maildir");
+    ASSERT_TRUE(transport);
+    const std::vector<std::pair<std::map<std::string, std::string>, std::string>> cases{
+        {{{"Fsync", "no"}}, ""},
+        {{{"Path", "relative/Maildir"}}, "Path"},
+        {{{"Path", (root_ / "M").string()}, {"Fsync", "maybe"}}, "Fsync"},
+    };
+    for (const auto& [settings, blamed] : cases) {
+        const auto check = transport->validate("local", settings);
+        EXPECT_EQ(check.verdict, SettingsCheck::Verdict::BadSetting) << check.message;
+        EXPECT_EQ(check.key, blamed) << check.message;
+        try {
+            open(settings);
+            ADD_FAILURE() << "opened";
+        } catch (const TransportError& e) {
+            const std::string words = check.message.substr(check.message.find(": ") + 2);
+            EXPECT_EQ(std::string(e.what()), "transport local (plugin maildir): [Transport local]: " + words);
+        }
+    }
+    const fs::path fresh = root_ / "deep" / "Maildir";
+    EXPECT_EQ(transport->validate("local", {{"Path", fresh.string()}, {"Fsync", "no"}}).verdict,
+              SettingsCheck::Verdict::Valid);
+    EXPECT_FALSE(fs::exists(root_ / "deep")) << "validate created the Maildir";
+    // Under a regular file: well-formed, so valid; open() is where it fails (the campaign pauses).
+    std::ofstream(root_ / "a-file") << "not a directory";
+    EXPECT_EQ(transport->validate("local", {{"Path", (root_ / "a-file" / "Maildir").string()}}).verdict,
+              SettingsCheck::Verdict::Valid);
+}
+
 TEST_F(Maildir, AnIoFailureStopsTheBatchAndLeavesTheRestNotHandedOver) {
     const fs::path md = root_ / "Maildir";
     auto session = open({{"Path", md.string()}});

@@ -409,4 +409,62 @@ TEST_F(Smtp, BadSettingsAreRefusedNamingTheKey) {
     EXPECT_EQ(groupStatus, TransportStatus::Ok) << groupText;
 }
 
+// validate() (ABI 1.4) is open()'s own parser without the session: the same refusals with the
+// same words, and the key to blame, so the daemon can point at its line at start-up.
+TEST_F(Smtp, ValidateRefusesWhatOpenRefusesAndBlamesTheKey) {
+    const std::string ok = "smtp://127.0.0.1:2525";
+    struct Case {
+        std::map<std::string, std::string> settings;
+        std::string blamed;  // "" when a required key is missing
+    };
+    const std::vector<Case> cases{
+        {{}, ""},
+        {{{"StartTLS", "required"}}, ""},
+        {{{"URL", "htp:/mail example.org:25"}}, "URL"},
+        {{{"URL", "smtp://mail.example.org:99999"}}, "URL"},
+        {{{"URL", "smtp://user:pw@mail.example.org"}}, "URL"},
+        {{{"URL", ok}, {"StartTLS", "sometimes"}}, "StartTLS"},
+        {{{"URL", "smtps://mail.example.org"}, {"StartTLS", "no"}}, "StartTLS"},
+        {{{"URL", ok}, {"Timeout", "ten"}}, "Timeout"},
+        {{{"URL", ok}, {"HeloName", "bad name"}}, "HeloName"},
+        {{{"URL", ok}, {"CAFile", "ca.pem"}}, "CAFile"},
+        {{{"URL", ok}, {"Username", "u"}}, "Username"},
+        {{{"URL", ok}, {"PasswordFile", passwordFile()}}, "PasswordFile"},
+        {{{"URL", ok}, {"Username", "u"}, {"PasswordFile", (dir_ / "none").string()}}, "PasswordFile"},
+        {{{"URL", "smtp://mail.example.org"}, {"StartTLS", "opportunistic"}, {"Username", "u"},
+          {"PasswordFile", passwordFile()}},
+         "StartTLS"},
+        {{{"URL", ok}, {"Username", "u"}, {"PasswordCredential", "a/b"}}, "PasswordCredential"},
+    };
+    auto transport = host_->transport("smtp");
+    ASSERT_TRUE(transport);
+    for (const auto& c : cases) {
+        const auto check = transport->validate("relay", c.settings);
+        EXPECT_EQ(check.verdict, SettingsCheck::Verdict::BadSetting) << c.blamed << ": " << check.message;
+        EXPECT_EQ(check.key, c.blamed) << check.message;
+        const auto [status, text] = openError(c.settings);
+        EXPECT_EQ(status, TransportStatus::Failed) << text;
+        const std::string words = check.message.substr(check.message.find(": ") + 2);
+        EXPECT_EQ(text, "transport relay (plugin smtp): " + words) << "open and validate say the same";
+        EXPECT_EQ(text.find("pw@"), std::string::npos) << text;
+    }
+    // A password file that others can read: its key, and not its contents.
+    const auto exposed = transport->validate(
+        "relay", {{"URL", ok}, {"Username", "u"},
+                  {"PasswordFile", passwordFile(fs::perms::owner_read | fs::perms::others_read)}});
+    EXPECT_EQ(exposed.key, "PasswordFile");
+    EXPECT_NE(exposed.message.find("others"), std::string::npos) << exposed.message;
+    EXPECT_EQ(exposed.message.find(kPassword), std::string::npos) << exposed.message;
+}
+
+TEST_F(Smtp, ValidateAcceptsGoodSettingsWithoutAServer) {
+    auto transport = host_->transport("smtp");
+    ASSERT_TRUE(transport);
+    // Nothing listens on port 1: validate connects to nothing, so it cannot tell, nor should it.
+    const auto check = transport->validate(
+        "relay", {{"URL", "smtp://127.0.0.1:1"}, {"StartTLS", "no"}, {"Username", "u"},
+                  {"PasswordFile", passwordFile()}, {"Timeout", "5"}, {"Connections", "4"}});
+    EXPECT_EQ(check.verdict, SettingsCheck::Verdict::Valid) << check.message;
+}
+
 }  // namespace

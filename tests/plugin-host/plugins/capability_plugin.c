@@ -3,7 +3,9 @@
  * sources, one of them also a reporter). Its fetch() hands the host one message, id "settings",
  * whose data is the settings it was given as "KEY=VALUE\n" lines, so a test sees exactly what
  * reached the plugin (and that nothing did when the host refused the settings). compose()
- * writes "Subject: report NAME\r\n\r\nsent N\r\n". */
+ * writes "Subject: report NAME\r\n\r\nsent N\r\n". Its validate() (ABI 1.4) refuses the first
+ * setting whose value is "bad" (bad_key: its index) or "missing" (bad_key: count, as for a
+ * required key that is not there), naming the section; "uncheckable" makes it fail otherwise. */
 #include <campaignd/plugin.h>
 
 #include <stdio.h>
@@ -33,6 +35,25 @@ static campaignd_status capabilityFetch(void *instance, const char *const *keys,
     return sink->message(sink->sink_ctx, "settings", data, used, err);
 }
 
+static campaignd_status capabilityValidate(void *instance, const char *section, const char *const *keys,
+                                           const char *const *values, size_t count, size_t *bad_key,
+                                           campaignd_error *err) {
+    char text[512];
+    (void)instance;
+    for (size_t i = 0; i < count; ++i) {
+        if (strcmp(values[i], "uncheckable") == 0) {
+            campaignd_error_set(err, "the test plugin cannot check this");
+            return CAMPAIGND_ERR_FAILED;
+        }
+        if (strcmp(values[i], "bad") != 0 && strcmp(values[i], "missing") != 0) continue;
+        *bad_key = strcmp(values[i], "bad") == 0 ? i : count;
+        snprintf(text, sizeof text, "%s=%s is refused in [%s]", keys[i], values[i], section);
+        campaignd_error_set(err, text);
+        return CAMPAIGND_ERR_INVALID_ARGUMENT;
+    }
+    return CAMPAIGND_OK;
+}
+
 static campaignd_status capabilityCompose(void *instance, const campaignd_report *report,
                                           const campaignd_report_output *output, campaignd_error *err) {
     char text[256];
@@ -45,6 +66,7 @@ static campaignd_status capabilityCompose(void *instance, const campaignd_report
 static const campaignd_bounce_source bounceTable = {
     .struct_size = sizeof(campaignd_bounce_source),
     .fetch = capabilityFetch,
+    .validate = capabilityValidate,
 };
 
 static const campaignd_reporter reporterTable = {

@@ -25,7 +25,12 @@ static void baitClose(void *session) {
     abort();
 }
 
-static const campaignd_transport baitTable = {sizeof(campaignd_transport), baitOpen, baitSend, baitClose};
+static const campaignd_transport baitTable = {
+    .struct_size = sizeof(campaignd_transport),
+    .open = baitOpen,
+    .send = baitSend,
+    .close = baitClose,
+};
 
 static campaignd_status oldStart(const campaignd_host *host, void **instance, campaignd_error *err) {
     (void)host;

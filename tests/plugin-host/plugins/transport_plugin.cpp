@@ -1,4 +1,4 @@
-// transport_plugin.cpp: a test transport (ABI 1.2) driven by its session's settings, the keys of
+// transport_plugin.cpp: a test transport (ABI 1.4) driven by its session's settings, the keys of
 // "[Transport NAME]" that open() receives:
 //   OpenStatus=auth|tls|connection|failed|invalid  open() fails with that status, naming NAME
 //   OpenThrow=yes          open() throws (against the ABI)
@@ -12,6 +12,12 @@
 //   FailUnknown=yes        with FailAt: report message I as UNKNOWN first (its "." went out)
 //   ThrowInSend=yes        throw (against the ABI) after the first result
 //   CloseMarker=PATH       "close NAME" appended to PATH by close()
+// and its validate() (ABI 1.4), which opens nothing:
+//   ValidateBad=KEY        INVALID_ARGUMENT naming KEY and the section; bad_key is KEY's index
+//                          (the count when KEY is not among the settings: "missing")
+//   ValidateIndex=N        with ValidateBad: bad_key is N, whatever it is
+//   ValidateStatus=failed  CAMPAIGND_ERR_FAILED ("cannot check")
+//   ValidateThrow=yes      throws (against the ABI)
 // Each message's outcome comes from its recipient: "defer..." DEFERRED 451 4.7.1, "fail..."
 // FAILED 550 5.1.1, "unknown..." UNKNOWN, "garbage..." SENT with out-of-range code, malformed
 // enhanced status and a 5000-byte text with control bytes; anything else SENT 250 2.0.0 with
@@ -63,6 +69,27 @@ campaignd_status transportOpen(void* instance, const char* transportName, const 
     }
     *session = s;
     return CAMPAIGND_OK;
+}
+
+campaignd_status transportValidate(void* instance, const char* section, const char* const* keys,
+                                   const char* const* values, size_t count, size_t* badKey, campaignd_error* err) {
+    (void)instance;
+    std::map<std::string, std::string> settings;
+    for (size_t i = 0; i < count; ++i) settings[keys[i]] = values[i];
+    if (settings["ValidateThrow"] == "yes") throw std::runtime_error("ValidateThrow=yes");
+    if (settings["ValidateStatus"] == "failed") {
+        campaignd_error_set(err, "cannot check");
+        return CAMPAIGND_ERR_FAILED;
+    }
+    const std::string bad = settings["ValidateBad"];
+    if (bad.empty()) return CAMPAIGND_OK;
+    *badKey = count;
+    for (size_t i = 0; i < count; ++i)
+        if (bad == keys[i]) *badKey = i;
+    if (!settings["ValidateIndex"].empty()) *badKey = std::strtoul(settings["ValidateIndex"].c_str(), nullptr, 10);
+    const std::string m = bad + "= is bad in [" + section + "]";
+    campaignd_error_set(err, m.c_str());
+    return CAMPAIGND_ERR_INVALID_ARGUMENT;
 }
 
 void report(const campaignd_delivery_sink* sink, const campaignd_outgoing_message* m, int32_t outcome = 0) {
@@ -154,7 +181,8 @@ campaignd_status transportStart(const campaignd_host* host, void** instance, cam
 
 void transportStop(void* instance) { (void)instance; }
 
-const campaignd_transport kTransport = {sizeof(campaignd_transport), transportOpen, transportSend, transportClose};
+const campaignd_transport kTransport = {sizeof(campaignd_transport), transportOpen, transportSend, transportClose,
+                                       transportValidate};
 
 const campaignd_plugin_descriptor kDescriptor = {
     CAMPAIGND_PLUGIN_ABI_MAJOR,
