@@ -28,6 +28,7 @@
 #include "mail/encoding.h"
 #include "mail/html_to_text.h"
 #include "mail/personalisation.h"
+#include "rules/html_sanitizer.h"
 #include "rules/validation.h"
 
 namespace campaignd::mail {
@@ -69,6 +70,18 @@ struct StringSink {
         return *this;
     }
 };
+
+// How many URLs the sanitiser would refuse in the HTML rendered for a recipient named `name`.
+std::size_t refusedUrls(Mustache& html, const std::string& name, const std::string& unsubscribeUrl) {
+    std::string out;
+    StringSink sink{&out};
+    RecipientContext context(name, "someone@example.org", unsubscribeUrl);
+    html.render(context, sink);
+    std::size_t refused = 0;
+    for (const auto& r : rules::sanitizeHtmlReporting(out).removed)
+        if (r.what.find("URL in ") != std::string::npos) refused += r.count;
+    return refused;
+}
 
 // Values in the HTML part, safe in text and in attributes quoted either way. "&#39;" rather
 // than kainjow's "&apos;", which older Outlook versions show as it is.
@@ -292,6 +305,19 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
     if (t.hasHtml) {
         t.html = std::make_unique<Mustache>(html);
         t.html->set_custom_escape(escapeHtml);
+        // The values are checked where they land, as URLs: rendered for a recipient whose name
+        // is a javascript: link, every URL must still be one the sanitiser keeps, as it does
+        // for a plain name. validateHtmlTemplate refuses the templates known to let a value
+        // choose a scheme; this holds for any other way the renderer might find.
+        const std::string sampleUnsubscribe =
+            !t.unsubscribeUrl.empty() ? replaceAll(t.unsubscribeUrl, "{token}", "token")
+            : !t.unsubscribeMailto.empty() ? "mailto:" + t.unsubscribeMailto : std::string();
+        if (refusedUrls(*t.html, "javascript:alert(document.domain)//", sampleUnsubscribe) >
+            refusedUrls(*t.html, "Ada", sampleUnsubscribe))
+            throw Error(ErrorCode::InvalidArgument,
+                        withField("HTML content", "a recipient's name would choose where one of its links goes "
+                                                  "(a name \"javascript:...\" makes a live script link); write "
+                                                  "each URL's start up to its ':' or first '/' yourself"));
     }
     if (settings.subjectTag) t.subjectSuffix = " [CID:" + std::to_string(campaign.id) + "]";
     if (!t.subject) {

@@ -75,9 +75,22 @@ std::string checkElement(xmlNodePtr element) {
         const std::string where = "<" + name + " " + attribute + "=\"" + shown(value) + "\">";
         if (attribute == "style" && value.find("{{") != std::string::npos)
             return where + ": a variable cannot stand in a style attribute (its value would be CSS)";
-        if (std::find(kUrlAttributes.begin(), kUrlAttributes.end(), attribute) == kUrlAttributes.end() ||
-            !trimmed.starts_with("{{"))
+        if (std::find(kUrlAttributes.begin(), kUrlAttributes.end(), attribute) == kUrlAttributes.end()) continue;
+        if (!trimmed.starts_with("{{")) {
+            // What the URL has before its first variable must fix the scheme already (it holds
+            // the scheme's ':', or a '/', '?' or '#' of a relative URL): after "j", a value
+            // "avascript:..." would make the link run code.
+            // Slashes alone fix nothing either: after "/", a value "/evil.example" makes the
+            // protocol-relative "//evil.example" (browsers read '\\' as '/').
+            const std::size_t first = trimmed.find("{{");
+            const std::string_view start = first == std::string_view::npos ? trimmed : trimmed.substr(0, first);
+            if (first != std::string_view::npos &&
+                (start.find_first_of(":/?#") == std::string_view::npos || start.find_first_not_of("/\\") == std::string_view::npos))
+                return where + ": a variable cannot stand in a URL's scheme or host (after \"" + shown(start) +
+                       "\" a recipient's value would choose it: \"javascript:\" too); write the URL's start "
+                       "up to its path yourself (https://example.org/?who={{email}})";
             continue;
+        }
         const std::size_t end = trimmed.find("}}");
         const std::string_view variable = trim(trimmed.substr(2, end == std::string_view::npos ? 0 : end - 2));
         if (std::find(kUrlVariables.begin(), kUrlVariables.end(), variable) == kUrlVariables.end())

@@ -22,7 +22,9 @@ std::string validateTemplate(std::string_view text);
 // validateTemplate for the HTML body, and where its variables stand: a variable may not start
 // the value of a URL attribute (href, src, background, cite, action, formaction, poster), where a
 // recipient's value would choose the link's scheme ("javascript:..."), except
-// {{unsubscribe_url}} and {{view_url}}, which campaignd builds; and none may stand in a style
+// {{unsubscribe_url}} and {{view_url}}, which campaignd builds, nor follow a start that leaves the
+// scheme open ("j{{name}}": the value could finish "javascript:"; the start must hold the
+// scheme's ':' or a '/', '?' or '#'); and none may stand in a style
 // attribute or a <style> element, where a value would be CSS. Values are always HTML-escaped;
 // this is about what they would mean where they land.
 std::string validateHtmlTemplate(std::string_view html);

@@ -362,6 +362,27 @@ TEST(Message, UnsubscribeUrlIsPersonalisedInAllThreePlaces) {
     EXPECT_NE(p->text.find("Unsubscribe <" + url + ">"), std::string::npos) << p->text;
 }
 
+// A name "javascript:..." must never become a live link: a template in which a value could
+// choose a URL's scheme is refused when it is compiled, whichever check finds it.
+TEST(Message, ANameThatCouldChooseALinksSchemeIsRefused) {
+    for (const char* html : {"<p><a href=\"j{{name}}\">x</a></p>", "<p><a href=\"{{name}}\">x</a></p>",
+                             "<p><img src=\"ja{{name}}\"></p>"}) {
+        Campaign c = campaign();
+        c.htmlContent = html;
+        try {
+            CampaignTemplate tmpl(c, settings());
+            const auto p = parse(tmpl.render(recipient(15, "b@example.org", "javascript:alert(document.domain)//")).data);
+            ADD_FAILURE() << html << " was accepted and rendered as: " << p->html;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+            EXPECT_NE(std::string(e.what()).find("HTML content"), std::string::npos) << e.what();
+        }
+    }
+    Campaign fine = campaign();
+    fine.htmlContent = "<p><a href=\"https://example.org/?who={{name}}\">x</a></p>";
+    EXPECT_NO_THROW(CampaignTemplate(fine, settings()));
+}
+
 TEST(Message, UnsubscribeUrlWithoutAnythingConfiguredIsRefused) {
     Campaign c = campaign();
     c.htmlContent = "<a href=\"{{unsubscribe_url}}\">Unsubscribe</a>";

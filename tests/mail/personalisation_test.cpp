@@ -27,6 +27,17 @@ TEST(ValidateHtmlTemplate, AVariableMayNotStartAUrlOrStandInCss) {
         const std::string problem = validateHtmlTemplate(html);
         EXPECT_NE(problem.find("a variable cannot start a URL"), std::string::npos) << html << ": " << problem;
     }
+    // Nor may one follow a start that leaves the scheme (or the host) open.
+    EXPECT_EQ(validateHtmlTemplate("<a href=\"/news/{{email}}\">x</a><a href=\"mailto:{{email}}\">y</a>"
+                                   "<a href=\"#{{name}}\">z</a><a href=\"?who={{name}}\">w</a>"),
+              "");
+    for (const char* html : {"<a href=\"j{{name}}\">x</a>", "<a href=\"&#106;ava{{name}}\">x</a>",
+                             "<a href=\"java&#10;{{! c }}{{name}}\">x</a>", "<a href=\"/{{name}}\">x</a>",
+                             "<img src=\"\\\\{{name}}\">"}) {
+        const std::string problem = validateHtmlTemplate(html);
+        EXPECT_NE(problem.find("a variable cannot stand in a URL's scheme or host"), std::string::npos)
+            << html << ": " << problem;
+    }
     // Written as character references it is no tag, but the sanitiser's output (what is stored)
     // makes it one again: the campaign service checks that output.
     const std::string problem = validateHtmlTemplate(rules::sanitizeHtml("<a href=\"&#123;&#123;name}}\">x</a>"));
