@@ -2,6 +2,8 @@
 // summary". Every input is checked (TIME, UTF-8, files) before the bus is touched, so a usage
 // error never leaves a half-made change. Content is read here and sent as strings, as the bus
 // API asks; the daemon sanitises it, not the client.
+#include <algorithm>
+
 #include "bus_client.h"
 #include "cli.h"
 #include "report_format.h"
@@ -29,6 +31,7 @@ struct CampaignOptions {
     bool csv = false;
     bool subjectTag = false;
     bool noSubjectTag = false;
+    bool force = false;
 
     CLI::Option* nameOption = nullptr;
     CLI::Option* subjectOption = nullptr;
@@ -314,9 +317,31 @@ void runEdit(Context& context, const CampaignOptions& options)
               (removed ? removalsText(*removed) : std::string()));
 }
 
+// "in_progress" -> "in progress": a status inside a sentence.
+std::string lowerStatus(std::string status)
+{
+    std::replace(status.begin(), status.end(), '_', ' ');
+    return status;
+}
+
 void runDelete(Context& context, const CampaignOptions& options)
 {
-    context.client().campaign(options.id)->Delete();
+    auto campaign = context.client().campaign(options.id);
+    // A draft is cheap to delete; a campaign that has begun sending carries the record of what
+    // happened to each recipient (its ledger and report), and a paused one may still resume:
+    // that takes --force. One in progress the daemon refuses whatever the flag.
+    if (!options.force) {
+        const Dict c = campaign->Describe();
+        const std::string status = dictString(c, "status");
+        const std::uint64_t done = dictUint(c, "sent_count") + dictUint(c, "failed_count") +
+                                   dictUint(c, "unknown_count");
+        if (status == "paused" || done > 0)
+            throw UsageError("campaign " + idText(options.id) + " is " + lowerStatus(status) + " with " +
+                             std::to_string(done) + " of " + std::to_string(dictUint(c, "recipient_count")) +
+                             " recipients done; deleting it drops the record of what happened to each (its "
+                             "send ledger and report). Give --force to delete it");
+    }
+    campaign->Delete();
     if (context.json)
         printJson({{"id", options.id}, {"deleted", true}});
     else
@@ -386,7 +411,8 @@ void runReport(Context& context, const CampaignOptions& options)
         printText(reportCsv(options.id, summary));
         return;
     }
-    const std::string name = dictString(campaign->Describe(), "name");
+    const Dict description = campaign->Describe();
+    const std::string name = dictString(description, "name");
     if (context.json) {
         nlohmann::json document = summaryToJson(summary);
         document["id"] = options.id;
@@ -394,7 +420,7 @@ void runReport(Context& context, const CampaignOptions& options)
         printJson(document);
         return;
     }
-    printText(reportText(options.id, name, summary));
+    printText(reportText(options.id, name, dictString(description, "status"), summary));
 }
 
 // Registers NAME under PARENT running RUN with a fresh options block.
@@ -457,7 +483,10 @@ void registerCampaignCommands(CLI::App& app, Context& context)
                                    "Delete a campaign and its send ledger (refused while it is in progress)",
                                    runDelete);
         addIdArgument(command, options);
-        command->footer("Example:\n  campaignd-ctl campaign delete 7");
+        command->add_flag("--force", options->force, "Delete it although it is paused or has sent mail");
+        command->footer("A campaign that is paused, or has sent to anyone, is deleted only with --force (its\n"
+                        "ledger is the record of what happened to each recipient).\n\n"
+                        "Example:\n  campaignd-ctl campaign delete 7");
     }
     {
         auto options = std::make_shared<CampaignOptions>();

@@ -42,7 +42,12 @@ std::string reportCsv(std::uint64_t campaignId, const Dict& summary) {
     return out;
 }
 
-std::string reportText(std::uint64_t campaignId, const std::string& name, const Dict& summary) {
+std::string reportText(std::uint64_t campaignId, const std::string& name, const std::string& status,
+                       const Dict& summary) {
+    const std::string success =
+        status == "cancelled" ? "none: cancelled after sending to " + std::to_string(dictUint(summary, "sent")) +
+                                    " of " + std::to_string(dictUint(summary, "total"))
+                              : percentText(dictDouble(summary, "success_percent")) + "%";
     std::string out = renderFields({
         {"Campaign", std::to_string(campaignId) + (name.empty() ? "" : " (" + name + ")")},
         {"Total", std::to_string(dictUint(summary, "total"))},
@@ -52,7 +57,7 @@ std::string reportText(std::uint64_t campaignId, const std::string& name, const 
         {"Skipped", std::to_string(dictUint(summary, "skipped"))},
         {"Pending", std::to_string(dictUint(summary, "pending"))},
         {"In flight", std::to_string(dictUint(summary, "in_flight"))},
-        {"Success", percentText(dictDouble(summary, "success_percent")) + "%"},
+        {"Success", success},
         {"Bounces", std::to_string(dictUint(summary, "bounces"))},
     });
     out += '\n';

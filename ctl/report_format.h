@@ -16,8 +16,10 @@ namespace campaignd::ctl {
 // failure_reason/<reason>/<count>, bounce_reason/<reason>/<count>. CRLF line ends (RFC 4180).
 std::string reportCsv(std::uint64_t campaignId, const Dict& summary);
 
-// The report for a person: the counts aligned, the success percentage, the failure reasons and
-// the bounce reasons as tables.
-std::string reportText(std::uint64_t campaignId, const std::string& name, const Dict& summary);
+// The report for a person: the counts aligned, the success percentage (for a campaign cancelled
+// part-way, `status` "cancelled", how far it got instead: sent / total would count everyone it
+// never tried as a failure), the failure reasons and the bounce reasons as tables.
+std::string reportText(std::uint64_t campaignId, const std::string& name, const std::string& status,
+                       const Dict& summary);
 
 }  // namespace campaignd::ctl

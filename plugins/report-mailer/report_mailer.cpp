@@ -72,6 +72,14 @@ std::string percent(double p) {
     return buffer;
 }
 
+// The success rate, except for a campaign cancelled part-way: sent / total would count those it
+// never tried as failures, so it says what happened instead.
+std::string successText(const campaignd_report& r) {
+    if (text(r.final_status) == "cancelled")
+        return "none: cancelled after sending to " + number(r.sent) + " of " + number(r.total);
+    return percent(r.success_percent);
+}
+
 std::string utcTime(std::int64_t usec) {
     const std::time_t t = static_cast<std::time_t>(usec / 1000000);
     std::tm tm{};
@@ -107,7 +115,7 @@ std::string textBody(const campaignd_report& r, const Row* rows, std::size_t row
     }
     std::string label = "Success:";
     label.resize(20, ' ');
-    out << label << percent(r.success_percent) << "\r\n\r\n";
+    out << label << successText(r) << "\r\n\r\n";
     if (r.reason_count == 0) {
         out << "No failures.\r\n";
     } else {
@@ -139,7 +147,7 @@ std::string htmlBody(const campaignd_report& r, const Row* rows, std::size_t row
     for (std::size_t i = 0; i < rowCount; ++i)
         out << "<tr><th align=\"left\">" << rows[i].label << "</th><td align=\"right\">" << number(rows[i].value)
             << "</td></tr>\r\n";
-    out << "<tr><th align=\"left\">Success</th><td align=\"right\">" << percent(r.success_percent)
+    out << "<tr><th align=\"left\">Success</th><td align=\"right\">" << html(successText(r))
         << "</td></tr>\r\n</table>\r\n";
     if (r.reason_count == 0) {
         out << "<p>No failures.</p>\r\n";
@@ -190,7 +198,8 @@ campaignd_status compose(void* instance, const campaignd_report* report, const c
         message.setSender(fromHeader(from));
         message.addRecipient(Poco::Net::MailRecipient(Poco::Net::MailRecipient::PRIMARY_RECIPIENT, to));
         const std::string title = "Campaign report: " + name + " [" + std::to_string(r.campaign_id) + "]: " +
-                                  number(r.sent) + " of " + number(r.total) + " sent (" + percent(r.success_percent) + ")";
+                                  number(r.sent) + " of " + number(r.total) + " sent" +
+                                  (text(r.final_status) == "cancelled" ? ", cancelled" : " (" + percent(r.success_percent) + ")");
         message.setSubject(isAscii(title) ? title : MailMessage::encodeWord(title, "UTF-8"));
         message.setDate(Poco::Timestamp(static_cast<Poco::Timestamp::TimeVal>(r.date)));
         message.set("Message-ID", messageId);

@@ -323,12 +323,29 @@ TEST_P(SendTest, CancelSkipsEveryoneNotYetSent) {
     EXPECT_EQ(c["sent_count"].get<int>() + c["skipped_count"].get<int>(), 200) << c.dump();
     EXPECT_GT(c["skipped_count"].get<int>(), 0);
     EXPECT_EQ(daemon_->ctl({"campaign", "resume", std::to_string(id)}).exitCode, 1);
+    // Its report says how far it got, not a success rate that counts the skipped as failures.
+    const auto report = ok({"campaign", "report", std::to_string(id)});
+    EXPECT_NE(report.find("Success:   none: cancelled after sending to " + std::to_string(files) + " of 200"),
+              std::string::npos)
+        << report;
 
     // A draft can be cancelled too; everyone attached is then skipped.
     const int draft = createCampaign("news");
     ok({"campaign", "cancel", std::to_string(draft)});
     EXPECT_EQ(campaign(draft)["skipped_count"], 200);
     EXPECT_EQ(countFiles(maildir() / "new"), files);
+
+    // Deleting the one that sent drops the record of what happened to each: only with --force.
+    const auto refused = daemon_->ctl({"campaign", "delete", std::to_string(id)});
+    EXPECT_EQ(refused.exitCode, 2) << refused.err;
+    EXPECT_NE(refused.err.find("campaign " + std::to_string(id) + " is cancelled with " + std::to_string(files) +
+                               " of 200 recipients done"),
+              std::string::npos)
+        << refused.err;
+    EXPECT_NE(refused.err.find("Give --force to delete it"), std::string::npos) << refused.err;
+    EXPECT_EQ(campaign(id)["status"], "cancelled");
+    ok({"campaign", "delete", std::to_string(id), "--force"});
+    ok({"campaign", "delete", std::to_string(draft)});  // it never sent: no --force needed
 }
 
 TEST_P(SendTest, ACampaignNamesOnlyAConfiguredTransport) {

@@ -297,6 +297,33 @@ TEST_F(ReportMailer, ACampaignWithoutFailuresHasNoAttachment) {
     EXPECT_NE(collector.alternatives[0].body.find("Success:            0.0%"), std::string::npos);
 }
 
+// Cancelled part-way, a campaign has no success rate: sent / total would count everyone it never
+// tried as a failure. The report says how far it got.
+TEST_F(ReportMailer, ACancelledCampaignSaysHowFarItGotInsteadOfASuccessRate) {
+    Campaign c;
+    c.name = "Stopped";
+    c.subject = "s";
+    c.status = CampaignStatus::Cancelled;
+    c.createdAt = kNow;
+    c.updatedAt = kNow;
+    const Id id = store_->insertCampaign(c);
+    services::ReportSettings settings;
+    settings.adminEmail = "postmaster@example.org";
+    const std::string message =
+        host_->reporter("report-mailer")->compose(services::buildCampaignReport(*store_, *store_, id, settings, kNow));
+    std::istringstream in(message);
+    Poco::Net::MailMessage parsed;
+    Collector collector;
+    parsed.read(in, collector);
+    ASSERT_EQ(collector.alternatives.size(), 2u);
+    EXPECT_NE(collector.alternatives[0].body.find("Success:            none: cancelled after sending to 0 of 0\r\n"),
+              std::string::npos)
+        << collector.alternatives[0].body;
+    EXPECT_NE(collector.alternatives[1].body.find("none: cancelled after sending to 0 of 0"), std::string::npos);
+    EXPECT_EQ(collector.alternatives[0].body.find('%'), std::string::npos) << collector.alternatives[0].body;
+    EXPECT_NE(parsed.getSubject().find("0 of 0 sent, cancelled"), std::string::npos) << parsed.getSubject();
+}
+
 TEST_F(ReportMailer, RefusesWhatCannotBeSentSafely) {
     const Id id = makeCampaign("Plain");
     auto session = maildir();
