@@ -3,6 +3,7 @@
 // local times so TZ and daylight saving are the C library's business.
 #include "time_format.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <optional>
@@ -36,6 +37,18 @@ public:
             ++pos_;
         }
         return value;
+    }
+    // A time zone abbreviation ("CET", "EDT"): 1 to 10 letters.
+    std::optional<std::string> zoneName()
+    {
+        std::string name;
+        while (!atEnd() && ((peek() >= 'A' && peek() <= 'Z') || (peek() >= 'a' && peek() <= 'z')) && name.size() < 10) {
+            name += peek();
+            ++pos_;
+        }
+        if (name.empty())
+            return std::nullopt;
+        return name;
     }
     // One or more digits of a decimal fraction, as microseconds (extra digits are dropped).
     std::optional<int> fractionUsec()
@@ -118,9 +131,20 @@ std::uint64_t parseTime(std::string_view text)
         }
     }
 
-    // The offset: Z, +HH, +HHMM or +HH:MM.
+    // The offset: Z, +HH, +HHMM or +HH:MM; or, after a local time, the local zone's name as
+    // formatLocalTime writes it ("2026-12-01 09:00 CET"), so what is shown can be typed back
+    // (and it tells the two 01:30s of an autumn night apart).
     std::optional<int> offsetSeconds;
-    if (in.accept('Z') || in.accept('z')) {
+    std::optional<std::string> zone;
+    if (!isoSeparator && in.accept(' ') && in.peek() != '+' && in.peek() != '-') {
+        zone = in.zoneName();
+        if (!zone)
+            fail(text, "");
+        if (*zone == "UTC" || *zone == "GMT") {
+            offsetSeconds = 0;
+            zone.reset();
+        }
+    } else if (in.accept('Z') || in.accept('z')) {
         offsetSeconds = 0;
     } else if (in.peek() == '+' || in.peek() == '-') {
         int sign = in.peek() == '-' ? -1 : 1;
@@ -170,9 +194,21 @@ std::uint64_t parseTime(std::string_view text)
     tm.tm_min = *minute;
     tm.tm_sec = second;
     tm.tm_isdst = -1;
+    if (zone) {
+        if (*zone == ::tzname[0])
+            tm.tm_isdst = 0;
+        else if (::daylight && *zone == ::tzname[1])
+            tm.tm_isdst = 1;
+        else
+            fail(text, "\"" + *zone + "\" is not the local time zone (" + std::string(::tzname[0]) +
+                           (::daylight ? "/" + std::string(::tzname[1]) : std::string()) + "); give an offset");
+    }
+    const int askedDst = tm.tm_isdst;
     std::time_t t = std::mktime(&tm);
     if (t == static_cast<std::time_t>(-1))
         fail(text, "before 1970 or not representable");
+    if (askedDst >= 0 && tm.tm_isdst != askedDst)
+        fail(text, *zone + " is not in effect on that date; " + std::string(::tzname[tm.tm_isdst > 0 ? 1 : 0]) + " is");
     if (tm.tm_year != *year - 1900 || tm.tm_mon != *month - 1 || tm.tm_mday != *day ||
         tm.tm_hour != *hour || tm.tm_min != *minute || tm.tm_sec != second)
         fail(text, "that local time does not exist (daylight-saving change); give an offset");
@@ -189,7 +225,17 @@ std::string formatLocalTime(std::uint64_t usecSinceEpoch)
     if (!::localtime_r(&t, &tm))
         return "-";
     char buffer[64];
-    std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M", &tm);
+    // The zone's name as TZ gives it ("CET", "EDT", "UTC"), which parseTime reads back; a zone
+    // with no name ("+0530" style, or none at all) is shown as its offset.
+    std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M %Z", &tm);
+    const std::string_view shown(buffer, n);
+    const std::string_view zone = shown.substr(std::min<std::size_t>(17, shown.size()));
+    const bool named = !zone.empty() && std::all_of(zone.begin(), zone.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    });
+    if (named)
+        return std::string(shown);
+    n = std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M %z", &tm);
     return std::string(buffer, n);
 }
 

@@ -156,15 +156,18 @@ TEST_F(TimeTest, IsoWithoutOffsetSaysAnOffsetIsNeeded)
     EXPECT_NE(errorFor("2026-12-01T09:00:00").find("offset"), std::string::npos);
 }
 
-TEST_F(TimeTest, FormatLocalTimeFollowsTz)
+TEST_F(TimeTest, FormatLocalTimeFollowsTzAndNamesTheZone)
 {
     useTz("UTC");
-    EXPECT_EQ(formatLocalTime(kDec1_08Z), "2026-12-01 08:00");
+    EXPECT_EQ(formatLocalTime(kDec1_08Z), "2026-12-01 08:00 UTC");
     useTz(kBerlin);
-    EXPECT_EQ(formatLocalTime(kDec1_08Z), "2026-12-01 09:00");
-    EXPECT_EQ(formatLocalTime(kJul1_07Z), "2026-07-01 09:00");
+    EXPECT_EQ(formatLocalTime(kDec1_08Z), "2026-12-01 09:00 CET");
+    EXPECT_EQ(formatLocalTime(kJul1_07Z), "2026-07-01 09:00 CEST");
     useTz(kNewYork);
-    EXPECT_EQ(formatLocalTime(kDec1_08Z), "2026-12-01 03:00");
+    EXPECT_EQ(formatLocalTime(kDec1_08Z), "2026-12-01 03:00 EST");
+    // A zone without a name is shown by its offset.
+    useTz("<+0530>-5:30");
+    EXPECT_EQ(formatLocalTime(kDec1_08Z), "2026-12-01 13:30 +0530");
 }
 
 TEST_F(TimeTest, ZeroMeansNoTime)
@@ -183,8 +186,29 @@ TEST_F(TimeTest, FormatIsoUtcIgnoresTzAndSubSeconds)
 TEST_F(TimeTest, LocalRoundTrip)
 {
     useTz(kNewYork);
-    EXPECT_EQ(formatLocalTime(parseTime("2026-11-01 01:30")), "2026-11-01 01:30");  // ambiguous hour
-    EXPECT_EQ(formatLocalTime(parseTime("2027-01-15 23:59")), "2027-01-15 23:59");
+    // What is shown can be typed back, and the zone tells the two 01:30s of the autumn night apart.
+    const std::uint64_t firstHalfPast = parseTime("2026-11-01 01:30 EDT");
+    const std::uint64_t secondHalfPast = parseTime("2026-11-01 01:30 EST");
+    EXPECT_EQ(secondHalfPast - firstHalfPast, 3600 * kSecond);
+    EXPECT_EQ(formatLocalTime(firstHalfPast), "2026-11-01 01:30 EDT");
+    EXPECT_EQ(formatLocalTime(secondHalfPast), "2026-11-01 01:30 EST");
+    EXPECT_EQ(formatLocalTime(parseTime("2027-01-15 23:59")), "2027-01-15 23:59 EST");
+    EXPECT_EQ(parseTime(formatLocalTime(kDec1_08Z)), kDec1_08Z);
+    useTz("<+0530>-5:30");
+    EXPECT_EQ(parseTime(formatLocalTime(kDec1_08Z)), kDec1_08Z);
+}
+
+TEST_F(TimeTest, AZoneNameMustBeTheLocalOneAndInEffect)
+{
+    useTz(kBerlin);
+    EXPECT_EQ(parseTime("2026-12-01 08:00 UTC"), kDec1_08Z);
+    EXPECT_NE(errorFor("2026-12-01 09:00 EST").find("\"EST\" is not the local time zone (CET/CEST)"),
+              std::string::npos)
+        << errorFor("2026-12-01 09:00 EST");
+    EXPECT_NE(errorFor("2026-12-01 09:00 CEST").find("CEST is not in effect on that date; CET is"),
+              std::string::npos)
+        << errorFor("2026-12-01 09:00 CEST");
+    EXPECT_NE(errorFor("2026-12-01 09:00 ").find("invalid time"), std::string::npos);
 }
 
 }  // namespace
