@@ -2,8 +2,9 @@
 // time zones given as POSIX TZ rules (UTC; Berlin, New York and Lord Howe with their daylight-
 // saving changes, Lord Howe's by 30 minutes; Kathmandu at +05:45), so no tzdata is read.
 // Refusal is InvalidTime and nothing else. What is accepted must mean one instant: a time with
-// an offset is the same in every zone and comes back from formatIsoUtc; a local time comes back
-// from formatLocalTime as the same wall-clock minute that was typed.
+// an offset (or UTC/GMT) is the same in every zone and comes back from formatIsoUtc; a local time
+// (with or without the zone's name) comes back from formatLocalTime as the same wall-clock minute
+// that was typed, and what formatLocalTime writes parses back to that minute.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -45,8 +46,10 @@ std::optional<std::uint64_t> parse(std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     // Both forms start "YYYY-MM-DD", a separator and "HH:MM"; after that only an offset
-    // brings a 'Z', '+' or '-'.
-    const bool hasOffset = text.size() > 11 && text.find_first_of("Zz+-", 11) != std::string_view::npos;
+    // brings a 'Z', '+' or '-', or the zone name UTC or GMT.
+    const bool hasOffset = text.size() > 11 && (text.find_first_of("Zz+-", 11) != std::string_view::npos ||
+                                                text.find("UTC", 11) != std::string_view::npos ||
+                                                text.find("GMT", 11) != std::string_view::npos);
     std::optional<std::uint64_t> first;
     int refusals = 0;
     for (const char* zone : kZones) {
@@ -68,8 +71,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                       "formatIsoUtc gives back the same second", iso);
             }
         } else if (*usec != 0) {
-            check(ctl::formatLocalTime(*usec) == text.substr(0, 16),
-                  "formatLocalTime gives back the wall-clock minute typed", text);
+            const std::string shown = ctl::formatLocalTime(*usec);
+            check(shown.substr(0, 16) == text.substr(0, 16), "formatLocalTime gives back the wall-clock minute typed",
+                  text);
+            const auto back = parse(shown);
+            check(back && *back == *usec - *usec % 60000000, "what formatLocalTime shows parses back to that minute",
+                  shown);
         }
     }
     // A time with an offset does not depend on the zone: refused in every zone or in none.
