@@ -3,7 +3,8 @@
 // config and applies what can change without a restart (the log level, the admin group).
 //
 // Exit status: 0 after a clean stop, 1 when start-up fails, 2 for bad usage, 78 (EX_CONFIG)
-// for a bad config, which the unit marks as not worth restarting for.
+// for a bad config, 75 (EX_TEMPFAIL) when another campaignd owns the bus name; the unit marks
+// the last two as not worth restarting for.
 #include <CLI/CLI.hpp>
 #include <csignal>
 

@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "app/startup_checks.h"
+#include "bus/name_owner.h"
 #include "bus/variant_map.h"
 #include "core/buildconfig.h"
 #include "core/clock.h"
@@ -23,6 +24,8 @@ namespace campaignd::app {
 namespace {
 
 void notify(const std::string& state) { sd_notify(0, state.c_str()); }
+
+const char* busKind(bool user) { return user ? "session" : "system"; }
 
 std::unique_ptr<storage::Store> openDatabase(const config::Config& config) {
     notify("STATUS=opening the database");
@@ -73,9 +76,49 @@ std::unique_ptr<sdbus::IConnection> connectToBus(bool user) {
     try {
         return user ? sdbus::createSessionBusConnection() : sdbus::createSystemBusConnection();
     } catch (const sdbus::Error& e) {
-        throw StartupError(1, std::string("cannot connect to the ") + (user ? "session" : "system") +
-                                  " bus: " + e.getMessage());
+        throw StartupError(1, std::string("cannot connect to the ") + busKind(user) + " bus: " + e.getMessage());
     }
+}
+
+std::string nameTakenMessage(const bus::NameOwner& owner, bool user) {
+    std::string message = std::string("another campaignd already owns ") + bus::kServiceName + " on the " +
+                           busKind(user) + " bus";
+    if (owner.pid) message += " (pid " + std::to_string(*owner.pid) + ")";
+    return message;
+}
+
+// A second campaignd must stop before it opens (and maybe migrates) a database, creates its
+// state files or starts plugins: so the name's owner is asked for here, before a Daemon is built,
+// on a connection of its own (GetNameOwner activates nothing: while the bus activates this very
+// daemon the name has no owner yet). The name itself is still requested last, once every object is
+// exported (the Daemon's constructor): a client that calls as soon as the name appears, D-Bus
+// activation included (Type=notify with BusName=; the bus holds the activating call until the
+// name has an owner), must find the objects there, not UnknownObject. Taking the name here and
+// leaving early calls queued until the objects exist would close the race below, but would
+// announce a daemon that may still fail its database and plugin checks, and hold its callers
+// for as long as a migration takes. Two daemons that start at the same moment both pass this
+// check; the loser's RequestName fails before it has sent or recovered anything (it may have
+// brought the schema up to date, as the winner does too), and it exits with the same message
+// and status.
+//
+// A bus that cannot be reached is reported where it always was, after the config, database and
+// plugin checks: whether another daemon runs cannot be known then, and those checks still say
+// what is wrong with the config and the database without a bus (startup_test.cpp runs them so).
+void refuseATakenName(bool user) {
+    std::unique_ptr<sdbus::IConnection> probe;
+    try {
+        probe = user ? sdbus::createSessionBusConnection() : sdbus::createSystemBusConnection();
+    } catch (const sdbus::Error&) {
+        return;
+    }
+    std::optional<bus::NameOwner> owner;
+    try {
+        owner = bus::findNameOwner(*probe, bus::kServiceName);
+    } catch (const sdbus::Error& e) {
+        log::warning(std::string("cannot ask the bus who owns ") + bus::kServiceName + ": " + e.getMessage());
+        return;  // RequestName at the end still refuses a taken name
+    }
+    if (owner) throw StartupError(kExitNameTaken, nameTakenMessage(*owner, user));
 }
 
 services::ReportSettings reportSettings(const config::Config& config) {
@@ -148,8 +191,17 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
     try {
         connection_->requestName(bus::kServiceName);
     } catch (const sdbus::Error& e) {
-        throw StartupError(1, std::string("cannot take the bus name ") + bus::kServiceName + ": " +
-                                  e.getMessage() + " (is another campaignd running?)");
+        // Lost the race of refuseATakenName(): the members close the database and stop the
+        // plugins as the exception leaves the constructor; nothing was sent or recovered, and the
+        // loop never ran, so no call reached the objects.
+        std::optional<bus::NameOwner> owner;
+        try {
+            owner = bus::findNameOwner(*connection_, bus::kServiceName);
+        } catch (const sdbus::Error&) {
+        }
+        if (owner && owner->uniqueName != connection_->getUniqueName())
+            throw StartupError(kExitNameTaken, nameTakenMessage(*owner, options_.user));
+        throw StartupError(1, std::string("cannot take the bus name ") + bus::kServiceName + ": " + e.getMessage());
     }
     loop_.start();
     recoverSending();
@@ -295,6 +347,7 @@ int run(const Options& options) {
     log::setMinimumLevel(config.logLevel);
     if (config.files.empty()) log::notice("no config file at " + source.path + "; using the built-in defaults");
     try {
+        refuseATakenName(options.user);
         Daemon daemon(options, std::move(source), std::move(config));
         return daemon.serve();
     } catch (const StartupError& e) {

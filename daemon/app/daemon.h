@@ -2,8 +2,10 @@
 // as its members (config, store, plugin host, services, the delivery engine, the jobs, the bus
 // objects), so that nothing is wired late and nothing is optional; destruction runs in the
 // reverse order, so threads are joined before what they call goes away. Start-up failures
-// throw StartupError with the exit status (78 for a config that names what is not there, 1 for
-// an environment that fails); serve() runs the event loop until SIGTERM/SIGINT or a lost bus.
+// throw StartupError with the exit status (78 for a config that names what is not there, 75 when
+// another campaignd owns the bus name, 1 for an environment that fails); serve() runs the event
+// loop until SIGTERM/SIGINT or a lost bus. run() asks the bus whether the name is taken before a
+// Daemon is built, so a second campaignd opens no database and starts no plugin.
 #pragma once
 
 #include <memory>
@@ -37,6 +39,10 @@ namespace campaignd::app {
 
 // sysexits.h's EX_CONFIG: the unit does not restart for it.
 inline constexpr int kExitConfig = 78;
+// sysexits.h's EX_TEMPFAIL: another campaignd owns org.campaignd.Campaignd1 on this bus; this one
+// may start once that one has stopped. The unit does not restart for it either: a restart
+// cannot take a name another process holds.
+inline constexpr int kExitNameTaken = 75;
 
 class StartupError : public std::runtime_error {
 public:
@@ -52,12 +58,14 @@ struct Options {
     bool user = false;       // --user: the session bus and per-user paths
 };
 
-// Loads the config, builds the daemon and serves until stopped; returns the exit status.
+// Loads the config, checks that no other campaignd owns the bus name, builds the daemon and
+// serves until stopped; returns the exit status.
 int run(const Options& options);
 
 class Daemon {
 public:
-    // Builds everything and takes the bus name; the daemon serves once serve() runs the loop.
+    // Builds everything and takes the bus name, last (a StartupError with kExitNameTaken if
+    // another daemon took it meanwhile); the daemon serves once serve() runs the loop.
     Daemon(const Options& options, ConfigSource source, config::Config config);
     ~Daemon();
     Daemon(const Daemon&) = delete;

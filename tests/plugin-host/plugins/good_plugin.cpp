@@ -2,11 +2,17 @@
 // its config section: FailStart=yes fails start() with a message, ThrowInStart=yes throws (which
 // the ABI forbids; the host must survive it), GarbageError=yes fails with an unterminated error
 // buffer full of control bytes, Greeting=<text> is logged through the host, StopMarker=<path>
-// gets "start NAME" / "stop NAME" lines appended. Built twice, as "good" and "good2".
+// gets "start NAME" / "stop NAME" lines appended, StartGate=<path> holds start() until that file
+// exists (60 s at most), so a test can act while the daemon is starting. Built twice, as "good"
+// and "good2".
 #include <campaignd/plugin.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 #include <stdexcept>
 #include <string>
 
@@ -56,6 +62,12 @@ campaignd_status goodStart(const campaignd_host* host, void** instance, campaign
     if (isYes(configValue(host, "GarbageError"))) {
         for (std::size_t i = 0; i < err->message_size; ++i) err->message[i] = (i % 2) ? '\x07' : '\xff';
         return 42;
+    }
+
+    if (const char* gate = configValue(host, "StartGate")) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (::access(gate, F_OK) != 0 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
 
     const char* greeting = configValue(host, "Greeting");
