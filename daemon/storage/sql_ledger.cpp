@@ -83,17 +83,25 @@ std::vector<ClaimedRecipient> SqlStore::claimBatch(Id campaign, std::string_view
     if (worker.empty()) throw Error(ErrorCode::InvalidArgument, "a claiming worker needs a name");
     std::vector<ClaimedRecipient> out;
     if (limit == 0) return out;
-    // PostgreSQL: the subquery locks the rows it picks and skips rows another transaction has
-    // locked, so two claimers never pick the same row and never wait for each other; the
-    // lock is held until this transaction commits, when the rows are no longer pending.
+    // PostgreSQL: the picking query locks the rows it picks and skips rows another transaction
+    // has locked, so two claimers never pick the same row and never wait for each other; the
+    // lock is held until this transaction commits, when the rows are no longer pending. It is
+    // a MATERIALIZED CTE, run exactly once: as a subquery of the UPDATE, the planner may run it
+    // again for each row it joins (a plan chosen from the table's size and width: adding a
+    // column to the ledger was enough), and every run skips the rows the earlier ones claimed
+    // (updated by this very statement), so LIMIT n claimed more than n rows.
     // SQLite: BEGIN IMMEDIATE already makes this transaction the only writer.
-    const std::string lock = db_->dialect() == SqlDialect::PostgreSQL ? " FOR UPDATE SKIP LOCKED" : "";
-    const std::string claimSql =
+    const std::string pick =
+        "SELECT id FROM campaign_recipients WHERE campaign_id = $1 AND status = 'pending'"
+        " AND (next_attempt_at IS NULL OR next_attempt_at <= $2) ORDER BY id LIMIT $4";
+    const std::string update =
         "UPDATE campaign_recipients SET status = 'sending', claimed_by = $3, claimed_at = $2"
-        " WHERE status = 'pending' AND id IN (SELECT id FROM campaign_recipients"
-        " WHERE campaign_id = $1 AND status = 'pending'"
-        " AND (next_attempt_at IS NULL OR next_attempt_at <= $2)"
-        " ORDER BY id LIMIT $4" + lock + ") RETURNING id";
+        " WHERE status = 'pending' AND id IN ";
+    const std::string claimSql =
+        db_->dialect() == SqlDialect::PostgreSQL
+            ? "WITH picked AS MATERIALIZED (" + pick + " FOR UPDATE SKIP LOCKED) " + update +
+                  "(SELECT id FROM picked) RETURNING id"
+            : update + "(" + pick + ") RETURNING id";
     constexpr std::size_t kRound = 500;  // bounds the id lists below (parameter limits)
     ledgerTransaction(true, [&] {
         out.clear();
