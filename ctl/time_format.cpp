@@ -193,6 +193,20 @@ std::string formatLocalTime(std::uint64_t usecSinceEpoch)
     return std::string(buffer, n);
 }
 
+std::string formatLocalTimeWithZone(std::uint64_t usecSinceEpoch)
+{
+    if (usecSinceEpoch == 0)
+        return "-";
+    ::tzset();
+    std::time_t t = static_cast<std::time_t>(usecSinceEpoch / 1000000u);
+    std::tm tm{};
+    if (!::localtime_r(&t, &tm))
+        return "-";
+    char buffer[64];
+    std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%S %z", &tm);
+    return std::string(buffer, n);
+}
+
 std::string formatIsoUtc(std::uint64_t usecSinceEpoch)
 {
     if (usecSinceEpoch == 0)

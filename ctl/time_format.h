@@ -29,6 +29,10 @@ std::uint64_t parseTime(std::string_view text);
 // "YYYY-MM-DD HH:MM" in local time; "-" for 0 (no time).
 std::string formatLocalTime(std::uint64_t usecSinceEpoch);
 
+// "YYYY-MM-DD HH:MM:SS +HHMM" in local time with its offset from UTC, for times a reader may
+// compare with a server's log; "-" for 0.
+std::string formatLocalTimeWithZone(std::uint64_t usecSinceEpoch);
+
 // "2026-11-27T21:00:00Z" (UTC, whole seconds); "" for 0 (callers map that to null).
 std::string formatIsoUtc(std::uint64_t usecSinceEpoch);
 

@@ -12,6 +12,7 @@
 
 using campaignd::ctl::formatIsoUtc;
 using campaignd::ctl::formatLocalTime;
+using campaignd::ctl::formatLocalTimeWithZone;
 using campaignd::ctl::InvalidTime;
 using campaignd::ctl::parseTime;
 
@@ -165,6 +166,18 @@ TEST_F(TimeTest, FormatLocalTimeFollowsTz)
     EXPECT_EQ(formatLocalTime(kJul1_07Z), "2026-07-01 09:00");
     useTz(kNewYork);
     EXPECT_EQ(formatLocalTime(kDec1_08Z), "2026-12-01 03:00");
+}
+
+TEST_F(TimeTest, FormatLocalTimeWithZoneSaysWhichZone)
+{
+    useTz("UTC");
+    EXPECT_EQ(formatLocalTimeWithZone(kDec1_08Z + 7 * kSecond), "2026-12-01 08:00:07 +0000");
+    useTz(kBerlin);
+    EXPECT_EQ(formatLocalTimeWithZone(kDec1_08Z), "2026-12-01 09:00:00 +0100");
+    EXPECT_EQ(formatLocalTimeWithZone(kJul1_07Z), "2026-07-01 09:00:00 +0200");
+    useTz(kNewYork);
+    EXPECT_EQ(formatLocalTimeWithZone(kDec1_08Z), "2026-12-01 03:00:00 -0500");
+    EXPECT_EQ(formatLocalTimeWithZone(0), "-");
 }
 
 TEST_F(TimeTest, ZeroMeansNoTime)
