@@ -35,6 +35,11 @@ std::size_t displayWidth(std::string_view text)
     return n;
 }
 
+std::string escapeForTerminal(std::string_view text)
+{
+    return utf8::escapeControls(text);
+}
+
 std::string sanitizeForTerminal(std::string_view text)
 {
     std::string out;

@@ -19,6 +19,10 @@ std::size_t displayWidth(std::string_view text);
 // TEXT with C0/C1 control characters and DEL replaced by '?', tabs and newlines by a space.
 std::string sanitizeForTerminal(std::string_view text);
 
+// TEXT with every control character written out as an escape (\r, \n, \x1B,
+// \u009B), so a server's reply shows what it contained and cannot act on the terminal.
+std::string escapeForTerminal(std::string_view text);
+
 enum class Align { Left, Right };
 
 class Table {

@@ -215,7 +215,12 @@ std::uint64_t parseTime(std::string_view text)
     return toUsec(text, static_cast<std::int64_t>(t), usec);
 }
 
-std::string formatLocalTime(std::uint64_t usecSinceEpoch)
+namespace {
+
+// Local time as `clock` ("%H:%M" or "%H:%M:%S") gives it, after the date and before the zone's
+// name as TZ gives it ("CET", "EDT", "UTC"), which parseTime reads back; a zone with no name
+// ("+0530" style, or none at all) is shown as its offset.
+std::string formatLocal(std::uint64_t usecSinceEpoch, const char* clock)
 {
     if (usecSinceEpoch == 0)
         return "-";
@@ -224,19 +229,29 @@ std::string formatLocalTime(std::uint64_t usecSinceEpoch)
     std::tm tm{};
     if (!::localtime_r(&t, &tm))
         return "-";
-    char buffer[64];
-    // The zone's name as TZ gives it ("CET", "EDT", "UTC"), which parseTime reads back; a zone
-    // with no name ("+0530" style, or none at all) is shown as its offset.
-    std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M %Z", &tm);
-    const std::string_view shown(buffer, n);
-    const std::string_view zone = shown.substr(std::min<std::size_t>(17, shown.size()));
-    const bool named = !zone.empty() && std::all_of(zone.begin(), zone.end(), [](char c) {
+    char zone[32];
+    std::size_t z = std::strftime(zone, sizeof zone, "%Z", &tm);
+    const bool named = z > 0 && std::all_of(zone, zone + z, [](char c) {
         return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
     });
-    if (named)
-        return std::string(shown);
-    n = std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M %z", &tm);
-    return std::string(buffer, n);
+    if (!named)
+        z = std::strftime(zone, sizeof zone, "%z", &tm);
+    char buffer[64];
+    const std::string format = std::string("%Y-%m-%d ") + clock;
+    const std::size_t n = std::strftime(buffer, sizeof buffer, format.c_str(), &tm);
+    return std::string(buffer, n) + " " + std::string(zone, z);
+}
+
+}  // namespace
+
+std::string formatLocalTime(std::uint64_t usecSinceEpoch)
+{
+    return formatLocal(usecSinceEpoch, "%H:%M");
+}
+
+std::string formatLocalTimeSeconds(std::uint64_t usecSinceEpoch)
+{
+    return formatLocal(usecSinceEpoch, "%H:%M:%S");
 }
 
 std::string formatIsoUtc(std::uint64_t usecSinceEpoch)

@@ -31,6 +31,10 @@ std::uint64_t parseTime(std::string_view text);
 // without one, its offset ("+0530"); parseTime reads it back. "-" for 0 (no time).
 std::string formatLocalTime(std::uint64_t usecSinceEpoch);
 
+// The same to the second ("YYYY-MM-DD HH:MM:SS ZONE"), for times a reader may compare with a
+// server's log; "-" for 0.
+std::string formatLocalTimeSeconds(std::uint64_t usecSinceEpoch);
+
 // "2026-11-27T21:00:00Z" (UTC, whole seconds); "" for 0 (callers map that to null).
 std::string formatIsoUtc(std::uint64_t usecSinceEpoch);
 

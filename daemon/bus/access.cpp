@@ -58,7 +58,8 @@ bool AccessPolicy::uidMayMutate(uid_t uid, const sdbus::Message& message) const 
     return std::find(groups.begin(), groups.end(), *admin) != groups.end();
 }
 
-void AccessPolicy::requireAdmin(const sdbus::Message* message, std::string_view action) const {
+void AccessPolicy::requireAdmin(const sdbus::Message* message, std::string_view action,
+                                std::string_view why) const {
     uid_t uid = 0;
     try {
         if (!message) throw sdbus::Error("org.freedesktop.DBus.Error.Failed", "no message");
@@ -73,7 +74,7 @@ void AccessPolicy::requireAdmin(const sdbus::Message* message, std::string_view 
     log::notice("refused a call from an unprivileged user",
                 {{"ACTION", std::string(action)}, {"CALLER_UID", std::to_string(uid)}});
     throw Error(ErrorCode::PermissionDenied,
-                std::string(action) + " changes campaignd's data: only root and members of the \"" +
+                std::string(action) + " " + std::string(why) + ": only root and members of the \"" +
                     adminGroup_ + "\" group may do that (uid " + std::to_string(uid) +
                     " is neither)");
 }

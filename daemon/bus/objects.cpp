@@ -1,6 +1,8 @@
 // objects.cpp: see objects.h.
 #include "bus/objects.h"
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 
 #include "bus/guard.h"
@@ -146,6 +148,33 @@ void CampaignObject::Unschedule() {
 
 std::map<std::string, sdbus::Variant> CampaignObject::GetSummary() {
     return guarded("GetSummary", [&] { return toVariantMap(services_.campaigns.summary(campaign_.id)); });
+}
+
+std::tuple<std::vector<std::map<std::string, sdbus::Variant>>, uint64_t> CampaignObject::ListRecipients(
+    const std::map<std::string, sdbus::Variant>& filter) {
+    return guarded("ListRecipients", [&] {
+        // Every address of the campaign and what its server said: for administrators, as
+        // ExportBounces is.
+        services_.access.requireAdmin(getObject().getCurrentlyProcessedMessage(), "Campaign.ListRecipients",
+                                      "reads personal data (addresses and the servers' replies)");
+        FieldReader r(filter, "ListRecipients filter");
+        std::optional<SendState> state;
+        if (const auto s = r.string("status"); s && !s->empty()) {
+            state = parseSendState(*s);
+            if (!state)
+                throw Error(ErrorCode::InvalidArgument,
+                            "ListRecipients: unknown status \"" + *s +
+                                "\" (pending, in_flight, sent, failed, unknown, skipped)");
+        }
+        const auto limit = r.uint64("limit").value_or(services::CampaignService::kMaxRecipientsPerPage);
+        const auto offset = r.uint64("offset").value_or(0);
+        r.finish();
+        const auto page = services_.campaigns.recipients(
+            campaign_.id, state, static_cast<std::int64_t>(std::min<std::uint64_t>(limit, INT64_MAX)),
+            static_cast<std::int64_t>(std::min<std::uint64_t>(offset, INT64_MAX)));
+        return std::tuple{mapAll(page.recipients, [](const CampaignRecipient& x) { return toVariantMap(x); }),
+                          static_cast<uint64_t>(page.total)};
+    });
 }
 
 services::SendingService& CampaignObject::sending() { return services_.sending; }

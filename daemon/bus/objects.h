@@ -80,6 +80,8 @@ private:
     void Schedule(const uint64_t& time) override;
     void Unschedule() override;
     std::map<std::string, sdbus::Variant> GetSummary() override;
+    std::tuple<std::vector<std::map<std::string, sdbus::Variant>>, uint64_t> ListRecipients(
+        const std::map<std::string, sdbus::Variant>& filter) override;
     void Send() override;
     void Pause() override;
     void Resume() override;

@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
+
 #include <sdbus-c++/Types.h>
 
 #include "core/error.h"
@@ -173,6 +175,17 @@ VariantMap toVariantMap(const BounceRecord& b) {
         {"message_id", sdbus::Variant(b.messageId)},
         {"source", sdbus::Variant(b.source)},
         {"processed_at", sdbus::Variant(toBusTime(b.processedAt))},
+    };
+}
+
+VariantMap toVariantMap(const CampaignRecipient& r) {
+    return {
+        {"email", sdbus::Variant(r.email)},
+        {"name", sdbus::Variant(r.name)},
+        {"status", sdbus::Variant(std::string(toString(r.state)))},
+        {"reply", sdbus::Variant(r.reply)},
+        {"outcome_at", sdbus::Variant(toBusTime(r.at))},
+        {"attempts", sdbus::Variant(static_cast<std::uint64_t>(std::max<std::int64_t>(r.attempts, 0)))},
     };
 }
 

@@ -52,6 +52,7 @@ VariantMap toVariantMap(const Group& g);
 VariantMap toVariantMap(const Dashboard& d);
 VariantMap toVariantMap(const CampaignSummary& s);
 VariantMap toVariantMap(const BounceRecord& b);
+VariantMap toVariantMap(const CampaignRecipient& r);
 // One plugin file as ListPlugins shows it: name, file, version, description, state, error,
 // capabilities.
 VariantMap toVariantMap(const plugins::PluginInfo& p);

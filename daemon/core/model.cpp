@@ -39,6 +39,14 @@ constexpr Table<DeliveryStatus, 7> kDeliveryTokens{{
     {DeliveryStatus::Unknown, "unknown"},
     {DeliveryStatus::Skipped, "skipped"},
 }};
+constexpr Table<SendState, 6> kSendStateTokens{{
+    {SendState::Pending, "pending"},
+    {SendState::InFlight, "in_flight"},
+    {SendState::Sent, "sent"},
+    {SendState::Failed, "failed"},
+    {SendState::Unknown, "unknown"},
+    {SendState::Skipped, "skipped"},
+}};
 
 template <typename E, std::size_t N>
 std::string_view lookup(const Table<E, N>& table, E value) {
@@ -68,6 +76,20 @@ std::optional<SubscriptionStatus> parseSubscriptionStatus(std::string_view t) {
 }
 std::optional<DeliveryStatus> parseDeliveryStatus(std::string_view t) {
     return reverse(kDeliveryTokens, t);
+}
+std::string_view toString(SendState s) { return lookup(kSendStateTokens, s); }
+std::optional<SendState> parseSendState(std::string_view t) { return reverse(kSendStateTokens, t); }
+SendState sendStateOf(DeliveryStatus s) {
+    switch (s) {
+    case DeliveryStatus::Pending: return SendState::Pending;
+    case DeliveryStatus::Sending:
+    case DeliveryStatus::HandedOver: return SendState::InFlight;
+    case DeliveryStatus::Sent: return SendState::Sent;
+    case DeliveryStatus::Failed: return SendState::Failed;
+    case DeliveryStatus::Unknown: return SendState::Unknown;
+    case DeliveryStatus::Skipped: return SendState::Skipped;
+    }
+    return SendState::Unknown;
 }
 
 }  // namespace campaignd

@@ -28,6 +28,9 @@ enum class SubscriptionStatus { Subscribed, Unsubscribed, Bounced };
 //   unknown      was handed_over when its sender died: the server may have it, never resent;
 //   skipped      not sent on purpose: unsubscribed or deleted at send time, or cancelled.
 enum class DeliveryStatus { Pending, Sending, HandedOver, Sent, Failed, Unknown, Skipped };
+// A recipient's state in a campaign as people see it (the counts, `campaign recipients`): the
+// ledger's states with sending and handed_over together as in_flight.
+enum class SendState { Pending, InFlight, Sent, Failed, Unknown, Skipped };
 
 // Tokens used on the bus, in JSON and in the database ("in_progress", "subscribed", ...).
 std::string_view toString(CampaignStatus);
@@ -38,6 +41,10 @@ std::string_view displayName(CampaignStatus);
 std::optional<CampaignStatus> parseCampaignStatus(std::string_view token);
 std::optional<SubscriptionStatus> parseSubscriptionStatus(std::string_view token);
 std::optional<DeliveryStatus> parseDeliveryStatus(std::string_view token);
+// "pending", "in_flight", "sent", "failed", "unknown", "skipped".
+std::string_view toString(SendState);
+std::optional<SendState> parseSendState(std::string_view token);
+SendState sendStateOf(DeliveryStatus status);
 
 struct Campaign {
     Id id = 0;
@@ -99,6 +106,29 @@ struct BounceRecord {
     std::string source;             // "imap", "ingest" or "smtp"
     std::string noticeKey;          // the notice's identity: "mid:<Message-ID>" or "sha256:<hex>"
     Usec processedAt = 0;
+};
+
+// One recipient of a campaign with its outcome: a send-ledger row as people read it.
+struct CampaignRecipient {
+    Id ledgerId = 0;
+    std::string email;  // the address the row was attached with (and sent to)
+    std::string name;   // the recipient's name now; "" if none, or the recipient was deleted
+    SendState state = SendState::Pending;
+    // Why it is in its state: failed, the server's final reply (or the render error); unknown
+    // and skipped, what is known; pending and in_flight, the last deferral's reply if it was
+    // tried before; "" for sent.
+    std::string reply;
+    // When it reached its state: sent, failed, unknown, skipped; pending after a deferral, when
+    // it was deferred; in_flight, when it was claimed. Empty: never tried, or not recorded
+    // (rows of a database older than schema version 6).
+    std::optional<Usec> at;
+    std::int64_t attempts = 0;  // transport attempts (deferrals included)
+};
+
+// One page of a campaign's recipients and how many match the filter in all.
+struct CampaignRecipientPage {
+    std::vector<CampaignRecipient> recipients;
+    std::int64_t total = 0;
 };
 
 struct Dashboard {

@@ -399,4 +399,14 @@ CampaignSummary CampaignService::summary(Id id) {
 
 Dashboard CampaignService::dashboard() { return reports_.dashboard(); }
 
+CampaignRecipientPage CampaignService::recipients(Id id, std::optional<SendState> state, std::int64_t limit,
+                                                  std::int64_t offset) {
+    if (limit < 0 || limit > kMaxRecipientsPerPage)
+        invalidArgument("at most " + std::to_string(kMaxRecipientsPerPage) +
+                        " recipients per page (limit " + std::to_string(limit) + "); page with offset");
+    if (offset < 0) invalidArgument("the offset cannot be negative");
+    get(id);  // NotFound
+    return reports_.campaignRecipients(id, {.state = state, .limit = limit, .offset = offset});
+}
+
 }  // namespace campaignd::services

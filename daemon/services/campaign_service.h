@@ -1,7 +1,7 @@
 // campaign_service.h: the business rules for campaigns (the original design's
 // campaigns.services): validation of new and edited campaigns, the table of legal status
 // transitions, attaching groups and recipients, scheduling, the scheduled-campaign query,
-// the campaign summary and the dashboard. The bus adaptors, the scheduler and the plugins all
+// the campaign summary, its recipients' outcomes and the dashboard. The bus adaptors, the scheduler and the plugins all
 // call these functions; none of them changes a campaign any other way.
 #pragma once
 
@@ -101,6 +101,13 @@ public:
 
     CampaignSummary summary(Id id);
     Dashboard dashboard();
+
+    // The campaign's recipients with their outcomes, in the order they were attached: one page
+    // of at most kMaxRecipientsPerPage (`limit`; more is InvalidArgument), and how many are in
+    // `state` in all. NotFound for an unknown campaign.
+    static constexpr std::int64_t kMaxRecipientsPerPage = 10000;
+    CampaignRecipientPage recipients(Id id, std::optional<SendState> state, std::int64_t limit,
+                                     std::int64_t offset);
 
 private:
     storage::CampaignStore& campaigns_;

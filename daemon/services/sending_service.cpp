@@ -94,9 +94,9 @@ Campaign SendingService::resume(Id id) {
 }
 
 Campaign SendingService::cancel(Id id) {
-    campaigns_.transition(id, S::Cancelled, "cancelled by an administrator");
+    const Campaign cancelled = campaigns_.transition(id, S::Cancelled, "cancelled by an administrator");
     delivery_.stop(id);
-    const auto skipped = ledger_.cancelPending(id);
+    const auto skipped = ledger_.cancelPending(id, cancelled.updatedAt);
     log::info("campaign cancelled", {{"CAMPAIGN_ID", std::to_string(id)}, {"SKIPPED", std::to_string(skipped)}});
     return campaigns_.countsChanged(id);
 }

@@ -60,6 +60,12 @@
 //                        PostgreSQL do not queue on one row lock; everything else writes slot
 //                        0. The migration fills slot 0 from the existing ledger, so an upgraded
 //                        database is right at once. Deleting a campaign deletes its counters.
+// Version 6, who got what and when (issue 10: `campaign recipients`):
+//   campaign_recipients  outcome_at: when the row reached its state (sent, failed, unknown,
+//                        skipped) or was last deferred; NULL when never tried. Rows already
+//                        sent take their sent_at; the other rows of an older database have no
+//                        time. No new index: the list pages through the claim index
+//                        (campaign_id, status, id) in its own order (sql_reports.cpp).
 // Sort keys that reach the user (email_key, group name) use the "C" collation on PostgreSQL so
 // that both backends order them byte-wise, whatever the database's locale.
 #include "storage/migrations.h"
@@ -305,6 +311,16 @@ const std::vector<Migration>& migrations() {
                  skipped BIGINT NOT NULL DEFAULT 0,
                  PRIMARY KEY (campaign_id, slot)))",
              kCountsFill,
+         }},
+        {6,
+         "send ledger: outcome times",
+         {
+             "ALTER TABLE campaign_recipients ADD COLUMN outcome_at INTEGER",
+             "UPDATE campaign_recipients SET outcome_at = sent_at WHERE status = 'sent'",
+         },
+         {
+             "ALTER TABLE campaign_recipients ADD COLUMN outcome_at BIGINT",
+             "UPDATE campaign_recipients SET outcome_at = sent_at WHERE status = 'sent'",
          }},
     };
     return list;

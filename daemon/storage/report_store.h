@@ -1,11 +1,13 @@
-// report_store.h: the reports role of storage: the dashboard, a campaign's summary and its
-// failed and unknown ledger rows, read only. Promises counts from the kept counters (a read
-// costs the same for ten recipients as for a million; only failure reasons group ledger rows)
-// and pages of problems in ledger id order. Errors as in store.h.
+// report_store.h: the reports role of storage: the dashboard, a campaign's summary, its failed
+// and unknown ledger rows, and its recipients with their outcomes, read only. Promises counts
+// from the kept counters (a read costs the same for ten recipients as for a million; only
+// failure reasons group ledger rows) and pages in ledger id order read through an index (a page
+// never reads the rest of the ledger, except the rows an offset skips). Errors as in store.h.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,13 @@ struct LedgerProblem {
     std::int64_t attempts = 0;
 };
 
+// Which of a campaign's recipients to list, and which page of them.
+struct CampaignRecipientFilter {
+    std::optional<SendState> state;  // empty: all of them
+    std::int64_t limit = 0;          // at most this many (0: none, only the total)
+    std::int64_t offset = 0;         // after skipping this many
+};
+
 class ReportStore {
 public:
     virtual ~ReportStore() = default;
@@ -32,6 +41,12 @@ public:
     // The campaign's failed and unknown ledger rows with a ledger id above afterLedgerId, by
     // ledger id, at most limit of them: page through with the last one's ledgerId.
     virtual std::vector<LedgerProblem> campaignProblems(Id campaign, Id afterLedgerId, std::size_t limit) = 0;
+    // The campaign's recipients in the filter's state, ordered by the ledger's status token
+    // (failed, handed_over, pending, sending, sent, skipped, unknown), then by ledger id (the
+    // order they were attached), one page of them, and how many are in that state in all (from the kept
+    // counters). While the campaign sends, the total is read just before the page, so the two
+    // may differ by the rows that moved in between. An unknown campaign has none.
+    virtual CampaignRecipientPage campaignRecipients(Id campaign, const CampaignRecipientFilter& filter) = 0;
 };
 
 }  // namespace campaignd::storage

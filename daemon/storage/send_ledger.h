@@ -37,6 +37,10 @@ namespace campaignd::storage {
 // clears the claim and every claim names its worker: a pending row has no claimed_by, a
 // sending row has one (cancelPending relies on it).
 //
+// outcome_at: every move to sent, failed, unknown or skipped, and every deferral, sets it to the
+// move's `now` (the campaign recipients list shows it as the time of the outcome); recovery's
+// handed_over -> unknown takes the row's claimed_at, the time just before its hand-over.
+//
 // Durability: only markHandedOver's commit waits for the disk. claimBatch and recordOutcomes
 // commit without waiting (SqlConnection::beginRelaxed): a crash of the process loses nothing
 // committed, and the database's log is written in order, so the next hand-over's commit makes
@@ -142,8 +146,9 @@ public:
     // Cancel: every pending and sending row of the campaign becomes skipped with last_error
     // "campaign cancelled", so every attached recipient stays accounted for. Sending rows are
     // included: a worker's later markHandedOver then refuses them, so nothing more is sent.
-    // handed_over rows are left to their outcome. Returns how many.
-    virtual std::int64_t cancelPending(Id campaign) = 0;
+    // handed_over rows are left to their outcome. Their outcome_at is `now` (the cancel's
+    // time). Returns how many.
+    virtual std::int64_t cancelPending(Id campaign, Usec now) = 0;
 
     // Whether the campaign has rows in pending (deferred ones too, even if due only later),
     // sending or handed_over: it is complete when this is false.

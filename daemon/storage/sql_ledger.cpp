@@ -83,17 +83,25 @@ std::vector<ClaimedRecipient> SqlStore::claimBatch(Id campaign, std::string_view
     if (worker.empty()) throw Error(ErrorCode::InvalidArgument, "a claiming worker needs a name");
     std::vector<ClaimedRecipient> out;
     if (limit == 0) return out;
-    // PostgreSQL: the subquery locks the rows it picks and skips rows another transaction has
-    // locked, so two claimers never pick the same row and never wait for each other; the
-    // lock is held until this transaction commits, when the rows are no longer pending.
+    // PostgreSQL: the picking query locks the rows it picks and skips rows another transaction
+    // has locked, so two claimers never pick the same row and never wait for each other; the
+    // lock is held until this transaction commits, when the rows are no longer pending. It is
+    // a MATERIALIZED CTE, run exactly once: as a subquery of the UPDATE, the planner may run it
+    // again for each row it joins (a plan chosen from the table's size and width: adding a
+    // column to the ledger was enough), and every run skips the rows the earlier ones claimed
+    // (updated by this very statement), so LIMIT n claimed more than n rows.
     // SQLite: BEGIN IMMEDIATE already makes this transaction the only writer.
-    const std::string lock = db_->dialect() == SqlDialect::PostgreSQL ? " FOR UPDATE SKIP LOCKED" : "";
-    const std::string claimSql =
+    const std::string pick =
+        "SELECT id FROM campaign_recipients WHERE campaign_id = $1 AND status = 'pending'"
+        " AND (next_attempt_at IS NULL OR next_attempt_at <= $2) ORDER BY id LIMIT $4";
+    const std::string update =
         "UPDATE campaign_recipients SET status = 'sending', claimed_by = $3, claimed_at = $2"
-        " WHERE status = 'pending' AND id IN (SELECT id FROM campaign_recipients"
-        " WHERE campaign_id = $1 AND status = 'pending'"
-        " AND (next_attempt_at IS NULL OR next_attempt_at <= $2)"
-        " ORDER BY id LIMIT $4" + lock + ") RETURNING id";
+        " WHERE status = 'pending' AND id IN ";
+    const std::string claimSql =
+        db_->dialect() == SqlDialect::PostgreSQL
+            ? "WITH picked AS MATERIALIZED (" + pick + " FOR UPDATE SKIP LOCKED) " + update +
+                  "(SELECT id FROM picked) RETURNING id"
+            : update + "(" + pick + ") RETURNING id";
     constexpr std::size_t kRound = 500;  // bounds the id lists below (parameter limits)
     ledgerTransaction(true, [&] {
         out.clear();
@@ -109,7 +117,7 @@ std::vector<ClaimedRecipient> SqlStore::claimBatch(Id campaign, std::string_view
             const std::string list = placeholders(1, ids.size());
             // Who they are now: unsubscribed or deleted since they were attached -> skipped,
             // by the ids seen here (what is returned and what is skipped never overlap).
-            SqlParams skip;
+            SqlParams skip{now};
             for (const SqlRow& row : query("SELECT l.id, l.recipient_id, l.recipient_email, r.name, r.status, l.attempts"
                                            " FROM campaign_recipients l LEFT JOIN recipients r ON r.id = l.recipient_id"
                                            " WHERE l.id IN (" + list + ") ORDER BY l.id",
@@ -119,13 +127,13 @@ std::vector<ClaimedRecipient> SqlStore::claimBatch(Id campaign, std::string_view
                 else
                     out.push_back(ClaimedRecipient{row.int64(0), row.int64(1), row.text(2), row.text(3), row.int64(5)});
             }
-            if (!skip.empty()) {
+            if (skip.size() > 1) {
                 const std::int64_t skipped =
                     exec("UPDATE campaign_recipients SET status = 'skipped', claimed_by = NULL, claimed_at = NULL,"
-                         " last_error = CASE WHEN recipient_id IS NULL THEN 'recipient deleted'"
+                         " outcome_at = $1, last_error = CASE WHEN recipient_id IS NULL THEN 'recipient deleted'"
                          " WHEN (SELECT r.status FROM recipients r WHERE r.id = campaign_recipients.recipient_id)"
                          " = 'bounced' THEN 'bounced' ELSE 'unsubscribed' END"
-                         " WHERE status = 'sending' AND id IN (" + placeholders(1, skip.size()) + ")",
+                         " WHERE status = 'sending' AND id IN (" + placeholders(2, skip.size() - 1) + ")",
                          skip);
                 delta.inFlight -= skipped;
                 delta.skipped += skipped;
@@ -189,7 +197,7 @@ std::int64_t SqlStore::recordOutcomes(std::string_view worker, std::span<const L
         for (const LedgerOutcome& o : outcomes) {
             switch (o.kind) {
             case LedgerOutcome::Kind::Sent:
-                moved(query("UPDATE campaign_recipients SET status = 'sent', sent_at = $3,"
+                moved(query("UPDATE campaign_recipients SET status = 'sent', sent_at = $3, outcome_at = $3,"
                             " attempts = attempts + 1"
                             " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over' RETURNING campaign_id",
                             {o.ledgerId, who, now}),
@@ -197,30 +205,30 @@ std::int64_t SqlStore::recordOutcomes(std::string_view worker, std::span<const L
                 break;
             case LedgerOutcome::Kind::Failed:
                 // From sending: failed before any transport saw it (render error), no attempt.
-                moved(query("UPDATE campaign_recipients SET status = 'failed', fail_reason = $3,"
+                moved(query("UPDATE campaign_recipients SET status = 'failed', fail_reason = $3, outcome_at = $4,"
                             " attempts = attempts + CASE WHEN status = 'handed_over' THEN 1 ELSE 0 END"
                             " WHERE id = $1 AND claimed_by = $2 AND status IN ('handed_over', 'sending')"
                             " RETURNING campaign_id",
-                            {o.ledgerId, who, o.reason}),
+                            {o.ledgerId, who, o.reason, now}),
                       &CountDelta::failed);
                 break;
             case LedgerOutcome::Kind::Deferred:
                 // The server refused it (4xx) or the connection failed before it accepted the
                 // message: sending it again later is safe, under a new Message-ID.
                 moved(query("UPDATE campaign_recipients SET status = 'pending', attempts = attempts + 1,"
-                            " next_attempt_at = $3, last_error = $4, message_id = NULL,"
+                            " next_attempt_at = $3, last_error = $4, outcome_at = $5, message_id = NULL,"
                             " claimed_by = NULL, claimed_at = NULL"
                             " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over' RETURNING campaign_id",
-                            {o.ledgerId, who, nullable(o.nextAttemptAt), o.reason}),
+                            {o.ledgerId, who, nullable(o.nextAttemptAt), o.reason, now}),
                       &CountDelta::pending);
                 break;
             case LedgerOutcome::Kind::Unknown:
                 // The transport cannot say whether the server took it (a plugin's UNKNOWN, a
                 // broken session after the data went out): final, never sent again.
-                moved(query("UPDATE campaign_recipients SET status = 'unknown', last_error = $3,"
+                moved(query("UPDATE campaign_recipients SET status = 'unknown', last_error = $3, outcome_at = $4,"
                             " attempts = attempts + 1"
                             " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over' RETURNING campaign_id",
-                            {o.ledgerId, who, o.reason}),
+                            {o.ledgerId, who, o.reason, now}),
                       &CountDelta::unknown);
                 break;
             }
@@ -241,9 +249,10 @@ RecoveredClaims SqlStore::recoverInterrupted(std::optional<std::string_view> wor
         CountDeltas deltas;
         // handed_over: the message may be at the server (the crash came after the durable
         // hand-over, before the outcome's commit). Sending it again could duplicate it, so
-        // it is final: unknown, Message-ID kept for matching against the server's logs.
+        // it is final: unknown, Message-ID kept for matching against the server's logs. Its
+        // time is the claim's, just before the hand-over: the outcome itself is unknowable.
         for (const ChangedRows& c :
-             changedRows("UPDATE campaign_recipients SET status = 'unknown',"
+             changedRows("UPDATE campaign_recipients SET status = 'unknown', outcome_at = claimed_at,"
                          " last_error = 'interrupted after the hand-over to the transport; outcome unknown'"
                          " WHERE status = 'handed_over'" + only,
                          params)) {
@@ -277,7 +286,7 @@ std::int64_t SqlStore::releaseClaims(Id campaign, std::string_view worker) {
     return released;
 }
 
-std::int64_t SqlStore::cancelPending(Id campaign) {
+std::int64_t SqlStore::cancelPending(Id campaign, Usec now) {
     requireOwnTransaction("cancelPending");
     CountDelta delta;
     ledgerTransaction(false, [&] {
@@ -289,9 +298,9 @@ std::int64_t SqlStore::cancelPending(Id campaign) {
             // pending row never carries a claim (every move to pending clears it), a sending
             // row always does (claimBatch refuses an empty worker name).
             for (const ChangedRows& c :
-                 changedRows("UPDATE campaign_recipients SET status = 'skipped', last_error = 'campaign cancelled'"
-                             " WHERE campaign_id = $1 AND status IN ('pending', 'sending')",
-                             {campaign}, "CASE WHEN claimed_by IS NULL THEN 0 ELSE 1 END")) {
+                 changedRows("UPDATE campaign_recipients SET status = 'skipped', last_error = 'campaign cancelled',"
+                             " outcome_at = $2 WHERE campaign_id = $1 AND status IN ('pending', 'sending')",
+                             {campaign, now}, "CASE WHEN claimed_by IS NULL THEN 0 ELSE 1 END")) {
                 (c.kind == 0 ? delta.pending : delta.inFlight) -= c.rows;
                 delta.skipped += c.rows;
             }
@@ -299,13 +308,13 @@ std::int64_t SqlStore::cancelPending(Id campaign) {
             // SQLite: this transaction holds the only write lock, so two statements see the
             // same ledger as one would, and their row counts split the states.
             const std::int64_t pending = exec("UPDATE campaign_recipients SET status = 'skipped',"
-                                              " last_error = 'campaign cancelled'"
+                                              " last_error = 'campaign cancelled', outcome_at = $2"
                                               " WHERE campaign_id = $1 AND status = 'pending'",
-                                              {campaign});
+                                              {campaign, now});
             const std::int64_t sending = exec("UPDATE campaign_recipients SET status = 'skipped',"
-                                              " last_error = 'campaign cancelled'"
+                                              " last_error = 'campaign cancelled', outcome_at = $2"
                                               " WHERE campaign_id = $1 AND status = 'sending'",
-                                              {campaign});
+                                              {campaign, now});
             delta = CountDelta{.pending = -pending, .inFlight = -sending, .skipped = pending + sending};
         }
         addCounts(0, {{campaign, delta}});

@@ -63,7 +63,7 @@ public:
                                 Usec now) override;
     RecoveredClaims recoverInterrupted(std::optional<std::string_view> worker) override;
     std::int64_t releaseClaims(Id campaign, std::string_view worker) override;
-    std::int64_t cancelPending(Id campaign) override;
+    std::int64_t cancelPending(Id campaign, Usec now) override;
     bool campaignHasWorkLeft(Id campaign) override;
 
     std::optional<Id> insertBounce(const BounceRecord& b) override;
@@ -77,6 +77,7 @@ public:
     Dashboard dashboard() override;
     CampaignSummary campaignSummary(Id campaign) override;
     std::vector<LedgerProblem> campaignProblems(Id campaign, Id afterLedgerId, std::size_t limit) override;
+    CampaignRecipientPage campaignRecipients(Id campaign, const CampaignRecipientFilter& filter) override;
 
     std::unique_ptr<RecipientImport> beginImport(const BulkImportOptions& options) override;
 

@@ -153,6 +153,13 @@ TEST(Sanitize, LeavesPrintableUnicodeAlone)
     EXPECT_EQ(sanitizeForTerminal("a\tb\r\nc"), "a b  c");
 }
 
+TEST(Sanitize, EscapingShowsControlCharactersInsteadOfActingOnThem)
+{
+    EXPECT_EQ(escapeForTerminal("550 5.1.1 \x1b[31mred\x1b[0m\r\nX"), "550 5.1.1 \\x1B[31mred\\x1B[0m\\r\\nX");
+    EXPECT_EQ(escapeForTerminal("Zoë \xc2\x9b"), "Zoë \\u009B");
+    EXPECT_EQ(escapeForTerminal("plain"), "plain");
+}
+
 TEST(Fields, ValuesAreAlignedAfterTheLongestLabel)
 {
     EXPECT_EQ(renderFields({{"ID", "7"}, {"Name", "Zoë's news"}, {"Recipients", "3"}}),

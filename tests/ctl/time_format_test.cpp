@@ -12,6 +12,7 @@
 
 using campaignd::ctl::formatIsoUtc;
 using campaignd::ctl::formatLocalTime;
+using campaignd::ctl::formatLocalTimeSeconds;
 using campaignd::ctl::InvalidTime;
 using campaignd::ctl::parseTime;
 
@@ -168,6 +169,18 @@ TEST_F(TimeTest, FormatLocalTimeFollowsTzAndNamesTheZone)
     // A zone without a name is shown by its offset.
     useTz("<+0530>-5:30");
     EXPECT_EQ(formatLocalTime(kDec1_08Z), "2026-12-01 13:30 +0530");
+}
+
+TEST_F(TimeTest, FormatLocalTimeSecondsSaysWhichZone)
+{
+    useTz("UTC");
+    EXPECT_EQ(formatLocalTimeSeconds(kDec1_08Z + 7 * kSecond), "2026-12-01 08:00:07 UTC");
+    useTz(kBerlin);
+    EXPECT_EQ(formatLocalTimeSeconds(kDec1_08Z), "2026-12-01 09:00:00 CET");
+    EXPECT_EQ(formatLocalTimeSeconds(kJul1_07Z), "2026-07-01 09:00:00 CEST");
+    useTz(kNewYork);
+    EXPECT_EQ(formatLocalTimeSeconds(kDec1_08Z), "2026-12-01 03:00:00 EST");
+    EXPECT_EQ(formatLocalTimeSeconds(0), "-");
 }
 
 TEST_F(TimeTest, ZeroMeansNoTime)

@@ -109,6 +109,30 @@ TEST_F(PermissionTest, TheBounceExportIsForAdministratorsOnly) {
     EXPECT_EQ(root.out.rfind("campaign,recipient_email,", 0), 0u) << root.out;
 }
 
+// Every address of a campaign with the server's reply about it: personal data, so for
+// administrators, as the bounce export is; over the bus and through the client.
+TEST_F(PermissionTest, TheCampaignRecipientListIsForAdministratorsOnly) {
+    auto daemon = start();
+    EXPECT_EQ(daemon->ctl({"campaign", "attach", "1", "--group", "news"}).exitCode, 0);
+    const std::vector<std::string> call{"call", kService, kCampaign, kCampaignIface, "ListRecipients", "a{sv}", "0"};
+    const auto refused = daemon->busctl(call, nobody_);
+    EXPECT_NE(refused.exitCode, 0);
+    EXPECT_NE(refused.err.find(kRefusal), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("reads personal data"), std::string::npos) << refused.err;
+    EXPECT_EQ(refused.out.find("ada@example.org"), std::string::npos) << refused.out;
+    const auto client = daemon->ctl({"campaign", "recipients", "1"}, nobody_);
+    EXPECT_EQ(client.exitCode, 1);
+    EXPECT_NE(client.err.find(kRefusal), std::string::npos) << client.err;
+    EXPECT_EQ(client.out.find("ada@example.org"), std::string::npos) << client.out;
+
+    const auto root = daemon->busctl(call);
+    EXPECT_EQ(root.exitCode, 0) << root.err;
+    EXPECT_NE(root.out.find("ada@example.org"), std::string::npos) << root.out;
+    const auto rootClient = daemon->ctl({"campaign", "recipients", "1"});
+    EXPECT_EQ(rootClient.exitCode, 0) << rootClient.err;
+    EXPECT_NE(rootClient.out.find("ada@example.org"), std::string::npos) << rootClient.out;
+}
+
 TEST_F(PermissionTest, ClientReportsTheRefusal) {
     auto daemon = start();
     const auto r = daemon->ctl({"group", "create", "staff"}, nobody_);
@@ -130,6 +154,7 @@ TEST_F(PermissionTest, MembersOfTheAdminGroupMayChangeState) {
     const auto r = daemon->ctl({"group", "create", "staff"}, nobody_);
     EXPECT_EQ(r.exitCode, 0) << r.err;
     EXPECT_EQ(daemon->ctl({"recipients", "unsubscribe", "ada@example.org"}, nobody_).exitCode, 0);
+    EXPECT_EQ(daemon->ctl({"campaign", "recipients", "1"}, nobody_).exitCode, 0);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -317,6 +318,109 @@ TEST_P(SmtpSendTest, RefusedCredentialsPauseTheCampaignWithTheReason) {
     EXPECT_EQ(c["failed_count"], 0);
     EXPECT_EQ(c["pending_count"], 3);
     EXPECT_TRUE(server.delivered().empty());
+}
+
+// Issue 10: who failed, and why, from the command line. A private Postfix takes mail for
+// example.org and refuses every other domain at RCPT (554 5.7.1 Relay access denied), so one
+// campaign has recipients the server took and recipients it refused, each with its own reply.
+TEST_P(SmtpSendTest, CampaignRecipientsListsWhoFailedWithTheServersReplyAndWhoWasSent) {
+    if (!PostfixServer::available()) GTEST_SKIP() << "postfix, dovecot or openssl missing, or not root";
+    PostfixServer server;
+    start("URL=" + server.url() + "\nCAFile=" + server.caFile().string() + "\n");
+    const std::set<std::string> accepted{"ok0@example.org", "ok1@example.org", "ok2@example.org", "ok3@example.org"};
+    const std::set<std::string> refused{"no0@elsewhere.test", "no1@elsewhere.test", "no2@elsewhere.test"};
+    writeFile(dir_ / "people.csv", "email,name\nok0@example.org,Ok Zero\nno0@elsewhere.test,No Zero\n"
+                                   "ok1@example.org,Ok One\nno1@elsewhere.test,No One\nok2@example.org,Ok Two\n"
+                                   "no2@elsewhere.test,No Two\nok3@example.org,Ok Three\n");
+    ok({"group", "create", "people"});
+    ASSERT_EQ(okJson({"recipients", "import", (dir_ / "people.csv").string(), "--group", "people"})["imported"], 7);
+    const int id = okJson({"campaign", "create", "--name", "News", "--subject", "Hello", "--html", "<p>News.</p>"})
+                       .value("id", 0);
+    const std::string cid = std::to_string(id);
+    ok({"campaign", "attach", cid, "--group", "people"});
+    ok({"campaign", "send", cid});
+    ASSERT_TRUE(waitForStatus(id, "completed", 60s))
+        << campaign(id).dump() << "\n" << ok({"campaign", "recipients", cid}) << server.log();
+    ASSERT_TRUE(server.waitForDeliveries(accepted.size()));
+
+    // The table: exactly the refused addresses, each with the server's reply and a zoned time.
+    const std::string table = ok({"campaign", "recipients", cid, "--status", "failed"});
+    std::size_t lines = 0;
+    for (std::size_t at = 0; (at = table.find('\n', at)) != std::string::npos; ++at) ++lines;
+    EXPECT_EQ(lines, 1 + refused.size()) << table;  // the header and one line each
+    for (const auto& email : refused) {
+        const auto at = table.find(email);
+        ASSERT_NE(at, std::string::npos) << email << " missing:\n" << table;
+        const std::string line = table.substr(at, table.find('\n', at) - at);
+        EXPECT_NE(line.find("554 5.7.1"), std::string::npos) << line;
+        EXPECT_NE(line.find("Relay access denied"), std::string::npos) << line;
+        EXPECT_NE(line.find(" failed "), std::string::npos) << line;
+        EXPECT_TRUE(std::regex_search(line, std::regex(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ([A-Za-z]+|[+-]\d{4}))"))) << line;
+    }
+    for (const auto& email : accepted) EXPECT_EQ(table.find(email), std::string::npos) << email << " listed as failed";
+
+    // The same as one JSON document.
+    const json failed = okJson({"campaign", "recipients", cid, "--status", "failed"});
+    EXPECT_EQ(failed["campaign_id"], id);
+    EXPECT_EQ(failed["status"], "failed");
+    EXPECT_EQ(failed["total"], refused.size());
+    std::set<std::string> listed;
+    for (const auto& r : failed["recipients"]) {
+        const auto email = r["email"].get<std::string>();
+        listed.insert(email);
+        const auto reply = r["reply"].get<std::string>();
+        EXPECT_EQ(reply.rfind("554 5.7.1", 0), 0u) << reply;
+        EXPECT_NE(reply.find(email), std::string::npos) << reply;  // Postfix names the address
+        EXPECT_NE(reply.find("Relay access denied"), std::string::npos) << reply;
+        EXPECT_EQ(r["status"], "failed");
+        EXPECT_EQ(r["attempts"], 1);
+        EXPECT_TRUE(r["outcome_at"].is_string()) << r.dump();
+        EXPECT_EQ(r["name"].get<std::string>().rfind("No ", 0), 0u) << r.dump();
+    }
+    EXPECT_EQ(listed, refused);
+
+    // --status sent: the others, with no reply.
+    const json sent = okJson({"campaign", "recipients", cid, "--status", "sent", "--all"});
+    EXPECT_EQ(sent["total"], accepted.size());
+    listed.clear();
+    for (const auto& r : sent["recipients"]) {
+        listed.insert(r["email"].get<std::string>());
+        EXPECT_EQ(r["status"], "sent");
+        EXPECT_EQ(r["reply"], "");
+        EXPECT_TRUE(r["outcome_at"].is_string()) << r.dump();
+    }
+    EXPECT_EQ(listed, accepted);
+    EXPECT_EQ(okJson({"campaign", "recipients", cid, "--status", "unknown"})["total"], 0);
+
+    // Paging over all seven: three pages, each with the total, together everyone once.
+    std::multiset<std::string> paged;
+    for (const int offset : {0, 3, 6}) {
+        const json page = okJson({"campaign", "recipients", cid, "--limit", "3", "--offset", std::to_string(offset)});
+        EXPECT_EQ(page["total"], 7);
+        EXPECT_EQ(page["offset"], offset);
+        EXPECT_EQ(page["recipients"].size(), offset == 6 ? 1u : 3u) << page.dump();
+        for (const auto& r : page["recipients"]) paged.insert(r["email"].get<std::string>());
+    }
+    std::multiset<std::string> everyone(accepted.begin(), accepted.end());
+    everyone.insert(refused.begin(), refused.end());
+    EXPECT_EQ(paged, everyone);
+    const std::string firstPage = ok({"campaign", "recipients", cid, "--limit", "3"});
+    EXPECT_NE(firstPage.find("Recipients 1-3 of 7. Next: --offset 3"), std::string::npos) << firstPage;
+
+    // An unknown status is refused by the client and by the daemon.
+    const auto bad = daemon_->ctl({"campaign", "recipients", cid, "--status", "bounced"});
+    EXPECT_EQ(bad.exitCode, 2);
+    EXPECT_NE(bad.err.find("unknown status \"bounced\""), std::string::npos) << bad.err;
+    const auto badBus = daemon_->busctl({"call", "org.campaignd.Campaignd1", "/org/campaignd/Campaignd1/campaign/" + cid,
+                                         "org.campaignd.Campaignd1.Campaign", "ListRecipients", "a{sv}", "1",
+                                         "status", "s", "bounced"});
+    EXPECT_NE(badBus.exitCode, 0);
+    EXPECT_NE(badBus.err.find("unknown status \"bounced\""), std::string::npos) << badBus.err;
+    const auto tooMany = daemon_->busctl({"call", "org.campaignd.Campaignd1", "/org/campaignd/Campaignd1/campaign/" + cid,
+                                          "org.campaignd.Campaignd1.Campaign", "ListRecipients", "a{sv}", "1",
+                                          "limit", "t", "10001"});
+    EXPECT_NE(tooMany.exitCode, 0);
+    EXPECT_NE(tooMany.err.find("at most 10000"), std::string::npos) << tooMany.err;
 }
 
 TEST_P(SmtpSendTest, AFailedTlsHandshakePausesTheCampaignWithTheReason) {

@@ -240,7 +240,7 @@ TEST_P(CountersTest, KeptCountersEqualTheRecountAfterEveryLedgerStep) {
     const Campaign c = *store_->findCampaign(a);
     ASSERT_GT(c.pendingCount, 0);
     ASSERT_EQ(c.inFlightCount, 1);
-    EXPECT_EQ(store_->cancelPending(a), c.pendingCount + 1);
+    EXPECT_EQ(store_->cancelPending(a, kNow), c.pendingCount + 1);
     expectCounted(a, "cancelPending");
     EXPECT_EQ(store_->findCampaign(a)->pendingCount + store_->findCampaign(a)->inFlightCount, 0);
     // The cancelled sending row cannot be handed over: nothing moves.
@@ -313,7 +313,7 @@ TEST_P(CountersTest, MigrationToKeptCountersCountsTheExistingLedger) {
     EXPECT_EQ(r.unknown + r.released, inFlight);
     for (const Campaign& c : store_->listCampaigns(std::nullopt)) {
         expectCounted(c.id, "recovery after the migration (campaign " + c.name + ")");
-        store_->cancelPending(c.id);
+        store_->cancelPending(c.id, kNow);
         expectCounted(c.id, "cancel after the migration (campaign " + c.name + ")");
     }
 }
@@ -410,7 +410,7 @@ TEST_P(CountersTest, ConcurrentWorkersAndACancelKeepTheCountersExact) {
     std::int64_t cancelled = 0;
     std::string cancelError;
     try {
-        cancelled = canceller->cancelPending(a);
+        cancelled = canceller->cancelPending(a, kNow);
     } catch (const std::exception& e) {
         cancelError = e.what();
     }

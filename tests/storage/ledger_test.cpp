@@ -572,7 +572,7 @@ TEST_P(LedgerTest, ReleaseReturnsSendingRowsAndCancelSkipsAllThatWasNotHandedOve
     EXPECT_EQ(store_->findCampaign(c)->pendingCount, 5);
 
     const auto more = store_->claimBatch(c, "w", 2, kNow);
-    EXPECT_EQ(store_->cancelPending(c), 5);  // 3 pending + 2 sending
+    EXPECT_EQ(store_->cancelPending(c, kNow), 5);  // 3 pending + 2 sending
     checkInvariant(c, 6);
     EXPECT_EQ(store_->findCampaign(c)->skippedCount, 5);
     EXPECT_EQ(count("SELECT COUNT(*) FROM campaign_recipients WHERE last_error = 'campaign cancelled'"), 5);
@@ -718,6 +718,120 @@ TEST_P(LedgerTest, ProblemsListFailedAndUnknownRowsInPagesWithNameAndReason) {
     EXPECT_TRUE(store_->campaignProblems(c, 0, 0).empty());
     EXPECT_EQ(store_->campaignProblems(other, 0, 10).size(), 1u);
     EXPECT_TRUE(store_->campaignProblems(9999, 0, 10).empty());
+}
+
+// ---- a campaign's recipients with their outcomes (report_store.h: campaignRecipients) -----
+
+TEST_P(LedgerTest, CampaignRecipientsShowEachOutcomeWithItsReplyAndTime) {
+    const Id c = addCampaign("c");
+    const auto rs = attach(c, 6);
+    unsubscribe(rs[5]);
+    const auto batch = store_->claimBatch(c, "w", 6, kNow);  // r5 is skipped at kNow
+    ASSERT_EQ(batch.size(), 5u);
+    ASSERT_EQ(store_->markHandedOver("w", handOvers(batch)).size(), 5u);
+    const Usec later = kNow + kMinute;
+    const std::vector<LedgerOutcome> outcomes{
+        {batch[0].ledgerId, Kind::Sent, "", std::nullopt},
+        {batch[1].ledgerId, Kind::Failed, "550 5.1.1 User unknown", std::nullopt},
+        {batch[2].ledgerId, Kind::Deferred, "451 4.7.1 Try again later", later + 10 * kMinute},
+        {batch[3].ledgerId, Kind::Unknown, "the transport cannot tell", std::nullopt},
+    };  // r4 stays handed over: in flight since its claim
+    ASSERT_EQ(store_->recordOutcomes("w", outcomes, later), 4);
+
+    const auto all = store_->campaignRecipients(c, {.state = std::nullopt, .limit = 100, .offset = 0});
+    EXPECT_EQ(all.total, 6);
+    ASSERT_EQ(all.recipients.size(), 6u);
+    // By the ledger's status (failed, handed_over, pending, sending, sent, skipped, unknown).
+    const std::vector<std::size_t> order{1, 4, 2, 0, 5, 3};
+    const std::vector<SendState> states{SendState::Sent,    SendState::Failed,   SendState::Pending,
+                                        SendState::Unknown, SendState::InFlight, SendState::Skipped};
+    const std::vector<std::string> replies{"", "550 5.1.1 User unknown", "451 4.7.1 Try again later",
+                                           "the transport cannot tell", "", "unsubscribed"};
+    const std::vector<Usec> times{later, later, later, later, kNow, kNow};
+    const std::vector<std::int64_t> attempts{1, 1, 1, 1, 0, 0};
+    for (std::size_t k = 0; k < 6; ++k) {
+        const std::size_t i = order[k];
+        const CampaignRecipient& r = all.recipients[k];
+        const std::string email = "r" + std::to_string(i) + "@example.com";
+        EXPECT_EQ(r.email, email);
+        EXPECT_EQ(r.name, "Name of " + email);
+        EXPECT_EQ(r.state, states[i]) << email << " is " << toString(r.state);
+        EXPECT_EQ(r.reply, replies[i]) << email;
+        EXPECT_EQ(r.at, std::optional<Usec>(times[i])) << email;
+        EXPECT_EQ(r.attempts, attempts[i]) << email;
+    }
+
+    const auto failed = store_->campaignRecipients(c, {.state = SendState::Failed, .limit = 100, .offset = 0});
+    EXPECT_EQ(failed.total, 1);
+    ASSERT_EQ(failed.recipients.size(), 1u);
+    EXPECT_EQ(failed.recipients[0].email, "r1@example.com");
+    const auto inFlight = store_->campaignRecipients(c, {.state = SendState::InFlight, .limit = 100, .offset = 0});
+    EXPECT_EQ(inFlight.total, 1);
+    ASSERT_EQ(inFlight.recipients.size(), 1u);
+    EXPECT_EQ(inFlight.recipients[0].email, "r4@example.com");
+
+    // Recovery makes the in-flight one unknown, at its claim's time; a cancel skips the
+    // deferred one at the cancel's time.
+    store_->recoverInterrupted(std::string_view("w"));
+    const Usec cancelledAt = kNow + 2 * kMinute;
+    EXPECT_EQ(store_->cancelPending(c, cancelledAt), 1);
+    const auto unknown = store_->campaignRecipients(c, {.state = SendState::Unknown, .limit = 100, .offset = 0});
+    EXPECT_EQ(unknown.total, 2);
+    ASSERT_EQ(unknown.recipients.size(), 2u);
+    EXPECT_EQ(unknown.recipients[1].email, "r4@example.com");
+    EXPECT_EQ(unknown.recipients[1].at, std::optional<Usec>(kNow));
+    EXPECT_NE(unknown.recipients[1].reply.find("outcome unknown"), std::string::npos) << unknown.recipients[1].reply;
+    const auto skipped = store_->campaignRecipients(c, {.state = SendState::Skipped, .limit = 100, .offset = 0});
+    EXPECT_EQ(skipped.total, 2);
+    ASSERT_EQ(skipped.recipients.size(), 2u);
+    EXPECT_EQ(skipped.recipients[0].email, "r2@example.com");
+    EXPECT_EQ(skipped.recipients[0].reply, "campaign cancelled");
+    EXPECT_EQ(skipped.recipients[0].at, std::optional<Usec>(cancelledAt));
+    EXPECT_EQ(store_->campaignRecipients(c, {.state = SendState::Pending, .limit = 100, .offset = 0}).total, 0);
+}
+
+TEST_P(LedgerTest, CampaignRecipientsPageByLimitAndOffsetWithTheTotal) {
+    const Id c = addCampaign("c");
+    attach(c, 25);
+    const Id other = addCampaign("other");
+    attach(other, 3, "o");
+    // Every odd one fails: r1, r3, ..., r23 (12 of them).
+    const auto batch = store_->claimBatch(c, "w", 25, kNow);
+    store_->markHandedOver("w", handOvers(batch));
+    std::vector<LedgerOutcome> outcomes;
+    for (std::size_t i = 0; i < batch.size(); ++i)
+        outcomes.push_back({batch[i].ledgerId, i % 2 ? Kind::Failed : Kind::Sent, i % 2 ? "550 no" : "", std::nullopt});
+    store_->recordOutcomes("w", outcomes, kNow);
+
+    const auto emails = [](const CampaignRecipientPage& page) {
+        std::vector<std::string> out;
+        for (const auto& r : page.recipients) out.push_back(r.email);
+        return out;
+    };
+    const auto failed = store_->campaignRecipients(c, {.state = SendState::Failed, .limit = 4, .offset = 8});
+    EXPECT_EQ(failed.total, 12);
+    EXPECT_EQ(emails(failed), (std::vector<std::string>{"r17@example.com", "r19@example.com",
+                                                        "r21@example.com", "r23@example.com"}));
+    const auto tail = store_->campaignRecipients(c, {.state = SendState::Failed, .limit = 4, .offset = 10});
+    EXPECT_EQ(emails(tail), (std::vector<std::string>{"r21@example.com", "r23@example.com"}));
+    EXPECT_TRUE(store_->campaignRecipients(c, {.state = SendState::Failed, .limit = 4, .offset = 12}).recipients.empty());
+    const auto sent = store_->campaignRecipients(c, {.state = SendState::Sent, .limit = 2, .offset = 0});
+    EXPECT_EQ(sent.total, 13);
+    EXPECT_EQ(emails(sent), (std::vector<std::string>{"r0@example.com", "r2@example.com"}));
+    // All of them: the 12 failed, then the 13 sent, each in attach order.
+    const auto all = store_->campaignRecipients(c, {.state = std::nullopt, .limit = 10, .offset = 20});
+    EXPECT_EQ(all.total, 25);
+    EXPECT_EQ(emails(all), (std::vector<std::string>{"r16@example.com", "r18@example.com", "r20@example.com",
+                                                     "r22@example.com", "r24@example.com"}));
+    // Only the total; another campaign's rows are its own; no campaign, nothing.
+    const auto none = store_->campaignRecipients(c, {.state = std::nullopt, .limit = 0, .offset = 0});
+    EXPECT_EQ(none.total, 25);
+    EXPECT_TRUE(none.recipients.empty());
+    EXPECT_EQ(emails(store_->campaignRecipients(other, {.state = std::nullopt, .limit = 10, .offset = 0})),
+              (std::vector<std::string>{"o0@example.com", "o1@example.com", "o2@example.com"}));
+    const auto missing = store_->campaignRecipients(9999, {.state = std::nullopt, .limit = 10, .offset = 0});
+    EXPECT_EQ(missing.total, 0);
+    EXPECT_TRUE(missing.recipients.empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LedgerTest, ::testing::Values("sqlite", "postgresql"),
