@@ -132,9 +132,17 @@ std::string describeBusError(std::string_view name, std::string_view message, Bu
     if (name == "org.freedesktop.DBus.Error.NoReply" || name == "org.freedesktop.DBus.Error.Timeout" ||
         name == "org.freedesktop.DBus.Error.TimedOut")
         return "campaignd did not answer within " + std::to_string(timeoutSeconds) + " seconds";
-    if (name == "org.freedesktop.DBus.Error.AccessDenied")
-        return "the " + busName + " bus refused the call: " +
+    if (name == "org.freedesktop.DBus.Error.AccessDenied") {
+        // campaignd's system bus policy refuses only the methods that return personal data
+        // (org.campaignd.Campaignd1.conf): say which groups may call them.
+        std::string hint;
+        if (bus == BusKind::System)
+            hint = " (addresses, names, bounces and job results are only for root and the members of the "
+                   "\"campaignd\" and \"campaignd-readers\" groups; an administrator can add you to "
+                   "campaignd-readers: adduser USER campaignd-readers)";
+        return "the " + busName + " bus refused the call" + hint + ": " +
                std::string(message.empty() ? "access denied" : message);
+    }
     if (name == "org.freedesktop.DBus.Error.UnknownMethod" ||
         name == "org.freedesktop.DBus.Error.UnknownInterface" ||
         name == "org.freedesktop.DBus.Error.UnknownProperty")

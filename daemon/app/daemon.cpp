@@ -150,7 +150,7 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
       plugins_(startPlugins(config_)),
       chosen_(choosePluginsOrFail(config_, *plugins_)),
       connection_(connectToBus(options_.user)),
-      access_(config_.adminGroup),
+      access_(config_.adminGroup, config_.readerGroup),
       campaigns_(*store_, *store_, *store_, *store_, systemNow),
       recipients_(*store_, systemNow),
       rejections_(storage::openStore(config_.database), systemNow, config_.softBounceLimit),

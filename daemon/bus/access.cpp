@@ -42,12 +42,12 @@ std::vector<gid_t> groupsOfUser(uid_t uid) {
 
 }  // namespace
 
-AccessPolicy::AccessPolicy(std::string adminGroup) : adminGroup_(std::move(adminGroup)) {}
+AccessPolicy::AccessPolicy(std::string adminGroup, std::string readerGroup)
+    : adminGroup_(std::move(adminGroup)), readerGroup_(std::move(readerGroup)) {}
 
-bool AccessPolicy::uidMayMutate(uid_t uid, const sdbus::Message& message) const {
-    if (uid == 0 || uid == geteuid()) return true;
-    const auto admin = groupId(adminGroup_);
-    if (!admin) return false;
+bool AccessPolicy::uidIsInGroup(uid_t uid, const sdbus::Message& message, const std::string& group) const {
+    const auto gid = groupId(group);
+    if (!gid) return false;
     auto groups = groupsOfUser(uid);
     try {
         const auto fromBus = message.getCredsSupplementaryGids();
@@ -55,11 +55,11 @@ bool AccessPolicy::uidMayMutate(uid_t uid, const sdbus::Message& message) const 
     } catch (const sdbus::Error&) {
         // The bus does not report supplementary groups; the group database decides alone.
     }
-    return std::find(groups.begin(), groups.end(), *admin) != groups.end();
+    return std::find(groups.begin(), groups.end(), *gid) != groups.end();
 }
 
-void AccessPolicy::requireAdmin(const sdbus::Message* message, std::string_view action,
-                                std::string_view why) const {
+void AccessPolicy::require(const sdbus::Message* message, Access access, std::string_view action) const {
+    if (access == Access::Open || access == Access::JobOwner) return;
     uid_t uid = 0;
     try {
         if (!message) throw sdbus::Error("org.freedesktop.DBus.Error.Failed", "no message");
@@ -70,13 +70,19 @@ void AccessPolicy::requireAdmin(const sdbus::Message* message, std::string_view 
         throw Error(ErrorCode::PermissionDenied,
                     std::string(action) + ": the caller's credentials could not be checked");
     }
-    if (uidMayMutate(uid, *message)) return;
+    if (uid == 0 || uid == geteuid() || uidIsInGroup(uid, *message, adminGroup_)) return;
+    if (access == Access::Personal && uidIsInGroup(uid, *message, readerGroup_)) return;
     log::notice("refused a call from an unprivileged user",
-                {{"ACTION", std::string(action)}, {"CALLER_UID", std::to_string(uid)}});
+                {{"ACTION", std::string(action)}, {"ACCESS", std::string(toString(access))},
+                 {"CALLER_UID", std::to_string(uid)}});
+    if (access == Access::Personal)
+        throw Error(ErrorCode::PermissionDenied,
+                    std::string(action) + " returns personal data (addresses, names): only root and members of the \"" +
+                        adminGroup_ + "\" or \"" + readerGroup_ + "\" group may call it (uid " +
+                        std::to_string(uid) + " is neither)");
     throw Error(ErrorCode::PermissionDenied,
-                std::string(action) + " " + std::string(why) + ": only root and members of the \"" +
-                    adminGroup_ + "\" group may do that (uid " + std::to_string(uid) +
-                    " is neither)");
+                std::string(action) + " changes campaignd's data: only root and members of the \"" +
+                    adminGroup_ + "\" group may do that (uid " + std::to_string(uid) + " is neither)");
 }
 
 }  // namespace campaignd::bus

@@ -1,35 +1,47 @@
-// access.h: who may change campaignd's state, or read personal data in bulk (the bounce export,
-// a campaign's recipients with the servers' replies). A caller may call such a method if it is
-// root, runs as the daemon's own user, or is a member of the admin group (AdminGroup=,
-// default "campaignd"). The caller's uid comes from the bus (the kernel's peer credentials,
-// as dbus-daemon reports them), never from anything the caller says; its groups are those of
-// that uid in the group database, plus the supplementary groups the bus reports. This check
-// stands on top of the D-Bus policy file, not instead of it.
+// access.h: who may call what (the table is api_access.h). A caller may call a mutating method
+// if it is root, runs as the daemon's own user, or is a member of the admin group (AdminGroup=,
+// default "campaignd"); a method that returns personal data (addresses, names, per-recipient
+// rows) also if it is a member of the reader group (ReaderGroup=, default "campaignd-readers"),
+// for staff who look recipients up but must not change or send anything. The caller's uid comes
+// from the bus (the kernel's peer credentials, as dbus-daemon reports them), never from anything
+// the caller says; its groups are those of that uid in the group database, plus the
+// supplementary groups the bus reports. This check stands on top of the D-Bus policy file, not
+// instead of it, and refuses what the policy refuses (both follow api_access.h).
 #pragma once
+
+#include <sys/types.h>
 
 #include <string>
 #include <string_view>
 
 #include <sdbus-c++/Message.h>
 
+#include "bus/api_access.h"
+
 namespace campaignd::bus {
 
 class AccessPolicy {
 public:
-    explicit AccessPolicy(std::string adminGroup);
+    AccessPolicy(std::string adminGroup, std::string readerGroup);
 
-    // Throws Error(PermissionDenied) unless the sender of `message` may mutate state.
-    // `action` names what was refused in the message ("CreateCampaign"); `why` says why it
-    // is for administrators ("changes campaignd's data", "reads personal data").
-    void requireAdmin(const sdbus::Message* message, std::string_view action,
-                      std::string_view why = "changes campaignd's data") const;
+    // Throws Error(PermissionDenied) unless the sender of `message` may call a member of class
+    // `access` (Open and JobOwner pass here: the latter is the handler's to check). `action`
+    // names what was refused in the message ("CreateCampaign").
+    void require(const sdbus::Message* message, Access access, std::string_view action) const;
+    void requireAdmin(const sdbus::Message* message, std::string_view action) const {
+        require(message, Access::Admin, action);
+    }
 
-    void setAdminGroup(std::string adminGroup) { adminGroup_ = std::move(adminGroup); }
+    void setGroups(std::string adminGroup, std::string readerGroup) {
+        adminGroup_ = std::move(adminGroup);
+        readerGroup_ = std::move(readerGroup);
+    }
 
 private:
-    bool uidMayMutate(uid_t uid, const sdbus::Message& message) const;
+    bool uidIsInGroup(uid_t uid, const sdbus::Message& message, const std::string& group) const;
 
     std::string adminGroup_;
+    std::string readerGroup_;
 };
 
 }  // namespace campaignd::bus

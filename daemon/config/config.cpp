@@ -77,6 +77,11 @@ void setAdminGroup(Config& c, const IniValue& v) {
     c.adminGroup = v.value;
 }
 
+void setReaderGroup(Config& c, const IniValue& v) {
+    if (v.value.empty()) fail(v, "must name a group");
+    c.readerGroup = v.value;
+}
+
 void setLogLevel(Config& c, const IniValue& v) {
     if (!log::parseLevel(v.value, c.logLevel))
         fail(v, "\"" + v.value + "\" is not one of debug, info, notice, warning, error");
@@ -307,6 +312,7 @@ const std::vector<KeySpec>& keys() {
         {"Daemon", "PluginDirectory", setPluginDirectory},
         {"Daemon", "AdminEmail", setAdminEmail},
         {"Daemon", "AdminGroup", setAdminGroup},
+        {"Daemon", "ReaderGroup", setReaderGroup},
         {"Daemon", "LogLevel", setLogLevel},
         {"Daemon", "StateDirectory", setStateDirectory},
         {"Import", "MaxFileSize", setImportMaxFileSize},

@@ -70,6 +70,7 @@ struct Config {
     std::string pluginDirectory;  // absolute
     std::string adminEmail;       // normalised; reports go here
     std::string adminGroup = "campaignd";  // members may call mutating methods
+    std::string readerGroup = "campaignd-readers";  // members may read personal data, not change it
     log::Level logLevel = log::Level::Info;
     std::string stateDirectory;   // absolute; the VERP secret and the instance id live here
     // [Import]

@@ -55,6 +55,7 @@ TEST_F(ConfigTest, MissingDefaultFileGivesDefaults) {
     EXPECT_EQ(c.database, defaults_.database);
     EXPECT_EQ(c.pluginDirectory, defaults_.pluginDirectory);
     EXPECT_EQ(c.adminGroup, "campaignd");
+    EXPECT_EQ(c.readerGroup, "campaignd-readers");
     EXPECT_TRUE(c.files.empty());
 }
 
@@ -65,12 +66,13 @@ TEST_F(ConfigTest, MissingExplicitFileIsAnError) {
 TEST_F(ConfigTest, ReadsValuesCommentsAndWhitespace) {
     write(main_,
           "# a comment\n; another\n\n[Daemon]\n  Database = sqlite:/srv/c.db  \n"
-          "AdminEmail=Reports@EXAMPLE.org\nAdminGroup=mailadmins\nLogLevel=debug\n"
+          "AdminEmail=Reports@EXAMPLE.org\nAdminGroup=mailadmins\nReaderGroup=helpdesk\nLogLevel=debug\n"
           "[Plugin smtp]\nURL=smtp://127.0.0.1:25\n");
     const Config c = loadConfig(main_, true, defaults_);
     EXPECT_EQ(c.database, "sqlite:/srv/c.db");
     EXPECT_EQ(c.adminEmail, "Reports@example.org");
     EXPECT_EQ(c.adminGroup, "mailadmins");
+    EXPECT_EQ(c.readerGroup, "helpdesk");
     EXPECT_EQ(c.logLevel, campaignd::log::Level::Debug);
     EXPECT_EQ(c.plugins.at("smtp").at("URL"), "smtp://127.0.0.1:25");
     EXPECT_EQ(c.files, std::vector<std::string>{main_});

@@ -94,6 +94,10 @@ TEST(BusErrors, BusRefusalsAndOthers)
     EXPECT_NE(describeBusError("org.freedesktop.DBus.Error.AccessDenied", "Rejected send message", BusKind::System, 30)
                   .find("system bus refused"),
               std::string::npos);
+    // The bus refuses only personal data: the user learns which group to ask for.
+    EXPECT_NE(describeBusError("org.freedesktop.DBus.Error.AccessDenied", "Rejected send message", BusKind::System, 30)
+                  .find("campaignd-readers"),
+              std::string::npos);
     EXPECT_EQ(describeBusError("org.example.Other", "something broke", BusKind::System, 30), "something broke");
     EXPECT_EQ(describeBusError("org.example.Other", "", BusKind::System, 30), "org.example.Other");
 }

@@ -102,6 +102,7 @@ void fuzzLoadConfig(std::string_view input) {
     check(!c.pluginDirectory.empty() && c.pluginDirectory.front() == '/',
           "PluginDirectory= is absolute", c.pluginDirectory);
     check(!c.adminGroup.empty(), "AdminGroup= names a group");
+    check(!c.readerGroup.empty(), "ReaderGroup= names a group");
     std::string again;
     try {
         again = campaignd::rules::normalizeEmail(c.adminEmail);
