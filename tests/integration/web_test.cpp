@@ -258,6 +258,27 @@ TEST_P(WebTest, RunsFromASocketHandedOverBySystemdSocketActivate) {
     EXPECT_EQ(status("grace@example.org"), "unsubscribed");
 }
 
+// A person in headless Chromium (web_browser.py): the unsubscribe link from the delivered
+// message, the button, the confirmation; then "view in browser". The daemon then shows the
+// recipient unsubscribed, and only them.
+TEST_P(WebTest, APersonInABrowserUnsubscribesWithTheButtonAndViewsTheMessage) {
+    if (!fs::exists("/usr/bin/chromedriver") || !fs::exists("/usr/bin/chromium"))
+        GTEST_SKIP() << "needs chromium and chromium-driver (debian/control, <!nocheck>)";
+    startWeb();
+    const auto messages = sendCampaign();
+    const std::string& ada = messages.at("ada@example.org");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(ada, m, std::regex("href=3D\"(https://news\\.example\\.org/v/[0-9a-z-]+)\"")));
+    const std::string view = local(m[1].str());
+    ProcessOptions options;
+    options.env["HOME"] = dir_.path().string();
+    const auto r = run({"/usr/bin/python3", WEB_BROWSER_SCRIPT, unsubscribeUrl(ada), view, "Hello Ada!"}, options, 120s);
+    EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("You are unsubscribed"), std::string::npos) << r.out;
+    EXPECT_EQ(status("ada@example.org"), "unsubscribed");
+    EXPECT_EQ(status("grace@example.org"), "subscribed");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, WebTest, ::testing::Values(Backend::Sqlite, Backend::Postgres), backendTestName);
 
 // On a system-type bus with the project's policy: another local user may not call the Web
