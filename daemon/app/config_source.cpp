@@ -20,11 +20,13 @@ void reload(const ConfigSource& source, config::Config& running, bus::AccessPoli
         const auto fresh = source.load();
         log::setMinimumLevel(fresh.logLevel);
         access.setGroups(fresh.adminGroup, fresh.readerGroup);
+        access.setWebUser(fresh.web.user);
         if (fresh.database != running.database || fresh.pluginDirectory != running.pluginDirectory)
             log::notice("Database= and PluginDirectory= take effect at the next restart");
         running.logLevel = fresh.logLevel;
         running.adminGroup = fresh.adminGroup;
         running.readerGroup = fresh.readerGroup;
+        running.web.user = fresh.web.user;
         log::info("configuration reloaded");
     } catch (const config::ConfigError& e) {
         log::error(std::string("reload refused, keeping the running configuration: ") + e.what());

@@ -159,6 +159,9 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
       bounces_(*store_, *store_, *store_, systemNow, bounceSettings()),
       sending_(*store_, campaigns_, engineControl_),
       reportMailer_(reportDependencies(), reportSettings(config_)),
+      web_(*store_, *store_, recipients_,
+           [this](const Campaign& c) { return engine_.messageSettings(c); },
+           [this] { return engine_.verpSettings().secret; }),
       jobs_(io_,
             [this](const bus::JobSnapshot& job) {
                 manager_.emitJobFinished(job.id, job.kind, std::string(bus::toString(job.state)), job.result);
@@ -176,6 +179,7 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
                bus::DaemonInfo{CAMPAIGND_VERSION, store_->backendName(), store_->location(),
                                static_cast<std::uint64_t>(store_->schemaVersion()), systemNow(),
                                options_.user ? "user" : "system"}),
+      webObject_(*connection_, web_, access_),
       loop_(io_, *connection_,
             [this](const std::string& why) {
                 log::error("lost the connection to the bus; exiting: " + why);
@@ -185,6 +189,7 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
             }),
       stopSignals_(io_, SIGTERM, SIGINT),
       hangup_(io_, SIGHUP) {
+    access_.setWebUser(config_.web.user);
     campaigns_.setTransportCheck([this](const std::string& name) { return config_.transports.count(name) > 0; });
     sending_.addCompletionListener([this](const Campaign& c) { reportMailer_.campaignCompleted(c); });
     manager_.publishExisting();

@@ -24,6 +24,7 @@
 #include "bus/import_jobs.h"
 #include "bus/job_runner.h"
 #include "bus/objects.h"
+#include "bus/web_object.h"
 #include "config/config.h"
 #include "delivery/engine.h"
 #include "plugin-host/plugin_host.h"
@@ -33,6 +34,7 @@
 #include "services/rejection_recorder.h"
 #include "services/report_mailer.h"
 #include "services/sending_service.h"
+#include "services/web_service.h"
 #include "storage/store.h"
 
 namespace campaignd::app {
@@ -117,6 +119,8 @@ private:
     services::BounceService bounces_;
     services::SendingService sending_;
     services::ReportMailer reportMailer_;
+    // campaignd-web's questions, by token: on the bus thread's store, with the engine's settings.
+    services::WebService web_;
     // Long bus calls run as jobs on threads of their own; the runner joins them (or, for one
     // stuck inside a plugin past the grace period, ends the process) before the parts above go.
     bus::JobRunner jobs_;
@@ -124,6 +128,7 @@ private:
     bus::BounceJobs bounceJobs_;
     bus::Services busServices_;
     bus::ManagerObject manager_;
+    bus::WebObject webObject_;
     bus::BusLoop loop_;
     boost::asio::signal_set stopSignals_;
     boost::asio::signal_set hangup_;

@@ -60,6 +60,7 @@ bool AccessPolicy::uidIsInGroup(uid_t uid, const sdbus::Message& message, const 
 
 void AccessPolicy::require(const sdbus::Message* message, Access access, std::string_view action) const {
     if (access == Access::Open || access == Access::JobOwner) return;
+    if (access == Access::Web) return requireWebCaller(message, action);
     uid_t uid = 0;
     try {
         if (!message) throw sdbus::Error("org.freedesktop.DBus.Error.Failed", "no message");
@@ -83,6 +84,33 @@ void AccessPolicy::require(const sdbus::Message* message, Access access, std::st
     throw Error(ErrorCode::PermissionDenied,
                 std::string(action) + " changes campaignd's data: only root and members of the \"" +
                     adminGroup_ + "\" group may do that (uid " + std::to_string(uid) + " is neither)");
+}
+
+void AccessPolicy::requireWebCaller(const sdbus::Message* message, std::string_view action) const {
+    uid_t uid = 0;
+    try {
+        if (!message) throw sdbus::Error("org.freedesktop.DBus.Error.Failed", "no message");
+        uid = message->getCredsUid();
+    } catch (const sdbus::Error&) {
+        log::warning("refused a call whose sender's credentials are unknown",
+                     {{"ACTION", std::string(action)}});
+        throw Error(ErrorCode::PermissionDenied,
+                    std::string(action) + ": the caller's credentials could not be checked");
+    }
+    if (uid == 0 || uid == geteuid()) return;
+    if (!webUser_.empty()) {
+        std::vector<char> buf(16384);
+        struct passwd pw {};
+        struct passwd* result = nullptr;
+        if (getpwnam_r(webUser_.c_str(), &pw, buf.data(), buf.size(), &result) == 0 && result &&
+            result->pw_uid == uid)
+            return;
+    }
+    log::notice("refused a web call from another user",
+                {{"ACTION", std::string(action)}, {"CALLER_UID", std::to_string(uid)}});
+    throw Error(ErrorCode::PermissionDenied,
+                std::string(action) + " is for campaignd-web: only root and the user \"" + webUser_ +
+                    "\" ([Web] User=) may call it (uid " + std::to_string(uid) + " may not)");
 }
 
 }  // namespace campaignd::bus

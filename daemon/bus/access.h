@@ -7,6 +7,9 @@
 // the caller says; its groups are those of that uid in the group database, plus the
 // supplementary groups the bus reports. This check stands on top of the D-Bus policy file, not
 // instead of it, and refuses what the policy refuses (both follow api_access.h).
+// The web interface (org.campaignd.Campaignd1.Web, for campaignd-web) is narrower: root, the
+// daemon's own user, and the [Web] User= only; the admin group is not enough, since those
+// methods act for a recipient, not for an administrator.
 #pragma once
 
 #include <sys/types.h>
@@ -37,11 +40,17 @@ public:
         readerGroup_ = std::move(readerGroup);
     }
 
+    // Throws Error(PermissionDenied) unless the sender of `message` is root, the daemon's own
+    // user, or the web user ([Web] User=, looked up at each call).
+    void requireWebCaller(const sdbus::Message* message, std::string_view action) const;
+    void setWebUser(std::string webUser) { webUser_ = std::move(webUser); }
+
 private:
     bool uidIsInGroup(uid_t uid, const sdbus::Message& message, const std::string& group) const;
 
     std::string adminGroup_;
     std::string readerGroup_;
+    std::string webUser_ = "campaignd-web";
 };
 
 }  // namespace campaignd::bus

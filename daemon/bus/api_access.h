@@ -22,6 +22,9 @@ enum class Access {
                // own user, and members of AdminGroup= or ReaderGroup=
     Admin,     // changes state: root, the daemon's own user, and members of AdminGroup=
     JobOwner,  // the user who started the job, or as Admin; the handler checks (CancelJob)
+    Web,       // acts for a recipient who holds a token: root, the daemon's own user and the
+               // [Web] User= (campaignd-web) only, not the admin group; the bus policy refuses
+               // the whole interface to everyone else
 };
 
 enum class MemberKind { Method, Signal, Property };
@@ -35,6 +38,7 @@ struct ApiMember {
 
 inline constexpr std::string_view kManagerInterface = "org.campaignd.Campaignd1.Manager";
 inline constexpr std::string_view kCampaignInterface = "org.campaignd.Campaignd1.Campaign";
+inline constexpr std::string_view kWebInterface = "org.campaignd.Campaignd1.Web";
 
 // Properties must stay Open: the bus policy cannot tell one property from another (they are
 // all read through org.freedesktop.DBus.Properties.Get), so personal data never goes in one.
@@ -101,6 +105,11 @@ inline constexpr ApiMember kApiAccess[] = {
     {kCampaignInterface, MemberKind::Method, "Pause", Access::Admin},
     {kCampaignInterface, MemberKind::Method, "Resume", Access::Admin},
     {kCampaignInterface, MemberKind::Method, "Cancel", Access::Admin},
+
+    // org.campaignd.Campaignd1.Web (campaignd-web; the handlers check with requireWebCaller)
+    {kWebInterface, MemberKind::Method, "DescribeToken", Access::Web},
+    {kWebInterface, MemberKind::Method, "Unsubscribe", Access::Web},
+    {kWebInterface, MemberKind::Method, "ViewMessage", Access::Web},
 };
 
 // The access of a method of `interface`; nullopt when the table does not list it.
@@ -116,6 +125,7 @@ constexpr std::string_view toString(Access a) {
     case Access::Personal: return "personal";
     case Access::Admin: return "admin";
     case Access::JobOwner: return "job-owner";
+    case Access::Web: return "web";
     }
     return "?";
 }

@@ -300,6 +300,25 @@ void setPluginChoice(PluginChoice& choice, const IniValue& v) {
     choice.at = v.file + ":" + std::to_string(v.line);
 }
 
+void setWebPublicUrl(Config& c, const IniValue& v) {
+    std::string url = v.value;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0)
+        fail(v, "must be the http(s) URL campaignd-web is reached at, as in https://news.example.org");
+    const auto host = url.find("://") + 3;
+    if (host >= url.size() || url.find_first_of("?#{}\"<> \t", host) != std::string::npos)
+        fail(v, "must be a plain http(s) URL (a host, optionally a path), with no query, fragment or braces");
+    c.web.publicUrl = url;
+}
+
+void setWebUser(Config& c, const IniValue& v) {
+    if (v.value.empty() || v.value.size() > 32 ||
+        v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+            std::string::npos)
+        fail(v, "must be a user name");
+    c.web.user = v.value;
+}
+
 struct KeySpec {
     std::string_view section;
     std::string_view key;
@@ -326,6 +345,8 @@ const std::vector<KeySpec>& keys() {
         {"Bounces", "PasswordCredential", setBounceSourceKey},
         {"Bounces", "AfterProcessing", setBounceSourceKey},
         {"Bounces", "Timeout", setBounceSourceKey},
+        {"Web", "PublicURL", setWebPublicUrl},
+        {"Web", "User", setWebUser},
     };
     return kKeys;
 }

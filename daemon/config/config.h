@@ -64,6 +64,18 @@ struct SendingConfig {
     std::string instanceId;         // InstanceId=; empty: <StateDirectory>/instance-id, made once
 };
 
+// "[Web]": the public side, campaignd-web (web/).
+struct WebConfig {
+    // PublicURL=: where campaignd-web is reached from the internet ("https://news.example.org",
+    // no trailing '/'); empty: none. When set, messages get List-Unsubscribe and
+    // {{unsubscribe_url}} = PublicURL + "/u/<campaign id>-<token>" (unless [Sending]
+    // UnsubscribeURL= names a site's own endpoint) and {{view_url}} = PublicURL + "/v/...".
+    std::string publicUrl;
+    // User=: the user campaignd-web runs as; it (with root and the daemon's own user) may call
+    // org.campaignd.Campaignd1.Web. Empty: nobody else.
+    std::string user = "campaignd-web";
+};
+
 struct Config {
     // [Daemon]
     std::string database;         // "sqlite:/abs/path" or "postgresql://..."
@@ -85,6 +97,8 @@ struct Config {
     std::map<std::string, TransportConfig> transports;
     // [Sending]
     SendingConfig sending;
+    // [Web]
+    WebConfig web;
     // URL=, Username=, PasswordFile=, PasswordCredential=, AfterProcessing= for the bounce
     // source plugin, in the order given (the plugin checks them again at start-up and when it
     // runs), and "FILE:LINE" of each, for the plugin's verdict.

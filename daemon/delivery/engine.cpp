@@ -116,6 +116,11 @@ mail::MessageSettings DeliveryEngine::messageSettings(const Campaign& campaign) 
     s.verp = verpSettings();
     s.unsubscribeUrl = sending.unsubscribeUrl;
     s.unsubscribeMailto = sending.unsubscribeMailto;
+    // [Web] PublicURL=: campaignd-web's pages. A site's own UnsubscribeURL= still wins.
+    if (const std::string& web = config_.web.publicUrl; !web.empty()) {
+        if (s.unsubscribeUrl.empty()) s.unsubscribeUrl = web + "/u/{campaign_id}-{token}";
+        s.viewUrl = web + "/v/{campaign_id}-{token}";
+    }
     s.subjectTag = campaign.subjectTag;
     return s;
 }

@@ -113,6 +113,9 @@ public:
     // The VERP envelope settings messages are sent with (the secret made once in the state
     // directory): what bounce processing needs to map a notice's address back to them.
     mail::VerpSettings verpSettings();
+    // The settings a campaign's messages are composed with ([Sending], and [Web] PublicURL=
+    // for the unsubscribe and view URLs): what "view in browser" renders with, too.
+    mail::MessageSettings messageSettings(const Campaign& campaign);
 
     // The largest Connections= value, so recover() knows every worker name there may be.
     static constexpr unsigned kMaxConnections = 64;
@@ -123,7 +126,6 @@ private:
     struct Pipe;  // a worker's WorkerPipeline (pipeline.h)
 
     std::shared_ptr<Transport> transportShared(const config::TransportConfig& t);
-    mail::MessageSettings messageSettings(const Campaign& campaign);
     const std::string& verpSecret();
     void launch(const std::shared_ptr<Run>& run);
     void work(const std::shared_ptr<Run>& run, unsigned index);

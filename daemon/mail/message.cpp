@@ -44,8 +44,9 @@ constexpr std::size_t kMaxUrl = 900;  // a List-Unsubscribe URL stays well insid
 // `false`, so that {{^name}}Hello{{/name}} works for a recipient without a name.
 class RecipientContext final : public kainjow::mustache::basic_context<std::string> {
 public:
-    RecipientContext(const std::string& name, const std::string& email, const std::string& unsubscribeUrl)
-        : name_(value(name)), email_(value(email)), unsubscribeUrl_(value(unsubscribeUrl)) {}
+    RecipientContext(const std::string& name, const std::string& email, const std::string& unsubscribeUrl,
+                     const std::string& viewUrl = {})
+        : name_(value(name)), email_(value(email)), unsubscribeUrl_(value(unsubscribeUrl)), viewUrl_(value(viewUrl)) {}
 
     void push(const Data*) override {}
     void pop() override {}
@@ -53,13 +54,14 @@ public:
         if (name == "name") return &name_;
         if (name == "email") return &email_;
         if (name == "unsubscribe_url") return &unsubscribeUrl_;
+        if (name == "view_url") return &viewUrl_;
         return nullptr;
     }
     const Data* get_partial(const std::string&) const override { return nullptr; }
 
 private:
     static Data value(const std::string& s) { return s.empty() ? Data(false) : Data(s); }
-    Data name_, email_, unsubscribeUrl_;
+    Data name_, email_, unsubscribeUrl_, viewUrl_;
 };
 
 // What kainjow's render() writes to: appends to a string without an ostringstream.
@@ -72,10 +74,11 @@ struct StringSink {
 };
 
 // How many URLs the sanitiser would refuse in the HTML rendered for a recipient named `name`.
-std::size_t refusedUrls(Mustache& html, const std::string& name, const std::string& unsubscribeUrl) {
+std::size_t refusedUrls(Mustache& html, const std::string& name, const std::string& unsubscribeUrl,
+                        const std::string& viewUrl) {
     std::string out;
     StringSink sink{&out};
-    RecipientContext context(name, "someone@example.org", unsubscribeUrl);
+    RecipientContext context(name, "someone@example.org", unsubscribeUrl, viewUrl);
     html.render(context, sink);
     std::size_t refused = 0;
     for (const auto& r : rules::sanitizeHtmlReporting(out).removed)
@@ -197,10 +200,12 @@ struct CampaignTemplate::Impl {
     std::string messageIdDomain;
     std::string fromHeader;        // "From: ...\r\n"
     std::string constantSubject;   // "Subject: ...\r\n" when the subject has no tags
+    std::string constantSubjectText;  // the subject as given, when it has no tags
     std::string subjectSuffix;     // " [CID:N]" or empty
     std::string constantHeaders;   // MIME-Version ... up to, not including, List-Unsubscribe
     std::string oneClickHeader;    // List-Unsubscribe-Post, for an https URL
     std::string unsubscribeUrl;    // template with {campaign_id} replaced; {token} left
+    std::string viewUrl;           // the same for {{view_url}}
     std::string unsubscribeMailto;
     std::string textTemplate;
     bool hasHtml = false;
@@ -241,23 +246,26 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
         throw Error(ErrorCode::InvalidArgument, std::string("Message-ID domain: ") + e.what());
     }
 
-    // Unsubscribe: the URL template and the mailto address.
-    if (!settings.unsubscribeUrl.empty()) {
-        const std::string& url = settings.unsubscribeUrl;
+    // Unsubscribe and "view in browser": the URL templates, and the mailto address.
+    const auto urlTemplate = [&](const std::string& url, const char* what) {
         if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0)
-            throw Error(ErrorCode::InvalidArgument, "unsubscribe URL: must start with https:// or http://");
+            throw Error(ErrorCode::InvalidArgument, std::string(what) + ": must start with https:// or http://");
         for (unsigned char c : url)
             if (!isUrlCharacter(c))
                 throw Error(ErrorCode::InvalidArgument,
-                            "unsubscribe URL: contains \"" + rules::quoteForMessage(std::string(1, static_cast<char>(c))) +
-                                "\"; %-encode it");
+                            std::string(what) + ": contains \"" +
+                                rules::quoteForMessage(std::string(1, static_cast<char>(c))) + "\"; %-encode it");
         if (url.find("{token}") == std::string::npos)
             throw Error(ErrorCode::InvalidArgument,
-                        "unsubscribe URL: must contain {token}, which names the recipient");
-        t.unsubscribeUrl = replaceAll(url, "{campaign_id}", std::to_string(campaign.id));
-        if (t.unsubscribeUrl.size() > kMaxUrl)
-            throw Error(ErrorCode::InvalidArgument, "unsubscribe URL: longer than " + std::to_string(kMaxUrl) + " octets");
-    }
+                        std::string(what) + ": must contain {token}, which names the recipient");
+        std::string out = replaceAll(url, "{campaign_id}", std::to_string(campaign.id));
+        if (out.size() > kMaxUrl)
+            throw Error(ErrorCode::InvalidArgument,
+                        std::string(what) + ": longer than " + std::to_string(kMaxUrl) + " octets");
+        return out;
+    };
+    if (!settings.unsubscribeUrl.empty()) t.unsubscribeUrl = urlTemplate(settings.unsubscribeUrl, "unsubscribe URL");
+    if (!settings.viewUrl.empty()) t.viewUrl = urlTemplate(settings.viewUrl, "view URL");
     if (!settings.unsubscribeMailto.empty()) {
         try {
             t.unsubscribeMailto = rules::normalizeEmail(settings.unsubscribeMailto);
@@ -295,6 +303,13 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
                             "the campaign uses {{unsubscribe_url}}, but no unsubscribe URL or "
                             "address is configured");
     }
+    if (t.viewUrl.empty()) {
+        for (const std::string* text : {&campaign.subject, &html, static_cast<const std::string*>(&t.textTemplate)})
+            if (usesVariable(*text, "view_url"))
+                throw Error(ErrorCode::InvalidArgument,
+                            "the campaign uses {{view_url}}, but no view URL is configured "
+                            "([Web] PublicURL=)");
+    }
     const auto verbatim = [](const std::string& s) { return s; };
     if (campaign.subject.find("{{") != std::string::npos) {
         t.subject = std::make_unique<Mustache>(campaign.subject);
@@ -312,8 +327,9 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
         const std::string sampleUnsubscribe =
             !t.unsubscribeUrl.empty() ? replaceAll(t.unsubscribeUrl, "{token}", "token")
             : !t.unsubscribeMailto.empty() ? "mailto:" + t.unsubscribeMailto : std::string();
-        if (refusedUrls(*t.html, "javascript:alert(document.domain)//", sampleUnsubscribe) >
-            refusedUrls(*t.html, "Ada", sampleUnsubscribe))
+        const std::string sampleView = replaceAll(t.viewUrl, "{token}", "token");
+        if (refusedUrls(*t.html, "javascript:alert(document.domain)//", sampleUnsubscribe, sampleView) >
+            refusedUrls(*t.html, "Ada", sampleUnsubscribe, sampleView))
             throw Error(ErrorCode::InvalidArgument,
                         withField("HTML content", "a recipient's name would choose where one of its links goes "
                                                   "(a name \"javascript:...\" makes a live script link); write "
@@ -321,6 +337,7 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
     }
     if (settings.subjectTag) t.subjectSuffix = " [CID:" + std::to_string(campaign.id) + "]";
     if (!t.subject) {
+        t.constantSubjectText = campaign.subject;
         HeaderWriter subject(t.constantSubject, "Subject");
         subject.unstructured(cleanHeaderText(campaign.subject + t.subjectSuffix));
         subject.finish();
@@ -373,6 +390,42 @@ CampaignTemplate::CampaignTemplate(CampaignTemplate&&) noexcept = default;
 CampaignTemplate& CampaignTemplate::operator=(CampaignTemplate&&) noexcept = default;
 
 Id CampaignTemplate::campaignId() const { return impl_->campaignId; }
+
+BrowserView CampaignTemplate::renderForBrowser(const Recipient& recipient) const {
+    const Impl& t = *impl_;
+    if (recipient.id <= 0) throw Error(ErrorCode::InvalidArgument, "recipient id must be positive");
+    std::string email;
+    try {
+        email = rules::normalizeEmail(recipient.email);
+    } catch (const Error& e) {
+        throw Error(ErrorCode::InvalidArgument, std::string("recipient ") + e.what());
+    }
+    const std::string name = cleanHeaderText(recipient.name);
+    const std::string token = recipientToken(t.settings.verp.secret, t.campaignId, recipient.id);
+    const std::string unsubscribeUrl =
+        !t.unsubscribeUrl.empty() ? replaceAll(t.unsubscribeUrl, "{token}", token)
+        : !t.unsubscribeMailto.empty()
+            ? "mailto:" + t.unsubscribeMailto + "?subject=unsubscribe%20" + std::to_string(t.campaignId) + "-" + token
+            : std::string();
+    RecipientContext context(name, email, unsubscribeUrl, replaceAll(t.viewUrl, "{token}", token));
+    BrowserView view;
+    StringSink subjectSink{&view.subject};
+    if (t.subject)
+        t.subject->render(context, subjectSink);
+    else
+        view.subject = t.constantSubjectText;
+    view.subject = cleanHeaderText(view.subject + t.subjectSuffix);
+    StringSink sink{&view.html};
+    if (t.html) {
+        t.html->render(context, sink);
+    } else {
+        std::string text;
+        StringSink textSink{&text};
+        t.text->render(context, textSink);
+        view.html = "<pre>" + escapeHtml(text) + "</pre>";
+    }
+    return view;
+}
 const std::string& CampaignTemplate::textTemplate() const { return impl_->textTemplate; }
 
 ComposedMessage CampaignTemplate::render(const Recipient& recipient) const {
@@ -397,7 +450,7 @@ ComposedMessage CampaignTemplate::render(const Recipient& recipient,
         : !t.unsubscribeMailto.empty()
             ? "mailto:" + t.unsubscribeMailto + "?subject=unsubscribe%20" + campaign + "-" + token
             : std::string();
-    RecipientContext context(name, message.recipient, unsubscribeUrl);
+    RecipientContext context(name, message.recipient, unsubscribeUrl, replaceAll(t.viewUrl, "{token}", token));
 
     const VerpSettings& verp = t.settings.verp;
     message.envelopeFrom = verp.prefix + verp.delimiter + campaign + "-" + token + "@" + verp.domain;

@@ -33,8 +33,20 @@ struct MessageSettings {
     // and "{token}" (required) are replaced; an https URL also gets List-Unsubscribe-Post
     // (RFC 8058 one-click). Empty: none.
     std::string unsubscribeUrl;
+    // The "view in browser" URL for {{view_url}}, with "{campaign_id}" and "{token}" (required)
+    // replaced as in unsubscribeUrl. Empty: none, and a campaign using {{view_url}} is refused.
+    std::string viewUrl;
     // The original design's subject tag: " [CID:<campaign id>]" after the subject.
     bool subjectTag = true;
+};
+
+// The campaign as one recipient sees it in a browser ("view in browser"): the subject and the
+// HTML body rendered for them (values HTML-escaped as in the message), or, for a campaign with
+// no HTML, the text body escaped inside <pre>. The HTML is what the message carries; a caller
+// that serves it sanitises it again (rules/html_sanitizer.h).
+struct BrowserView {
+    std::string subject;
+    std::string html;
 };
 
 struct ComposedMessage {
@@ -60,6 +72,9 @@ public:
     // address is not a valid mailbox. Safe to call from several threads at once.
     ComposedMessage render(const Recipient& recipient) const;
     ComposedMessage render(const Recipient& recipient, std::chrono::system_clock::time_point now) const;
+
+    // The same recipient's message as a browser shows it (see BrowserView). Same errors as render().
+    BrowserView renderForBrowser(const Recipient& recipient) const;
 
     Id campaignId() const;
     // The text/plain template: the campaign's own text, or the one derived from its HTML.

@@ -16,7 +16,7 @@
 namespace campaignd::mail {
 namespace {
 
-constexpr std::array<std::string_view, 3> kVariables = {"name", "email", "unsubscribe_url"};
+constexpr std::array<std::string_view, 4> kVariables = {"name", "email", "unsubscribe_url", "view_url"};
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))

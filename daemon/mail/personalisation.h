@@ -1,6 +1,6 @@
 // personalisation.h: the mustache variables a campaign may use in its subject and bodies, and
 // the check the campaign service runs on them before a campaign is stored. Known variables:
-// {{name}}, {{email}}, {{unsubscribe_url}}; sections on them ({{#name}}Dear {{name}}{{/name}}
+// {{name}}, {{email}}, {{unsubscribe_url}}, {{view_url}} ("view in browser"); sections on them ({{#name}}Dear {{name}}{{/name}}
 // {{^name}}Hello{{/name}}) and comments ({{! ... }}) are allowed. Refused: any other name,
 // triple mustaches {{{x}}} and {{&x}} (values are always escaped as the part needs, so
 // recipient data can never become markup), partials {{>x}} and delimiter changes {{=<% %>=}}.
@@ -12,7 +12,7 @@
 
 namespace campaignd::mail {
 
-// "name", "email", "unsubscribe_url".
+// "name", "email", "unsubscribe_url", "view_url".
 std::span<const std::string_view> templateVariables();
 
 // Empty if `text` is a valid template for a campaign; otherwise a message saying what is wrong

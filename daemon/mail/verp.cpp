@@ -199,11 +199,19 @@ std::optional<VerpAddress> parseVerpAddress(std::string_view address, const Verp
         local[settings.prefix.size()] != settings.delimiter)
         return std::nullopt;
     local.remove_prefix(head);
-    const std::size_t dash = local.find('-');
+    return parsePublicToken(settings.secret, local);
+}
+
+std::string publicToken(std::string_view secret, Id campaignId, Id recipientId) {
+    return std::to_string(campaignId) + "-" + recipientToken(secret, campaignId, recipientId);
+}
+
+std::optional<VerpAddress> parsePublicToken(std::string_view secret, std::string_view token) {
+    const std::size_t dash = token.find('-');
     if (dash == std::string_view::npos) return std::nullopt;
-    const auto campaignId = parsePositiveDecimal(local.substr(0, dash));
+    const auto campaignId = parsePositiveDecimal(token.substr(0, dash));
     if (!campaignId) return std::nullopt;
-    const auto recipientId = verifyRecipientToken(settings.secret, *campaignId, local.substr(dash + 1));
+    const auto recipientId = verifyRecipientToken(secret, *campaignId, token.substr(dash + 1));
     if (!recipientId) return std::nullopt;
     return VerpAddress{*campaignId, *recipientId};
 }

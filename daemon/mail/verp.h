@@ -41,6 +41,13 @@ std::string recipientToken(std::string_view secret, Id campaignId, Id recipientI
 // constant time); nullopt otherwise.
 std::optional<Id> verifyRecipientToken(std::string_view secret, Id campaignId, std::string_view token);
 
+// The public token of a recipient of a campaign: "<campaign id>-<token>", as in the VERP local
+// part; campaignd-web's URLs carry it (/u/12-<token>). It reveals no address.
+std::string publicToken(std::string_view secret, Id campaignId, Id recipientId);
+// The campaign and recipient a public token names, if it is "<positive decimal>-<token>" and
+// the token verifies for that campaign (constant time); nullopt otherwise, whatever the reason.
+std::optional<VerpAddress> parsePublicToken(std::string_view secret, std::string_view token);
+
 // "bounces+12-<token>@bounces.example.org". `settings` as checkVerpSettings returns them.
 std::string verpAddress(const VerpSettings& settings, Id campaignId, Id recipientId);
 

@@ -48,7 +48,8 @@ Member member(std::string_view interface, std::string_view kind, std::string_vie
 
 std::set<Member> membersOfXml() {
     std::set<Member> out;
-    for (const char* file : {"org.campaignd.Campaignd1.Manager.xml", "org.campaignd.Campaignd1.Campaign.xml"}) {
+    for (const char* file : {"org.campaignd.Campaignd1.Manager.xml", "org.campaignd.Campaignd1.Campaign.xml",
+                             "org.campaignd.Campaignd1.Web.xml"}) {
         const std::string xml = withoutComments(readFile(std::string(CAMPAIGND_SOURCE_DIR) + "/dbus-interfaces/" + file));
         const std::regex interfaceRe(R"re(<interface\s+name="([^"]+)"\s*>([\s\S]*?)</interface>)re");
         const std::regex memberRe(R"re(<(method|signal|property)\s+name="([^"]+)")re");
@@ -136,6 +137,13 @@ TEST(ApiAccess, TheBusPolicyRefusesExactlyThePersonalMembers) {
         } else if (r.count("receive_member")) {
             EXPECT_EQ(r.count("receive_sender") ? r.at("receive_sender") : "", "org.campaignd.Campaignd1");
             policy.insert(member(r.count("receive_interface") ? r.at("receive_interface") : "", "signal", r.at("receive_member")));
+        } else if (r.count("send_interface") && r.at("send_interface") == kWebInterface) {
+            // The web interface is refused whole: every member of it must be Access::Web.
+            for (const auto& m : kApiAccess) {
+                if (m.interface == kWebInterface) {
+                    EXPECT_EQ(m.access, Access::Web) << m.name << " is refused by the bus policy with the web interface";
+                }
+            }
         } else {
             ADD_FAILURE() << "a deny rule of the default context that names no member";
         }
@@ -148,6 +156,16 @@ TEST(ApiAccess, TheBusPolicyRefusesExactlyThePersonalMembers) {
     EXPECT_TRUE(hasRule(defaults, {{"verb", "allow"}, {"receive_sender", "org.campaignd.Campaignd1"}}));
     // Those who may read personal data get it back: both groups, root and the daemon's user
     // (campaignd's defaults of AdminGroup= and ReaderGroup=).
+    // The web interface: only campaignd-web (and root, the daemon's user) get through.
+    for (const char* who : {"group=campaignd", "group=campaignd-readers"}) {
+        ASSERT_TRUE(policies.count(who)) << who;
+        EXPECT_TRUE(hasRule(policies.at(who), {{"verb", "deny"}, {"send_destination", "org.campaignd.Campaignd1"},
+                                               {"send_interface", std::string(kWebInterface)}}))
+            << who << " may call the web interface";
+    }
+    ASSERT_TRUE(policies.count("user=campaignd-web"));
+    EXPECT_TRUE(hasRule(policies.at("user=campaignd-web"), {{"verb", "allow"}, {"send_destination", "org.campaignd.Campaignd1"},
+                                                            {"send_interface", std::string(kWebInterface)}}));
     for (const char* who : {"group=campaignd", "group=campaignd-readers", "user=root", "user=campaignd"}) {
         ASSERT_TRUE(policies.count(who)) << who;
         EXPECT_TRUE(hasRule(policies.at(who), {{"verb", "allow"}, {"send_destination", "org.campaignd.Campaignd1"}})) << who;

@@ -10,6 +10,7 @@ if(NOT rc EQUAL 0)
 endif()
 set(expected
   sbin/campaignd
+  sbin/campaignd-web
   bin/campaignd-ctl
   lib/campaignd/plugins
   etc/campaignd/campaignd.conf
@@ -18,6 +19,9 @@ set(expected
   lib/systemd/system/campaignd-scheduler.timer
   lib/systemd/system/campaignd-bounces.service
   lib/systemd/system/campaignd-bounces.timer
+  lib/systemd/system/campaignd-web.service
+  lib/systemd/system/campaignd-web.socket
+  share/dbus-1/interfaces/org.campaignd.Campaignd1.Web.xml
   lib/sysusers.d/campaignd.conf
   lib/tmpfiles.d/campaignd.conf
   share/dbus-1/system.d/org.campaignd.Campaignd1.conf

@@ -73,10 +73,11 @@ TEST(ValidateTemplate, RefusesBrokenStructure) {
 }
 
 TEST(ValidateTemplate, ListsTheKnownVariables) {
-    ASSERT_EQ(templateVariables().size(), 3u);
+    ASSERT_EQ(templateVariables().size(), 4u);
     EXPECT_EQ(templateVariables()[0], "name");
     EXPECT_EQ(templateVariables()[1], "email");
     EXPECT_EQ(templateVariables()[2], "unsubscribe_url");
+    EXPECT_EQ(templateVariables()[3], "view_url");
 }
 
 }  // namespace
