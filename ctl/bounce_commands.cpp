@@ -82,9 +82,11 @@ void runIngest(Context& context, const BounceOptions& options) {
                             {"reason", dictString(r, "reason")},
                             {"hard", r.count("hard") && r.at("hard").containsValueOfType<bool>() && r.at("hard").get<bool>()},
                             {"campaign_id", orNull(dictUint(r, "campaign_id"))},
-                            {"action", dictString(r, "action")}});
+                            {"action", dictString(r, "action")},
+                            {"effect", dictString(r, "effect")}});
         nlohmann::json document = {
             {"results", list},
+            {"unsubscribe_request", dictBool(report, "is_unsubscribe_request")},
             {"format", dictString(report, "format")},
             {"error", dictString(report, "error")},
             {"dry_run", options.dryRun},
@@ -98,6 +100,19 @@ void runIngest(Context& context, const BounceOptions& options) {
         const auto it = report.find(key);
         return it != report.end() && it->second.containsValueOfType<bool>() && it->second.get<bool>();
     };
+    if (flag("is_unsubscribe_request") && !results.empty()) {
+        const Dict& r = results.front();
+        const auto campaign = dictUint(r, "campaign_id");
+        const std::string who = sanitizeForTerminal(dictString(r, "recipient"));
+        const std::string from = campaign ? " (from campaign " + std::to_string(campaign) + ")" : "";
+        if (options.dryRun)
+            printText("A request by mail to unsubscribe " + who + from + ". Dry run: nothing changed.\n");
+        else if (dictString(r, "effect") == "unsubscribed")
+            printText("Unsubscribed " + who + from + ", as asked by mail.\n");
+        else
+            printText("A request by mail to unsubscribe " + who + from + ", who was not subscribed: nothing changed.\n");
+        return;
+    }
     if (results.empty()) {
         printText(flag("is_auto_reply") ? "An auto-reply, not a bounce: nothing recorded.\n"
                                         : "No delivery notice found in the message: nothing recorded.\n");
@@ -207,6 +222,8 @@ void runFetch(Context& context, const BounceOptions&) {
                            std::to_string(dictUint(summary, "duplicates")) + " recorded before, " +
                            std::to_string(dictUint(summary, "not_bounces")) + " not bounces, " +
                            std::to_string(dictUint(summary, "unparsable")) + " unparsable.\n";
+        if (const auto n = dictUint(summary, "unsubscribed"); n > 0)
+            text += std::to_string(n) + (n == 1 ? " recipient" : " recipients") + " unsubscribed, as asked by mail.\n";
         for (const auto& e : errors) text += "  " + e + "\n";
         printText(text);
     }

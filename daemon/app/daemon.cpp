@@ -283,6 +283,7 @@ services::BounceSettings Daemon::bounceSettings() {
     services::BounceSettings settings;
     settings.softBounceLimit = config_.softBounceLimit;
     settings.source = config_.bounceSource;
+    settings.unsubscribeMailto = config_.sending.unsubscribeMailto;
     try {
         settings.verp = mail::checkVerpSettings(engine_.verpSettings());
     } catch (const std::exception& e) {

@@ -18,6 +18,7 @@
 #include "core/descriptor_io.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "mail/unsubscribe_request.h"
 #include "rules/csv_export.h"
 
 namespace campaignd::services {
@@ -231,9 +232,48 @@ void BounceService::act(BounceOutcome& out) {
     // delayed: recorded as a delay, nothing done to the recipient.
 }
 
+// A recipient's own request, by mail, to be unsubscribed (mail/unsubscribe_request.h).
+BounceReport BounceService::unsubscribeByMail(const mail::VerpAddress& asked, std::string_view raw,
+                                              BounceSource source, bool dryRun) {
+    BounceReport report;
+    report.isUnsubscribeRequest = true;
+    report.noticeKey = noticeKey(raw);
+    BounceOutcome out;
+    out.action = "unsubscribe";
+    out.matchedBy = "mailto";
+    bounces_.transaction([&] {
+        const auto recipient = recipients_.findRecipientById(asked.recipientId);
+        if (!recipient) return;  // deleted since: nothing to do
+        out.recipient = recipient->email;
+        out.recipientId = recipient->id;
+        if (campaigns_.findCampaign(asked.campaignId)) out.campaignId = asked.campaignId;
+        if (dryRun) return;
+        const auto change = bounces_.unsubscribeRecipient(recipient->id);
+        if (change.before != change.after) out.effect = "unsubscribed";
+    });
+    if (out.recipientId) {
+        if (!dryRun)
+            log::info("unsubscribed by mail", {{"CAMPAIGN_ID", std::to_string(asked.campaignId)},
+                                               {"RECIPIENT_ID", std::to_string(asked.recipientId)},
+                                               {"UNSUBSCRIBE_SOURCE", "mailto"},
+                                               {"EFFECT", out.effect},
+                                               {"SOURCE", std::string(toString(source))}});
+        report.results.push_back(std::move(out));
+    }
+    return report;
+}
+
 BounceReport BounceService::process(std::string_view raw, BounceSource source, bool dryRun) {
     checkMessage(raw);
     const bounce::ParsedMessage parsed = bounce::parseMessage(raw);
+    // A recipient's request by mail, unless the message is a notice: a DSN to a VERP address
+    // has the same form as "<unsubscribe address>+<token>" when both share a mailbox.
+    if (!settings_.unsubscribeMailto.empty() && settings_.verp && !parsed.isBounce && !parsed.isAutoReply &&
+        !parsed.isComplaint) {
+        if (const auto asked = mail::unsubscribeRequest(raw, settings_.unsubscribeMailto, settings_.verp->secret,
+                                                        settings_.verp->delimiter))
+            return unsubscribeByMail(*asked, raw, source, dryRun);
+    }
     BounceReport report;
     report.isBounce = parsed.isBounce;
     report.isAutoReply = parsed.isAutoReply;
@@ -378,7 +418,11 @@ FetchSummary BounceService::fetch(const plugins::BounceSourceHandle& source, con
             const BounceReport report = process(raw, BounceSource::Imap, false);
             summary.recorded += report.recorded;
             summary.duplicates += report.duplicates;
-            if (report.results.empty()) ++summary.notBounces;
+            if (report.isUnsubscribeRequest) {
+                if (!report.results.empty() && report.results.front().effect == "unsubscribed") ++summary.unsubscribed;
+            } else if (report.results.empty()) {
+                ++summary.notBounces;
+            }
         } catch (const Error& e) {
             if (e.code() != ErrorCode::InvalidArgument) throw;  // the database: stop, leave it unseen
             ++summary.unparsable;
@@ -400,6 +444,7 @@ FetchSummary BounceService::fetch(const plugins::BounceSourceHandle& source, con
                                         {"RECORDED", std::to_string(summary.recorded)},
                                         {"DUPLICATES", std::to_string(summary.duplicates)},
                                         {"NOT_BOUNCES", std::to_string(summary.notBounces)},
+                                        {"UNSUBSCRIBED", std::to_string(summary.unsubscribed)},
                                         {"UNPARSABLE", std::to_string(summary.unparsable)}});
     }
     return summary;

@@ -6,7 +6,10 @@
 // campaign), recorded once per (notice, address), and acted on in the same transaction:
 // a hard bounce marks the recipient bounced, SoftBounceLimit consecutive soft bounces do too,
 // a complaint unsubscribes, a delay is only recorded, a success notice resets the soft count,
-// an auto-reply records nothing. Refuses input that is not a mail message or is too large.
+// an auto-reply records nothing. A mail to the unsubscribe address (UnsubscribeMailto=) that
+// carries a valid recipient token (List-Unsubscribe's mailto:, see mail/unsubscribe_request.h)
+// unsubscribes that recipient and is no bounce; one without a valid token changes nothing.
+// Refuses input that is not a mail message or is too large.
 #pragma once
 
 #include <chrono>
@@ -38,6 +41,8 @@ struct BounceSettings {
     // the bounce-source plugin as they are; empty: no mailbox to fetch from.
     std::vector<std::pair<std::string, std::string>> source;
     std::optional<mail::VerpSettings> verp;  // as checkVerpSettings returns them; none: no VERP matching
+    // [Sending] UnsubscribeMailto=, normalised; empty: no mailto unsubscribe (needs verp too).
+    std::string unsubscribeMailto;
 };
 
 enum class BounceSource { Imap, Ingest, Smtp };
@@ -63,6 +68,10 @@ struct BounceReport {
     bool isBounce = false;
     bool isAutoReply = false;
     bool isComplaint = false;
+    // A request to the unsubscribe address with a valid token: results holds one outcome,
+    // action "unsubscribe", matchedBy "mailto", effect "unsubscribed" (or "" if they were not
+    // subscribed any more). No bounce record is made.
+    bool isUnsubscribeRequest = false;
     std::string format;  // the parser's: "rfc3464", "arf", "qmail", ...
     std::string error;   // the parser's note on damaged input, or ""
     std::string noticeKey;
@@ -81,6 +90,7 @@ struct FetchSummary {
     std::int64_t recorded = 0;    // new bounce records (a report may hold several)
     std::int64_t duplicates = 0;  // results recorded before (a message seen again)
     std::int64_t notBounces = 0;  // messages without any result (auto-replies, other mail)
+    std::int64_t unsubscribed = 0;  // requests by mail (UnsubscribeMailto=) that unsubscribed someone
     std::int64_t unparsable = 0;  // messages refused as no mail (counted, marked processed)
     std::string sourceStatus = "ok";  // "ok", "auth", "tls", "connection", "failed"
     std::vector<std::string> errors;  // what went wrong, for a person (bounded)
@@ -142,6 +152,8 @@ private:
     void match(BounceOutcome& out, std::string_view verpAddress, std::string_view originalMessageId,
                std::optional<Id> claimedCampaign);
     void act(BounceOutcome& out);
+    BounceReport unsubscribeByMail(const mail::VerpAddress& asked, std::string_view raw, BounceSource source,
+                                   bool dryRun);
 
     storage::BounceStore& bounces_;
     storage::CampaignStore& campaigns_;

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <regex>
 #include <nlohmann/json.hpp>
 
 #include "daemon_fixture.h"
@@ -46,7 +47,7 @@ protected:
                        // campaignd's own sending: to the private Postfix on loopback (no TLS
                        // there), VERP sender at the test domain so the DSN comes back here.
                        "[Sending]\nDefaultTransport=postfix\nFrom=News <news@campaignd.test>\n"
-                       "EnvelopeDomain=campaignd.test\n"
+                       "EnvelopeDomain=campaignd.test\n" + sendingExtra_ +
                        "[Transport postfix]\nPlugin=smtp\nURL=smtp://" + postfix_.endpoint().hostPort() +
                        "\nStartTLS=no\n";
         daemon_ = std::make_unique<Campaignd>(bus_, dir_, config);
@@ -80,6 +81,18 @@ protected:
             << "no DSN reached the mailbox; maillog:\n" << postfix_.log();
     }
 
+    // Mails `subject` to the bounce mailbox from `from`, through Postfix.
+    void mailToTheMailbox(const std::string& from, const std::string& subject) {
+        writeFile(dir_ / "request.eml", "From: " + from + "\r\nTo: " + kMailbox + "\r\nSubject: " + subject +
+                                            "\r\nMessage-ID: <" + std::to_string(++mailed_) +
+                                            ".request@campaignd.test>\r\n\r\nPlease.\r\n");
+        const auto r = run({"curl", "-sS", "--url", "smtp://" + postfix_.endpoint().hostPort(), "--mail-from", from,
+                            "--mail-rcpt", kMailbox, "-T", (dir_ / "request.eml").string()});
+        ASSERT_EQ(r.exitCode, 0) << r.err;
+    }
+
+    std::string sendingExtra_;  // more [Sending] keys for start()
+    int mailed_ = 0;
     TempDir dir_{"campaignd-bounce-mailbox"};
     PostfixServer postfix_{mailboxProfile("campaignd.test", {"bounces", "good"})};
     DovecotServer dovecot_{DovecotOptions{{{kMailbox, kPassword}}, postfix_.mailBase()}};
@@ -176,6 +189,48 @@ TEST_F(BounceMailboxTest, ACampaignSentByCampaigndBouncesBackThroughVerpAndTheRe
     // Dovecot moved the seen notice from new/ to cur/; a second DSN would be in new/.
     EXPECT_TRUE(postfix_.deliveredFiles("bounces").empty()) << "no second DSN: nothing went to the bounced address";
     EXPECT_EQ(imap("UID SEARCH ALL").find_first_of("023456789"), std::string::npos) << "one notice in all";
+}
+
+// List-Unsubscribe's mailto: answered (issue 11 item 2): the recipient's mail client writes to
+// UnsubscribeMailto= (here the bounce mailbox itself, as a small site would set it up) with the
+// URI's subject; the fetch unsubscribes that recipient. A forged token changes nothing, and the
+// DSN in the same mailbox, to a VERP address of the same form, is still a bounce.
+TEST_F(BounceMailboxTest, AMailToTheUnsubscribeAddressUnsubscribesThroughPostfixAndDovecot) {
+    sendingExtra_ = std::string("UnsubscribeMailto=") + kMailbox + "\n";
+    start(dir_ / "password");
+    ok({"group", "create", "list"});
+    ok({"recipients", "add", "good@campaignd.test", "--group", "list"});
+    ok({"recipients", "add", "nobody@campaignd.test", "--group", "list"});
+    ok({"campaign", "create", "--name", "Winter", "--subject", "Winter news", "--html", "<p>Hello</p>"});
+    EXPECT_EQ(okJson({"campaign", "attach", "1", "--group", "list"})["attached"], 2);
+    ok({"campaign", "send", "1"});
+    ASSERT_TRUE(waitUntil([&] { return okJson({"campaign", "show", "1"})["status"] == "completed"; }, 120s));
+    ASSERT_TRUE(waitUntil([&] { return postfix_.deliveredFiles("good").size() == 1; }, 30s));
+    ASSERT_TRUE(waitUntil([&] { return postfix_.deliveredFiles("bounces").size() == 1; }, 60s))
+        << "no DSN reached the mailbox; maillog:\n" << postfix_.log();
+
+    // What the good recipient's mail client finds in List-Unsubscribe.
+    std::string received = readFile(postfix_.deliveredFiles("good").front());
+    received = std::regex_replace(received, std::regex("\r?\n[ \t]+"), " ");  // unfolded
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(received, m, std::regex(std::string("<mailto:") + kMailbox +
+                                                          R"(\?subject=unsubscribe%20(1-[a-z2-7]+)>)")))
+        << received;
+    const std::string token = m[1];
+    std::string forged = token;
+    forged.back() = forged.back() == 'a' ? 'b' : 'a';
+    mailToTheMailbox("good@campaignd.test", "unsubscribe " + forged);
+    mailToTheMailbox("good@campaignd.test", "unsubscribe " + token);
+    ASSERT_TRUE(waitUntil([&] { return postfix_.deliveredFiles("bounces").size() == 3; }, 30s)) << postfix_.log();
+
+    const json fetched = okJson({"bounces", "fetch"});
+    EXPECT_EQ(fetched["fetched"], 3);
+    EXPECT_EQ(fetched["recorded"], 1) << "the DSN";
+    EXPECT_EQ(fetched["unsubscribed"], 1) << fetched.dump();
+    EXPECT_EQ(fetched["not_bounces"], 1) << "the forged request";
+    EXPECT_EQ(okJson({"recipients", "show", "good@campaignd.test"})["status"], "unsubscribed");
+    EXPECT_EQ(okJson({"recipients", "show", "nobody@campaignd.test"})["status"], "bounced");
+    EXPECT_EQ(okJson({"bounces", "list"}).size(), 1u) << "a request is no bounce record";
 }
 
 TEST_F(BounceMailboxTest, ANoticeLeftUnseenByACrashAfterItsRecordIsNotRecordedTwice) {
