@@ -45,6 +45,25 @@ std::vector<gid_t> groupsOfUser(uid_t uid) {
 AccessPolicy::AccessPolicy(std::string adminGroup, std::string readerGroup)
     : adminGroup_(std::move(adminGroup)), readerGroup_(std::move(readerGroup)) {}
 
+// On dbus-daemon a message carries no credentials: sd-bus asks the bus for them, a synchronous
+// round trip on the bus thread for every call checked. A unique name (":1.42") is never given
+// to another connection while the bus runs, and a connection's uid cannot change, so the
+// answer is kept per sender (bounded: the cache starts afresh when full).
+uid_t AccessPolicy::senderUid(const sdbus::Message& message) const {
+    const std::string sender = message.getSender();
+    {
+        std::lock_guard lock(uidsMutex_);
+        if (const auto it = uids_.find(sender); it != uids_.end()) return it->second;
+    }
+    const uid_t uid = message.getCredsUid();
+    if (!sender.empty() && sender.front() == ':') {
+        std::lock_guard lock(uidsMutex_);
+        if (uids_.size() >= kMaxCachedSenders) uids_.clear();
+        uids_.emplace(sender, uid);
+    }
+    return uid;
+}
+
 bool AccessPolicy::uidIsInGroup(uid_t uid, const sdbus::Message& message, const std::string& group) const {
     const auto gid = groupId(group);
     if (!gid) return false;
@@ -64,7 +83,7 @@ void AccessPolicy::require(const sdbus::Message* message, Access access, std::st
     uid_t uid = 0;
     try {
         if (!message) throw sdbus::Error("org.freedesktop.DBus.Error.Failed", "no message");
-        uid = message->getCredsUid();
+        uid = senderUid(*message);
     } catch (const sdbus::Error& e) {
         log::warning("refused a call whose sender's credentials are unknown",
                      {{"ACTION", std::string(action)}});
@@ -90,7 +109,7 @@ void AccessPolicy::requireWebCaller(const sdbus::Message* message, std::string_v
     uid_t uid = 0;
     try {
         if (!message) throw sdbus::Error("org.freedesktop.DBus.Error.Failed", "no message");
-        uid = message->getCredsUid();
+        uid = senderUid(*message);
     } catch (const sdbus::Error&) {
         log::warning("refused a call whose sender's credentials are unknown",
                      {{"ACTION", std::string(action)}});

@@ -14,8 +14,11 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include <sdbus-c++/Message.h>
 
@@ -46,10 +49,16 @@ public:
     void setWebUser(std::string webUser) { webUser_ = std::move(webUser); }
 
 private:
+    static constexpr std::size_t kMaxCachedSenders = 4096;
+
+    // The sender's uid, from the bus (asked once per unique name, then kept).
+    uid_t senderUid(const sdbus::Message& message) const;
     bool uidIsInGroup(uid_t uid, const sdbus::Message& message, const std::string& group) const;
 
     std::string adminGroup_;
     std::string readerGroup_;
+    mutable std::mutex uidsMutex_;
+    mutable std::unordered_map<std::string, uid_t> uids_;
     std::string webUser_ = "campaignd-web";
 };
 
