@@ -82,8 +82,7 @@ void runIngest(Context& context, const BounceOptions& options) {
                             {"reason", dictString(r, "reason")},
                             {"hard", r.count("hard") && r.at("hard").containsValueOfType<bool>() && r.at("hard").get<bool>()},
                             {"campaign_id", orNull(dictUint(r, "campaign_id"))},
-                            {"action", dictString(r, "action")},
-                            {"effect", dictString(r, "effect")}});
+                            {"action", dictString(r, "action")}});
         nlohmann::json document = {
             {"results", list},
             {"unsubscribe_request", dictBool(report, "is_unsubscribe_request")},

@@ -3,6 +3,8 @@
 
 #include <cctype>
 
+#include "core/text.h"
+
 namespace campaignd::web {
 namespace {
 
@@ -15,18 +17,10 @@ bool startsWithIgnoreCase(std::string_view s, std::string_view prefix) {
     return true;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return s;
-}
-
 // The value of `key` in an application/x-www-form-urlencoded body, if it is there exactly once
 // and needs no decoding beyond '+'-less plain text (the values campaignd expects have none).
 bool formHas(std::string_view body, std::string_view key, std::string_view value) {
-    body = trim(body);
+    body = text::trimWhitespace(body);
     int found = 0;
     while (!body.empty()) {
         const std::size_t amp = body.find('&');
@@ -50,7 +44,7 @@ bool multipartHas(std::string_view contentType, std::string_view body, std::stri
     if (b == std::string_view::npos) return false;
     std::string_view boundary = contentType.substr(b + 9);
     boundary = boundary.substr(0, boundary.find(';'));
-    boundary = trim(boundary);
+    boundary = text::trimWhitespace(boundary);
     if (boundary.size() >= 2 && boundary.front() == '"' && boundary.back() == '"')
         boundary = boundary.substr(1, boundary.size() - 2);
     if (boundary.empty() || boundary.size() > 70) return false;
@@ -63,7 +57,7 @@ bool multipartHas(std::string_view contentType, std::string_view body, std::stri
         std::string_view part = body.substr(pos + delimiter.size(), next - pos - delimiter.size());
         const std::size_t headersEnd = part.find("\r\n\r\n");
         if (headersEnd != std::string_view::npos && part.substr(0, headersEnd).find(nameParam) != std::string_view::npos)
-            return trim(part.substr(headersEnd + 4)) == value;
+            return text::trimWhitespace(part.substr(headersEnd + 4)) == value;
         pos = next;
     }
     return false;
@@ -109,7 +103,7 @@ Route parseTarget(std::string_view target) {
 
 PostKind classifyPost(std::string_view contentType, std::string_view body) {
     if (body.size() > kMaxBody) return PostKind::Invalid;
-    const std::string_view type = trim(contentType.substr(0, contentType.find(';')));
+    const std::string_view type = text::trimWhitespace(contentType.substr(0, contentType.find(';')));
     if (startsWithIgnoreCase(type, "multipart/form-data") && type.size() == 19)
         return multipartHas(contentType, body, "List-Unsubscribe", "One-Click") ? PostKind::OneClick
                                                                                 : PostKind::Invalid;
@@ -120,20 +114,6 @@ PostKind classifyPost(std::string_view contentType, std::string_view body) {
     return PostKind::Invalid;
 }
 
-std::string escapeHtml(std::string_view text) {
-    std::string out;
-    out.reserve(text.size() + 16);
-    for (char c : text) {
-        switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&#39;"; break;
-        default: out += c;
-        }
-    }
-    return out;
-}
+std::string escapeHtml(std::string_view text) { return text::escapeHtml(text); }
 
 }  // namespace campaignd::web

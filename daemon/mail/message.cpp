@@ -25,6 +25,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "mail/encoding.h"
 #include "mail/html_to_text.h"
 #include "mail/personalisation.h"
@@ -86,23 +87,9 @@ std::size_t refusedUrls(Mustache& html, const std::string& name, const std::stri
     return refused;
 }
 
-// Values in the HTML part, safe in text and in attributes quoted either way. "&#39;" rather
-// than kainjow's "&apos;", which older Outlook versions show as it is.
-std::string escapeHtml(const std::string& value) {
-    std::string out;
-    out.reserve(value.size() + 16);
-    for (char c : value) {
-        switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&#39;"; break;
-        default: out += c;
-        }
-    }
-    return out;
-}
+// Values in the HTML part, safe in text and in attributes quoted either way (kainjow's escape
+// function takes a std::string).
+std::string escapeHtml(const std::string& value) { return text::escapeHtml(value); }
 
 std::string withField(std::string_view field, const std::string& problem) {
     return std::string(field) + ": " + problem;

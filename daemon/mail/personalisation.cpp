@@ -13,18 +13,12 @@
 #include <cstdint>
 #include <memory>
 
+#include "core/text.h"
+
 namespace campaignd::mail {
 namespace {
 
 constexpr std::array<std::string_view, 4> kVariables = {"name", "email", "unsubscribe_url", "view_url"};
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return s;
-}
 
 std::string knownList() {
     std::string out;
@@ -71,7 +65,7 @@ std::string checkElement(xmlNodePtr element) {
         xmlChar* raw = xmlNodeListGetString(element->doc, attr->children, 1);
         const std::string value = textOf(raw);
         xmlFree(raw);
-        const std::string_view trimmed = trim(value);
+        const std::string_view trimmed = text::trimWhitespace(value);
         const std::string where = "<" + name + " " + attribute + "=\"" + shown(value) + "\">";
         if (attribute == "style" && value.find("{{") != std::string::npos)
             return where + ": a variable cannot stand in a style attribute (its value would be CSS)";
@@ -92,7 +86,7 @@ std::string checkElement(xmlNodePtr element) {
             continue;
         }
         const std::size_t end = trimmed.find("}}");
-        const std::string_view variable = trim(trimmed.substr(2, end == std::string_view::npos ? 0 : end - 2));
+        const std::string_view variable = text::trimWhitespace(trimmed.substr(2, end == std::string_view::npos ? 0 : end - 2));
         if (std::find(kUrlVariables.begin(), kUrlVariables.end(), variable) == kUrlVariables.end())
             return where + ": a variable cannot start a URL (a recipient's value would choose where the link "
                            "goes); only {{unsubscribe_url}} and {{view_url}} may, or write the URL's start "
@@ -132,7 +126,7 @@ std::string validateTemplate(std::string_view text) {
         const std::size_t end = text.find("}}", pos + 2);
         if (end == std::string_view::npos) return line + ": a tag opened with {{ is never closed with }}";
         const std::string_view whole = text.substr(pos, end + 2 - pos);
-        std::string_view body = trim(text.substr(pos + 2, end - pos - 2));
+        std::string_view body = text::trimWhitespace(text.substr(pos + 2, end - pos - 2));
         pos = end + 2;
         if (body.empty()) return line + ": the empty tag {{}} is not allowed";
         const char kind = body.front();
@@ -146,7 +140,7 @@ std::string validateTemplate(std::string_view text) {
         case '=':
             return line + ": " + shown(whole) + ": changing the delimiters is not supported";
         case '#': case '^': case '/':
-            body = trim(body.substr(1));
+            body = text::trimWhitespace(body.substr(1));
             break;
         default:
             break;

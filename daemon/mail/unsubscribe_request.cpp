@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/text.h"
+
 namespace campaignd::mail {
 namespace {
 
@@ -15,14 +17,6 @@ std::string lower(std::string_view s) {
     std::string out(s);
     for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return out;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return s;
 }
 
 constexpr std::array<std::string_view, 5> kAddressFields = {"to", "cc", "delivered-to", "x-original-to",
@@ -41,8 +35,8 @@ Headers readHeaders(std::string_view raw) {
     std::string name, value;
     const auto flush = [&] {
         if (name.empty()) return;
-        const std::string key = lower(trim(name));
-        if (key == "subject" && h.subject.empty()) h.subject = std::string(trim(value));
+        const std::string key = lower(text::trimWhitespace(name));
+        if (key == "subject" && h.subject.empty()) h.subject = std::string(text::trimWhitespace(value));
         for (std::string_view field : kAddressFields)
             if (key == field) h.addresses.push_back(lower(value));
         name.clear();
@@ -81,7 +75,7 @@ bool isDomainChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) |
 
 std::optional<VerpAddress> unsubscribeRequest(std::string_view raw, std::string_view mailto, std::string_view secret,
                                               char delimiter) {
-    const std::string address = lower(trim(mailto));
+    const std::string address = lower(text::trimWhitespace(mailto));
     const std::size_t at = address.rfind('@');
     if (at == std::string::npos || at == 0 || at + 1 == address.size() || secret.empty()) return std::nullopt;
     const std::string local = address.substr(0, at);
@@ -109,11 +103,11 @@ std::optional<VerpAddress> unsubscribeRequest(std::string_view raw, std::string_
     if (!addressed) return std::nullopt;
 
     // "unsubscribe <token>", as the mailto: URI's subject has it; any case, any white space.
-    const std::string_view subject = trim(h.subject);
+    const std::string_view subject = text::trimWhitespace(h.subject);
     constexpr std::string_view kWord = "unsubscribe";
     if (subject.size() > kWord.size() && lower(subject.substr(0, kWord.size())) == kWord &&
         (subject[kWord.size()] == ' ' || subject[kWord.size()] == '\t')) {
-        const std::string_view token = trim(subject.substr(kWord.size()));
+        const std::string_view token = text::trimWhitespace(subject.substr(kWord.size()));
         if (token.find_first_of(" \t") == std::string_view::npos)
             if (auto found = parsePublicToken(secret, token)) return found;
     }

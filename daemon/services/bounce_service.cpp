@@ -18,6 +18,7 @@
 #include "core/descriptor_io.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "mail/unsubscribe_request.h"
 #include "rules/csv_export.h"
 
@@ -34,14 +35,6 @@ bool iequalsPrefix(std::string_view text, std::string_view prefix) {
     return true;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return s;
-}
-
 // The notice's own Message-ID: the first Message-ID field of the top-level header section
 // (unfolded), or "". Bounded: only the first 64 KiB are looked at.
 std::string ownMessageId(std::string_view raw) {
@@ -51,7 +44,7 @@ std::string ownMessageId(std::string_view raw) {
         std::size_t end = raw.find('\n', pos);
         if (end == std::string_view::npos) end = raw.size();
         std::string_view line = raw.substr(pos, end - pos);
-        if (trim(line).empty()) break;  // the end of the header section
+        if (text::trimWhitespace(line).empty()) break;  // the end of the header section
         if (iequalsPrefix(line, "message-id:")) {
             std::string value(line.substr(11));
             // Continuation lines start with white space.
@@ -62,7 +55,7 @@ std::string ownMessageId(std::string_view raw) {
                 value += raw.substr(next, e - next);
                 next = e + 1;
             }
-            std::string id(trim(value));
+            std::string id(text::trimWhitespace(value));
             // Control characters have no place in a key that reaches logs and CSV.
             std::erase_if(id, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
             return id.size() <= 998 ? id : std::string();
@@ -73,7 +66,7 @@ std::string ownMessageId(std::string_view raw) {
 }
 
 std::string withoutAngles(std::string_view id) {
-    id = trim(id);
+    id = text::trimWhitespace(id);
     if (id.size() >= 2 && id.front() == '<' && id.back() == '>') id = id.substr(1, id.size() - 2);
     return std::string(id);
 }
