@@ -40,6 +40,15 @@ constexpr Table<DeliveryStatus, 7> kDeliveryTokens{{
     {DeliveryStatus::Skipped, "skipped"},
 }};
 
+constexpr Table<UnsubscribeSource, 6> kUnsubscribeTokens{{
+    {UnsubscribeSource::OneClick, "one-click"},
+    {UnsubscribeSource::Page, "page"},
+    {UnsubscribeSource::Mailto, "mailto"},
+    {UnsubscribeSource::Complaint, "complaint"},
+    {UnsubscribeSource::Administrator, "administrator"},
+    {UnsubscribeSource::Import, "import"},
+}};
+
 template <typename E, std::size_t N>
 std::string_view lookup(const Table<E, N>& table, E value) {
     for (const auto& [e, s] : table)
@@ -68,6 +77,10 @@ std::optional<SubscriptionStatus> parseSubscriptionStatus(std::string_view t) {
 }
 std::optional<DeliveryStatus> parseDeliveryStatus(std::string_view t) {
     return reverse(kDeliveryTokens, t);
+}
+std::string_view toString(UnsubscribeSource s) { return lookup(kUnsubscribeTokens, s); }
+std::optional<UnsubscribeSource> parseUnsubscribeSource(std::string_view t) {
+    return reverse(kUnsubscribeTokens, t);
 }
 
 }  // namespace campaignd

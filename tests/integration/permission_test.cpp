@@ -37,7 +37,8 @@ protected:
         return daemon;
     }
 
-    // Every state-changing method of the API, as busctl arguments.
+    // Every state-changing method of the API, as busctl arguments (and ListSuppressions, which
+    // shows current recipients' addresses).
     static std::vector<std::vector<std::string>> mutatingCalls() {
         return {
             {"call", kService, kManager, kManagerIface, "CreateCampaign", "a{sv}", "3", "name", "s", "X",
@@ -46,6 +47,13 @@ protected:
             {"call", kService, kManager, kManagerIface, "UpdateRecipient", "sa{sv}", "ada@example.org",
              "1", "status", "s", "unsubscribed"},
             {"call", kService, kManager, kManagerIface, "DeleteRecipient", "s", "ada@example.org"},
+            {"call", kService, kManager, kManagerIface, "UnsubscribeRecipient", "sa{sv}", "ada@example.org", "0"},
+            {"call", kService, kManager, kManagerIface, "DeleteRecipientEx", "sa{sv}", "ada@example.org", "1",
+             "forget", "b", "true"},
+            {"call", kService, kManager, kManagerIface, "ListSuppressions", "a{sv}", "0"},
+            {"call", kService, kManager, kManagerIface, "AddSuppression", "s", "eve@example.org"},
+            {"call", kService, kManager, kManagerIface, "RemoveSuppression", "s", "eve@example.org"},
+            {"call", kService, kManager, kManagerIface, "ImportSuppressions", "as", "1", "eve@example.org"},
             {"call", kService, kManager, kManagerIface, "CreateGroup", "s", "staff"},
             {"call", kService, kManager, kManagerIface, "DeleteGroup", "s", "news"},
             {"call", kService, kManager, kManagerIface, "AddGroupMembers", "sas", "news", "1", "ada@example.org"},
