@@ -64,6 +64,11 @@ public:
     // stored afterwards comes back in `recipient`.
     UnsubscribeOutcome unsubscribe(const std::string& email, std::optional<Id> campaign, UnsubscribeSource how,
                                    Recipient* recipient = nullptr);
+    // The same by id, for callers that hold a recipient id (a token names one): exactly
+    // UnsubscribeService::unsubscribe on this service's store.
+    UnsubscribeOutcome unsubscribe(Id recipient, std::optional<Id> campaign, UnsubscribeSource how) {
+        return unsubscribes_.unsubscribe(recipient, campaign, how);
+    }
     // Deletes the recipient; one who unsubscribed, bounced or complained leaves a suppression
     // entry. Refused (InvalidState) while a campaign that includes the recipient is in
     // progress. With forget, in the same transaction, the address and name also leave the
