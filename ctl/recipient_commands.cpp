@@ -147,6 +147,7 @@ void runShow(Context& context, const RecipientOptions& options)
         printText(recipientDetails(recipient));
 }
 
+// "resubscribe" (UpdateRecipient; refused while the address is on the suppression list).
 void runSetStatus(Context& context, const RecipientOptions& options, const std::string& status)
 {
     checkArgumentText(options.email, "EMAIL");
@@ -157,7 +158,7 @@ void runSetStatus(Context& context, const RecipientOptions& options, const std::
         return;
     }
     std::string email = dictString(recipient, "email", options.email);
-    printText(std::string(status == "unsubscribed" ? "Unsubscribed " : "Resubscribed ") + email + ".\n");
+    printText("Resubscribed " + email + ".\n");
 }
 
 void runUnsubscribe(Context& context, const RecipientOptions& options)
