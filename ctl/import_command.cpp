@@ -168,6 +168,7 @@ void printSummary(const Dict& summary) {
         {"Duplicates in file", withThousands(dictUint(summary, "duplicates_in_file"))},
         {"Already stored", withThousands(dictUint(summary, "already_stored"))},
         {"Unsubscribed kept", withThousands(dictUint(summary, "unsubscribed_kept"))},
+        {"Suppressed", withThousands(dictUint(summary, "suppressed"))},
         {"Invalid", withThousands(dictUint(summary, "invalid"))},
     };
     const bool dryRun = summary.count("dry_run") && summary.at("dry_run").peekValueType() == "b" &&

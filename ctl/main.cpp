@@ -114,6 +114,7 @@ int main(int argc, char** argv)
     registerRecipientCommands(app, context);
     registerGroupCommands(app, context);
     registerBounceCommands(app, context);
+    registerSuppressionCommands(app, context);
     addGlobalOptionsNote(app);
 
     try {

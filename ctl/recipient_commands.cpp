@@ -1,5 +1,7 @@
 // recipient_commands.cpp: "recipients add|list|show|unsubscribe|resubscribe|delete". The
 // daemon validates and normalises addresses; the client only makes sure the text can travel.
+// unsubscribe is recorded by the daemon as "administrator"; delete --forget erases the address
+// from the history too (DeleteRecipientEx).
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
@@ -21,6 +23,8 @@ struct RecipientOptions {
     std::string status;
     std::uint64_t limit = 0;
     std::uint64_t offset = 0;
+    std::uint64_t campaign = 0;
+    bool forget = false;
 
     CLI::Option* nameOption = nullptr;
     CLI::Option* limitOption = nullptr;
@@ -49,7 +53,17 @@ std::string recipientDetails(const Dict& recipient)
         {"Created", formatLocalTime(dictUint(recipient, "created_at"))},
         {"ID", std::to_string(dictUint(recipient, "id"))},
     };
-    for (auto& field : otherFieldsAsText(recipient, {"email", "name", "status", "groups", "created_at", "id"}))
+    if (recipient.count("unsubscribed_at")) {
+        const std::uint64_t campaign = dictUint(recipient, "unsubscribe_campaign_id");
+        fields.emplace_back("Unsubscribed", formatLocalTime(dictUint(recipient, "unsubscribed_at")) + ", " +
+                                                dictString(recipient, "unsubscribe_source") +
+                                                (campaign ? ", from campaign " + std::to_string(campaign) : ""));
+    } else if (dictString(recipient, "status") == "unsubscribed") {
+        fields.emplace_back("Unsubscribed", "(before unsubscribes were recorded, or by an import)");
+    }
+    for (auto& field : otherFieldsAsText(recipient, {"email", "name", "status", "groups", "created_at", "id",
+                                                     "unsubscribed_at", "unsubscribe_source",
+                                                     "unsubscribe_campaign_id"}))
         fields.push_back(std::move(field));
     return renderFields(fields);
 }
@@ -133,6 +147,7 @@ void runShow(Context& context, const RecipientOptions& options)
         printText(recipientDetails(recipient));
 }
 
+// "resubscribe" (UpdateRecipient; refused while the address is on the suppression list).
 void runSetStatus(Context& context, const RecipientOptions& options, const std::string& status)
 {
     checkArgumentText(options.email, "EMAIL");
@@ -143,17 +158,55 @@ void runSetStatus(Context& context, const RecipientOptions& options, const std::
         return;
     }
     std::string email = dictString(recipient, "email", options.email);
-    printText(std::string(status == "unsubscribed" ? "Unsubscribed " : "Resubscribed ") + email + ".\n");
+    printText("Resubscribed " + email + ".\n");
+}
+
+void runUnsubscribe(Context& context, const RecipientOptions& options)
+{
+    checkArgumentText(options.email, "EMAIL");
+    Dict request;
+    if (options.campaign != 0)
+        request["campaign_id"] = sdbus::Variant(options.campaign);
+    auto [changed, recipient] = context.client().manager().UnsubscribeRecipient(options.email, request);
+    if (context.json) {
+        nlohmann::json document = recipientToJson(recipient);
+        document["changed"] = changed;
+        printJson(document);
+        return;
+    }
+    std::string email = dictString(recipient, "email", options.email);
+    if (changed) {
+        printText("Unsubscribed " + email + ".\n");
+    } else if (recipient.count("unsubscribed_at")) {
+        printText(email + " was already unsubscribed (" + formatLocalTime(dictUint(recipient, "unsubscribed_at")) +
+                  ", " + dictString(recipient, "unsubscribe_source") + "); nothing changed.\n");
+    } else {
+        printText(email + " was already unsubscribed; nothing changed.\n");
+    }
 }
 
 void runDelete(Context& context, const RecipientOptions& options)
 {
     checkArgumentText(options.email, "EMAIL");
-    context.client().manager().DeleteRecipient(options.email);
-    if (context.json)
-        printJson({{"email", options.email}, {"deleted", true}});
-    else
-        printText("Deleted recipient " + options.email + ".\n");
+    Dict request{{"forget", sdbus::Variant(options.forget)}};
+    Dict result = context.client().manager().DeleteRecipientEx(options.email, request);
+    if (context.json) {
+        nlohmann::json document = dictToJson(result);
+        document["email"] = options.email;
+        printJson(document);
+        return;
+    }
+    std::string out = dictBool(result, "deleted") ? "Deleted recipient " + options.email + ".\n"
+                                                  : "No recipient " + options.email + " is stored.\n";
+    if (options.forget)
+        out += "Erased the address from " + std::to_string(dictUint(result, "ledger_rows_erased")) +
+               " send record(s) and " + std::to_string(dictUint(result, "bounce_records_erased")) +
+               " bounce record(s).\n";
+    if (dictBool(result, "suppressed"))
+        out += "The address stays on the suppression list (" + dictString(result, "suppression_reason") +
+               ", since " + formatLocalTime(dictUint(result, "suppressed_at")) + "): it cannot be added or "
+               "imported again unless 'campaignd-ctl suppression remove' lifts it.\n";
+    printText(out);
 }
 
 void addEmailArgument(CLI::App* command, const Options& options)
@@ -211,10 +264,14 @@ void registerRecipientCommands(CLI::App& app, Context& context)
         auto options = std::make_shared<RecipientOptions>();
         auto* command = addCommand(
             recipients, context, options, "unsubscribe",
-            "Mark a recipient unsubscribed: no campaign attaches them any more",
-            [](Context& c, const RecipientOptions& o) { runSetStatus(c, o, "unsubscribed"); });
+            "Mark a recipient unsubscribed (recorded as done by an administrator): no campaign attaches them any more",
+            runUnsubscribe);
         addEmailArgument(command, options);
-        command->footer("Example:\n  campaignd-ctl recipients unsubscribe alice@example.com");
+        command->add_option("--campaign", options->campaign, "Record the unsubscribe as coming from campaign ID")
+            ->check(unsignedNumber())
+            ->type_name("ID");
+        command->footer("Unsubscribing someone already unsubscribed changes nothing.\n\n"
+                        "Example:\n  campaignd-ctl recipients unsubscribe alice@example.com --campaign 7");
     }
     {
         auto options = std::make_shared<RecipientOptions>();
@@ -231,7 +288,13 @@ void registerRecipientCommands(CLI::App& app, Context& context)
                                    "that includes them is in progress)",
                                    runDelete);
         addEmailArgument(command, options);
-        command->footer("Example:\n  campaignd-ctl recipients delete alice@example.com");
+        command->add_flag("--forget", options->forget,
+                          "Also erase the address and name from the send records and bounce records (the "
+                          "right to erasure); counts stay");
+        command->footer("A recipient who unsubscribed, bounced or complained leaves a suppression entry (a keyed "
+                        "hash, no address), so no add or import subscribes them again.\n\n"
+                        "Examples:\n  campaignd-ctl recipients delete alice@example.com\n"
+                        "  campaignd-ctl recipients delete alice@example.com --forget");
     }
 }
 

@@ -11,7 +11,8 @@ namespace {
 
 using rules::csvCell;
 
-const char* const kCounts[] = {"total", "sent", "failed", "unknown", "skipped", "pending", "in_flight", "bounces"};
+const char* const kCounts[] = {"total", "sent", "failed", "unknown", "skipped", "pending", "in_flight", "bounces",
+                               "unsubscribes"};
 
 std::string percentText(double value) {
     char buffer[32];
@@ -35,6 +36,7 @@ std::string reportCsv(std::uint64_t campaignId, const Dict& summary) {
     row(out, "summary", "campaign", std::to_string(campaignId));
     for (const char* key : kCounts) row(out, "summary", key, std::to_string(dictUint(summary, key)));
     row(out, "summary", "success_percent", percentText(dictDouble(summary, "success_percent")));
+    row(out, "summary", "unsubscribe_percent", percentText(dictDouble(summary, "unsubscribe_percent")));
     for (const auto& [reason, count] : dictCounts(summary, "failure_reasons"))
         row(out, "failure_reason", reason, std::to_string(count));
     for (const auto& [reason, count] : dictCounts(summary, "bounces_by_reason"))
@@ -59,6 +61,8 @@ std::string reportText(std::uint64_t campaignId, const std::string& name, const 
         {"In flight", std::to_string(dictUint(summary, "in_flight"))},
         {"Success", success},
         {"Bounces", std::to_string(dictUint(summary, "bounces"))},
+        {"Unsubscribes", std::to_string(dictUint(summary, "unsubscribes")) + " (" +
+                             percentText(dictDouble(summary, "unsubscribe_percent")) + "% of sent)"},
     });
     out += '\n';
     const auto reasons = dictCounts(summary, "failure_reasons");

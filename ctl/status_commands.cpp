@@ -83,10 +83,12 @@ void runDashboard(Context& context)
     fields.emplace_back("In flight", number("in_flight"));
     fields.emplace_back("Unknown", number("unknown"));
     fields.emplace_back("Skipped", number("skipped"));
+    fields.emplace_back("Unsubscribes", number("unsubscribes") + " (" + number("unsubscribes_30d") + " in the last 30 days)");
+    fields.emplace_back("Suppressed", number("suppressed"));
     appendOtherFields(fields, dashboard,
                       {"total_recipients", "subscribed_recipients", "total_groups", "total_campaigns",
                        "campaigns_by_status", "sent", "failed", "pending", "in_flight", "unknown",
-                       "skipped"});
+                       "skipped", "unsubscribes", "unsubscribes_30d", "suppressed"});
     printText(renderFields(fields));
 }
 

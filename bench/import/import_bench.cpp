@@ -87,7 +87,7 @@ int runChild(const std::string& url, const std::string& file) {
         const auto comma2 = text.find(',', comma1 + 1);
         const std::string_view group = text.substr(comma2 + 1);
         import->add({line, text.substr(0, comma1), text.substr(comma1 + 1, comma2 - comma1 - 1), std::nullopt,
-                     std::span<const std::string_view>(&group, 1)});
+                     std::span<const std::string_view>(&group, 1), {}});
     }
     std::free(buffer);
     std::fclose(in);

@@ -152,11 +152,11 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
       connection_(connectToBus(options_.user)),
       access_(config_.adminGroup, config_.readerGroup),
       campaigns_(*store_, *store_, *store_, *store_, systemNow),
-      recipients_(*store_, systemNow),
       rejections_(storage::openStore(config_.database), systemNow, config_.softBounceLimit),
       engine_(io_, config_, engineEnvironment()),
       engineControl_(engine_),
-      bounces_(*store_, *store_, *store_, systemNow, bounceSettings()),
+      recipients_(*store_, *store_, systemNow, engine_.verpSettings().secret),
+      bounces_(*store_, *store_, *store_, *store_, systemNow, bounceSettings()),
       sending_(*store_, campaigns_, engineControl_),
       reportMailer_(reportDependencies(), reportSettings(config_)),
       web_(*store_, *store_, recipients_,
@@ -248,6 +248,7 @@ bus::ImportJobs::Environment Daemon::importEnvironment() {
     return {[database = config_.database] { return storage::openStore(database); },
             [this] { return plugins_->importer(chosen_.importer); },
             config_.importMaxFileSize,
+            engine_.verpSettings().secret,
             [this](std::uint64_t id, std::uint64_t rows, std::uint64_t bytes, double rate) {
                 manager_.emitImportProgress(id, rows, bytes, rate);
                 loop_.kick();

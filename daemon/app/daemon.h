@@ -110,12 +110,13 @@ private:
     bus::AccessPolicy access_;
 
     services::CampaignService campaigns_;
-    services::RecipientService recipients_;
     services::RejectionRecorder rejections_;  // outlives the engine's threads, which call it
     // The engine's callbacks on the io thread go to sending_ and manager_, built below: the engine
     // calls none of them before a campaign starts, and only sending_ starts one.
     delivery::DeliveryEngine engine_;
     EngineControl engineControl_;
+    // After the engine: the suppression list's hashes are keyed with its VERP secret.
+    services::RecipientService recipients_;
     services::BounceService bounces_;
     services::SendingService sending_;
     services::ReportMailer reportMailer_;

@@ -83,7 +83,7 @@ std::uint64_t BounceJobs::fetch(uid_t owner) {
         const auto source = env.bounceSource();
         if (!source) throw Error(ErrorCode::Failed, "the bounce-source plugin stopped");
         auto store = env.openStore();
-        services::BounceService service(*store, *store, *store, env.clock, settings);
+        services::BounceService service(*store, *store, *store, *store, env.clock, settings);
         return toVariantMap(service.fetch(*source, [&control] { return control.cancelled(); }));
     };
     return jobs_.start(kBounceFetchJob, {1, 0, "a bounce fetch is running"}, owner, std::move(work));
@@ -95,7 +95,7 @@ std::uint64_t BounceJobs::ingest(int fd, bool dryRun, uid_t owner) {
         const std::string raw =
             services::readBounceMessage(message->fd, kIngestReadTimeout, [&control] { return control.cancelled(); });
         auto store = env.openStore();
-        services::BounceService service(*store, *store, *store, env.clock, settings);
+        services::BounceService service(*store, *store, *store, *store, env.clock, settings);
         return toVariantMap(service.process(raw, services::BounceSource::Ingest, dryRun));
     };
     return jobs_.start(kBounceIngestJob,
@@ -108,7 +108,7 @@ std::uint64_t BounceJobs::exportCsv(int fd, const storage::BounceFilter& filter,
     checks_.checkFilter(filter);
     auto work = [env = env_, settings = checks_.settings(), file, filter](const JobControl& control) {
         auto store = env.openStore();
-        services::BounceService service(*store, *store, *store, env.clock, settings);
+        services::BounceService service(*store, *store, *store, *store, env.clock, settings);
         const auto n = service.exportCsv(file->fd, filter, [&control] { return control.cancelled(); });
         return VariantMap{{"count", sdbus::Variant(static_cast<std::uint64_t>(n))}};
     };

@@ -57,6 +57,7 @@ VariantMap toVariantMap(const services::ImportReport& report, bool dryRun) {
         {"duplicates_in_file", n(c.duplicatesInFile)},
         {"already_stored", n(c.alreadyStored)},
         {"unsubscribed_kept", n(c.unsubscribedKept)},
+        {"suppressed", n(c.suppressed)},
         {"invalid", sdbus::Variant(report.invalid)},
         {"groups_created", sdbus::Variant(c.groupsCreated)},
         {"groups_unknown", sdbus::Variant(unknownGroups)},
@@ -86,6 +87,7 @@ std::uint64_t ImportJobs::start(services::ImportRequest request, int fd, int err
 
     auto progress = std::make_shared<Progress>();
     const std::string fileName = request.fileName;
+    request.suppressionSecret = env_.suppressionSecret;
     auto work = [env = env_, request = std::move(request), descriptors, progress](const JobControl& control) {
         auto store = env.openStore();
         const auto importer = env.importer();

@@ -36,6 +36,8 @@ public:
         // The importer to use, or nullopt when no importer plugin runs.
         std::function<std::optional<plugins::ImporterHandle>()> importer;
         std::uint64_t maxBytes = services::kDefaultMaxImportBytes;
+        // The suppression list's key (the VERP secret): rows are staged with their address hash.
+        std::string suppressionSecret;
         std::function<void(std::uint64_t id, std::uint64_t rows, std::uint64_t bytes, double rate)> emitProgress;
         std::function<void(std::uint64_t id, const std::string& state, const VariantMap& summary)> emitFinished;
     };

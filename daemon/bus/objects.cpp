@@ -445,6 +445,94 @@ void ManagerObject::DeleteRecipient(const std::string& email) {
     });
 }
 
+std::tuple<bool, std::map<std::string, sdbus::Variant>> ManagerObject::UnsubscribeRecipient(
+    const std::string& email, const std::map<std::string, sdbus::Variant>& options) {
+    return guarded("UnsubscribeRecipient", [&] {
+        requireAdmin("UnsubscribeRecipient");
+        FieldReader r(options, "UnsubscribeRecipient options");
+        std::optional<campaignd::Id> campaign;
+        if (const auto id = r.uint64("campaign_id"); id && *id != 0) {
+            if (*id > static_cast<std::uint64_t>(INT64_MAX))
+                throw Error(ErrorCode::InvalidArgument, "UnsubscribeRecipient: campaign_id is out of range");
+            campaign = static_cast<campaignd::Id>(*id);
+        }
+        r.finish();
+        Recipient recipient;
+        const auto outcome =
+            services_.recipients.unsubscribe(email, campaign, UnsubscribeSource::Administrator, &recipient);
+        return std::tuple<bool, VariantMap>(outcome.changed, toVariantMap(recipient));
+    });
+}
+
+std::map<std::string, sdbus::Variant> ManagerObject::DeleteRecipientEx(
+    const std::string& email, const std::map<std::string, sdbus::Variant>& options) {
+    return guarded("DeleteRecipientEx", [&] {
+        requireAdmin("DeleteRecipientEx");
+        FieldReader r(options, "DeleteRecipientEx options");
+        const bool forget = r.boolean("forget").value_or(false);
+        r.finish();
+        const auto outcome = services_.recipients.remove(email, forget);
+        auto n = [](std::int64_t v) { return sdbus::Variant(static_cast<std::uint64_t>(v > 0 ? v : 0)); };
+        return VariantMap{
+            {"deleted", sdbus::Variant(outcome.recipientDeleted)},
+            {"suppressed", sdbus::Variant(outcome.suppression.has_value())},
+            {"suppression_reason", sdbus::Variant(outcome.suppression ? outcome.suppression->reason : std::string())},
+            {"suppressed_at", sdbus::Variant(toBusTime(outcome.suppression ? outcome.suppression->since : 0))},
+            {"ledger_rows_erased", n(outcome.erased.ledgerRows)},
+            {"bounce_records_erased", n(outcome.erased.bounceRecords)},
+        };
+    });
+}
+
+std::vector<std::map<std::string, sdbus::Variant>> ManagerObject::ListSuppressions(
+    const std::map<std::string, sdbus::Variant>& filter) {
+    return guarded("ListSuppressions", [&] {
+        FieldReader r(filter, "ListSuppressions filter");
+        const auto limit = r.uint64("limit").value_or(kMaxRecipientsPerCall);
+        if (limit > kMaxRecipientsPerCall)
+            throw Error(ErrorCode::InvalidArgument, "ListSuppressions: limit " + std::to_string(limit) +
+                                                        " is more than " + std::to_string(kMaxRecipientsPerCall) +
+                                                        " per call; page with offset");
+        const auto offset = std::min<std::uint64_t>(r.uint64("offset").value_or(0), INT64_MAX);
+        r.finish();
+        return mapAll(services_.recipients.listSuppressions(static_cast<std::int64_t>(limit),
+                                                            static_cast<std::int64_t>(offset)),
+                      [](const SuppressionEntry& e) { return toVariantMap(e); });
+    });
+}
+
+std::tuple<bool, std::map<std::string, sdbus::Variant>> ManagerObject::AddSuppression(const std::string& email) {
+    return guarded("AddSuppression", [&] {
+        requireAdmin("AddSuppression");
+        const auto [entry, added] = services_.recipients.addSuppression(email);
+        return std::tuple<bool, VariantMap>(added, toVariantMap(entry));
+    });
+}
+
+bool ManagerObject::RemoveSuppression(const std::string& addressOrHash) {
+    return guarded("RemoveSuppression", [&] {
+        requireAdmin("RemoveSuppression");
+        return services_.recipients.removeSuppression(addressOrHash);
+    });
+}
+
+std::map<std::string, sdbus::Variant> ManagerObject::ImportSuppressions(const std::vector<std::string>& entries) {
+    return guarded("ImportSuppressions", [&] {
+        requireAdmin("ImportSuppressions");
+        if (entries.size() > kMaxRecipientsPerCall)
+            throw Error(ErrorCode::InvalidArgument, "ImportSuppressions: at most " +
+                                                        std::to_string(kMaxRecipientsPerCall) + " entries per call");
+        const auto result = services_.recipients.importSuppressions(entries);
+        std::vector<sdbus::Struct<std::uint64_t, std::string>> invalid;
+        for (const auto& [index, why] : result.invalid) invalid.emplace_back(static_cast<std::uint64_t>(index), why);
+        return VariantMap{
+            {"added", sdbus::Variant(static_cast<std::uint64_t>(result.added))},
+            {"already_listed", sdbus::Variant(static_cast<std::uint64_t>(result.alreadyListed))},
+            {"invalid", sdbus::Variant(invalid)},
+        };
+    });
+}
+
 std::map<std::string, sdbus::Variant> ManagerObject::CreateGroup(const std::string& name) {
     return guarded("CreateGroup", [&] {
         return toVariantMap(services_.recipients.createGroup(name));

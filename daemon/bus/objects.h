@@ -160,6 +160,15 @@ private:
     std::vector<std::map<std::string, sdbus::Variant>> ListRecipients(const std::map<std::string, sdbus::Variant>& filter) override;
     std::map<std::string, sdbus::Variant> UpdateRecipient(const std::string& email, const std::map<std::string, sdbus::Variant>& fields) override;
     void DeleteRecipient(const std::string& email) override;
+    std::tuple<bool, std::map<std::string, sdbus::Variant>> UnsubscribeRecipient(
+        const std::string& email, const std::map<std::string, sdbus::Variant>& options) override;
+    std::map<std::string, sdbus::Variant> DeleteRecipientEx(const std::string& email,
+                                                            const std::map<std::string, sdbus::Variant>& options) override;
+    std::vector<std::map<std::string, sdbus::Variant>> ListSuppressions(
+        const std::map<std::string, sdbus::Variant>& filter) override;
+    std::tuple<bool, std::map<std::string, sdbus::Variant>> AddSuppression(const std::string& email) override;
+    bool RemoveSuppression(const std::string& addressOrHash) override;
+    std::map<std::string, sdbus::Variant> ImportSuppressions(const std::vector<std::string>& entries) override;
     std::map<std::string, sdbus::Variant> CreateGroup(const std::string& name) override;
     std::vector<std::map<std::string, sdbus::Variant>> ListGroups() override;
     void DeleteGroup(const std::string& name) override;

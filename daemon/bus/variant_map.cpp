@@ -96,13 +96,28 @@ VariantMap toVariantMap(const Campaign& c, bool withContent) {
 }
 
 VariantMap toVariantMap(const Recipient& r) {
-    return {
+    VariantMap m{
         {"id", sdbus::Variant(static_cast<std::uint64_t>(r.id))},
         {"email", sdbus::Variant(r.email)},
         {"name", sdbus::Variant(r.name)},
         {"status", sdbus::Variant(std::string(toString(r.status)))},
         {"created_at", sdbus::Variant(toBusTime(r.createdAt))},
         {"groups", sdbus::Variant(r.groups)},
+    };
+    if (r.unsubscribe) {
+        m["unsubscribed_at"] = sdbus::Variant(toBusTime(r.unsubscribe->at));
+        m["unsubscribe_source"] = sdbus::Variant(std::string(toString(r.unsubscribe->source)));
+        m["unsubscribe_campaign_id"] = sdbus::Variant(static_cast<std::uint64_t>(r.unsubscribe->campaignId.value_or(0)));
+    }
+    return m;
+}
+
+VariantMap toVariantMap(const SuppressionEntry& e) {
+    return {
+        {"hash", sdbus::Variant(e.addressHash)},
+        {"reason", sdbus::Variant(e.reason)},
+        {"suppressed_at", sdbus::Variant(toBusTime(e.since))},
+        {"email", sdbus::Variant(e.email)},
     };
 }
 
@@ -130,6 +145,9 @@ VariantMap toVariantMap(const Dashboard& d) {
         {"skipped", sdbus::Variant(count(d.skipped))},
         {"in_flight", sdbus::Variant(count(d.inFlight))},
         {"campaigns_by_status", sdbus::Variant(byStatus)},
+        {"unsubscribes", sdbus::Variant(count(d.unsubscribes))},
+        {"unsubscribes_30d", sdbus::Variant(count(d.unsubscribesRecent))},
+        {"suppressed", sdbus::Variant(count(d.suppressed))},
     };
 }
 
@@ -158,6 +176,8 @@ VariantMap toVariantMap(const CampaignSummary& s) {
         {"failure_reasons", sdbus::Variant(reasons)},
         {"bounces", sdbus::Variant(count(s.bounces))},
         {"bounces_by_reason", sdbus::Variant(bounceReasons(s))},
+        {"unsubscribes", sdbus::Variant(count(s.unsubscribes))},
+        {"unsubscribe_percent", sdbus::Variant(s.unsubscribePercent)},
     };
 }
 

@@ -47,7 +47,9 @@ std::uint64_t toBusTime(std::optional<Usec> t);
 std::uint64_t toBusTime(Usec t);
 
 VariantMap toVariantMap(const Campaign& c, bool withContent);
+// With unsubscribed_at, unsubscribe_source and unsubscribe_campaign_id when r.unsubscribe is set.
 VariantMap toVariantMap(const Recipient& r);
+VariantMap toVariantMap(const SuppressionEntry& e);  // hash, reason, suppressed_at, email
 VariantMap toVariantMap(const Group& g);
 VariantMap toVariantMap(const Dashboard& d);
 VariantMap toVariantMap(const CampaignSummary& s);

@@ -48,6 +48,15 @@ constexpr Table<SendState, 6> kSendStateTokens{{
     {SendState::Skipped, "skipped"},
 }};
 
+constexpr Table<UnsubscribeSource, 6> kUnsubscribeTokens{{
+    {UnsubscribeSource::OneClick, "one-click"},
+    {UnsubscribeSource::Page, "page"},
+    {UnsubscribeSource::Mailto, "mailto"},
+    {UnsubscribeSource::Complaint, "complaint"},
+    {UnsubscribeSource::Administrator, "administrator"},
+    {UnsubscribeSource::Import, "import"},
+}};
+
 template <typename E, std::size_t N>
 std::string_view lookup(const Table<E, N>& table, E value) {
     for (const auto& [e, s] : table)
@@ -90,6 +99,10 @@ SendState sendStateOf(DeliveryStatus s) {
     case DeliveryStatus::Skipped: return SendState::Skipped;
     }
     return SendState::Unknown;
+}
+std::string_view toString(UnsubscribeSource s) { return lookup(kUnsubscribeTokens, s); }
+std::optional<UnsubscribeSource> parseUnsubscribeSource(std::string_view t) {
+    return reverse(kUnsubscribeTokens, t);
 }
 
 }  // namespace campaignd

@@ -31,6 +31,11 @@ enum class DeliveryStatus { Pending, Sending, HandedOver, Sent, Failed, Unknown,
 // A recipient's state in a campaign as people see it (the counts, `campaign recipients`): the
 // ledger's states with sending and handed_over together as in_flight.
 enum class SendState { Pending, InFlight, Sent, Failed, Unknown, Skipped };
+// How an unsubscribe came about, recorded with it (tokens "one-click" (RFC 8058 POST), "page"
+// (the unsubscribe page's button), "mailto" (a mail to UnsubscribeMailto=), "complaint" (an
+// abuse report), "administrator" (campaignd-ctl / the bus), "import" (an import row saying
+// unsubscribed that unsubscribed a stored recipient)).
+enum class UnsubscribeSource { OneClick, Page, Mailto, Complaint, Administrator, Import };
 
 // Tokens used on the bus, in JSON and in the database ("in_progress", "subscribed", ...).
 std::string_view toString(CampaignStatus);
@@ -45,6 +50,8 @@ std::optional<DeliveryStatus> parseDeliveryStatus(std::string_view token);
 std::string_view toString(SendState);
 std::optional<SendState> parseSendState(std::string_view token);
 SendState sendStateOf(DeliveryStatus status);
+std::string_view toString(UnsubscribeSource);
+std::optional<UnsubscribeSource> parseUnsubscribeSource(std::string_view token);
 
 struct Campaign {
     Id id = 0;
@@ -73,6 +80,26 @@ struct Campaign {
     std::int64_t inFlightCount = 0;
 };
 
+// One recorded unsubscribe: when, how, and from which campaign (if one was named and still
+// exists). It names no address: the recipient's id (empty once the recipient is deleted).
+struct UnsubscribeRecord {
+    Id id = 0;
+    std::optional<Id> recipientId;
+    std::optional<Id> campaignId;
+    UnsubscribeSource source = UnsubscribeSource::Administrator;
+    Usec at = 0;
+};
+
+// An entry of the suppression list: a keyed hash of an address that must never be subscribed
+// again (mail/address_hash.h), why, and since when. It holds no readable address; `email` is
+// filled by reads when a current recipient has the address (else "").
+struct SuppressionEntry {
+    std::string addressHash;  // 64 lower-case hex digits
+    std::string reason;       // "unsubscribed", "bounced", "complaint", "administrator", "import"
+    Usec since = 0;
+    std::string email;
+};
+
 struct Recipient {
     Id id = 0;
     std::string email;  // normalised: local part as given, domain in lower-case A-label form
@@ -80,6 +107,9 @@ struct Recipient {
     SubscriptionStatus status = SubscriptionStatus::Subscribed;
     Usec createdAt = 0;
     std::vector<std::string> groups;  // names, sorted; filled by reads
+    // The latest recorded unsubscribe while the status is unsubscribed (filled by
+    // RecipientService::get only; empty for one unsubscribed before records were kept).
+    std::optional<UnsubscribeRecord> unsubscribe;
 };
 
 struct Group {
@@ -143,6 +173,9 @@ struct Dashboard {
     std::int64_t skipped = 0;
     std::int64_t inFlight = 0;  // sending + handed_over
     std::vector<std::pair<CampaignStatus, std::int64_t>> campaignsByStatus;
+    std::int64_t unsubscribes = 0;        // recorded unsubscribes, all time
+    std::int64_t unsubscribesRecent = 0;  // of them, in the last 30 days
+    std::int64_t suppressed = 0;          // entries on the suppression list
 };
 
 // The original design's campaign summary report.
@@ -161,6 +194,10 @@ struct CampaignSummary {
     // not counted), by reason, most frequent first.
     std::int64_t bounces = 0;
     std::vector<std::pair<std::string, std::int64_t>> bouncesByReason;
+    // Recorded unsubscribes attributed to this campaign, and their rate: unsubscribes / sent *
+    // 100 (0 when nothing was sent).
+    std::int64_t unsubscribes = 0;
+    double unsubscribePercent = 0.0;
 };
 
 }  // namespace campaignd

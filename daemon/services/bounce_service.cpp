@@ -138,12 +138,14 @@ std::string noticeKey(std::string_view raw) {
 }
 
 BounceService::BounceService(storage::BounceStore& bounces, storage::CampaignStore& campaigns,
-                             storage::RecipientStore& recipients, Clock clock, BounceSettings settings)
+                             storage::RecipientStore& recipients, storage::SuppressionStore& suppression,
+                             Clock clock, BounceSettings settings)
     : bounces_(bounces),
       campaigns_(campaigns),
       recipients_(recipients),
       clock_(std::move(clock)),
-      settings_(std::move(settings)) {
+      settings_(std::move(settings)),
+      unsubscribes_(suppression, clock_) {
     if (settings_.softBounceLimit < 1)
         throw Error(ErrorCode::InvalidArgument, "the soft bounce limit must be at least 1");
 }
@@ -208,8 +210,9 @@ void BounceService::act(BounceOutcome& out) {
     if (!out.recipientId) return;
     const Id id = *out.recipientId;
     if (out.action == "complaint") {
-        const auto ch = bounces_.unsubscribeRecipient(id);
-        if (ch.before != ch.after) out.effect = "unsubscribed";
+        // An abuse report is the strongest opt-out there is: recorded as such, with the campaign.
+        if (unsubscribes_.unsubscribe(id, out.campaignId, UnsubscribeSource::Complaint).changed)
+            out.effect = "unsubscribed";
     } else if (out.action == "failed") {
         if (out.hard) {
             const auto ch = bounces_.markRecipientBounced(id);
@@ -241,8 +244,8 @@ BounceReport BounceService::unsubscribeByMail(const mail::VerpAddress& asked, st
         out.recipientId = recipient->id;
         if (campaigns_.findCampaign(asked.campaignId)) out.campaignId = asked.campaignId;
         if (dryRun) return;
-        const auto change = bounces_.unsubscribeRecipient(recipient->id);
-        if (change.before != change.after) out.effect = "unsubscribed";
+        if (unsubscribes_.unsubscribe(recipient->id, out.campaignId, UnsubscribeSource::Mailto).changed)
+            out.effect = "unsubscribed";
     });
     if (out.recipientId) {
         if (!dryRun)

@@ -26,7 +26,9 @@
 #include "core/clock.h"
 #include "storage/bounce_store.h"
 #include "storage/campaign_store.h"
+#include "services/unsubscribe_service.h"
 #include "storage/recipient_store.h"
+#include "storage/suppression_store.h"
 
 namespace campaignd::services {
 
@@ -101,8 +103,11 @@ public:
     // Error(InvalidArgument) for a soft bounce limit below 1. The roles must be views of one
     // store (a storage::Store is every role): a notice's records and suppression are one
     // transaction.
+    // A complaint unsubscribes through UnsubscribeService (source "complaint", the matched
+    // campaign), on `suppression`.
     BounceService(storage::BounceStore& bounces, storage::CampaignStore& campaigns,
-                  storage::RecipientStore& recipients, Clock clock, BounceSettings settings);
+                  storage::RecipientStore& recipients, storage::SuppressionStore& suppression, Clock clock,
+                  BounceSettings settings);
 
     // Checks that `raw` looks like a mail message (non-empty, within kMaxBounceMessageBytes,
     // starting with a header field or an mbox "From " line): Error(InvalidArgument) otherwise.
@@ -160,6 +165,7 @@ private:
     storage::RecipientStore& recipients_;
     Clock clock_;
     BounceSettings settings_;
+    UnsubscribeService unsubscribes_;
 };
 
 // Reads one notice from fd (from its current position to its end; not closed): at most

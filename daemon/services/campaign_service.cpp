@@ -397,7 +397,12 @@ CampaignSummary CampaignService::summary(Id id) {
     return reports_.campaignSummary(id);
 }
 
-Dashboard CampaignService::dashboard() { return reports_.dashboard(); }
+Dashboard CampaignService::dashboard() {
+    constexpr Usec kRecent = Usec{30} * 24 * 3600 * 1'000'000;  // the dashboard's "last 30 days"
+    Dashboard d = reports_.dashboard();
+    d.unsubscribesRecent = reports_.unsubscribesSince(clock_() - kRecent);
+    return d;
+}
 
 CampaignRecipientPage CampaignService::recipients(Id id, std::optional<SendState> state, std::int64_t limit,
                                                   std::int64_t offset) {

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/descriptor_io.h"
 #include "core/log.h"
+#include "mail/address_hash.h"
 #include "rules/csv_export.h"
 #include "rules/validation.h"
 
@@ -138,6 +139,7 @@ ImportReport runImport(const ImportRequest& request, int fd, int errorsFd, std::
     parse.maxBytes = maxBytes;
     plugins::ImportSink sink;
     std::string name;
+    std::string hash;
     sink.row = [&](const plugins::ImportRow& row) {
         try {
             name = rules::normalizeRecipientName(row.name);  // the same limit as recipients add
@@ -151,6 +153,10 @@ ImportReport runImport(const ImportRequest& request, int fd, int errorsFd, std::
         r.name = name;
         r.status = toStatus(row.subscription);
         r.groups = row.groups;
+        if (!request.suppressionSecret.empty()) {
+            hash = mail::suppressionHash(request.suppressionSecret, row.email);
+            r.addressHash = hash;
+        }
         session->add(r);
     };
     sink.rowError = [&](std::uint64_t line, std::string_view reason) {

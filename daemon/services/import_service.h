@@ -29,6 +29,10 @@ struct ImportRequest {
     bool update = false;              // update names of stored recipients
     bool dryRun = false;              // count everything, write nothing
     bool createGroups = false;        // groups the file's rows name may be created
+    // Set by the daemon, not the caller: the suppression list's key. Each row is staged with
+    // its address hash, so an address on the list is skipped (ImportCounts::suppressed).
+    // Empty: no row is checked against the list.
+    std::string suppressionSecret;
 };
 
 struct ImportRowError {

@@ -5,7 +5,10 @@
 // every group and address is resolved before the first row changes.
 #include "services/recipient_service.h"
 
+#include <cctype>
+
 #include "core/error.h"
+#include "mail/address_hash.h"
 #include "rules/validation.h"
 
 namespace campaignd::services {
@@ -21,8 +24,44 @@ std::string checkName(const std::string& name) { return rules::normalizeRecipien
 
 }  // namespace
 
-RecipientService::RecipientService(storage::RecipientStore& recipients, Clock clock)
-    : recipients_(recipients), clock_(clock ? std::move(clock) : Clock(systemNow)) {}
+RecipientService::RecipientService(storage::RecipientStore& recipients, storage::SuppressionStore& suppression,
+                                   Clock clock, std::string suppressionSecret)
+    : recipients_(recipients),
+      suppression_(suppression),
+      clock_(clock ? std::move(clock) : Clock(systemNow)),
+      secret_(std::move(suppressionSecret)),
+      unsubscribes_(suppression, clock_) {
+    if (secret_.empty()) throw Error(ErrorCode::InvalidArgument, "the suppression list needs a secret");
+}
+
+std::string RecipientService::addressHash(const std::string& email) const {
+    return mail::suppressionHash(secret_, rules::normalizeEmail(email));
+}
+
+void RecipientService::refuseSuppressed(const std::string& normalizedEmail) {
+    const auto entry = suppression_.findSuppression(mail::suppressionHash(secret_, normalizedEmail));
+    if (!entry) return;
+    throw Error(ErrorCode::InvalidState,
+                "the address " + quoted(normalizedEmail) + " is on the suppression list since " +
+                    formatUtc(entry->since) + " because " + entry->reason +
+                    "; it is never subscribed again unless an administrator lifts that "
+                    "(campaignd-ctl suppression remove ADDRESS)");
+}
+
+// Why deleting `r` leaves a suppression entry, if it does: the person unsubscribed (or
+// complained) or their address bounced.
+std::optional<std::string> RecipientService::suppressionReason(const Recipient& r) {
+    switch (r.status) {
+        case SubscriptionStatus::Subscribed: return std::nullopt;
+        case SubscriptionStatus::Bounced: return "bounced";
+        case SubscriptionStatus::Unsubscribed: {
+            const auto record = suppression_.lastUnsubscribe(r.id);
+            if (record && record->source == UnsubscribeSource::Complaint) return "complaint";
+            return "unsubscribed";
+        }
+    }
+    return std::nullopt;
+}
 
 Recipient RecipientService::add(const std::string& email, const RecipientFields& fields,
                                 const std::vector<std::string>& groups) {
@@ -40,6 +79,7 @@ Recipient RecipientService::add(const std::string& email, const RecipientFields&
         if (std::optional<Recipient> existing = recipients_.findRecipient(r.email))
             throw Error(ErrorCode::AlreadyExists,
                         "recipient " + quoted(r.email) + " already exists (as " + quoted(existing->email) + ")");
+        refuseSuppressed(r.email);
         r.createdAt = clock_();
         r.id = recipients_.insertRecipient(r);
         for (const Group& g : found) recipients_.addGroupMember(g.id, r.id);
@@ -48,7 +88,11 @@ Recipient RecipientService::add(const std::string& email, const RecipientFields&
     return stored;
 }
 
-Recipient RecipientService::get(const std::string& email) { return require(email); }
+Recipient RecipientService::get(const std::string& email) {
+    Recipient r = require(email);
+    if (r.status == SubscriptionStatus::Unsubscribed) r.unsubscribe = suppression_.lastUnsubscribe(r.id);
+    return r;
+}
 
 std::vector<Recipient> RecipientService::list(const storage::RecipientFilter& filter) {
     storage::RecipientFilter f = filter;
@@ -66,22 +110,122 @@ Recipient RecipientService::update(const std::string& email, const RecipientFiel
     recipients_.transaction([&] {
         Recipient r = require(normalized);
         if (name) r.name = *name;
-        if (fields.status) r.status = *fields.status;
+        const bool unsubscribe = fields.status == SubscriptionStatus::Unsubscribed;
+        if (fields.status && !unsubscribe) {
+            if (*fields.status == SubscriptionStatus::Subscribed && r.status != SubscriptionStatus::Subscribed)
+                refuseSuppressed(r.email);
+            r.status = *fields.status;
+        }
         recipients_.updateRecipient(r);
-        stored = require(normalized);
+        if (unsubscribe) unsubscribes_.unsubscribe(r.id, std::nullopt, UnsubscribeSource::Administrator);
+        stored = get(normalized);
     });
     return stored;
 }
 
-void RecipientService::remove(const std::string& email) {
+UnsubscribeOutcome RecipientService::unsubscribe(const std::string& email, std::optional<Id> campaign,
+                                                 UnsubscribeSource how, Recipient* recipient) {
+    const std::string normalized = rules::normalizeEmail(email);
+    UnsubscribeOutcome outcome;
     recipients_.transaction([&] {
-        const Recipient r = require(email);
-        if (recipients_.recipientInActiveCampaign(r.id))
-            throw Error(ErrorCode::InvalidState,
-                        "recipient " + quoted(r.email) +
-                            " is in a campaign that is in progress; pause or cancel that campaign first");
-        if (!recipients_.deleteRecipient(r.id)) recipientNotFound(r.email);
+        outcome = unsubscribes_.unsubscribe(require(normalized).id, campaign, how);
+        if (recipient) *recipient = get(normalized);
     });
+    return outcome;
+}
+
+RemoveOutcome RecipientService::remove(const std::string& email, bool forget) {
+    const std::string normalized = rules::normalizeEmail(email);
+    const std::string hash = mail::suppressionHash(secret_, normalized);
+    RemoveOutcome outcome;
+    recipients_.transaction([&] {
+        outcome = {};
+        const std::optional<Recipient> r = recipients_.findRecipient(normalized);
+        if (!r && !forget) recipientNotFound(normalized);
+        if (r && recipients_.recipientInActiveCampaign(r->id))
+            throw Error(ErrorCode::InvalidState,
+                        "recipient " + quoted(r->email) +
+                            " is in a campaign that is in progress; pause or cancel that campaign first");
+        if (r) {
+            if (const auto reason = suppressionReason(*r))
+                suppression_.insertSuppression(SuppressionEntry{hash, *reason, clock_(), {}}, std::nullopt);
+        }
+        if (forget) outcome.erased = suppression_.eraseAddress(r ? std::optional<Id>(r->id) : std::nullopt,
+                                                               r ? r->email : normalized, r ? r->name : "");
+        if (r) {
+            if (!recipients_.deleteRecipient(r->id)) recipientNotFound(r->email);
+            outcome.recipientDeleted = true;
+        } else if (outcome.erased.ledgerRows == 0 && outcome.erased.bounceRecords == 0) {
+            throw Error(ErrorCode::NotFound, "nothing is stored about " + quoted(normalized));
+        }
+        outcome.suppression = suppression_.findSuppression(hash);
+    });
+    return outcome;
+}
+
+std::vector<SuppressionEntry> RecipientService::listSuppressions(std::int64_t limit, std::int64_t offset) {
+    if (limit < 0 || offset < 0) throw Error(ErrorCode::InvalidArgument, "limit and offset must not be negative");
+    return suppression_.listSuppressions(limit, offset);
+}
+
+std::pair<SuppressionEntry, bool> RecipientService::addSuppression(const std::string& email) {
+    const std::string normalized = rules::normalizeEmail(email);
+    const std::string hash = mail::suppressionHash(secret_, normalized);
+    std::pair<SuppressionEntry, bool> result;
+    recipients_.transaction([&] {
+        const std::optional<Recipient> r = recipients_.findRecipient(normalized);
+        std::optional<Id> id;
+        if (r) id = r->id;
+        result.second = suppression_.insertSuppression(SuppressionEntry{hash, "administrator", clock_(), {}}, id);
+        if (r && r->status != SubscriptionStatus::Unsubscribed)
+            unsubscribes_.unsubscribe(r->id, std::nullopt, UnsubscribeSource::Administrator);
+        result.first = *suppression_.findSuppression(hash);
+    });
+    return result;
+}
+
+bool RecipientService::removeSuppression(const std::string& addressOrHash) {
+    std::string hash;
+    if (mail::isSuppressionHash(addressOrHash)) {
+        for (const char c : addressOrHash) hash.push_back(char(std::tolower(static_cast<unsigned char>(c))));
+    } else {
+        hash = mail::suppressionHash(secret_, rules::normalizeEmail(addressOrHash));
+    }
+    return suppression_.deleteSuppression(hash);
+}
+
+SuppressionImport RecipientService::importSuppressions(const std::vector<std::string>& entries) {
+    SuppressionImport result;
+    const Usec now = clock_();
+    recipients_.transaction([&] {
+        result = {};
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+            std::string hash;
+            std::optional<Id> recipient;
+            if (mail::isSuppressionHash(entries[i])) {
+                for (const char c : entries[i]) hash.push_back(char(std::tolower(static_cast<unsigned char>(c))));
+            } else {
+                std::string normalized;
+                try {
+                    normalized = rules::normalizeEmail(entries[i]);
+                } catch (const Error& e) {
+                    result.invalid.emplace_back(i, e.what());
+                    continue;
+                }
+                hash = mail::suppressionHash(secret_, normalized);
+                if (const auto r = recipients_.findRecipient(normalized)) {
+                    recipient = r->id;
+                    if (r->status != SubscriptionStatus::Unsubscribed)
+                        unsubscribes_.unsubscribe(r->id, std::nullopt, UnsubscribeSource::Administrator);
+                }
+            }
+            if (suppression_.insertSuppression(SuppressionEntry{hash, "import", now, {}}, recipient))
+                ++result.added;
+            else
+                ++result.alreadyListed;
+        }
+    });
+    return result;
 }
 
 Group RecipientService::createGroup(const std::string& rawName) {

@@ -18,7 +18,7 @@ BounceSettings settingsFor(std::int64_t softBounceLimit) {
 
 RejectionRecorder::RejectionRecorder(std::unique_ptr<storage::Store> store, Clock clock,
                                      std::int64_t softBounceLimit)
-    : store_(std::move(store)), bounces_(*store_, *store_, *store_, std::move(clock), settingsFor(softBounceLimit)) {}
+    : store_(std::move(store)), bounces_(*store_, *store_, *store_, *store_, std::move(clock), settingsFor(softBounceLimit)) {}
 
 std::string RejectionRecorder::statusOf(const SendingFailure& failure) {
     if (!failure.enhancedStatus.empty()) return failure.enhancedStatus;

@@ -95,19 +95,17 @@ TokenDescription WebService::unsubscribe(std::string_view token, std::string_vie
     return d;
 }
 
-// MERGE POINT (issue 11, item 3, branch "suppression"): the one place campaignd-web's
-// unsubscribes are stored. Until the service that records an unsubscribe with its source and
-// campaign is merged, this sets the recipient's status as `recipients update --status` does;
-// at merge time, call that service here with `source` and `campaignId`, nothing else changes.
-// A recipient already unsubscribed or bounced is left as they are (an old link, pressed twice).
+// The one place campaignd-web's unsubscribes are stored: recorded with how and from which
+// campaign (RecipientService::unsubscribe, once: an old link or a second press changes nothing).
+// A recipient who bounced is left as they are.
 void WebService::recordUnsubscribe(const Recipient& recipient, Id campaignId, std::string_view source) {
     if (recipient.status != SubscriptionStatus::Subscribed) return;
-    RecipientFields fields;
-    fields.status = SubscriptionStatus::Unsubscribed;
-    recipientService_.update(recipient.email, fields);
-    log::info("recipient unsubscribed", {{"CAMPAIGN_ID", std::to_string(campaignId)},
-                                         {"RECIPIENT_ID", std::to_string(recipient.id)},
-                                         {"UNSUBSCRIBE_SOURCE", std::string(source)}});
+    const auto how = parseUnsubscribeSource(source);
+    if (!how) throw Error(ErrorCode::InvalidArgument, "unsubscribe: unknown source");
+    if (recipientService_.unsubscribe(recipient.id, campaignId, *how).changed)
+        log::info("recipient unsubscribed", {{"CAMPAIGN_ID", std::to_string(campaignId)},
+                                             {"RECIPIENT_ID", std::to_string(recipient.id)},
+                                             {"UNSUBSCRIBE_SOURCE", std::string(source)}});
 }
 
 mail::BrowserView WebService::view(std::string_view token) {

@@ -52,11 +52,10 @@ public:
     //   countSoftBounce         soft_bounce_count + 1; subscribed -> bounced when it reaches
     //                           limit (limit >= 1)
     //   resetSoftBounces        soft_bounce_count = 0 (evidence of a delivery)
-    //   unsubscribeRecipient    subscribed or bounced -> unsubscribed (a complaint)
+    // (A complaint unsubscribes through SuppressionStore::recordUnsubscribe, which records it.)
     virtual SuppressionChange markRecipientBounced(Id recipient) = 0;
     virtual SuppressionChange countSoftBounce(Id recipient, std::int64_t limit) = 0;
     virtual void resetSoftBounces(Id recipient) = 0;
-    virtual SuppressionChange unsubscribeRecipient(Id recipient) = 0;
 };
 
 }  // namespace campaignd::storage

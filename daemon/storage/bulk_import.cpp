@@ -1,11 +1,12 @@
 // bulk_import.cpp: RecipientImport over SQL (see bulk_import.h and the rules in
 // import_store.h). Two phases:
-//   staging  add() appends (line, email_key, email, name, status, groups) to the temporary
+//   staging  add() appends (line, email_key, email, name, status, groups, address_hash) to the temporary
 //            table campaignd_import_rows: COPY on PostgreSQL; a reused prepared INSERT on
 //            SQLite, in a deferred transaction that touches only the connection's temp
 //            database, so the shared database's write lock is not held while a file is parsed.
 //   merge    finish(), in one transaction on the shared tables: the first row of each address
-//            (DISTINCT ON / GROUP BY with min(line)) into campaignd_import_firsts, the counts,
+//            (DISTINCT ON / GROUP BY with min(line)) into campaignd_import_firsts, less the new
+//            addresses whose staged hash is on the suppression list, the counts,
 //            then UPDATE existing, INSERT new, INSERT missing groups, INSERT memberships.
 // Nothing reaches the shared tables before the merge commits: a killed process leaves only a
 // temporary table, which its server or SQLite's temp file drops with the connection.
@@ -51,11 +52,12 @@ struct Dialect {
 
 const Dialect kSqlite{
     "CREATE TEMP TABLE campaignd_import_rows (line INTEGER NOT NULL, email_key TEXT NOT NULL,"
-    " email TEXT NOT NULL, name TEXT NOT NULL, status INTEGER NOT NULL, groups TEXT NOT NULL)",
+    " email TEXT NOT NULL, name TEXT NOT NULL, status INTEGER NOT NULL, groups TEXT NOT NULL,"
+    " address_hash TEXT NOT NULL)",
     // With min() as the only aggregate, SQLite takes the bare columns from the row holding the
     // minimum: the first line of each address.
     "CREATE TEMP TABLE campaignd_import_firsts AS"
-    " SELECT email_key, min(line) AS line, email, name, status, groups"
+    " SELECT email_key, min(line) AS line, email, name, status, groups, address_hash"
     " FROM campaignd_import_rows GROUP BY email_key ORDER BY email_key",
     // Holding the write lock, the unique index alone tells new from stored (one lookup).
     "INSERT INTO recipients (email, email_key, name, status, created_at)"
@@ -86,9 +88,9 @@ const Dialect kPostgres{
     // recipients.email_key (also "C") can use its index.
     "CREATE TEMP TABLE campaignd_import_rows (line BIGINT NOT NULL,"
     " email_key TEXT COLLATE \"C\" NOT NULL, email TEXT NOT NULL, name TEXT NOT NULL,"
-    " status SMALLINT NOT NULL, groups TEXT NOT NULL) ON COMMIT DROP",
+    " status SMALLINT NOT NULL, groups TEXT NOT NULL, address_hash TEXT COLLATE \"C\" NOT NULL) ON COMMIT DROP",
     "CREATE TEMP TABLE campaignd_import_firsts ON COMMIT DROP AS"
-    " SELECT DISTINCT ON (email_key) email_key, line, email, name, status, groups"
+    " SELECT DISTINCT ON (email_key) email_key, line, email, name, status, groups, address_hash"
     " FROM campaignd_import_rows ORDER BY email_key, line",
     // The anti-join is one hash join; ON CONFLICT alone would probe the index row by row.
     "INSERT INTO recipients (email, email_key, name, status, created_at)"
@@ -123,6 +125,20 @@ constexpr const char* kCountExisting =
     "SELECT COUNT(*), COUNT(r.id),"
     " COALESCE(SUM(CASE WHEN r.status = 'unsubscribed' AND f.status <> 2 THEN 1 ELSE 0 END), 0)"
     " FROM campaignd_import_firsts f LEFT JOIN recipients r ON r.email_key = f.email_key";
+
+// New addresses on the suppression list leave the import before anything is counted or merged.
+constexpr const char* kDropSuppressed =
+    "DELETE FROM campaignd_import_firsts"
+    " WHERE address_hash <> ''"
+    " AND address_hash IN (SELECT address_hash FROM suppressions)"
+    " AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.email_key = campaignd_import_firsts.email_key)";
+
+// The opt-outs kUpdateExisting is about to apply, recorded first (it changes what they match).
+constexpr const char* kRecordImportUnsubscribes =
+    "INSERT INTO unsubscribe_events (recipient_id, source, unsubscribed_at)"
+    " SELECT r.id, 'import', CAST($1 AS BIGINT) FROM campaignd_import_firsts f"
+    " JOIN recipients r ON r.email_key = f.email_key"
+    " WHERE f.status = 2 AND r.status <> 'unsubscribed'";
 
 constexpr const char* kUpdateExisting =
     "UPDATE recipients AS r SET"
@@ -175,7 +191,7 @@ public:
             }
             db_.exec(dialect_.createRows);
             writer_ = db_.bulkWriter("campaignd_import_rows",
-                                     {"line", "email_key", "email", "name", "status", "groups"});
+                                     {"line", "email_key", "email", "name", "status", "groups", "address_hash"});
         } catch (...) {
             abandon();
             throw;
@@ -191,7 +207,9 @@ public:
         key_ = rules::emailKey(row.email);
         groups_ = importGroupsJson(row.groups);
         const SqlBulkValue fields[] = {std::int64_t(row.line), std::string_view(key_), row.email,
-                                       row.name, statusCode(row.status), std::string_view(groups_)};
+                                       row.name, statusCode(row.status), std::string_view(groups_),
+                                       // A default view has no data, which SQLite would bind as NULL.
+                                       row.addressHash.empty() ? std::string_view("") : row.addressHash};
         try {
             writer_->write(fields);
         } catch (...) {
@@ -242,15 +260,18 @@ private:
 
         db_.exec(dialect_.createFirsts);
         if (!sqlite_) db_.exec("ANALYZE campaignd_import_firsts");
+        const std::int64_t firsts = db_.query("SELECT COUNT(*) FROM campaignd_import_firsts").at(0).int64(0);
+        counts_.duplicatesInFile = counts_.rows - firsts;
+        counts_.suppressed = db_.exec(kDropSuppressed);
         if (!options_.createGroups) refuseUnknownGroups();
 
         const SqlRows existing = db_.query(kCountExisting);
         const std::int64_t distinct = existing.at(0).int64(0);
         const std::int64_t stored = existing.at(0).int64(1);
         counts_.unsubscribedKept = existing.at(0).int64(2);
-        counts_.duplicatesInFile = counts_.rows - distinct;
 
         const std::int64_t updateNames = options_.updateNames ? 1 : 0;
+        db_.exec(kRecordImportUnsubscribes, {options_.now});
         counts_.updated = db_.exec(kUpdateExisting, {updateNames});
         counts_.alreadyStored = stored - counts_.updated;
         counts_.imported = db_.exec(dialect_.insertNew, {options_.now});

@@ -24,6 +24,9 @@ struct StagedRecipient {
     std::string_view name;
     std::optional<SubscriptionStatus> status;  // unspecified: subscribed when new, else kept
     std::span<const std::string_view> groups;  // group names (case-sensitive); "" is ignored
+    // The address's suppression hash (mail/address_hash.h), computed by the service; a new
+    // address whose hash is on the suppression list is not imported. "": none.
+    std::string_view addressHash;
 };
 
 struct BulkImportOptions {
@@ -35,7 +38,7 @@ struct BulkImportOptions {
 };
 
 // What happened, per distinct address (the first row of it in the file):
-//   rows == imported + updated + alreadyStored + duplicatesInFile.
+//   rows == imported + updated + alreadyStored + duplicatesInFile + suppressed.
 struct ImportCounts {
     std::int64_t rows = 0;              // rows added
     std::int64_t imported = 0;          // new recipients
@@ -45,6 +48,9 @@ struct ImportCounts {
     // Of the existing ones (updated or alreadyStored): unsubscribed, kept so although the row
     // said subscribed or said nothing. An import never re-subscribes anyone.
     std::int64_t unsubscribedKept = 0;
+    // New addresses on the suppression list (deleted after they unsubscribed, bounced or
+    // complained, or listed by an administrator): skipped, never imported.
+    std::int64_t suppressed = 0;
     std::vector<std::string> groupsCreated;  // names of groups that did not exist, sorted
     // Without createGroups, in a dry run: the groups the rows name that do not exist, each
     // with the first line naming it, sorted by name (a real import refuses them instead).
@@ -55,9 +61,12 @@ struct ImportCounts {
 // - One person per address, compared case-insensitively (emailKey). In the file the first
 //   row (lowest line) of an address wins; later rows count as duplicatesInFile and have no
 //   effect at all (their groups are not joined either).
-// - A new address is inserted with its name, status (default subscribed) and groups.
+// - A new address is inserted with its name, status (default subscribed) and groups, unless
+//   its hash (StagedRecipient::addressHash) is on the suppression list: then it is skipped
+//   (suppressed) and none of its row has any effect.
 // - An existing recipient is never re-subscribed. A row saying unsubscribed unsubscribes a
-//   subscribed one (an explicit opt-out is honoured) and counts as updated. With updateNames,
+//   subscribed one (an explicit opt-out is honoured), is recorded as an unsubscribe with source
+//   "import", and counts as updated. With updateNames,
 //   a different non-empty name replaces the stored one (updated); else names are kept.
 // - The rows' groups and options.groupIds become memberships (never twice, also for existing
 //   recipients). Row group names that do not exist are created with createGroups; without

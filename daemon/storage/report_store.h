@@ -37,6 +37,8 @@ public:
     virtual ~ReportStore() = default;
 
     virtual Dashboard dashboard() = 0;
+    // Recorded unsubscribes at or after `since` (the dashboard's recent count).
+    virtual std::int64_t unsubscribesSince(Usec since) = 0;
     virtual CampaignSummary campaignSummary(Id campaign) = 0;
     // The campaign's failed and unknown ledger rows with a ledger id above afterLedgerId, by
     // ledger id, at most limit of them: page through with the last one's ledgerId.

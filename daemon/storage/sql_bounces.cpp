@@ -130,11 +130,4 @@ void SqlStore::resetSoftBounces(Id recipient) {
     exec("UPDATE recipients SET soft_bounce_count = 0 WHERE id = $1 AND soft_bounce_count <> 0", {recipient});
 }
 
-SuppressionChange SqlStore::unsubscribeRecipient(Id recipient) {
-    return changeSubscription(recipient, [&] {
-        exec("UPDATE recipients SET status = 'unsubscribed' WHERE id = $1 AND status <> 'unsubscribed'",
-             {recipient});
-    });
-}
-
 }  // namespace campaignd::storage

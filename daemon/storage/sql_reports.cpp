@@ -27,7 +27,9 @@ Dashboard SqlStore::dashboard() {
         " (SELECT COUNT(*) FROM recipients WHERE status = 'subscribed'),"
         " (SELECT COUNT(*) FROM campaigns),"
         " (SELECT COUNT(*) FROM recipient_groups),"
-        " s.sent, s.failed, s.pending, s.unknown, s.skipped, s.in_flight"
+        " s.sent, s.failed, s.pending, s.unknown, s.skipped, s.in_flight,"
+        " (SELECT COUNT(*) FROM unsubscribe_events),"
+        " (SELECT COUNT(*) FROM suppressions)"
         // The kept counters of every campaign: a few rows per campaign, not every ledger row.
         " FROM (SELECT SUM(sent) AS sent, SUM(failed) AS failed, SUM(pending) AS pending,"
         " SUM(unknown) AS unknown, SUM(skipped) AS skipped, SUM(in_flight) AS in_flight"
@@ -44,6 +46,8 @@ Dashboard SqlStore::dashboard() {
         d.unknown = row.int64(7);
         d.skipped = row.int64(8);
         d.inFlight = row.int64(9);
+        d.unsubscribes = row.int64(10);
+        d.suppressed = row.int64(11);
     }
     std::map<std::string, std::int64_t> byToken;
     for (const SqlRow& row : query("SELECT status, COUNT(*) FROM campaigns GROUP BY status"))
@@ -54,6 +58,10 @@ Dashboard SqlStore::dashboard() {
         d.campaignsByStatus.emplace_back(s, it == byToken.end() ? 0 : it->second);
     }
     return d;
+}
+
+std::int64_t SqlStore::unsubscribesSince(Usec since) {
+    return query("SELECT COUNT(*) FROM unsubscribe_events WHERE unsubscribed_at >= $1", {since}).at(0).int64(0);
 }
 
 CampaignSummary SqlStore::campaignSummary(Id campaign) {
@@ -92,6 +100,10 @@ CampaignSummary SqlStore::campaignSummary(Id campaign) {
         s.bounces += row.int64(1);
     }
     std::sort(s.bouncesByReason.begin(), s.bouncesByReason.end(), byCount);
+    // Unsubscribes recorded with this campaign (they outlive the recipients' deletion).
+    s.unsubscribes =
+        query("SELECT COUNT(*) FROM unsubscribe_events WHERE campaign_id = $1", {campaign}).at(0).int64(0);
+    s.unsubscribePercent = s.sent == 0 ? 0.0 : double(s.unsubscribes) * 100.0 / double(s.sent);
     return s;
 }
 

@@ -2,7 +2,7 @@
 // SQL is written once, parameterised ($1..$N), and runs unchanged on SQLite and PostgreSQL;
 // dialects differ only in the migrations' DDL and in the drivers. The member functions are
 // defined by role: sql_campaigns.cpp, sql_recipients.cpp, sql_ledger.cpp, sql_bounces.cpp,
-// sql_reports.cpp; the transactions, the kept counters and the import in sql_store.cpp.
+// sql_reports.cpp, sql_suppression.cpp; the transactions, the kept counters and the import in sql_store.cpp.
 //
 // Transactions nest with savepoints: an inner transaction() that throws undoes only its own
 // work, and the outer one decides. After a statement fails inside a transaction, every
@@ -72,14 +72,23 @@ public:
     SuppressionChange markRecipientBounced(Id recipient) override;
     SuppressionChange countSoftBounce(Id recipient, std::int64_t limit) override;
     void resetSoftBounces(Id recipient) override;
-    SuppressionChange unsubscribeRecipient(Id recipient) override;
 
     Dashboard dashboard() override;
+    std::int64_t unsubscribesSince(Usec since) override;
     CampaignSummary campaignSummary(Id campaign) override;
     std::vector<LedgerProblem> campaignProblems(Id campaign, Id afterLedgerId, std::size_t limit) override;
     CampaignRecipientPage campaignRecipients(Id campaign, const CampaignRecipientFilter& filter) override;
 
     std::unique_ptr<RecipientImport> beginImport(const BulkImportOptions& options) override;
+
+    UnsubscribeChange recordUnsubscribe(Id recipient, std::optional<Id> campaign, UnsubscribeSource source,
+                                        Usec at) override;
+    std::optional<UnsubscribeRecord> lastUnsubscribe(Id recipient) override;
+    bool insertSuppression(const SuppressionEntry& entry, std::optional<Id> recipient) override;
+    std::optional<SuppressionEntry> findSuppression(std::string_view addressHash) override;
+    bool deleteSuppression(std::string_view addressHash) override;
+    std::vector<SuppressionEntry> listSuppressions(std::int64_t limit, std::int64_t offset) override;
+    ErasedRows eraseAddress(std::optional<Id> recipient, std::string_view email, std::string_view name) override;
 
     // The connection underneath, for tests that look at the schema.
     SqlConnection& connection() { return *db_; }

@@ -1,5 +1,6 @@
 // store.h: the whole of storage, for the composition root and the tests: Store is every role
-// (campaigns, recipients and groups, the send ledger, bounces, imports, reports; each in its
+// (campaigns, recipients and groups, the send ledger, bounces, imports, reports, unsubscribes
+// and the suppression list; each in its
 // own header) over one connection, and openStore opens one from a Database= URL. Two backends
 // implement it with the same behaviour: SQLite (Poco::Data::SQLite) and PostgreSQL (libpqxx).
 // Opening a store applies the versioned schema migrations. Every query is parameterised; no
@@ -21,6 +22,7 @@
 #include "storage/recipient_store.h"
 #include "storage/report_store.h"
 #include "storage/send_ledger.h"
+#include "storage/suppression_store.h"
 #include "storage/transactional.h"
 
 namespace campaignd::storage {
@@ -31,7 +33,8 @@ class Store : public CampaignStore,
               public SendLedger,
               public BounceStore,
               public ImportStore,
-              public ReportStore {
+              public ReportStore,
+              public SuppressionStore {
 public:
     // "sqlite" or "postgresql"; the location without any password.
     virtual std::string backendName() const = 0;

@@ -99,6 +99,7 @@ protected:
             {"GetImport", {"call", kService, kManager, kManagerIface, "GetImport", "t", "1"}},
             {"GetJob", {"call", kService, kManager, kManagerIface, "GetJob", "t", "1"}},
             {"Campaign.ListRecipients", {"call", kService, kCampaign, kCampaignIface, "ListRecipients", "a{sv}", "0"}},
+            {"ListSuppressions", {"call", kService, kManager, kManagerIface, "ListSuppressions", "a{sv}", "0"}},
         };
     }
     static constexpr const char* kPersonalThroughCtl[] = {"ExportBounces"};
@@ -135,6 +136,12 @@ protected:
             {"call", kService, kManager, kManagerIface, "UpdateRecipient", "sa{sv}", "ada@example.org",
              "1", "status", "s", "unsubscribed"},
             {"call", kService, kManager, kManagerIface, "DeleteRecipient", "s", "ada@example.org"},
+            {"call", kService, kManager, kManagerIface, "UnsubscribeRecipient", "sa{sv}", "ada@example.org", "0"},
+            {"call", kService, kManager, kManagerIface, "DeleteRecipientEx", "sa{sv}", "ada@example.org", "1",
+             "forget", "b", "true"},
+            {"call", kService, kManager, kManagerIface, "AddSuppression", "s", "eve@example.org"},
+            {"call", kService, kManager, kManagerIface, "RemoveSuppression", "s", "eve@example.org"},
+            {"call", kService, kManager, kManagerIface, "ImportSuppressions", "as", "1", "eve@example.org"},
             {"call", kService, kManager, kManagerIface, "CreateGroup", "s", "staff"},
             {"call", kService, kManager, kManagerIface, "DeleteGroup", "s", "news"},
             {"call", kService, kManager, kManagerIface, "AddGroupMembers", "sas", "news", "1", "ada@example.org"},

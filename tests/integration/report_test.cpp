@@ -66,8 +66,9 @@ TEST_P(ReportTest, ShowsEveryCountAndReasonAsTextJsonAndFormulaSafeCsv) {
     store.reset();
 
     const std::string text = ok({"campaign", "report", "1"});
-    for (const char* line : {"Campaign:  1 (Winter)", "Total:     5", "Sent:      2", "Failed:    2", "Unknown:   1",
-                             "Skipped:   0", "Pending:   0", "Success:   40.0%", "FAILURE REASON",
+    for (const char* line : {"Campaign:     1 (Winter)", "Total:        5", "Sent:         2", "Failed:       2",
+                             "Unknown:      1", "Skipped:      0", "Pending:      0", "Success:      40.0%",
+                             "Unsubscribes: 0 (0.0% of sent)", "FAILURE REASON",
                              "550 5.1.1 <r2@example.org>: User unknown", "=HYPERLINK(\"http://x\",\"y\")"})
         EXPECT_NE(text.find(line), std::string::npos) << "missing \"" << line << "\" in:\n" << text;
 

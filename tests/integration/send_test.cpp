@@ -325,7 +325,7 @@ TEST_P(SendTest, CancelSkipsEveryoneNotYetSent) {
     EXPECT_EQ(daemon_->ctl({"campaign", "resume", std::to_string(id)}).exitCode, 1);
     // Its report says how far it got, not a success rate that counts the skipped as failures.
     const auto report = ok({"campaign", "report", std::to_string(id)});
-    EXPECT_NE(report.find("Success:   none: cancelled after sending to " + std::to_string(files) + " of 200"),
+    EXPECT_NE(report.find("Success:      none: cancelled after sending to " + std::to_string(files) + " of 200"),
               std::string::npos)
         << report;
 

@@ -79,7 +79,7 @@ protected:
     }
     SubscriptionStatus statusOf(const std::string& email) { return recipients.get(email).status; }
 
-    BounceService bounces{*store, *store, *store, clock, settings()};
+    BounceService bounces{*store, *store, *store, *store, clock, settings()};
 };
 
 TEST_F(BounceServiceTest, HardBounceMatchedByVerpSuppressesTheRecipient) {

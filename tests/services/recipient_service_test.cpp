@@ -178,5 +178,63 @@ TEST_F(RecipientServiceTest, GroupMembershipIsAllOrNothing) {
     EXPECT_EQ(recipients.get("bob@example.org").groups, std::vector<std::string>{"vip"});
 }
 
+
+// Issue 11: unsubscribes recorded, the suppression list, erasure (the rules; storage and the
+// daemon have their own tests).
+class SuppressionRulesTest : public ServiceTest {};
+
+TEST_F(SuppressionRulesTest, AnAdministratorsUnsubscribeIsRecordedOnceAndShown) {
+    person("ann@example.org");
+    now += kHour;
+    const Recipient updated = recipients.update("ann@example.org", RecipientFields{std::nullopt, SubscriptionStatus::Unsubscribed});
+    ASSERT_TRUE(updated.unsubscribe);
+    EXPECT_EQ(updated.unsubscribe->source, UnsubscribeSource::Administrator);
+    EXPECT_EQ(updated.unsubscribe->at, kStart + kHour);
+    now += kHour;
+    Recipient again;
+    const auto outcome = recipients.unsubscribe("ANN@example.org", std::nullopt, UnsubscribeSource::OneClick, &again);
+    EXPECT_FALSE(outcome.changed);
+    ASSERT_TRUE(outcome.record);
+    EXPECT_EQ(outcome.record->source, UnsubscribeSource::Administrator) << "the first record stands";
+    EXPECT_EQ(again.unsubscribe->at, kStart + kHour);
+    expectError(ErrorCode::NotFound, "does not exist",
+                [&] { recipients.unsubscribe("nobody@example.org", std::nullopt, UnsubscribeSource::Page); });
+}
+
+TEST_F(SuppressionRulesTest, DeletingAnUnsubscriberLeavesAHashThatRefusesAddAndResubscribe) {
+    person("gone@example.org", SubscriptionStatus::Subscribed);
+    recipients.unsubscribe("gone@example.org", std::nullopt, UnsubscribeSource::Mailto);
+    const RemoveOutcome removed = recipients.remove("gone@example.org");
+    EXPECT_TRUE(removed.recipientDeleted);
+    ASSERT_TRUE(removed.suppression);
+    EXPECT_EQ(removed.suppression->reason, "unsubscribed");
+    EXPECT_EQ(removed.suppression->addressHash, recipients.addressHash("GONE@Example.ORG"));
+    EXPECT_EQ(removed.suppression->addressHash.find("gone"), std::string::npos);
+    expectError(ErrorCode::InvalidState, "on the suppression list since 2023-11-14T22:13:20Z because unsubscribed",
+                [&] { person("Gone@example.org"); });
+
+    // A subscribed person deleted leaves nothing; one listed by an administrator cannot be
+    // resubscribed until the entry is lifted.
+    person("kept@example.org");
+    EXPECT_FALSE(recipients.remove("kept@example.org").suppression);
+    person("kept@example.org");
+    EXPECT_TRUE(recipients.addSuppression("kept@example.org").second);
+    EXPECT_FALSE(recipients.addSuppression("kept@example.org").second);
+    EXPECT_EQ(recipients.get("kept@example.org").status, SubscriptionStatus::Unsubscribed);
+    expectError(ErrorCode::InvalidState, "suppression list",
+                [&] { recipients.update("kept@example.org", RecipientFields{std::nullopt, SubscriptionStatus::Subscribed}); });
+    EXPECT_TRUE(recipients.removeSuppression(recipients.addressHash("kept@example.org")));
+    EXPECT_EQ(recipients.update("kept@example.org", RecipientFields{std::nullopt, SubscriptionStatus::Subscribed}).status,
+              SubscriptionStatus::Subscribed);
+
+    const SuppressionImport imported = recipients.importSuppressions(
+        {"a@example.org", std::string(64, 'F'), "not an address", "a@example.org"});
+    EXPECT_EQ(imported.added, 2);
+    EXPECT_EQ(imported.alreadyListed, 1);
+    ASSERT_EQ(imported.invalid.size(), 1u);
+    EXPECT_EQ(imported.invalid[0].first, 2u);
+    EXPECT_TRUE(recipients.removeSuppression(std::string(64, 'f')));
+}
+
 }  // namespace
 }  // namespace campaignd::services::test

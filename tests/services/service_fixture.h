@@ -59,7 +59,7 @@ protected:
     Usec now = kStart;
     Clock clock = [this] { return now; };
     CampaignService campaigns{*store, *store, *store, *store, clock};
-    RecipientService recipients{*store, clock};
+    RecipientService recipients{*store, *store, clock, "a test secret of 32 octets......"};
     RecordingObserver observer;
 };
 

@@ -186,19 +186,21 @@ TEST_P(BounceStoreTest, SoftBouncesSuppressOnlyAtTheLimitAndAResetStartsOver) {
     EXPECT_EQ(ch.after, SubscriptionStatus::Bounced);
     // An unsubscribed recipient is counted but stays unsubscribed.
     const Id u = addRecipient("quiet@example.net");
-    store_->unsubscribeRecipient(u);
+    store_->recordUnsubscribe(u, std::nullopt, UnsubscribeSource::Administrator, kNow);
     EXPECT_EQ(store_->countSoftBounce(u, 1).after, SubscriptionStatus::Unsubscribed);
     EXPECT_THROW(store_->countSoftBounce(r, 0), Error);
 }
 
 TEST_P(BounceStoreTest, AComplaintUnsubscribesEvenABouncedRecipient) {
     const Id r = addRecipient("annoyed@example.com");
-    auto ch = store_->unsubscribeRecipient(r);
+    auto ch = store_->recordUnsubscribe(r, std::nullopt, UnsubscribeSource::Complaint, kNow);
     EXPECT_EQ(ch.before, SubscriptionStatus::Subscribed);
-    EXPECT_EQ(ch.after, SubscriptionStatus::Unsubscribed);
+    EXPECT_TRUE(ch.changed);
+    EXPECT_EQ(statusOf(r), SubscriptionStatus::Unsubscribed);
     const Id b = addRecipient("b@example.com");
     store_->markRecipientBounced(b);
-    EXPECT_EQ(store_->unsubscribeRecipient(b).after, SubscriptionStatus::Unsubscribed);
+    EXPECT_TRUE(store_->recordUnsubscribe(b, std::nullopt, UnsubscribeSource::Complaint, kNow).changed);
+    EXPECT_EQ(statusOf(b), SubscriptionStatus::Unsubscribed);
 }
 
 TEST_P(BounceStoreTest, FindsTheLedgerRowByItsMessageId) {

@@ -40,7 +40,7 @@ struct Row {
 
 void addRow(RecipientImport& import, const Row& row) {
     std::vector<std::string_view> groups(row.groups.begin(), row.groups.end());
-    import.add(StagedRecipient{row.line, row.email, row.name, row.status, groups});
+    import.add(StagedRecipient{row.line, row.email, row.name, row.status, groups, {}});
 }
 
 std::string describe(const ImportCounts& c) {
@@ -72,7 +72,7 @@ std::string describe(const ImportCounts& c) {
         const std::string_view groups[] = {"killed-group"};
         for (long i = 0; i < rows; ++i) {
             const std::string email = "child" + std::to_string(i) + "@example.com";
-            import->add(StagedRecipient{std::uint64_t(i + 2), email, "Child", std::nullopt, groups});
+            import->add(StagedRecipient{std::uint64_t(i + 2), email, "Child", std::nullopt, groups, {}});
         }
         if (mode == "selfkill") std::raise(SIGKILL);
         if (mode == "finish") {
@@ -606,14 +606,14 @@ TEST_P(ImportTest, AHundredThousandRowsGiveExactCounts) {
     std::uint64_t line = 1;
     for (int i = 0; i < 90'000; ++i) {
         const std::string email = "user" + std::to_string(i) + "@example.com";
-        session->add({++line, email, "User " + std::to_string(i), std::nullopt, groupsOf[i % 2]});
+        session->add({++line, email, "User " + std::to_string(i), std::nullopt, groupsOf[i % 2], {}});
         if (i % 9 == 0 && i >= 1'000) {
             const std::string again = "USER" + std::to_string(i - 1'000) + "@example.com";
-            session->add({++line, again, "Again", SubscriptionStatus::Unsubscribed, {}});
+            session->add({++line, again, "Again", SubscriptionStatus::Unsubscribed, {}, {}});
         }
     }
     while (line < 100'001) {  // top up with repeats of the first address
-        session->add({++line, "User0@Example.com", "Again", SubscriptionStatus::Unsubscribed, {}});
+        session->add({++line, "User0@Example.com", "Again", SubscriptionStatus::Unsubscribed, {}, {}});
     }
     const auto counts = session->finish();
     // Stored addresses in 0..89,999: i % 50 == 0 -> 1,800 (900 subscribed, 900 unsubscribed).
