@@ -86,10 +86,11 @@ TokenDescription WebService::describe(const Found& f) {
 TokenDescription WebService::describe(std::string_view token) { return describe(find(token)); }
 
 TokenDescription WebService::unsubscribe(std::string_view token, std::string_view how) {
-    if (how != "one-click" && how != "page")
+    const auto source = parseUnsubscribeSource(how);
+    if (!source || (*source != UnsubscribeSource::OneClick && *source != UnsubscribeSource::Page))
         throw Error(ErrorCode::InvalidArgument, "unsubscribe: how must be \"one-click\" or \"page\"");
     Found f = find(token);
-    recordUnsubscribe(f.recipient, f.campaign.id, how);
+    recordUnsubscribe(f.recipient, f.campaign.id, *source);
     TokenDescription d = describe(f);
     d.unsubscribed = true;
     return d;
@@ -98,14 +99,12 @@ TokenDescription WebService::unsubscribe(std::string_view token, std::string_vie
 // The one place campaignd-web's unsubscribes are stored: recorded with how and from which
 // campaign (RecipientService::unsubscribe, once: an old link or a second press changes nothing).
 // A recipient who bounced is left as they are.
-void WebService::recordUnsubscribe(const Recipient& recipient, Id campaignId, std::string_view source) {
+void WebService::recordUnsubscribe(const Recipient& recipient, Id campaignId, UnsubscribeSource source) {
     if (recipient.status != SubscriptionStatus::Subscribed) return;
-    const auto how = parseUnsubscribeSource(source);
-    if (!how) throw Error(ErrorCode::InvalidArgument, "unsubscribe: unknown source");
-    if (recipientService_.unsubscribe(recipient.id, campaignId, *how).changed)
+    if (recipientService_.unsubscribe(recipient.id, campaignId, source).changed)
         log::info("recipient unsubscribed", {{"CAMPAIGN_ID", std::to_string(campaignId)},
                                              {"RECIPIENT_ID", std::to_string(recipient.id)},
-                                             {"UNSUBSCRIBE_SOURCE", std::string(source)}});
+                                             {"UNSUBSCRIBE_SOURCE", std::string(toString(source))}});
 }
 
 mail::BrowserView WebService::view(std::string_view token) {

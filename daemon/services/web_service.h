@@ -55,7 +55,7 @@ private:
     };
     Found find(std::string_view token);
     TokenDescription describe(const Found& f);
-    void recordUnsubscribe(const Recipient& recipient, Id campaignId, std::string_view source);
+    void recordUnsubscribe(const Recipient& recipient, Id campaignId, UnsubscribeSource source);
 
     storage::CampaignStore& campaigns_;
     storage::RecipientStore& recipients_;
