@@ -10,6 +10,8 @@ import sys
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 
 def main():
@@ -30,7 +32,12 @@ def main():
         if len(buttons) != 1:
             failures.append("expected one button, found %d" % len(buttons))
         else:
-            buttons[0].click()
+            button = buttons[0]
+            button.click()
+            # The click only starts the form's POST: until the browser has replaced the page,
+            # find_element still finds the old page's heading (and reading it can then fail as
+            # stale). Wait for the old page to go first; the check below stays on its text.
+            WebDriverWait(driver, 30).until(expected_conditions.staleness_of(button))
             confirmation = driver.find_element(By.TAG_NAME, "h1").text
             print("after the button:", confirmation)
             if "You are unsubscribed" not in confirmation:
