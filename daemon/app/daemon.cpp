@@ -162,6 +162,9 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
       web_(*store_, *store_, recipients_,
            [this](const Campaign& c) { return engine_.messageSettings(c); },
            [this] { return engine_.verpSettings().secret; }),
+      webUnsubscribes_({storage::openStore(config_.database), systemNow, engine_.verpSettings().secret,
+                        [this](const Campaign& c) { return engine_.messageSettings(c); },
+                        [this] { return engine_.verpSettings().secret; }}),
       jobs_(io_,
             [this](const bus::JobSnapshot& job) {
                 manager_.emitJobFinished(job.id, job.kind, std::string(bus::toString(job.state)), job.result);
@@ -179,7 +182,7 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
                bus::DaemonInfo{CAMPAIGND_VERSION, store_->backendName(), store_->location(),
                                static_cast<std::uint64_t>(store_->schemaVersion()), systemNow(),
                                options_.user ? "user" : "system"}),
-      webObject_(*connection_, web_, access_),
+      webObject_(*connection_, io_, web_, webUnsubscribes_, access_, [this] { loop_.kick(); }),
       loop_(io_, *connection_,
             [this](const std::string& why) {
                 log::error("lost the connection to the bus; exiting: " + why);

@@ -34,6 +34,7 @@
 #include "services/rejection_recorder.h"
 #include "services/report_mailer.h"
 #include "services/sending_service.h"
+#include "services/unsubscribe_recorder.h"
 #include "services/web_service.h"
 #include "storage/store.h"
 
@@ -122,6 +123,9 @@ private:
     services::ReportMailer reportMailer_;
     // campaignd-web's questions, by token: on the bus thread's store, with the engine's settings.
     services::WebService web_;
+    // campaignd-web's unsubscribes, committed in groups on a thread and a store of their own; its
+    // answers go to the io thread (io_ outlives it: what it answers while stopping is dropped).
+    services::UnsubscribeRecorder webUnsubscribes_;
     // Long bus calls run as jobs on threads of their own; the runner joins them (or, for one
     // stuck inside a plugin past the grace period, ends the process) before the parts above go.
     bus::JobRunner jobs_;

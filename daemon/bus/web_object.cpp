@@ -1,6 +1,11 @@
 // web_object.cpp: see web_object.h.
 #include "bus/web_object.h"
 
+#include <memory>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+
 #include "bus/guard.h"
 
 namespace campaignd::bus {
@@ -18,8 +23,15 @@ std::map<std::string, sdbus::Variant> toVariantMap(const services::TokenDescript
 
 }  // namespace
 
-WebObject::WebObject(sdbus::IConnection& connection, services::WebService& web, const AccessPolicy& access)
-    : AdaptorInterfaces(connection, kWebPath), web_(web), access_(access) {
+WebObject::WebObject(sdbus::IConnection& connection, boost::asio::io_context& io, services::WebService& web,
+                     services::UnsubscribeRecorder& recorder, const AccessPolicy& access,
+                     std::function<void()> sent)
+    : AdaptorInterfaces(connection, kWebPath),
+      io_(io),
+      web_(web),
+      recorder_(recorder),
+      access_(access),
+      sent_(std::move(sent)) {
     registerAdaptor();
 }
 
@@ -36,11 +48,41 @@ std::map<std::string, sdbus::Variant> WebObject::DescribeToken(const std::string
     });
 }
 
-std::map<std::string, sdbus::Variant> WebObject::Unsubscribe(const std::string& token, const std::string& how) {
-    return guarded("Unsubscribe", [&] {
-        requireWebCaller("Unsubscribe");
-        return toVariantMap(web_.unsubscribe(token, how));
-    });
+// The caller and `how` are checked here, on the bus thread; the rest (the token, the database)
+// on the recorder's thread. Its answer comes back to the io thread, where the reply is sent.
+void WebObject::Unsubscribe(sdbus::Result<std::map<std::string, sdbus::Variant>>&& result, std::string token,
+                            std::string how) {
+    auto reply = std::make_shared<sdbus::Result<std::map<std::string, sdbus::Variant>>>(std::move(result));
+    UnsubscribeSource source{};
+    try {
+        guarded("Unsubscribe", [&] {
+            requireWebCaller("Unsubscribe");
+            source = services::parseWebUnsubscribeSource(how);
+        });
+    } catch (const sdbus::Error& e) {
+        reply->returnError(e);
+        return;
+    }
+    recorder_.submit(std::move(token), source,
+                     [reply, &io = io_, sent = sent_](std::optional<services::TokenDescription> description,
+                                                      std::exception_ptr error) {
+                         boost::asio::post(io, [reply, sent, description = std::move(description), error] {
+                             try {
+                                 const auto answer = guarded("Unsubscribe", [&] {
+                                     if (error) std::rethrow_exception(error);
+                                     return toVariantMap(*description);
+                                 });
+                                 reply->returnResults(answer);
+                             } catch (const sdbus::Error& e) {
+                                 try {
+                                     reply->returnError(e);
+                                 } catch (const sdbus::Error&) {
+                                     // The caller or the connection is gone: nobody to answer.
+                                 }
+                             }
+                             sent();
+                         });
+                     });
 }
 
 std::tuple<std::string, std::string> WebObject::ViewMessage(const std::string& token) {

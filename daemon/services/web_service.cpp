@@ -85,26 +85,37 @@ TokenDescription WebService::describe(const Found& f) {
 
 TokenDescription WebService::describe(std::string_view token) { return describe(find(token)); }
 
-TokenDescription WebService::unsubscribe(std::string_view token, std::string_view how) {
+UnsubscribeSource parseWebUnsubscribeSource(std::string_view how) {
     const auto source = parseUnsubscribeSource(how);
     if (!source || (*source != UnsubscribeSource::OneClick && *source != UnsubscribeSource::Page))
         throw Error(ErrorCode::InvalidArgument, "unsubscribe: how must be \"one-click\" or \"page\"");
+    return *source;
+}
+
+void logWebUnsubscribe(const WebUnsubscribe& done, UnsubscribeSource how) {
+    if (!done.changed) return;
+    log::info("recipient unsubscribed", {{"CAMPAIGN_ID", std::to_string(done.description.campaignId)},
+                                         {"RECIPIENT_ID", std::to_string(done.description.recipientId)},
+                                         {"UNSUBSCRIBE_SOURCE", std::string(toString(how))}});
+}
+
+WebUnsubscribe WebService::unsubscribe(std::string_view token, UnsubscribeSource how) {
+    if (how != UnsubscribeSource::OneClick && how != UnsubscribeSource::Page)
+        throw Error(ErrorCode::InvalidArgument, "unsubscribe: how must be \"one-click\" or \"page\"");
     Found f = find(token);
-    recordUnsubscribe(f.recipient, f.campaign.id, *source);
-    TokenDescription d = describe(f);
-    d.unsubscribed = true;
-    return d;
+    WebUnsubscribe done;
+    done.changed = recordUnsubscribe(f.recipient, f.campaign.id, how);
+    done.description = describe(f);
+    done.description.unsubscribed = true;
+    return done;
 }
 
 // The one place campaignd-web's unsubscribes are stored: recorded with how and from which
 // campaign (RecipientService::unsubscribe, once: an old link or a second press changes nothing).
 // A recipient who bounced is left as they are.
-void WebService::recordUnsubscribe(const Recipient& recipient, Id campaignId, UnsubscribeSource source) {
-    if (recipient.status != SubscriptionStatus::Subscribed) return;
-    if (recipientService_.unsubscribe(recipient.id, campaignId, source).changed)
-        log::info("recipient unsubscribed", {{"CAMPAIGN_ID", std::to_string(campaignId)},
-                                             {"RECIPIENT_ID", std::to_string(recipient.id)},
-                                             {"UNSUBSCRIBE_SOURCE", std::string(toString(source))}});
+bool WebService::recordUnsubscribe(const Recipient& recipient, Id campaignId, UnsubscribeSource source) {
+    if (recipient.status != SubscriptionStatus::Subscribed) return false;
+    return recipientService_.unsubscribe(recipient.id, campaignId, source).changed;
 }
 
 mail::BrowserView WebService::view(std::string_view token) {

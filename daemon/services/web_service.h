@@ -28,6 +28,17 @@ struct TokenDescription {
     bool unsubscribed = false;  // no longer receives campaigns (unsubscribed or bounced)
 };
 
+struct WebUnsubscribe {
+    TokenDescription description;
+    bool changed = false;  // this call unsubscribed them (and recorded how); false: already off the list
+};
+
+// "one-click" and "page", the two ways campaignd-web unsubscribes; anything else is
+// InvalidArgument.
+UnsubscribeSource parseWebUnsubscribeSource(std::string_view how);
+// The journal's line for an unsubscribe that changed something; call it once its commit is done.
+void logWebUnsubscribe(const WebUnsubscribe& done, UnsubscribeSource how);
+
 // "a•••@example.org": the first character of the local part (a whole UTF-8 sequence), three
 // bullets, and the domain. An address without '@' gives "•••".
 std::string maskAddress(std::string_view email);
@@ -43,8 +54,10 @@ public:
                RecipientService& recipientService, MessageSettingsFor settings, VerpSecret secret);
 
     TokenDescription describe(std::string_view token);
-    // `how`: "one-click" (RFC 8058) or "page"; anything else is InvalidArgument.
-    TokenDescription unsubscribe(std::string_view token, std::string_view how);
+    // `how`: OneClick (RFC 8058) or Page (parseWebUnsubscribeSource). Joins the caller's
+    // transaction (UnsubscribeRecorder commits many in one); logs nothing: the caller logs
+    // (logWebUnsubscribe) once the change is committed.
+    WebUnsubscribe unsubscribe(std::string_view token, UnsubscribeSource how);
     // The campaign as the recipient received it, its HTML sanitised (rules/html_sanitizer.h).
     mail::BrowserView view(std::string_view token);
 
@@ -55,7 +68,7 @@ private:
     };
     Found find(std::string_view token);
     TokenDescription describe(const Found& f);
-    void recordUnsubscribe(const Recipient& recipient, Id campaignId, UnsubscribeSource source);
+    bool recordUnsubscribe(const Recipient& recipient, Id campaignId, UnsubscribeSource source);
 
     storage::CampaignStore& campaigns_;
     storage::RecipientStore& recipients_;
