@@ -1,17 +1,19 @@
 #!/bin/bash
-# bench/web/web-bench.sh [N] [PARALLEL]: one-click unsubscribes per second through the real
+# bench/web/web-bench.sh [N] [PARALLEL] [THREADS]: one-click unsubscribes per second through the real
 # campaignd-web and campaignd (SQLite, private session bus, --user), and the latency of each.
 # Sends a campaign to N recipients (default 5000) through the maildir transport, takes each
 # message's List-Unsubscribe URL, then POSTs List-Unsubscribe=One-Click to all of them with one
 # curl process (--parallel, PARALLEL connections at once, default 16). Baselines in the same run:
 # the same number of requests for a static 404 (/nothing: no bus call) and for a token-shaped
 # but unknown link (a bus call, no database write). Prints requests/s, median and p99.
+# THREADS: campaignd-web's --threads (default: its own default).
 # Needs a build in ./build (script/build).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 top=$PWD
 n=${1:-5000}
 parallel=${2:-16}
+threads=${3:+--threads $3}
 dir=$(mktemp -d /tmp/campaignd-web-bench.XXXXXX)
 addr=127.0.$((RANDOM % 200 + 20)).$((RANDOM % 200 + 20))
 port=$((20000 + RANDOM % 20000))
@@ -46,7 +48,7 @@ export DBUS_SESSION_BUS_ADDRESS=$address
 daemon_pid=$!
 ctl() { "$top/build/ctl/campaignd-ctl" --user "$@"; }
 for _ in $(seq 100); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
-"$top/build/web/campaignd-web" --user --listen "$addr:$port" 2>"$dir/web.log" &
+"$top/build/web/campaignd-web" --user --listen "$addr:$port" $threads 2>"$dir/web.log" &
 web_pid=$!
 
 { echo email,name; for i in $(seq 1 "$n"); do echo "r$i@example.org,Person $i"; done; } > "$dir/people.csv"
@@ -57,7 +59,7 @@ ctl campaign attach 1 --group bench >/dev/null
 ctl campaign send 1 --watch >/dev/null
 grep -h '^List-Unsubscribe: <' "$dir"/outbox/new/* | sed -e 's/^List-Unsubscribe: <//' -e 's/>\r\?$//' |
     sed "s|https://news.example.org|http://$addr:$port|" > "$dir/urls"
-echo "campaignd-web bench: $(wc -l < "$dir/urls") recipients, $parallel connections, SQLite, $(nproc) cores"
+echo "campaignd-web bench: $(wc -l < "$dir/urls") recipients, $parallel connections, campaignd-web ${threads:-default threads}, SQLite, $(nproc) cores"
 
 # One curl, all transfers in parallel; per transfer: its status and total time.
 measure() {  # measure NAME FILE-OF-URLS
