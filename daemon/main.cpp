@@ -4,10 +4,11 @@
 //
 // Exit status: 0 after a clean stop, 1 when start-up fails, 2 for bad usage, 78 (EX_CONFIG)
 // for a bad config, 75 (EX_TEMPFAIL) when another campaignd owns the bus name; the unit marks
-// the last two as not worth restarting for.
+// the last two as not worth restarting for. --check-config: 0, or 78 with every problem found.
 #include <CLI/CLI.hpp>
 #include <csignal>
 
+#include "app/check_config.h"
 #include "app/daemon.h"
 #include "core/buildconfig.h"
 
@@ -21,6 +22,11 @@ int main(int argc, char** argv) {
                    "$XDG_CONFIG_HOME/campaignd/campaignd.conf with --user); drop-ins are read "
                    "from FILE.d/*.conf");
     app.add_flag("--user", options.user, "Serve on the session bus, as systemctl --user does");
+    bool check = false;
+    app.add_flag("--check-config", check,
+                 "Check the config (every section and key, every plugin's settings and files, the "
+                 "database reachable) without starting: prints each problem as FILE:LINE and exits "
+                 "78, or prints what it checked and exits 0. Changes nothing.");
     app.set_version_flag("--version", CAMPAIGND_VERSION);
     try {
         app.parse(argc, argv);
@@ -29,5 +35,6 @@ int main(int argc, char** argv) {
         return rc == 0 ? 0 : 2;
     }
     std::signal(SIGPIPE, SIG_IGN);
+    if (check) return campaignd::app::checkConfig(options);
     return campaignd::app::run(options);
 }

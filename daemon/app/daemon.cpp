@@ -43,19 +43,7 @@ std::unique_ptr<storage::Store> openDatabase(const config::Config& config) {
 
 std::unique_ptr<plugins::PluginHost> startPlugins(const config::Config& config) {
     notify("STATUS=loading plugins");
-    auto lookup = [&config](const std::string& plugin, const std::string& key) -> std::optional<std::string> {
-        const auto section = config.plugins.find(plugin);
-        if (section == config.plugins.end()) return std::nullopt;
-        const auto value = section->second.find(key);
-        if (value == section->second.end()) return std::nullopt;
-        return value->second;
-    };
-    // Plugins validate with the daemon's own rules (ABI 1.1 host functions).
-    plugins::HostServices rules{
-        [](std::string_view address) { return rules::normalizeEmail(address); },
-        [](std::string_view field, std::string_view value) { rules::checkHeaderValue(field, value); }};
-    auto host = std::make_unique<plugins::PluginHost>(config.pluginDirectory, lookup, rules);
-    host->start();
+    auto host = loadPlugins(config);
     if (const auto problem = checkTransports(config, *host))
         throw StartupError(kExitConfig, "bad configuration: " + *problem);
     if (const auto problem = checkTransportSettings(config, *host))

@@ -4,8 +4,25 @@
 #include <tuple>
 
 #include "core/log.h"
+#include "rules/validation.h"
 
 namespace campaignd::app {
+
+std::unique_ptr<plugins::PluginHost> loadPlugins(const config::Config& config) {
+    auto lookup = [&config](const std::string& plugin, const std::string& key) -> std::optional<std::string> {
+        const auto section = config.plugins.find(plugin);
+        if (section == config.plugins.end()) return std::nullopt;
+        const auto value = section->second.find(key);
+        if (value == section->second.end()) return std::nullopt;
+        return value->second;
+    };
+    plugins::HostServices rules{
+        [](std::string_view address) { return rules::normalizeEmail(address); },
+        [](std::string_view field, std::string_view value) { rules::checkHeaderValue(field, value); }};
+    auto host = std::make_unique<plugins::PluginHost>(config.pluginDirectory, lookup, rules);
+    host->start();
+    return host;
+}
 
 std::optional<std::string> checkTransports(const config::Config& config, const plugins::PluginHost& host) {
     for (const auto& [name, transport] : config.transports) {

@@ -5,6 +5,7 @@
 // connects to nothing and creates nothing).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -12,6 +13,10 @@
 #include "plugin-host/plugin_host.h"
 
 namespace campaignd::app {
+
+// Loads and starts every plugin of [Daemon] PluginDirectory=, with the config's plugin sections
+// and the daemon's validation rules (ABI 1.1 host functions). Checks nothing against the config.
+std::unique_ptr<plugins::PluginHost> loadPlugins(const config::Config& config);
 
 // The one plugin used for each capability that is not a transport.
 struct ChosenPlugins {

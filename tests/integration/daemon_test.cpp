@@ -331,6 +331,22 @@ TEST_P(DaemonTest, DataSurvivesRestart) {
     EXPECT_EQ(okJson({"campaign", "show", "2"})["name"], "Spring");
 }
 
+// campaignd --check-config beside a running daemon: it reads the database the daemon made
+// (its schema version, as status reports it) on either backend, and answers without touching
+// the bus or the running daemon.
+TEST_P(DaemonTest, CheckConfigReadsTheRunningDaemonsDatabase) {
+    const auto status = okJson({"status"});
+    const auto r = run({campaigndBinary(), "--user", "--check-config", "--config", (dir_ / "campaignd.conf").string()});
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    const std::string backend = GetParam() == Backend::Sqlite ? "sqlite" : "postgresql";
+    EXPECT_NE(r.out.find("database: " + backend + " "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("schema version " + std::to_string(status["schema_version"].get<int>())), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("the configuration is valid"), std::string::npos) << r.out;
+    EXPECT_TRUE(daemon_->running());
+    ok({"status"});
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DaemonTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          backendTestName);
 

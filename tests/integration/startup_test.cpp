@@ -1,7 +1,8 @@
 // startup_test.cpp: how campaignd starts and refuses to start: a bad config stops it with one
 // line naming the file, line and key and exit status 78 (which the unit does not restart
-// for); a database it cannot open stops it with a clear line; and the shipped systemd units
-// pass `systemd-analyze verify`.
+// for); a database it cannot open stops it with a clear line; `campaignd --check-config` finds
+// every one of those problems the same way, without starting or changing anything; and the
+// shipped systemd units pass `systemd-analyze verify`.
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -19,13 +20,39 @@ namespace campaignd::test {
 namespace fs = std::filesystem;
 namespace {
 
-RunResult startWith(const TempDir& dir, const std::string& config) {
-    writeFile(dir / "campaignd.conf", config);
+// What start-up did with a config, and what `campaignd --check-config` said of the same file
+// (run first, so that it sees what start-up sees: start-up creates the database).
+struct Started : RunResult {
+    RunResult check;
+};
+
+ProcessOptions withoutABus(const TempDir& dir) {
     ProcessOptions options;
     options.unsetEnv = {"NOTIFY_SOCKET", "JOURNAL_STREAM"};
     // A session bus that does not exist: start-up must fail before it matters.
     options.env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=" + (dir / "no-bus").string();
-    return run({campaigndBinary(), "--user", "--config", (dir / "campaignd.conf").string()}, options);
+    return options;
+}
+
+RunResult checkConfig(const TempDir& dir) {
+    return run({campaigndBinary(), "--user", "--check-config", "--config", (dir / "campaignd.conf").string()},
+               withoutABus(dir));
+}
+
+Started startWith(const TempDir& dir, const std::string& config) {
+    writeFile(dir / "campaignd.conf", config);
+    Started started;
+    started.check = checkConfig(dir);
+    static_cast<RunResult&>(started) =
+        run({campaigndBinary(), "--user", "--config", (dir / "campaignd.conf").string()}, withoutABus(dir));
+    return started;
+}
+
+// --check-config found `expected` (one problem, the same line start-up logs) and exited 78.
+void expectCheckFinds(const Started& r, const std::string& expected) {
+    EXPECT_EQ(r.check.exitCode, 78) << r.check.err;
+    EXPECT_NE(r.check.err.find(expected), std::string::npos) << "expected: " << expected << "\n" << r.check.err;
+    EXPECT_EQ(r.check.out, "") << "nothing on stdout when there is a problem";
 }
 
 TEST(Startup, BadConfigNamesFileLineAndKey) {
@@ -35,6 +62,8 @@ TEST(Startup, BadConfigNamesFileLineAndKey) {
     const auto expected = (dir / "campaignd.conf").string() + ":3: Database=:";
     EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line, not a dump: " << r.err;
+    expectCheckFinds(r, expected);
+    EXPECT_EQ(std::count(r.check.err.begin(), r.check.err.end(), '\n'), 1) << r.check.err;
 }
 
 TEST(Startup, UnknownKeyIsRefused) {
@@ -42,6 +71,7 @@ TEST(Startup, UnknownKeyIsRefused) {
     const auto r = startWith(dir, "[Daemon]\nDatabse=sqlite:/tmp/x.db\n");
     EXPECT_EQ(r.exitCode, 78);
     EXPECT_NE(r.err.find(":2: Databse=: unknown key in [Daemon]"), std::string::npos) << r.err;
+    expectCheckFinds(r, ":2: Databse=: unknown key in [Daemon]");
 }
 
 TEST(Startup, MissingExplicitConfigIsRefused) {
@@ -49,6 +79,9 @@ TEST(Startup, MissingExplicitConfigIsRefused) {
     const auto r = run({campaigndBinary(), "--user", "--config", (dir / "absent.conf").string()});
     EXPECT_EQ(r.exitCode, 78);
     EXPECT_NE(r.err.find("absent.conf: no such file"), std::string::npos) << r.err;
+    const auto check = run({campaigndBinary(), "--user", "--check-config", "--config", (dir / "absent.conf").string()});
+    EXPECT_EQ(check.exitCode, 78);
+    EXPECT_NE(check.err.find("absent.conf: no such file"), std::string::npos) << check.err;
 }
 
 TEST(Startup, UnreachableDatabaseIsAClearError) {
@@ -56,6 +89,7 @@ TEST(Startup, UnreachableDatabaseIsAClearError) {
     const auto r = startWith(dir, "[Daemon]\nDatabase=postgresql://campaignd@127.0.0.1:1/none?connect_timeout=2\n");
     EXPECT_EQ(r.exitCode, 1);
     EXPECT_NE(r.err.find("cannot open the database"), std::string::npos) << r.err;
+    expectCheckFinds(r, "cannot open the database: database: ");
 }
 
 TEST(Startup, WhatTheDaemonCreatesIsNotReadableByOthers) {
@@ -97,6 +131,7 @@ TEST(Startup, ANamedPluginThatIsNotThereIsABadConfig) {
                                                              "\"csv-importer\" in " + (dir / "plugins").string();
     EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
     EXPECT_EQ(errorLines(r.err), 1) << "one error line, not a dump: " << r.err;
+    expectCheckFinds(r, expected);
 }
 
 TEST(Startup, ANamedPluginWithoutTheCapabilityIsABadConfig) {
@@ -106,6 +141,7 @@ TEST(Startup, ANamedPluginWithoutTheCapabilityIsABadConfig) {
     EXPECT_EQ(r.exitCode, 78);
     EXPECT_NE(r.err.find(":6: [Reports] Plugin=bounce-b: the plugin \"bounce-b\" is not a reporter"), std::string::npos)
         << r.err;
+    expectCheckFinds(r, ":6: [Reports] Plugin=bounce-b: the plugin \"bounce-b\" is not a reporter");
 }
 
 TEST(Startup, TwoBounceSourcesAndNoneNamedIsABadConfigNamingBoth) {
@@ -119,6 +155,7 @@ TEST(Startup, TwoBounceSourcesAndNoneNamedIsABadConfigNamingBoth) {
               std::string::npos)
         << r.err;
     EXPECT_EQ(errorLines(r.err), 1) << "one error line, not a dump: " << r.err;
+    expectCheckFinds(r, "[Bounces] Plugin= is not set: more than one running plugin is a bounce source");
 
     // Named, the choice is made and start-up goes on (to the bus, which this test has none of).
     TempDir named("campaignd-start");
@@ -126,6 +163,7 @@ TEST(Startup, TwoBounceSourcesAndNoneNamedIsABadConfigNamingBoth) {
     EXPECT_EQ(ok.exitCode, 1) << ok.err;
     EXPECT_EQ(ok.err.find("bad configuration"), std::string::npos) << ok.err;
     EXPECT_NE(ok.err.find("bus"), std::string::npos) << ok.err;
+    EXPECT_EQ(ok.check.exitCode, 0) << ok.check.err;
 }
 
 // ---- Each plugin checks its section at start-up (ABI 1.4 validate) --------------------------
@@ -136,23 +174,28 @@ std::string at(const TempDir& dir, int line) {
 }
 
 // Starts the daemon with one shipped plugin and `rest` from line 5 of the config on.
-RunResult startWithPlugin(const TempDir& dir, const char* built, const std::string& file, const std::string& rest) {
+Started startWithPlugin(const TempDir& dir, const char* built, const std::string& file, const std::string& rest) {
     return startWith(dir, withPlugins(dir, {{built, file}}, rest));
 }
 
-// Exit 78 with exactly one error line, which holds `expected`.
-void expectBadConfig(const RunResult& r, const std::string& expected) {
+// Exit 78 with exactly one error line, which holds `expected`; --check-config says the same.
+void expectBadConfig(const Started& r, const std::string& expected) {
     EXPECT_EQ(r.exitCode, 78) << r.err;
     EXPECT_NE(r.err.find("bad configuration: " + expected), std::string::npos) << "expected: " << expected << "\n"
                                                                                 << r.err;
     EXPECT_EQ(errorLines(r.err), 1) << "one error line, not a dump: " << r.err;
+    expectCheckFinds(r, "bad configuration: " + expected);
+    EXPECT_EQ(errorLines(r.check.err), 1) << r.check.err;
 }
 
-// Start-up went past the config and the plugins, to the bus (which these tests have none of).
-void expectGoodConfig(const RunResult& r) {
+// Start-up went past the config and the plugins, to the bus (which these tests have none of);
+// --check-config passed it.
+void expectGoodConfig(const Started& r) {
     EXPECT_EQ(r.exitCode, 1) << r.err;
     EXPECT_EQ(r.err.find("bad configuration"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("bus"), std::string::npos) << r.err;
+    EXPECT_EQ(r.check.exitCode, 0) << r.check.err;
+    EXPECT_NE(r.check.out.find("the configuration is valid"), std::string::npos) << r.check.out;
 }
 
 TEST(Startup, ABadSmtpUrlIsABadConfigNamingItsLine) {
@@ -297,6 +340,83 @@ TEST(Startup, AGoodOrUnusedBounceSourceStartsWithoutConnecting) {
     expectGoodConfig(startWithPlugin(unused, IMAP_BOUNCE_PLUGIN, "imap-bounce.so", "[Bounces]\nSoftBounceLimit=3\n"));
 }
 
+// ---- campaignd --check-config ------------------------------------------------------------
+
+TEST(CheckConfig, AGoodConfigIsSaidWhatWasCheckedAndNothingIsCreated) {
+    TempDir dir("campaignd-check");
+    writeFile(dir / "campaignd.conf", withPlugins(dir, {{MAILDIR_PLUGIN, "maildir.so"}},
+                                                  "[Transport local]\nPlugin=maildir\nPath=" +
+                                                      (dir / "outbox").string() + "\n"));
+    // The database in a directory that does not exist yet: start-up would create both.
+    writeFile(dir / "campaignd.conf", "[Daemon]\nDatabase=sqlite:" + (dir / "state/campaignd.db").string() +
+                                          "\nPluginDirectory=" + (dir / "plugins").string() +
+                                          "\n[Transport local]\nPlugin=maildir\nPath=" + (dir / "outbox").string() + "\n");
+    const auto r = checkConfig(dir);
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.out.find("database: sqlite " + (dir / "state/campaignd.db").string() + ", not created yet"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("plugins: maildir"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("transports: local (maildir)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("the configuration is valid"), std::string::npos) << r.out;
+    EXPECT_EQ(r.err, "") << "no plugin chatter";
+    EXPECT_FALSE(fs::exists(dir / "state"));
+    EXPECT_FALSE(fs::exists(dir / "outbox"));
+}
+
+TEST(CheckConfig, EveryProblemIsReportedNotOnlyTheFirst) {
+    TempDir dir("campaignd-check");
+    writeFile(dir / "blocked", "a file, not a directory");
+    writeFile(dir / "campaignd.conf",
+              withPlugins(dir, {{SMTP_PLUGIN, "smtp.so"}},
+                          "[Transport relay]\nPlugin=smtp\nURL=htp:/mail example.org:25\n\n[Import]\nPlugin=csv-importer\n"));
+    // withPlugins put the database in dir; move it under a file, where it cannot be created.
+    std::string config = readFile(dir / "campaignd.conf");
+    config.replace(config.find("sqlite:") + 7, (dir / "c.db").string().size(), (dir / "blocked/c.db").string());
+    writeFile(dir / "campaignd.conf", config);
+    const auto r = checkConfig(dir);
+    EXPECT_EQ(r.exitCode, 78);
+    EXPECT_NE(r.err.find("cannot open the database: database: cannot create " + (dir / "blocked/c.db").string()),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find(at(dir, 7) + "[Transport relay] URL=: plugin smtp: URL=htp:/mail example.org:25"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find(at(dir, 10) + "[Import] Plugin=csv-importer: no running plugin"), std::string::npos) << r.err;
+    EXPECT_EQ(errorLines(r.err), 3) << r.err;
+}
+
+TEST(CheckConfig, AFileThatIsNotACampaigndDatabaseIsAProblem) {
+    TempDir dir("campaignd-check");
+    writeFile(dir / "c.db", std::string(4096, 'x'));
+    writeFile(dir / "campaignd.conf", withPlugins(dir, {}, ""));
+    const auto r = checkConfig(dir);
+    EXPECT_EQ(r.exitCode, 78);
+    EXPECT_NE(r.err.find("cannot open the database: database: " + (dir / "c.db").string() + ": file is not a database"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(readFile(dir / "c.db"), std::string(4096, 'x')) << "left as it was";
+}
+
+TEST(CheckConfig, ADatabaseNewerThanThisCampaigndIsAProblemAndIsNotTouched) {
+    TempDir dir("campaignd-check");
+    writeFile(dir / "campaignd.conf", withPlugins(dir, {}, ""));
+    // A database the daemon made, then marked as from a later campaignd.
+    auto started = run({campaigndBinary(), "--user", "--config", (dir / "campaignd.conf").string()}, withoutABus(dir));
+    ASSERT_TRUE(fs::exists(dir / "c.db")) << started.err;
+    ASSERT_EQ(run({"/usr/bin/python3", "-c",
+                   "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute(\"INSERT INTO schema_version "
+                   "VALUES (99, 'from the future', 0)\"); db.commit()",
+                   (dir / "c.db").string()})
+                  .exitCode,
+              0);
+    const auto before = fs::last_write_time(dir / "c.db");
+    const auto r = checkConfig(dir);
+    EXPECT_EQ(r.exitCode, 78);
+    EXPECT_NE(r.err.find("has schema version 99, newer than this campaignd understands"), std::string::npos) << r.err;
+    EXPECT_EQ(fs::last_write_time(dir / "c.db"), before);
+}
+
 // A command's --help ends with its own examples, not the top-level ones it would inherit.
 TEST(CtlHelp, EveryCommandsHelpIsItsOwn) {
     const std::vector<std::vector<std::string>> commands{
@@ -323,13 +443,17 @@ TEST(Startup, UsageErrorExitsTwo) {
 
 TEST(Units, PassSystemdAnalyzeVerify) {
     TempDir dir("campaignd-units");
-    // The unit as built names the installed binary; point it at the built one so that
-    // verify's check that ExecStart exists holds on a machine where nothing is installed.
+    // The unit as built names the installed binary (ExecStart=, and ExecStartPre='s
+    // --check-config); point both at the built one so that verify's check that the commands
+    // exist holds on a machine where nothing is installed.
     std::string unit = readFile(std::string(CAMPAIGND_BUILD_DIR) + "/systemd/campaignd.service");
-    const auto exec = unit.find("ExecStart=");
+    const auto exec = unit.find("\nExecStart=");
     ASSERT_NE(exec, std::string::npos);
-    const auto end = unit.find('\n', exec);
-    unit.replace(exec, end - exec, "ExecStart=" + campaigndBinary());
+    const auto end = unit.find('\n', exec + 1);
+    const std::string installed = unit.substr(exec + 11, end - exec - 11);
+    for (auto at = unit.find(installed); at != std::string::npos; at = unit.find(installed, at + 1))
+        unit.replace(at, installed.size(), campaigndBinary());
+    EXPECT_NE(unit.find("ExecStartPre=" + campaigndBinary() + " --check-config\n"), std::string::npos) << unit;
     writeFile(dir / "campaignd.service", unit);
     const auto r = run({"systemd-analyze", "verify", (dir / "campaignd.service").string()});
     EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
