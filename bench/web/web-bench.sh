@@ -6,7 +6,8 @@
 # curl process (--parallel, PARALLEL connections at once, default 16). Baselines in the same run:
 # the same number of requests for a static 404 (/nothing: no bus call) and for a token-shaped
 # but unknown link (a bus call, no database write). Prints requests/s, median and p99.
-# THREADS: campaignd-web's --threads (default: its own default).
+# THREADS: campaignd-web's --threads (default: its own default). CAMPAIGND_DAEMON=PATH runs
+# another build of the daemon (e.g. an older commit's, for a before/after in one sitting).
 # Needs a build in ./build (script/build).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -44,7 +45,7 @@ cleanup() {
 trap cleanup EXIT
 read -r address bus_pid < <(dbus-daemon --session --print-address=1 --print-pid=1 --fork --nopidfile | paste -s -d' ')
 export DBUS_SESSION_BUS_ADDRESS=$address
-"$top/build/daemon/campaignd" --user --config "$dir/campaignd.conf" 2>"$dir/campaignd.log" &
+"${CAMPAIGND_DAEMON:-$top/build/daemon/campaignd}" --user --config "$dir/campaignd.conf" 2>"$dir/campaignd.log" &
 daemon_pid=$!
 ctl() { "$top/build/ctl/campaignd-ctl" --user "$@"; }
 for _ in $(seq 100); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
