@@ -60,18 +60,27 @@ void CampaignProxy::onProgress(const uint64_t& sent, const uint64_t& failed, con
     if (progress) progress(sent, failed, pending, unknown, skipped, inFlight, rate);
 }
 
-BusClient::BusClient(BusKind kind) : kind_(kind)
+BusClient::BusClient(BusKind kind, std::chrono::milliseconds timeout) : kind_(kind)
 {
     const char* which = kind == BusKind::User ? "session" : "system";
     try {
         connection_ = kind == BusKind::User ? sdbus::createSessionBusConnection()
                                             : sdbus::createSystemBusConnection();
-        connection_->setMethodCallTimeout(std::chrono::seconds(kCallTimeoutSeconds));
+        connection_->setMethodCallTimeout(timeout);
         manager_ = std::make_unique<ManagerProxy>(*connection_);
     } catch (const sdbus::Error& e) {
         throw CommandFailure(std::string("cannot connect to the ") + which + " bus: " +
                              (e.getMessage().empty() ? e.getName() : e.getMessage()));
     }
+}
+
+bool BusClient::daemonRunning()
+{
+    auto bus = sdbus::createProxy(*connection_, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+    bool has = false;
+    bus->callMethod("NameHasOwner").onInterface("org.freedesktop.DBus").withArguments(std::string(kServiceName))
+        .storeResultsTo(has);
+    return has;
 }
 
 std::unique_ptr<CampaignProxy> BusClient::campaign(std::uint64_t id)

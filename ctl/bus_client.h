@@ -62,7 +62,10 @@ private:
 class BusClient {
 public:
     // Connects; a bus that cannot be reached throws CommandFailure with a sentence saying which.
-    explicit BusClient(BusKind kind);
+    // Method calls time out after `timeout`.
+    explicit BusClient(BusKind kind, std::chrono::milliseconds timeout = std::chrono::seconds(kCallTimeoutSeconds));
+    // Whether campaignd owns its name on this bus now (asking the bus; starts nothing).
+    bool daemonRunning();
 
     BusKind kind() const { return kind_; }
     ManagerProxy& manager() { return *manager_; }

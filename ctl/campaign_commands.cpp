@@ -429,7 +429,6 @@ void runReport(Context& context, const CampaignOptions& options)
 }
 
 // The states of `campaign recipients --status` (the daemon's SendState tokens).
-const std::vector<std::string> kOutcomeStatuses = {"pending", "in_flight", "sent", "failed", "unknown", "skipped"};
 
 void runRecipients(Context& context, const CampaignOptions& options)
 {

@@ -90,6 +90,9 @@ void registerBounceCommands(CLI::App& app, Context& context);
 void registerSuppressionCommands(CLI::App& app, Context& context);
 // "campaign send|pause|resume|cancel|watch" (under the existing "campaign") and "run-scheduled".
 void registerSendingCommands(CLI::App& app, Context& context);
+// The hidden "__complete" the shell completions call (complete_command.cpp); after every other
+// command is registered, since it lists them.
+void registerCompleteCommand(CLI::App& app, Context& context);
 // "recipients import", registered by registerRecipientCommands.
 void registerImportCommand(CLI::App& recipients, Context& context);
 

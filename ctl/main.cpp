@@ -116,6 +116,7 @@ int main(int argc, char** argv)
     registerBounceCommands(app, context);
     registerSuppressionCommands(app, context);
     addGlobalOptionsNote(app);
+    registerCompleteCommand(app, context);
 
     try {
         app.parse(argc, argv);

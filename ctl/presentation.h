@@ -22,6 +22,8 @@ std::string normalizeStatus(std::string_view text);
 inline const std::vector<std::string> kCampaignStatuses = {
     "draft", "scheduled", "in_progress", "paused", "completed", "cancelled"};
 inline const std::vector<std::string> kRecipientStatuses = {"subscribed", "unsubscribed", "bounced"};
+// A recipient's outcome in a campaign (campaign recipients --status).
+inline const std::vector<std::string> kOutcomeStatuses = {"pending", "in_flight", "sent", "failed", "unknown", "skipped"};
 
 // Why TEXT cannot travel as a D-Bus string (invalid UTF-8, or a NUL byte), or nullopt if it can.
 std::optional<std::string> textProblem(std::string_view text);

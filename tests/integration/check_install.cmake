@@ -28,7 +28,10 @@ set(expected
   share/dbus-1/system-services/org.campaignd.Campaignd1.service
   share/dbus-1/interfaces/org.campaignd.Campaignd1.Manager.xml
   share/dbus-1/interfaces/org.campaignd.Campaignd1.Campaign.xml
-  share/doc/campaignd/README.md)
+  share/doc/campaignd/README.md
+  share/bash-completion/completions/campaignd-ctl
+  share/zsh/vendor-completions/_campaignd-ctl
+  share/fish/vendor_completions.d/campaignd-ctl.fish)
 foreach(path IN LISTS expected)
   if(NOT EXISTS "${PREFIX}/${path}")
     message(SEND_ERROR "missing after install: ${path}")
