@@ -31,7 +31,11 @@ set(expected
   share/doc/campaignd/README.md
   share/bash-completion/completions/campaignd-ctl
   share/zsh/vendor-completions/_campaignd-ctl
-  share/fish/vendor_completions.d/campaignd-ctl.fish)
+  share/fish/vendor_completions.d/campaignd-ctl.fish
+  share/man/man8/campaignd.8
+  share/man/man1/campaignd-ctl.1
+  share/man/man5/campaignd.conf.5
+  share/man/man8/campaignd-web.8)
 foreach(path IN LISTS expected)
   if(NOT EXISTS "${PREFIX}/${path}")
     message(SEND_ERROR "missing after install: ${path}")
