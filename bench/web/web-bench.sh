@@ -6,7 +6,7 @@
 # curl process (--parallel, PARALLEL connections at once, default 16). Baselines in the same run:
 # the same number of requests for a static 404 (/nothing: no bus call) and for a token-shaped
 # but unknown link (a bus call, no database write). Prints requests/s, median and p99.
-# THREADS: campaignd-web's --threads (default: its own default). CAMPAIGND_DAEMON=PATH runs
+# The daemon logs at info, its default. THREADS: campaignd-web's --threads (default: its own default). CAMPAIGND_DAEMON=PATH runs
 # another build of the daemon (e.g. an older commit's, for a before/after in one sitting).
 # Needs a build in ./build (script/build).
 set -euo pipefail
@@ -25,7 +25,7 @@ Database=sqlite:$dir/campaignd.db
 PluginDirectory=$top/build/plugins
 AdminEmail=admin@example.org
 StateDirectory=$dir/state
-LogLevel=warning
+LogLevel=info
 [Sending]
 DefaultTransport=outbox
 From=News <news@example.org>
@@ -89,4 +89,8 @@ measure static-404 "$dir/static"
 measure unknown-token "$dir/unknown"
 measure one-click "$dir/urls"
 echo "unsubscribed now: $(ctl --json recipients list --status unsubscribed --limit 10000 | grep -c '"email"')"
+# How the daemon grouped them: requests, commits and the largest batch (logged when it stops).
+kill "$daemon_pid" && wait "$daemon_pid" 2>/dev/null || true
+daemon_pid=
+grep -ho 'web unsubscribes recorded.*' "$dir/campaignd.log" || true
 rm -rf "$dir"

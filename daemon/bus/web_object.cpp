@@ -58,6 +58,9 @@ void WebObject::Unsubscribe(sdbus::Result<std::map<std::string, sdbus::Variant>>
         guarded("Unsubscribe", [&] {
             requireWebCaller("Unsubscribe");
             source = services::parseWebUnsubscribeSource(how);
+            // A forged or altered link is answered here, without queueing behind the commits
+            // of real unsubscribes (and without holding them up).
+            if (!web_.verifies(token)) throw Error(ErrorCode::NotFound, "no such page");
         });
     } catch (const sdbus::Error& e) {
         reply->returnError(e);

@@ -23,6 +23,10 @@ UnsubscribeRecorder::~UnsubscribeRecorder() {
     }
     wake_.notify_one();
     thread_.join();
+    if (counts_.requests > 0)
+        log::info("web unsubscribes recorded", {{"REQUESTS", std::to_string(counts_.requests)},
+                                                {"COMMITS", std::to_string(counts_.commits)},
+                                                {"LARGEST_BATCH", std::to_string(counts_.largestBatch)}});
 }
 
 void UnsubscribeRecorder::submit(std::string token, UnsubscribeSource how, Answer answer) {

@@ -55,10 +55,13 @@ WebService::WebService(storage::CampaignStore& campaigns, storage::RecipientStor
       settings_(std::move(settings)),
       secret_(std::move(secret)) {}
 
+bool WebService::verifies(std::string_view token) const {
+    return !token.empty() && token.size() <= kMaxToken && mail::parsePublicToken(secret_(), token).has_value();
+}
+
 WebService::Found WebService::find(std::string_view token) {
-    if (token.empty() || token.size() > kMaxToken) notFound();
+    if (!verifies(token)) notFound();
     const auto named = mail::parsePublicToken(secret_(), token);
-    if (!named) notFound();
     auto campaign = campaigns_.findCampaign(named->campaignId);
     if (!campaign) notFound();
     auto recipient = recipients_.findRecipientById(named->recipientId);

@@ -53,6 +53,9 @@ public:
     WebService(storage::CampaignStore& campaigns, storage::RecipientStore& recipients,
                RecipientService& recipientService, MessageSettingsFor settings, VerpSecret secret);
 
+    // Whether `token` is one campaignd made (its HMAC verifies): no database. A token that does
+    // not is NotFound in every call below; this lets a caller refuse it before queueing it.
+    bool verifies(std::string_view token) const;
     TokenDescription describe(std::string_view token);
     // `how`: OneClick (RFC 8058) or Page (parseWebUnsubscribeSource). Joins the caller's
     // transaction (UnsubscribeRecorder commits many in one); logs nothing: the caller logs
