@@ -9,6 +9,8 @@
 // test: it prints figures and checks none.
 // Usage: sisimai_agreement CORPUS_DIR [SISIMAI_JSONL]   (default CORPUS_DIR/sisimai.jsonl)
 //        sisimai_agreement --sisimai CORPUS_DIR > sisimai.jsonl
+// With --list before CORPUS_DIR, every disagreeing result is printed too (file, recipient,
+// Sisimai's status/reason/action against the parser's).
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -65,8 +67,14 @@ int main(int argc, char** argv) {
     if (argc == 3 && std::string(argv[1]) == "--sisimai") {
         return writeSisimaiJsonl(argv[2]);
     }
+    bool list = false;
+    if (argc > 1 && std::string(argv[1]) == "--list") {
+        list = true;
+        --argc;
+        ++argv;
+    }
     if (argc < 2 || std::string(argv[1]).rfind("--", 0) == 0) {
-        std::cerr << "usage: sisimai_agreement CORPUS_DIR [SISIMAI_JSONL]\n"
+        std::cerr << "usage: sisimai_agreement [--list] CORPUS_DIR [SISIMAI_JSONL]\n"
                      "       sisimai_agreement --sisimai CORPUS_DIR > sisimai.jsonl\n";
         return 2;
     }
@@ -117,6 +125,13 @@ int main(int argc, char** argv) {
                 confusions[{theirReason, ourReason}].push_back(file);
             }
             action += std::string(bounce::toString(r.action)) == theirs.value("action", "");
+            if (list && (ourReason != theirReason || r.status != theirs.value("status", "") ||
+                         std::string(bounce::toString(r.action)) != theirs.value("action", ""))) {
+                std::cout << "DIFF " << file << ' ' << r.recipient << "  sisimai " << theirs.value("status", "")
+                          << ' ' << theirReason << ' ' << theirs.value("action", "") << "  ours " << r.status
+                          << ' ' << ourReason << ' ' << bounce::toString(r.action) << " [" << r.smtpCode
+                          << "] " << r.diagnostic.substr(0, 160) << '\n';
+            }
             const int soft = theirs.value("softbounce", -1);
             if (soft == 0 || soft == 1) {
                 ++hardSoftOf;

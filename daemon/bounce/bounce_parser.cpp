@@ -39,14 +39,43 @@ bool isTemporary(const BounceResult& r) {
     return r.smtpCode / 100 == 4;
 }
 
-void finish(BounceResult& r) {
+// "5.1.1" but not "5.0.0", "5.7.17": the one shape of a status in the server's words that
+// Sisimai lets override the report's Status field.
+bool isSpecificStatus(std::string_view s) {
+    return s.size() == 5 && (s[0] == '4' || s[0] == '5') && s[1] == '.' && s[2] >= '1' && s[2] <= '9' &&
+           s[3] == '.' && s[4] >= '1' && s[4] <= '9';
+}
+
+bool saysTemporary(const BounceResult& r) {
+    if (r.smtpCode != 0) return r.smtpCode / 100 == 4;
+    const std::string lower = toLower(r.diagnostic);
+    return lower.find("temporar") != std::string::npos || lower.find("persistent") != std::string::npos;
+}
+
+// Classifies a result; `context` is the notice's text, read for the SMTP command when the
+// diagnostic does not name it.
+void finish(BounceResult& r, std::string_view context = {}) {
     if (r.action == Action::delivered || r.action == Action::relayed ||
         r.action == Action::expanded) {
         r.reason = Reason::delivered;
     } else if (r.action == Action::complaint) {
         r.reason = Reason::feedback;
     } else {
-        r.reason = classify(r.status, r.diagnostic);
+        const std::string inDiagnostic = findStatus(r.diagnostic);
+        if (isSpecificStatus(inDiagnostic)) r.status = inDiagnostic;
+        if (r.smtpCommand.empty()) r.smtpCommand = std::string(smtpCommandIn(r.diagnostic));
+        if (r.smtpCommand.empty()) r.smtpCommand = std::string(smtpCommandIn(context));
+        Outcome o;
+        o.status = r.status;
+        o.diagnostic = r.diagnostic;
+        o.command = r.smtpCommand;
+        o.smtpCode = r.smtpCode;
+        o.delayed = r.action == Action::delayed;
+        r.reason = classify(o);
+        if (r.status.empty()) {
+            r.status = pseudoStatus(r.reason, saysTemporary(r));
+            r.statusDerived = !r.status.empty();
+        }
     }
     r.hard = r.action == Action::failed && isHard(r.reason) && !isTemporary(r);
 }
@@ -412,7 +441,7 @@ ParsedMessage parseMessage(std::string_view raw) {
                 if (r.diagnostic.empty() && !notice.region.empty()) {
                     r.diagnostic = collapse(codeLine(notice.region));
                 }
-                finish(r);
+                finish(r, notice.region);
                 results.push_back(std::move(r));
             }
         }
@@ -542,11 +571,20 @@ ParsedMessage parseMessage(std::string_view raw) {
                     r.action = delayed && !isTemporary(r) && r.status.empty() && r.smtpCode == 0
                                    ? Action::delayed
                                    : (delayed && isTemporary(r) ? Action::delayed : Action::failed);
-                    finish(r);
-                    if (r.reason == Reason::undefined && r.action == Action::failed) {
-                        r.reason = classify(r.status, notice.region);
-                        r.hard = isHard(r.reason) && !isTemporary(r);
+                    if (r.action == Action::delayed) {
+                        // A server's delay warning: its words tell why it keeps trying, the
+                        // verdict is the expiry (as Sisimai's server modules decide).
+                        finish(r, notice.region);
+                        if (r.statusDerived || r.status.empty()) {
+                            r.reason = Reason::expired;
+                            r.status = pseudoStatus(r.reason, true);
+                            r.statusDerived = true;
+                        }
+                        if (r.diagnostic.empty()) r.diagnostic = collapse(notice.region);
+                        continue;
                     }
+                    if (r.diagnostic.empty()) r.diagnostic = collapse(notice.region);
+                    finish(r, notice.region);
                 }
                 if (textResults.empty()) errors.push_back("a delivery notice naming no recipient");
                 results = std::move(textResults);

@@ -69,7 +69,7 @@ TEST(Corpus, DelayedIsNotAFailure) {
     ParsedMessage m = parseMessage(corpus("delayed.eml"));
     EXPECT_TRUE(m.isBounce);
     ASSERT_EQ(m.results.size(), 1u);
-    expectResult(m.results[0], "slow@example.net", "4.4.1", Reason::networkError, false, Action::delayed);
+    expectResult(m.results[0], "slow@example.net", "4.4.1", Reason::expired, false, Action::delayed);
     EXPECT_EQ(m.results[0].campaignId, 9);
 }
 
@@ -127,7 +127,7 @@ TEST(Corpus, Yahoo) {
     ParsedMessage m = parseMessage(corpus("yahoo.eml"));
     EXPECT_EQ(m.format, "yahoo");
     ASSERT_EQ(m.results.size(), 1u);
-    expectResult(m.results[0], "nouser@example.com", "", Reason::userUnknown, true);
+    expectResult(m.results[0], "nouser@example.com", "5.0.910", Reason::filtered, false);
     EXPECT_EQ(m.results[0].smtpCode, 554);
     EXPECT_EQ(m.results[0].campaignId, 55);
 }
@@ -136,7 +136,7 @@ TEST(Corpus, PostfixPlainText) {
     ParsedMessage m = parseMessage(corpus("postfix-plain.eml"));
     EXPECT_EQ(m.format, "postfix");
     ASSERT_EQ(m.results.size(), 2u);
-    expectResult(m.results[0], "info@unknown-domain.example.com", "", Reason::hostUnknown, true);
+    expectResult(m.results[0], "info@unknown-domain.example.com", "5.0.912", Reason::hostUnknown, true);
     expectResult(m.results[1], "fullbox@example.net", "5.2.2", Reason::mailboxFull, false);
     EXPECT_EQ(m.results[1].remoteMta, "mx.example.net");
     EXPECT_FALSE(m.results[0].campaignId);
