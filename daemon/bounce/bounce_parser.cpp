@@ -52,9 +52,9 @@ bool saysTemporary(const BounceResult& r) {
     return lower.find("temporar") != std::string::npos || lower.find("persistent") != std::string::npos;
 }
 
-// Classifies a result; `context` is the notice's text, read for the SMTP command when the
-// diagnostic does not name it.
-void finish(BounceResult& r, std::string_view context = {}) {
+// Classifies a result; `noticeCommand` is the SMTP command the notice's text names, for a
+// diagnostic that does not name it.
+void finish(BounceResult& r, std::string_view noticeCommand = {}) {
     if (r.action == Action::delivered || r.action == Action::relayed ||
         r.action == Action::expanded) {
         r.reason = Reason::delivered;
@@ -64,7 +64,7 @@ void finish(BounceResult& r, std::string_view context = {}) {
         const std::string inDiagnostic = findStatus(r.diagnostic);
         if (isSpecificStatus(inDiagnostic)) r.status = inDiagnostic;
         if (r.smtpCommand.empty()) r.smtpCommand = std::string(smtpCommandIn(r.diagnostic));
-        if (r.smtpCommand.empty()) r.smtpCommand = std::string(smtpCommandIn(context));
+        if (r.smtpCommand.empty()) r.smtpCommand = std::string(noticeCommand);
         Outcome o;
         o.status = r.status;
         o.diagnostic = r.diagnostic;
@@ -398,6 +398,7 @@ ParsedMessage parseMessage(std::string_view raw) {
             learnFromQuotedCopy(notice.text, findCopyStart(lowerText), returned);
         }
         const std::string noticeSubject = mime::decodeHeaderText(top.get("Subject"));
+        const std::string_view noticeCommand = smtpCommandIn(notice.region);
         const std::string subjectLower = toLower(noticeSubject);
 
         std::vector<std::string> extraEnvelope;  // from the report fields
@@ -441,7 +442,7 @@ ParsedMessage parseMessage(std::string_view raw) {
                 if (r.diagnostic.empty() && !notice.region.empty()) {
                     r.diagnostic = collapse(codeLine(notice.region));
                 }
-                finish(r, notice.region);
+                finish(r, noticeCommand);
                 results.push_back(std::move(r));
             }
         }
@@ -574,7 +575,7 @@ ParsedMessage parseMessage(std::string_view raw) {
                     if (r.action == Action::delayed) {
                         // A server's delay warning: its words tell why it keeps trying, the
                         // verdict is the expiry (as Sisimai's server modules decide).
-                        finish(r, notice.region);
+                        finish(r, noticeCommand);
                         if (r.statusDerived || r.status.empty()) {
                             r.reason = Reason::expired;
                             r.status = pseudoStatus(r.reason, true);
@@ -584,7 +585,7 @@ ParsedMessage parseMessage(std::string_view raw) {
                         continue;
                     }
                     if (r.diagnostic.empty()) r.diagnostic = collapse(notice.region);
-                    finish(r, notice.region);
+                    finish(r, noticeCommand);
                 }
                 if (textResults.empty()) errors.push_back("a delivery notice naming no recipient");
                 results = std::move(textResults);
