@@ -233,3 +233,38 @@ TEST(Headers, DeeplyNestedMessagesStop) {
 }
 
 }  // namespace
+
+namespace {
+
+// The shapes the Sisimai-like classifier added (issue 13): each as Sisimai 4.25 reads it.
+TEST(Corpus, ServerShapesWithoutAStatusGetSisimaisPseudoStatus) {
+    ParsedMessage m = parseMessage(corpus("qmail-no-code.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "left@example.com", "5.0.911", Reason::userUnknown, true);
+    EXPECT_TRUE(m.results[0].statusDerived);
+
+    m = parseMessage(corpus("domino.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "someone@notes.example.com", "5.0.911", Reason::userUnknown, true);
+
+    m = parseMessage(corpus("exim-retry-timeout.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "away@example.net", "5.0.947", Reason::expired, false);
+}
+
+TEST(Corpus, ADelayWarningIsExpiredWhateverItsReplySays) {
+    ParsedMessage m = parseMessage(corpus("exim-delay-warning.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "later@example.com", "4.0.947", Reason::expired, false, Action::delayed);
+    EXPECT_EQ(m.results[0].smtpCommand, "DATA");
+}
+
+TEST(Corpus, MailboxUnavailableAfterDataIsAFilterNotADeadAddress) {
+    ParsedMessage m = parseMessage(corpus("postfix-dsn-after-data.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "filtered@example.net", "5.0.0", Reason::filtered, false);
+    EXPECT_EQ(m.results[0].smtpCommand, "DATA");
+    EXPECT_FALSE(m.results[0].statusDerived);
+}
+
+}  // namespace
