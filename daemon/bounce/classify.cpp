@@ -304,39 +304,55 @@ bool phraseMatches(std::string_view lower, std::string_view phrase) {
     return false;
 }
 
-// phraseMatches, after a look at the byte pairs of the phrase's first literal run.
+// phraseMatches, after a look at the byte pairs of the phrase's first literal run: a phrase
+// with a pair the text lacks cannot match.
 bool phraseMatches(const Lowered& lower, std::string_view phrase) {
     std::string_view lead = phrase;
     while (!lead.empty() && lead.front() == '*') lead.remove_prefix(1);
-    if (lead.size() >= 2 && lead[1] != '*' && lead[1] != '$' &&
-        !lower.pairs.test(Lowered::pairIndex(lead[0], lead[1]))) {
-        return false;
+    for (std::size_t i = 0; i + 1 < lead.size() && lead[i + 1] != '*' && lead[i + 1] != '$'; ++i) {
+        if (!lower.pairs.test(Lowered::pairIndex(lead[i], lead[i + 1]))) return false;
     }
     return phraseMatches(std::string_view(lower.text), phrase);
 }
 
-// Every reason whose wording the diagnostic holds.
-ReasonSet wordingOf(const Lowered& lower) {
-    ReasonSet found;
-    if (lower.text.empty()) return found;
-    ReasonSet vetoed;
-    for (const Phrase& p : kSisimaiPhrases) {
-        const auto index = static_cast<std::size_t>(p.reason);
-        if (!p.text.empty() && p.text.front() == '!') {
-            if (phraseMatches(lower, p.text.substr(1))) vetoed.set(index);
-            continue;
+// Which reasons' wording the diagnostic holds, looked up per reason when a rule asks (most
+// outcomes are decided by their status before any wording is read).
+class Words {
+public:
+    explicit Words(const Lowered& lower) : lower_(lower) {}
+    bool has(Reason r) const {
+        const auto index = static_cast<std::size_t>(r);
+        if (!checked_.test(index)) {
+            checked_.set(index);
+            if (matches(r)) found_.set(index);
         }
-        if (!found.test(index) && !vetoed.test(index) && phraseMatches(lower, p.text)) found.set(index);
+        return found_.test(index);
     }
-    for (const Phrase& p : kOwnPhrases) {
-        if (!found.test(static_cast<std::size_t>(p.reason)) && phraseMatches(lower, p.text)) {
-            found.set(static_cast<std::size_t>(p.reason));
-        }
-    }
-    return found;
-}
 
-bool has(const ReasonSet& set, Reason r) { return set.test(static_cast<std::size_t>(r)); }
+private:
+    bool matches(Reason r) const {
+        if (lower_.text.empty()) return false;
+        for (const Phrase& p : kSisimaiPhrases) {
+            if (p.reason == r && !p.text.empty() && p.text.front() == '!' &&
+                phraseMatches(lower_, p.text.substr(1))) {
+                return false;  // vetoed
+            }
+        }
+        for (const Phrase& p : kSisimaiPhrases) {
+            if (p.reason == r && !p.text.empty() && p.text.front() != '!' && phraseMatches(lower_, p.text)) {
+                return true;
+            }
+        }
+        for (const Phrase& p : kOwnPhrases) {
+            if (p.reason == r && phraseMatches(lower_, p.text)) return true;
+        }
+        return false;
+    }
+
+    const Lowered& lower_;
+    mutable ReasonSet checked_;
+    mutable ReasonSet found_;
+};
 
 bool isTentative(Reason r) {
     for (Reason t : kTentative) {
@@ -370,7 +386,7 @@ std::optional<Reason> serverShape(const Lowered& lower) {
 }
 
 bool firstPassHolds(const FirstPassRule& rule, const Outcome& o, std::optional<Reason> byCode,
-                    const ReasonSet& words, unsigned cmd, std::optional<Reason> shape) {
+                    const Words& words, unsigned cmd, std::optional<Reason> shape) {
     if (shape == rule.reason) return true;
     if (rule.needsStatus && o.status.empty()) return false;
     const bool codeSays = rule.byStatus && byCode == rule.reason;
@@ -379,32 +395,32 @@ bool firstPassHolds(const FirstPassRule& rule, const Outcome& o, std::optional<R
     switch (rule.reason) {
     case Reason::mesgTooBig:
         if (codeSays) return true;
-        return byCode != Reason::exceedLimit && has(words, Reason::mesgTooBig);
+        return byCode != Reason::exceedLimit && words.has(Reason::mesgTooBig);
     case Reason::userUnknown:
         if (byCode == Reason::suspend) return false;
         if (codeSays) {
             for (Reason other : {Reason::noRelaying, Reason::blocked, Reason::mailboxFull,
                                  Reason::hasMoved, Reason::rejected, Reason::notAccept}) {
-                if (has(words, other)) return false;
+                if (words.has(other)) return false;
             }
             return true;
         }
-        return commandAllows && has(words, Reason::userUnknown);
+        return commandAllows && words.has(Reason::userUnknown);
     case Reason::filtered:
         if (byCode == Reason::suspend) return false;
-        if (byCode == Reason::filtered) return has(words, Reason::filtered) || has(words, Reason::userUnknown);
-        return commandAllows && (has(words, Reason::filtered) || has(words, Reason::userUnknown));
+        if (byCode == Reason::filtered) return words.has(Reason::filtered) || words.has(Reason::userUnknown);
+        return commandAllows && (words.has(Reason::filtered) || words.has(Reason::userUnknown));
     case Reason::rejected:
         if (codeSays) return true;
-        if (cmd == kMail) return has(words, Reason::rejected);
-        if (cmd == kData) return byCode != Reason::userUnknown && has(words, Reason::rejected);
+        if (cmd == kMail) return words.has(Reason::rejected);
+        if (cmd == kData) return byCode != Reason::userUnknown && words.has(Reason::rejected);
         return (!byCode || byCode == Reason::securityError || byCode == Reason::systemError) &&
-               has(words, Reason::rejected);
+               words.has(Reason::rejected);
     case Reason::hostUnknown:
-        if (byCode == Reason::hostUnknown) return !has(words, Reason::networkError);
-        return has(words, Reason::hostUnknown);
+        if (byCode == Reason::hostUnknown) return !words.has(Reason::networkError);
+        return words.has(Reason::hostUnknown);
     default:
-        return codeSays || (rule.byWording && commandAllows && has(words, rule.reason));
+        return codeSays || (rule.byWording && commandAllows && words.has(rule.reason));
     }
 }
 
@@ -474,7 +490,7 @@ Reason classify(const Outcome& o) {
     if (o.status.size() >= 2 && o.status[0] == '2' && o.status[1] == '.') return Reason::delivered;
     const std::optional<Reason> byCode = statusReason(o.status);
     const Lowered lower(o.diagnostic);
-    const ReasonSet words = wordingOf(lower);
+    const Words words(lower);
     const unsigned cmd = commandBit(o.command);
     const std::optional<Reason> shape = serverShape(lower);
     if (shape && !isTentative(*shape)) return *shape;
@@ -484,7 +500,7 @@ Reason classify(const Outcome& o) {
     if (shape) return *shape;
     if (byCode && !isTentative(*byCode)) return *byCode;
     for (Reason r : kFallbackOrder) {
-        if (has(words, r)) return r;
+        if (words.has(r)) return r;
     }
     if (byCode) return *byCode;
     if (o.status.size() >= 3 && (o.status[0] == '4' || o.status[0] == '5') && o.status[1] == '.') {
@@ -496,7 +512,7 @@ Reason classify(const Outcome& o) {
     }
     if (o.delayed) return Reason::expired;
     if (cmd == kHelo) return Reason::blocked;
-    if (has(words, Reason::vacation)) return Reason::vacation;
+    if (words.has(Reason::vacation)) return Reason::vacation;
     return o.diagnostic.empty() ? Reason::undefined : Reason::onHold;
 }
 
