@@ -46,6 +46,18 @@ bool isSpecificStatus(std::string_view s) {
            s[3] == '.' && s[4] >= '1' && s[4] <= '9';
 }
 
+// The first failure status (4.x.x, 5.x.x) in a text notice's words: a "2.1.5" there is a
+// version number (a quoted "X-Mailman-Version: 2.1.5"), not a success.
+std::string failureStatusIn(std::string_view text) {
+    std::size_t from = 0;
+    while (from < text.size()) {
+        std::string found = findStatus(text.substr(from));
+        if (found.empty() || found[0] != '2') return found;
+        from = text.find(found, from) + found.size();
+    }
+    return {};
+}
+
 bool saysTemporary(const BounceResult& r) {
     if (r.smtpCode != 0) return r.smtpCode / 100 == 4;
     const std::string lower = toLower(r.diagnostic);
@@ -286,7 +298,7 @@ std::string codeLine(std::string_view region) {
         std::size_t eol = region.find('\n', pos);
         std::size_t next = eol == std::string_view::npos ? region.size() : eol + 1;
         std::string_view line = region.substr(pos, next - pos);
-        if (!findStatus(line).empty() || findSmtpCode(line) >= 400) {
+        if (!failureStatusIn(line).empty() || findSmtpCode(line) >= 400) {
             std::string out(line);
             std::size_t p = next;
             for (int k = 0; k < 3 && p < region.size(); ++k) {
@@ -546,7 +558,7 @@ ParsedMessage parseMessage(std::string_view raw) {
                     std::string diag = collapse(b.text);
                     if (same != textResults.end()) {
                         // Exchange names each recipient twice: for people, then for administrators.
-                        if (same->status.empty()) same->status = findStatus(diag);
+                        if (same->status.empty()) same->status = failureStatusIn(diag);
                         if (same->smtpCode == 0) same->smtpCode = findSmtpCode(diag);
                         if (!diag.empty()) same->diagnostic = collapse(same->diagnostic + " " + diag);
                         continue;
@@ -558,11 +570,11 @@ ParsedMessage parseMessage(std::string_view raw) {
                     textResults.push_back(std::move(r));
                 }
                 for (BounceResult& r : textResults) {
-                    if (r.status.empty()) r.status = findStatus(r.diagnostic);
+                    if (r.status.empty()) r.status = failureStatusIn(r.diagnostic);
                     if (r.smtpCode == 0) r.smtpCode = findSmtpCode(r.diagnostic);
                     if (r.status.empty() && r.smtpCode == 0 && textResults.size() == 1) {
                         std::string code = collapse(regionCode);
-                        r.status = findStatus(code);
+                        r.status = failureStatusIn(code);
                         r.smtpCode = findSmtpCode(code);
                         if (!code.empty()) {
                             r.diagnostic = r.diagnostic.empty() ? code : collapse(r.diagnostic + " " + code);

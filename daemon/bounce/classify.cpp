@@ -42,6 +42,7 @@ constexpr Phrase kOwnPhrases[] = {
     {Reason::mailboxFull, "does not have enough space"},
     {Reason::mailboxFull, "not enough storage space"},
     {Reason::mailboxFull, "disk space limit"},
+    {Reason::mailboxFull, "mailbox exceeds allowed size"},
     {Reason::mailboxFull, "too many messages on the server"},
     {Reason::userUnknown, "is not a known user"},
     {Reason::userUnknown, "no mail box available for this user"},
@@ -95,6 +96,11 @@ constexpr Phrase kServerShapes[] = {
     // Microsoft Exchange 2003 and older
     {Reason::userUnknown, "the recipient name is not recognized"},
     {Reason::userUnknown, "invalid final delivery userid"},
+    // Gmail's text notices
+    {Reason::expired, "dns error: could not contact dns servers"},
+    {Reason::expired, "the recipient server did not accept our requests to connect"},
+    {Reason::hostUnknown, "dns error: domain name not found"},
+    {Reason::hostUnknown, "dns error: dns server returned answer with no data"},
     // Courier's, and other queue runners', giving up
     {Reason::expired, "delivery failed * attempts"},
     // Courier, GMX

@@ -268,3 +268,21 @@ TEST(Corpus, MailboxUnavailableAfterDataIsAFilterNotADeadAddress) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Corpus, GmailDnsErrorIsAnUnknownHost) {
+    ParsedMessage m = parseMessage(corpus("gmail-dns-error.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "someone@no-such-domain.example", "5.0.912", Reason::hostUnknown, true);
+}
+
+// A version number in a failure notice ("2.1.5") is neither a status nor a success.
+TEST(Corpus, AVersionNumberIsNotADeliveryStatus) {
+    ParsedMessage m = parseMessage(corpus("mailbox-size-version.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "big@example.org", "5.0.922", Reason::mailboxFull, false);
+    EXPECT_EQ(m.results[0].diagnostic, "User mailbox exceeds allowed size (ExampleMail server 2.1.5)");
+}
+
+}  // namespace
