@@ -178,14 +178,15 @@ constexpr Signature kSignatures[] = {
 bool looksLikeMailerDaemon(std::string_view from) {
     std::string f = toLower(from);
     return f.find("mailer-daemon") != std::string::npos || f.find("postmaster") != std::string::npos ||
-           f.find("mail delivery") != std::string::npos;
+           f.find("mail delivery") != std::string::npos || f.find("mdaemon@") != std::string::npos;
 }
 
 bool subjectSaysBounce(std::string_view subjectLower) {
     for (std::string_view s : {"undeliver", "returned mail", "delivery status notification",
                                "failure notice", "delivery failure", "mail delivery failed",
                                "delivery failed", "returned to sender", "non remis",
-                               "unzustellbar", "delayed mail", "warning: message"}) {
+                               "unzustellbar", "delayed mail", "warning: message", "delivery warning",
+                               "non delivery", "non-delivery", "user unknown", "rejected mail"}) {
         if (subjectLower.find(s) != std::string_view::npos) return true;
     }
     return false;
@@ -268,7 +269,11 @@ std::vector<TextBlock> addressBlocks(std::string_view region, const std::vector<
             bracket = true;
         }
         bool isAddressLine = false;
-        if (auto found = findAddress(rest); found && found->begin == 0) {
+        const auto found = findAddress(rest);
+        const std::string_view before = found ? rest.substr(0, found->begin) : std::string_view();
+        // Exchange writes "SMTP=a@b" or "[SMTP:a@b]" (findAddress leaves the type out).
+        if (found && (before.empty() || before == "SMTP=" || before == "SMTP:" || before == "[SMTP:" ||
+                      before == "smtp=" || before == "smtp:")) {
             std::string_view after = rest.substr(found->end);
             if (bracket && !after.empty() && after.front() == '>') after.remove_prefix(1);
             if (!after.empty() && after.front() == ':') after.remove_prefix(1);

@@ -286,3 +286,23 @@ TEST(Corpus, AVersionNumberIsNotADeliveryStatus) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Corpus, AnMDaemonNoticeIsABounce) {
+    ParsedMessage m = parseMessage(corpus("mdaemon.eml"));
+    EXPECT_TRUE(m.isBounce);
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "nobody@mail.example.com", "5.0.910", Reason::filtered, false);
+}
+
+// "SMTP=a@b": the address is a@b, and the lines under it are its diagnostic.
+TEST(Corpus, ExchangeNamesTheRecipientWithItsType) {
+    ParsedMessage m = parseMessage(corpus("exchange-smtp-prefix.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "Gone.Person@corp.example.com", "5.0.911", Reason::userUnknown, true);
+    EXPECT_EQ(m.results[0].diagnostic,
+              "The e-mail account does not exist at the organization this message was sent to.");
+}
+
+}  // namespace
