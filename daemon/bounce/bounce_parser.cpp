@@ -380,6 +380,19 @@ bool saysDelayed(std::string_view lowerRegion, std::string_view lowerSubject) {
     return false;
 }
 
+// Blank or white-space lines before the header block (a saved or pasted message) are not part
+// of it: read as the header block, they would hide every header.
+std::string_view skipLeadIn(std::string_view raw) {
+    for (int lines = 0; lines < 100 && !raw.empty(); ++lines) {
+        const std::size_t eol = raw.find('\n');
+        const std::string_view line = raw.substr(0, eol);
+        if (!trim(line).empty()) break;
+        if (eol == std::string_view::npos) return raw;
+        raw.remove_prefix(eol + 1);
+    }
+    return raw;
+}
+
 }  // namespace
 
 ParsedMessage parseMessage(std::string_view raw) {
@@ -399,6 +412,7 @@ ParsedMessage parseMessage(std::string_view raw) {
             out.error = "empty message";
             return out;
         }
+        raw = skipLeadIn(raw);
         mime::Walk walk = mime::walkMessage(raw);
         if (!walk.error.empty()) errors.push_back(walk.error);
         const Headers& top = walk.messages[0].headers;

@@ -306,3 +306,14 @@ TEST(Corpus, ExchangeNamesTheRecipientWithItsType) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Corpus, BlankLinesBeforeTheHeadersDoNotHideThem) {
+    ParsedMessage m = parseMessage(corpus("leading-blank-lines.eml"));
+    EXPECT_EQ(m.format, "rfc3464");
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "pasted@example.net", "5.1.1", Reason::userUnknown, true);
+}
+
+}  // namespace
