@@ -617,6 +617,12 @@ ParsedMessage parseMessage(std::string_view raw) {
                     }
                     if (r.diagnostic.empty()) r.diagnostic = collapse(notice.region);
                     finish(r, noticeCommand);
+                    // Exim saying neither status nor reply: its expiries and full mailboxes are
+                    // temporary failures (Sisimai's Exim module).
+                    if (format == "exim" && r.statusDerived && r.smtpCode == 0 &&
+                        (r.reason == Reason::expired || r.reason == Reason::mailboxFull)) {
+                        r.status = pseudoStatus(r.reason, true);
+                    }
                 }
                 if (textResults.empty()) errors.push_back("a delivery notice naming no recipient");
                 results = std::move(textResults);

@@ -153,6 +153,11 @@ int findSmtpCode(std::string_view text) {
             if (!(after == ' ' || after == '-' || after == ':' || after == '\r' || after == '\n')) {
                 continue;
             }
+            // "550-5.1.1 ..." continues a reply; "480-624-2500" is a telephone number.
+            if (after == '-' && i + 4 < text.size() && isDigit(text[i + 4]) &&
+                !(i + 5 < text.size() && text[i + 5] == '.')) {
+                continue;
+            }
         }
         return (c - '0') * 100 + (text[i + 1] - '0') * 10 + (text[i + 2] - '0');
     }

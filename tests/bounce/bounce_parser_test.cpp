@@ -249,7 +249,7 @@ TEST(Corpus, ServerShapesWithoutAStatusGetSisimaisPseudoStatus) {
 
     m = parseMessage(corpus("exim-retry-timeout.eml"));
     ASSERT_EQ(m.results.size(), 1u);
-    expectResult(m.results[0], "away@example.net", "5.0.947", Reason::expired, false);
+    expectResult(m.results[0], "away@example.net", "4.0.947", Reason::expired, false);
 }
 
 TEST(Corpus, ADelayWarningIsExpiredWhateverItsReplySays) {
@@ -314,6 +314,18 @@ TEST(Corpus, BlankLinesBeforeTheHeadersDoNotHideThem) {
     EXPECT_EQ(m.format, "rfc3464");
     ASSERT_EQ(m.results.size(), 1u);
     expectResult(m.results[0], "pasted@example.net", "5.1.1", Reason::userUnknown, true);
+}
+
+}  // namespace
+
+namespace {
+
+// "480-624-2500" in the notice is a telephone number, not a temporary 480 reply.
+TEST(Corpus, ATelephoneNumberIsNotAReplyCode) {
+    ParsedMessage m = parseMessage(corpus("phone-number.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "stuffed@mail.example.com", "5.0.922", Reason::mailboxFull, false);
+    EXPECT_EQ(m.results[0].smtpCode, 0);
 }
 
 }  // namespace
