@@ -1,5 +1,5 @@
 // bounce_parse_bench.cpp: parse throughput on the corpus (not a test). Loads every file of the
-// corpus directory, parses them round-robin for ITERATIONS passes on one thread, prints
+// corpus directory (and its subdirectories), parses them round-robin for ITERATIONS passes on one thread, prints
 // messages/s and MB/s. Usage: bounce_parse_bench [ITERATIONS] [CORPUS_DIR]
 #include "bounce/bounce_parser.h"
 
@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
     const long iterations = argc > 1 ? std::atol(argv[1]) : 2000;
     const std::filesystem::path dir = argc > 2 ? argv[2] : BOUNCE_CORPUS_DIR;
     std::vector<std::string> messages;
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
         if (entry.path().extension() != ".eml") continue;
         std::ifstream in(entry.path(), std::ios::binary);
         std::stringstream ss;

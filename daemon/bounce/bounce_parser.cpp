@@ -39,14 +39,55 @@ bool isTemporary(const BounceResult& r) {
     return r.smtpCode / 100 == 4;
 }
 
-void finish(BounceResult& r) {
+// "5.1.1" but not "5.0.0", "5.7.17": the one shape of a status in the server's words that
+// Sisimai lets override the report's Status field.
+bool isSpecificStatus(std::string_view s) {
+    return s.size() == 5 && (s[0] == '4' || s[0] == '5') && s[1] == '.' && s[2] >= '1' && s[2] <= '9' &&
+           s[3] == '.' && s[4] >= '1' && s[4] <= '9';
+}
+
+// The first failure status (4.x.x, 5.x.x) in a text notice's words: a "2.1.5" there is a
+// version number (a quoted "X-Mailman-Version: 2.1.5"), not a success.
+std::string failureStatusIn(std::string_view text) {
+    std::size_t from = 0;
+    while (from < text.size()) {
+        std::string found = findStatus(text.substr(from));
+        if (found.empty() || found[0] != '2') return found;
+        from = text.find(found, from) + found.size();
+    }
+    return {};
+}
+
+bool saysTemporary(const BounceResult& r) {
+    if (r.smtpCode != 0) return r.smtpCode / 100 == 4;
+    const std::string lower = toLower(r.diagnostic);
+    return lower.find("temporar") != std::string::npos || lower.find("persistent") != std::string::npos;
+}
+
+// Classifies a result; `noticeCommand` is the SMTP command the notice's text names, for a
+// diagnostic that does not name it.
+void finish(BounceResult& r, std::string_view noticeCommand = {}) {
     if (r.action == Action::delivered || r.action == Action::relayed ||
         r.action == Action::expanded) {
         r.reason = Reason::delivered;
     } else if (r.action == Action::complaint) {
         r.reason = Reason::feedback;
     } else {
-        r.reason = classify(r.status, r.diagnostic);
+        const std::string inDiagnostic = findStatus(r.diagnostic);
+        if (isSpecificStatus(inDiagnostic)) r.status = inDiagnostic;
+        if (r.smtpCommand.empty()) r.smtpCommand = std::string(smtpCommandIn(r.diagnostic));
+        if (r.smtpCommand.empty()) r.smtpCommand = std::string(noticeCommand);
+        Outcome o;
+        o.status = r.status;
+        o.diagnostic = r.diagnostic;
+        o.command = r.smtpCommand;
+        o.smtpCode = r.smtpCode;
+        o.delayed = r.action == Action::delayed;
+        r.reason = classify(o);
+        if (r.status.empty()) {
+            r.status = pseudoStatus(r.reason, saysTemporary(r));
+            r.statusDerived = !r.status.empty();
+        }
     }
     r.hard = r.action == Action::failed && isHard(r.reason) && !isTemporary(r);
 }
@@ -137,14 +178,15 @@ constexpr Signature kSignatures[] = {
 bool looksLikeMailerDaemon(std::string_view from) {
     std::string f = toLower(from);
     return f.find("mailer-daemon") != std::string::npos || f.find("postmaster") != std::string::npos ||
-           f.find("mail delivery") != std::string::npos;
+           f.find("mail delivery") != std::string::npos || f.find("mdaemon@") != std::string::npos;
 }
 
 bool subjectSaysBounce(std::string_view subjectLower) {
     for (std::string_view s : {"undeliver", "returned mail", "delivery status notification",
                                "failure notice", "delivery failure", "mail delivery failed",
                                "delivery failed", "returned to sender", "non remis",
-                               "unzustellbar", "delayed mail", "warning: message"}) {
+                               "unzustellbar", "delayed mail", "warning: message", "delivery warning",
+                               "non delivery", "non-delivery", "user unknown", "rejected mail"}) {
         if (subjectLower.find(s) != std::string_view::npos) return true;
     }
     return false;
@@ -227,7 +269,11 @@ std::vector<TextBlock> addressBlocks(std::string_view region, const std::vector<
             bracket = true;
         }
         bool isAddressLine = false;
-        if (auto found = findAddress(rest); found && found->begin == 0) {
+        const auto found = findAddress(rest);
+        const std::string_view before = found ? rest.substr(0, found->begin) : std::string_view();
+        // Exchange writes "SMTP=a@b" or "[SMTP:a@b]" (findAddress leaves the type out).
+        if (found && (before.empty() || before == "SMTP=" || before == "SMTP:" || before == "[SMTP:" ||
+                      before == "smtp=" || before == "smtp:")) {
             std::string_view after = rest.substr(found->end);
             if (bracket && !after.empty() && after.front() == '>') after.remove_prefix(1);
             if (!after.empty() && after.front() == ':') after.remove_prefix(1);
@@ -257,7 +303,7 @@ std::string codeLine(std::string_view region) {
         std::size_t eol = region.find('\n', pos);
         std::size_t next = eol == std::string_view::npos ? region.size() : eol + 1;
         std::string_view line = region.substr(pos, next - pos);
-        if (!findStatus(line).empty() || findSmtpCode(line) >= 400) {
+        if (!failureStatusIn(line).empty() || findSmtpCode(line) >= 400) {
             std::string out(line);
             std::size_t p = next;
             for (int k = 0; k < 3 && p < region.size(); ++k) {
@@ -334,6 +380,19 @@ bool saysDelayed(std::string_view lowerRegion, std::string_view lowerSubject) {
     return false;
 }
 
+// Blank or white-space lines before the header block (a saved or pasted message) are not part
+// of it: read as the header block, they would hide every header.
+std::string_view skipLeadIn(std::string_view raw) {
+    for (int lines = 0; lines < 100 && !raw.empty(); ++lines) {
+        const std::size_t eol = raw.find('\n');
+        const std::string_view line = raw.substr(0, eol);
+        if (!trim(line).empty()) break;
+        if (eol == std::string_view::npos) return raw;
+        raw.remove_prefix(eol + 1);
+    }
+    return raw;
+}
+
 }  // namespace
 
 ParsedMessage parseMessage(std::string_view raw) {
@@ -353,6 +412,7 @@ ParsedMessage parseMessage(std::string_view raw) {
             out.error = "empty message";
             return out;
         }
+        raw = skipLeadIn(raw);
         mime::Walk walk = mime::walkMessage(raw);
         if (!walk.error.empty()) errors.push_back(walk.error);
         const Headers& top = walk.messages[0].headers;
@@ -369,6 +429,7 @@ ParsedMessage parseMessage(std::string_view raw) {
             learnFromQuotedCopy(notice.text, findCopyStart(lowerText), returned);
         }
         const std::string noticeSubject = mime::decodeHeaderText(top.get("Subject"));
+        const std::string_view noticeCommand = smtpCommandIn(notice.region);
         const std::string subjectLower = toLower(noticeSubject);
 
         std::vector<std::string> extraEnvelope;  // from the report fields
@@ -412,7 +473,7 @@ ParsedMessage parseMessage(std::string_view raw) {
                 if (r.diagnostic.empty() && !notice.region.empty()) {
                     r.diagnostic = collapse(codeLine(notice.region));
                 }
-                finish(r);
+                finish(r, noticeCommand);
                 results.push_back(std::move(r));
             }
         }
@@ -516,7 +577,7 @@ ParsedMessage parseMessage(std::string_view raw) {
                     std::string diag = collapse(b.text);
                     if (same != textResults.end()) {
                         // Exchange names each recipient twice: for people, then for administrators.
-                        if (same->status.empty()) same->status = findStatus(diag);
+                        if (same->status.empty()) same->status = failureStatusIn(diag);
                         if (same->smtpCode == 0) same->smtpCode = findSmtpCode(diag);
                         if (!diag.empty()) same->diagnostic = collapse(same->diagnostic + " " + diag);
                         continue;
@@ -528,11 +589,11 @@ ParsedMessage parseMessage(std::string_view raw) {
                     textResults.push_back(std::move(r));
                 }
                 for (BounceResult& r : textResults) {
-                    if (r.status.empty()) r.status = findStatus(r.diagnostic);
+                    if (r.status.empty()) r.status = failureStatusIn(r.diagnostic);
                     if (r.smtpCode == 0) r.smtpCode = findSmtpCode(r.diagnostic);
                     if (r.status.empty() && r.smtpCode == 0 && textResults.size() == 1) {
                         std::string code = collapse(regionCode);
-                        r.status = findStatus(code);
+                        r.status = failureStatusIn(code);
                         r.smtpCode = findSmtpCode(code);
                         if (!code.empty()) {
                             r.diagnostic = r.diagnostic.empty() ? code : collapse(r.diagnostic + " " + code);
@@ -542,10 +603,25 @@ ParsedMessage parseMessage(std::string_view raw) {
                     r.action = delayed && !isTemporary(r) && r.status.empty() && r.smtpCode == 0
                                    ? Action::delayed
                                    : (delayed && isTemporary(r) ? Action::delayed : Action::failed);
-                    finish(r);
-                    if (r.reason == Reason::undefined && r.action == Action::failed) {
-                        r.reason = classify(r.status, notice.region);
-                        r.hard = isHard(r.reason) && !isTemporary(r);
+                    if (r.action == Action::delayed) {
+                        // A server's delay warning: its words tell why it keeps trying, the
+                        // verdict is the expiry (as Sisimai's server modules decide).
+                        finish(r, noticeCommand);
+                        if (r.statusDerived || r.status.empty()) {
+                            r.reason = Reason::expired;
+                            r.status = pseudoStatus(r.reason, true);
+                            r.statusDerived = true;
+                        }
+                        if (r.diagnostic.empty()) r.diagnostic = collapse(notice.region);
+                        continue;
+                    }
+                    if (r.diagnostic.empty()) r.diagnostic = collapse(notice.region);
+                    finish(r, noticeCommand);
+                    // Exim saying neither status nor reply: its expiries and full mailboxes are
+                    // temporary failures (Sisimai's Exim module).
+                    if (format == "exim" && r.statusDerived && r.smtpCode == 0 &&
+                        (r.reason == Reason::expired || r.reason == Reason::mailboxFull)) {
+                        r.status = pseudoStatus(r.reason, true);
                     }
                 }
                 if (textResults.empty()) errors.push_back("a delivery notice naming no recipient");

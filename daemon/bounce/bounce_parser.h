@@ -31,24 +31,43 @@ std::string_view toString(Reason reason);
 std::string_view toString(Action action);
 // The inverse of toString(Reason); nullopt for an unknown word.
 std::optional<Reason> reasonFromString(std::string_view word);
-// userunknown, hostunknown and hasmoved: the address will never work, suppress at once.
+// userunknown, hostunknown, hasmoved and notaccept (a domain that takes no mail): the address
+// will never work, suppress at once (for a failure whose code is not temporary).
 bool isHard(Reason reason);
 
-// The reason for one delivery outcome: the enhanced status code ("5.1.1", may be empty) first,
-// refined by the wording of the diagnostic (the SMTP reply text) where the code is generic
-// (x.0.0, x.y.0, 5.7.1, 4.x.x without a specific meaning, or no code). Also used for a 5xx at
-// RCPT during sending.
+// What is known of one delivery outcome, for classify().
+struct Outcome {
+    std::string_view status;      // enhanced status "5.1.1", or ""
+    std::string_view diagnostic;  // the server's words
+    std::string_view command;     // the SMTP command it answered ("RCPT", "DATA", ...) or ""
+    int smtpCode = 0;             // the reply code, or 0
+    bool delayed = false;         // the notice reports a delay, not a failure
+};
+// The reason for one outcome, decided as Sisimai decides (see classify.cpp and the README).
+Reason classify(const Outcome& outcome);
+// The SMTP command the text says a reply answered ("in reply to RCPT TO command", Exim's "after
+// RCPT TO:", qmail's "does not like recipient", a Sendmail transcript's ">>> DATA"): "CONN",
+// "HELO", "EHLO", "MAIL", "RCPT", "DATA", or "" when it does not say.
+std::string_view smtpCommandIn(std::string_view text);
+// Sisimai's pseudo status for a reason when the server gave no enhanced status ("5.0.911" for
+// userunknown, "4.0.947" for a temporary expired); "" for delivered, feedback, vacation.
+std::string pseudoStatus(Reason reason, bool temporary);
+
+// classify() of an outcome whose command is not known. Also used for a 5xx during sending.
 Reason classify(std::string_view status, std::string_view diagnostic);
 
 struct BounceResult {
     std::string recipient;   // lower-cased domain, as the report names it; may be empty (ARF)
-    std::string status;      // enhanced status "5.1.1", or "" when none was given
+    std::string status;      // enhanced status "5.1.1"; when the notice gives none, Sisimai's
+                             // pseudo status for the reason ("5.0.911", statusDerived), or ""
     int smtpCode = 0;        // the SMTP reply code (550) found in the diagnostic, or 0
     Reason reason = Reason::undefined;
     bool hard = false;       // isHard(reason), a failure, and not a 4.x.x/4xx (temporary) code
     Action action = Action::failed;
     std::string diagnostic;  // the server's words, white space collapsed, valid UTF-8
     std::string remoteMta;   // "mx.example.net", without the "dns;" type
+    std::string smtpCommand; // the command the reply answered ("RCPT", "DATA"), or ""
+    bool statusDerived = false;  // `status` is a pseudo status (x.0.9NN) for a reason, not given
     // Campaign matching, most trusted first: verpAddress (the original envelope sender, for
     // parseVerpAddress), originalMessageId (for the send ledger), campaignId (X-Campaign-Id of
     // the returned message, else a [CID:N] tag in its subject or the notice's).

@@ -53,6 +53,13 @@ std::optional<FoundAddress> findAddress(std::string_view text, std::size_t from)
             domain.remove_suffix(1);
             --e;
         }
+        // Exchange names a recipient "SMTP=a@b" or "[SMTP:a@b]": the type is not the address's.
+        for (std::string_view type : {"SMTP=", "smtp=", "SMTP:", "smtp:"}) {
+            if (local.size() > type.size() && local.substr(0, type.size()) == type) {
+                local.remove_prefix(type.size());
+                b += type.size();
+            }
+        }
         if (!local.empty() && domain.find('.') != std::string_view::npos && domain.front() != '.' &&
             local.size() <= 64 && domain.size() <= 255) {
             return FoundAddress{normalizeAddress(local, domain), b, at + 1 + domain.size()};
@@ -144,6 +151,11 @@ int findSmtpCode(std::string_view text) {
         if (i + 3 < text.size()) {
             char after = text[i + 3];
             if (!(after == ' ' || after == '-' || after == ':' || after == '\r' || after == '\n')) {
+                continue;
+            }
+            // "550-5.1.1 ..." continues a reply; "480-624-2500" is a telephone number.
+            if (after == '-' && i + 4 < text.size() && isDigit(text[i + 4]) &&
+                !(i + 5 < text.size() && text[i + 5] == '.')) {
                 continue;
             }
         }

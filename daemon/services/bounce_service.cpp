@@ -156,6 +156,14 @@ void BounceService::checkMessage(std::string_view raw) {
         throw Error(ErrorCode::InvalidArgument,
                     "the message is larger than " + std::to_string(kMaxBounceMessageBytes >> 20) +
                         " MiB; not a delivery notice");
+    // Blank or white-space lines before the header block (a saved or pasted message) are
+    // skipped, as the parser skips them.
+    for (int lines = 0; lines < 100; ++lines) {
+        const std::size_t nl = raw.find('\n');
+        const std::string_view line = raw.substr(0, nl);
+        if (line.find_first_not_of(" \t\r") != std::string_view::npos || nl == std::string_view::npos) break;
+        raw.remove_prefix(nl + 1);
+    }
     // An mbox "From " line (what pipe(8) prepends with flag F) may come first.
     std::string_view first = raw.substr(0, std::min<std::size_t>(raw.find('\n'), 1000));
     if (first.starts_with("From ")) {

@@ -110,7 +110,8 @@ public:
                   BounceSettings settings);
 
     // Checks that `raw` looks like a mail message (non-empty, within kMaxBounceMessageBytes,
-    // starting with a header field or an mbox "From " line): Error(InvalidArgument) otherwise.
+    // starting with a header field or an mbox "From " line, after any blank lines):
+    // Error(InvalidArgument) otherwise.
     static void checkMessage(std::string_view raw);
 
     // Parses, matches and (unless dryRun) records and acts, all in one transaction that has

@@ -69,7 +69,7 @@ TEST(Corpus, DelayedIsNotAFailure) {
     ParsedMessage m = parseMessage(corpus("delayed.eml"));
     EXPECT_TRUE(m.isBounce);
     ASSERT_EQ(m.results.size(), 1u);
-    expectResult(m.results[0], "slow@example.net", "4.4.1", Reason::networkError, false, Action::delayed);
+    expectResult(m.results[0], "slow@example.net", "4.4.1", Reason::expired, false, Action::delayed);
     EXPECT_EQ(m.results[0].campaignId, 9);
 }
 
@@ -127,7 +127,7 @@ TEST(Corpus, Yahoo) {
     ParsedMessage m = parseMessage(corpus("yahoo.eml"));
     EXPECT_EQ(m.format, "yahoo");
     ASSERT_EQ(m.results.size(), 1u);
-    expectResult(m.results[0], "nouser@example.com", "", Reason::userUnknown, true);
+    expectResult(m.results[0], "nouser@example.com", "5.0.910", Reason::filtered, false);
     EXPECT_EQ(m.results[0].smtpCode, 554);
     EXPECT_EQ(m.results[0].campaignId, 55);
 }
@@ -136,7 +136,7 @@ TEST(Corpus, PostfixPlainText) {
     ParsedMessage m = parseMessage(corpus("postfix-plain.eml"));
     EXPECT_EQ(m.format, "postfix");
     ASSERT_EQ(m.results.size(), 2u);
-    expectResult(m.results[0], "info@unknown-domain.example.com", "", Reason::hostUnknown, true);
+    expectResult(m.results[0], "info@unknown-domain.example.com", "5.0.912", Reason::hostUnknown, true);
     expectResult(m.results[1], "fullbox@example.net", "5.2.2", Reason::mailboxFull, false);
     EXPECT_EQ(m.results[1].remoteMta, "mx.example.net");
     EXPECT_FALSE(m.results[0].campaignId);
@@ -230,6 +230,102 @@ TEST(Headers, DeeplyNestedMessagesStop) {
     raw += "Subject: deep\n\nbody\n";
     ParsedMessage m = parseMessage(raw);
     EXPECT_NE(m.error.find("nesting"), std::string::npos) << m.error;
+}
+
+}  // namespace
+
+namespace {
+
+// The shapes the Sisimai-like classifier added (issue 13): each as Sisimai 4.25 reads it.
+TEST(Corpus, ServerShapesWithoutAStatusGetSisimaisPseudoStatus) {
+    ParsedMessage m = parseMessage(corpus("qmail-no-code.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "left@example.com", "5.0.911", Reason::userUnknown, true);
+    EXPECT_TRUE(m.results[0].statusDerived);
+
+    m = parseMessage(corpus("domino.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "someone@notes.example.com", "5.0.911", Reason::userUnknown, true);
+
+    m = parseMessage(corpus("exim-retry-timeout.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "away@example.net", "4.0.947", Reason::expired, false);
+}
+
+TEST(Corpus, ADelayWarningIsExpiredWhateverItsReplySays) {
+    ParsedMessage m = parseMessage(corpus("exim-delay-warning.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "later@example.com", "4.0.947", Reason::expired, false, Action::delayed);
+    EXPECT_EQ(m.results[0].smtpCommand, "DATA");
+}
+
+TEST(Corpus, MailboxUnavailableAfterDataIsAFilterNotADeadAddress) {
+    ParsedMessage m = parseMessage(corpus("postfix-dsn-after-data.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "filtered@example.net", "5.0.0", Reason::filtered, false);
+    EXPECT_EQ(m.results[0].smtpCommand, "DATA");
+    EXPECT_FALSE(m.results[0].statusDerived);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Corpus, GmailDnsErrorIsAnUnknownHost) {
+    ParsedMessage m = parseMessage(corpus("gmail-dns-error.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "someone@no-such-domain.example", "5.0.912", Reason::hostUnknown, true);
+}
+
+// A version number in a failure notice ("2.1.5") is neither a status nor a success.
+TEST(Corpus, AVersionNumberIsNotADeliveryStatus) {
+    ParsedMessage m = parseMessage(corpus("mailbox-size-version.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "big@example.org", "5.0.922", Reason::mailboxFull, false);
+    EXPECT_EQ(m.results[0].diagnostic, "User mailbox exceeds allowed size (ExampleMail server 2.1.5)");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Corpus, AnMDaemonNoticeIsABounce) {
+    ParsedMessage m = parseMessage(corpus("mdaemon.eml"));
+    EXPECT_TRUE(m.isBounce);
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "nobody@mail.example.com", "5.0.910", Reason::filtered, false);
+}
+
+// "SMTP=a@b": the address is a@b, and the lines under it are its diagnostic.
+TEST(Corpus, ExchangeNamesTheRecipientWithItsType) {
+    ParsedMessage m = parseMessage(corpus("exchange-smtp-prefix.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "Gone.Person@corp.example.com", "5.0.911", Reason::userUnknown, true);
+    EXPECT_EQ(m.results[0].diagnostic,
+              "The e-mail account does not exist at the organization this message was sent to.");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Corpus, BlankLinesBeforeTheHeadersDoNotHideThem) {
+    ParsedMessage m = parseMessage(corpus("leading-blank-lines.eml"));
+    EXPECT_EQ(m.format, "rfc3464");
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "pasted@example.net", "5.1.1", Reason::userUnknown, true);
+}
+
+}  // namespace
+
+namespace {
+
+// "480-624-2500" in the notice is a telephone number, not a temporary 480 reply.
+TEST(Corpus, ATelephoneNumberIsNotAReplyCode) {
+    ParsedMessage m = parseMessage(corpus("phone-number.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "stuffed@mail.example.com", "5.0.922", Reason::mailboxFull, false);
+    EXPECT_EQ(m.results[0].smtpCode, 0);
 }
 
 }  // namespace
