@@ -1,6 +1,8 @@
 // bounce_service.cpp: see bounce_service.h.
 #include "services/bounce_service.h"
 
+#include <cctype>
+
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -356,7 +358,16 @@ BounceOutcome BounceService::recordRejection(Id campaign, std::optional<Id> reci
     BounceOutcome out;
     out.recipient = std::string(email);
     out.status = std::string(enhancedStatus);
-    const bounce::Reason reason = bounce::classify(enhancedStatus, replyText);
+    // The command the reply answered matters (a "user unknown" at RCPT is the address; after
+    // DATA it is a filter): the sender says which, e.g. "550 ... (in reply to RCPT TO)".
+    bounce::Outcome outcome;
+    outcome.status = enhancedStatus;
+    outcome.diagnostic = replyText;
+    outcome.command = bounce::smtpCommandIn(replyText);
+    if (replyText.size() >= 3 && replyText[0] >= '2' && replyText[0] <= '5' && std::isdigit(static_cast<unsigned char>(replyText[1])) &&
+        std::isdigit(static_cast<unsigned char>(replyText[2])))
+        outcome.smtpCode = (replyText[0] - '0') * 100 + (replyText[1] - '0') * 10 + (replyText[2] - '0');
+    const bounce::Reason reason = bounce::classify(outcome);
     out.reason = std::string(bounce::toString(reason));
     const bool temporary = enhancedStatus.starts_with("4") || replyText.starts_with("4");
     out.hard = bounce::isHard(reason) && !temporary;

@@ -56,6 +56,18 @@ TEST_F(RejectionRecorderTest, AnEnhancedStatusIsKeptAndAHardOneSuppressesTheReci
     EXPECT_EQ(recipients.get("gone@example.net").status, SubscriptionStatus::Bounced);
 }
 
+TEST_F(RejectionRecorderTest, AUserUnknownAtRcptIsHardAlthoughTheServerGaveNoEnhancedStatus) {
+    // The sender's reply text says which command was refused; a "user unknown" to RCPT TO is
+    // the address (hard), as Sisimai reads it; the same words after DATA would be a filter.
+    const Campaign c = draft();
+    const Recipient r = person("olduser@example.net");
+    const auto outcome = recorder.record(failure(r, c.id, 550, "", "550 No such user here (in reply to RCPT TO)"));
+    ASSERT_TRUE(outcome.has_value());
+    EXPECT_EQ(outcome->reason, "userunknown");
+    EXPECT_TRUE(outcome->hard);
+    EXPECT_EQ(recipients.get("olduser@example.net").status, SubscriptionStatus::Bounced);
+}
+
 TEST_F(RejectionRecorderTest, NoRejectionRecordsNothing) {
     const Campaign c = draft();
     const Recipient r = person("busy@example.net");
