@@ -249,6 +249,9 @@ void applySending(Config& c, const IniValue& v) {
             fail(v, "must be between 1s and 24h");
     } else if (v.key == "BatchSize") {
         s.batchSize = wholeNumber(v, 1, 10000);
+    } else if (v.key == "LogDeliveries") {
+        if (v.value != "yes" && v.value != "no") fail(v, "must be yes or no");
+        s.logDeliveries = v.value == "yes";
     } else if (v.key == "InstanceId") {
         if (v.value.empty() || v.value.size() > 64 ||
             v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=

@@ -62,6 +62,7 @@ struct SendingConfig {
     std::int64_t retryDelayUsec = 60'000'000;  // RetryDelay=: the first retry's delay, doubling
     unsigned batchSize = 100;       // BatchSize=: recipients claimed per ledger transaction
     std::string instanceId;         // InstanceId=; empty: <StateDirectory>/instance-id, made once
+    bool logDeliveries = true;      // LogDeliveries=: one journal line per delivery outcome
 };
 
 // "[Web]": the public side, campaignd-web (web/).

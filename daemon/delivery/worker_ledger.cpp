@@ -18,6 +18,33 @@ using Kind = storage::LedgerOutcome::Kind;
 
 constexpr auto kIdlePoll = 500ms;  // nothing due now, but work left (retries, others)
 
+std::string_view statusWord(Kind kind) {
+    switch (kind) {
+    case Kind::Sent: return "sent";
+    case Kind::Failed: return "failed";
+    case Kind::Deferred: return "deferred";
+    case Kind::Unknown: return "unknown";
+    }
+    return "unknown";
+}
+
+// One journal line per delivery outcome once it is recorded, as Postfix logs each delivery:
+// the campaign, the recipient (by id: no address in the journal), the transport, the status
+// and the server's reply, as fields (journalctl CAMPAIGN_ID=7 STATUS=failed).
+void logDeliveries(const std::vector<RecordedOutcome>& recorded, const std::string& transport) {
+    for (const auto& o : recorded) {
+        const std::string_view status = statusWord(o.outcome.kind);
+        std::string reply = o.result.text;
+        if (reply.empty()) reply = o.outcome.reason;
+        log::info("delivery " + std::string(status),
+                  {{"CAMPAIGN_ID", std::to_string(o.campaignId)},
+                   {"RECIPIENT_ID", std::to_string(o.recipientId)},
+                   {"TRANSPORT", transport},
+                   {"STATUS", std::string(status)},
+                   {"REPLY", reply}});
+    }
+}
+
 }  // namespace
 
 void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run, const std::string& worker, Pipe& pipe) {
@@ -61,6 +88,7 @@ void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run, const std::stri
             auto& b = *task.outcomes;
             if (record(b.outcomes)) {
                 run->outcomes += b.outcomes.size();
+                if (config_.sending.logDeliveries) logDeliveries(b.recorded, run->transport.name);
                 if (env_.outcomes && !b.recorded.empty()) {
                     try {
                         env_.outcomes(b.recorded);

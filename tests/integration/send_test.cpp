@@ -70,11 +70,11 @@ protected:
         database_ = databaseFor(GetParam(), dir_, "send");
     }
 
-    void start(const std::string& transportExtra = {}) {
+    void start(const std::string& transportExtra = {}, const std::string& sendingExtra = {}) {
         DaemonConfig config;
         config.database = database_;
         config.extra = "[Sending]\nDefaultTransport=local\nFrom=News <news@example.org>\n"
-                       "EnvelopeDomain=bounces.example.org\nRetryDelay=1s\n\n"
+                       "EnvelopeDomain=bounces.example.org\nRetryDelay=1s\n" + sendingExtra + "\n"
                        "[Transport local]\nPlugin=maildir\nPath=" + maildir().string() + "\n" + transportExtra;
         daemon_ = std::make_unique<Campaignd>(bus_, dir_, config);
     }
@@ -195,6 +195,47 @@ TEST_P(SendTest, EveryRecipientGetsExactlyOnePersonalisedMessage) {
     EXPECT_EQ(summary["sent"], 60);
     EXPECT_EQ(daemon_->ctl({"campaign", "send", std::to_string(id)}).exitCode, 1);
     EXPECT_EQ(readMaildir(maildir()).size(), 60u);
+}
+
+// Lines of the daemon's stderr (its journal outside systemd) that contain `part`.
+std::vector<std::string> linesWith(const std::string& text, const std::string& part) {
+    std::vector<std::string> lines;
+    std::size_t from = 0;
+    while (from < text.size()) {
+        const std::size_t end = std::min(text.find('\n', from), text.size());
+        const std::string line = text.substr(from, end - from);
+        if (line.find(part) != std::string::npos) lines.push_back(line);
+        from = end + 1;
+    }
+    return lines;
+}
+
+// One journal line per delivery outcome, as Postfix logs each delivery, with the campaign, the
+// recipient's id (no address), the transport and the status as fields; LogDeliveries=no for a
+// very large send turns them off.
+TEST_P(SendTest, EachOutcomeIsOneJournalLineWithItsFieldsAndNoAddress) {
+    start();
+    addRecipients("news", 3);
+    const int id = createCampaign("news");
+    ok({"campaign", "send", std::to_string(id), "--watch"});
+    const auto lines = linesWith(daemon_->process().err(), "delivery sent");
+    ASSERT_EQ(lines.size(), 3u) << daemon_->process().err();
+    for (const auto& line : lines) {
+        EXPECT_NE(line.find("CAMPAIGN_ID=" + std::to_string(id)), std::string::npos) << line;
+        EXPECT_NE(line.find("RECIPIENT_ID="), std::string::npos) << line;
+        EXPECT_NE(line.find("TRANSPORT=local"), std::string::npos) << line;
+        EXPECT_NE(line.find("STATUS=sent"), std::string::npos) << line;
+        EXPECT_EQ(line.find("@example.org"), std::string::npos) << "no address in the journal: " << line;
+    }
+}
+
+TEST_P(SendTest, LogDeliveriesNoLeavesTheDeliveriesOutOfTheJournal) {
+    start({}, "LogDeliveries=no\n");
+    addRecipients("news", 3);
+    const int id = createCampaign("news");
+    ok({"campaign", "send", std::to_string(id), "--watch"});
+    EXPECT_EQ(campaign(id)["sent_count"], 3);
+    EXPECT_TRUE(linesWith(daemon_->process().err(), "delivery sent").empty()) << daemon_->process().err();
 }
 
 TEST_P(SendTest, ACampaignWithNobodyAttachedIsNotSent) {
