@@ -23,6 +23,7 @@ set(expected
   lib/systemd/system/campaignd-web.socket
   share/dbus-1/interfaces/org.campaignd.Campaignd1.Web.xml
   lib/sysusers.d/campaignd.conf
+  lib/sysusers.d/campaignd-web.conf
   lib/tmpfiles.d/campaignd.conf
   share/dbus-1/system.d/org.campaignd.Campaignd1.conf
   share/dbus-1/system-services/org.campaignd.Campaignd1.service
