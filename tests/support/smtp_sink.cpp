@@ -97,6 +97,7 @@ std::vector<std::string> SmtpSink::arguments() const {
     if (!options_.close421At.empty()) argv.insert(argv.end(), {"-Q", joined(options_.close421At)});
     for (const auto& wait : options_.waitAt) argv.insert(argv.end(), {"-W", wait});
     if (!options_.advertiseAuth) argv.push_back("-a");
+    if (!options_.advertisePipelining) argv.push_back("-p");
     if (!options_.hostname.empty()) argv.insert(argv.end(), {"-h", options_.hostname});
     argv.insert(argv.end(), {"-m", std::to_string(options_.maxConnections)});
     argv.push_back("inet:" + endpoint_.hostPort());
