@@ -113,6 +113,8 @@ struct Client::Impl {
     std::unique_ptr<ssl::stream<tcp::socket>> stream;
     bool tls = false;        // the stream speaks TLS now
     bool connected = false;  // greeted, EHLO'd, (TLS'd, logged in): ready for MAIL
+    bool needRset = false;   // a transaction was refused: the next one starts with RSET
+                             // (also across send() calls: the refusal may end one)
     Extensions ext;
     ReplyStream replies;
     std::string out;  // the write buffer, reused
@@ -156,6 +158,7 @@ struct Client::Impl {
         closeSocket();
         stream.reset();
         connected = false;
+        needRset = false;
         tls = false;
         replies.clear();
     }
@@ -437,7 +440,6 @@ struct Client::Impl {
         constexpr std::size_t kNone = static_cast<std::size_t>(-1);
         std::size_t body = kNone;  // the message whose 354 came: its data goes next
         bool bodyEmpty = false;
-        bool needRset = false;
         bool refused = false;  // the current transaction was refused (its result is given)
 
         while (next < count || body != kNone) {

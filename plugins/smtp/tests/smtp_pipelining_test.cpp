@@ -187,6 +187,27 @@ TEST_F(SmtpPipelining, WithoutPipeliningSmtpSinkGetsOneCommandAtATime) {
     for (const auto& m : sink.messages()) EXPECT_EQ(m.data, kBody);
 }
 
+// A refused transaction that ends one send() is reset (RSET) before the next send()'s MAIL on
+// the same connection: the server must not answer "503 5.5.1 Error: nested MAIL command".
+TEST_F(SmtpPipelining, ARefusedTransactionEndingOneSendIsResetBeforeTheNext) {
+    if (!SmtpSink::available()) GTEST_SKIP() << "smtp-sink (package postfix) is not installed";
+    SmtpSinkOptions options;
+    options.hardReject = {"RCPT"};
+    options.hardReply = "550 5.1.1 User unknown";
+    SmtpSink sink(options);
+    {
+        auto session = open({{"URL", sink.url()}});
+        for (const char* rcpt : {"a@example.org", "b@example.org", "c@example.org"}) {
+            const Sent sent = send(*session, {rcpt});
+            ASSERT_TRUE(sent.status.ok()) << sent.status.message;
+            EXPECT_EQ(sent.of(1).outcome, DeliveryOutcome::Failed);
+            EXPECT_EQ(sent.of(1).text, "550 5.1.1 User unknown (in reply to RCPT TO)") << rcpt;
+        }
+    }
+    ASSERT_TRUE(waitUntil([&] { return sink.counters().sessions >= 1; }, 10s));
+    EXPECT_EQ(sink.counters().sessions, 1u);
+}
+
 // A 421 as the first reply of a group (to the final "." of the first message, ahead of the
 // second's MAIL, RCPT and DATA): nothing was accepted, so nothing has a result (the host sends
 // them again), and the client does not wait for replies that will never come.
