@@ -355,20 +355,30 @@ struct Client::Impl {
     std::optional<SendStatus> connect() {
         drop();
         stream = std::make_unique<ssl::stream<tcp::socket>>(io, tlsContext);
-        tcp::resolver resolver(io);
-        tcp::resolver::results_type endpoints;
+        // An address literal needs no resolver (Asio's runs getaddrinfo on a thread of its own
+        // that lives as long as the io_context: one more thread per session).
+        std::vector<tcp::endpoint> endpoints;
         std::size_t n = 0;
-        error_code ec = run(
-            settings.timeouts.connect, n,
-            [&](auto handler) {
-                resolver.async_resolve(hostOnly(settings.host), std::to_string(settings.port),
-                                       [&endpoints, handler](const error_code& e, tcp::resolver::results_type r) mutable {
-                                           endpoints = std::move(r);
-                                           handler(e, 0);
-                                       });
-            },
-            [&] { resolver.cancel(); });
-        if (ec) return fail(Failure::Connection, serverName() + ": cannot resolve the host: " + describe(ec, settings.timeouts.connect));
+        error_code ec;
+        const auto literal = asio::ip::make_address(hostOnly(settings.host), ec);
+        if (!ec) {
+            endpoints.emplace_back(literal, static_cast<unsigned short>(settings.port));
+        } else {
+            tcp::resolver resolver(io);
+            ec = run(
+                settings.timeouts.connect, n,
+                [&](auto handler) {
+                    resolver.async_resolve(hostOnly(settings.host), std::to_string(settings.port),
+                                           [&endpoints, handler](const error_code& e, tcp::resolver::results_type r) mutable {
+                                               for (const auto& entry : r) endpoints.push_back(entry.endpoint());
+                                               handler(e, 0);
+                                           });
+                },
+                [&] { resolver.cancel(); });
+            if (ec)
+                return fail(Failure::Connection,
+                            serverName() + ": cannot resolve the host: " + describe(ec, settings.timeouts.connect));
+        }
         ec = run(
             settings.timeouts.connect, n,
             [&](auto handler) {
