@@ -441,7 +441,11 @@ struct Client::Impl {
             text += " (in reply to ";
             text += inReplyTo(what);
             text += ')';
-            const Outcome outcome = r.code < 300 ? Outcome::Sent : r.code < 500 ? Outcome::Deferred : Outcome::Failed;
+            // Only the reply to the final "." can make a message SENT; an odd 2xx/3xx where a
+            // refusal was read (a 250 to DATA: the body never went) is a temporary failure.
+            const Outcome outcome = r.code >= 500                            ? Outcome::Failed
+                                    : r.code < 300 && what == Awaits::Dot ? Outcome::Sent
+                                                                          : Outcome::Deferred;
             report(i, outcome, r.code, r.enhanced);
         };
 
