@@ -170,6 +170,8 @@ void PostfixServer::writeConfig(const UserIds& nobody) const {
                     "smtpd_sasl_type = dovecot\n"
                     "smtpd_sasl_path = " + dovecot_->saslSocket().string() + "\n"
                     "smtpd_relay_restrictions = permit_sasl_authenticated, reject\n";
+            if (!options_.saslMechanisms.empty())
+                main += "smtpd_sasl_mechanism_filter = " + options_.saslMechanisms + "\n";
         }
     } else {
         main += "myhostname = mail." + domain() + "\n"

@@ -48,6 +48,9 @@ struct PostfixServerOptions {
     // takes commands sent ahead of time (reject_unauth_pipelining catches only a body sent
     // before the 354), so this shows a client copes, not that it waited.
     bool pipelining = true;
+    // Relay with users: the SASL mechanisms announced (smtpd_sasl_mechanism_filter, e.g.
+    // "login"); "" announces what the SASL server offers (PLAIN and LOGIN).
+    std::string saslMechanisms;
 };
 
 PostfixServerOptions relayProfile(std::map<std::string, std::string> users = {},
