@@ -172,8 +172,13 @@ std::vector<SavedMessage> SmtpSink::messages() const {
     };
     std::vector<Entry> entries;
     std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(saveDir_, ec))
-        if (entry.is_regular_file()) entries.push_back({entry.last_write_time(), entry.path()});
+    for (const auto& entry : std::filesystem::directory_iterator(saveDir_, ec)) {
+        // A file of an aborted transaction may go between the listing and these calls.
+        std::error_code gone;
+        if (!entry.is_regular_file(gone)) continue;
+        const auto time = entry.last_write_time(gone);
+        if (!gone) entries.push_back({time, entry.path()});
+    }
     std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
         return a.time != b.time ? a.time < b.time : a.path < b.path;
     });
