@@ -80,7 +80,7 @@ send_port=$port
 if [ "$delay_ms" != 0 ]; then
     [ -f "$proxy" ] || { echo "send-bench.sh: no delay proxy at $proxy (--proxy FILE)" >&2; exit 1; }
     send_port=$(python3 -c "import socket; s=socket.socket(); s.bind(('$address', 0)); print(s.getsockname()[1])")
-    python3 "$proxy" "$send_port" "$address:$port" "$delay_ms" "$address" &
+    /usr/bin/python3 "$proxy" "$send_port" "$address:$port" "$delay_ms" "$address" &
     pids+=("$!")
     for _ in $(seq 50); do (exec 3<>"/dev/tcp/$address/$send_port") 2>/dev/null && break; sleep 0.1; done
 fi

@@ -73,4 +73,83 @@ bool ReplyReader::take(std::string_view line) {
     return complete_;
 }
 
+void ReplyStream::clear() {
+    partial_.clear();
+    skipping_ = false;
+    reader_.clear();
+    replies_.clear();
+    overflowed_ = false;
+}
+
+void ReplyStream::feed(std::string_view bytes) {
+    while (!bytes.empty()) {
+        const auto eol = bytes.find('\n');
+        const std::string_view piece = bytes.substr(0, eol);  // npos: all of it
+        if (!skipping_) {
+            const std::size_t room = kMaxLine - partial_.size();
+            partial_.append(piece.substr(0, room));
+            if (piece.size() > room) skipping_ = true;
+        }
+        if (eol == std::string_view::npos) return;
+        line(partial_);
+        partial_.clear();
+        skipping_ = false;
+        bytes.remove_prefix(eol + 1);
+    }
+}
+
+void ReplyStream::line(std::string_view text) {
+    if (extensions_ != nullptr) {
+        const auto parsed = parseReplyLine(text);
+        if (parsed && parsed->code == 250) extensions_->line(parsed->text);
+    }
+    if (!reader_.take(text)) return;
+    if (replies_.size() >= kMaxQueued) {
+        overflowed_ = true;
+        return;
+    }
+    replies_.push_back({reader_.code(), reader_.enhanced(), reader_.text()});
+}
+
+Reply ReplyStream::pop() {
+    Reply r = std::move(replies_.front());
+    replies_.pop_front();
+    return r;
+}
+
+void ExtensionReader::line(std::string_view text) {
+    if (first_) {  // the server's name and greeting text
+        first_ = false;
+        return;
+    }
+    auto upper = [](std::string_view s) {
+        std::string u(s.substr(0, 64));
+        for (char& c : u)
+            if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+        return u;
+    };
+    const std::size_t space = text.find_first_of(" =");
+    const std::string keyword = upper(text.substr(0, space));
+    const std::string_view params = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
+    if (keyword == "PIPELINING") ext_.pipelining = true;
+    else if (keyword == "STARTTLS") ext_.startTls = true;
+    else if (keyword == "8BITMIME") ext_.eightBitMime = true;
+    else if (keyword == "SIZE") {
+        std::uint64_t n = 0;
+        std::size_t i = 0;
+        for (; i < params.size() && i < 19 && isDigit(params[i]); ++i) n = n * 10 + std::uint64_t(params[i] - '0');
+        ext_.size = n;
+    } else if (keyword == "AUTH") {
+        ext_.auth = true;
+        std::size_t from = 0;
+        while (from < params.size()) {
+            const std::size_t end = std::min(params.find(' ', from), params.size());
+            const std::string mechanism = upper(params.substr(from, end - from));
+            if (mechanism == "PLAIN") ext_.authPlain = true;
+            if (mechanism == "LOGIN") ext_.authLogin = true;
+            from = end + 1;
+        }
+    }
+}
+
 }  // namespace campaignd::smtp

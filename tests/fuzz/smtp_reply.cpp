@@ -1,5 +1,5 @@
 // smtp_reply.cpp: fuzzes the smtp plugin's reader of server replies (plugins/smtp/smtp_reply.h)
-// with whatever a hostile or broken server could send, split into lines as libcurl hands them
+// with whatever a hostile or broken server could send, split into lines as ReplyStream hands them
 // over. Properties: a reply code is 100-599; an enhanced status is empty or class.subject.detail
 // (class 2, 4 or 5; 1-3 digits each) and is where the first line's text starts; the kept text
 // never exceeds kMaxReplyText; a completed reply's code is the code of its last line.

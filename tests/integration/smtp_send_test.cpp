@@ -241,6 +241,27 @@ TEST_P(SmtpSendTest, TheServerGoingAwayAndComingBackLosesAndDuplicatesNobody) {
     expectExactlyOnce(id, sink, kRecipients);
 }
 
+// The connection closes after every message's final "." (smtp-sink -q .): the server has each
+// message and never said so. Through the pipelining client and the engine's reconnects, every
+// recipient ends unknown, none is sent twice, and nobody is left pending.
+TEST_P(SmtpSendTest, AConnectionClosedAfterEveryFinalDotLeavesEveryoneUnknownAndSendsNobodyTwice) {
+    SmtpSinkOptions options;
+    options.dropAt = {"."};
+    SmtpSink sink(options);
+    start("URL=" + sink.url() + "\nConnections=6\nTimeout=10\n", "BatchSize=2\n");
+    constexpr int kRecipients = 12;
+    const int id = campaignWith(kRecipients);
+    ok({"campaign", "send", std::to_string(id)});
+    ASSERT_TRUE(waitForStatus(id, "completed")) << campaign(id).dump();
+    const auto c = campaign(id);
+    EXPECT_EQ(c["unknown_count"], kRecipients) << c.dump();
+    EXPECT_EQ(c["sent_count"], 0);
+    EXPECT_EQ(c["failed_count"], 0);
+    for (const auto& [email, row] : ledger(id)) EXPECT_EQ(row.status, "unknown") << email;
+    ASSERT_TRUE(sink.waitForMessages(kRecipients));
+    EXPECT_EQ(expectExactlyOnce(id, sink, kRecipients), std::size_t(kRecipients));
+}
+
 TEST_P(SmtpSendTest, CrashHalfWayThenRestartSendsEveryoneAtMostOnce) {
     SmtpSink sink;
     start("URL=" + sink.url() + "\nConnections=2\n");

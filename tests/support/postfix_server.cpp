@@ -153,6 +153,16 @@ void PostfixServer::writeConfig(const UserIds& nobody) const {
                 "smtpd_tls_security_level = may\n"
                 "smtpd_tls_auth_only = yes\n"
                 "virtual_mailbox_maps = static:Maildir/\n";
+        if (!options_.rejectedRecipients.empty()) {
+            std::string map;
+            for (const auto& address : options_.rejectedRecipients)
+                map += address + " 550 5.1.1 User unknown\n";  // Postfix puts "<ADDRESS>: Recipient address rejected: " before it
+            writeFile(dir_ / "conf" / "rejected", map);
+            backdate(dir_ / "conf" / "rejected");
+            main += "smtpd_recipient_restrictions = check_recipient_access texthash:" + d + "/conf/rejected\n";
+        }
+        if (!options_.pipelining)
+            main += "smtpd_discard_ehlo_keywords = pipelining\n";
         if (!dovecot_) {
             main += "smtpd_relay_restrictions = reject_unauth_destination\n";
         } else {
@@ -160,6 +170,8 @@ void PostfixServer::writeConfig(const UserIds& nobody) const {
                     "smtpd_sasl_type = dovecot\n"
                     "smtpd_sasl_path = " + dovecot_->saslSocket().string() + "\n"
                     "smtpd_relay_restrictions = permit_sasl_authenticated, reject\n";
+            if (!options_.saslMechanisms.empty())
+                main += "smtpd_sasl_mechanism_filter = " + options_.saslMechanisms + "\n";
         }
     } else {
         main += "myhostname = mail." + domain() + "\n"

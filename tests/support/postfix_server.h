@@ -41,6 +41,16 @@ struct PostfixServerOptions {
     std::map<std::string, std::string> users;
     // Mailbox: the local parts that have a Maildir, in each domain.
     std::vector<std::string> mailboxes{"bounces"};
+    // Relay: addresses refused at RCPT with "550 5.1.1 <ADDRESS>: Recipient address rejected:
+    // User unknown" (check_recipient_access), the others taken: a share of a group refused.
+    std::vector<std::string> rejectedRecipients;
+    // false: PIPELINING is not announced (smtpd_discard_ehlo_keywords). Postfix 3.7 still
+    // takes commands sent ahead of time (reject_unauth_pipelining catches only a body sent
+    // before the 354), so this shows a client copes, not that it waited.
+    bool pipelining = true;
+    // Relay with users: the SASL mechanisms announced (smtpd_sasl_mechanism_filter, e.g.
+    // "login"); "" announces what the SASL server offers (PLAIN and LOGIN).
+    std::string saslMechanisms;
 };
 
 PostfixServerOptions relayProfile(std::map<std::string, std::string> users = {},

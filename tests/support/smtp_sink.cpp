@@ -97,6 +97,7 @@ std::vector<std::string> SmtpSink::arguments() const {
     if (!options_.close421At.empty()) argv.insert(argv.end(), {"-Q", joined(options_.close421At)});
     for (const auto& wait : options_.waitAt) argv.insert(argv.end(), {"-W", wait});
     if (!options_.advertiseAuth) argv.push_back("-a");
+    if (!options_.advertisePipelining) argv.push_back("-p");
     if (!options_.hostname.empty()) argv.insert(argv.end(), {"-h", options_.hostname});
     argv.insert(argv.end(), {"-m", std::to_string(options_.maxConnections)});
     argv.push_back("inet:" + endpoint_.hostPort());
@@ -171,8 +172,13 @@ std::vector<SavedMessage> SmtpSink::messages() const {
     };
     std::vector<Entry> entries;
     std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(saveDir_, ec))
-        if (entry.is_regular_file()) entries.push_back({entry.last_write_time(), entry.path()});
+    for (const auto& entry : std::filesystem::directory_iterator(saveDir_, ec)) {
+        // A file of an aborted transaction may go between the listing and these calls.
+        std::error_code gone;
+        if (!entry.is_regular_file(gone)) continue;
+        const auto time = entry.last_write_time(gone);
+        if (!gone) entries.push_back({time, entry.path()});
+    }
     std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
         return a.time != b.time ? a.time < b.time : a.path < b.path;
     });

@@ -33,6 +33,7 @@ struct SmtpSinkOptions {
     std::vector<std::string> close421At;  // reply 421 and close the connection (-Q)
     std::vector<std::string> waitAt;      // "COMMAND:SECONDS": reply only after that long (-W)
     bool advertiseAuth = true;            // false: no AUTH in the EHLO reply (-a)
+    bool advertisePipelining = true;      // false: no PIPELINING in the EHLO reply (-p)
     bool saveMessages = true;             // false: discard (faster; for benchmarks)
     std::string hostname;                 // greeting and EHLO name (-h); "" is "smtp-sink"
     int maxConnections = 256;             // simultaneous sessions (-m)

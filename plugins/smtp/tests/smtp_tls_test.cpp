@@ -120,6 +120,24 @@ TEST_F(SmtpTls, StartTlsAndAuthThenTheServerDeliversEveryMessage) {
     }
 }
 
+// A server that offers only AUTH LOGIN (the client prefers PLAIN): the two-step exchange.
+TEST_F(SmtpTls, AuthLoginWhenThatIsAllTheServerOffers) {
+    PostfixServerOptions options;
+    options.users = {{"campaigns", kPassword}};
+    options.saslMechanisms = "login";
+    PostfixServer loginOnly(options);
+    auto settings = loggedIn(loginOnly.url());
+    settings["CAFile"] = loginOnly.caFile().string();
+    auto session = open(settings);
+    const Sent sent = send(*session, {"dora@example.org"});
+    ASSERT_TRUE(sent.status.ok()) << sent.status.message << "\n" << loginOnly.log();
+    EXPECT_EQ(sent.results.at(0).outcome, DeliveryOutcome::Sent) << sent.results.at(0).text;
+    ASSERT_TRUE(loginOnly.waitForDeliveries(1)) << loginOnly.log();
+    EXPECT_NE(loginOnly.delivered().at(0).find(" with ESMTPSA id "), std::string::npos);
+    EXPECT_NE(loginOnly.log().find("sasl_method=LOGIN"), std::string::npos) << loginOnly.log();
+    EXPECT_EQ(loginOnly.log().find(kPassword), std::string::npos);
+}
+
 TEST_F(SmtpTls, ImplicitTlsDeliversToo) {
     const std::size_t before = server_->delivered().size();
     auto session = open(loggedIn(server_->smtpsUrl()));
