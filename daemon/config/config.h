@@ -64,6 +64,23 @@ struct SendingConfig {
     std::string instanceId;         // InstanceId=; empty: <StateDirectory>/instance-id, made once
 };
 
+// One "[DKIM DOMAIN]" section (or "[DKIM DOMAIN LABEL]", for a second key of the same domain,
+// e.g. "[DKIM example.org ed25519]"): a key that signs the mail whose From address is in
+// DOMAIN. Checked here: Selector= and exactly one of KeyFile= (absolute, not readable by
+// others) or KeyCredential= (a systemd credential name), Algorithm= one of rsa-sha256,
+// ed25519-sha256. The key itself is read and checked by the daemon at start-up (app/dkim_keys).
+struct DkimKeyConfig {
+    std::string section;        // "DKIM example.org" as written
+    std::string domain;         // normalised (lower case, A-labels)
+    std::string selector;       // Selector=
+    std::string keyFile;        // KeyFile=
+    std::string keyCredential;  // KeyCredential=
+    std::string algorithm;      // Algorithm=: empty (the key's type decides) or as written
+    std::map<std::string, std::string> at;  // "FILE:LINE" of each key given
+    std::string file;           // where the section was first seen
+    int line = 0;
+};
+
 // "[Web]": the public side, campaignd-web (web/).
 struct WebConfig {
     // PublicURL=: where campaignd-web is reached from the internet ("https://news.example.org",
@@ -99,6 +116,8 @@ struct Config {
     SendingConfig sending;
     // [Web]
     WebConfig web;
+    // [DKIM DOMAIN] sections, by section name (see DkimKeyConfig).
+    std::map<std::string, DkimKeyConfig> dkim;
     // URL=, Username=, PasswordFile=, PasswordCredential=, AfterProcessing= for the bounce
     // source plugin, in the order given (the plugin checks them again at start-up and when it
     // runs), and "FILE:LINE" of each, for the plugin's verdict.

@@ -122,6 +122,8 @@ mail::MessageSettings DeliveryEngine::messageSettings(const Campaign& campaign) 
         s.viewUrl = web + "/v/{campaign_id}-{token}";
     }
     s.subjectTag = campaign.subjectTag;
+    s.dkim = mail::signerFor(env_.dkim, mail::fromDomain(campaign.fromAddress.empty() ? s.defaultFrom
+                                                                                      : campaign.fromAddress));
     return s;
 }
 
@@ -171,7 +173,13 @@ void DeliveryEngine::start(const Campaign& campaign) {
     run->transport = *config::transportFor(config_, campaign.transport);
     run->handle = env_.transport(run->transport.plugin);
     run->shared = transportShared(run->transport);
-    run->tmpl = std::make_shared<const mail::CampaignTemplate>(campaign, messageSettings(campaign));
+    const auto settings = messageSettings(campaign);
+    if (!settings.dkim)
+        log::warning("campaign is sent unsigned: no [DKIM " +
+                         mail::fromDomain(campaign.fromAddress.empty() ? settings.defaultFrom : campaign.fromAddress) +
+                         "] key signs its From domain; receivers that require DMARC may junk or reject it",
+                     {{"CAMPAIGN_ID", std::to_string(campaign.id)}});
+    run->tmpl = std::make_shared<const mail::CampaignTemplate>(campaign, settings);
     launch(run);
 }
 

@@ -79,6 +79,8 @@ public:
         OutcomeListener outcomes;
         // Time source for the ledger (tests); empty: the system clock.
         std::function<Usec()> now;
+        // The DKIM signers by domain: a campaign's messages are signed by its From domain's.
+        mail::DkimKeyring dkim;
     };
 
     DeliveryEngine(boost::asio::io_context& io, const config::Config& config, Environment env);
@@ -114,7 +116,8 @@ public:
     // directory): what bounce processing needs to map a notice's address back to them.
     mail::VerpSettings verpSettings();
     // The settings a campaign's messages are composed with ([Sending], and [Web] PublicURL=
-    // for the unsubscribe and view URLs): what "view in browser" renders with, too.
+    // for the unsubscribe and view URLs, the DKIM signer of its From domain): what "view in
+    // browser" renders with, too.
     mail::MessageSettings messageSettings(const Campaign& campaign);
 
     // The largest Connections= value, so recover() knows every worker name there may be.

@@ -499,7 +499,16 @@ ComposedMessage CampaignTemplate::render(const Recipient& recipient,
         appendQuotedPrintable(d, body);
     }
     d += t.closing;
+    if (t.settings.dkim) d.insert(0, t.settings.dkim->signatureFields(d));
     return message;
+}
+
+std::string fromDomain(const std::string& from) {
+    try {
+        return domainOf(splitFrom(rules::normalizeFromAddress(from)).second);
+    } catch (const Error&) {
+        return {};
+    }
 }
 
 }  // namespace campaignd::mail
