@@ -207,6 +207,7 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
       hangup_(io_, SIGHUP) {
     access_.setWebUser(config_.web.user);
     campaigns_.setTransportCheck([this](const std::string& name) { return config_.transports.count(name) > 0; });
+    campaigns_.setAlignmentCheck([this](const Campaign& c) { return engine_.alignment(c); });
     sending_.addCompletionListener([this](const Campaign& c) { reportMailer_.campaignCompleted(c); });
     manager_.publishExisting();
     try {

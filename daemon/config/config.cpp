@@ -215,6 +215,14 @@ void applySending(Config& c, const IniValue& v) {
         }
     } else if (v.key == "EnvelopeDomain") {
         s.envelopeDomain = domainOf(v, v.value);
+    } else if (v.key == "EnvelopeSubdomain") {
+        if (v.value.empty() || v.value.size() > 63 || v.value.front() == '.' || v.value.back() == '.' ||
+            v.value.find("..") != std::string::npos ||
+            v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") !=
+                std::string::npos)
+            fail(v, "must be DNS labels (letters, digits, '-'), as in EnvelopeSubdomain=bounces");
+        s.envelopeSubdomain = v.value;
+        for (char& ch : s.envelopeSubdomain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     } else if (v.key == "MessageIdDomain") {
         s.messageIdDomain = domainOf(v, v.value);
     } else if (v.key == "VerpPrefix") {

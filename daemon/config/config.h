@@ -51,7 +51,10 @@ struct SendingConfig {
     std::string defaultTransport;   // DefaultTransport=: a [Transport NAME]; empty: the only one
     std::string defaultTransportAt; // "FILE:LINE" of DefaultTransport=, for errors
     std::string from;               // From=: the sender when a campaign has none; empty: AdminEmail
-    std::string envelopeDomain;     // EnvelopeDomain=: the VERP domain; empty: From's domain
+    std::string envelopeDomain;     // EnvelopeDomain=: the VERP domain for every campaign; empty:
+                                    //   each campaign's own From domain (aligned, for SPF)
+    std::string envelopeSubdomain;  // EnvelopeSubdomain=: with no EnvelopeDomain=, the VERP domain
+                                    //   is this label + "." + the campaign's From domain
     std::string verpPrefix = "bounces";  // VerpPrefix=
     char verpDelimiter = '+';       // VerpDelimiter=
     std::string verpSecretFile;     // VerpSecretFile=; empty: <StateDirectory>/verp-secret, made once

@@ -212,6 +212,7 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
     if (campaign.id <= 0) throw Error(ErrorCode::InvalidArgument, "campaign id must be positive");
     t.campaignId = campaign.id;
     t.settings = settings;
+    if (settings.verp.domain.empty()) throw Error(ErrorCode::InvalidArgument, "the VERP envelope domain is not set");
     t.settings.verp = checkVerpSettings(settings.verp);
 
     // From, and the Message-ID domain (by default the From's).

@@ -289,3 +289,19 @@ TEST_F(ConfigTest, DkimKeyReadableByOthersOrIncompleteSectionsAreRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ConfigTest, EnvelopeSubdomainIsDnsLabels) {
+    EXPECT_TRUE(loadConfig(main_, false, defaults_).sending.envelopeSubdomain.empty());
+    write(main_, "[Sending]\nEnvelopeSubdomain=Bounces\n");
+    EXPECT_EQ(loadConfig(main_, true, defaults_).sending.envelopeSubdomain, "bounces");
+    write(main_, "[Sending]\nEnvelopeSubdomain=mail.bounces\n");
+    EXPECT_EQ(loadConfig(main_, true, defaults_).sending.envelopeSubdomain, "mail.bounces");
+    for (const char* bad : {"", ".bounces", "bounces.", "a..b", "b@d", "b_x"}) {
+        write(main_, std::string("[Sending]\nEnvelopeSubdomain=") + bad + "\n");
+        EXPECT_NE(errorOf().find(":2: EnvelopeSubdomain=: must be DNS labels"), std::string::npos) << bad << errorOf();
+    }
+}
+
+}  // namespace
