@@ -215,6 +215,12 @@ void applySending(Config& c, const IniValue& v) {
         }
     } else if (v.key == "EnvelopeDomain") {
         s.envelopeDomain = domainOf(v, v.value);
+    } else if (v.key == "FeedbackSenderId") {
+        if (v.value.empty() || v.value.size() > 64 ||
+            v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+                std::string::npos)
+            fail(v, "must be 1 to 64 letters, digits, '-', '_' or '.' (no ':'), the same for all your mail");
+        s.feedbackSenderId = v.value;
     } else if (v.key == "EnvelopeSubdomain") {
         if (v.value.empty() || v.value.size() > 63 || v.value.front() == '.' || v.value.back() == '.' ||
             v.value.find("..") != std::string::npos ||

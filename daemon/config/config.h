@@ -59,6 +59,7 @@ struct SendingConfig {
     char verpDelimiter = '+';       // VerpDelimiter=
     std::string verpSecretFile;     // VerpSecretFile=; empty: <StateDirectory>/verp-secret, made once
     std::string messageIdDomain;    // MessageIdDomain=; empty: From's domain
+    std::string feedbackSenderId;   // FeedbackSenderId=: Feedback-ID's SenderId; empty: From's domain
     std::string unsubscribeUrl;     // UnsubscribeURL= (https://.../{campaign_id}/{token})
     std::string unsubscribeMailto;  // UnsubscribeMailto=
     unsigned maxAttempts = 5;       // MaxAttempts=: transport attempts per recipient (4xx retries)

@@ -128,6 +128,7 @@ mail::MessageSettings DeliveryEngine::messageSettings(const Campaign& campaign) 
         s.viewUrl = web + "/v/{campaign_id}-{token}";
     }
     s.subjectTag = campaign.subjectTag;
+    s.feedbackSenderId = sending.feedbackSenderId;
     s.dkim = mail::signerFor(env_.dkim, from);
     return s;
 }

@@ -366,6 +366,14 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
         t.constantHeaders += header.str();
         t.closing = "\r\n";
     }
+    // Feedback-ID: a:b:c:SenderId, the identifiers optional; the campaign is the one that
+    // matters for complaint rates.
+    const std::string sender = settings.feedbackSenderId.empty() ? domainOf(fromAddress) : settings.feedbackSenderId;
+    if (sender.empty() || sender.size() > 64 ||
+        sender.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos)
+        throw Error(ErrorCode::InvalidArgument, "the Feedback-ID sender identifier must be 1 to 64 letters, digits, "
+                                                "'.', '_' or '-'");
+    t.constantHeaders += "Feedback-ID: " + std::to_string(campaign.id) + ":" + sender + "\r\n";
     t.constantHeaders += "X-Campaign-Id: " + std::to_string(campaign.id) + "\r\n";
     t.constantHeaders += "Precedence: bulk\r\n";
     if (t.unsubscribeUrl.rfind("https://", 0) == 0)

@@ -39,6 +39,10 @@ struct MessageSettings {
     std::string viewUrl;
     // The original design's subject tag: " [CID:<campaign id>]" after the subject.
     bool subjectTag = true;
+    // The SenderId of "Feedback-ID: <campaign id>:<SenderId>" (the header the largest mailbox
+    // provider reports complaint rates by, per campaign): 1-64 of A-Z a-z 0-9 . _ -. Empty:
+    // the From address's domain.
+    std::string feedbackSenderId;
     // Signs every rendered message (DKIM-Signature fields first); null: unsigned. The signer
     // of the campaign's From domain (signerFor): a signature of another domain would not align.
     std::shared_ptr<const DkimSigner> dkim;

@@ -305,3 +305,14 @@ TEST_F(ConfigTest, EnvelopeSubdomainIsDnsLabels) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ConfigTest, FeedbackSenderIdHasNoColon) {
+    write(main_, "[Sending]\nFeedbackSenderId=acme-news\n");
+    EXPECT_EQ(loadConfig(main_, true, defaults_).sending.feedbackSenderId, "acme-news");
+    write(main_, "[Sending]\nFeedbackSenderId=acme:news\n");
+    EXPECT_NE(errorOf().find(":2: FeedbackSenderId=: must be 1 to 64 letters"), std::string::npos) << errorOf();
+}
+
+}  // namespace

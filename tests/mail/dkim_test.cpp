@@ -140,7 +140,7 @@ TEST_F(DkimTest, TheSignedHeadersAreTheIssuesListWithFromOverSigned) {
     std::string h = std::regex_replace(m[1].str(), std::regex("[ \t]"), "");
     for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     for (const char* name : {"from", "to", "subject", "date", "message-id", "mime-version", "content-type",
-                             "list-unsubscribe", "list-unsubscribe-post"})
+                             "list-unsubscribe", "list-unsubscribe-post", "feedback-id"})
         EXPECT_NE((":" + h + ":").find(std::string(":") + name + ":"), std::string::npos) << name << " in h=" << h;
     // From appears once in the message and twice in h=.
     std::size_t froms = 0;
