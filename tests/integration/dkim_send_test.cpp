@@ -7,6 +7,7 @@
 // key goes out unsigned, and the daemon warns when it starts.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -192,6 +193,22 @@ TEST_P(DkimSendTest, ACampaignFromADomainWithoutAKeyIsSentUnsignedWithAWarning) 
     EXPECT_NE(daemon_->process().err().find("campaign is sent unsigned: no [DKIM other.example] key"),
               std::string::npos)
         << daemon_->process().err();
+}
+
+// The keys are read once at start-up: a reload that changes them says they wait for a restart,
+// and the running daemon goes on signing with the keys it has.
+TEST_P(DkimSendTest, AReloadThatChangesTheKeysSaysTheyTakeEffectAtTheNextRestart) {
+    start("Plugin=maildir\nPath=" + (dir_ / "outbox").string() + "\n", dkimSections(false));
+    const auto config = dir_ / "campaignd.conf";
+    writeFile(config, readFile(config) + "\n" + dkimSections(true).substr(dkimSections(false).size()));
+    daemon_->process().signal(SIGHUP);
+    EXPECT_TRUE(daemon_->process().waitForOutput("[DKIM DOMAIN] sections take effect at the next restart", 10s))
+        << daemon_->process().err();
+    const int id = campaignFor(1);
+    sendAndWait(id);
+    const auto messages = maildirMessages(dir_ / "outbox");
+    ASSERT_EQ(messages.size(), 1u);
+    EXPECT_EQ(verify(messages.front(), 1).exitCode, 0);  // the rsa key only, as at start-up
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DkimSendTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
