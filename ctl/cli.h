@@ -92,6 +92,7 @@ void registerRecipientCommands(CLI::App& app, Context& context);
 void registerGroupCommands(CLI::App& app, Context& context);
 void registerBounceCommands(CLI::App& app, Context& context);
 void registerSuppressionCommands(CLI::App& app, Context& context);
+void registerDkimCommands(CLI::App& app, Context& context);
 // "campaign send|pause|resume|cancel|watch" (under the existing "campaign") and "run-scheduled".
 void registerSendingCommands(CLI::App& app, Context& context);
 // "recipients import", registered by registerRecipientCommands.

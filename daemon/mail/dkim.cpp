@@ -128,6 +128,27 @@ DkimKey parseDkimKey(std::string_view domain, std::string_view selector, std::op
     return key;
 }
 
+DkimKey generateDkimKey(std::string_view domain, std::string_view selector, DkimAlgorithm algorithm,
+                        unsigned bits) {
+    if (algorithm == DkimAlgorithm::RsaSha256 && (bits < 2048 || bits > 4096))
+        throw Error(ErrorCode::InvalidArgument, "an RSA DKIM key has 2048 to 4096 bits");
+    const Pkey pkey(algorithm == DkimAlgorithm::Ed25519Sha256
+                        ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
+                        : EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(bits)));
+    if (!pkey) throw Error(ErrorCode::Failed, "OpenSSL could not make a key");
+    BIO* bio = BIO_new(BIO_s_mem());
+    if (!bio) throw Error(ErrorCode::Failed, "out of memory making a DKIM key");
+    std::string pem;
+    if (PEM_write_bio_PrivateKey(bio, pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1) {
+        char* data = nullptr;
+        const long size = BIO_get_mem_data(bio, &data);
+        if (size > 0) pem.assign(data, static_cast<std::size_t>(size));
+    }
+    BIO_free(bio);
+    if (pem.empty()) throw Error(ErrorCode::Failed, "OpenSSL could not write the key");
+    return parseDkimKey(domain, selector, algorithm, pem);
+}
+
 std::string dkimTxtRecord(const DkimKey& key) {
     const Pkey pkey = readPrivateKey(key.privateKey);
     if (!pkey) throw Error(ErrorCode::InvalidArgument, "not a private key in PEM form");

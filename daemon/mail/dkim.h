@@ -41,6 +41,12 @@ struct DkimKey {
 DkimKey parseDkimKey(std::string_view domain, std::string_view selector, std::optional<DkimAlgorithm> algorithm,
                      std::string_view pem);
 
+// A new key for `domain` and `selector`: rsa-sha256 of `bits` (2048 to 4096) or ed25519-sha256
+// (`bits` ignored), made with OpenSSL's generator, as parseDkimKey returns keys. Throws
+// Error(InvalidArgument) for a bad domain, selector or size, Error(Failed) when OpenSSL fails.
+DkimKey generateDkimKey(std::string_view domain, std::string_view selector, DkimAlgorithm algorithm,
+                        unsigned bits = 2048);
+
 // The TXT record to publish at "<selector>._domainkey.<domain>": "v=DKIM1; k=rsa; p=<base64 of
 // the SubjectPublicKeyInfo>" or "v=DKIM1; k=ed25519; p=<base64 of the 32-octet public key>".
 std::string dkimTxtRecord(const DkimKey& key);

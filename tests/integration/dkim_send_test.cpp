@@ -195,6 +195,39 @@ TEST_P(DkimSendTest, ACampaignFromADomainWithoutAKeyIsSentUnsignedWithAWarning) 
         << daemon_->process().err();
 }
 
+// campaignd-ctl dkim keygen: a key file of mode 0600 that is never overwritten, and a TXT record
+// with which the messages signed by that key verify.
+TEST_P(DkimSendTest, AKeyFromDkimKeygenSignsMessagesThatVerifyWithItsTxtRecord) {
+    const auto keyFile = dir_ / "made.key";
+    const auto made = run({ctlBinary(), "--json", "dkim", "keygen", "--domain", "Example.org", "--selector", "gen2026",
+                           "--algorithm", "ed25519-sha256", "--output", keyFile.string()});
+    ASSERT_EQ(made.exitCode, 0) << made.err;
+    const json key = json::parse(made.out);
+    EXPECT_EQ(key["dns_name"], "gen2026._domainkey.example.org");
+    EXPECT_EQ(made.out.find("PRIVATE KEY"), std::string::npos) << "the key is never printed";
+    EXPECT_EQ(fs::status(keyFile).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+    EXPECT_EQ(key["txt_record"], txtRecord("made.key", true)) << "the record is openssl's view of the key";
+    const auto again = run({ctlBinary(), "dkim", "keygen", "--domain", "example.org", "--selector", "x", "--output",
+                            keyFile.string()});
+    EXPECT_EQ(again.exitCode, 1);
+    EXPECT_NE(again.err.find("never overwritten"), std::string::npos) << again.err;
+    const auto weak = run({ctlBinary(), "dkim", "keygen", "--domain", "example.org", "--selector", "x", "--bits", "1024",
+                           "--output", (dir_ / "weak.key").string()});
+    EXPECT_EQ(weak.exitCode, 2) << weak.err;
+    EXPECT_FALSE(fs::exists(dir_ / "weak.key"));
+
+    start("Plugin=maildir\nPath=" + (dir_ / "outbox").string() + "\n",
+          "[DKIM example.org]\nSelector=gen2026\nKeyFile=" + keyFile.string() + "\n");
+    sendAndWait(campaignFor(2));
+    for (const auto& m : maildirMessages(dir_ / "outbox")) {
+        writeFile(dir_ / "made.eml", m);
+        const auto r = run({"/usr/bin/python3", CAMPAIGND_SOURCE_DIR "/tests/support/dkim_verify.py", "--expect", "1",
+                            "--record=gen2026._domainkey.example.org=" + key["txt_record"].get<std::string>(),
+                            (dir_ / "made.eml").string()});
+        EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
+    }
+}
+
 // The keys are read once at start-up: a reload that changes them says they wait for a restart,
 // and the running daemon goes on signing with the keys it has.
 TEST_P(DkimSendTest, AReloadThatChangesTheKeysSaysTheyTakeEffectAtTheNextRestart) {
