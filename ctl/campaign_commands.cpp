@@ -178,11 +178,27 @@ std::string campaignDetails(const Dict& campaign)
     fields.emplace_back("Subject tag", dictBool(campaign, "subject_tag") ? "[CID:" + idText(dictUint(campaign, "id")) + "] after the subject" : "none");
     fields.emplace_back("HTML content", contentSize(campaign, "html_content"));
     fields.emplace_back("Text content", contentSize(campaign, "text_content"));
+    if (campaign.count("envelope_domain")) {
+        const std::string envelope = dictString(campaign, "envelope_domain");
+        const std::string dkim = dictString(campaign, "dkim_domain");
+        std::string keys;
+        for (const auto& k : dictStrings(campaign, "dkim_keys"))
+            keys += (keys.empty() ? "" : ", ") + k;
+        fields.emplace_back("Envelope domain", envelope);
+        fields.emplace_back("DKIM", dkim.empty() ? "unsigned (no [DKIM " + dictString(campaign, "from_domain") + "] key)"
+                                                 : dkim + " (" + keys + ")");
+        fields.emplace_back("SPF alignment", std::string(dictBool(campaign, "spf_aligned") ? "can pass" : "cannot pass") +
+                                                 ": envelope domain " + envelope);
+        fields.emplace_back("DKIM alignment", std::string(dictBool(campaign, "dkim_aligned") ? "can pass" : "cannot pass") +
+                                                  (dkim.empty() ? ": unsigned" : ": signed as " + dkim));
+        for (const auto& warning : dictStrings(campaign, "warnings")) fields.emplace_back("Warning", warning);
+    }
     for (auto& field : otherFieldsAsText(
              campaign, {"id", "name", "subject", "status", "status_reason", "from_address",
                         "scheduled_time", "created_at", "updated_at", "recipient_count", "sent_count",
                         "failed_count", "pending_count", "unknown_count", "skipped_count", "in_flight_count",
-                        "transport", "subject_tag", "html_content", "text_content"}))
+                        "transport", "subject_tag", "html_content", "text_content", "from_domain",
+                        "envelope_domain", "dkim_domain", "dkim_keys", "spf_aligned", "dkim_aligned", "warnings"}))
         fields.push_back(std::move(field));
     return renderFields(fields);
 }
@@ -240,13 +256,15 @@ void runCreate(Context& context, const CampaignOptions& options)
     auto& client = context.client();
     auto [id, path] = client.manager().CreateCampaign(fields);
     const auto removed = htmlRemovals(client, fields);
+    std::optional<Dict> created;
+    try {
+        created = client.campaignAt(path)->Describe();
+        printWarnings(dictStrings(*created, "warnings"));
+    } catch (const sdbus::Error&) {
+        // created, but gone or unreadable a moment later
+    }
     if (context.json) {
-        nlohmann::json document;
-        try {
-            document = campaignToJson(client.campaignAt(path)->Describe());
-        } catch (const sdbus::Error&) {
-            document = {{"id", id}};  // created, but gone or unreadable a moment later
-        }
+        nlohmann::json document = created ? campaignToJson(*created) : nlohmann::json{{"id", id}};
         document["path"] = std::string(path);
         if (removed)
             document["html_removed"] = removalsToJson(*removed);
@@ -308,6 +326,8 @@ void runEdit(Context& context, const CampaignOptions& options)
                          "--html-file, --text-file, --from, --transport, --subject-tag, --no-subject-tag");
     Dict campaign = context.client().campaign(options.id)->Update(fields);
     const auto removed = htmlRemovals(context.client(), fields);
+    if (fields.count("from_address") || fields.count("transport"))
+        printWarnings(dictStrings(campaign, "warnings"));
     if (context.json) {
         nlohmann::json document = campaignToJson(campaign);
         if (removed)

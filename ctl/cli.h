@@ -9,6 +9,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -53,6 +54,9 @@ private:
 void printJson(const nlohmann::json& document);
 // TEXT on stdout as it is (callers end lines themselves).
 void printText(const std::string& text);
+// The daemon's warnings about what was just done ("warning: ..." on stderr, one a line, made
+// safe for the terminal), so they reach the administrator even with --json.
+void printWarnings(const std::vector<std::string>& warnings);
 
 // The content of PATH ("-" is stdin), checked to be valid UTF-8 without NUL bytes.
 std::string readTextFile(const std::string& path);
@@ -88,6 +92,7 @@ void registerRecipientCommands(CLI::App& app, Context& context);
 void registerGroupCommands(CLI::App& app, Context& context);
 void registerBounceCommands(CLI::App& app, Context& context);
 void registerSuppressionCommands(CLI::App& app, Context& context);
+void registerDkimCommands(CLI::App& app, Context& context);
 // "campaign send|pause|resume|cancel|watch" (under the existing "campaign") and "run-scheduled".
 void registerSendingCommands(CLI::App& app, Context& context);
 // The hidden "__complete" the shell completions call (complete_command.cpp); after every other

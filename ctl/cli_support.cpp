@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "bus_client.h"
+#include "table.h"
 #include "time_format.h"
 
 namespace campaignd::ctl {
@@ -32,6 +33,12 @@ void printJson(const nlohmann::json& document)
 void printText(const std::string& text)
 {
     std::cout << text;
+}
+
+void printWarnings(const std::vector<std::string>& warnings)
+{
+    for (const auto& warning : warnings)
+        std::cerr << "warning: " << sanitizeForTerminal(warning) << '\n';
 }
 
 std::string readTextFile(const std::string& path)

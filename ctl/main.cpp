@@ -115,6 +115,7 @@ int main(int argc, char** argv)
     registerGroupCommands(app, context);
     registerBounceCommands(app, context);
     registerSuppressionCommands(app, context);
+    registerDkimCommands(app, context);
     addGlobalOptionsNote(app);
     registerCompleteCommand(app, context);
 

@@ -139,6 +139,11 @@ void watch(Context& context, std::uint64_t id) {
 void runSend(Context& context, const SendingOptions& options) {
     auto campaign = context.client().campaign(options.id);
     campaign->Send();
+    try {
+        printWarnings(dictStrings(campaign->Describe(), "warnings"));
+    } catch (const sdbus::Error&) {
+        // sent; the warnings are also in the daemon's log
+    }
     if (options.watch) {
         watch(context, options.id);
         return;

@@ -23,6 +23,14 @@ void reload(const ConfigSource& source, config::Config& running, bus::AccessPoli
         access.setWebUser(fresh.web.user);
         if (fresh.database != running.database || fresh.pluginDirectory != running.pluginDirectory)
             log::notice("Database= and PluginDirectory= take effect at the next restart");
+        // The DKIM keys are read once, at start-up (app/dkim_keys).
+        const auto keys = [](const config::Config& c) {
+            std::string out;
+            for (const auto& [name, k] : c.dkim)
+                out += name + '\n' + k.selector + '\n' + k.keyFile + '\n' + k.keyCredential + '\n' + k.algorithm + '\n';
+            return out;
+        };
+        if (keys(fresh) != keys(running)) log::notice("[DKIM DOMAIN] sections take effect at the next restart");
         running.logLevel = fresh.logLevel;
         running.adminGroup = fresh.adminGroup;
         running.readerGroup = fresh.readerGroup;

@@ -11,6 +11,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 #include <systemd/sd-daemon.h>
 
+#include "app/dkim_keys.h"
 #include "app/startup_checks.h"
 #include "bus/name_owner.h"
 #include "bus/variant_map.h"
@@ -26,6 +27,20 @@ namespace {
 void notify(const std::string& state) { sd_notify(0, state.c_str()); }
 
 const char* busKind(bool user) { return user ? "session" : "system"; }
+
+mail::DkimKeyring loadDkimKeysOrFail(const config::Config& config) {
+    try {
+        auto keyring = loadDkimKeys(config);
+        for (const auto& [domain, signer] : keyring)
+            for (const auto& key : signer->keys())
+                log::info("DKIM key loaded", {{"DOMAIN", domain},
+                                              {"SELECTOR", key.selector},
+                                              {"ALGORITHM", std::string(mail::toString(key.algorithm))}});
+        return keyring;
+    } catch (const config::ConfigError& e) {
+        throw StartupError(kExitConfig, std::string("bad configuration: ") + e.what());
+    }
+}
 
 std::unique_ptr<storage::Store> openDatabase(const config::Config& config) {
     notify("STATUS=opening the database");
@@ -134,6 +149,7 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
     : options_(options),
       source_(std::move(source)),
       config_(std::move(config)),
+      dkim_(loadDkimKeysOrFail(config_)),
       store_(openDatabase(config_)),
       plugins_(startPlugins(config_)),
       chosen_(choosePluginsOrFail(config_, *plugins_)),
@@ -182,6 +198,7 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
       hangup_(io_, SIGHUP) {
     access_.setWebUser(config_.web.user);
     campaigns_.setTransportCheck([this](const std::string& name) { return config_.transports.count(name) > 0; });
+    campaigns_.setAlignmentCheck([this](const Campaign& c) { return engine_.alignment(c); });
     sending_.addCompletionListener([this](const Campaign& c) { reportMailer_.campaignCompleted(c); });
     manager_.publishExisting();
     try {
@@ -232,7 +249,8 @@ delivery::DeliveryEngine::Environment Daemon::engineEnvironment() {
             for (const auto& o : batch)
                 if (o.outcome.kind == storage::LedgerOutcome::Kind::Failed) rejections_.record(toSendingFailure(o));
         },
-        {}};
+        {},
+        dkim_};
 }
 
 bus::ImportJobs::Environment Daemon::importEnvironment() {

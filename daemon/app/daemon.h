@@ -27,6 +27,7 @@
 #include "bus/web_object.h"
 #include "config/config.h"
 #include "delivery/engine.h"
+#include "mail/dkim.h"
 #include "plugin-host/plugin_host.h"
 #include "services/bounce_service.h"
 #include "services/campaign_service.h"
@@ -103,6 +104,7 @@ private:
     int exitStatus_ = 0;  // what serve() returns (and a process ended by the job runner)
     ConfigSource source_;
     config::Config config_;
+    mail::DkimKeyring dkim_;  // read and checked before anything else starts
     std::unique_ptr<storage::Store> store_;
     std::unique_ptr<plugins::PluginHost> plugins_;  // started, and checked against the config
     ChosenPlugins chosen_;                          // the importer, bounce source and reporter

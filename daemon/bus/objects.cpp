@@ -104,14 +104,33 @@ void CampaignObject::checkAccess(const char* method) {
                       org::campaignd::Campaignd1::Campaign_adaptor::INTERFACE_NAME, method);
 }
 
+namespace {
+
+// The campaign with how its messages would go out (the Describe keys of the XML).
+VariantMap withAlignment(const Campaign& c, const services::CampaignService& campaigns) {
+    VariantMap m = toVariantMap(c, true);
+    if (const auto a = campaigns.alignment(c)) {
+        m["from_domain"] = sdbus::Variant(a->fromDomain);
+        m["envelope_domain"] = sdbus::Variant(a->envelopeDomain);
+        m["dkim_domain"] = sdbus::Variant(a->dkimDomain);
+        m["dkim_keys"] = sdbus::Variant(a->dkimKeys);
+        m["spf_aligned"] = sdbus::Variant(a->spfAligned);
+        m["dkim_aligned"] = sdbus::Variant(a->dkimAligned);
+        m["warnings"] = sdbus::Variant(a->warnings());
+    }
+    return m;
+}
+
+}  // namespace
+
 std::map<std::string, sdbus::Variant> CampaignObject::Describe() {
-    return guarded("Describe", [&] { return toVariantMap(services_.campaigns.get(campaign_.id), true); });
+    return guarded("Describe", [&] { return withAlignment(services_.campaigns.get(campaign_.id), services_.campaigns); });
 }
 
 std::map<std::string, sdbus::Variant> CampaignObject::Update(const std::map<std::string, sdbus::Variant>& fields) {
     return guarded("Update", [&] {
         const auto f = readCampaignFields(fields, "Update fields", false);
-        return toVariantMap(services_.campaigns.update(campaign_.id, f), true);
+        return withAlignment(services_.campaigns.update(campaign_.id, f), services_.campaigns);
     });
 }
 

@@ -215,6 +215,20 @@ void applySending(Config& c, const IniValue& v) {
         }
     } else if (v.key == "EnvelopeDomain") {
         s.envelopeDomain = domainOf(v, v.value);
+    } else if (v.key == "FeedbackSenderId") {
+        if (v.value.empty() || v.value.size() > 64 ||
+            v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+                std::string::npos)
+            fail(v, "must be 1 to 64 letters, digits, '-', '_' or '.' (no ':'), the same for all your mail");
+        s.feedbackSenderId = v.value;
+    } else if (v.key == "EnvelopeSubdomain") {
+        if (v.value.empty() || v.value.size() > 63 || v.value.front() == '.' || v.value.back() == '.' ||
+            v.value.find("..") != std::string::npos ||
+            v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") !=
+                std::string::npos)
+            fail(v, "must be DNS labels (letters, digits, '-'), as in EnvelopeSubdomain=bounces");
+        s.envelopeSubdomain = v.value;
+        for (char& ch : s.envelopeSubdomain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     } else if (v.key == "MessageIdDomain") {
         s.messageIdDomain = domainOf(v, v.value);
     } else if (v.key == "VerpPrefix") {
@@ -322,6 +336,46 @@ void setWebUser(Config& c, const IniValue& v) {
     c.web.user = v.value;
 }
 
+// "[DKIM DOMAIN]" or "[DKIM DOMAIN LABEL]".
+void applyDkim(Config& c, const IniValue& v, const std::string& rest) {
+    const auto where = v.file + ":" + std::to_string(v.line);
+    const std::string domain = rest.substr(0, rest.find(' '));
+    if (domain.empty())
+        throw ConfigError(where + ": [DKIM]: a DKIM section names the From domain it signs, as in [DKIM example.org]");
+    auto& k = c.dkim[v.section];
+    if (k.section.empty()) {
+        k.section = v.section;
+        k.domain = domainOf(v, domain);
+        k.file = v.file;
+        k.line = v.line;
+    }
+    if (v.key == "Selector") {
+        if (v.value.empty() || v.value.size() > 63 ||
+            v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+                std::string::npos ||
+            v.value.front() == '.' || v.value.back() == '.')
+            fail(v, "must be a DNS label (letters, digits, '-', '_'), as in Selector=mail2026");
+        k.selector = v.value;
+    } else if (v.key == "KeyFile") {
+        if (v.value.empty() || v.value.front() != '/') fail(v, "must be an absolute path");
+        // As with password files: a private key others can read is no secret.
+        if (readableByOthers(v.value))
+            fail(v, v.value + " is readable by others; a private key must not be (chmod 0600 or 0640)");
+        k.keyFile = v.value;
+    } else if (v.key == "KeyCredential") {
+        if (v.value.empty() || v.value.find('/') != std::string::npos || v.value == "." || v.value == "..")
+            fail(v, "must be a credential name (LoadCredential=NAME:PATH in the unit)");
+        k.keyCredential = v.value;
+    } else if (v.key == "Algorithm") {
+        if (v.value != "rsa-sha256" && v.value != "ed25519-sha256")
+            fail(v, "\"" + v.value + "\" is neither rsa-sha256 nor ed25519-sha256");
+        k.algorithm = v.value;
+    } else {
+        fail(v, "unknown key in [" + v.section + "] (Selector, KeyFile, KeyCredential, Algorithm)");
+    }
+    k.at[v.key] = where;
+}
+
 struct KeySpec {
     std::string_view section;
     std::string_view key;
@@ -372,6 +426,11 @@ void apply(Config& c, const IniValue& v) {
     }
     if (v.section == "Sending") {
         applySending(c, v);
+        return;
+    }
+    constexpr std::string_view kDkim = "DKIM ";
+    if (v.section.rfind(kDkim, 0) == 0 || v.section == "DKIM") {
+        applyDkim(c, v, v.section.size() > kDkim.size() ? v.section.substr(kDkim.size()) : std::string());
         return;
     }
     bool sectionKnown = false;
@@ -464,6 +523,13 @@ Config loadConfig(const std::string& mainPath, bool required, const Defaults& de
         if (t.plugin.empty())
             throw ConfigError(t.file + ":" + std::to_string(t.line) + ": [Transport " + name +
                               "]: Plugin= is missing (smtp or maildir)");
+    for (const auto& [name, k] : c.dkim) {
+        const std::string where = k.file + ":" + std::to_string(k.line) + ": [" + name + "]: ";
+        if (k.selector.empty()) throw ConfigError(where + "Selector= is missing");
+        if (k.keyFile.empty() == k.keyCredential.empty())
+            throw ConfigError(where + (k.keyFile.empty() ? "KeyFile= or KeyCredential= is missing"
+                                                         : "KeyFile= and KeyCredential= are both set; keep one"));
+    }
     if (!c.sending.defaultTransport.empty() && !c.transports.count(c.sending.defaultTransport))
         throw ConfigError(c.sending.defaultTransportAt + ": DefaultTransport=: no [Transport " +
                           c.sending.defaultTransport + "] section is configured");

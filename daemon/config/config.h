@@ -51,11 +51,15 @@ struct SendingConfig {
     std::string defaultTransport;   // DefaultTransport=: a [Transport NAME]; empty: the only one
     std::string defaultTransportAt; // "FILE:LINE" of DefaultTransport=, for errors
     std::string from;               // From=: the sender when a campaign has none; empty: AdminEmail
-    std::string envelopeDomain;     // EnvelopeDomain=: the VERP domain; empty: From's domain
+    std::string envelopeDomain;     // EnvelopeDomain=: the VERP domain for every campaign; empty:
+                                    //   each campaign's own From domain (aligned, for SPF)
+    std::string envelopeSubdomain;  // EnvelopeSubdomain=: with no EnvelopeDomain=, the VERP domain
+                                    //   is this label + "." + the campaign's From domain
     std::string verpPrefix = "bounces";  // VerpPrefix=
     char verpDelimiter = '+';       // VerpDelimiter=
     std::string verpSecretFile;     // VerpSecretFile=; empty: <StateDirectory>/verp-secret, made once
     std::string messageIdDomain;    // MessageIdDomain=; empty: From's domain
+    std::string feedbackSenderId;   // FeedbackSenderId=: Feedback-ID's SenderId; empty: From's domain
     std::string unsubscribeUrl;     // UnsubscribeURL= (https://.../{campaign_id}/{token})
     std::string unsubscribeMailto;  // UnsubscribeMailto=
     unsigned maxAttempts = 5;       // MaxAttempts=: transport attempts per recipient (4xx retries)
@@ -63,6 +67,23 @@ struct SendingConfig {
     unsigned batchSize = 100;       // BatchSize=: recipients claimed per ledger transaction
     std::string instanceId;         // InstanceId=; empty: <StateDirectory>/instance-id, made once
     bool logDeliveries = true;      // LogDeliveries=: one journal line per delivery outcome
+};
+
+// One "[DKIM DOMAIN]" section (or "[DKIM DOMAIN LABEL]", for a second key of the same domain,
+// e.g. "[DKIM example.org ed25519]"): a key that signs the mail whose From address is in
+// DOMAIN. Checked here: Selector= and exactly one of KeyFile= (absolute, not readable by
+// others) or KeyCredential= (a systemd credential name), Algorithm= one of rsa-sha256,
+// ed25519-sha256. The key itself is read and checked by the daemon at start-up (app/dkim_keys).
+struct DkimKeyConfig {
+    std::string section;        // "DKIM example.org" as written
+    std::string domain;         // normalised (lower case, A-labels)
+    std::string selector;       // Selector=
+    std::string keyFile;        // KeyFile=
+    std::string keyCredential;  // KeyCredential=
+    std::string algorithm;      // Algorithm=: empty (the key's type decides) or as written
+    std::map<std::string, std::string> at;  // "FILE:LINE" of each key given
+    std::string file;           // where the section was first seen
+    int line = 0;
 };
 
 // "[Web]": the public side, campaignd-web (web/).
@@ -100,6 +121,8 @@ struct Config {
     SendingConfig sending;
     // [Web]
     WebConfig web;
+    // [DKIM DOMAIN] sections, by section name (see DkimKeyConfig).
+    std::map<std::string, DkimKeyConfig> dkim;
     // URL=, Username=, PasswordFile=, PasswordCredential=, AfterProcessing= for the bounce
     // source plugin, in the order given (the plugin checks them again at start-up and when it
     // runs), and "FILE:LINE" of each, for the plugin's verdict.

@@ -43,12 +43,6 @@ void safely(const char* what, Id campaign, F&& f) {
     }
 }
 
-std::string domainOfAddress(const std::string& from) {
-    const auto at = from.rfind('@');
-    if (at == std::string::npos) return {};
-    auto end = from.find('>', at);
-    return from.substr(at + 1, end == std::string::npos ? std::string::npos : end - at - 1);
-}
 
 }  // namespace
 
@@ -101,12 +95,19 @@ mail::VerpSettings DeliveryEngine::verpSettings() {
     mail::VerpSettings v;
     v.prefix = sending.verpPrefix;
     v.delimiter = sending.verpDelimiter;
-    v.domain = !sending.envelopeDomain.empty()
-                   ? sending.envelopeDomain
-                   : domainOfAddress(sending.from.empty() ? config_.adminEmail : sending.from);
+    v.domain = sending.envelopeDomain;
     v.secret = verpSecret();
     return v;
 }
+
+namespace {
+
+// The campaign's From domain, as its messages carry it.
+std::string campaignFromDomain(const Campaign& campaign, const std::string& defaultFrom) {
+    return mail::fromDomain(campaign.fromAddress.empty() ? defaultFrom : campaign.fromAddress);
+}
+
+}  // namespace
 
 mail::MessageSettings DeliveryEngine::messageSettings(const Campaign& campaign) {
     mail::MessageSettings s;
@@ -114,6 +115,11 @@ mail::MessageSettings DeliveryEngine::messageSettings(const Campaign& campaign) 
     s.defaultFrom = sending.from.empty() ? config_.adminEmail : sending.from;
     s.messageIdDomain = sending.messageIdDomain;
     s.verp = verpSettings();
+    // Aligned by default: with no EnvelopeDomain=, the envelope sender is in the campaign's own
+    // From domain (or EnvelopeSubdomain= under it), so SPF can align with the From.
+    const std::string from = campaignFromDomain(campaign, s.defaultFrom);
+    if (s.verp.domain.empty())
+        s.verp.domain = sending.envelopeSubdomain.empty() || from.empty() ? from : sending.envelopeSubdomain + "." + from;
     s.unsubscribeUrl = sending.unsubscribeUrl;
     s.unsubscribeMailto = sending.unsubscribeMailto;
     // [Web] PublicURL=: campaignd-web's pages. A site's own UnsubscribeURL= still wins.
@@ -122,7 +128,14 @@ mail::MessageSettings DeliveryEngine::messageSettings(const Campaign& campaign) 
         s.viewUrl = web + "/v/{campaign_id}-{token}";
     }
     s.subjectTag = campaign.subjectTag;
+    s.feedbackSenderId = sending.feedbackSenderId;
+    s.dkim = mail::signerFor(env_.dkim, from);
     return s;
+}
+
+mail::Alignment DeliveryEngine::alignment(const Campaign& campaign) {
+    const mail::MessageSettings s = messageSettings(campaign);
+    return mail::judgeAlignment(campaignFromDomain(campaign, s.defaultFrom), s.verp.domain, s.dkim.get());
 }
 
 std::shared_ptr<DeliveryEngine::Transport> DeliveryEngine::transportShared(const config::TransportConfig& t) {
@@ -171,7 +184,10 @@ void DeliveryEngine::start(const Campaign& campaign) {
     run->transport = *config::transportFor(config_, campaign.transport);
     run->handle = env_.transport(run->transport.plugin);
     run->shared = transportShared(run->transport);
-    run->tmpl = std::make_shared<const mail::CampaignTemplate>(campaign, messageSettings(campaign));
+    const auto settings = messageSettings(campaign);
+    for (const auto& warning : alignment(campaign).warnings())
+        log::warning(warning, {{"CAMPAIGN_ID", std::to_string(campaign.id)}});
+    run->tmpl = std::make_shared<const mail::CampaignTemplate>(campaign, settings);
     launch(run);
 }
 

@@ -35,6 +35,7 @@
 #include "config/config.h"
 #include "delivery/policy.h"
 #include "delivery/throttle.h"
+#include "mail/alignment.h"
 #include "mail/message.h"
 #include "plugin-host/plugin_host.h"
 #include "storage/campaign_store.h"
@@ -79,6 +80,8 @@ public:
         OutcomeListener outcomes;
         // Time source for the ledger (tests); empty: the system clock.
         std::function<Usec()> now;
+        // The DKIM signers by domain: a campaign's messages are signed by its From domain's.
+        mail::DkimKeyring dkim;
     };
 
     DeliveryEngine(boost::asio::io_context& io, const config::Config& config, Environment env);
@@ -111,11 +114,17 @@ public:
     const std::string& instanceId();
 
     // The VERP envelope settings messages are sent with (the secret made once in the state
-    // directory): what bounce processing needs to map a notice's address back to them.
+    // directory): what bounce processing needs to map a notice's address back to them. The
+    // domain is empty when each campaign's envelope is in its own From domain (no
+    // EnvelopeDomain=): bounce processing then takes any domain.
     mail::VerpSettings verpSettings();
     // The settings a campaign's messages are composed with ([Sending], and [Web] PublicURL=
-    // for the unsubscribe and view URLs): what "view in browser" renders with, too.
+    // for the unsubscribe and view URLs, the DKIM signer of its From domain): what "view in
+    // browser" renders with, too.
     mail::MessageSettings messageSettings(const Campaign& campaign);
+    // Which of SPF and DKIM alignment the campaign's messages can pass, as they would be sent
+    // now (its From domain, the envelope domain, its From domain's DKIM key).
+    mail::Alignment alignment(const Campaign& campaign);
 
     // The largest Connections= value, so recover() knows every worker name there may be.
     static constexpr unsigned kMaxConnections = 64;

@@ -212,6 +212,7 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
     if (campaign.id <= 0) throw Error(ErrorCode::InvalidArgument, "campaign id must be positive");
     t.campaignId = campaign.id;
     t.settings = settings;
+    if (settings.verp.domain.empty()) throw Error(ErrorCode::InvalidArgument, "the VERP envelope domain is not set");
     t.settings.verp = checkVerpSettings(settings.verp);
 
     // From, and the Message-ID domain (by default the From's).
@@ -365,6 +366,14 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
         t.constantHeaders += header.str();
         t.closing = "\r\n";
     }
+    // Feedback-ID: a:b:c:SenderId, the identifiers optional; the campaign is the one that
+    // matters for complaint rates.
+    const std::string sender = settings.feedbackSenderId.empty() ? domainOf(fromAddress) : settings.feedbackSenderId;
+    if (sender.empty() || sender.size() > 64 ||
+        sender.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos)
+        throw Error(ErrorCode::InvalidArgument, "the Feedback-ID sender identifier must be 1 to 64 letters, digits, "
+                                                "'.', '_' or '-'");
+    t.constantHeaders += "Feedback-ID: " + std::to_string(campaign.id) + ":" + sender + "\r\n";
     t.constantHeaders += "X-Campaign-Id: " + std::to_string(campaign.id) + "\r\n";
     t.constantHeaders += "Precedence: bulk\r\n";
     if (t.unsubscribeUrl.rfind("https://", 0) == 0)
@@ -499,7 +508,16 @@ ComposedMessage CampaignTemplate::render(const Recipient& recipient,
         appendQuotedPrintable(d, body);
     }
     d += t.closing;
+    if (t.settings.dkim) d.insert(0, t.settings.dkim->signatureFields(d));
     return message;
+}
+
+std::string fromDomain(const std::string& from) {
+    try {
+        return domainOf(splitFrom(rules::normalizeFromAddress(from)).second);
+    } catch (const Error&) {
+        return {};
+    }
 }
 
 }  // namespace campaignd::mail

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/model.h"
+#include "mail/dkim.h"
 #include "mail/verp.h"
 
 namespace campaignd::mail {
@@ -38,7 +39,18 @@ struct MessageSettings {
     std::string viewUrl;
     // The original design's subject tag: " [CID:<campaign id>]" after the subject.
     bool subjectTag = true;
+    // The SenderId of "Feedback-ID: <campaign id>:<SenderId>" (the header the largest mailbox
+    // provider reports complaint rates by, per campaign): 1-64 of A-Z a-z 0-9 . _ -. Empty:
+    // the From address's domain.
+    std::string feedbackSenderId;
+    // Signs every rendered message (DKIM-Signature fields first); null: unsigned. The signer
+    // of the campaign's From domain (signerFor): a signature of another domain would not align.
+    std::shared_ptr<const DkimSigner> dkim;
 };
+
+// The domain of a From address as MessageSettings::defaultFrom or a campaign's fromAddress
+// give it ("News <news@Example.org>" -> "example.org"); empty when it is not a valid address.
+std::string fromDomain(const std::string& from);
 
 // The campaign as one recipient sees it in a browser ("view in browser"): the subject and the
 // HTML body rendered for them (values HTML-escaped as in the message), or, for a campaign with
@@ -67,7 +79,8 @@ public:
     CampaignTemplate(CampaignTemplate&&) noexcept;
     CampaignTemplate& operator=(CampaignTemplate&&) noexcept;
 
-    // The message for `recipient` (id, email, name), dated now. Each call makes a new
+    // The message for `recipient` (id, email, name), dated now, DKIM-signed when the settings
+    // have a signer (once, after everything else is in place). Each call makes a new
     // Message-ID. Throws Error(InvalidArgument) if the recipient's id is not positive or its
     // address is not a valid mailbox. Safe to call from several threads at once.
     ComposedMessage render(const Recipient& recipient) const;

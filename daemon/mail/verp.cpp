@@ -135,7 +135,8 @@ VerpSettings checkVerpSettings(const VerpSettings& settings) {
         throw Error(ErrorCode::InvalidArgument, "the VERP prefix is empty");
     // The longest address this configuration makes must be a valid mailbox.
     const std::string longest = settings.prefix + d + std::to_string(std::numeric_limits<Id>::max()) +
-                                '-' + std::string(kMaxTokenLength, 'a') + '@' + settings.domain;
+                                '-' + std::string(kMaxTokenLength, 'a') + '@' +
+                                (settings.domain.empty() ? std::string("example.org") : settings.domain);
     std::string normalized;
     try {
         normalized = rules::normalizeEmail(longest);
@@ -144,7 +145,7 @@ VerpSettings checkVerpSettings(const VerpSettings& settings) {
                     std::string("the VERP prefix or domain makes an invalid envelope sender: ") + e.what());
     }
     VerpSettings out = settings;
-    out.domain = normalized.substr(normalized.rfind('@') + 1);
+    if (!settings.domain.empty()) out.domain = normalized.substr(normalized.rfind('@') + 1);
     return out;
 }
 
@@ -191,7 +192,8 @@ std::optional<VerpAddress> parseVerpAddress(std::string_view address, const Verp
     if (address.size() >= 2 && address.front() == '<' && address.back() == '>')
         address = address.substr(1, address.size() - 2);
     const std::size_t at = address.rfind('@');
-    if (at == std::string_view::npos || !equalsIgnoreCase(address.substr(at + 1), settings.domain))
+    if (at == std::string_view::npos ||
+        (!settings.domain.empty() && !equalsIgnoreCase(address.substr(at + 1), settings.domain)))
         return std::nullopt;
     std::string_view local = address.substr(0, at);
     const std::size_t head = settings.prefix.size() + 1;

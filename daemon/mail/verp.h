@@ -20,7 +20,10 @@ namespace campaignd::mail {
 struct VerpSettings {
     std::string prefix = "bounces";  // local part before the delimiter: dot-atom text
     char delimiter = '+';            // the MTA's recipient_delimiter
-    std::string domain;              // where bounces are received; required
+    // Where bounces are received; required to make addresses. Empty for reading them back
+    // (parseVerpAddress) when each campaign's envelope is in its own From domain: any domain is
+    // taken then, since the token's tag, not the domain, is what proves an address.
+    std::string domain;
     std::string secret;              // HMAC key, at least 16 octets; keep it out of logs
 };
 
@@ -31,7 +34,8 @@ struct VerpAddress {
 
 // Refuses (Error InvalidArgument) a prefix that is not dot-atom text or makes the local part
 // longer than 64 octets, a delimiter that is not atext, an invalid domain, or a secret shorter
-// than 16 octets. Returns the settings with the domain normalised (lower case, A-labels).
+// than 16 octets. Returns the settings with the domain normalised (lower case, A-labels); an
+// empty domain stays empty (see VerpSettings::domain).
 VerpSettings checkVerpSettings(const VerpSettings& settings);
 
 // The token for `recipientId` in `campaignId` (both positive).

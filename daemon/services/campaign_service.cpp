@@ -214,6 +214,7 @@ Campaign CampaignService::create(const CampaignFields& fields) {
         stored = get(id);
     });
     if (observer_) observer_->campaignCreated(stored);
+    warnAboutAlignment(stored);
     return stored;
 }
 
@@ -252,7 +253,24 @@ Campaign CampaignService::update(Id id, const CampaignFields& fields) {
         stored = get(id);
     });
     if (observer_) observer_->campaignChanged(stored);
+    if (from || fields.transport) warnAboutAlignment(stored);
     return stored;
+}
+
+std::optional<mail::Alignment> CampaignService::alignment(const Campaign& campaign) const {
+    if (!alignmentCheck_) return std::nullopt;
+    try {
+        return alignmentCheck_(campaign);
+    } catch (const std::exception& e) {
+        log::warning(std::string("cannot judge the campaign's alignment: ") + e.what(),
+                     {{"CAMPAIGN_ID", std::to_string(campaign.id)}});
+        return std::nullopt;
+    }
+}
+
+void CampaignService::warnAboutAlignment(const Campaign& campaign) const {
+    if (const auto a = alignment(campaign))
+        for (const auto& warning : a->warnings()) log::warning(warning, {{"CAMPAIGN_ID", std::to_string(campaign.id)}});
 }
 
 Campaign CampaignService::get(Id id) {

@@ -12,6 +12,7 @@
 
 #include "core/model.h"
 #include "core/clock.h"
+#include "mail/alignment.h"
 #include "storage/campaign_store.h"
 #include "storage/recipient_store.h"
 #include "storage/report_store.h"
@@ -69,6 +70,11 @@ public:
     // Which transport names create/update accept (the daemon's [Transport NAME] sections).
     // Unset: any name is accepted (the sender refuses an unknown one when it starts).
     void setTransportCheck(std::function<bool(const std::string& name)> known) { transportKnown_ = std::move(known); }
+    // How a campaign's messages would go out (the sender's view: envelope domain, DKIM key):
+    // create and update log its warnings (unsigned; DMARC cannot pass), and alignment()
+    // answers campaign show. Unset: no judgement, no warnings.
+    void setAlignmentCheck(std::function<mail::Alignment(const Campaign&)> check) { alignmentCheck_ = std::move(check); }
+    std::optional<mail::Alignment> alignment(const Campaign& campaign) const;
 
     // Name, subject and HTML content are required; the subject and from address must be
     // header-safe; the HTML is sanitised; a schedule must be in the future (the campaign
@@ -117,6 +123,9 @@ private:
     Clock clock_;
     CampaignObserver* observer_ = nullptr;
     std::function<bool(const std::string&)> transportKnown_;
+    std::function<mail::Alignment(const Campaign&)> alignmentCheck_;
+
+    void warnAboutAlignment(const Campaign& campaign) const;
 };
 
 }  // namespace campaignd::services

@@ -243,3 +243,76 @@ TEST(Ini, RefusesEmptySectionAndUnterminatedHeader) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ConfigTest, DkimSectionsPerFromDomain) {
+    write(dir_ / "rsa.key", "key", 0600);
+    write(dir_ / "ed.key", "key", 0640);
+    write(main_, "[DKIM Example.ORG]\nSelector=mail2026\nKeyFile=" + (dir_ / "rsa.key").string() +
+                     "\n\n[DKIM example.org ed25519]\nSelector=ed2026\nKeyCredential=dkim-ed\n"
+                     "Algorithm=ed25519-sha256\n");
+    const Config c = loadConfig(main_, true, defaults_);
+    ASSERT_EQ(c.dkim.size(), 2u);
+    const auto& rsa = c.dkim.at("DKIM Example.ORG");
+    EXPECT_EQ(rsa.domain, "example.org");
+    EXPECT_EQ(rsa.selector, "mail2026");
+    EXPECT_EQ(rsa.keyFile, (dir_ / "rsa.key").string());
+    EXPECT_EQ(rsa.at.at("KeyFile"), main_ + ":3");
+    const auto& ed = c.dkim.at("DKIM example.org ed25519");
+    EXPECT_EQ(ed.domain, "example.org");
+    EXPECT_EQ(ed.keyCredential, "dkim-ed");
+    EXPECT_EQ(ed.algorithm, "ed25519-sha256");
+}
+
+TEST_F(ConfigTest, DkimKeyReadableByOthersOrIncompleteSectionsAreRefused) {
+    write(dir_ / "open.key", "key", 0644);
+    write(main_, "[DKIM example.org]\nSelector=s\nKeyFile=" + (dir_ / "open.key").string() + "\n");
+    EXPECT_NE(errorOf().find(":3: KeyFile=: " + (dir_ / "open.key").string() + " is readable by others"),
+              std::string::npos)
+        << errorOf();
+    write(main_, "[DKIM example.org]\nKeyFile=/etc/campaignd/dkim.key\n");
+    EXPECT_NE(errorOf().find(":2: [DKIM example.org]: Selector= is missing"), std::string::npos) << errorOf();
+    write(main_, "[DKIM example.org]\nSelector=s\n");
+    EXPECT_NE(errorOf().find("KeyFile= or KeyCredential= is missing"), std::string::npos) << errorOf();
+    write(main_, "[DKIM example.org]\nSelector=s\nKeyFile=/k\nKeyCredential=k\n");
+    EXPECT_NE(errorOf().find("both set"), std::string::npos) << errorOf();
+    write(main_, "[DKIM example.org]\nSelector=s\nKeyFile=/k\nAlgorithm=dsa\n");
+    EXPECT_NE(errorOf().find(":4: Algorithm=: \"dsa\" is neither rsa-sha256 nor ed25519-sha256"), std::string::npos)
+        << errorOf();
+    write(main_, "[DKIM example.org]\nSelector=a b\nKeyFile=/k\n");
+    EXPECT_NE(errorOf().find(":2: Selector=: must be a DNS label"), std::string::npos) << errorOf();
+    write(main_, "[DKIM]\nSelector=s\n");
+    EXPECT_NE(errorOf().find("names the From domain"), std::string::npos) << errorOf();
+    write(main_, "[DKIM example.org]\nKey=/k\n");
+    EXPECT_NE(errorOf().find(":2: Key=: unknown key"), std::string::npos) << errorOf();
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(ConfigTest, EnvelopeSubdomainIsDnsLabels) {
+    EXPECT_TRUE(loadConfig(main_, false, defaults_).sending.envelopeSubdomain.empty());
+    write(main_, "[Sending]\nEnvelopeSubdomain=Bounces\n");
+    EXPECT_EQ(loadConfig(main_, true, defaults_).sending.envelopeSubdomain, "bounces");
+    write(main_, "[Sending]\nEnvelopeSubdomain=mail.bounces\n");
+    EXPECT_EQ(loadConfig(main_, true, defaults_).sending.envelopeSubdomain, "mail.bounces");
+    for (const char* bad : {"", ".bounces", "bounces.", "a..b", "b@d", "b_x"}) {
+        write(main_, std::string("[Sending]\nEnvelopeSubdomain=") + bad + "\n");
+        EXPECT_NE(errorOf().find(":2: EnvelopeSubdomain=: must be DNS labels"), std::string::npos) << bad << errorOf();
+    }
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(ConfigTest, FeedbackSenderIdHasNoColon) {
+    write(main_, "[Sending]\nFeedbackSenderId=acme-news\n");
+    EXPECT_EQ(loadConfig(main_, true, defaults_).sending.feedbackSenderId, "acme-news");
+    write(main_, "[Sending]\nFeedbackSenderId=acme:news\n");
+    EXPECT_NE(errorOf().find(":2: FeedbackSenderId=: must be 1 to 64 letters"), std::string::npos) << errorOf();
+}
+
+}  // namespace

@@ -2,8 +2,9 @@
 // (main file, a drop-in, every key's check). Refusal is ConfigError and nothing else; what is
 // accepted must have the shape the daemon relies on (trimmed keys and values, one line each;
 // an absolute database path or a PostgreSQL URL, an absolute plugin directory, a normalised
-// admin address). The input's part after the first form feed becomes a drop-in; an input of
-// odd length is written readable by others, so the password checks run both ways.
+// admin address; a [DKIM DOMAIN] section with its selector and one key source). The input's
+// part after the first form feed becomes a drop-in; an input of odd length is written readable
+// by others, so the password checks run both ways.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -112,6 +113,17 @@ void fuzzLoadConfig(std::string_view input) {
     check(again == c.adminEmail, "AdminEmail= is kept normalised", c.adminEmail);
     for (const auto& [name, keys] : c.plugins)
         check(!name.empty(), "a [Plugin NAME] section has a name");
+    // [DKIM DOMAIN]: what app/dkim_keys relies on before it opens a key.
+    for (const auto& [name, k] : c.dkim) {
+        check(!k.domain.empty() && k.domain == campaignd::rules::normalizeEmail("x@" + k.domain).substr(2),
+              "a [DKIM DOMAIN] section's domain is kept normalised", k.domain);
+        check(!k.selector.empty(), "a [DKIM DOMAIN] section has Selector=", name);
+        check(k.keyFile.empty() != k.keyCredential.empty(), "a [DKIM DOMAIN] section has exactly one key source",
+              name);
+        check(k.keyFile.empty() || k.keyFile.front() == '/', "KeyFile= is absolute", k.keyFile);
+        check(k.keyCredential.find('/') == std::string::npos, "KeyCredential= is a name, not a path",
+              k.keyCredential);
+    }
 }
 
 }  // namespace

@@ -511,5 +511,43 @@ TEST(Units, ActivationFileNamesTheUnit) {
     EXPECT_NE(unit.find("Alias=dbus-org.campaignd.Campaignd1.service"), std::string::npos);
 }
 
+// ---- DKIM keys ([DKIM DOMAIN]) are read and checked before anything starts -------------------
+
+TEST(Startup, ADkimKeyThatCannotBeLoadedStopsStartUpNamingItsLine) {
+    TempDir dir("campaignd-start");
+    const std::string db = "[Daemon]\nDatabase=sqlite:" + (dir / "c.db").string() + "\n";  // lines 1-2
+    // Not a key at all.
+    writeFile(dir / "garbage.key", "-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n",
+              fs::perms::owner_read | fs::perms::owner_write);
+    expectBadConfig(startWith(dir, db + "[DKIM example.org]\nSelector=mail\nKeyFile=" + (dir / "garbage.key").string() + "\n"),
+                    at(dir, 5) + "[DKIM example.org] KeyFile=: not a private key in PEM form");
+    // A weak RSA key.
+    ASSERT_EQ(run({"openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out",
+                   (dir / "weak.key").string()})
+                  .exitCode,
+              0);
+    fs::permissions(dir / "weak.key", fs::perms::owner_read | fs::perms::owner_write);
+    expectBadConfig(startWith(dir, db + "[DKIM example.org]\nSelector=mail\nKeyFile=" + (dir / "weak.key").string() + "\n"),
+                    at(dir, 5) + "[DKIM example.org] KeyFile=: an RSA key of 1024 bits is too weak");
+    // A key file that is not there.
+    expectBadConfig(startWith(dir, db + "[DKIM example.org]\nSelector=mail\nKeyFile=" + (dir / "absent.key").string() + "\n"),
+                    at(dir, 5) + "[DKIM example.org] KeyFile=: " + (dir / "absent.key").string() + " cannot be read");
+    // A credential without CREDENTIALS_DIRECTORY (not started by systemd).
+    expectBadConfig(startWith(dir, db + "[DKIM example.org]\nSelector=mail\nKeyCredential=dkim\n"),
+                    at(dir, 5) + "[DKIM example.org] KeyCredential=: CREDENTIALS_DIRECTORY is not set");
+    // A key others can read, refused by the config check at its line.
+    ASSERT_EQ(run({"openssl", "genpkey", "-algorithm", "ed25519", "-out", (dir / "open.key").string()}).exitCode, 0);
+    fs::permissions(dir / "open.key", fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
+    const auto open = startWith(dir, db + "[DKIM example.org]\nSelector=mail\nKeyFile=" + (dir / "open.key").string() + "\n");
+    EXPECT_EQ(open.exitCode, 78);
+    EXPECT_NE(open.err.find(at(dir, 5) + "KeyFile=: " + (dir / "open.key").string() + " is readable by others"),
+              std::string::npos)
+        << open.err;
+    EXPECT_EQ(open.err.find("PRIVATE KEY"), std::string::npos) << "the key must not be printed: " << open.err;
+    // The same key, private: start-up goes on to the bus.
+    fs::permissions(dir / "open.key", fs::perms::owner_read | fs::perms::owner_write);
+    expectGoodConfig(startWith(dir, db + "[DKIM example.org]\nSelector=mail\nKeyFile=" + (dir / "open.key").string() + "\n"));
+}
+
 }  // namespace
 }  // namespace campaignd::test

@@ -131,6 +131,19 @@ TEST(Message, ClientSeesSubjectWithCampaignTagAndPersonalisedParts) {
     EXPECT_EQ(m.recipient, "ana@example.org");
 }
 
+// Feedback-ID (complaint rates per campaign at the largest mailbox provider): the campaign and
+// the sender identifier, by default the From domain.
+TEST(Message, FeedbackIdNamesTheCampaignAndTheSender) {
+    const CampaignTemplate tmpl(campaign(), settings());
+    EXPECT_EQ(rawHeader(tmpl.render(recipient(7, "ana@example.org", "Ana")).data, "Feedback-ID"), "42:example.org");
+    MessageSettings s = settings();
+    s.feedbackSenderId = "acme-news";
+    const CampaignTemplate own(campaign(), s);
+    EXPECT_EQ(rawHeader(own.render(recipient(7, "ana@example.org", "Ana")).data, "Feedback-ID"), "42:acme-news");
+    s.feedbackSenderId = "a:b";
+    EXPECT_THROW(CampaignTemplate(campaign(), s), Error);
+}
+
 TEST(Message, DateIsRfc5322AndFromTheGivenTime) {
     const CampaignTemplate tmpl(campaign(), settings());
     const auto when = std::chrono::system_clock::from_time_t(1709802300);  // 2024-03-07 09:05:00 UTC

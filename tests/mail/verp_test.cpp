@@ -135,5 +135,25 @@ TEST(Verp, SettingsAreChecked) {
     EXPECT_EQ(parsed->recipientId, 4);
 }
 
+// With no configured envelope domain (each campaign's envelope in its own From domain), an
+// address in any domain is read back, and the token still has to verify.
+TEST(Verp, AnEmptyDomainReadsAddressesOfAnyDomainButStillChecksTheToken) {
+    VerpSettings any = settings();
+    any.domain.clear();
+    any = checkVerpSettings(any);
+    EXPECT_TRUE(any.domain.empty());
+    VerpSettings news = settings();
+    news.domain = "news.example.net";
+    const auto parsed = parseVerpAddress(verpAddress(news, 12, 34), any);
+    ASSERT_TRUE(parsed.has_value());
+    EXPECT_EQ(parsed->campaignId, 12);
+    EXPECT_EQ(parsed->recipientId, 34);
+    std::string forged = verpAddress(news, 12, 34);
+    forged[forged.find('@') - 1] = forged[forged.find('@') - 1] == 'a' ? 'b' : 'a';
+    EXPECT_FALSE(parseVerpAddress(forged, any).has_value()) << forged;
+    // A configured domain still has to match.
+    EXPECT_FALSE(parseVerpAddress(verpAddress(news, 12, 34), settings()).has_value());
+}
+
 }  // namespace
 }  // namespace campaignd::mail
