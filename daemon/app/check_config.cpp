@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "app/config_source.h"
+#include "app/dkim_keys.h"
 #include "app/startup_checks.h"
 #include "core/log.h"
 #include "storage/database_probe.h"
@@ -38,6 +39,15 @@ int checkConfig(const Options& options) {
     auto note = [&](const std::optional<std::string>& problem) {
         if (problem) problems.push_back("bad configuration: " + *problem);
     };
+
+    // The DKIM keys, read and parsed as start-up does.
+    std::size_t dkimDomains = 0;
+    try {
+        dkimDomains = config.dkim.size();
+        (void)loadDkimKeys(config);
+    } catch (const config::ConfigError& e) {
+        problems.push_back(std::string("bad configuration: ") + e.what());
+    }
 
     std::optional<storage::DatabaseProbe> database;
     try {
@@ -73,6 +83,7 @@ int checkConfig(const Options& options) {
                                         : "not created yet");
     std::printf("plugins: %s\n", joined(pluginNames).c_str());
     std::printf("transports: %s\n", joined(transports).c_str());
+    std::printf("DKIM keys: %zu section(s)\n", dkimDomains);
     std::printf("the configuration is valid\n");
     return 0;
 }
