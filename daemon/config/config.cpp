@@ -158,6 +158,13 @@ std::int64_t timeSpanUsec(const IniValue& v) {
     return n * scale;
 }
 
+// A word of 1 to `max` letters, digits, '-', '_' or '.' (names, identifiers, selectors).
+bool isWord(std::string_view text, std::size_t max = std::string_view::npos) {
+    return !text.empty() && text.size() <= max &&
+           text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
+               std::string_view::npos;
+}
+
 std::string domainOf(const IniValue& v, const std::string& domain) {
     try {
         const auto normalised = rules::normalizeEmail("x@" + domain);
@@ -169,8 +176,7 @@ std::string domainOf(const IniValue& v, const std::string& domain) {
 
 void applyTransport(Config& c, const IniValue& v, const std::string& name) {
     if (name.empty()) fail(v, "a [Transport NAME] section needs a name");
-    if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
-        std::string::npos)
+    if (!isWord(name))
         throw ConfigError(v.file + ":" + std::to_string(v.line) + ": [Transport " + name +
                           "]: a transport name may hold only letters, digits, '-', '_' and '.'");
     auto& t = c.transports[name];
@@ -216,9 +222,7 @@ void applySending(Config& c, const IniValue& v) {
     } else if (v.key == "EnvelopeDomain") {
         s.envelopeDomain = domainOf(v, v.value);
     } else if (v.key == "FeedbackSenderId") {
-        if (v.value.empty() || v.value.size() > 64 ||
-            v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
-                std::string::npos)
+        if (!isWord(v.value, 64))
             fail(v, "must be 1 to 64 letters, digits, '-', '_' or '.' (no ':'), the same for all your mail");
         s.feedbackSenderId = v.value;
     } else if (v.key == "EnvelopeSubdomain") {
@@ -232,9 +236,7 @@ void applySending(Config& c, const IniValue& v) {
     } else if (v.key == "MessageIdDomain") {
         s.messageIdDomain = domainOf(v, v.value);
     } else if (v.key == "VerpPrefix") {
-        if (v.value.empty() || v.value.size() > 40 ||
-            v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
-                std::string::npos)
+        if (!isWord(v.value, 40))
             fail(v, "must be 1 to 40 letters, digits, '-', '_' or '.'");
         s.verpPrefix = v.value;
     } else if (v.key == "VerpDelimiter") {
@@ -267,9 +269,7 @@ void applySending(Config& c, const IniValue& v) {
         if (v.value != "yes" && v.value != "no") fail(v, "must be yes or no");
         s.logDeliveries = v.value == "yes";
     } else if (v.key == "InstanceId") {
-        if (v.value.empty() || v.value.size() > 64 ||
-            v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
-                std::string::npos)
+        if (!isWord(v.value, 64))
             fail(v, "must be 1 to 64 letters, digits, '-', '_' or '.', unique per daemon sharing a database");
         s.instanceId = v.value;
     } else {
@@ -329,9 +329,7 @@ void setWebPublicUrl(Config& c, const IniValue& v) {
 }
 
 void setWebUser(Config& c, const IniValue& v) {
-    if (v.value.empty() || v.value.size() > 32 ||
-        v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
-            std::string::npos)
+    if (!isWord(v.value, 32))
         fail(v, "must be a user name");
     c.web.user = v.value;
 }
@@ -350,9 +348,7 @@ void applyDkim(Config& c, const IniValue& v, const std::string& rest) {
         k.line = v.line;
     }
     if (v.key == "Selector") {
-        if (v.value.empty() || v.value.size() > 63 ||
-            v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
-                std::string::npos ||
+        if (!isWord(v.value, 63) ||
             v.value.front() == '.' || v.value.back() == '.')
             fail(v, "must be a DNS label (letters, digits, '-', '_'), as in Selector=mail2026");
         k.selector = v.value;
