@@ -11,6 +11,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -44,6 +45,14 @@ public:
 private:
     int fd_;
 };
+
+// A record that changed nobody because nothing proved it (issue 13 item 5), and what to do.
+constexpr const char* kNotMatched = "no effect: not matched";
+constexpr const char* kActByHand =
+    "\"no effect: not matched\": neither a valid VERP token nor a Message-ID in the send ledger ties the notice\n"
+    "to a message campaignd sent, so it changed nobody (it may be forged). If it is genuine, act by hand:\n"
+    "  campaignd-ctl recipients unsubscribe ADDRESS   or   campaignd-ctl suppression add ADDRESS\n"
+    "([Bounces] ActOnUnmatched=yes makes such notices act, as before.)\n";
 
 nlohmann::json orNull(std::uint64_t id) { return id == 0 ? nlohmann::json() : nlohmann::json(id); }
 
@@ -91,6 +100,10 @@ void runIngest(Context& context, const BounceOptions& options) {
             {"dry_run", options.dryRun},
             {"recorded", dictUint(report, "recorded")},
             {"duplicates", dictUint(report, "duplicates")},
+            {"dropped", dictUint(report, "dropped")},
+            // Results that changed (or, in a dry run, would change) nobody: not matched.
+            {"unmatched", std::count_if(results.begin(), results.end(),
+                                        [](const Dict& r) { return !dictBool(r, "acted", true); })},
         };
         printJson(document);
         return;
@@ -117,15 +130,24 @@ void runIngest(Context& context, const BounceOptions& options) {
                                         : "No delivery notice found in the message: nothing recorded.\n");
         return;
     }
-    Table table({"RECIPIENT", "STATUS", "REASON", "HARD", "CAMPAIGN", "ACTION"});
+    Table table({"RECIPIENT", "STATUS", "REASON", "HARD", "CAMPAIGN", "ACTION", "EFFECT"});
+    bool anyUnmatched = false;
     for (const Dict& r : results) {
         const bool hard = r.count("hard") && r.at("hard").containsValueOfType<bool>() && r.at("hard").get<bool>();
         const auto campaign = dictUint(r, "campaign_id");
         const auto status = dictString(r, "status");
+        const bool acted = dictBool(r, "acted", true);
+        anyUnmatched = anyUnmatched || !acted;
+        const std::string effect = dictString(r, "effect");
         table.addRow({dictString(r, "recipient"), status.empty() ? "-" : status, dictString(r, "reason"),
-                      hard ? "hard" : "soft", campaign ? std::to_string(campaign) : "-", dictString(r, "action")});
+                      hard ? "hard" : "soft", campaign ? std::to_string(campaign) : "-", dictString(r, "action"),
+                      !acted ? std::string(kNotMatched) : effect.empty() ? "-" : effect});
     }
     std::string text = table.render();
+    if (anyUnmatched) text += kActByHand;
+    if (const auto dropped = dictUint(report, "dropped"); dropped > 0)
+        text += "The notice named more addresses than are taken from one: " + std::to_string(dropped) +
+                " results were dropped.\n";
     if (const auto error = dictString(report, "error"); !error.empty()) text += "Note: " + error + "\n";
     if (options.dryRun)
         text += "Dry run: nothing recorded.\n";
@@ -168,6 +190,7 @@ void runList(Context& context, const BounceOptions& options) {
         for (const Dict& b : bounces) {
             nlohmann::json j = dictToJson(b);
             j["campaign_id"] = orNull(dictUint(b, "campaign_id"));
+            j["note"] = dictBool(b, "acted", true) ? nlohmann::json() : nlohmann::json(kNotMatched);
             document.push_back(std::move(j));
         }
         printJson(document);
@@ -177,16 +200,23 @@ void runList(Context& context, const BounceOptions& options) {
         printText("No bounces.\n");
         return;
     }
-    Table table({"WHEN", "CAMPAIGN", "RECIPIENT", "STATUS", "REASON", "HARD", "ACTION", "SOURCE"});
+    Table table({"WHEN", "CAMPAIGN", "RECIPIENT", "STATUS", "REASON", "HARD", "ACTION", "SOURCE", "MATCHED BY"});
+    bool anyUnmatched = false;
     for (const Dict& b : bounces) {
         const bool hard = b.count("hard") && b.at("hard").containsValueOfType<bool>() && b.at("hard").get<bool>();
         const auto campaign = dictUint(b, "campaign_id");
         const auto status = dictString(b, "status");
+        const bool acted = dictBool(b, "acted", true);
+        anyUnmatched = anyUnmatched || !acted;
+        const std::string matchedBy = dictString(b, "matched_by");
         table.addRow({formatLocalTime(dictUint(b, "processed_at")), campaign ? std::to_string(campaign) : "-",
                       dictString(b, "recipient"), status.empty() ? "-" : status, dictString(b, "reason"),
-                      hard ? "hard" : "soft", dictString(b, "action"), dictString(b, "source")});
+                      hard ? "hard" : "soft", dictString(b, "action"), dictString(b, "source"),
+                      !acted ? std::string(kNotMatched) : matchedBy.empty() ? "-" : matchedBy});
     }
-    printText(table.render());
+    std::string text = table.render();
+    if (anyUnmatched) text += kActByHand;
+    printText(text);
 }
 
 void runExport(Context& context, const BounceOptions& options) {
@@ -221,6 +251,11 @@ void runFetch(Context& context, const BounceOptions&) {
                            std::to_string(dictUint(summary, "duplicates")) + " recorded before, " +
                            std::to_string(dictUint(summary, "not_bounces")) + " not bounces, " +
                            std::to_string(dictUint(summary, "unparsable")) + " unparsable.\n";
+        if (const auto n = dictUint(summary, "unmatched"); n > 0)
+            text += std::to_string(n) + (n == 1 ? " bounce" : " bounces") +
+                    " recorded with no effect: not matched (see `campaignd-ctl bounces list`).\n";
+        if (const auto n = dictUint(summary, "dropped"); n > 0)
+            text += std::to_string(n) + " results dropped from notices that named more addresses than are taken from one.\n";
         if (const auto n = dictUint(summary, "unsubscribed"); n > 0)
             text += std::to_string(n) + (n == 1 ? " recipient" : " recipients") + " unsubscribed, as asked by mail.\n";
         for (const auto& e : errors) text += "  " + e + "\n";

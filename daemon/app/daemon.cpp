@@ -292,6 +292,7 @@ services::ReportMailer::Dependencies Daemon::reportDependencies() {
 services::BounceSettings Daemon::bounceSettings() {
     services::BounceSettings settings;
     settings.softBounceLimit = config_.softBounceLimit;
+    settings.actOnUnmatched = config_.actOnUnmatchedBounces;
     settings.source = config_.bounceSource;
     settings.unsubscribeMailto = config_.sending.unsubscribeMailto;
     try {

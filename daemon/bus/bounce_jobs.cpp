@@ -41,6 +41,7 @@ VariantMap toVariantMap(const services::BounceReport& report) {
             {"recorded", sdbus::Variant(o.recorded)},
             {"duplicate", sdbus::Variant(o.duplicate)},
             {"effect", sdbus::Variant(o.effect)},
+            {"acted", sdbus::Variant(o.acted)},
         });
     return {
         {"is_bounce", sdbus::Variant(report.isBounce)},
@@ -51,6 +52,7 @@ VariantMap toVariantMap(const services::BounceReport& report) {
         {"error", sdbus::Variant(report.error)},
         {"recorded", sdbus::Variant(static_cast<std::uint64_t>(report.recorded))},
         {"duplicates", sdbus::Variant(static_cast<std::uint64_t>(report.duplicates))},
+        {"dropped", sdbus::Variant(static_cast<std::uint64_t>(report.dropped))},
         {"results", sdbus::Variant(results)},
     };
 }
@@ -64,6 +66,8 @@ VariantMap toVariantMap(const services::FetchSummary& s) {
         {"not_bounces", n(s.notBounces)},
         {"unsubscribed", n(s.unsubscribed)},
         {"unparsable", n(s.unparsable)},
+        {"unmatched", n(s.unmatched)},
+        {"dropped", n(s.dropped)},
         {"source_status", sdbus::Variant(s.sourceStatus)},
         {"errors", sdbus::Variant(s.errors)},
     };

@@ -195,6 +195,8 @@ VariantMap toVariantMap(const BounceRecord& b) {
         {"message_id", sdbus::Variant(b.messageId)},
         {"source", sdbus::Variant(b.source)},
         {"processed_at", sdbus::Variant(toBusTime(b.processedAt))},
+        {"matched_by", sdbus::Variant(b.matchedBy)},
+        {"acted", sdbus::Variant(b.acted)},
     };
 }
 

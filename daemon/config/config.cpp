@@ -390,6 +390,11 @@ const std::vector<KeySpec>& keys() {
         {"Import", "MaxFileSize", setImportMaxFileSize},
         {"Import", "Plugin", [](Config& c, const IniValue& v) { setPluginChoice(c.importPlugin, v); }},
         {"Bounces", "SoftBounceLimit", setSoftBounceLimit},
+        {"Bounces", "ActOnUnmatched",
+         [](Config& c, const IniValue& v) {
+             if (v.value != "yes" && v.value != "no") fail(v, "must be yes or no");
+             c.actOnUnmatchedBounces = v.value == "yes";
+         }},
         {"Bounces", "Plugin", [](Config& c, const IniValue& v) { setPluginChoice(c.bouncePlugin, v); }},
         {"Reports", "Plugin", [](Config& c, const IniValue& v) { setPluginChoice(c.reportPlugin, v); }},
         {"Bounces", "URL", setBounceSourceKey},

@@ -112,6 +112,9 @@ struct Config {
     PluginChoice importPlugin{"Import", {}, {}};     // Plugin=: the importer
     // [Bounces]
     std::int64_t softBounceLimit = 3;  // consecutive soft bounces that suppress a recipient
+    // ActOnUnmatched=: results matched by neither a valid VERP token nor the send ledger change
+    // their recipient too (the old rule: a forged notice can then suppress anyone); default no.
+    bool actOnUnmatchedBounces = false;
     PluginChoice bouncePlugin{"Bounces", {}, {}};    // Plugin=: the bounce source
     // [Reports]
     PluginChoice reportPlugin{"Reports", {}, {}};    // Plugin=: the reporter

@@ -136,6 +136,11 @@ struct BounceRecord {
     std::string source;             // "imap", "ingest" or "smtp"
     std::string noticeKey;          // the notice's identity: "mid:<Message-ID>" or "sha256:<hex>"
     Usec processedAt = 0;
+    // What tied it to its recipient: "verp", "message-id", "ledger", "header" or "".
+    std::string matchedBy;
+    // Whether it was allowed to change its recipient (a valid VERP token or the send ledger
+    // matched it, or [Bounces] ActOnUnmatched=yes); false: recorded only, for a person to judge.
+    bool acted = true;
 };
 
 // One recipient of a campaign with its outcome: a send-ledger row as people read it.

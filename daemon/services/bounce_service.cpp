@@ -188,7 +188,10 @@ void BounceService::match(BounceOutcome& out, std::string_view verpAddress,
         if (const auto v = mail::parseVerpAddress(verpAddress, *settings_.verp)) {
             if (campaigns_.findCampaign(v->campaignId)) {
                 out.campaignId = v->campaignId;
-                if (recipients_.findRecipientById(v->recipientId)) out.recipientId = v->recipientId;
+                if (recipients_.findRecipientById(v->recipientId)) {
+                    out.recipientId = v->recipientId;
+                    out.proven = true;
+                }
                 out.matchedBy = "verp";
             }
         }
@@ -198,6 +201,7 @@ void BounceService::match(BounceOutcome& out, std::string_view verpAddress,
         if (const auto m = bounces_.findLedgerByMessageId(withoutAngles(originalMessageId))) {
             out.campaignId = m->campaignId;
             out.recipientId = m->recipientId;
+            out.proven = m->recipientId.has_value();
             if (out.recipient.empty()) out.recipient = m->email;
             out.matchedBy = "message-id";
         }
@@ -217,7 +221,7 @@ void BounceService::match(BounceOutcome& out, std::string_view verpAddress,
 }
 
 void BounceService::act(BounceOutcome& out) {
-    if (!out.recipientId) return;
+    if (!out.recipientId || !out.acted) return;
     const Id id = *out.recipientId;
     if (out.action == "complaint") {
         // An abuse report is the strongest opt-out there is: recorded as such, with the campaign.
@@ -247,6 +251,7 @@ BounceReport BounceService::unsubscribeByMail(const mail::VerpAddress& asked, st
     BounceOutcome out;
     out.action = "unsubscribe";
     out.matchedBy = "mailto";
+    out.proven = out.acted = true;  // the token is signed with the VERP secret
     bounces_.transaction([&] {
         const auto recipient = recipients_.findRecipientById(asked.recipientId);
         if (!recipient) return;  // deleted since: nothing to do
@@ -289,11 +294,15 @@ BounceReport BounceService::process(std::string_view raw, BounceSource source, b
     report.noticeKey = noticeKey(raw);
     if (parsed.isAutoReply) return report;  // a vacation message is no bounce: nothing to record
 
+    // Bounded: a notice naming thousands of addresses is no delivery notice of ours.
+    const std::size_t taken = std::min(parsed.results.size(), kMaxResultsPerNotice);
+    report.dropped = static_cast<std::int64_t>(parsed.results.size() - taken);
     const Usec now = clock_();
     bounces_.transaction([&] {
         report.results.clear();
         report.recorded = report.duplicates = 0;
-        for (const bounce::BounceResult& r : parsed.results) {
+        for (std::size_t i = 0; i < taken; ++i) {
+            const bounce::BounceResult& r = parsed.results[i];
             BounceOutcome out;
             out.recipient = r.recipient;
             out.status = r.status;
@@ -301,6 +310,7 @@ BounceReport BounceService::process(std::string_view raw, BounceSource source, b
             out.hard = r.hard;
             out.action = std::string(bounce::toString(r.action));
             match(out, r.verpAddress, r.originalMessageId, r.campaignId);
+            out.acted = out.proven || settings_.actOnUnmatched;
             if (!dryRun) {
                 BounceRecord b;
                 b.campaignId = out.campaignId;
@@ -316,6 +326,8 @@ BounceReport BounceService::process(std::string_view raw, BounceSource source, b
                 b.source = std::string(toString(source));
                 b.noticeKey = report.noticeKey;
                 b.processedAt = now;
+                b.matchedBy = out.matchedBy;
+                b.acted = out.acted;
                 if (bounces_.insertBounce(b)) {
                     out.recorded = true;
                     ++report.recorded;
@@ -329,6 +341,13 @@ BounceReport BounceService::process(std::string_view raw, BounceSource source, b
         }
     });
     if (dryRun) return report;
+    if (report.dropped > 0)
+        log::warning("a notice named more addresses than campaignd takes from one; the rest were dropped",
+                     {{"NOTICE", report.noticeKey},
+                      {"RESULTS", std::to_string(parsed.results.size())},
+                      {"TAKEN", std::to_string(taken)},
+                      {"DROPPED", std::to_string(report.dropped)},
+                      {"SOURCE", std::string(toString(source))}});
     for (const BounceOutcome& o : report.results) {
         if (!o.recorded) continue;
         log::info("bounce recorded",
@@ -339,7 +358,8 @@ BounceReport BounceService::process(std::string_view raw, BounceSource source, b
                    {"BOUNCE_ACTION", o.action},
                    {"HARD", o.hard ? "true" : "false"},
                    {"MATCHED_BY", o.matchedBy},
-                   {"SUPPRESSION", o.effect},
+                   {"ACTED", o.acted ? "true" : "false"},
+                   {"SUPPRESSION", o.acted ? o.effect : "no effect: not matched"},
                    {"SOURCE", std::string(toString(source))},
                    {"NOTICE", report.noticeKey}});
     }
@@ -375,6 +395,8 @@ BounceOutcome BounceService::recordRejection(Id campaign, std::optional<Id> reci
     out.campaignId = campaign;
     out.recipientId = recipient;
     out.matchedBy = "ledger";
+    out.proven = recipient.has_value();  // the ledger row it was sent for names it
+    out.acted = true;                    // the sender's own reply: nothing to forge
     const Usec now = clock_();
     bounces_.transaction([&] {
         BounceRecord b;
@@ -390,6 +412,8 @@ BounceOutcome BounceService::recordRejection(Id campaign, std::optional<Id> reci
         b.source = std::string(toString(BounceSource::Smtp));
         b.noticeKey = "smtp:" + (b.messageId.empty() ? std::to_string(campaign) : b.messageId);
         b.processedAt = now;
+        b.matchedBy = out.matchedBy;
+        b.acted = true;
         if (bounces_.insertBounce(b)) {
             out.recorded = true;
             act(out);
@@ -433,6 +457,9 @@ FetchSummary BounceService::fetch(const plugins::BounceSourceHandle& source, con
             const BounceReport report = process(raw, BounceSource::Imap, false);
             summary.recorded += report.recorded;
             summary.duplicates += report.duplicates;
+            summary.dropped += report.dropped;
+            for (const BounceOutcome& o : report.results)
+                if (o.recorded && !o.acted) ++summary.unmatched;
             if (report.isUnsubscribeRequest) {
                 if (!report.results.empty() && report.results.front().effect == "unsubscribed") ++summary.unsubscribed;
             } else if (report.results.empty()) {
@@ -458,6 +485,8 @@ FetchSummary BounceService::fetch(const plugins::BounceSourceHandle& source, con
                                         {"FETCHED", std::to_string(summary.fetched)},
                                         {"RECORDED", std::to_string(summary.recorded)},
                                         {"DUPLICATES", std::to_string(summary.duplicates)},
+                                        {"UNMATCHED", std::to_string(summary.unmatched)},
+                                        {"DROPPED", std::to_string(summary.dropped)},
                                         {"NOT_BOUNCES", std::to_string(summary.notBounces)},
                                         {"UNSUBSCRIBED", std::to_string(summary.unsubscribed)},
                                         {"UNPARSABLE", std::to_string(summary.unparsable)}});
@@ -483,12 +512,13 @@ std::int64_t BounceService::exportCsv(int fd, const storage::BounceFilter& filte
     // The original's BounceRecord columns (campaign, recipient_email, reason, processed_at),
     // then what campaignd knows besides.
     std::string out = "campaign,recipient_email,reason,processed_at,status,hard,action,diagnostic,remote_mta,"
-                      "message_id,source\r\n";
+                      "message_id,source,matched_by,acted\r\n";
     for (const BounceRecord& b : records) {
         out += (b.campaignId ? std::to_string(*b.campaignId) : std::string()) + ',' + rules::csvCell(b.recipientEmail) +
                ',' + rules::csvCell(b.reason) + ',' + formatUtc(b.processedAt) + ',' + rules::csvCell(b.statusCode) + ',' +
                (b.hard ? "true" : "false") + ',' + rules::csvCell(b.action) + ',' + rules::csvCell(b.diagnostic) + ',' +
-               rules::csvCell(b.remoteMta) + ',' + rules::csvCell(b.messageId) + ',' + rules::csvCell(b.source) + "\r\n";
+               rules::csvCell(b.remoteMta) + ',' + rules::csvCell(b.messageId) + ',' + rules::csvCell(b.source) + ',' +
+               rules::csvCell(b.matchedBy) + ',' + (b.acted ? "true" : "false") + "\r\n";
         if (out.size() > (1u << 16)) {
             writeAll(fd, out, stop);
             out.clear();

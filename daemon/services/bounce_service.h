@@ -3,8 +3,10 @@
 // One raw message in: parsed (campaignd-bounce), each result matched to its campaign and
 // recipient in order of trust (the VERP envelope address, the returned Message-ID in the send
 // ledger, the X-Campaign-Id header, the [CID:N] subject tag; unmatched: stored with no
-// campaign), recorded once per (notice, address), and acted on in the same transaction:
-// a hard bounce marks the recipient bounced, SoftBounceLimit consecutive soft bounces do too,
+// campaign), recorded once per (notice, address), and acted on in the same transaction only
+// when the notice proves itself (issue 13 item 5): a valid VERP token or a Message-ID in the
+// send ledger names the recipient; anything else (a forged token, a header claim, an address
+// alone) is recorded with no effect unless [Bounces] ActOnUnmatched=yes. Acting: a hard bounce marks the recipient bounced, SoftBounceLimit consecutive soft bounces do too,
 // a complaint unsubscribes, a delay is only recorded, a success notice resets the soft count,
 // an auto-reply records nothing. A mail to the unsubscribe address (UnsubscribeMailto=) that
 // carries a valid recipient token (List-Unsubscribe's mailto:, see mail/unsubscribe_request.h)
@@ -36,6 +38,10 @@ namespace campaignd::services {
 // campaign's message; the parser itself reads only the first MiB of it.
 inline constexpr std::size_t kMaxBounceMessageBytes = std::size_t{32} << 20;
 inline constexpr std::int64_t kDefaultSoftBounceLimit = 3;
+// The most results taken from one notice; the rest are dropped, logged and counted. A real
+// notice names a handful of recipients (a DSN per message; an MTA batching one domain's
+// recipients rarely exceeds a hundred); 1 MiB of DSN text names ~3,600.
+inline constexpr std::size_t kMaxResultsPerNotice = 100;
 
 struct BounceSettings {
     std::int64_t softBounceLimit = kDefaultSoftBounceLimit;  // >= 1
@@ -45,6 +51,9 @@ struct BounceSettings {
     std::optional<mail::VerpSettings> verp;  // as checkVerpSettings returns them; none: no VERP matching
     // [Sending] UnsubscribeMailto=, normalised; empty: no mailto unsubscribe (needs verp too).
     std::string unsubscribeMailto;
+    // [Bounces] ActOnUnmatched=yes: results that neither a valid VERP token nor the send ledger
+    // matched change their recipient too (found by address). Default: recorded, no effect.
+    bool actOnUnmatched = false;
 };
 
 enum class BounceSource { Imap, Ingest, Smtp };
@@ -60,6 +69,11 @@ struct BounceOutcome {
     std::optional<Id> campaignId;
     std::optional<Id> recipientId;
     std::string matchedBy;  // "verp", "message-id", "header" (X-Campaign-Id or [CID:N]), ""
+    // The recipient was named by a valid VERP token or the send ledger (not found by address).
+    bool proven = false;
+    // It was allowed to change its recipient: proven, or ActOnUnmatched=yes. False: recorded
+    // with no effect ("no effect: not matched"), for an administrator to judge.
+    bool acted = false;
     bool recorded = false;   // a new record was committed
     bool duplicate = false;  // recorded before (the same notice for the same address)
     // What it did to the recipient: "bounced", "unsubscribed", "soft-bounce", "reset", "".
@@ -80,6 +94,8 @@ struct BounceReport {
     std::vector<BounceOutcome> results;
     std::int64_t recorded = 0;
     std::int64_t duplicates = 0;
+    // Results beyond kMaxResultsPerNotice, not looked at (logged).
+    std::int64_t dropped = 0;
 };
 
 // What one fetch from the bounce mailbox did (Manager.ProcessBounces, `bounces fetch`).
@@ -94,6 +110,8 @@ struct FetchSummary {
     std::int64_t notBounces = 0;  // messages without any result (auto-replies, other mail)
     std::int64_t unsubscribed = 0;  // requests by mail (UnsubscribeMailto=) that unsubscribed someone
     std::int64_t unparsable = 0;  // messages refused as no mail (counted, marked processed)
+    std::int64_t unmatched = 0;   // new records with no effect (not proven, see BounceOutcome::acted)
+    std::int64_t dropped = 0;     // results beyond kMaxResultsPerNotice in a notice, not looked at
     std::string sourceStatus = "ok";  // "ok", "auth", "tls", "connection", "failed"
     std::vector<std::string> errors;  // what went wrong, for a person (bounded)
 };

@@ -75,6 +75,12 @@
 //   suppressions         address_hash (HMAC-SHA256 of the normalised address, hex; the primary
 //                        key), reason, since, and recipient_id linking a current recipient who
 //                        has the address (SET NULL on delete). Never a readable address.
+// Version 8, only a notice that proves itself changes a subscription (issue 13 item 5):
+//   bounce_records       matched_by: what tied the result to its recipient ("verp",
+//                        "message-id", "ledger", "header" or ""); acted (0/1): whether the
+//                        result was allowed to change the recipient (matched by a valid VERP
+//                        token or the send ledger, or [Bounces] ActOnUnmatched=yes). Rows of
+//                        older versions were acted on under the old rule: acted 1, matched_by ''.
 // Sort keys that reach the user (email_key, group name) use the "C" collation on PostgreSQL so
 // that both backends order them byte-wise, whatever the database's locale.
 #include "storage/migrations.h"
@@ -366,6 +372,16 @@ const std::vector<Migration>& migrations() {
                  since BIGINT NOT NULL,
                  recipient_id BIGINT REFERENCES recipients (id) ON DELETE SET NULL))",
              "CREATE INDEX suppressions_recipient_idx ON suppressions (recipient_id)",
+         }},
+        {8,
+         "bounce records: what matched them and whether they acted",
+         {
+             "ALTER TABLE bounce_records ADD COLUMN matched_by TEXT NOT NULL DEFAULT ''",
+             "ALTER TABLE bounce_records ADD COLUMN acted INTEGER NOT NULL DEFAULT 1",
+         },
+         {
+             "ALTER TABLE bounce_records ADD COLUMN matched_by TEXT NOT NULL DEFAULT ''",
+             "ALTER TABLE bounce_records ADD COLUMN acted INTEGER NOT NULL DEFAULT 1",
          }},
     };
     return list;

@@ -16,8 +16,8 @@ namespace {
 
 constexpr const char* kBounceSelect =
     "SELECT b.id, b.campaign_id, b.recipient_id, b.recipient_email, b.status_code, b.reason, b.hard,"
-    " b.action, b.diagnostic, b.remote_mta, b.message_id, b.source, b.notice_key, b.processed_at"
-    " FROM bounce_records b";
+    " b.action, b.diagnostic, b.remote_mta, b.message_id, b.source, b.notice_key, b.processed_at,"
+    " b.matched_by, b.acted FROM bounce_records b";
 
 BounceRecord bounceFrom(const SqlRow& row) {
     BounceRecord b;
@@ -35,6 +35,8 @@ BounceRecord bounceFrom(const SqlRow& row) {
     b.source = row.text(11);
     b.noticeKey = row.text(12);
     b.processedAt = row.int64(13);
+    b.matchedBy = row.text(14);
+    b.acted = row.int64(15) != 0;
     return b;
 }
 
@@ -47,12 +49,13 @@ std::optional<Id> SqlStore::insertBounce(const BounceRecord& b) {
     SqlValue key = b.noticeKey.empty() ? SqlValue(std::monostate{}) : SqlValue(b.noticeKey);
     const SqlRows rows = query(
         "INSERT INTO bounce_records (campaign_id, recipient_id, recipient_email, status_code, reason,"
-        " hard, action, diagnostic, remote_mta, message_id, source, notice_key, processed_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        " hard, action, diagnostic, remote_mta, message_id, source, notice_key, processed_at,"
+        " matched_by, acted)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         " ON CONFLICT (notice_key, recipient_email) DO NOTHING RETURNING id",
         {nullable(b.campaignId), nullable(b.recipientId), b.recipientEmail, b.statusCode, b.reason,
          std::int64_t(b.hard ? 1 : 0), b.action, b.diagnostic, b.remoteMta, b.messageId, b.source,
-         key, b.processedAt});
+         key, b.processedAt, b.matchedBy, std::int64_t(b.acted ? 1 : 0)});
     if (rows.empty()) return std::nullopt;
     return rows.front().int64(0);
 }

@@ -161,6 +161,7 @@ TEST_F(ConfigTest, BouncesSection) {
     const Config none = loadConfig(main_, false, defaults_);
     EXPECT_EQ(none.softBounceLimit, 3);
     EXPECT_TRUE(none.bounceSource.empty());
+    EXPECT_FALSE(none.actOnUnmatchedBounces) << "only a notice that proves itself acts, by default";
     write(main_, "[Bounces]\nURL=imaps://mail.example.org/INBOX\nUsername=b@example.org\n"
                  "PasswordFile=/etc/campaignd/pw\nAfterProcessing=move:Done\nSoftBounceLimit=5\nTimeout=120\n");
     write(dir_ / "campaignd.conf.d" / "10.conf", "[Bounces]\nAfterProcessing=seen\n");
@@ -174,6 +175,10 @@ TEST_F(ConfigTest, BouncesSection) {
                                                {"Timeout", "120"}}))
         << "the drop-in overrides AfterProcessing=";
     fs::remove(dir_ / "campaignd.conf.d" / "10.conf");
+    write(main_, "[Bounces]\nActOnUnmatched=yes\n");
+    EXPECT_TRUE(loadConfig(main_, false, defaults_).actOnUnmatchedBounces);
+    write(main_, "[Bounces]\nActOnUnmatched=maybe\n");
+    EXPECT_NE(errorOf().find("ActOnUnmatched=: must be yes or no"), std::string::npos) << errorOf();
     write(main_, "[Bounces]\nSoftBounceLimit=0\n");
     EXPECT_NE(errorOf().find("SoftBounceLimit=: \"0\" is not a number from 1 to 1000"), std::string::npos) << errorOf();
     write(main_, "[Bounces]\nURL=pop3://mail.example.org/\n");

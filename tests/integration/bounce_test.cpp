@@ -4,16 +4,22 @@
 // every message of the project's corpus exactly as the corpus expects and records nothing; a
 // real ingestion records once however often the notice comes, suppresses the recipient for
 // every later campaign, shows in the list, the CSV report and the campaign summary; non-mail
-// input is refused, and --sysexits tells Postfix whether to retry.
+// input is refused, and --sysexits tells Postfix whether to retry. Only a notice that proves
+// itself (a valid VERP token, a returned Message-ID in the send ledger) changes a recipient: a
+// forged token or an ARF that matches nothing is listed as "no effect: not matched", unless
+// [Bounces] ActOnUnmatched=yes; a notice naming more than 100 addresses is cut, and says so.
 #include <gtest/gtest.h>
 #include <sysexits.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "backends.h"
 #include "daemon_fixture.h"
+#include "mail/verp.h"
+#include "storage/store.h"
 #include "support/postgres_environment.h"
 
 namespace campaignd::test {
@@ -30,12 +36,79 @@ std::string replaceAll(std::string text, const std::string& from, const std::str
     return text;
 }
 
+// A Postfix-shaped DSN for `recipient`, sent to `envelope`, returning a message with `messageId`.
+std::string dsn(const std::string& noticeId, const std::string& envelope, const std::string& recipient,
+                const std::string& messageId, const std::string& status = "5.1.1") {
+    return "Return-Path: <>\r\nFrom: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\n"
+           "Subject: Undelivered Mail Returned to Sender\r\nTo: " + envelope + "\r\n"
+           "Message-Id: " + noticeId + "\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n"
+           "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\r\n"
+           "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n"
+           "X-Postfix-Sender: rfc822; " + envelope + "\r\n\r\n"
+           "Final-Recipient: rfc822; " + recipient + "\r\nAction: failed\r\nStatus: " + status + "\r\n"
+           "Diagnostic-Code: smtp; 550 " + status + " <" + recipient + ">: User unknown\r\n\r\n"
+           "--B\r\nContent-Type: message/rfc822\r\n\r\nReturn-Path: <" + envelope + ">\r\n"
+           "From: news@example.org\r\nTo: " + recipient + "\r\nSubject: News\r\n"
+           "Message-ID: <" + messageId + ">\r\nX-Campaign-Id: 1\r\n\r\nHello\r\n--B--\r\n";
+}
+
+// An abuse report (ARF) about `recipient`, returning a message with `messageId`.
+std::string arf(const std::string& recipient, const std::string& messageId, const std::string& report = "1") {
+    return "From: <staff@fbl.example.com>\r\nSubject: FW: News\r\nTo: <fbl@example.org>\r\n"
+           "Message-ID: <arf-" + report + "-" + recipient + "@fbl.example.com>\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/report; report-type=feedback-report; boundary=\"b1\"\r\n\r\n"
+           "--b1\r\nContent-Type: text/plain\r\n\r\nThis is an email abuse report.\r\n"
+           "--b1\r\nContent-Type: message/feedback-report\r\n\r\n"
+           "Feedback-Type: abuse\r\nUser-Agent: SomeGenerator/1.0\r\nVersion: 1\r\n"
+           "Original-Rcpt-To: <" + recipient + ">\r\n\r\n"
+           "--b1\r\nContent-Type: message/rfc822\r\n\r\n"
+           "From: <news@example.org>\r\nTo: <" + recipient + ">\r\nSubject: News\r\n"
+           "Message-ID: <" + messageId + ">\r\nX-Campaign-Id: 1\r\n\r\nBuy now.\r\n--b1--\r\n";
+}
+
 class BounceTest : public ::testing::TestWithParam<Backend> {
 protected:
-    void SetUp() override {
+    void SetUp() override { start(); }
+
+    void start(const std::string& extra = {}) {
+        daemon_.reset();
         DaemonConfig config;
-        config.database = databaseFor(GetParam(), dir_, "bounces");
+        config.database = database_;
+        config.extra = extra;
         daemon_ = std::make_unique<Campaignd>(bus_, dir_, config);
+    }
+
+    // Puts `emails` (stored recipients) in campaign `campaign`'s ledger as the engine leaves them
+    // handed over, each with the Message-ID returned (without brackets).
+    std::map<std::string, std::string> handedOver(int campaign, const std::vector<std::string>& emails) {
+        for (const auto& e : emails) ok({"campaign", "attach", std::to_string(campaign), "--email", e});
+        auto store = storage::openStore(database_);
+        const auto batch = store->claimBatch(campaign, "engine", emails.size(), 1);
+        EXPECT_EQ(batch.size(), emails.size());
+        std::vector<storage::HandOver> items;
+        std::map<std::string, std::string> ids;
+        for (const auto& b : batch) {
+            ids[b.email] = "c" + std::to_string(campaign) + ".l" + std::to_string(b.ledgerId) + "@example.org";
+            items.push_back({b.ledgerId, ids[b.email]});
+        }
+        EXPECT_EQ(store->markHandedOver("engine", items).size(), emails.size());
+        return ids;
+    }
+    // The VERP envelope address the daemon signs for (campaign, recipient), with its own secret.
+    std::string verpFor(Id campaign, Id recipient) {
+        mail::VerpSettings v;
+        v.domain = "example.org";
+        v.secret = readFile(dir_ / "state" / "verp-secret");
+        while (!v.secret.empty() && (v.secret.back() == '\n' || v.secret.back() == '\r')) v.secret.pop_back();
+        return mail::verpAddress(mail::checkVerpSettings(v), campaign, recipient);
+    }
+    Id recipientId(const std::string& email) { return okJson({"recipients", "show", email})["id"].get<Id>(); }
+    std::string statusOf(const std::string& email) { return okJson({"recipients", "show", email})["status"]; }
+    json ingest(const std::string& message) {
+        const auto r = piped({"--json", "bounces", "ingest", "-"}, message);
+        EXPECT_EQ(r.exitCode, 0) << r.err;
+        return json::parse(r.out, nullptr, false);
     }
 
     std::string ok(const std::vector<std::string>& args) { return daemon_->ctlOk(args); }
@@ -56,6 +129,7 @@ protected:
     static fs::path corpusDir() { return fs::path(CAMPAIGND_SOURCE_DIR) / "tests/bounce/corpus"; }
 
     TempDir dir_{"campaignd-bounces"};
+    std::string database_ = databaseFor(GetParam(), dir_, "bounces");
     PrivateBus bus_{PrivateBus::Kind::Session};
     std::unique_ptr<Campaignd> daemon_;
 };
@@ -93,9 +167,12 @@ TEST_P(BounceTest, IngestRecordsOnceSuppressesAndReports) {
     ok({"group", "create", "list"});
     ok({"recipients", "add", "nobody@example.net", "--group", "list"});
     ok({"recipients", "add", "fine@example.net", "--group", "list"});
-    // The corpus's Postfix DSN, about campaign 1.
+    // The corpus's Postfix DSN, about campaign 1, returning the message campaign 1 sent
+    // nobody@ (the ledger has its Message-ID: only a notice that proves itself acts).
+    const auto ids = handedOver(1, {"nobody@example.net"});
     std::string dsn = readFile(corpusDir() / "postfix-dsn-single.eml");
     dsn = replaceAll(replaceAll(dsn, "X-Campaign-Id: 42", "X-Campaign-Id: 1"), "[CID:42]", "[CID:1]");
+    dsn = replaceAll(dsn, "c42.r1001.1717488901@campaign.example.org", ids.at("nobody@example.net"));
 
     auto r = piped({"--json", "bounces", "ingest", "-"}, dsn);
     ASSERT_EQ(r.exitCode, 0) << r.err;
@@ -165,6 +242,94 @@ TEST_P(BounceTest, RefusesNonMailInputAndTellsPostfixWhatToDo) {
     daemon_->stop();
     r = piped({"bounces", "ingest", "--sysexits", "-"}, readFile(corpusDir() / "qmail.eml"));
     EXPECT_EQ(r.exitCode, EX_TEMPFAIL) << r.err;
+}
+
+TEST_P(BounceTest, OnlyANoticeThatProvesItselfChangesASubscription) {
+    createCampaigns(1);
+    for (const char* e : {"victim@example.net", "annoyed@example.net", "gone@example.net", "sent@example.net",
+                          "liked@example.net"})
+        ok({"recipients", "add", e});
+    const auto ids = handedOver(1, {"gone@example.net", "sent@example.net", "liked@example.net"});
+
+    // A DSN to a VERP address whose token is forged (one character changed): recorded, no effect.
+    std::string forged = verpFor(1, recipientId("victim@example.net"));
+    const auto at = forged.find('@');
+    forged[at - 1] = forged[at - 1] == 'a' ? 'b' : 'a';
+    json report = ingest(dsn("<forged@mx.example.net>", forged, "victim@example.net", "made-up@example.org"));
+    EXPECT_EQ(report["recorded"], 1) << report.dump();
+    ASSERT_EQ(report["results"].size(), 1u);
+    EXPECT_EQ(report["unmatched"], 1) << "recorded with no effect";
+    EXPECT_EQ(statusOf("victim@example.net"), "subscribed") << "a forged DSN suppresses nobody";
+
+    // An ARF complaint that matches nothing: no unsubscribe.
+    report = ingest(arf("annoyed@example.net", "not-ours@elsewhere.example"));
+    EXPECT_EQ(report["recorded"], 1) << report.dump();
+    EXPECT_EQ(report["unmatched"], 1);
+    EXPECT_EQ(statusOf("annoyed@example.net"), "subscribed") << "an unmatched complaint unsubscribes nobody";
+
+    // Proven notices still act: a real VERP DSN, a DSN returning a ledger Message-ID, an ARF
+    // returning a ledger Message-ID.
+    report = ingest(dsn("<real-verp@mx.example.net>", verpFor(1, recipientId("gone@example.net")), "gone@example.net",
+                        "made-up-too@example.org"));
+    EXPECT_EQ(report["unmatched"], 0) << report.dump();
+    EXPECT_EQ(statusOf("gone@example.net"), "bounced");
+    report = ingest(dsn("<by-ledger@mx.example.net>", "bounces@example.org", "sent@example.net",
+                        ids.at("sent@example.net")));
+    EXPECT_EQ(report["unmatched"], 0) << report.dump();
+    EXPECT_EQ(statusOf("sent@example.net"), "bounced");
+    ingest(arf("liked@example.net", ids.at("liked@example.net")));
+    EXPECT_EQ(statusOf("liked@example.net"), "unsubscribed");
+
+    // What an administrator sees: the two unproven records say they did nothing, and how to act.
+    const json list = okJson({"bounces", "list"});
+    ASSERT_EQ(list.size(), 5u);
+    std::map<std::string, json> byRecipient;
+    for (const json& b : list) byRecipient[b["recipient"]] = b;
+    for (const char* e : {"victim@example.net", "annoyed@example.net"}) {
+        EXPECT_EQ(byRecipient[e]["acted"], false) << e;
+        EXPECT_EQ(byRecipient[e]["note"], "no effect: not matched") << e;
+    }
+    for (const char* e : {"gone@example.net", "sent@example.net", "liked@example.net"}) {
+        EXPECT_EQ(byRecipient[e]["acted"], true) << e;
+        EXPECT_TRUE(byRecipient[e]["note"].is_null()) << e;
+    }
+    EXPECT_EQ(byRecipient["gone@example.net"]["matched_by"], "verp");
+    EXPECT_EQ(byRecipient["sent@example.net"]["matched_by"], "message-id");
+    const std::string text = ok({"bounces", "list"});
+    EXPECT_NE(text.find("no effect: not matched"), std::string::npos) << text;
+    EXPECT_NE(text.find("campaignd-ctl recipients unsubscribe"), std::string::npos) << text;
+
+    // A site that wants the old rule says so: the same kind of forged notice now acts.
+    start("[Bounces]\nActOnUnmatched=yes\n");
+    report = ingest(dsn("<forged-2@mx.example.net>", forged, "victim@example.net", "made-up@example.org"));
+    EXPECT_EQ(report["unmatched"], 0) << report.dump();
+    EXPECT_EQ(statusOf("victim@example.net"), "bounced");
+    ingest(arf("annoyed@example.net", "not-ours-2@elsewhere.example", "2"));
+    EXPECT_EQ(statusOf("annoyed@example.net"), "unsubscribed");
+}
+
+TEST_P(BounceTest, ANoticeWithMoreResultsThanTheBoundIsCutAndSaysSo) {
+    std::string blocks;
+    for (int i = 0; i < 150; ++i)
+        blocks += "Final-Recipient: rfc822; r" + std::to_string(i) +
+                  "@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n";
+    const std::string notice =
+        "Return-Path: <>\r\nFrom: MAILER-DAEMON@mx.example.net\r\nSubject: Undelivered\r\n"
+        "To: bounces@example.org\r\nMessage-Id: <many@mx.example.net>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n"
+        "--B\r\nContent-Type: text/plain\r\n\r\nNot delivered.\r\n\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n" +
+        blocks + "--B--\r\n";
+    writeFile(dir_ / "many.eml", notice);
+    const json dry = okJson({"bounces", "ingest", "--dry-run", (dir_ / "many.eml").string()});
+    EXPECT_EQ(dry["results"].size(), 100u);
+    EXPECT_EQ(dry["dropped"], 50);
+    const json report = ingest(notice);
+    EXPECT_EQ(report["recorded"], 100) << report.dump();
+    EXPECT_EQ(report["dropped"], 50);
+    EXPECT_EQ(okJson({"bounces", "list"}).size(), 100u);
+    const auto r = piped({"bounces", "ingest", "-"}, notice);  // seen before: duplicates, still cut
+    EXPECT_NE(r.out.find("50 results were dropped"), std::string::npos) << r.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, BounceTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -29,8 +30,9 @@ using Kind = storage::LedgerOutcome::Kind;
 
 [[maybe_unused]] auto* const kPostgres = ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
 
-// An abuse report (ARF) for `recipient` about campaign `campaign`, matched by X-Campaign-Id.
-std::string complaint(const std::string& recipient, int campaign) {
+// An abuse report (ARF) for `recipient` about campaign `campaign`, returning the message with
+// `messageId` (the ledger's, so that it proves itself: issue 13 item 5).
+std::string complaint(const std::string& recipient, int campaign, const std::string& messageId) {
     return "From: <staff@fbl.example.com>\r\n"
            "Date: Tue, 4 Jun 2024 12:00:00 +0000\r\n"
            "Subject: FW: Spring sale\r\n"
@@ -44,7 +46,8 @@ std::string complaint(const std::string& recipient, int campaign) {
            "Original-Rcpt-To: <" + recipient + ">\r\n\r\n"
            "--b1\r\nContent-Type: message/rfc822\r\n\r\n"
            "From: <news@example.org>\r\nTo: <" + recipient + ">\r\nSubject: Spring sale\r\n"
-           "X-Campaign-Id: " + std::to_string(campaign) + "\r\n\r\nBuy now.\r\n"
+           "Message-ID: <" + messageId + ">\r\nX-Campaign-Id: " + std::to_string(campaign) +
+           "\r\n\r\nBuy now.\r\n"
            "--b1--\r\n";
 }
 
@@ -89,7 +92,9 @@ protected:
         std::vector<storage::HandOver> handOver;
         std::vector<storage::LedgerOutcome> outcomes;
         for (std::size_t i = 0; i < batch.size(); ++i) {
-            handOver.push_back({batch[i].ledgerId, "<" + std::to_string(batch[i].ledgerId) + "@test>"});
+            // As the engine stores it: without the angle brackets.
+            messageIds_[batch[i].email] = std::to_string(batch[i].ledgerId) + "@test";
+            handOver.push_back({batch[i].ledgerId, messageIds_[batch[i].email]});
             if (i < failed)
                 outcomes.push_back({batch[i].ledgerId, Kind::Failed,
                                     "550 5.1.1 <" + batch[i].email + ">: User unknown", std::nullopt});
@@ -116,6 +121,7 @@ protected:
         return out;
     }
 
+    std::map<std::string, std::string> messageIds_;  // address -> Message-ID sentCampaign gave it
     TempDir dir_{"campaignd-suppression"};
     PrivateBus bus_{PrivateBus::Kind::Session};
     std::string database_;
@@ -142,7 +148,7 @@ TEST_P(SuppressionTest, UnsubscribesAreRecordedWithHowAndWhichCampaignAndCounted
     EXPECT_NE(shown.find("administrator, from campaign 1"), std::string::npos) << shown;
 
     // A complaint (an ARF report about campaign 1) unsubscribes as "complaint", attributed.
-    const json ingested = okJson({"bounces", "ingest", file("arf.eml", complaint("bob@example.org", 1))});
+    const json ingested = okJson({"bounces", "ingest", file("arf.eml", complaint("bob@example.org", 1, messageIds_.at("bob@example.org")))});
     ASSERT_EQ(ingested["results"].size(), 1u) << ingested.dump();
     EXPECT_EQ(ingested["recorded"], 1) << ingested.dump();
     const json bob = okJson({"recipients", "show", "bob@example.org"});
@@ -245,7 +251,7 @@ TEST_P(SuppressionTest, TheListGoesOutAndComesBackInAsAFile) {
 TEST_P(SuppressionTest, ForgettingLeavesNeitherAddressNorNameInAnyTable) {
     const std::string email = "quentin.forget@example.org", name = "Quentin Forgettable";
     sentCampaign({email, "other@example.org"}, 1, name);
-    okJson({"bounces", "ingest", file("arf.eml", complaint(email, 1))});
+    okJson({"bounces", "ingest", file("arf.eml", complaint(email, 1, messageIds_.at(email)))});
     ASSERT_EQ(okJson({"recipients", "show", email})["unsubscribe_source"], "complaint");
     const auto dumped = dumpEveryTable();
     ASSERT_TRUE(std::any_of(dumped.begin(), dumped.end(),

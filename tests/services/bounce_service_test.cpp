@@ -2,7 +2,9 @@
 // trust (VERP, then the ledger's Message-ID, then X-Campaign-Id / [CID:N], else no campaign),
 // one record per notice and address however often it comes, the actions (hard bounce
 // suppresses, soft ones only at the limit, a complaint unsubscribes, a delay does nothing, a
-// success notice resets the count, an auto-reply records nothing), dry runs writing nothing,
+// success notice resets the count, an auto-reply records nothing) taken only on notices that
+// prove themselves (a valid VERP token or a ledger Message-ID; anything else is recorded with no
+// effect unless ActOnUnmatched), at most kMaxResultsPerNotice results a notice, dry runs writing nothing,
 // non-mail input refused, the sender's 5xx at RCPT, and the formula-safe CSV report; reading a
 // notice from and writing the report to a caller's descriptor end when the job is cancelled.
 #include <fcntl.h>
@@ -78,6 +80,32 @@ protected:
         return s;
     }
     SubscriptionStatus statusOf(const std::string& email) { return recipients.get(email).status; }
+    // Puts recipient r in campaign c's ledger as handed over with messageId (without angles).
+    void sent(const Campaign& c, const Recipient& r, const std::string& messageId) {
+        ASSERT_TRUE(store->attachRecipient(c.id, r.id));
+        const auto claimed = store->claimBatch(c.id, "w", 1, now);
+        ASSERT_EQ(claimed.size(), 1u);
+        const storage::HandOver h{claimed[0].ledgerId, messageId};
+        ASSERT_EQ(store->markHandedOver("w", std::span(&h, 1)).size(), 1u);
+    }
+    // A VERP address for (c, r) whose token's last character is changed: what a forger writes.
+    std::string forgedVerp(Id c, Id r) {
+        std::string a = mail::verpAddress(verp(), c, r);
+        const auto at = a.find('@');
+        a[at - 1] = a[at - 1] == 'a' ? 'b' : 'a';
+        return a;
+    }
+    static std::string arf(const std::string& recipient, const std::string& messageId,
+                           const std::string& noticeId = "<arf-1@isp.example>") {
+        return "From: feedback@isp.example\nTo: abuse@campaign.example.org\nSubject: complaint\n"
+               "Message-ID: " + noticeId + "\nMIME-Version: 1.0\n"
+               "Content-Type: multipart/report; report-type=feedback-report; boundary=\"A\"\n\n"
+               "--A\nContent-Type: text/plain\n\nA complaint.\n\n"
+               "--A\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nUser-Agent: t/1\nVersion: 1\n"
+               "Original-Rcpt-To: " + recipient + "\n\n"
+               "--A\nContent-Type: message/rfc822\n\nFrom: news@campaign.example.org\nTo: " + recipient + "\n"
+               "Subject: News\nMessage-ID: " + messageId + "\n\nHi\n--A--\n";
+    }
 
     BounceService bounces{*store, *store, *store, *store, clock, settings()};
 };
@@ -111,12 +139,12 @@ TEST_F(BounceServiceTest, HardBounceMatchedByVerpSuppressesTheRecipient) {
 
 TEST_F(BounceServiceTest, TheSameNoticeTwiceRecordsOnceAndActsOnce) {
     const Campaign c = draft();
-    person("full@example.net");
+    const Recipient r = person("full@example.net");
     Dsn d;
     d.recipient = "full@example.net";
     d.status = "5.2.2";
     d.diagnostic = "smtp; 552 5.2.2 mailbox full";
-    d.campaignHeader = std::to_string(c.id);
+    d.envelope = mail::verpAddress(verp(), c.id, r.id);  // only a proven notice counts
     const std::string raw = render(d);
     EXPECT_EQ(bounces.process(raw, BounceSource::Imap, false).recorded, 1);
     const BounceReport again = bounces.process(raw, BounceSource::Ingest, false);
@@ -136,9 +164,11 @@ TEST_F(BounceServiceTest, TheSameNoticeTwiceRecordsOnceAndActsOnce) {
 }
 
 TEST_F(BounceServiceTest, ASuccessNoticeResetsTheSoftBounceCount) {
-    person("full@example.net");
+    const Campaign c = draft();
+    const Recipient r = person("full@example.net");
     Dsn d;
     d.recipient = "full@example.net";
+    d.envelope = mail::verpAddress(verp(), c.id, r.id);  // only a proven notice counts
     d.status = "4.2.2";
     d.action = "failed";
     d.diagnostic = "smtp; 452 4.2.2 mailbox full";
@@ -179,6 +209,9 @@ TEST_F(BounceServiceTest, MatchesByTheLedgersMessageIdThenByHeaderElseNoCampaign
     EXPECT_EQ(a.results.at(0).matchedBy, "message-id");
     EXPECT_EQ(a.results.at(0).campaignId, c.id);
     EXPECT_EQ(a.results.at(0).recipientId, r.id);
+    EXPECT_TRUE(a.results.at(0).acted) << "the ledger proves it";
+    EXPECT_EQ(a.results.at(0).effect, "bounced");
+    EXPECT_EQ(statusOf("ann@example.org"), SubscriptionStatus::Bounced);
 
     const Campaign other = draft("Other");
     Dsn byHeader;
@@ -221,17 +254,9 @@ TEST_F(BounceServiceTest, DelaysAreRecordedWithoutActionAndDryRunsRecordNothing)
 }
 
 TEST_F(BounceServiceTest, ComplaintUnsubscribesAndAutoReplyRecordsNothing) {
-    person("annoyed@example.com");
-    const std::string arf =
-        "From: feedback@isp.example\nTo: abuse@campaign.example.org\nSubject: complaint\n"
-        "Message-ID: <arf-1@isp.example>\nMIME-Version: 1.0\n"
-        "Content-Type: multipart/report; report-type=feedback-report; boundary=\"A\"\n\n"
-        "--A\nContent-Type: text/plain\n\nA complaint.\n\n"
-        "--A\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nUser-Agent: t/1\nVersion: 1\n"
-        "Original-Rcpt-To: annoyed@example.com\n\n"
-        "--A\nContent-Type: message/rfc822\n\nFrom: news@campaign.example.org\nTo: annoyed@example.com\n"
-        "Subject: News\nMessage-ID: <x@campaign.example.org>\n\nHi\n--A--\n";
-    const auto c = bounces.process(arf, BounceSource::Imap, false);
+    const Recipient r = person("annoyed@example.com");
+    sent(draft(), r, "x@campaign.example.org");  // the report returns a message campaignd sent
+    const auto c = bounces.process(arf("annoyed@example.com", "<x@campaign.example.org>"), BounceSource::Imap, false);
     EXPECT_TRUE(c.isComplaint);
     ASSERT_EQ(c.results.size(), 1u);
     EXPECT_EQ(c.results[0].action, "complaint");
@@ -246,6 +271,90 @@ TEST_F(BounceServiceTest, ComplaintUnsubscribesAndAutoReplyRecordsNothing) {
     EXPECT_TRUE(v.isAutoReply);
     EXPECT_TRUE(v.results.empty());
     EXPECT_EQ(bounces.list({}).size(), 1u) << "only the complaint";
+}
+
+TEST_F(BounceServiceTest, ADsnWithAForgedVerpTokenChangesNobodyAndIsRecordedUnmatched) {
+    const Campaign c = draft();
+    const Recipient r = person("victim@example.net");
+    Dsn d;
+    d.recipient = "victim@example.net";
+    d.envelope = forgedVerp(c.id, r.id);
+    d.campaignHeader = std::to_string(c.id);  // a claim anyone can write
+    const BounceReport report = bounces.process(render(d), BounceSource::Imap, false);
+    ASSERT_EQ(report.results.size(), 1u);
+    const BounceOutcome& o = report.results[0];
+    EXPECT_NE(o.matchedBy, "verp");
+    EXPECT_TRUE(o.recorded);
+    EXPECT_FALSE(o.proven);
+    EXPECT_FALSE(o.acted);
+    EXPECT_EQ(o.effect, "");
+    EXPECT_EQ(statusOf("victim@example.net"), SubscriptionStatus::Subscribed) << "a forged notice suppresses nobody";
+    const auto stored = bounces.list({});
+    ASSERT_EQ(stored.size(), 1u);
+    EXPECT_FALSE(stored[0].acted) << "listed as having had no effect";
+    EXPECT_EQ(stored[0].recipientEmail, "victim@example.net");
+    // Soft bounces are not counted either: three forged ones leave the count at 0.
+    d.status = "4.2.2";
+    d.diagnostic = "smtp; 452 4.2.2 mailbox full";
+    for (int i = 0; i < 3; ++i) {
+        d.noticeId = "<soft-forged" + std::to_string(i) + "@mx>";
+        bounces.process(render(d), BounceSource::Imap, false);
+    }
+    EXPECT_EQ(statusOf("victim@example.net"), SubscriptionStatus::Subscribed);
+    EXPECT_EQ(store->countSoftBounce(r.id, 100).softBounceCount, 1) << "only the test's own count";
+}
+
+TEST_F(BounceServiceTest, AComplaintWithNoMatchChangesNobody) {
+    person("liked-it@example.com");
+    const auto c = bounces.process(arf("liked-it@example.com", "<not-ours@elsewhere.example>"), BounceSource::Imap, false);
+    ASSERT_EQ(c.results.size(), 1u);
+    EXPECT_EQ(c.results[0].action, "complaint");
+    EXPECT_FALSE(c.results[0].acted);
+    EXPECT_TRUE(c.results[0].recorded);
+    EXPECT_EQ(statusOf("liked-it@example.com"), SubscriptionStatus::Subscribed);
+    ASSERT_EQ(bounces.list({}).size(), 1u);
+    EXPECT_FALSE(bounces.list({})[0].acted);
+}
+
+TEST_F(BounceServiceTest, ActOnUnmatchedActsOnUnprovenNoticesAsBefore) {
+    BounceSettings s = settings();
+    s.actOnUnmatched = true;
+    BounceService trusting{*store, *store, *store, *store, clock, s};
+    const Campaign c = draft();
+    const Recipient r = person("victim@example.net");
+    person("annoyed@example.com");
+    Dsn d;
+    d.recipient = "victim@example.net";
+    d.envelope = forgedVerp(c.id, r.id);
+    const auto b = trusting.process(render(d), BounceSource::Imap, false);
+    EXPECT_TRUE(b.results.at(0).acted);
+    EXPECT_FALSE(b.results.at(0).proven);
+    EXPECT_EQ(b.results.at(0).effect, "bounced");
+    EXPECT_EQ(statusOf("victim@example.net"), SubscriptionStatus::Bounced);
+    const auto a = trusting.process(arf("annoyed@example.com", "<not-ours@elsewhere.example>"), BounceSource::Imap, false);
+    EXPECT_EQ(a.results.at(0).effect, "unsubscribed");
+    EXPECT_EQ(statusOf("annoyed@example.com"), SubscriptionStatus::Unsubscribed);
+    for (const BounceRecord& rec : trusting.list({})) EXPECT_TRUE(rec.acted);
+}
+
+TEST_F(BounceServiceTest, ANoticeWithMoreResultsThanTheBoundIsCut) {
+    const std::size_t n = kMaxResultsPerNotice + 50;
+    std::string blocks;
+    for (std::size_t i = 0; i < n; ++i)
+        blocks += "Final-Recipient: rfc822; r" + std::to_string(i) + "@example.net\nAction: failed\nStatus: 5.1.1\n"
+                  "Diagnostic-Code: smtp; 550 5.1.1 User unknown\n\n";
+    const std::string raw =
+        "Return-Path: <>\nFrom: MAILER-DAEMON@mx.example.net\nSubject: Undelivered\nTo: bounces@campaign.example.org\n"
+        "Message-Id: <many@mx.example.net>\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+        "--B\nContent-Type: text/plain\n\nNot delivered.\n\n"
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n" +
+        blocks + "--B--\n";
+    const BounceReport report = bounces.process(raw, BounceSource::Ingest, false);
+    EXPECT_EQ(report.results.size(), kMaxResultsPerNotice);
+    EXPECT_EQ(report.dropped, static_cast<std::int64_t>(n - kMaxResultsPerNotice));
+    EXPECT_EQ(report.recorded, static_cast<std::int64_t>(kMaxResultsPerNotice));
+    EXPECT_EQ(bounces.list({}).size(), kMaxResultsPerNotice);
 }
 
 TEST_F(BounceServiceTest, RefusesInputThatIsNotAMailMessage) {
@@ -270,6 +379,7 @@ TEST_F(BounceServiceTest, ARejectionAtRcptIsClassifiedRecordedOnceAndActedOn) {
     EXPECT_EQ(o.reason, "userunknown");
     EXPECT_TRUE(o.hard);
     EXPECT_TRUE(o.recorded);
+    EXPECT_TRUE(o.acted) << "the ledger matched it";
     EXPECT_EQ(statusOf("nouser@example.net"), SubscriptionStatus::Bounced);
     EXPECT_TRUE(bounces.recordRejection(c.id, r.id, r.email, "5.1.1", "550 5.1.1 User unknown", "<m1@campaign.example.org>")
                     .duplicate);
@@ -310,7 +420,7 @@ TEST_F(BounceServiceTest, TheCsvReportHasTheOriginalsColumnsAndIsFormulaSafe) {
     ASSERT_GT(n, 0);
     csv.resize(static_cast<std::size_t>(n));
     EXPECT_EQ(csv.substr(0, csv.find("\r\n")),
-              "campaign,recipient_email,reason,processed_at,status,hard,action,diagnostic,remote_mta,message_id,source");
+              "campaign,recipient_email,reason,processed_at,status,hard,action,diagnostic,remote_mta,message_id,source,matched_by,acted");
     const std::string row = csv.substr(csv.find("\r\n") + 2);
     EXPECT_EQ(row.rfind(std::to_string(c.id) + ",x@example.net,userunknown,2023-11-14T22:13:20Z,5.1.1,true,failed,", 0), 0u)
         << row;

@@ -2,11 +2,13 @@
 // a notice recorded once however often it is processed, every field read back, the hard-bounce
 // and soft-bounce suppression rules as compare-and-set, a complaint unsubscribing, a suppressed
 // recipient skipped by claimBatch and never attached again, the Message-ID lookup in the
-// ledger, and the campaign summary's bounces by reason. (The PostgreSQL server is the binary's
+// ledger, and the campaign summary's bounces by reason; what matched a record and whether it
+// acted (schema 8), with the records of an older schema taken as having acted. (The PostgreSQL server is the binary's
 // global environment, registered in store_test.cpp.)
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "storage/migrations.h"
 #include "storage/sql_store.h"
 #include "storage/store.h"
 #include "support/postgres_environment.h"
@@ -110,6 +112,43 @@ TEST_P(BounceStoreTest, RecordsANoticeOncePerAddressAndReadsEveryFieldBack) {
     EXPECT_EQ(got.noticeKey, "mid:<dsn1@mx>");
     EXPECT_EQ(got.processedAt, kNow);
     EXPECT_FALSE(all.front().campaignId) << "unmatched bounces are stored with no campaign";
+}
+
+TEST_P(BounceStoreTest, WhatMatchedARecordAndWhetherItActedAreKept) {
+    BounceRecord proven = record("mid:<p@mx>", "a@example.net");
+    proven.matchedBy = "verp";
+    proven.acted = true;
+    BounceRecord unproven = record("mid:<u@mx>", "b@example.net");
+    unproven.matchedBy = "header";
+    unproven.acted = false;
+    ASSERT_TRUE(store_->insertBounce(proven));
+    ASSERT_TRUE(store_->insertBounce(unproven));
+    const auto all = store_->listBounces({});
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].matchedBy, "header");
+    EXPECT_FALSE(all[0].acted);
+    EXPECT_EQ(all[1].matchedBy, "verp");
+    EXPECT_TRUE(all[1].acted);
+}
+
+// A record written under schema 7 was acted on (the rule then): upgraded, it says so.
+TEST_P(BounceStoreTest, RecordsOfSchema7AreTakenAsHavingActed) {
+    store_.reset();
+    const std::string url = GetParam() == "sqlite" ? "sqlite:" + (dir_ / "old.sqlite").string()
+                                                   : PostgresEnvironment::server().createDatabase("bounces_old");
+    {
+        auto db = openSqlConnection(url);
+        ASSERT_EQ(migrate(*db, 7), 7);
+        db->exec("INSERT INTO bounce_records (recipient_email, status_code, reason, processed_at, notice_key)"
+                 " VALUES ('old@example.net', '5.1.1', 'userunknown', $1, 'mid:<old@mx>')",
+                 {kNow});
+    }
+    store_ = openStore(url);
+    EXPECT_EQ(store_->schemaVersion(), kLatestSchemaVersion);
+    const auto all = store_->listBounces({});
+    ASSERT_EQ(all.size(), 1u);
+    EXPECT_TRUE(all[0].acted);
+    EXPECT_EQ(all[0].matchedBy, "");
 }
 
 TEST_P(BounceStoreTest, ListFiltersByCampaignAndReason) {
