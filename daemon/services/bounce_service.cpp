@@ -1,8 +1,6 @@
 // bounce_service.cpp: see bounce_service.h.
 #include "services/bounce_service.h"
 
-#include <cctype>
-
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -373,7 +371,7 @@ bool BounceService::isRejection(bool failed, int smtpCode, std::string_view enha
 }
 
 BounceOutcome BounceService::recordRejection(Id campaign, std::optional<Id> recipient, std::string_view email,
-                                             std::string_view enhancedStatus, std::string_view replyText,
+                                             int smtpCode, std::string_view enhancedStatus, std::string_view replyText,
                                              std::string_view messageId) {
     BounceOutcome out;
     out.recipient = std::string(email);
@@ -384,9 +382,7 @@ BounceOutcome BounceService::recordRejection(Id campaign, std::optional<Id> reci
     outcome.status = enhancedStatus;
     outcome.diagnostic = replyText;
     outcome.command = bounce::smtpCommandIn(replyText);
-    if (replyText.size() >= 3 && replyText[0] >= '2' && replyText[0] <= '5' && std::isdigit(static_cast<unsigned char>(replyText[1])) &&
-        std::isdigit(static_cast<unsigned char>(replyText[2])))
-        outcome.smtpCode = (replyText[0] - '0') * 100 + (replyText[1] - '0') * 10 + (replyText[2] - '0');
+    outcome.smtpCode = smtpCode;
     const bounce::Reason reason = bounce::classify(outcome);
     out.reason = std::string(bounce::toString(reason));
     const bool temporary = enhancedStatus.starts_with("4") || replyText.starts_with("4");

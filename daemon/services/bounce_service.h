@@ -140,8 +140,9 @@ public:
 
     // The sender's 5xx at RCPT (or after DATA) for one ledger row: classified like a notice's
     // result, recorded with source smtp (once per Message-ID and address) and acted on.
+    // `smtpCode`: the reply's code as the sender read it (0 if none).
     BounceOutcome recordRejection(Id campaign, std::optional<Id> recipient, std::string_view email,
-                                  std::string_view enhancedStatus, std::string_view replyText,
+                                  int smtpCode, std::string_view enhancedStatus, std::string_view replyText,
                                   std::string_view messageId);
 
     // Which sending outcomes are rejections for recordRejection (issue 5 item 4): a recipient

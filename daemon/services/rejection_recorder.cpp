@@ -30,7 +30,7 @@ std::optional<BounceOutcome> RejectionRecorder::record(const SendingFailure& fai
     if (!BounceService::isRejection(true, failure.smtpCode, failure.enhancedStatus)) return std::nullopt;
     try {
         std::lock_guard lock(mutex_);
-        return bounces_.recordRejection(failure.campaignId, failure.recipientId, failure.recipient,
+        return bounces_.recordRejection(failure.campaignId, failure.recipientId, failure.recipient, failure.smtpCode,
                                         statusOf(failure), failure.reply, failure.messageId);
     } catch (const std::exception& e) {
         log::error(std::string("a rejection at sending could not be recorded as a bounce: ") + e.what(),

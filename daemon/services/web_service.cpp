@@ -55,13 +55,17 @@ WebService::WebService(storage::CampaignStore& campaigns, storage::RecipientStor
       settings_(std::move(settings)),
       secret_(std::move(secret)) {}
 
-bool WebService::verifies(std::string_view token) const {
-    return !token.empty() && token.size() <= kMaxToken && mail::parsePublicToken(secret_(), token).has_value();
+// The campaign and recipient a token names, if its HMAC verifies.
+std::optional<mail::VerpAddress> WebService::named(std::string_view token) const {
+    if (token.empty() || token.size() > kMaxToken) return std::nullopt;
+    return mail::parsePublicToken(secret_(), token);
 }
 
+bool WebService::verifies(std::string_view token) const { return named(token).has_value(); }
+
 WebService::Found WebService::find(std::string_view token) {
-    if (!verifies(token)) notFound();
-    const auto named = mail::parsePublicToken(secret_(), token);
+    const auto named = this->named(token);
+    if (!named) notFound();
     auto campaign = campaigns_.findCampaign(named->campaignId);
     if (!campaign) notFound();
     auto recipient = recipients_.findRecipientById(named->recipientId);

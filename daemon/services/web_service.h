@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -69,6 +70,7 @@ private:
         Campaign campaign;
         Recipient recipient;
     };
+    std::optional<mail::VerpAddress> named(std::string_view token) const;
     Found find(std::string_view token);
     TokenDescription describe(const Found& f);
     bool recordUnsubscribe(const Recipient& recipient, Id campaignId, UnsubscribeSource source);

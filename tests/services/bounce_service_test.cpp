@@ -374,21 +374,21 @@ TEST_F(BounceServiceTest, RefusesInputThatIsNotAMailMessage) {
 TEST_F(BounceServiceTest, ARejectionAtRcptIsClassifiedRecordedOnceAndActedOn) {
     const Campaign c = draft();
     const Recipient r = person("nouser@example.net");
-    const auto o = bounces.recordRejection(c.id, r.id, r.email, "5.1.1", "550 5.1.1 <nouser@example.net>: User unknown",
+    const auto o = bounces.recordRejection(c.id, r.id, r.email, 550, "5.1.1", "550 5.1.1 <nouser@example.net>: User unknown",
                                            "<m1@campaign.example.org>");
     EXPECT_EQ(o.reason, "userunknown");
     EXPECT_TRUE(o.hard);
     EXPECT_TRUE(o.recorded);
     EXPECT_TRUE(o.acted) << "the ledger matched it";
     EXPECT_EQ(statusOf("nouser@example.net"), SubscriptionStatus::Bounced);
-    EXPECT_TRUE(bounces.recordRejection(c.id, r.id, r.email, "5.1.1", "550 5.1.1 User unknown", "<m1@campaign.example.org>")
+    EXPECT_TRUE(bounces.recordRejection(c.id, r.id, r.email, 550, "5.1.1", "550 5.1.1 User unknown", "<m1@campaign.example.org>")
                     .duplicate);
     const auto list = bounces.list({});
     ASSERT_EQ(list.size(), 1u);
     EXPECT_EQ(list[0].source, "smtp");
     // A 4xx is a delay, never a suppression.
     const Recipient s = person("busy@example.net");
-    const auto d = bounces.recordRejection(c.id, s.id, s.email, "4.7.1", "450 4.7.1 try later", "<m2@campaign.example.org>");
+    const auto d = bounces.recordRejection(c.id, s.id, s.email, 450, "4.7.1", "450 4.7.1 try later", "<m2@campaign.example.org>");
     EXPECT_EQ(d.action, "delayed");
     EXPECT_FALSE(d.hard);
     EXPECT_EQ(statusOf("busy@example.net"), SubscriptionStatus::Subscribed);
