@@ -4,7 +4,8 @@
 //
 // Exit status: 0 after a clean stop, 1 when start-up fails, 2 for bad usage, 78 (EX_CONFIG)
 // for a bad config, 75 (EX_TEMPFAIL) when another campaignd owns the bus name; the unit marks
-// the last two as not worth restarting for. --check-config: 0, or 78 with every problem found.
+// the last two as not worth restarting for. --check-config: 0, or 78 with every problem found
+// (with --connect, a transport that cannot send now is one).
 #include <CLI/CLI.hpp>
 #include <csignal>
 
@@ -27,6 +28,11 @@ int main(int argc, char** argv) {
                  "Check the config (every section and key, every plugin's settings and files, the "
                  "database reachable) without starting: prints each problem as FILE:LINE and exits "
                  "78, or prints what it checked and exits 0. Changes nothing.");
+    app.add_flag("--connect", options.connect,
+                 "With --check-config: also reach each transport as a session would (its SMTP "
+                 "server connected to, TLS, the login; a Maildir writable), sending nothing. "
+                 "Checks as the user it runs as.")
+        ->needs("--check-config");
     app.set_version_flag("--version", CAMPAIGND_VERSION);
     try {
         app.parse(argc, argv);

@@ -2,6 +2,7 @@
 #include "app/check_config.h"
 
 #include <cstdio>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,48 @@ std::string joined(const std::vector<std::string>& names) {
     std::string out;
     for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
     return out.empty() ? "none" : out;
+}
+
+// --connect: every transport probed at once (each may wait for its own time-outs), reported in
+// the config's order. Lines for stdout are returned; problems are added to `problems`.
+std::vector<std::string> probeTransports(const config::Config& config, const plugins::PluginHost& host,
+                                         std::vector<std::string>& problems) {
+    struct Probe {
+        std::string name;
+        const config::TransportConfig* transport;
+        std::future<plugins::TransportProbe> result;
+    };
+    std::vector<Probe> probes;
+    for (const auto& [name, transport] : config.transports) {
+        const auto handle = host.transport(transport.plugin);
+        if (!handle) continue;  // checkTransports said so
+        probes.push_back({name, &transport, std::async(std::launch::async, [handle, name, &transport] {
+                              return handle->probe(name, transport.settings);
+                          })});
+    }
+    std::vector<std::string> reached;
+    for (auto& p : probes) {
+        const plugins::TransportProbe probe = p.result.get();
+        const std::string section = "[Transport " + p.name + "]";
+        switch (probe.verdict) {
+        case plugins::TransportProbe::Verdict::Reached:
+            reached.push_back("transport " + p.name + ": " + (probe.message.empty() ? "reached" : probe.message));
+            break;
+        case plugins::TransportProbe::Verdict::Unsupported:
+            log::warning(section + ": plugin " + p.transport->plugin +
+                         " cannot be asked whether it reaches its server (built against an ABI older than 1.5)");
+            break;
+        case plugins::TransportProbe::Verdict::Failed:
+            problems.push_back(std::string(probe.badSetting ? "bad configuration: " : "cannot send now: ") +
+                               (p.transport->pluginAt.empty()
+                                    ? p.transport->file + ":" + std::to_string(p.transport->line)
+                                    : p.transport->pluginAt) +
+                               ": " + section + " (plugin " + p.transport->plugin +
+                               ", " + std::string(plugins::toString(probe.status)) + "): " + probe.message);
+            break;
+        }
+    }
+    return reached;
 }
 
 }  // namespace
@@ -58,6 +101,7 @@ int checkConfig(const Options& options) {
 
     ChosenPlugins chosen;
     std::vector<std::string> pluginNames;
+    std::vector<std::string> reached;
     try {
         const auto host = loadPlugins(config);
         if (const auto problem = checkTransports(config, *host)) note(problem);
@@ -68,6 +112,7 @@ int checkConfig(const Options& options) {
             if (p.state == plugins::PluginState::Running) pluginNames.push_back(p.name);
             else log::warning("plugin " + p.path.string() + " will not run: " + p.error);
         }
+        if (options.connect && problems.empty()) reached = probeTransports(config, *host, problems);
     } catch (const std::exception& e) {
         problems.push_back(std::string("cannot load the plugins: ") + e.what());
     }
@@ -84,6 +129,7 @@ int checkConfig(const Options& options) {
     std::printf("plugins: %s\n", joined(pluginNames).c_str());
     std::printf("transports: %s\n", joined(transports).c_str());
     std::printf("DKIM keys: %zu section(s)\n", dkimDomains);
+    for (const auto& line : reached) std::printf("%s\n", line.c_str());
     std::printf("the configuration is valid\n");
     return 0;
 }

@@ -3,7 +3,8 @@
 // plugin's section and keys as the plugin reads them (password files' permissions included),
 // the plugins chosen for each capability, and the database (reachable, a campaignd schema this
 // binary understands; not migrated, no file created: storage/database_probe.h). No bus, no
-// state directory, no connection to a mail server. Each problem is one line on stderr
+// state directory, no connection to a mail server, unless --connect asks for one: then each
+// transport is reached as a session would (ABI 1.5 probe), sending nothing. Each problem is one line on stderr
 // ("bad configuration: FILE:LINE: ..."), as start-up would log it; a summary of what was checked
 // goes to stdout when there is none.
 #pragma once

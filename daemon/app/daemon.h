@@ -60,6 +60,7 @@ private:
 struct Options {
     std::string configPath;  // --config; empty: the default
     bool user = false;       // --user: the session bus and per-user paths
+    bool connect = false;    // --check-config --connect: each transport's server reached too
 };
 
 // Loads the config, checks that no other campaignd owns the bus name, builds the daemon and

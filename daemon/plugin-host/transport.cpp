@@ -4,6 +4,7 @@
 // gave no result for, as NotHandedOver only when a plugin that kept the rules said it failed.
 #include "plugin-host/transport.h"
 
+#include <array>
 #include <algorithm>
 #include <exception>
 #include <optional>
@@ -182,6 +183,41 @@ SettingsCheck TransportHandle::validate(const std::string& transportName,
                              return table->validate(plugin_->instance(), section.c_str(), keys, values, count, badKey,
                                                     err);
                          });
+}
+
+TransportProbe TransportHandle::probe(const std::string& transportName,
+                                     const std::map<std::string, std::string>& settings) const {
+    const campaignd_transport* table = plugin_->transportTable();
+    TransportProbe out;
+    if (table == nullptr || table->probe == nullptr) return out;
+    out.verdict = TransportProbe::Verdict::Failed;
+    const std::string who;  // the caller names the transport and the plugin
+    CStrings name;
+    std::optional<CSettings> args;
+    try {
+        name.add(transportName, "the transport name");
+        args.emplace(settings);
+    } catch (const InputRefused& e) {
+        out.badSetting = true;
+        out.message = e.what();
+        return out;
+    }
+    std::array<char, kErrorBufferBytes> found{};
+    campaignd_error foundBuffer{found.data(), found.size()};
+    const PluginCallResult r = callPlugin(who, "probe", [&](campaignd_error* err) {
+        return table->probe(plugin_->instance(), transportName.c_str(), args->keys(), args->values(), args->size(),
+                            &foundBuffer, err);
+    });
+    if (r.ok()) {
+        found.back() = '\0';
+        out.verdict = TransportProbe::Verdict::Reached;
+        out.message = copyBounded(found.data(), found.size() - 1);
+        return out;
+    }
+    out.status = r.threw ? TransportStatus::Failed : transportStatusOf(r.status);
+    out.badSetting = !r.threw && r.status == CAMPAIGND_ERR_INVALID_ARGUMENT;
+    out.message = r.failure();
+    return out;
 }
 
 const std::string& TransportSession::pluginName() const { return plugin_->name(); }

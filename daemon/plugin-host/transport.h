@@ -2,7 +2,7 @@
 // opens sessions with checked settings; a TransportSession hands over batches and accounts for
 // every message exactly once, whatever the plugin reports, trusting a plugin's "not handed
 // over" only when it kept the rules; validate() asks the plugin about settings before any
-// session (ABI 1.4). Refuses: settings that are no C string, and envelope fields with control
+// session (ABI 1.4); probe() asks whether a transport could send now (ABI 1.5). Refuses: settings that are no C string, and envelope fields with control
 // characters (they become SMTP commands and headers).
 #pragma once
 
@@ -122,6 +122,19 @@ private:
     bool broken_ = false;
 };
 
+// What TransportHandle::probe found.
+struct TransportProbe {
+    enum class Verdict {
+        Reached,      // the transport could send now; message: what the plugin says it reached
+        Unsupported,  // the plugin has no probe (built against an older minor): nothing was tried
+        Failed,       // status and message say what open() or send() would have met
+    };
+    Verdict verdict = Verdict::Unsupported;
+    TransportStatus status = TransportStatus::Failed;  // Failed only: AUTH, TLS, CONNECTION or Failed
+    bool badSetting = false;  // Failed only: the plugin found a setting wrong (INVALID_ARGUMENT)
+    std::string message;      // the plugin's words, bounded and sanitised (no transport prefix)
+};
+
 // A running transport plugin. Cheap to copy; valid until PluginHost::stop() or the host's
 // destruction, like the RunningPlugin it refers to.
 class TransportHandle {
@@ -138,6 +151,11 @@ public:
     // Asks the plugin whether the settings of "[Transport transportName]" are good, without
     // opening anything (ABI 1.4 validate; Unchecked for a plugin without it). Thread-safe.
     SettingsCheck validate(const std::string& transportName, const std::map<std::string, std::string>& settings) const;
+
+    // Asks the plugin whether "[Transport transportName]" could send now (ABI 1.5 probe): its
+    // server reached, TLS and the login as a session would, nothing handed over. Blocks for the
+    // plugin's time-outs. Thread-safe. Throws only std::bad_alloc.
+    TransportProbe probe(const std::string& transportName, const std::map<std::string, std::string>& settings) const;
 
 private:
     friend class PluginHost;

@@ -1,4 +1,4 @@
-// maildir.cpp: the "maildir" transport plugin (ABI 1.4). Each message is delivered as a local
+// maildir.cpp: the "maildir" transport plugin (ABI 1.5). Each message is delivered as a local
 // delivery agent would (the Maildir spec, cr.yp.to/proto/maildir.html): written with
 // Return-Path and Delivered-To prepended to tmp/<unique> (O_EXCL), fsync'd, moved into new/
 // without replacing anything, and new/ fsync'd; only then is it reported SENT.
@@ -7,12 +7,14 @@
 // I/O failure stops the batch with CAMPAIGND_ERR_FAILED and leaves the failed message (and the
 // rest) unreported, i.e. not handed over, with nothing of it left in tmp/.
 // Refuses: relative paths; settings it does not know how to read (Fsync= other than yes/no).
-// validate() checks a section's settings with open()'s own parser and creates nothing.
+// validate() checks a section's settings with open()'s own parser and creates nothing; probe() asks
+// whether open() could write there now, creating nothing either.
 #include <campaignd/plugin.h>
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -352,6 +354,61 @@ campaignd_status maildirValidate(void* instance, const char* section, const char
     }
 }
 
+// ABI 1.5: whether open() could deliver now, creating nothing: the Maildir (or, when it does
+// not exist yet, the nearest directory above it that open() would create it in) is a directory
+// this process may write into, on a file system mounted read-write. Asked as the user running
+// the check, which may not be the daemon's.
+campaignd_status maildirProbe(void* instance, const char* transportName, const char* const* keys,
+                              const char* const* values, size_t count, campaignd_error* found,
+                              campaignd_error* err) noexcept {
+    (void)instance;
+    try {
+        Session s;
+        const std::string where = "maildir [Transport " + std::string(transportName != nullptr ? transportName : "") + "]: ";
+        std::string error;
+        size_t at = count;
+        if (!parseSettings(keys, values, count, s, error, at)) {
+            campaignd_error_set(err, (where + error).c_str());
+            return CAMPAIGND_ERR_INVALID_ARGUMENT;
+        }
+        // The Maildir, or the nearest directory above it that open() would make it in.
+        std::string existing = s.path;
+        struct stat st {};
+        while (::stat(existing.c_str(), &st) != 0) {
+            if (errno != ENOENT && errno != ENOTDIR) {
+                campaignd_error_set(err, (where + "cannot reach " + existing + ": " + errnoText(errno)).c_str());
+                return CAMPAIGND_ERR_FAILED;
+            }
+            const std::size_t slash = existing.rfind('/');
+            existing = slash == 0 ? "/" : existing.substr(0, slash);
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            campaignd_error_set(err, (where + existing + " is not a directory").c_str());
+            return CAMPAIGND_ERR_FAILED;
+        }
+        const bool isMaildir = existing == s.path;
+        // Where open() writes first: tmp/ of a complete Maildir, else the directory it makes in.
+        std::string target = existing;
+        if (isMaildir && ::stat((s.path + "/tmp").c_str(), &st) == 0 && S_ISDIR(st.st_mode)) target = s.path + "/tmp";
+        struct statvfs fs {};
+        if (::statvfs(target.c_str(), &fs) == 0 && (fs.f_flag & ST_RDONLY) != 0) {
+            campaignd_error_set(err, (where + target + " is on a read-only file system").c_str());
+            return CAMPAIGND_ERR_FAILED;
+        }
+        if (::faccessat(AT_FDCWD, target.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
+            campaignd_error_set(err, (where + "cannot write into " + target + ": " + errnoText(errno)).c_str());
+            return CAMPAIGND_ERR_FAILED;
+        }
+        campaignd_error_set(found, (isMaildir ? s.path + " can be written into"
+                                              : s.path + " does not exist yet; it can be made in " + existing)
+                                       .c_str());
+        return CAMPAIGND_OK;
+    } catch (...) {
+        campaignd_error_set(err, "maildir: out of memory");
+        return CAMPAIGND_ERR_FAILED;
+    }
+}
+
 campaignd_status maildirStart(const campaignd_host* host, void** instance, campaignd_error* err) noexcept {
     (void)host;
     (void)err;
@@ -362,7 +419,7 @@ campaignd_status maildirStart(const campaignd_host* host, void** instance, campa
 void maildirStop(void* instance) noexcept { (void)instance; }
 
 const campaignd_transport kTransport = {sizeof(campaignd_transport), maildirOpen, maildirSend, maildirClose,
-                                       maildirValidate};
+                                       maildirValidate, maildirProbe};
 
 const campaignd_plugin_descriptor kDescriptor = {
     CAMPAIGND_PLUGIN_ABI_MAJOR,

@@ -1,7 +1,8 @@
-// smtp.cpp: the "smtp" transport plugin (ABI 1.4): the ABI's side of the ESMTP client in
+// smtp.cpp: the "smtp" transport plugin (ABI 1.5): the ABI's side of the ESMTP client in
 // smtp_client.h (Boost.Asio, PIPELINING, STARTTLS or smtps, AUTH). One session is one Client,
 // i.e. one SMTP connection that carries many messages; validate() checks a section's settings
-// with open()'s own parser (smtp_settings.h), connecting to nothing.
+// with open()'s own parser (smtp_settings.h), connecting to nothing; probe() connects, logs in
+// and quits, for campaignd --check-config --connect.
 // Promises: every message gets SENT/DEFERRED/FAILED from the server's own reply (code, RFC 3463
 // status, text), or UNKNOWN when the connection was lost after its final "." went out, or no
 // result at all when it was not handed over (then send() fails with CONNECTION, AUTH or TLS);
@@ -139,6 +140,35 @@ campaignd_status smtpValidate(void* instance, const char* section, const char* c
     }
 }
 
+// ABI 1.5: a session that connects, logs in and quits at once (Client::probe).
+campaignd_status smtpProbe(void* instance, const char* transportName, const char* const* keys,
+                           const char* const* values, std::size_t count, campaignd_error* found,
+                           campaignd_error* err) noexcept {
+    void* opened = nullptr;
+    const campaignd_status status = smtpOpen(instance, transportName, keys, values, count, &opened, err);
+    if (status != CAMPAIGND_OK) return status;
+    std::unique_ptr<Session> s(static_cast<Session*>(opened));
+    try {
+        std::string what;
+        const SendStatus probed = s->client->probe(what);
+        switch (probed.failure) {
+        case Failure::None: campaignd_error_set(found, scrubbed(*s, what).c_str()); return CAMPAIGND_OK;
+        case Failure::Connection: campaignd_error_set(err, scrubbed(*s, probed.message).c_str()); return CAMPAIGND_ERR_CONNECTION;
+        case Failure::Tls: campaignd_error_set(err, scrubbed(*s, probed.message).c_str()); return CAMPAIGND_ERR_TLS;
+        case Failure::Auth: campaignd_error_set(err, scrubbed(*s, probed.message).c_str()); return CAMPAIGND_ERR_AUTH;
+        case Failure::Failed: break;
+        }
+        campaignd_error_set(err, scrubbed(*s, probed.message).c_str());
+        return CAMPAIGND_ERR_FAILED;
+    } catch (const std::exception& e) {
+        campaignd_error_set(err, (std::string("smtp: ") + e.what()).c_str());
+        return CAMPAIGND_ERR_FAILED;
+    } catch (...) {
+        campaignd_error_set(err, "smtp: out of memory");
+        return CAMPAIGND_ERR_FAILED;
+    }
+}
+
 campaignd_status smtpStart(const campaignd_host* host, void** instance, campaignd_error* err) noexcept {
     (void)host;
     (void)err;
@@ -148,7 +178,8 @@ campaignd_status smtpStart(const campaignd_host* host, void** instance, campaign
 
 void smtpStop(void* instance) noexcept { (void)instance; }
 
-const campaignd_transport kTransport = {sizeof(campaignd_transport), smtpOpen, smtpSend, smtpClose, smtpValidate};
+const campaignd_transport kTransport = {sizeof(campaignd_transport), smtpOpen, smtpSend, smtpClose, smtpValidate,
+                                       smtpProbe};
 
 const campaignd_plugin_descriptor kDescriptor = {
     CAMPAIGND_PLUGIN_ABI_MAJOR,

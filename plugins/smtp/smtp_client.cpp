@@ -121,6 +121,7 @@ struct Client::Impl {
     char in[16384];
     std::string text;  // a result's text, reused
     std::string ioWhat;  // what went wrong with the last I/O, for messages
+    std::string greetingText;  // the server's 220 line, for probe()
 
     std::string serverName() const {
         return (settings.implicitTls ? "smtps://" : "smtp://") + settings.host + ":" + std::to_string(settings.port);
@@ -401,6 +402,7 @@ struct Client::Impl {
         if (greeting->code != 220)
             return fail(greeting->code >= 500 ? Failure::Failed : Failure::Connection,
                         serverName() + " refuses the session: " + said(*greeting));
+        greetingText = said(*greeting).substr(0, 120);
         if (auto failed = hello()) return failed;
         if (auto failed = startTls()) return failed;
         if (auto failed = authenticate()) return failed;
@@ -420,6 +422,17 @@ struct Client::Impl {
         const std::chrono::seconds t = std::min(settings.timeouts.greeting, std::chrono::seconds(10));
         if (write("QUIT\r\n", t)) (void)read(t);
         drop();
+    }
+
+    SendStatus probe(std::string& found) {
+        if (auto failed = connect()) return *failed;
+        found = serverName();
+        if (!greetingText.empty()) found += " (" + greetingText + ")";
+        found += tls ? (settings.implicitTls ? ": TLS" : ": STARTTLS") : ": no TLS";
+        found += settings.username.empty() ? ", no login" : ", logged in as " + settings.username;
+        if (ext.pipelining) found += ", PIPELINING";
+        quit();
+        return {};
     }
 
     // ---- Messages ----------------------------------------------------------------------
@@ -577,6 +590,8 @@ Client::~Client() = default;
 SendStatus Client::send(const Message* messages, std::size_t count, const std::function<void(const Result&)>& onResult) {
     return impl_->send(messages, count, onResult);
 }
+
+SendStatus Client::probe(std::string& found) { return impl_->probe(found); }
 
 std::string Client::serverName() const { return impl_->serverName(); }
 

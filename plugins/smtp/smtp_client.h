@@ -63,6 +63,11 @@ public:
     // or the session failed.
     SendStatus send(const Message* messages, std::size_t count, const std::function<void(const Result&)>& onResult);
 
+    // Connects, greets, (TLS, logs in) as send() would, hands no message over, and quits:
+    // whether this session could send now. On success `found` says what it reached
+    // ("smtp://relay:587 (Postfix ...): STARTTLS, logged in as news"); never the password.
+    SendStatus probe(std::string& found);
+
     // "smtp://HOST:PORT" or "smtps://HOST:PORT", for messages.
     std::string serverName() const;
 

@@ -1,7 +1,8 @@
 // startup_test.cpp: how campaignd starts and refuses to start: a bad config stops it with one
 // line naming the file, line and key and exit status 78 (which the unit does not restart
 // for); a database it cannot open stops it with a clear line; `campaignd --check-config` finds
-// every one of those problems the same way, without starting or changing anything; and the
+// every one of those problems the same way, without starting or changing anything (with
+// --connect, also a transport that cannot reach its server or log in now); and the
 // shipped systemd units pass `systemd-analyze verify`.
 #include <gtest/gtest.h>
 
@@ -15,6 +16,8 @@
 #include <vector>
 
 #include "daemon_fixture.h"
+#include "support/network.h"
+#include "support/postfix_server.h"
 
 namespace campaignd::test {
 namespace fs = std::filesystem;
@@ -550,4 +553,105 @@ TEST(Startup, ADkimKeyThatCannotBeLoadedStopsStartUpNamingItsLine) {
 }
 
 }  // namespace
+
+// ---- campaignd --check-config --connect ----------------------------------------------------
+
+namespace {
+
+RunResult checkAndConnect(const TempDir& dir) {
+    return run({campaigndBinary(), "--user", "--check-config", "--connect", "--config",
+                (dir / "campaignd.conf").string()},
+               withoutABus(dir));
+}
+
+// A [Transport relay] from line 5 on (Plugin= on line 6), logging in to `server` as campaignd with `password`.
+void relayConfig(const TempDir& dir, const PostfixServer& server, const std::string& password) {
+    writeFile(dir / "password", password + "\n");
+    ::chmod((dir / "password").c_str(), 0600);
+    writeFile(dir / "campaignd.conf",
+              withPlugins(dir, {{SMTP_PLUGIN, "smtp.so"}},
+                          "[Transport relay]\nPlugin=smtp\nURL=" + server.url() + "\nCAFile=" + server.caFile().string() +
+                              "\nUsername=campaignd\nPasswordFile=" + (dir / "password").string() + "\n"));
+}
+
+}  // namespace
+
+TEST(CheckConfigConnect, ARelayThatTakesTheLoginIsSaidReachedAndNothingIsSent) {
+    if (!PostfixServer::available()) GTEST_SKIP() << "postfix, dovecot or openssl missing, or not root";
+    TempDir dir("campaignd-connect");
+    PostfixServer server(relayProfile({{"campaignd", "the-right-one"}}));
+    relayConfig(dir, server, "the-right-one");
+    const auto r = checkAndConnect(dir);
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.out.find("transport relay: " + server.url() + " (220 "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(": STARTTLS, logged in as campaignd"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("the configuration is valid"), std::string::npos) << r.out;
+    EXPECT_TRUE(server.delivered().empty());
+}
+
+TEST(CheckConfigConnect, RefusedCredentialsAreAProblemAndThePasswordIsNotShown) {
+    if (!PostfixServer::available()) GTEST_SKIP() << "postfix, dovecot or openssl missing, or not root";
+    TempDir dir("campaignd-connect");
+    PostfixServer server(relayProfile({{"campaignd", "the-right-one"}}));
+    relayConfig(dir, server, "not-the-right-one");
+    EXPECT_EQ(checkConfig(dir).exitCode, 0) << "without --connect nothing is reached";
+    const auto r = checkAndConnect(dir);
+    EXPECT_EQ(r.exitCode, 78);
+    EXPECT_NE(r.err.find("cannot send now: " + at(dir, 6) + "[Transport relay] (plugin smtp, auth): " + server.url() +
+                         " refused the login of Username=campaignd: 535"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find("not-the-right-one"), std::string::npos) << "the password leaked";
+    EXPECT_EQ(r.out, "");
+}
+
+TEST(CheckConfigConnect, AServerThatDoesNotAnswerIsAProblemOnlyWhenAskedToConnect) {
+    TempDir dir("campaignd-connect");
+    const Endpoint nobody = freeLoopbackEndpoint();  // nothing listens there
+    writeFile(dir / "campaignd.conf", withPlugins(dir, {{SMTP_PLUGIN, "smtp.so"}},
+                                                  "[Transport relay]\nPlugin=smtp\nURL=smtp://" + nobody.hostPort() + "\n"));
+    EXPECT_EQ(checkConfig(dir).exitCode, 0);
+    const auto r = checkAndConnect(dir);
+    EXPECT_EQ(r.exitCode, 78);
+    EXPECT_NE(r.err.find("cannot send now: " + at(dir, 6) + "[Transport relay] (plugin smtp, connection): smtp://" +
+                         nobody.hostPort() + ": cannot connect"),
+              std::string::npos)
+        << r.err;
+}
+
+TEST(CheckConfigConnect, AMaildirIsReachedOrNotAndNothingIsCreated) {
+    TempDir dir("campaignd-connect");
+    writeFile(dir / "blocked", "a file, not a directory");
+    const std::string transports = "[Transport fresh]\nPlugin=maildir\nPath=" + (dir / "fresh/outbox").string() +
+                                   "\n\n[Transport made]\nPlugin=maildir\nPath=" + (dir / "made").string() + "\n";
+    fs::create_directories(dir / "made/tmp");
+    writeFile(dir / "campaignd.conf", withPlugins(dir, {{MAILDIR_PLUGIN, "maildir.so"}}, transports));
+    const auto good = checkAndConnect(dir);
+    EXPECT_EQ(good.exitCode, 0) << good.err;
+    EXPECT_NE(good.out.find("transport fresh: " + (dir / "fresh/outbox").string() + " does not exist yet; it can be made in " +
+                            dir.path().string()),
+              std::string::npos)
+        << good.out;
+    EXPECT_NE(good.out.find("transport made: " + (dir / "made").string() + " can be written into"), std::string::npos)
+        << good.out;
+    EXPECT_FALSE(fs::exists(dir / "fresh"));
+
+    writeFile(dir / "campaignd.conf",
+              withPlugins(dir, {}, transports + "\n[Transport blocked]\nPlugin=maildir\nPath=" +
+                                       (dir / "blocked/outbox").string() + "\n"));
+    const auto bad = checkAndConnect(dir);
+    EXPECT_EQ(bad.exitCode, 78);
+    EXPECT_NE(bad.err.find("cannot send now: " + at(dir, 14) + "[Transport blocked] (plugin maildir, failed): maildir "
+                           "[Transport blocked]: " + (dir / "blocked").string() + " is not a directory"),
+              std::string::npos)
+        << bad.err;
+    EXPECT_EQ(errorLines(bad.err), 1) << bad.err;
+}
+
+TEST(CheckConfigConnect, ConnectAloneIsBadUsage) {
+    const auto r = run({campaigndBinary(), "--user", "--connect"});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_NE(r.err.find("--check-config"), std::string::npos) << r.err;
+}
+
 }  // namespace campaignd::test

@@ -112,6 +112,8 @@ size_t campaignd_abi_c_layout(size_t *out, size_t capacity) {
         sizeof(campaignd_bounce_source),
         offsetof(campaignd_bounce_source, fetch),
         offsetof(campaignd_bounce_source, validate),
+        /* 1.5 */
+        offsetof(campaignd_transport, probe),
     };
     size_t i;
     const size_t count = sizeof values / sizeof values[0];

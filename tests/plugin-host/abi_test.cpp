@@ -119,6 +119,8 @@ TEST(PluginAbiHeader, CompilesAsPlainCWithTheSameLayoutAsCxx) {
         sizeof(campaignd_bounce_source),
         offsetof(campaignd_bounce_source, fetch),
         offsetof(campaignd_bounce_source, validate),
+        /* 1.5 */
+        offsetof(campaignd_transport, probe),
     };
     std::vector<size_t> c(160);
     c.resize(campaignd_abi_c_layout(c.data(), c.size()));
@@ -138,7 +140,9 @@ TEST(PluginAbiHeader, CompilesAsPlainCWithTheSameLayoutAsCxx) {
     // 1.4 appended validate to two capability tables, after their last 1.3 function.
     EXPECT_EQ(offsetof(campaignd_transport, validate), CAMPAIGND_FIELD_END(campaignd_transport, close));
     EXPECT_EQ(offsetof(campaignd_bounce_source, validate), CAMPAIGND_FIELD_END(campaignd_bounce_source, fetch));
-    EXPECT_EQ(CAMPAIGND_PLUGIN_ABI_MINOR, 4);
+    // 1.5 appended probe to the transport table, after validate.
+    EXPECT_EQ(offsetof(campaignd_transport, probe), CAMPAIGND_FIELD_END(campaignd_transport, validate));
+    EXPECT_EQ(CAMPAIGND_PLUGIN_ABI_MINOR, 5);
     EXPECT_STREQ(campaignd_abi_c_entry_symbol(), "campaignd_plugin_entry_v1");
 }
 

@@ -3,6 +3,8 @@
 // and an index out of range as no key; a failure other than INVALID_ARGUMENT, or a throw, is
 // "could not check", not a bad config; a plugin whose table ends before validate (an older
 // minor) is not asked at all, and a setting that is no C string never reaches the plugin.
+// probe (ABI 1.5) the same way: what the plugin found, its failure's kind and words, a bad
+// setting told apart, a throw a failure, an older plugin not asked.
 #include "plugin_host_fixture.h"
 
 namespace {
@@ -111,6 +113,48 @@ TEST_F(SettingsCheckTest, APluginBuiltBeforeValidateIsNotAskedAndStillServes) {
     auto source = host_->bounceSource("old-validate");
     ASSERT_TRUE(source) << "a 1.3 bounce source is still a bounce source";
     EXPECT_EQ(source->validate({{"URL", "bad"}}).verdict, Verdict::Unchecked);
+}
+
+using campaignd::plugins::TransportProbe;
+using campaignd::plugins::TransportStatus;
+
+TEST_F(SettingsCheckTest, AProbeSaysWhatItReachedOrWhyNot) {
+    start(TEST_PLUGIN_TRANSPORT, "transport.so");
+    auto handle = host_->transport("transport");
+    ASSERT_TRUE(handle);
+    const auto reached = handle->probe("relay", {{"ProbeFound", "smtp://mx:25, logged in\x01 as x"}});
+    EXPECT_EQ(reached.verdict, TransportProbe::Verdict::Reached);
+    EXPECT_EQ(reached.message, "smtp://mx:25, logged in  as x") << "sanitised like any plugin text";
+
+    const std::pair<const char*, TransportStatus> kinds[] = {{"auth", TransportStatus::Auth},
+                                                             {"tls", TransportStatus::Tls},
+                                                             {"connection", TransportStatus::Connection},
+                                                             {"failed", TransportStatus::Failed},
+                                                             {"invalid", TransportStatus::Failed}};
+    for (const auto& [status, kind] : kinds) {
+        const auto failed = handle->probe("relay", {{"ProbeStatus", status}});
+        EXPECT_EQ(failed.verdict, TransportProbe::Verdict::Failed) << status;
+        EXPECT_EQ(failed.status, kind) << status;
+        EXPECT_EQ(failed.badSetting, std::string(status) == "invalid") << status;
+        EXPECT_EQ(failed.message, std::string("probe relay: ") + status);
+    }
+    const auto threw = handle->probe("relay", {{"ProbeThrow", "yes"}});
+    EXPECT_EQ(threw.verdict, TransportProbe::Verdict::Failed);
+    EXPECT_EQ(threw.status, TransportStatus::Failed);
+    EXPECT_FALSE(threw.badSetting);
+    EXPECT_CONTAINS(threw.message, "probe threw an exception");
+
+    const auto refused = handle->probe("relay", {{"URL", std::string("smtp://a\0b", 10)}});
+    EXPECT_EQ(refused.verdict, TransportProbe::Verdict::Failed);
+    EXPECT_TRUE(refused.badSetting) << "a setting that is no C string never reaches the plugin";
+}
+
+TEST_F(SettingsCheckTest, APluginBuiltBeforeProbeIsNotAsked) {
+    // Its tables end before validate: reading probe past struct_size would reach the bait.
+    start(TEST_PLUGIN_OLD_VALIDATE, "old-validate.so");
+    auto transport = host_->transport("old-validate");
+    ASSERT_TRUE(transport);
+    EXPECT_EQ(transport->probe("relay", {{"URL", "smtp://x"}}).verdict, TransportProbe::Verdict::Unsupported);
 }
 
 }  // namespace

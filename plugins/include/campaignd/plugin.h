@@ -32,8 +32,10 @@ extern "C" {
  *      reporter (the reporter capability, with its report and output structs).
  * 1.4: validate, appended to campaignd_transport and campaignd_bounce_source: the host checks
  *      every section's settings at start-up, so a bad key stops the daemon with its FILE:LINE
- *      instead of failing the first session. */
-#define CAMPAIGND_PLUGIN_ABI_MINOR 4
+ *      instead of failing the first session.
+ * 1.5: probe, appended to campaignd_transport: campaignd --check-config --connect asks each
+ *      transport whether its server answers and takes the credentials, sending nothing. */
+#define CAMPAIGND_PLUGIN_ABI_MINOR 5
 
 #define CAMPAIGND_PLUGIN_ENTRY_SYMBOL "campaignd_plugin_entry_v1"
 
@@ -378,6 +380,25 @@ typedef struct campaignd_transport {
     campaignd_status (*validate)(void *instance, const char *section, const char *const *keys,
                                  const char *const *values, size_t count, size_t *bad_key,
                                  campaignd_error *err) CAMPAIGND_APPENDED;
+
+    /* ---- Appended in 1.5 (CAMPAIGND_APPENDED). A host reads it only when the table's
+     * struct_size reaches it; a plugin may leave it NULL. ---- */
+
+    /* Reaches what open() and send() would use, as they would, and leaves it as it was: a
+     * server is connected to, greeted, TLS'd and logged into as a session would be, then quit,
+     * with no message handed over; a transport with no server checks what it would write to,
+     * creating nothing. For campaignd --check-config --connect: "will this transport work now?"
+     * Arguments as open() gets them (OWNERSHIP: caller; read during the call only). found:
+     * OWNERSHIP caller, may be NULL; on CAMPAIGND_OK the plugin may write one line for a person
+     * into it saying what it reached (e.g. "smtp://relay:587, STARTTLS, logged in as news"),
+     * with campaignd_error_set, never a password.
+     * Returns CAMPAIGND_OK when the transport could send now; otherwise what open() and send()
+     * would have returned (CAMPAIGND_ERR_INVALID_ARGUMENT for a bad setting, CAMPAIGND_ERR_AUTH,
+     * _TLS, _CONNECTION, _FAILED), err saying why, never holding a password. Blocks for at most
+     * the plugin's own connect and reply time-outs. May be called from any thread. */
+    campaignd_status (*probe)(void *instance, const char *transport_name, const char *const *keys,
+                              const char *const *values, size_t count, campaignd_error *found,
+                              campaignd_error *err) CAMPAIGND_APPENDED;
 } campaignd_transport;
 
 /* ---- The reporter capability (1.3) --------------------------------------------------------- */

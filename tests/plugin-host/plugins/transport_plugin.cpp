@@ -1,4 +1,4 @@
-// transport_plugin.cpp: a test transport (ABI 1.4) driven by its session's settings, the keys of
+// transport_plugin.cpp: a test transport (ABI 1.5) driven by its session's settings, the keys of
 // "[Transport NAME]" that open() receives:
 //   OpenStatus=auth|tls|connection|failed|invalid  open() fails with that status, naming NAME
 //   OpenThrow=yes          open() throws (against the ABI)
@@ -18,6 +18,10 @@
 //   ValidateIndex=N        with ValidateBad: bad_key is N, whatever it is
 //   ValidateStatus=failed  CAMPAIGND_ERR_FAILED ("cannot check")
 //   ValidateThrow=yes      throws (against the ABI)
+// and its probe() (ABI 1.5):
+//   ProbeStatus=auth|tls|connection|failed|invalid  fails with that status, "probe NAME: STATUS"
+//   ProbeThrow=yes         throws (against the ABI)
+//   ProbeFound=TEXT        on success, TEXT is what it says it reached (default: nothing)
 // Each message's outcome comes from its recipient: "defer..." DEFERRED 451 4.7.1, "fail..."
 // FAILED 550 5.1.1, "unknown..." UNKNOWN, "garbage..." SENT with out-of-range code, malformed
 // enhanced status and a 5000-byte text with control bytes; anything else SENT 250 2.0.0 with
@@ -90,6 +94,25 @@ campaignd_status transportValidate(void* instance, const char* section, const ch
     const std::string m = bad + "= is bad in [" + section + "]";
     campaignd_error_set(err, m.c_str());
     return CAMPAIGND_ERR_INVALID_ARGUMENT;
+}
+
+campaignd_status transportProbe(void* instance, const char* transportName, const char* const* keys,
+                                const char* const* values, size_t count, campaignd_error* found, campaignd_error* err) {
+    (void)instance;
+    std::map<std::string, std::string> settings;
+    for (size_t i = 0; i < count; ++i) settings[keys[i]] = values[i];
+    if (settings["ProbeThrow"] == "yes") throw std::runtime_error("ProbeThrow=yes");
+    const std::string status = settings["ProbeStatus"];
+    if (status.empty()) {
+        campaignd_error_set(found, settings["ProbeFound"].c_str());
+        return CAMPAIGND_OK;
+    }
+    campaignd_error_set(err, ("probe " + std::string(transportName) + ": " + status).c_str());
+    if (status == "auth") return CAMPAIGND_ERR_AUTH;
+    if (status == "tls") return CAMPAIGND_ERR_TLS;
+    if (status == "connection") return CAMPAIGND_ERR_CONNECTION;
+    if (status == "invalid") return CAMPAIGND_ERR_INVALID_ARGUMENT;
+    return CAMPAIGND_ERR_FAILED;
 }
 
 void report(const campaignd_delivery_sink* sink, const campaignd_outgoing_message* m, int32_t outcome = 0) {
@@ -182,7 +205,7 @@ campaignd_status transportStart(const campaignd_host* host, void** instance, cam
 void transportStop(void* instance) { (void)instance; }
 
 const campaignd_transport kTransport = {sizeof(campaignd_transport), transportOpen, transportSend, transportClose,
-                                       transportValidate};
+                                       transportValidate, transportProbe};
 
 const campaignd_plugin_descriptor kDescriptor = {
     CAMPAIGND_PLUGIN_ABI_MAJOR,
