@@ -174,7 +174,9 @@ std::string domainOf(const IniValue& v, const std::string& domain) {
     }
 }
 
-void applyTransport(Config& c, const IniValue& v, const std::string& name) {
+// The [Transport NAME] a value belongs to, registered at its first key.
+TransportConfig& transportOf(Config& c, const IniValue& v) {
+    const std::string name = v.section.substr(std::string_view("Transport ").size());
     if (name.empty()) fail(v, "a [Transport NAME] section needs a name");
     if (!isWord(name))
         throw ConfigError(v.file + ":" + std::to_string(v.line) + ": [Transport " + name +
@@ -185,96 +187,107 @@ void applyTransport(Config& c, const IniValue& v, const std::string& name) {
         t.file = v.file;
         t.line = v.line;
     }
-    if (v.key == "Plugin") {
-        if (v.value.empty()) fail(v, "must name a transport plugin (smtp, maildir)");
-        t.plugin = v.value;
-        t.pluginAt = v.file + ":" + std::to_string(v.line);
-    } else if (v.key == "Connections") {
-        t.connections = wholeNumber(v, 1, 64);
-    } else if (v.key == "MaxPerSecond") {
-        char* end = nullptr;
-        const double d = std::strtod(v.value.c_str(), &end);
-        if (v.value.empty() || *end != '\0' || !(d >= 0) || d > 1e6)
-            fail(v, "\"" + v.value + "\" is not a rate (messages per second, 0 for no limit)");
-        t.maxPerSecond = d;
-    } else if (v.key == "MaxPerDomain") {
-        t.maxPerDomain = wholeNumber(v, 0, 100000);
-    } else {
-        if (readableByOthers(v.file) && v.key.find("Password") != std::string::npos && v.key != "PasswordFile")
-            fail(v, "passwords do not belong in a config others can read; use PasswordFile=");
-        t.settings[v.key] = v.value;
-        t.settingsAt[v.key] = v.file + ":" + std::to_string(v.line);
+    return t;
+}
+
+// A key of [Transport NAME] that is not the engine's: the plugin's, checked by the plugin.
+void setTransportPluginKey(Config& c, const IniValue& v) {
+    auto& t = transportOf(c, v);
+    if (readableByOthers(v.file) && v.key.find("Password") != std::string::npos && v.key != "PasswordFile")
+        fail(v, "passwords do not belong in a config others can read; use PasswordFile=");
+    t.settings[v.key] = v.value;
+    t.settingsAt[v.key] = v.file + ":" + std::to_string(v.line);
+}
+
+void setTransportPlugin(Config& c, const IniValue& v) {
+    auto& t = transportOf(c, v);
+    if (v.value.empty()) fail(v, "must name a transport plugin (smtp, maildir)");
+    t.plugin = v.value;
+    t.pluginAt = v.file + ":" + std::to_string(v.line);
+}
+
+void setTransportMaxPerSecond(Config& c, const IniValue& v) {
+    char* end = nullptr;
+    const double d = std::strtod(v.value.c_str(), &end);
+    if (v.value.empty() || *end != '\0' || !(d >= 0) || d > 1e6)
+        fail(v, "\"" + v.value + "\" is not a rate (messages per second, 0 for no limit)");
+    transportOf(c, v).maxPerSecond = d;
+}
+
+void setDefaultTransport(Config& c, const IniValue& v) {
+    if (v.value.empty()) fail(v, "must name a [Transport NAME] section");
+    c.sending.defaultTransport = v.value;
+    c.sending.defaultTransportAt = v.file + ":" + std::to_string(v.line);
+}
+
+void setFrom(Config& c, const IniValue& v) {
+    try {
+        c.sending.from = rules::normalizeFromAddress(v.value);
+    } catch (const Error& e) {
+        fail(v, e.what());
     }
 }
 
-void applySending(Config& c, const IniValue& v) {
-    auto& s = c.sending;
-    if (v.key == "DefaultTransport") {
-        if (v.value.empty()) fail(v, "must name a [Transport NAME] section");
-        s.defaultTransport = v.value;
-        s.defaultTransportAt = v.file + ":" + std::to_string(v.line);
-    } else if (v.key == "From") {
-        try {
-            s.from = rules::normalizeFromAddress(v.value);
-        } catch (const Error& e) {
-            fail(v, e.what());
-        }
-    } else if (v.key == "EnvelopeDomain") {
-        s.envelopeDomain = domainOf(v, v.value);
-    } else if (v.key == "FeedbackSenderId") {
-        if (!isWord(v.value, 64))
-            fail(v, "must be 1 to 64 letters, digits, '-', '_' or '.' (no ':'), the same for all your mail");
-        s.feedbackSenderId = v.value;
-    } else if (v.key == "EnvelopeSubdomain") {
-        if (v.value.empty() || v.value.size() > 63 || v.value.front() == '.' || v.value.back() == '.' ||
-            v.value.find("..") != std::string::npos ||
-            v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") !=
-                std::string::npos)
-            fail(v, "must be DNS labels (letters, digits, '-'), as in EnvelopeSubdomain=bounces");
-        s.envelopeSubdomain = v.value;
-        for (char& ch : s.envelopeSubdomain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    } else if (v.key == "MessageIdDomain") {
-        s.messageIdDomain = domainOf(v, v.value);
-    } else if (v.key == "VerpPrefix") {
-        if (!isWord(v.value, 40))
-            fail(v, "must be 1 to 40 letters, digits, '-', '_' or '.'");
-        s.verpPrefix = v.value;
-    } else if (v.key == "VerpDelimiter") {
-        if (v.value.size() != 1 || std::string_view("+-=_").find(v.value[0]) == std::string_view::npos)
-            fail(v, "must be one of + - = _ (the mail server's recipient_delimiter)");
-        s.verpDelimiter = v.value[0];
-    } else if (v.key == "VerpSecretFile") {
-        if (v.value.empty() || v.value.front() != '/') fail(v, "must be an absolute path");
-        s.verpSecretFile = v.value;
-    } else if (v.key == "UnsubscribeURL") {
-        if (v.value.rfind("https://", 0) != 0 && v.value.rfind("http://", 0) != 0)
-            fail(v, "must be an http(s) URL with {token} in it");
-        if (v.value.find("{token}") == std::string::npos) fail(v, "must contain {token}");
-        s.unsubscribeUrl = v.value;
-    } else if (v.key == "UnsubscribeMailto") {
-        try {
-            s.unsubscribeMailto = rules::normalizeEmail(v.value);
-        } catch (const Error& e) {
-            fail(v, e.what());
-        }
-    } else if (v.key == "MaxAttempts") {
-        s.maxAttempts = wholeNumber(v, 1, 100);
-    } else if (v.key == "RetryDelay") {
-        s.retryDelayUsec = timeSpanUsec(v);
-        if (s.retryDelayUsec < 1'000'000 || s.retryDelayUsec > 24ll * 3'600'000'000)
-            fail(v, "must be between 1s and 24h");
-    } else if (v.key == "BatchSize") {
-        s.batchSize = wholeNumber(v, 1, 10000);
-    } else if (v.key == "LogDeliveries") {
-        if (v.value != "yes" && v.value != "no") fail(v, "must be yes or no");
-        s.logDeliveries = v.value == "yes";
-    } else if (v.key == "InstanceId") {
-        if (!isWord(v.value, 64))
-            fail(v, "must be 1 to 64 letters, digits, '-', '_' or '.', unique per daemon sharing a database");
-        s.instanceId = v.value;
-    } else {
-        fail(v, "unknown key in [Sending]");
+void setFeedbackSenderId(Config& c, const IniValue& v) {
+    if (!isWord(v.value, 64)) fail(v, "must be 1 to 64 letters, digits, '-', '_' or '.' (no ':'), the same for all your mail");
+    c.sending.feedbackSenderId = v.value;
+}
+
+void setEnvelopeSubdomain(Config& c, const IniValue& v) {
+    if (v.value.empty() || v.value.size() > 63 || v.value.front() == '.' || v.value.back() == '.' ||
+        v.value.find("..") != std::string::npos ||
+        v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != std::string::npos)
+        fail(v, "must be DNS labels (letters, digits, '-'), as in EnvelopeSubdomain=bounces");
+    auto& sub = c.sending.envelopeSubdomain = v.value;
+    for (char& ch : sub) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+}
+
+void setVerpPrefix(Config& c, const IniValue& v) {
+    if (!isWord(v.value, 40)) fail(v, "must be 1 to 40 letters, digits, '-', '_' or '.'");
+    c.sending.verpPrefix = v.value;
+}
+
+void setVerpDelimiter(Config& c, const IniValue& v) {
+    if (v.value.size() != 1 || std::string_view("+-=_").find(v.value[0]) == std::string_view::npos)
+        fail(v, "must be one of + - = _ (the mail server's recipient_delimiter)");
+    c.sending.verpDelimiter = v.value[0];
+}
+
+void setVerpSecretFile(Config& c, const IniValue& v) {
+    if (v.value.empty() || v.value.front() != '/') fail(v, "must be an absolute path");
+    c.sending.verpSecretFile = v.value;
+}
+
+void setUnsubscribeUrl(Config& c, const IniValue& v) {
+    if (v.value.rfind("https://", 0) != 0 && v.value.rfind("http://", 0) != 0)
+        fail(v, "must be an http(s) URL with {token} in it");
+    if (v.value.find("{token}") == std::string::npos) fail(v, "must contain {token}");
+    c.sending.unsubscribeUrl = v.value;
+}
+
+void setUnsubscribeMailto(Config& c, const IniValue& v) {
+    try {
+        c.sending.unsubscribeMailto = rules::normalizeEmail(v.value);
+    } catch (const Error& e) {
+        fail(v, e.what());
     }
+}
+
+void setRetryDelay(Config& c, const IniValue& v) {
+    c.sending.retryDelayUsec = timeSpanUsec(v);
+    if (c.sending.retryDelayUsec < 1'000'000 || c.sending.retryDelayUsec > 24ll * 3'600'000'000)
+        fail(v, "must be between 1s and 24h");
+}
+
+void setInstanceId(Config& c, const IniValue& v) {
+    if (!isWord(v.value, 64))
+        fail(v, "must be 1 to 64 letters, digits, '-', '_' or '.', unique per daemon sharing a database");
+    c.sending.instanceId = v.value;
+}
+
+bool yesNo(const IniValue& v) {
+    if (v.value != "yes" && v.value != "no") fail(v, "must be yes or no");
+    return v.value == "yes";
 }
 
 void setBounceSourceKey(Config& c, const IniValue& v) {
@@ -334,9 +347,11 @@ void setWebUser(Config& c, const IniValue& v) {
     c.web.user = v.value;
 }
 
-// "[DKIM DOMAIN]" or "[DKIM DOMAIN LABEL]".
-void applyDkim(Config& c, const IniValue& v, const std::string& rest) {
+// The "[DKIM DOMAIN]" or "[DKIM DOMAIN LABEL]" a value belongs to, registered at its first key;
+// each setter records where its key was.
+DkimKeyConfig& dkimOf(Config& c, const IniValue& v) {
     const auto where = v.file + ":" + std::to_string(v.line);
+    const std::string rest = v.section.size() > 5 ? v.section.substr(5) : std::string();
     const std::string domain = rest.substr(0, rest.find(' '));
     if (domain.empty())
         throw ConfigError(where + ": [DKIM]: a DKIM section names the From domain it signs, as in [DKIM example.org]");
@@ -347,38 +362,54 @@ void applyDkim(Config& c, const IniValue& v, const std::string& rest) {
         k.file = v.file;
         k.line = v.line;
     }
-    if (v.key == "Selector") {
-        if (!isWord(v.value, 63) ||
-            v.value.front() == '.' || v.value.back() == '.')
-            fail(v, "must be a DNS label (letters, digits, '-', '_'), as in Selector=mail2026");
-        k.selector = v.value;
-    } else if (v.key == "KeyFile") {
-        if (v.value.empty() || v.value.front() != '/') fail(v, "must be an absolute path");
-        // As with password files: a private key others can read is no secret.
-        if (readableByOthers(v.value))
-            fail(v, v.value + " is readable by others; a private key must not be (chmod 0600 or 0640)");
-        k.keyFile = v.value;
-    } else if (v.key == "KeyCredential") {
-        if (v.value.empty() || v.value.find('/') != std::string::npos || v.value == "." || v.value == "..")
-            fail(v, "must be a credential name (LoadCredential=NAME:PATH in the unit)");
-        k.keyCredential = v.value;
-    } else if (v.key == "Algorithm") {
-        if (v.value != "rsa-sha256" && v.value != "ed25519-sha256")
-            fail(v, "\"" + v.value + "\" is neither rsa-sha256 nor ed25519-sha256");
-        k.algorithm = v.value;
-    } else {
-        fail(v, "unknown key in [" + v.section + "] (Selector, KeyFile, KeyCredential, Algorithm)");
-    }
     k.at[v.key] = where;
+    return k;
 }
 
+void setDkimSelector(Config& c, const IniValue& v) {
+    if (!isWord(v.value, 63) || v.value.front() == '.' || v.value.back() == '.')
+        fail(v, "must be a DNS label (letters, digits, '-', '_'), as in Selector=mail2026");
+    dkimOf(c, v).selector = v.value;
+}
+
+void setDkimKeyFile(Config& c, const IniValue& v) {
+    if (v.value.empty() || v.value.front() != '/') fail(v, "must be an absolute path");
+    // As with password files: a private key others can read is no secret.
+    if (readableByOthers(v.value))
+        fail(v, v.value + " is readable by others; a private key must not be (chmod 0600 or 0640)");
+    dkimOf(c, v).keyFile = v.value;
+}
+
+void setDkimKeyCredential(Config& c, const IniValue& v) {
+    if (v.value.empty() || v.value.find('/') != std::string::npos || v.value == "." || v.value == "..")
+        fail(v, "must be a credential name (LoadCredential=NAME:PATH in the unit)");
+    dkimOf(c, v).keyCredential = v.value;
+}
+
+void setDkimAlgorithm(Config& c, const IniValue& v) {
+    if (v.value != "rsa-sha256" && v.value != "ed25519-sha256")
+        fail(v, "\"" + v.value + "\" is neither rsa-sha256 nor ed25519-sha256");
+    dkimOf(c, v).algorithm = v.value;
+}
+
+// Sections that come in families carry a placeholder in the table: "[Transport relay]" is
+// read by the "Transport NAME" rows, "[DKIM example.org ed25519]" by the "DKIM DOMAIN" rows.
+constexpr std::string_view kTransportFamily = "Transport NAME";
+constexpr std::string_view kDkimFamily = "DKIM DOMAIN";
+constexpr std::string_view kPluginFamily = "Plugin NAME";
+
 struct KeySpec {
-    std::string_view section;
+    std::string_view section;  // a section, or a family of them (above)
     std::string_view key;
     std::function<void(Config&, const IniValue&)> apply;
 };
 
+// Every key the config reader knows, and what it does with it: the one list, which
+// knownKeys() hands to the test that holds campaignd.conf(5) to it. The keys of [Plugin NAME]
+// and the plugin's own keys of [Transport NAME] are not here: their plugins read them.
 const std::vector<KeySpec>& keys() {
+    using C = Config;
+    using V = IniValue;
     static const std::vector<KeySpec> kKeys = {
         {"Daemon", "Database", setDatabase},
         {"Daemon", "PluginDirectory", setPluginDirectory},
@@ -388,31 +419,61 @@ const std::vector<KeySpec>& keys() {
         {"Daemon", "LogLevel", setLogLevel},
         {"Daemon", "StateDirectory", setStateDirectory},
         {"Import", "MaxFileSize", setImportMaxFileSize},
-        {"Import", "Plugin", [](Config& c, const IniValue& v) { setPluginChoice(c.importPlugin, v); }},
+        {"Import", "Plugin", [](C& c, const V& v) { setPluginChoice(c.importPlugin, v); }},
+        {"Reports", "Plugin", [](C& c, const V& v) { setPluginChoice(c.reportPlugin, v); }},
+        {"Bounces", "Plugin", [](C& c, const V& v) { setPluginChoice(c.bouncePlugin, v); }},
         {"Bounces", "SoftBounceLimit", setSoftBounceLimit},
-        {"Bounces", "ActOnUnmatched",
-         [](Config& c, const IniValue& v) {
-             if (v.value != "yes" && v.value != "no") fail(v, "must be yes or no");
-             c.actOnUnmatchedBounces = v.value == "yes";
-         }},
-        {"Bounces", "Plugin", [](Config& c, const IniValue& v) { setPluginChoice(c.bouncePlugin, v); }},
-        {"Reports", "Plugin", [](Config& c, const IniValue& v) { setPluginChoice(c.reportPlugin, v); }},
+        {"Bounces", "ActOnUnmatched", [](C& c, const V& v) { c.actOnUnmatchedBounces = yesNo(v); }},
         {"Bounces", "URL", setBounceSourceKey},
         {"Bounces", "Username", setBounceSourceKey},
         {"Bounces", "PasswordFile", setBounceSourceKey},
         {"Bounces", "PasswordCredential", setBounceSourceKey},
         {"Bounces", "AfterProcessing", setBounceSourceKey},
         {"Bounces", "Timeout", setBounceSourceKey},
+        {"Sending", "DefaultTransport", setDefaultTransport},
+        {"Sending", "From", setFrom},
+        {"Sending", "EnvelopeDomain", [](C& c, const V& v) { c.sending.envelopeDomain = domainOf(v, v.value); }},
+        {"Sending", "EnvelopeSubdomain", setEnvelopeSubdomain},
+        {"Sending", "FeedbackSenderId", setFeedbackSenderId},
+        {"Sending", "MessageIdDomain", [](C& c, const V& v) { c.sending.messageIdDomain = domainOf(v, v.value); }},
+        {"Sending", "VerpPrefix", setVerpPrefix},
+        {"Sending", "VerpDelimiter", setVerpDelimiter},
+        {"Sending", "VerpSecretFile", setVerpSecretFile},
+        {"Sending", "UnsubscribeURL", setUnsubscribeUrl},
+        {"Sending", "UnsubscribeMailto", setUnsubscribeMailto},
+        {"Sending", "MaxAttempts", [](C& c, const V& v) { c.sending.maxAttempts = wholeNumber(v, 1, 100); }},
+        {"Sending", "RetryDelay", setRetryDelay},
+        {"Sending", "BatchSize", [](C& c, const V& v) { c.sending.batchSize = wholeNumber(v, 1, 10000); }},
+        {"Sending", "LogDeliveries", [](C& c, const V& v) { c.sending.logDeliveries = yesNo(v); }},
+        {"Sending", "InstanceId", setInstanceId},
         {"Web", "PublicURL", setWebPublicUrl},
         {"Web", "User", setWebUser},
+        {kDkimFamily, "Selector", setDkimSelector},
+        {kDkimFamily, "KeyFile", setDkimKeyFile},
+        {kDkimFamily, "KeyCredential", setDkimKeyCredential},
+        {kDkimFamily, "Algorithm", setDkimAlgorithm},
+        {kTransportFamily, "Plugin", setTransportPlugin},
+        {kTransportFamily, "Connections", [](C& c, const V& v) { transportOf(c, v).connections = wholeNumber(v, 1, 64); }},
+        {kTransportFamily, "MaxPerSecond", setTransportMaxPerSecond},
+        {kTransportFamily, "MaxPerDomain",
+         [](C& c, const V& v) { transportOf(c, v).maxPerDomain = wholeNumber(v, 0, 100000); }},
     };
     return kKeys;
 }
 
+// The table's name for a section: its family for "[Transport NAME]", "[DKIM DOMAIN ...]" and
+// "[Plugin NAME]", else the section itself.
+std::string_view familyOf(const std::string& section) {
+    if (section.rfind("Transport ", 0) == 0) return kTransportFamily;
+    if (section.rfind("DKIM ", 0) == 0 || section == "DKIM") return kDkimFamily;
+    if (section.rfind("Plugin ", 0) == 0) return kPluginFamily;
+    return section;
+}
+
 void apply(Config& c, const IniValue& v) {
-    constexpr std::string_view kPlugin = "Plugin ";
-    if (v.section.rfind(kPlugin, 0) == 0) {
-        const auto name = v.section.substr(kPlugin.size());
+    const std::string_view family = familyOf(v.section);
+    if (family == kPluginFamily) {
+        const auto name = v.section.substr(std::string_view("Plugin ").size());
         if (name.empty()) fail(v, "a [Plugin NAME] section needs the plugin's name");
         if (readableByOthers(v.file) &&
             (v.key.find("Password") != std::string::npos && v.key != "PasswordFile"))
@@ -420,34 +481,40 @@ void apply(Config& c, const IniValue& v) {
         c.plugins[name][v.key] = v.value;
         return;
     }
-    constexpr std::string_view kTransport = "Transport ";
-    if (v.section.rfind(kTransport, 0) == 0) {
-        applyTransport(c, v, v.section.substr(kTransport.size()));
-        return;
-    }
-    if (v.section == "Sending") {
-        applySending(c, v);
-        return;
-    }
-    constexpr std::string_view kDkim = "DKIM ";
-    if (v.section.rfind(kDkim, 0) == 0 || v.section == "DKIM") {
-        applyDkim(c, v, v.section.size() > kDkim.size() ? v.section.substr(kDkim.size()) : std::string());
-        return;
-    }
+    // A family's section exists (and is checked) from its first key, whatever the key.
+    if (family == kTransportFamily) transportOf(c, v);
+    if (family == kDkimFamily) dkimOf(c, v);
     bool sectionKnown = false;
+    std::string known;  // the section's keys, for an unknown one's message
     for (const auto& spec : keys()) {
-        if (spec.section != v.section) continue;
+        if (spec.section != family) continue;
         sectionKnown = true;
         if (spec.key == v.key) {
             spec.apply(c, v);
             return;
         }
+        known += (known.empty() ? "" : ", ") + std::string(spec.key);
+    }
+    if (family == kTransportFamily) {
+        setTransportPluginKey(c, v);  // the plugin's to read (and to refuse)
+        return;
     }
     if (!sectionKnown)
         throw ConfigError(v.file + ":" + std::to_string(v.line) + ": unknown section [" +
                           v.section + "]");
+    if (family == kDkimFamily) fail(v, "unknown key in [" + v.section + "] (" + known + ")");
     fail(v, "unknown key in [" + v.section + "]");
 }
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> knownKeys() {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& spec : keys()) out.emplace_back(spec.section, spec.key);
+    return out;
+}
+
+namespace {
 
 std::string readFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/log.h"
@@ -157,6 +158,12 @@ std::string defaultConfigPath(bool user);
 // (Whether each plugin is a running transport is checked by the daemon once plugins load:
 // checkTransportPlugins.)
 Config loadConfig(const std::string& mainPath, bool required, const Defaults& defaults);
+
+// Every (section, key) the reader knows, from its own table, in the table's order. Sections that
+// come in families appear as "Transport NAME" and "DKIM DOMAIN". Not listed: [Plugin NAME] and
+// the plugin's own keys of [Transport NAME] (their plugins read them). For the test that holds
+// campaignd.conf(5) to the program.
+std::vector<std::pair<std::string, std::string>> knownKeys();
 
 // The transport a campaign uses: its own, else DefaultTransport=, else the only one
 // configured; nullptr when there is none of that name (or none at all).

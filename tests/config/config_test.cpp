@@ -5,6 +5,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <string>
+#include <utility>
 
 #include "config/config.h"
 #include "config/ini.h"
@@ -321,3 +324,41 @@ TEST_F(ConfigTest, FeedbackSenderIdHasNoColon) {
 }
 
 }  // namespace
+
+// campaignd.conf(5) documents every key the reader knows, each under its section's heading, and
+// no key the reader does not know: the page is held to the program's own table (knownKeys()).
+// A key is documented by a definition line of its own, "*Key=*", under a "# [Section]" heading
+// ("# [Transport NAME]", "# [DKIM DOMAIN], [DKIM DOMAIN LABEL]" for the families).
+TEST(ConfigManPage, DocumentsEveryKeyTheReaderKnowsAndNoOther) {
+    std::ifstream page(CAMPAIGND_CONF_MAN_PAGE);
+    ASSERT_TRUE(page) << CAMPAIGND_CONF_MAN_PAGE;
+    std::set<std::pair<std::string, std::string>> documented;
+    std::set<std::string> headings;
+    std::string section;  // "" outside a [Section] heading
+    std::string line;
+    while (std::getline(page, line)) {
+        if (line.rfind("# ", 0) == 0) {
+            section.clear();
+            if (line.size() > 3 && line[2] == '[') {
+                section = line.substr(3, line.find(']') - 3);  // the first of "[A], [A B]"
+                headings.insert(section);
+            }
+            continue;
+        }
+        if (section.empty() || line.size() < 4 || line.front() != '*' || line.substr(line.size() - 2) != "=*") continue;
+        const std::string key = line.substr(1, line.size() - 3);
+        if (key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == std::string::npos)
+            documented.emplace(section, key);
+    }
+    std::set<std::pair<std::string, std::string>> known;
+    for (const auto& [s, k] : campaignd::config::knownKeys()) known.emplace(s, k);
+    ASSERT_GT(known.size(), 40u) << "the table is the reader's: it has every key";
+    for (const auto& [s, k] : known) {
+        EXPECT_TRUE(headings.count(s)) << "campaignd.conf(5) has no heading # [" << s << "]";
+        EXPECT_TRUE(documented.count({s, k})) << "campaignd.conf(5) does not document [" << s << "] " << k << "=";
+    }
+    for (const auto& [s, k] : documented)
+        EXPECT_TRUE(known.count({s, k})) << "campaignd.conf(5) documents [" << s << "] " << k
+                                         << "=, which the reader does not know";
+    EXPECT_TRUE(headings.count("Plugin NAME")) << "the plugins' own sections are documented too";
+}
