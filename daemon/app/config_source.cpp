@@ -1,6 +1,8 @@
 // config_source.cpp: reading the config at start-up and on SIGHUP (config_source.h).
 #include "app/config_source.h"
 
+#include <set>
+
 #include "core/log.h"
 
 namespace campaignd::app {
@@ -21,16 +23,21 @@ void reload(const ConfigSource& source, config::Config& running, bus::AccessPoli
         log::setMinimumLevel(fresh.logLevel);
         access.setGroups(fresh.adminGroup, fresh.readerGroup);
         access.setWebUser(fresh.web.user);
-        if (fresh.database != running.database || fresh.pluginDirectory != running.pluginDirectory)
-            log::notice("Database= and PluginDirectory= take effect at the next restart");
-        // The DKIM keys are read once, at start-up (app/dkim_keys).
-        const auto keys = [](const config::Config& c) {
-            std::string out;
-            for (const auto& [name, k] : c.dkim)
-                out += name + '\n' + k.selector + '\n' + k.keyFile + '\n' + k.keyCredential + '\n' + k.algorithm + '\n';
-            return out;
+        // Everything else is read once, at start-up (the database, the plugins and their
+        // sections, the transports, [Sending], the DKIM keys, [Bounces]): say which changed.
+        static const std::set<std::string> kLive = {"[Daemon] LogLevel", "[Daemon] AdminGroup",
+                                                    "[Daemon] ReaderGroup", "[Web] User"};
+        std::string waiting;
+        auto note = [&](const std::string& key) {
+            if (!kLive.count(key)) waiting += (waiting.empty() ? "" : ", ") + key + "=";
         };
-        if (keys(fresh) != keys(running)) log::notice("[DKIM DOMAIN] sections take effect at the next restart");
+        for (const auto& [key, value] : fresh.values) {
+            const auto was = running.values.find(key);
+            if (was == running.values.end() || was->second != value) note(key);
+        }
+        for (const auto& [key, value] : running.values)
+            if (!fresh.values.count(key)) note(key);
+        if (!waiting.empty()) log::notice("changed, and taking effect at the next restart: " + waiting);
         running.logLevel = fresh.logLevel;
         running.adminGroup = fresh.adminGroup;
         running.readerGroup = fresh.readerGroup;

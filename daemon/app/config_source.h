@@ -1,8 +1,8 @@
 // config_source.h: where the daemon's configuration comes from (--config FILE or the default
 // path, and the built-in defaults), so that start-up and a reload (SIGHUP) read it the same
 // way; and what a reload may change in a running daemon. A reload applies the log level and
-// the admin group at once; the database, the plugin directory and the DKIM keys only at the
-// next restart (it says so); a config that no longer loads is refused and the running one kept.
+// the admin and reader groups and the web user at once; every other key only at the next
+// restart (it names each one that changed, until the daemon runs with it); a config that no longer loads is refused and the running one kept.
 #pragma once
 
 #include <string>

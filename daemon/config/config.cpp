@@ -471,6 +471,7 @@ std::string_view familyOf(const std::string& section) {
 }
 
 void apply(Config& c, const IniValue& v) {
+    c.values["[" + v.section + "] " + v.key] = v.value;
     const std::string_view family = familyOf(v.section);
     if (family == kPluginFamily) {
         const auto name = v.section.substr(std::string_view("Plugin ").size());

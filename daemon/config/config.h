@@ -136,6 +136,9 @@ struct Config {
     std::map<std::string, std::map<std::string, std::string>> plugins;
     // The files read, in order (the main file first, if it existed).
     std::vector<std::string> files;
+    // Every value as read, drop-ins applied: "[Section] Key" -> value. For a reload, to say
+    // which keys changed (names only: a value may be a secret).
+    std::map<std::string, std::string> values;
 };
 
 struct Defaults {

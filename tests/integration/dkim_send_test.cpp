@@ -235,7 +235,7 @@ TEST_P(DkimSendTest, AReloadThatChangesTheKeysSaysTheyTakeEffectAtTheNextRestart
     const auto config = dir_ / "campaignd.conf";
     writeFile(config, readFile(config) + "\n" + dkimSections(true).substr(dkimSections(false).size()));
     daemon_->process().signal(SIGHUP);
-    EXPECT_TRUE(daemon_->process().waitForOutput("[DKIM DOMAIN] sections take effect at the next restart", 10s))
+    EXPECT_TRUE(daemon_->process().waitForOutput("changed, and taking effect at the next restart: [DKIM example.org ed25519]", 10s))
         << daemon_->process().err();
     const int id = campaignFor(1);
     sendAndWait(id);

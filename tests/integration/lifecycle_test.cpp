@@ -104,6 +104,32 @@ TEST(Signals, HangupReloadsTheAdminGroup) {
     EXPECT_EQ(daemon.ctl({"group", "create", "b"}, *nobody).exitCode, 0);
 }
 
+// A reload names every key it did not apply (read once at start-up), and only those: here
+// [Sending] BatchSize= and a new [Sending] MaxAttempts=, not the AdminGroup= it applied; until a
+// restart, a later reload names them again.
+TEST(Signals, HangupNamesTheKeysThatWaitForARestart) {
+    TempDir dir("campaignd-reload");
+    PrivateBus bus(PrivateBus::Kind::Session);
+    DaemonConfig config;
+    config.database = "sqlite:" + (dir / "c.db").string();
+    config.extra = "[Sending]\nBatchSize=100\n";
+    Campaignd daemon(bus, dir, config);
+    const auto text = readFile(dir / "campaignd.conf");
+    auto changed = text;
+    changed.replace(changed.find("BatchSize=100"), 13, "BatchSize=200\nMaxAttempts=3");
+    changed.replace(changed.find("[Daemon]\n"), 9, "[Daemon]\nAdminGroup=nogroup\n");
+    writeFile(dir / "campaignd.conf", changed);
+    daemon.process().signal(SIGHUP);
+    const std::string said = "changed, and taking effect at the next restart: [Sending] BatchSize=, [Sending] MaxAttempts=\n";
+    ASSERT_TRUE(daemon.process().waitForOutput(said, std::chrono::seconds(10))) << daemon.process().err();
+    EXPECT_EQ(daemon.process().err().find("AdminGroup=,"), std::string::npos) << daemon.process().err();
+    daemon.process().signal(SIGHUP);
+    EXPECT_TRUE(waitUntil([&] {
+        const auto err = daemon.process().err();
+        return err.find(said) != err.rfind(said);
+    }, std::chrono::seconds(10))) << "said again: " << daemon.process().err();
+}
+
 TEST(Signals, LosingTheBusEndsTheDaemonForSystemdToRestart) {
     TempDir dir("campaignd-lostbus");
     PrivateBus bus(PrivateBus::Kind::Session);
