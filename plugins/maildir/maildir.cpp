@@ -173,7 +173,12 @@ bool parseSettings(const char* const* keys, const char* const* values, size_t co
                 badKey = i;
                 return false;
             }
-        }  // other keys belong to the daemon (throttling, ...): not ours to refuse
+        } else {
+            // The daemon keeps its own keys (Connections=, ...): anything else is a misspelling.
+            error = std::string(key) + "= is not a setting of the maildir plugin (Path, Fsync)";
+            badKey = i;
+            return false;
+        }
     }
     badKey = pathAt;
     if (s.path.empty()) {

@@ -171,7 +171,14 @@ bool parseSettings(const char* const* keys, const char* const* values, std::size
         else if (equalsIgnoreCase(key, "Timeout")) timeout = value, timeoutAt = i;
         else if (equalsIgnoreCase(key, "HeloName")) s.heloName = value, heloNameAt = i;
         else if (equalsIgnoreCase(key, "CAFile")) s.caFile = value, caFileAt = i;
-        // Anything else (Connections=, MaxPerSecond=, MaxPerDomain=, ...) is the daemon's.
+        else {
+            // The daemon keeps its own keys (Connections=, ...): anything else is a misspelling.
+            error = {CAMPAIGND_ERR_INVALID_ARGUMENT,
+                     std::string(key) + "= is not a setting of the smtp plugin (URL, StartTLS, Username, "
+                                        "PasswordFile, PasswordCredential, Timeout, HeloName, CAFile)",
+                     i};
+            return false;
+        }
     }
     auto invalid = [&](std::size_t at, std::string message) {
         error = {CAMPAIGND_ERR_INVALID_ARGUMENT, std::move(message), at};

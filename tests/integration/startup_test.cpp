@@ -209,6 +209,17 @@ TEST(Startup, ABadSmtpUrlIsABadConfigNamingItsLine) {
                                     "smtp://HOST[:PORT] or smtps://HOST[:PORT]");
 }
 
+// A misspelt key of a transport used to be passed to the plugin and ignored: the relay then
+// ran without the login or the TLS the administrator asked for.
+TEST(Startup, AMisspeltTransportKeyIsABadConfigNamingItsLine) {
+    TempDir dir("campaignd-start");
+    const auto r = startWithPlugin(dir, SMTP_PLUGIN, "smtp.so",
+                                   "[Transport relay]\nPlugin=smtp\nURL=smtp://mail.example.org:587\nConnections=2\n"
+                                   "StartTSL=required\n");
+    expectBadConfig(r, at(dir, 9) + "[Transport relay] StartTSL=: plugin smtp: StartTSL= is not a setting of the smtp "
+                                    "plugin (URL, StartTLS,");
+}
+
 TEST(Startup, BadSmtpValuesAreABadConfigNamingTheirLines) {
     const std::string relay = "[Transport relay]\nPlugin=smtp\nURL=smtp://mail.example.org:587\n";
     {

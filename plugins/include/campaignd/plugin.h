@@ -325,9 +325,10 @@ typedef struct campaignd_transport {
 
     /* Opens a session for the daemon's "[Transport NAME]" section. instance: what start()
      * stored. transport_name: NAME (OWNERSHIP: caller; read during the call), for messages.
-     * keys/values: count pairs, the section's keys (except Plugin=) and their values, NUL-
-     * terminated UTF-8 (OWNERSHIP: caller; read during the call only: copy what you keep; NULL
-     * when count is 0). *session: OWNERSHIP plugin; whatever it stores there (NULL is fine) is
+     * keys/values: count pairs, the section's keys and their values, NUL-terminated UTF-8,
+     * without the daemon's own keys (Plugin=, Connections=, MaxPerSecond=, MaxPerDomain=): every
+     * key given is the plugin's, so one it does not know is a misspelling to refuse (OWNERSHIP:
+     * caller; read during the call only: copy what you keep; NULL when count is 0). *session: OWNERSHIP plugin; whatever it stores there (NULL is fine) is
      * passed to send() and close() and never dereferenced by the host.
      * Returns CAMPAIGND_OK; CAMPAIGND_ERR_INVALID_ARGUMENT for a missing or bad setting (err
      * names the key); CAMPAIGND_ERR_AUTH, CAMPAIGND_ERR_TLS, CAMPAIGND_ERR_CONNECTION when the

@@ -121,7 +121,7 @@ TEST_F(Maildir, AnExistingMaildirIsUsedAsItIsAndFsyncCanBeTurnedOff) {
     for (const char* sub : {"tmp", "new", "cur"}) fs::create_directories(md / sub);
     fs::permissions(md / "new", fs::perms(0750));
     std::ofstream(md / "cur" / "old-mail") << "keep me";
-    auto session = open({{"Path", md.string() + "/"}, {"Fsync", "no"}, {"MaxPerSecond", "10"}});
+    auto session = open({{"Path", md.string() + "/"}, {"Fsync", "no"}});
     const std::string data = "Subject: x\n\nLF only\n";
     std::vector<DeliveryResult> results;
     ASSERT_TRUE(session->send(std::vector{message(7, "c@example.org", data)},
@@ -203,6 +203,8 @@ TEST_F(Maildir, BadSettingsAreRefusedNamingTheKey) {
         {{}, "[Transport local]: Path= is required"},
         {{{"Path", "relative/Maildir"}}, "Path= must be an absolute path, not 'relative/Maildir'"},
         {{{"Path", (root_ / "M").string()}, {"Fsync", "maybe"}}, "Fsync= must be yes or no, not 'maybe'"},
+        // The daemon keeps its own keys: one the plugin does not know is a misspelling.
+        {{{"Path", (root_ / "M").string()}, {"Fsynk", "no"}}, "Fsynk= is not a setting of the maildir plugin (Path, Fsync)"},
     };
     for (const auto& [settings, expected] : cases) {
         try {
@@ -225,6 +227,7 @@ TEST_F(Maildir, ValidateRefusesWhatOpenRefusesAndCreatesNothing) {
         {{{"Fsync", "no"}}, ""},
         {{{"Path", "relative/Maildir"}}, "Path"},
         {{{"Path", (root_ / "M").string()}, {"Fsync", "maybe"}}, "Fsync"},
+        {{{"Path", (root_ / "M").string()}, {"Fsynk", "no"}}, "Fsynk"},
     };
     for (const auto& [settings, blamed] : cases) {
         const auto check = transport->validate("local", settings);

@@ -135,8 +135,7 @@ TEST_F(Smtp, MessagesArriveWithTheirEnvelopeAndExactBytes) {
 TEST_F(Smtp, OneSessionIsOneConnectionForManyMessages) {
     SmtpSink sink;
     {
-        auto session = open({{"URL", sink.url()}, {"Connections", "4"}, {"MaxPerSecond", "100"},
-                             {"MaxPerDomain", "2"}});  // the engine's keys are not refused
+        auto session = open({{"URL", sink.url()}});
         std::vector<std::string> rcpts;
         for (int i = 0; i < 40; ++i) rcpts.push_back("r" + std::to_string(i) + "@example.org");
         for (int batch = 0; batch < 2; ++batch) {
@@ -465,8 +464,21 @@ TEST_F(Smtp, ValidateAcceptsGoodSettingsWithoutAServer) {
     // Nothing listens on port 1: validate connects to nothing, so it cannot tell, nor should it.
     const auto check = transport->validate(
         "relay", {{"URL", "smtp://127.0.0.1:1"}, {"StartTLS", "no"}, {"Username", "u"},
-                  {"PasswordFile", passwordFile()}, {"Timeout", "5"}, {"Connections", "4"}});
+                  {"PasswordFile", passwordFile()}, {"Timeout", "5"}});
     EXPECT_EQ(check.verdict, SettingsCheck::Verdict::Valid) << check.message;
+}
+
+// The daemon keeps its own keys (Connections=, ...) to itself: a key the plugin does not know is
+// a misspelling, refused and blamed, not ignored.
+TEST_F(Smtp, AKeyThePluginDoesNotKnowIsRefused) {
+    auto transport = host_->transport("smtp");
+    ASSERT_TRUE(transport);
+    const auto check = transport->validate("relay", {{"URL", "smtp://127.0.0.1:1"}, {"Usename", "u"}});
+    EXPECT_EQ(check.verdict, SettingsCheck::Verdict::BadSetting);
+    EXPECT_EQ(check.key, "Usename");
+    EXPECT_NE(check.message.find("Usename= is not a setting of the smtp plugin (URL, StartTLS, Username"),
+              std::string::npos)
+        << check.message;
 }
 
 }  // namespace
