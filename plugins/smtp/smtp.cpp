@@ -64,6 +64,18 @@ campaignd_status smtpOpen(void* instance, const char* transportName, const char*
     }
 }
 
+// A session-level status for the ABI, its message (scrubbed of the password) in err.
+campaignd_status statusOf(const Session& s, const SendStatus& status, campaignd_error* err) {
+    if (status.failure == Failure::None) return CAMPAIGND_OK;
+    campaignd_error_set(err, scrubbed(s, status.message).c_str());
+    switch (status.failure) {
+    case Failure::Connection: return CAMPAIGND_ERR_CONNECTION;
+    case Failure::Tls: return CAMPAIGND_ERR_TLS;
+    case Failure::Auth: return CAMPAIGND_ERR_AUTH;
+    default: return CAMPAIGND_ERR_FAILED;
+    }
+}
+
 int32_t outcomeOf(Outcome o) {
     switch (o) {
     case Outcome::Sent: return CAMPAIGND_DELIVERY_SENT;
@@ -98,15 +110,7 @@ campaignd_status smtpSend(void* session, const campaignd_outgoing_message* const
             out.text = text.c_str();
             sink->result(sink->sink_ctx, &out);
         });
-        switch (status.failure) {
-        case Failure::None: return CAMPAIGND_OK;
-        case Failure::Connection: campaignd_error_set(err, scrubbed(s, status.message).c_str()); return CAMPAIGND_ERR_CONNECTION;
-        case Failure::Tls: campaignd_error_set(err, scrubbed(s, status.message).c_str()); return CAMPAIGND_ERR_TLS;
-        case Failure::Auth: campaignd_error_set(err, scrubbed(s, status.message).c_str()); return CAMPAIGND_ERR_AUTH;
-        case Failure::Failed: break;
-        }
-        campaignd_error_set(err, scrubbed(s, status.message).c_str());
-        return CAMPAIGND_ERR_FAILED;
+        return statusOf(s, status, err);
     } catch (const std::exception& e) {
         campaignd_error_set(err, (std::string("smtp: ") + e.what()).c_str());
         return CAMPAIGND_ERR_FAILED;
@@ -151,15 +155,8 @@ campaignd_status smtpProbe(void* instance, const char* transportName, const char
     try {
         std::string what;
         const SendStatus probed = s->client->probe(what);
-        switch (probed.failure) {
-        case Failure::None: campaignd_error_set(found, scrubbed(*s, what).c_str()); return CAMPAIGND_OK;
-        case Failure::Connection: campaignd_error_set(err, scrubbed(*s, probed.message).c_str()); return CAMPAIGND_ERR_CONNECTION;
-        case Failure::Tls: campaignd_error_set(err, scrubbed(*s, probed.message).c_str()); return CAMPAIGND_ERR_TLS;
-        case Failure::Auth: campaignd_error_set(err, scrubbed(*s, probed.message).c_str()); return CAMPAIGND_ERR_AUTH;
-        case Failure::Failed: break;
-        }
-        campaignd_error_set(err, scrubbed(*s, probed.message).c_str());
-        return CAMPAIGND_ERR_FAILED;
+        if (probed.failure == Failure::None) campaignd_error_set(found, scrubbed(*s, what).c_str());
+        return statusOf(*s, probed, err);
     } catch (const std::exception& e) {
         campaignd_error_set(err, (std::string("smtp: ") + e.what()).c_str());
         return CAMPAIGND_ERR_FAILED;
