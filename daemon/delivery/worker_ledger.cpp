@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "delivery/run.h"
 
 namespace campaignd::delivery {
@@ -88,6 +89,7 @@ void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run, const std::stri
             auto& b = *task.outcomes;
             if (record(b.outcomes)) {
                 run->outcomes += b.outcomes.size();
+                for (const auto& o : b.outcomes) metrics::deliveryOutcome(run->transport.name, statusWord(o.kind));
                 if (config_.sending.logDeliveries) logDeliveries(b.recorded, run->transport.name);
                 if (env_.outcomes && !b.recorded.empty()) {
                     try {
