@@ -11,6 +11,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <chrono>
+#include <optional>
 
 namespace campaignd::metrics {
 namespace {
@@ -85,6 +86,16 @@ struct Families {
     }
 };
 
+// The final replies to a message: 2xx, 4xx, 5xx (a 3xx is an intermediate reply, and a code
+// outside 200-599 is no SMTP reply at all: neither is counted).
+constexpr std::array<std::string_view, 3> kClasses{"2xx", "4xx", "5xx"};
+std::optional<std::size_t> replyClass(int code) {
+    if (code >= 200 && code <= 299) return 0;
+    if (code >= 400 && code <= 499) return 1;
+    if (code >= 500 && code <= 599) return 2;
+    return std::nullopt;
+}
+
 Families& families() {
     static Families f;
     return f;
@@ -101,9 +112,7 @@ void deliveryOutcome(const std::string& transport, std::string_view status) {
 }
 
 void smtpReply(const std::string& transport, int code) {
-    if (code < 200 || code > 599) return;
-    const std::string cls = std::to_string(code / 100) + "xx";
-    families().replies.Add({{"transport", transport}, {"class", cls}}).Increment();
+    if (const auto i = replyClass(code)) families().replies.Add({{"transport", transport}, {"class", std::string(kClasses[*i])}}).Increment();
 }
 
 void sendDuration(const std::string& transport, double seconds) {
@@ -112,6 +121,36 @@ void sendDuration(const std::string& transport, double seconds) {
 
 void sessionOpened(const std::string& transport) { families().sessions.Add({{"transport", transport}}).Increment(); }
 void sessionClosed(const std::string& transport) { families().sessions.Add({{"transport", transport}}).Decrement(); }
+
+namespace {
+constexpr std::array<std::string_view, 4> kStatuses{"sent", "failed", "deferred", "unknown"};
+}  // namespace
+
+TransportCounters::TransportCounters(const std::string& transport) {
+    Families& f = families();
+    handedOver_ = &f.handedOver.Add({{"transport", transport}});
+    for (std::size_t i = 0; i < kStatuses.size(); ++i)
+        outcomes_[i] = &f.outcomes.Add({{"transport", transport}, {"status", std::string(kStatuses[i])}});
+    for (std::size_t i = 0; i < replies_.size(); ++i)
+        replies_[i] = &f.replies.Add({{"transport", transport}, {"class", std::string(kClasses[i])}});
+    sendDuration_ = &f.sendDuration.Add({{"transport", transport}}, kSendBuckets);
+    sessions_ = &f.sessions.Add({{"transport", transport}});
+}
+
+void TransportCounters::handedOver(std::uint64_t n) { handedOver_->Increment(static_cast<double>(n)); }
+
+void TransportCounters::outcome(std::string_view status) {
+    for (std::size_t i = 0; i < kStatuses.size(); ++i)
+        if (kStatuses[i] == status) outcomes_[i]->Increment();
+}
+
+void TransportCounters::reply(int code) {
+    if (const auto i = replyClass(code)) replies_[*i]->Increment();
+}
+
+void TransportCounters::sendDuration(double seconds) { sendDuration_->Observe(seconds); }
+void TransportCounters::sessionOpened() { sessions_->Increment(); }
+void TransportCounters::sessionClosed() { sessions_->Decrement(); }
 
 void bounceRecorded(std::string_view reason, bool hard) {
     families().bounces.Add({{"reason", std::string(reason)}, {"type", hard ? "hard" : "soft"}}).Increment();

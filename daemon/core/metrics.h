@@ -11,10 +11,17 @@
 // core library keeps the series and writes the text exposition format (0.0.4).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace prometheus {
+class Counter;
+class Gauge;
+class Histogram;
+}  // namespace prometheus
 
 namespace campaignd::metrics {
 
@@ -33,12 +40,33 @@ struct GaugeFamily {
 void messagesHandedOver(const std::string& transport, std::uint64_t n);
 // status: "sent", "failed", "deferred" or "unknown".
 void deliveryOutcome(const std::string& transport, std::string_view status);
-// The class of an SMTP reply code ("2xx", "4xx", "5xx"); codes outside 200-599 are not counted.
+// The class of an SMTP reply code ("2xx", "4xx", "5xx"); a 3xx or a code outside 200-599 is not counted.
 void smtpReply(const std::string& transport, int code);
 // Seconds one message waited for its result: the duration of the transport call that carried it.
 void sendDuration(const std::string& transport, double seconds);
 void sessionOpened(const std::string& transport);
 void sessionClosed(const std::string& transport);
+
+// The same series of one transport, looked up once (every status and reply class appears, at 0
+// until counted): for the sending path, where a lookup by labels per message costs more than
+// the atomic add (bench/metrics: BENCHMARKS.md). Thread-safe, as the functions above.
+class TransportCounters {
+public:
+    explicit TransportCounters(const std::string& transport);
+    void handedOver(std::uint64_t n);
+    void outcome(std::string_view status);  // as deliveryOutcome()
+    void reply(int code);                   // as smtpReply()
+    void sendDuration(double seconds);
+    void sessionOpened();
+    void sessionClosed();
+
+private:
+    prometheus::Counter* handedOver_;
+    std::array<prometheus::Counter*, 4> outcomes_;  // sent, failed, deferred, unknown
+    std::array<prometheus::Counter*, 3> replies_;   // 2xx, 4xx, 5xx
+    prometheus::Histogram* sendDuration_;
+    prometheus::Gauge* sessions_;
+};
 
 // Bounce records (reason as bounce::toString, hard or soft), complaints, unsubscribes (source
 // as toString(UnsubscribeSource)), import rows ("imported" or "rejected").

@@ -89,8 +89,9 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
         } joinLedger{pipe, ledger};
 
         std::unique_ptr<plugins::TransportSession> session;
+        metrics::TransportCounters counters(run->transport.name);  // core/metrics.h
         auto closeSession = [&] {
-            if (session) metrics::sessionClosed(run->transport.name);
+            if (session) counters.sessionClosed();
             session.reset();
         };
         unsigned reconnects = 0;
@@ -122,7 +123,7 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
                 if (!session) {
                     try {
                         session = run->handle->openSession(run->transport.name, run->transport.settings);
-                        metrics::sessionOpened(run->transport.name);
+                        counters.sessionOpened();
                         if (reconnects > 0)
                             log::info("transport session reopened", {{"CAMPAIGN_ID", cid}, {"TRANSPORT", run->transport.name}});
                     } catch (const plugins::TransportError& e) {
@@ -173,7 +174,7 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
                     continue;  // nothing was handed over: the chunk stays waiting
                 }
                 dbFailures = 0;
-                metrics::messagesHandedOver(run->transport.name, moved.size());
+                counters.handedOver(moved.size());
                 waiting.swap(rest);
                 std::map<Id, std::size_t> byLedger;  // of the moved ones
                 {
@@ -202,8 +203,8 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
                         // Each message of a pipelined group waited for the whole call.
                         const double seconds = std::chrono::duration<double>(took).count();
                         for (const auto& r : results) {
-                            metrics::sendDuration(run->transport.name, seconds);
-                            metrics::smtpReply(run->transport.name, r.smtpCode);
+                            counters.sendDuration(seconds);
+                            counters.reply(r.smtpCode);
                         }
                     } catch (const std::invalid_argument& e) {
                         // Refused by the host before the plugin saw it: not sent, and sending it

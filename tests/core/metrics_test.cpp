@@ -28,14 +28,41 @@ double valueOf(const std::string& text, const std::string& series) {
 }
 
 TEST(Metrics, SmtpRepliesAreCountedByClassAndOutOfRangeCodesNotAtAll) {
-    for (const int code : {250, 251, 421, 451, 550, 554, 0, 199, 600, -1}) smtpReply("classes", code);
+    for (const int code : {250, 251, 421, 451, 550, 554, 0, 199, 354, 600, -1}) smtpReply("classes", code);
     const std::string text = exposition();
     EXPECT_EQ(valueOf(text, R"(campaignd_smtp_replies_total{class="2xx",transport="classes"})"), 2);
     EXPECT_EQ(valueOf(text, R"(campaignd_smtp_replies_total{class="4xx",transport="classes"})"), 2);
     EXPECT_EQ(valueOf(text, R"(campaignd_smtp_replies_total{class="5xx",transport="classes"})"), 2);
     EXPECT_EQ(text.find("class=\"1xx\""), std::string::npos);
     EXPECT_EQ(text.find("class=\"6xx\""), std::string::npos);
+    EXPECT_EQ(text.find("class=\"3xx\""), std::string::npos);
     EXPECT_EQ(text.find("class=\"0xx\""), std::string::npos);
+}
+
+TEST(Metrics, ATransportsCountersShowEveryStatusAndClassAndCountAsTheFunctionsDo) {
+    TransportCounters counters("cached");
+    std::string text = exposition();
+    for (const char* status : {"sent", "failed", "deferred", "unknown"})
+        EXPECT_EQ(valueOf(text, std::string("campaignd_delivery_outcomes_total{status=\"") + status + "\",transport=\"cached\"}"), 0)
+            << status;
+    for (const char* cls : {"2xx", "4xx", "5xx"})
+        EXPECT_EQ(valueOf(text, std::string("campaignd_smtp_replies_total{class=\"") + cls + "\",transport=\"cached\"}"), 0) << cls;
+    counters.handedOver(3);
+    counters.outcome("deferred");
+    counters.outcome("no such status");
+    counters.reply(451);
+    counters.reply(354);
+    counters.sendDuration(0.5);
+    counters.sessionOpened();
+    deliveryOutcome("cached", "deferred");  // the same series
+    text = exposition();
+    EXPECT_EQ(valueOf(text, R"(campaignd_messages_handed_over_total{transport="cached"})"), 3);
+    EXPECT_EQ(valueOf(text, R"(campaignd_delivery_outcomes_total{status="deferred",transport="cached"})"), 2);
+    EXPECT_EQ(valueOf(text, R"(campaignd_delivery_outcomes_total{status="sent",transport="cached"})"), 0);
+    EXPECT_EQ(valueOf(text, R"(campaignd_smtp_replies_total{class="4xx",transport="cached"})"), 1);
+    EXPECT_EQ(valueOf(text, R"(campaignd_send_duration_seconds_count{transport="cached"})"), 1);
+    EXPECT_EQ(valueOf(text, R"(campaignd_transport_sessions_open{transport="cached"})"), 1);
+    EXPECT_EQ(text.find("no such status"), std::string::npos);
 }
 
 TEST(Metrics, AGaugeReadAtScrapeTimeComesOutWithItsLabelsEscaped) {
