@@ -164,14 +164,20 @@ protected:
         ASSERT_NE(missing.exitCode, 0);
     }
 
-    // GET /metrics from campaignd-web --metrics, as Prometheus scrapes it.
-    std::string scrape() {
+    // GET /metrics from campaignd-web --metrics, as Prometheus scrapes it; with `activated`, the
+    // socket comes from systemd-socket-activate, as campaignd-metrics.socket hands it over.
+    std::string scrape(bool activated = false) {
         const Endpoint endpoint = freeLoopbackEndpoint();
         ProcessOptions options;
         options.env = bus_.clientEnv();
-        web_ = std::make_unique<Process>(
-            std::vector<std::string>{CAMPAIGND_WEB_BINARY, "--user", "--metrics", "--listen", endpoint.hostPort()},
-            options);
+        std::vector<std::string> argv{CAMPAIGND_WEB_BINARY, "--user", "--metrics", "--listen", endpoint.hostPort()};
+        if (activated) {
+            // systemd-socket-activate passes on only the variables it is told to (-E).
+            argv = {"systemd-socket-activate", "-l", endpoint.hostPort()};
+            for (const auto& [name, value] : options.env) argv.push_back("-E" + name + "=" + value);
+            argv.insert(argv.end(), {CAMPAIGND_WEB_BINARY, "--user", "--metrics"});
+        }
+        web_ = std::make_unique<Process>(argv, options);
         EXPECT_TRUE(waitUntil([&] { return isListening(endpoint); }, 10s)) << web_->err();
         const auto r = run({"curl", "-sS", "--max-time", "20", "-D", (dir_ / "headers").string(),
                             "http://" + endpoint.hostPort() + "/metrics"});
@@ -270,7 +276,7 @@ TEST_P(MetricsTest, AScrapeAfterARealCampaignPassesPromtoolAndCountsWhatHappened
 TEST_P(MetricsTest, TheGrafanaDashboardQueriesOnlyMetricsTheExpositionHas) {
     runTheCampaigns();
     if (HasFatalFailure()) return;
-    const std::string text = scrape();
+    const std::string text = scrape(/*activated=*/true);
     std::set<std::string> exposed;  // names of the samples, and of the families (# TYPE)
     for (const auto& [series, value] : samples(text)) exposed.insert(series.substr(0, series.find('{')));
     const std::regex type("# TYPE (\\S+) ");
