@@ -29,24 +29,38 @@ public:
 struct ThreadClient {
     std::unique_ptr<sdbus::IConnection> connection;
     std::unique_ptr<WebProxy> proxy;
+    // The Manager object, for GetMetrics alone: a plain proxy, since the generated one would
+    // have to handle every Manager signal.
+    std::unique_ptr<sdbus::IProxy> manager;
 };
 
-// The calling thread's proxy; nullptr when the bus cannot be reached.
-WebProxy* proxy() {
+constexpr const char* kManagerPath = "/org/campaignd/Campaignd1";
+constexpr const char* kManagerInterface = "org.campaignd.Campaignd1.Manager";
+
+// The calling thread's proxies; nullptr when the bus cannot be reached.
+ThreadClient* threadClient() {
     thread_local ThreadClient client;
     if (!client.proxy) {
         try {
             client.connection = gSettings.user ? sdbus::createSessionBusConnection() : sdbus::createSystemBusConnection();
             client.connection->setMethodCallTimeout(std::chrono::milliseconds(gSettings.timeoutMs));
             client.proxy = std::make_unique<WebProxy>(*client.connection);
+            client.manager = sdbus::createProxy(*client.connection, kService, kManagerPath);
+            client.manager->finishRegistration();
         } catch (const sdbus::Error& e) {
             log::error("cannot connect to the bus", {{"ERROR", e.getMessage()}});
+            client.manager.reset();
             client.proxy.reset();
             client.connection.reset();
             return nullptr;
         }
     }
-    return client.proxy.get();
+    return &client;
+}
+
+WebProxy* proxy() {
+    ThreadClient* c = threadClient();
+    return c ? c->proxy.get() : nullptr;
 }
 
 template <typename T>
@@ -108,6 +122,19 @@ ViewResult viewMessage(const std::string& token) {
     return call<ViewResult>("ViewMessage", [&](WebProxy& p, ViewResult& r) {
         std::tie(r.subject, r.html) = p.ViewMessage(token);
     });
+}
+
+MetricsResult metrics() {
+    MetricsResult result;
+    ThreadClient* c = threadClient();
+    if (!c) return result;
+    try {
+        c->manager->callMethod("GetMetrics").onInterface(kManagerInterface).storeResultsTo(result.text);
+        result.outcome = Outcome::Ok;
+    } catch (const sdbus::Error& e) {
+        log::warning("the daemon did not answer", {{"METHOD", "GetMetrics"}, {"ERROR", e.getName()}});
+    }
+    return result;
 }
 
 }  // namespace campaignd::web

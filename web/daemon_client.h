@@ -35,4 +35,12 @@ DescribeResult describeToken(const std::string& token);
 DescribeResult unsubscribe(const std::string& token, const std::string& how);
 ViewResult viewMessage(const std::string& token);
 
+struct MetricsResult {
+    Outcome outcome = Outcome::Unavailable;
+    std::string text;  // the Prometheus text exposition format, as the daemon wrote it
+};
+
+// org.campaignd.Campaignd1.Manager.GetMetrics (campaignd-web --metrics).
+MetricsResult metrics();
+
 }  // namespace campaignd::web

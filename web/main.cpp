@@ -2,7 +2,10 @@
 // one-click and a page with a button) and "view in browser". It holds no secret and opens no
 // database: it asks campaignd over the bus (org.campaignd.Campaignd1.Web), as its own user.
 // The listening socket comes from systemd (campaignd-web.socket, or systemd-socket-activate),
-// or from --listen ADDR:PORT.
+// or from --listen ADDR:PORT. With --metrics it is the metrics side instead
+// (campaignd-metrics.socket): GET /metrics, the daemon's GetMetrics, and nothing else; a
+// process of its own, so that the public side never serves metrics and each can be enabled
+// alone.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -69,6 +72,9 @@ int main(int argc, char** argv) {
     campaignd::web::ServerSettings server;
     campaignd::web::ClientSettings client;
     app.add_flag("--user", user, "Talk to campaignd on the session bus (as `campaignd --user`)");
+    app.add_flag("--metrics", server.metrics,
+                 "Serve GET /metrics (Prometheus) from campaignd's GetMetrics, and nothing else "
+                 "(campaignd-metrics.socket)");
     app.add_option("--listen", listen, "Listen on ADDR:PORT instead of a socket from systemd");
     app.add_option("--threads", server.threads, "Worker threads (default 4)")->check(CLI::Range(1, 64));
     app.add_option("--max-connections", server.maxConnections, "Concurrent connections at most (default 1000)")
@@ -97,8 +103,8 @@ int main(int argc, char** argv) {
         server.listenFd = listenOn(listen);
         if (server.listenFd < 0) return 1;
     } else {
-        std::cerr << "campaignd-web: no socket: start it from campaignd-web.socket (or "
-                     "systemd-socket-activate), or give --listen ADDR:PORT\n";
+        std::cerr << "campaignd-web: no socket: start it from " << (server.metrics ? "campaignd-metrics.socket" : "campaignd-web.socket")
+                  << " (or systemd-socket-activate), or give --listen ADDR:PORT\n";
         return 2;
     }
     fcntl(server.listenFd, F_SETFL, fcntl(server.listenFd, F_GETFL) | O_NONBLOCK);

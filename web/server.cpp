@@ -111,6 +111,38 @@ void logReply(const std::string& method, const Route& route, unsigned status) {
                           {"CAMPAIGN_ID", route.token.empty() ? std::string("-") : campaignOf(route.token)}});
 }
 
+// The Prometheus text exposition format, version 0.0.4 (what GetMetrics writes).
+constexpr const char* kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
+
+// campaignd-web --metrics: GET or HEAD /metrics (a query is ignored), nothing else.
+Reply handleMetrics(const std::string& method, std::string_view target) {
+    if (method != "GET" && method != "HEAD")
+        return {405, "Use GET.\n", "text/plain; charset=utf-8", kPageCsp, true};
+    if (target.substr(0, target.find('?')) != "/metrics") return {404, "Not found: try /metrics\n", "text/plain; charset=utf-8"};
+    auto m = metrics();
+    if (m.outcome != Outcome::Ok) return {503, "campaignd does not answer\n", "text/plain; charset=utf-8"};
+    return {200, std::move(m.text), kMetricsType};
+}
+
+MHD_Result onMetricsRequest(void*, MHD_Connection* connection, const char* url, const char* methodC, const char*,
+                            const char*, size_t* uploadSize, void** context) {
+    // No body is kept: anything but GET or HEAD is answered (405) once its headers are in; the
+    // body of a GET, if any, is read and dropped.
+    if (*context && *uploadSize != 0) {
+        *uploadSize = 0;
+        return MHD_YES;
+    }
+    if (!*context) {
+        *context = connection;  // the first call, with the headers: wait for the end of the request
+        const std::string method = methodC ? methodC : "";
+        if (method == "GET" || method == "HEAD") return MHD_YES;
+    }
+    const std::string method = methodC ? methodC : "";
+    const Reply reply = handleMetrics(method, url ? url : "");
+    log::info("request", {{"HTTP_METHOD", method}, {"HTTP_ROUTE", "metrics"}, {"HTTP_STATUS", std::to_string(reply.status)}});
+    return queue(connection, reply);
+}
+
 MHD_Result onRequest(void*, MHD_Connection* connection, const char* url, const char* methodC, const char*,
                      const char* uploadData, size_t* uploadSize, void** context) {
     const std::string method = methodC ? methodC : "";
@@ -158,6 +190,8 @@ void onCompleted(void*, MHD_Connection*, void** context, MHD_RequestTerminationC
     *context = nullptr;
 }
 
+void onMetricsCompleted(void*, MHD_Connection*, void** context, MHD_RequestTerminationCode) { *context = nullptr; }
+
 }  // namespace
 
 int serve(const ServerSettings& settings) {
@@ -169,14 +203,15 @@ int serve(const ServerSettings& settings) {
     signal(SIGPIPE, SIG_IGN);
 
     MHD_Daemon* daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, nullptr, nullptr, &onRequest, nullptr,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, nullptr, nullptr,
+        settings.metrics ? &onMetricsRequest : &onRequest, nullptr,
         MHD_OPTION_LISTEN_SOCKET, settings.listenFd,
         MHD_OPTION_THREAD_POOL_SIZE, static_cast<unsigned>(settings.threads),
         MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(settings.maxConnections),
         MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned>(settings.timeoutSeconds),
         // Bounds the request line and headers (and the read buffer): past it, 414 or 431.
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(8192),
-        MHD_OPTION_NOTIFY_COMPLETED, &onCompleted, nullptr,
+        MHD_OPTION_NOTIFY_COMPLETED, settings.metrics ? &onMetricsCompleted : &onCompleted, nullptr,
         MHD_OPTION_END);
     if (!daemon) {
         log::error("cannot start the HTTP server on the listening socket");

@@ -21,6 +21,10 @@ struct ServerSettings {
     unsigned threads = 4;         // worker threads, each with its own epoll loop and bus connection
     unsigned maxConnections = 1000;
     unsigned timeoutSeconds = 10; // a connection idle this long is closed
+    // campaignd-web --metrics (campaignd-metrics.service): GET /metrics only, the daemon's
+    // GetMetrics in the Prometheus text format; every other target is 404. The public side
+    // (false) never serves /metrics.
+    bool metrics = false;
 };
 
 // Serves until SIGTERM or SIGINT; returns the exit status.

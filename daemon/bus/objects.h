@@ -148,6 +148,7 @@ private:
     std::map<std::string, sdbus::Variant> GetStatus() override;
     std::vector<std::map<std::string, sdbus::Variant>> ListPlugins() override;
     std::map<std::string, sdbus::Variant> GetDashboard() override;
+    std::string GetMetrics() override;
     std::tuple<std::string, std::vector<sdbus::Struct<std::string, uint64_t>>> SanitizeHtml(const std::string& html) override;
     std::tuple<uint64_t, sdbus::ObjectPath> CreateCampaign(const std::map<std::string, sdbus::Variant>& fields) override;
     std::vector<std::map<std::string, sdbus::Variant>> ListCampaigns(const std::map<std::string, sdbus::Variant>& filter) override;

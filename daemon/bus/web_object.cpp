@@ -55,7 +55,7 @@ void WebObject::Unsubscribe(sdbus::Result<std::map<std::string, sdbus::Variant>>
     auto reply = std::make_shared<sdbus::Result<std::map<std::string, sdbus::Variant>>>(std::move(result));
     UnsubscribeSource source{};
     try {
-        guarded("Unsubscribe", [&] {
+        translated("Unsubscribe", [&] {  // counted below, or where the answer is sent
             requireWebCaller("Unsubscribe");
             source = services::parseWebUnsubscribeSource(how);
             // A forged or altered link is answered here, without queueing behind the commits
@@ -63,6 +63,7 @@ void WebObject::Unsubscribe(sdbus::Result<std::map<std::string, sdbus::Variant>>
             if (!web_.verifies(token)) throw Error(ErrorCode::NotFound, "no such page");
         });
     } catch (const sdbus::Error& e) {
+        metrics::busCall("Unsubscribe", errorOutcome(e.getName()));
         reply->returnError(e);
         return;
     }

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "delivery/run.h"
 
 namespace campaignd::delivery {
@@ -81,6 +82,7 @@ void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run, const std::stri
     };
 
     std::vector<storage::LedgerOutcome> failures;
+    metrics::TransportCounters counters(run->transport.name);  // core/metrics.h
     auto notBefore = Pipeline::Clock::now();
     for (;;) {
         auto task = pipe.next(notBefore, kStopPoll);
@@ -88,6 +90,7 @@ void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run, const std::stri
             auto& b = *task.outcomes;
             if (record(b.outcomes)) {
                 run->outcomes += b.outcomes.size();
+                for (const auto& o : b.outcomes) counters.outcome(statusWord(o.kind));
                 if (config_.sending.logDeliveries) logDeliveries(b.recorded, run->transport.name);
                 if (env_.outcomes && !b.recorded.empty()) {
                     try {

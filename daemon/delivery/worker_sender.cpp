@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "delivery/run.h"
 
 namespace campaignd::delivery {
@@ -88,6 +89,11 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
         } joinLedger{pipe, ledger};
 
         std::unique_ptr<plugins::TransportSession> session;
+        metrics::TransportCounters counters(run->transport.name);  // core/metrics.h
+        auto closeSession = [&] {
+            if (session) counters.sessionClosed();
+            session.reset();
+        };
         unsigned reconnects = 0;
         PreparedBatch batch;
         std::vector<Item>& items = batch.items;
@@ -117,6 +123,7 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
                 if (!session) {
                     try {
                         session = run->handle->openSession(run->transport.name, run->transport.settings);
+                        counters.sessionOpened();
                         if (reconnects > 0)
                             log::info("transport session reopened", {{"CAMPAIGN_ID", cid}, {"TRANSPORT", run->transport.name}});
                     } catch (const plugins::TransportError& e) {
@@ -167,6 +174,7 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
                     continue;  // nothing was handed over: the chunk stays waiting
                 }
                 dbFailures = 0;
+                counters.handedOver(moved.size());
                 waiting.swap(rest);
                 std::map<Id, std::size_t> byLedger;  // of the moved ones
                 {
@@ -190,7 +198,14 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
                     try {
                         const auto began = std::chrono::steady_clock::now();
                         status = session->send(outgoing, [&](const plugins::DeliveryResult& r) { results.push_back(r); });
-                        sizer.sent(outgoing.size(), std::chrono::steady_clock::now() - began);
+                        const auto took = std::chrono::steady_clock::now() - began;
+                        sizer.sent(outgoing.size(), took);
+                        // Each message of a pipelined group waited for the whole call.
+                        const double seconds = std::chrono::duration<double>(took).count();
+                        for (const auto& r : results) {
+                            counters.sendDuration(seconds);
+                            counters.reply(r.smtpCode);
+                        }
                     } catch (const std::invalid_argument& e) {
                         // Refused by the host before the plugin saw it: not sent, and sending it
                         // again would be refused the same way.
@@ -228,7 +243,7 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
                 }
                 if (!recordedBatch.outcomes.empty()) pipe.giveOutcomes(std::move(recordedBatch));
                 if (!status.ok()) {
-                    session.reset();
+                    closeSession();
                     if (sessionAction(status.status) == SessionAction::Pause) {
                         pauseWith(pauseReason(run->transport.name, status.status, status.message));
                         break;
@@ -242,7 +257,7 @@ void DeliveryEngine::work(const std::shared_ptr<Run>& run, unsigned index) {
                 }
             }
         }
-        session.reset();
+        closeSession();
         // The ledger thread records what it was given and stops claiming; then what this
         // worker claimed and never handed over goes back to pending. It holds no batch now, so
         // a later run under the same name cannot be confused with these claims.

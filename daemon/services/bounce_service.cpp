@@ -18,12 +18,20 @@
 #include "core/descriptor_io.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/text.h"
 #include "mail/unsubscribe_request.h"
 #include "rules/csv_export.h"
 
 namespace campaignd::services {
 namespace {
+
+// The metrics of a committed record: a complaint, or a bounce (a notice that a delivery failed;
+// a delay or a success notice is neither).
+void countRecorded(const BounceOutcome& o) {
+    if (o.action == "complaint") metrics::complaintRecorded();
+    else if (o.action == "failed") metrics::bounceRecorded(o.reason, o.hard);
+}
 
 bool iequalsPrefix(std::string_view text, std::string_view prefix) {
     if (text.size() < prefix.size()) return false;
@@ -348,6 +356,7 @@ BounceReport BounceService::process(std::string_view raw, BounceSource source, b
                       {"SOURCE", std::string(toString(source))}});
     for (const BounceOutcome& o : report.results) {
         if (!o.recorded) continue;
+        countRecorded(o);
         log::info("bounce recorded",
                   {{"CAMPAIGN_ID", o.campaignId ? std::to_string(*o.campaignId) : ""},
                    {"RECIPIENT", o.recipient},
@@ -417,6 +426,7 @@ BounceOutcome BounceService::recordRejection(Id campaign, std::optional<Id> reci
             out.duplicate = true;
         }
     });
+    if (out.recorded) countRecorded(out);
     if (out.recorded)
         log::info("bounce recorded", {{"CAMPAIGN_ID", std::to_string(campaign)},
                                       {"RECIPIENT", out.recipient},

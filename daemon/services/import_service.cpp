@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/metrics.h"
 #include "core/clock.h"
 #include "core/descriptor_io.h"
 #include "core/log.h"
@@ -182,6 +183,10 @@ ImportReport runImport(const ImportRequest& request, int fd, int errorsFd, std::
             throw Error(ErrorCode::Failed, "the importer failed: " + result.message);
     }
     report.counts = session->finish();
+    if (!request.dryRun) {  // finish() committed the rows
+        metrics::importRows("imported", static_cast<std::uint64_t>(report.counts.imported));
+        metrics::importRows("rejected", report.invalid);
+    }
     return report;
 }
 

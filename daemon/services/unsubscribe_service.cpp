@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/metrics.h"
 
 namespace campaignd::services {
 
@@ -14,6 +15,9 @@ UnsubscribeService::UnsubscribeService(storage::SuppressionStore& store, Clock c
 UnsubscribeOutcome UnsubscribeService::unsubscribe(Id recipient, std::optional<Id> campaign, UnsubscribeSource how) {
     const storage::UnsubscribeChange change = store_.recordUnsubscribe(recipient, campaign, how, clock_());
     if (!change.before) throw Error(ErrorCode::NotFound, "recipient " + std::to_string(recipient) + " does not exist");
+    // Counted when the change is made; a caller's transaction that rolls back afterwards (rare:
+    // a database failure) leaves the counter one ahead.
+    if (change.changed) metrics::unsubscribed(toString(how));
     return UnsubscribeOutcome{change.changed, change.record};
 }
 

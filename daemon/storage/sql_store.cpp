@@ -4,9 +4,11 @@
 // roles' SQL lives beside it, one file per role (sql_campaigns.cpp ... sql_reports.cpp).
 #include "storage/sql_store.h"
 
+#include <chrono>
 #include <map>
 
 #include "core/error.h"
+#include "core/metrics.h"
 #include "storage/bulk_import.h"
 #include "storage/migrations.h"
 
@@ -23,7 +25,9 @@ int ledgerCounterSlot(std::string_view worker) {
     return 1 + int(h % kWorkerCounterSlots);
 }
 
-SqlStore::SqlStore(std::unique_ptr<SqlConnection> db) : db_(std::move(db)) { migrate(*db_); }
+SqlStore::SqlStore(std::unique_ptr<SqlConnection> db) : db_(std::move(db)), backend_(db_->backendName()) {
+    migrate(*db_);
+}
 
 std::string SqlStore::backendName() const { return db_->backendName(); }
 std::string SqlStore::location() const { return db_->location(); }
@@ -68,6 +72,17 @@ void SqlStore::transactionWith(bool relaxed, const std::function<void()>& fn) {
     const Error abortedError(ErrorCode::Failed,
                              "database: the transaction was rolled back after an earlier error");
     if (depth_ == 0) {
+        // The metric's time runs from BEGIN (its wait for a lock included) to the end of
+        // COMMIT or ROLLBACK, whichever way the transaction ends.
+        const auto began = std::chrono::steady_clock::now();
+        struct Timed {
+            const std::chrono::steady_clock::time_point began;
+            const std::string& backend;
+            ~Timed() {
+                metrics::databaseTransaction(
+                    backend, std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+            }
+        } timed{began, backend_};
         if (relaxed) db_->beginRelaxed();
         else db_->begin();
         depth_ = 1;

@@ -127,6 +127,7 @@ private:
     SuppressionChange changeSubscription(Id recipient, const std::function<void()>& change);
 
     std::unique_ptr<SqlConnection> db_;
+    std::string backend_;  // db_->backendName(): the transaction metric's label
     int depth_ = 0;          // 0: no transaction; 1: top level; >1: savepoints
     bool aborted_ = false;   // a statement failed at the current level
 };

@@ -21,6 +21,8 @@ set(expected
   lib/systemd/system/campaignd-bounces.timer
   lib/systemd/system/campaignd-web.service
   lib/systemd/system/campaignd-web.socket
+  lib/systemd/system/campaignd-metrics.service
+  lib/systemd/system/campaignd-metrics.socket
   share/dbus-1/interfaces/org.campaignd.Campaignd1.Web.xml
   lib/sysusers.d/campaignd.conf
   lib/sysusers.d/campaignd-web.conf

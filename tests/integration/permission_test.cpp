@@ -110,6 +110,7 @@ protected:
             {"GetStatus", {"call", kService, kManager, kManagerIface, "GetStatus"}},
             {"ListPlugins", {"call", kService, kManager, kManagerIface, "ListPlugins"}},
             {"GetDashboard", {"call", kService, kManager, kManagerIface, "GetDashboard"}},
+            {"GetMetrics", {"call", kService, kManager, kManagerIface, "GetMetrics"}},
             {"SanitizeHtml", {"call", kService, kManager, kManagerIface, "SanitizeHtml", "s", "<p>x</p>"}},
             {"ListCampaigns", {"call", kService, kManager, kManagerIface, "ListCampaigns", "a{sv}", "0"}},
             {"GetCampaign", {"call", kService, kManager, kManagerIface, "GetCampaign", "t", "1"}},
