@@ -48,6 +48,7 @@ inline constexpr ApiMember kApiAccess[] = {
     {kManagerInterface, MemberKind::Method, "GetStatus", Access::Open},
     {kManagerInterface, MemberKind::Method, "ListPlugins", Access::Open},
     {kManagerInterface, MemberKind::Method, "GetDashboard", Access::Open},
+    {kManagerInterface, MemberKind::Method, "DnsRecords", Access::Open},  // public keys and names only
     {kManagerInterface, MemberKind::Method, "SanitizeHtml", Access::Open},
     {kManagerInterface, MemberKind::Method, "ListCampaigns", Access::Open},
     {kManagerInterface, MemberKind::Method, "GetCampaign", Access::Open},

@@ -225,6 +225,12 @@ void applySending(Config& c, const IniValue& v) {
         if (!isWord(v.value, 64))
             fail(v, "must be 1 to 64 letters, digits, '-', '_' or '.' (no ':'), the same for all your mail");
         s.feedbackSenderId = v.value;
+    } else if (v.key == "DmarcReports") {
+        try {
+            s.dmarcReports = rules::normalizeEmail(v.value);
+        } catch (const Error& e) {
+            fail(v, e.what());
+        }
     } else if (v.key == "EnvelopeSubdomain") {
         if (v.value.empty() || v.value.size() > 63 || v.value.front() == '.' || v.value.back() == '.' ||
             v.value.find("..") != std::string::npos ||
