@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 namespace campaignd::ctl {
@@ -115,6 +116,12 @@ DnsResolver::DnsResolver(const std::optional<std::string>& server) : state_(new 
             res_nclose(&state_->res);
             delete state_;
             throw std::invalid_argument("--server: \"" + *server + "\" is not an IPv4 address (ADDR[:PORT])");
+        }
+        // glibc prefers _u._ext.nsaddrs[n] (set by res_ninit for an IPv6 server of
+        // resolv.conf) to nsaddr_list[n]: drop those, as res_nclose would, so --server is used.
+        for (auto*& extra : state_->res._u._ext.nsaddrs) {
+            std::free(extra);
+            extra = nullptr;
         }
         state_->res.nscount = 1;
         state_->res.nsaddr_list[0] = sin;
