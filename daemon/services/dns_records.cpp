@@ -53,9 +53,14 @@ std::pair<std::string, std::string> spfMechanism(const DnsRelay& relay, const st
     if (relay.host.empty() || isLoopback(relay.host)) {
         const std::string why = relay.host.empty() ? "writes mail to a Maildir here"
                                                    : "relays through " + relay.host + ", on this machine";
+        const bool fullName = localHost.find('.') != std::string::npos;
         return {"a:" + localHost, "[Transport " + relay.transport + "] " + why +
                                       ": the mail leaves from this machine's address, named by its host name " +
-                                      localHost + " (name the server that passes it on instead, if another does)"};
+                                      localHost +
+                                      (fullName ? " (name the server that passes it on instead, if another does)"
+                                                : ", which is not a full domain name: put this machine's public "
+                                                  "name (a:NAME) or address (ip4:ADDRESS) instead, or the server "
+                                                  "that passes the mail on")};
     }
     in_addr v4{};
     in6_addr v6{};
