@@ -93,6 +93,7 @@ void registerGroupCommands(CLI::App& app, Context& context);
 void registerBounceCommands(CLI::App& app, Context& context);
 void registerSuppressionCommands(CLI::App& app, Context& context);
 void registerDkimCommands(CLI::App& app, Context& context);
+void registerDnsCommands(CLI::App& app, Context& context);
 // "campaign send|pause|resume|cancel|watch" (under the existing "campaign") and "run-scheduled".
 void registerSendingCommands(CLI::App& app, Context& context);
 // The hidden "__complete" the shell completions call (complete_command.cpp); after every other

@@ -116,6 +116,7 @@ int main(int argc, char** argv)
     registerBounceCommands(app, context);
     registerSuppressionCommands(app, context);
     registerDkimCommands(app, context);
+    registerDnsCommands(app, context);
     addGlobalOptionsNote(app);
     registerCompleteCommand(app, context);
 

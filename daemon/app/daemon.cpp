@@ -3,6 +3,7 @@
 #include "app/daemon.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
@@ -18,6 +19,7 @@
 #include "core/buildconfig.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "mail/message.h"
 #include "mail/verp.h"
 #include "rules/validation.h"
 
@@ -27,6 +29,33 @@ namespace {
 void notify(const std::string& state) { sd_notify(0, state.c_str()); }
 
 const char* busKind(bool user) { return user ? "session" : "system"; }
+
+// The host of "smtp://HOST[:PORT]" or "imaps://HOST/..." ("[v6]" keeps its brackets); "" if none.
+std::string urlHost(const std::string& url) {
+    const auto start = url.find("://");
+    if (start == std::string::npos) return {};
+    const std::string rest = url.substr(start + 3, url.find_first_of("/?#", start + 3) - start - 3);
+    if (!rest.empty() && rest.front() == '[') return rest.substr(0, rest.find(']') + 1);
+    return rest.substr(0, rest.find(':'));
+}
+
+// What DnsRecords needs of the config: the relays, the envelope and report settings.
+services::DnsRecordSettings dnsRecordSettings(const config::Config& config) {
+    services::DnsRecordSettings s;
+    for (const auto& [name, transport] : config.transports) {
+        const auto url = transport.settings.find("URL");
+        s.relays.push_back({name, url == transport.settings.end() ? std::string() : urlHost(url->second)});
+    }
+    s.envelopeDomain = config.sending.envelopeDomain;
+    s.envelopeSubdomain = config.sending.envelopeSubdomain;
+    s.dmarcReports = config.sending.dmarcReports;
+    s.defaultFromDomain = mail::fromDomain(config.sending.from.empty() ? config.adminEmail : config.sending.from);
+    for (const auto& [key, value] : config.bounceSource)
+        if (key == "URL") s.bounceHost = urlHost(value);
+    char host[256] = {};
+    s.localHostName = ::gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "localhost";
+    return s;
+}
 
 mail::DkimKeyring loadDkimKeysOrFail(const config::Config& config) {
     try {
@@ -150,6 +179,7 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
       source_(std::move(source)),
       config_(std::move(config)),
       dkim_(loadDkimKeysOrFail(config_)),
+      dnsSettings_(dnsRecordSettings(config_)),
       store_(openDatabase(config_)),
       plugins_(startPlugins(config_)),
       chosen_(choosePluginsOrFail(config_, *plugins_)),
@@ -181,7 +211,7 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
       imports_(io_, jobs_, importEnvironment()),
       bounceJobs_(jobs_, bounces_, bounceJobEnvironment()),
       busServices_{campaigns_, recipients_, sending_, bounces_, access_, *plugins_, *store_, jobs_, imports_,
-                   bounceJobs_},
+                   bounceJobs_, dnsSettings_, dkim_},
       manager_(*connection_, io_, busServices_,
                bus::DaemonInfo{CAMPAIGND_VERSION, store_->backendName(), store_->location(),
                                static_cast<std::uint64_t>(store_->schemaVersion()), systemNow(),

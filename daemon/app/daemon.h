@@ -31,6 +31,7 @@
 #include "plugin-host/plugin_host.h"
 #include "services/bounce_service.h"
 #include "services/campaign_service.h"
+#include "services/dns_records.h"
 #include "services/recipient_service.h"
 #include "services/rejection_recorder.h"
 #include "services/report_mailer.h"
@@ -106,6 +107,7 @@ private:
     ConfigSource source_;
     config::Config config_;
     mail::DkimKeyring dkim_;  // read and checked before anything else starts
+    services::DnsRecordSettings dnsSettings_;  // what DnsRecords needs of the config
     std::unique_ptr<storage::Store> store_;
     std::unique_ptr<plugins::PluginHost> plugins_;  // started, and checked against the config
     ChosenPlugins chosen_;                          // the importer, bounce source and reporter

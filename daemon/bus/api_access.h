@@ -51,6 +51,7 @@ inline constexpr ApiMember kApiAccess[] = {
     // Counts, ids and configuration names only; the same numbers are on the metrics socket,
     // which any local user can reach (objects.cpp says why it is open).
     {kManagerInterface, MemberKind::Method, "GetMetrics", Access::Open},
+    {kManagerInterface, MemberKind::Method, "DnsRecords", Access::Open},  // public keys and names only
     {kManagerInterface, MemberKind::Method, "SanitizeHtml", Access::Open},
     {kManagerInterface, MemberKind::Method, "ListCampaigns", Access::Open},
     {kManagerInterface, MemberKind::Method, "GetCampaign", Access::Open},

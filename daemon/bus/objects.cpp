@@ -364,6 +364,14 @@ std::string ManagerObject::GetMetrics() {
     });
 }
 
+std::vector<std::map<std::string, sdbus::Variant>> ManagerObject::DnsRecords(const std::string& domain) {
+    return guarded("DnsRecords", [&] {
+        std::vector<VariantMap> out;
+        for (const auto& r : services::dnsRecords(services_.dns, services_.dkim, domain)) out.push_back(toVariantMap(r));
+        return out;
+    });
+}
+
 std::tuple<std::string, std::vector<sdbus::Struct<std::string, uint64_t>>> ManagerObject::SanitizeHtml(
     const std::string& html) {
     return guarded("SanitizeHtml", [&] {

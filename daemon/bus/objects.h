@@ -25,6 +25,7 @@
 #include "plugin-host/plugin_host.h"
 #include "services/bounce_service.h"
 #include "services/campaign_service.h"
+#include "services/dns_records.h"
 #include "services/recipient_service.h"
 #include "services/sending_service.h"
 #include "storage/store.h"
@@ -60,6 +61,8 @@ struct Services {
     JobRunner& jobs;
     ImportJobs& imports;
     BounceJobs& bounceJobs;
+    const services::DnsRecordSettings& dns;  // for DnsRecords, with the keys below
+    const mail::DkimKeyring& dkim;
 };
 
 class CampaignObject final
@@ -149,6 +152,7 @@ private:
     std::vector<std::map<std::string, sdbus::Variant>> ListPlugins() override;
     std::map<std::string, sdbus::Variant> GetDashboard() override;
     std::string GetMetrics() override;
+    std::vector<std::map<std::string, sdbus::Variant>> DnsRecords(const std::string& domain) override;
     std::tuple<std::string, std::vector<sdbus::Struct<std::string, uint64_t>>> SanitizeHtml(const std::string& html) override;
     std::tuple<uint64_t, sdbus::ObjectPath> CreateCampaign(const std::map<std::string, sdbus::Variant>& fields) override;
     std::vector<std::map<std::string, sdbus::Variant>> ListCampaigns(const std::map<std::string, sdbus::Variant>& filter) override;

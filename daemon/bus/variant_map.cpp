@@ -223,4 +223,24 @@ VariantMap toVariantMap(const plugins::PluginInfo& p) {
     };
 }
 
+VariantMap toVariantMap(const services::DnsRecord& r) {
+    VariantMap m{
+        {"domain", sdbus::Variant(r.domain)},
+        {"purpose", sdbus::Variant(r.purpose)},
+        {"name", sdbus::Variant(r.name)},
+        {"type", sdbus::Variant(r.type)},
+        {"value", sdbus::Variant(r.value)},
+        {"strings", sdbus::Variant(r.strings)},
+        {"comment", sdbus::Variant(r.comment)},
+        {"envelope_domain", sdbus::Variant(r.envelopeDomain)},
+    };
+    if (r.purpose == "dkim") {
+        m["selector"] = sdbus::Variant(r.selector);
+        m["algorithm"] = sdbus::Variant(r.algorithm);
+        m["public_key"] = sdbus::Variant(r.publicKey);
+    }
+    if (r.purpose == "spf") m["relays"] = sdbus::Variant(r.relays);
+    return m;
+}
+
 }  // namespace campaignd::bus

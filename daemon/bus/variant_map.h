@@ -15,6 +15,7 @@
 
 #include "core/model.h"
 #include "plugin-host/plugin_host.h"
+#include "services/dns_records.h"
 
 namespace campaignd::bus {
 
@@ -58,5 +59,7 @@ VariantMap toVariantMap(const CampaignRecipient& r);
 // One plugin file as ListPlugins shows it: name, file, version, description, state, error,
 // capabilities.
 VariantMap toVariantMap(const plugins::PluginInfo& p);
+// One record as DnsRecords returns it (see the XML): the dkim and spf keys only for those.
+VariantMap toVariantMap(const services::DnsRecord& r);
 
 }  // namespace campaignd::bus

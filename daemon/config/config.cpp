@@ -233,6 +233,14 @@ void setFeedbackSenderId(Config& c, const IniValue& v) {
     c.sending.feedbackSenderId = v.value;
 }
 
+void setDmarcReports(Config& c, const IniValue& v) {
+    try {
+        c.sending.dmarcReports = rules::normalizeEmail(v.value);
+    } catch (const Error& e) {
+        fail(v, e.what());
+    }
+}
+
 void setEnvelopeSubdomain(Config& c, const IniValue& v) {
     if (v.value.empty() || v.value.size() > 63 || v.value.front() == '.' || v.value.back() == '.' ||
         v.value.find("..") != std::string::npos ||
@@ -435,6 +443,7 @@ const std::vector<KeySpec>& keys() {
         {"Sending", "EnvelopeDomain", [](C& c, const V& v) { c.sending.envelopeDomain = domainOf(v, v.value); }},
         {"Sending", "EnvelopeSubdomain", setEnvelopeSubdomain},
         {"Sending", "FeedbackSenderId", setFeedbackSenderId},
+        {"Sending", "DmarcReports", setDmarcReports},
         {"Sending", "MessageIdDomain", [](C& c, const V& v) { c.sending.messageIdDomain = domainOf(v, v.value); }},
         {"Sending", "VerpPrefix", setVerpPrefix},
         {"Sending", "VerpDelimiter", setVerpDelimiter},

@@ -61,6 +61,8 @@ struct SendingConfig {
     std::string verpSecretFile;     // VerpSecretFile=; empty: <StateDirectory>/verp-secret, made once
     std::string messageIdDomain;    // MessageIdDomain=; empty: From's domain
     std::string feedbackSenderId;   // FeedbackSenderId=: Feedback-ID's SenderId; empty: From's domain
+    std::string dmarcReports;       // DmarcReports=: the rua= address of `dns records`' DMARC
+                                    //   record; empty: postmaster@ the From domain
     std::string unsubscribeUrl;     // UnsubscribeURL= (https://.../{campaign_id}/{token})
     std::string unsubscribeMailto;  // UnsubscribeMailto=
     unsigned maxAttempts = 5;       // MaxAttempts=: transport attempts per recipient (4xx retries)

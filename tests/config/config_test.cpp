@@ -362,3 +362,15 @@ TEST(ConfigManPage, DocumentsEveryKeyTheReaderKnowsAndNoOther) {
                                          << "=, which the reader does not know";
     EXPECT_TRUE(headings.count("Plugin NAME")) << "the plugins' own sections are documented too";
 }
+
+namespace {
+
+TEST_F(ConfigTest, DmarcReportsIsAnAddress) {
+    EXPECT_TRUE(loadConfig(main_, false, defaults_).sending.dmarcReports.empty());
+    write(main_, "[Sending]\nDmarcReports=DMARC@Example.org\n");
+    EXPECT_EQ(loadConfig(main_, true, defaults_).sending.dmarcReports, "DMARC@example.org");
+    write(main_, "[Sending]\nDmarcReports=not an address\n");
+    EXPECT_NE(errorOf().find(":2: DmarcReports=: "), std::string::npos) << errorOf();
+}
+
+}  // namespace

@@ -115,6 +115,7 @@ protected:
             {"ListCampaigns", {"call", kService, kManager, kManagerIface, "ListCampaigns", "a{sv}", "0"}},
             {"GetCampaign", {"call", kService, kManager, kManagerIface, "GetCampaign", "t", "1"}},
             {"ListGroups", {"call", kService, kManager, kManagerIface, "ListGroups"}},
+            {"DnsRecords", {"call", kService, kManager, kManagerIface, "DnsRecords", "s", "example.org"}},
             {"Describe", {"call", kService, kCampaign, kCampaignIface, "Describe"}},
             {"GetSummary", {"call", kService, kCampaign, kCampaignIface, "GetSummary"}},
             {"Version", {"get-property", kService, kManager, kManagerIface, "Version"}},
