@@ -16,6 +16,7 @@
 #include "config/ini.h"
 #include "core/buildconfig.h"
 #include "core/error.h"
+#include "rules/sending_guard.h"
 #include "rules/validation.h"
 
 namespace campaignd::config {
@@ -268,6 +269,18 @@ void applySending(Config& c, const IniValue& v) {
     } else if (v.key == "LogDeliveries") {
         if (v.value != "yes" && v.value != "no") fail(v, "must be yes or no");
         s.logDeliveries = v.value == "yes";
+    } else if (v.key == "HardBounceLimit" || v.key == "ComplaintLimit") {
+        std::int64_t ppm = 0;
+        try {
+            ppm = rules::parsePercent(v.value);
+        } catch (const Error& e) {
+            fail(v, e.what());
+        }
+        (v.key == "HardBounceLimit" ? s.guard.hardBounceLimitPpm : s.guard.complaintLimitPpm) = ppm;
+    } else if (v.key == "HardBounceMinimum") {
+        s.guard.hardBounceMinimum = wholeNumber(v, 0, 100'000'000);
+    } else if (v.key == "ComplaintMinimum") {
+        s.guard.complaintMinimum = wholeNumber(v, 0, 100'000'000);
     } else if (v.key == "InstanceId") {
         if (!isWord(v.value, 64))
             fail(v, "must be 1 to 64 letters, digits, '-', '_' or '.', unique per daemon sharing a database");

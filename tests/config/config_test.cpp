@@ -321,3 +321,28 @@ TEST_F(ConfigTest, FeedbackSenderIdHasNoColon) {
 }
 
 }  // namespace
+
+namespace {
+
+// The sending guard's keys: percentages and counts, 0 turning a check off; the defaults are
+// 5% after 500 attempts and 0.3% after 1,000 delivered.
+TEST_F(ConfigTest, SendingGuardLimitsArePercentagesAndCounts) {
+    const auto defaults = loadConfig(main_, false, defaults_).sending.guard;
+    EXPECT_EQ(defaults.hardBounceLimitPpm, 50'000);
+    EXPECT_EQ(defaults.hardBounceMinimum, 500);
+    EXPECT_EQ(defaults.complaintLimitPpm, 3'000);
+    EXPECT_EQ(defaults.complaintMinimum, 1000);
+    write(main_, "[Sending]\nHardBounceLimit=2.5%\nHardBounceMinimum=0\nComplaintLimit=0.1\nComplaintMinimum=200\n");
+    const auto guard = loadConfig(main_, true, defaults_).sending.guard;
+    EXPECT_EQ(guard.hardBounceLimitPpm, 25'000);
+    EXPECT_EQ(guard.hardBounceMinimum, 0);
+    EXPECT_EQ(guard.complaintLimitPpm, 1'000);
+    EXPECT_EQ(guard.complaintMinimum, 200);
+    write(main_, "[Sending]\nHardBounceLimit=120%\n");
+    EXPECT_NE(errorOf().find(":2: HardBounceLimit=: \"120%\" is not a percentage from 0 to 100"), std::string::npos)
+        << errorOf();
+    write(main_, "[Sending]\nComplaintMinimum=-1\n");
+    EXPECT_NE(errorOf().find(":2: ComplaintMinimum=: \"-1\" is not a whole number"), std::string::npos) << errorOf();
+}
+
+}  // namespace
