@@ -348,6 +348,7 @@ BounceReport BounceService::process(std::string_view raw, BounceSource source, b
                       {"SOURCE", std::string(toString(source))}});
     for (const BounceOutcome& o : report.results) {
         if (!o.recorded) continue;
+        if (settings_.recorded) settings_.recorded(o);
         log::info("bounce recorded",
                   {{"CAMPAIGN_ID", o.campaignId ? std::to_string(*o.campaignId) : ""},
                    {"RECIPIENT", o.recipient},
@@ -417,6 +418,7 @@ BounceOutcome BounceService::recordRejection(Id campaign, std::optional<Id> reci
             out.duplicate = true;
         }
     });
+    if (out.recorded && settings_.recorded) settings_.recorded(out);
     if (out.recorded)
         log::info("bounce recorded", {{"CAMPAIGN_ID", std::to_string(campaign)},
                                       {"RECIPIENT", out.recipient},
