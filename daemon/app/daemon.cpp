@@ -269,7 +269,8 @@ delivery::DeliveryEngine::Environment Daemon::engineEnvironment() {
                     if (const auto bounce = rejections_.record(toSendingFailure(o))) guard_.bounceRecorded(*bounce);
         },
         {},
-        dkim_};
+        dkim_,
+        [this](Id campaign) { return store_->campaignGroups(campaign); }};
 }
 
 bus::ImportJobs::Environment Daemon::importEnvironment() {
