@@ -84,8 +84,8 @@ Campaign SendingService::resume(Id id, bool force) {
                                                  std::string(displayName(c.status)) + "; only a paused campaign can be resumed");
     if (c.guard == BounceGuard::Tripped && !force)
         throw Error(ErrorCode::InvalidState,
-                    "campaign " + std::to_string(id) + " was paused by the sending guard (" + c.statusReason +
-                        "); its list may be bad: clean it, or resume with --force to send anyway (the guard "
+                    "campaign " + std::to_string(id) + " was paused by the " + c.statusReason +
+                        "; its list may be bad: clean it, or resume with --force to send anyway (the guard "
                         "then stays off for the rest of this campaign)");
     if (c.recipientCount == 0)  // paused by the scheduler before anything was attached
         throw Error(ErrorCode::InvalidState, "campaign " + std::to_string(id) + " has nobody attached");
