@@ -159,6 +159,8 @@ std::string campaignDetails(const Dict& campaign)
     std::string reason = dictString(campaign, "status_reason");
     if (!reason.empty())
         fields.emplace_back("Status reason", reason);
+    if (campaign.count("bounce_guard"))
+        fields.emplace_back("Sending guard", guardStateText(dictString(campaign, "bounce_guard")));
     std::string from = dictString(campaign, "from_address");
     fields.emplace_back("From", from.empty() ? "(the daemon's default sender)" : from);
     fields.emplace_back("Scheduled", scheduled ? formatLocalTime(scheduled) : "not scheduled");
@@ -194,7 +196,7 @@ std::string campaignDetails(const Dict& campaign)
         for (const auto& warning : dictStrings(campaign, "warnings")) fields.emplace_back("Warning", warning);
     }
     for (auto& field : otherFieldsAsText(
-             campaign, {"id", "name", "subject", "status", "status_reason", "from_address",
+             campaign, {"id", "name", "subject", "status", "status_reason", "bounce_guard", "from_address",
                         "scheduled_time", "created_at", "updated_at", "recipient_count", "sent_count",
                         "failed_count", "pending_count", "unknown_count", "skipped_count", "in_flight_count",
                         "transport", "subject_tag", "html_content", "text_content", "from_domain",
@@ -254,15 +256,12 @@ void runCreate(Context& context, const CampaignOptions& options)
         fields["scheduled_time"] = sdbus::Variant(scheduled);
 
     auto& client = context.client();
-    auto [id, path] = client.manager().CreateCampaign(fields);
+    // The reply carries the new campaign with its warnings (unsigned, DMARC cannot pass), so
+    // they are shown even if the campaign is changed or gone a moment later.
+    auto [id, path, reply] = client.manager().CreateCampaignEx(fields, 0);
     const auto removed = htmlRemovals(client, fields);
-    std::optional<Dict> created;
-    try {
-        created = client.campaignAt(path)->Describe();
-        printWarnings(dictStrings(*created, "warnings"));
-    } catch (const sdbus::Error&) {
-        // created, but gone or unreadable a moment later
-    }
+    std::optional<Dict> created = std::move(reply);
+    printWarnings(dictStrings(*created, "warnings"));
     if (context.json) {
         nlohmann::json document = created ? campaignToJson(*created) : nlohmann::json{{"id", id}};
         document["path"] = std::string(path);
@@ -301,7 +300,8 @@ void runList(Context& context, const CampaignOptions& options)
         table.setAlign(column, Align::Right);
     for (const auto& campaign : campaigns)
         table.addRow({idText(dictUint(campaign, "id")), dictString(campaign, "name"),
-                      displayStatus(dictString(campaign, "status")),
+                      displayStatus(dictString(campaign, "status")) +
+                          (dictString(campaign, "bounce_guard") == "tripped" ? " (sending guard)" : ""),
                       formatLocalTime(dictUint(campaign, "scheduled_time")),
                       std::to_string(dictUint(campaign, "recipient_count")),
                       std::to_string(dictUint(campaign, "sent_count")),

@@ -12,7 +12,8 @@
 namespace campaignd::ctl {
 
 // "section,item,value" + CRLF, then rows: summary/<count>/<n> (total, sent, failed, unknown,
-// skipped, pending, in_flight, bounces, success_percent with one decimal),
+// skipped, pending, in_flight, bounces, unsubscribes, then the sending guard's attempts,
+// delivered, hard_bounces, complaints; success_percent with one decimal),
 // failure_reason/<reason>/<count>, bounce_reason/<reason>/<count>. CRLF line ends (RFC 4180).
 std::string reportCsv(std::uint64_t campaignId, const Dict& summary);
 
@@ -21,5 +22,16 @@ std::string reportCsv(std::uint64_t campaignId, const Dict& summary);
 // never tried as a failure), the failure reasons and the bounce reasons as tables.
 std::string reportText(std::uint64_t campaignId, const std::string& name, const std::string& status,
                        const Dict& summary);
+
+// The sending guard's two rates of a campaign (GetSummary's, or a dashboard guard_rates entry:
+// attempts, delivered, hard_bounces, complaints), each with its figures: "3.00% (12 of 400
+// attempts)", "-" before the first attempt.
+std::string hardBounceRateText(const Dict& figures);
+std::string complaintRateText(const Dict& figures);
+// The providers' published limits the rates are shown next to, one line each.
+extern const char* const kHardBounceReference;
+extern const char* const kComplaintReference;
+// "watching" (armed), "paused it" (tripped), "off (resumed with --force)".
+std::string guardStateText(const std::string& token);
 
 }  // namespace campaignd::ctl

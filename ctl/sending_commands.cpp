@@ -23,6 +23,7 @@ using Clock = std::chrono::steady_clock;
 struct SendingOptions {
     std::uint64_t id = 0;
     bool watch = false;
+    bool force = false;  // resume: past the sending guard
 };
 
 void addId(CLI::App* command, const std::shared_ptr<SendingOptions>& options) {
@@ -170,7 +171,8 @@ void runPause(Context& context, const SendingOptions& options) {
 
 void runResume(Context& context, const SendingOptions& options) {
     auto campaign = context.client().campaign(options.id);
-    campaign->Resume();
+    if (options.force) campaign->ResumeEx(1);  // the sending guard stays off for this campaign
+    else campaign->Resume();
     if (options.watch) {
         watch(context, options.id);
         return;
@@ -243,7 +245,12 @@ void registerSendingCommands(CLI::App& app, Context& context) {
                                    "Resume a paused campaign where it stopped", runResume);
         addId(command, options);
         command->add_flag("--watch", options->watch, "Then follow it as 'campaign watch' does");
-        command->footer("Nobody who was sent the campaign is sent it again.\n\nExample:\n  campaignd-ctl campaign resume 7");
+        command->add_flag("--force", options->force,
+                          "Resume a campaign the sending guard paused (its hard-bounce or complaint rate passed "
+                          "the limit); the guard then stays off for the rest of this campaign");
+        command->footer("Nobody who was sent the campaign is sent it again. A campaign the sending guard paused\n"
+                        "(see its status reason) is resumed only with --force.\n\n"
+                        "Example:\n  campaignd-ctl campaign resume 7");
     }
     {
         auto options = std::make_shared<SendingOptions>();

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "bus_client.h"
+#include "report_format.h"
 #include "cli.h"
 #include "table.h"
 #include "time_format.h"
@@ -88,8 +89,22 @@ void runDashboard(Context& context)
     appendOtherFields(fields, dashboard,
                       {"total_recipients", "subscribed_recipients", "total_groups", "total_campaigns",
                        "campaigns_by_status", "sent", "failed", "pending", "in_flight", "unknown",
-                       "skipped", "unsubscribes", "unsubscribes_30d", "suppressed"});
-    printText(renderFields(fields));
+                       "skipped", "unsubscribes", "unsubscribes_30d", "suppressed", "guard_rates"});
+    std::string out = renderFields(fields);
+    // The sending guard's two rates of each campaign sending or paused, next to the providers'
+    // published limits.
+    const auto rates = dashboard.count("guard_rates") ? dashboard.at("guard_rates").get<std::vector<Dict>>()
+                                                      : std::vector<Dict>{};
+    if (!rates.empty()) {
+        Table table({"ID", "NAME", "STATUS", "HARD BOUNCES", "COMPLAINTS", "GUARD"});
+        table.setAlign(0, Align::Right);
+        for (const auto& r : rates)
+            table.addRow({std::to_string(dictUint(r, "id")), dictString(r, "name"), displayStatus(dictString(r, "status")),
+                          hardBounceRateText(r), complaintRateText(r), guardStateText(dictString(r, "bounce_guard"))});
+        out += "\nSending and paused campaigns:\n" + table.render();
+        out += std::string("Hard bounces: ") + kHardBounceReference + ".\nComplaints: " + kComplaintReference + ".\n";
+    }
+    printText(out);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // the order of daemon.h; the helpers below only say how one part is made.
 #include "app/daemon.h"
 
+#include <boost/asio/post.hpp>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -186,6 +188,13 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
       connection_(connectToBus(options_.user)),
       access_(config_.adminGroup, config_.readerGroup),
       campaigns_(*store_, *store_, *store_, *store_, systemNow),
+      guard_(config_.sending.guard, *store_,
+             [this](Id id, const std::string& reason) {
+                 boost::asio::post(io_, [this, id, reason] {
+                     sending_.guardTripped(id, reason);
+                     loop_.kick();
+                 });
+             }),
       rejections_(storage::openStore(config_.database), systemNow, config_.softBounceLimit),
       engine_(io_, config_, engineEnvironment()),
       engineControl_(engine_),
@@ -230,6 +239,7 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
     campaigns_.setTransportCheck([this](const std::string& name) { return config_.transports.count(name) > 0; });
     campaigns_.setAlignmentCheck([this](const Campaign& c) { return engine_.alignment(c); });
     sending_.addCompletionListener([this](const Campaign& c) { reportMailer_.campaignCompleted(c); });
+    sending_.setGuard(&guard_);
     manager_.publishExisting();
     try {
         connection_->requestName(bus::kServiceName);
@@ -275,12 +285,22 @@ delivery::DeliveryEngine::Environment Daemon::engineEnvironment() {
             loop_.kick();
         },
         // A 5xx at RCPT (or after DATA) is a hard bounce too (on the worker threads).
+        // The sending guard counts the final outcomes first, then the hard bounces among them.
         [this](const std::vector<delivery::RecordedOutcome>& batch) {
+            std::int64_t attempts = 0, delivered = 0;
+            for (const auto& o : batch) {
+                if (o.outcome.kind == storage::LedgerOutcome::Kind::Deferred) continue;
+                ++attempts;
+                if (o.outcome.kind == storage::LedgerOutcome::Kind::Sent) ++delivered;
+            }
+            if (!batch.empty()) guard_.outcomes(batch.front().campaignId, attempts, delivered);
             for (const auto& o : batch)
-                if (o.outcome.kind == storage::LedgerOutcome::Kind::Failed) rejections_.record(toSendingFailure(o));
+                if (o.outcome.kind == storage::LedgerOutcome::Kind::Failed)
+                    if (const auto bounce = rejections_.record(toSendingFailure(o))) guard_.bounceRecorded(*bounce);
         },
         {},
-        dkim_};
+        dkim_,
+        [this](Id campaign) { return store_->campaignGroups(campaign); }};
 }
 
 bus::ImportJobs::Environment Daemon::importEnvironment() {
@@ -325,6 +345,7 @@ services::BounceSettings Daemon::bounceSettings() {
     settings.actOnUnmatched = config_.actOnUnmatchedBounces;
     settings.source = config_.bounceSource;
     settings.unsubscribeMailto = config_.sending.unsubscribeMailto;
+    settings.recorded = [this](const services::BounceOutcome& o) { guard_.bounceRecorded(o); };
     try {
         settings.verp = mail::checkVerpSettings(engine_.verpSettings());
     } catch (const std::exception& e) {

@@ -35,6 +35,7 @@
 #include "services/recipient_service.h"
 #include "services/rejection_recorder.h"
 #include "services/report_mailer.h"
+#include "services/sending_guard.h"
 #include "services/sending_service.h"
 #include "services/unsubscribe_recorder.h"
 #include "services/web_service.h"
@@ -116,6 +117,9 @@ private:
     bus::AccessPolicy access_;
 
     services::CampaignService campaigns_;
+    // Counts each sending campaign's outcomes and bounces from every thread that records them;
+    // its trip posts the pause to the io thread (sending_, built below, handles it there).
+    services::SendingGuard guard_;
     services::RejectionRecorder rejections_;  // outlives the engine's threads, which call it
     // The engine's callbacks on the io thread go to sending_ and manager_, built below: the engine
     // calls none of them before a campaign starts, and only sending_ starts one.

@@ -66,6 +66,7 @@ inline constexpr ApiMember kApiAccess[] = {
     {kManagerInterface, MemberKind::Signal, "ImportFinished", Access::Personal},
     {kManagerInterface, MemberKind::Signal, "JobFinished", Access::Personal},
     {kManagerInterface, MemberKind::Method, "CreateCampaign", Access::Admin},
+    {kManagerInterface, MemberKind::Method, "CreateCampaignEx", Access::Admin},
     {kManagerInterface, MemberKind::Method, "RunScheduled", Access::Admin},
     {kManagerInterface, MemberKind::Method, "RunScheduledEx", Access::Admin},
     {kManagerInterface, MemberKind::Method, "AddRecipient", Access::Admin},
@@ -114,6 +115,7 @@ inline constexpr ApiMember kApiAccess[] = {
     {kCampaignInterface, MemberKind::Method, "Send", Access::Admin},
     {kCampaignInterface, MemberKind::Method, "Pause", Access::Admin},
     {kCampaignInterface, MemberKind::Method, "Resume", Access::Admin},
+    {kCampaignInterface, MemberKind::Method, "ResumeEx", Access::Admin},
     {kCampaignInterface, MemberKind::Method, "Cancel", Access::Admin},
 
     // org.campaignd.Campaignd1.Web (campaignd-web; the handlers check with requireWebCaller)

@@ -222,6 +222,14 @@ void CampaignObject::Resume() {
     });
 }
 
+void CampaignObject::ResumeEx(const uint64_t& flags) {
+    guarded("ResumeEx", [&] {
+        constexpr uint64_t kForce = 1;
+        if (flags & ~kForce) throw Error(ErrorCode::InvalidArgument, "ResumeEx: unknown flags (1 = force)");
+        sending().resume(campaign_.id, (flags & kForce) != 0);
+    });
+}
+
 void CampaignObject::Cancel() {
     guarded("Cancel", [&] {
         sending().cancel(campaign_.id);
@@ -387,6 +395,16 @@ std::tuple<uint64_t, sdbus::ObjectPath> ManagerObject::CreateCampaign(const std:
         const auto c = services_.campaigns.create(readCampaignFields(fields, "CreateCampaign fields", true));
         return std::tuple<uint64_t, sdbus::ObjectPath>(static_cast<uint64_t>(c.id),
                                                        sdbus::ObjectPath(campaignPath(c.id)));
+    });
+}
+
+std::tuple<uint64_t, sdbus::ObjectPath, std::map<std::string, sdbus::Variant>> ManagerObject::CreateCampaignEx(
+    const std::map<std::string, sdbus::Variant>& fields, const uint64_t& flags) {
+    return guarded("CreateCampaignEx", [&] {
+        if (flags != 0) throw Error(ErrorCode::InvalidArgument, "CreateCampaignEx: flags must be 0");
+        const auto c = services_.campaigns.create(readCampaignFields(fields, "CreateCampaignEx fields", true));
+        return std::tuple<uint64_t, sdbus::ObjectPath, std::map<std::string, sdbus::Variant>>(
+            static_cast<uint64_t>(c.id), sdbus::ObjectPath(campaignPath(c.id)), withAlignment(c, services_.campaigns));
     });
 }
 

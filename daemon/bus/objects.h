@@ -90,6 +90,7 @@ private:
     void Send() override;
     void Pause() override;
     void Resume() override;
+    void ResumeEx(const uint64_t& flags) override;
     void Cancel() override;
 
     uint64_t Id() override;
@@ -155,6 +156,8 @@ private:
     std::vector<std::map<std::string, sdbus::Variant>> DnsRecords(const std::string& domain) override;
     std::tuple<std::string, std::vector<sdbus::Struct<std::string, uint64_t>>> SanitizeHtml(const std::string& html) override;
     std::tuple<uint64_t, sdbus::ObjectPath> CreateCampaign(const std::map<std::string, sdbus::Variant>& fields) override;
+    std::tuple<uint64_t, sdbus::ObjectPath, std::map<std::string, sdbus::Variant>> CreateCampaignEx(
+        const std::map<std::string, sdbus::Variant>& fields, const uint64_t& flags) override;
     std::vector<std::map<std::string, sdbus::Variant>> ListCampaigns(const std::map<std::string, sdbus::Variant>& filter) override;
     sdbus::ObjectPath GetCampaign(const uint64_t& id) override;
     std::vector<uint64_t> RunScheduled() override;

@@ -75,6 +75,7 @@ VariantMap toVariantMap(const Campaign& c, bool withContent) {
         {"from_address", sdbus::Variant(c.fromAddress)},
         {"status", sdbus::Variant(std::string(toString(c.status)))},
         {"status_reason", sdbus::Variant(c.statusReason)},
+        {"bounce_guard", sdbus::Variant(std::string(toString(c.guard)))},
         {"scheduled_time", sdbus::Variant(toBusTime(c.scheduledTime))},
         {"created_at", sdbus::Variant(toBusTime(c.createdAt))},
         {"updated_at", sdbus::Variant(toBusTime(c.updatedAt))},
@@ -130,6 +131,23 @@ VariantMap toVariantMap(const Group& g) {
     };
 }
 
+namespace {
+// The sending guard's figures of each campaign, as GetSummary has them.
+std::vector<VariantMap> guardRates(const std::vector<CampaignRates>& rates) {
+    std::vector<VariantMap> out;
+    for (const auto& r : rates)
+        out.push_back({{"id", sdbus::Variant(static_cast<std::uint64_t>(r.campaignId))},
+                       {"name", sdbus::Variant(r.name)},
+                       {"status", sdbus::Variant(std::string(toString(r.status)))},
+                       {"bounce_guard", sdbus::Variant(std::string(toString(r.guard)))},
+                       {"attempts", sdbus::Variant(count(r.attempts))},
+                       {"delivered", sdbus::Variant(count(r.delivered))},
+                       {"hard_bounces", sdbus::Variant(count(r.hardBounces))},
+                       {"complaints", sdbus::Variant(count(r.complaints))}});
+    return out;
+}
+}  // namespace
+
 VariantMap toVariantMap(const Dashboard& d) {
     std::map<std::string, std::uint64_t> byStatus;
     for (const auto& [status, n] : d.campaignsByStatus) byStatus[std::string(toString(status))] = count(n);
@@ -148,6 +166,7 @@ VariantMap toVariantMap(const Dashboard& d) {
         {"unsubscribes", sdbus::Variant(count(d.unsubscribes))},
         {"unsubscribes_30d", sdbus::Variant(count(d.unsubscribesRecent))},
         {"suppressed", sdbus::Variant(count(d.suppressed))},
+        {"guard_rates", sdbus::Variant(guardRates(d.rates))},
     };
 }
 
@@ -178,6 +197,11 @@ VariantMap toVariantMap(const CampaignSummary& s) {
         {"bounces_by_reason", sdbus::Variant(bounceReasons(s))},
         {"unsubscribes", sdbus::Variant(count(s.unsubscribes))},
         {"unsubscribe_percent", sdbus::Variant(s.unsubscribePercent)},
+        {"bounce_guard", sdbus::Variant(std::string(toString(s.rates.guard)))},
+        {"attempts", sdbus::Variant(count(s.rates.attempts))},
+        {"delivered", sdbus::Variant(count(s.rates.delivered))},
+        {"hard_bounces", sdbus::Variant(count(s.rates.hardBounces))},
+        {"complaints", sdbus::Variant(count(s.rates.complaints))},
     };
 }
 

@@ -16,6 +16,7 @@
 #include "config/ini.h"
 #include "core/buildconfig.h"
 #include "core/error.h"
+#include "rules/sending_guard.h"
 #include "rules/validation.h"
 
 namespace campaignd::config {
@@ -287,6 +288,15 @@ void setRetryDelay(Config& c, const IniValue& v) {
         fail(v, "must be between 1s and 24h");
 }
 
+// HardBounceLimit=, ComplaintLimit=: a percentage, kept in parts per million.
+void setGuardLimit(std::int64_t& ppm, const IniValue& v) {
+    try {
+        ppm = rules::parsePercent(v.value);
+    } catch (const Error& e) {
+        fail(v, e.what());
+    }
+}
+
 void setInstanceId(Config& c, const IniValue& v) {
     if (!isWord(v.value, 64))
         fail(v, "must be 1 to 64 letters, digits, '-', '_' or '.', unique per daemon sharing a database");
@@ -454,6 +464,12 @@ const std::vector<KeySpec>& keys() {
         {"Sending", "RetryDelay", setRetryDelay},
         {"Sending", "BatchSize", [](C& c, const V& v) { c.sending.batchSize = wholeNumber(v, 1, 10000); }},
         {"Sending", "LogDeliveries", [](C& c, const V& v) { c.sending.logDeliveries = yesNo(v); }},
+        {"Sending", "HardBounceLimit", [](C& c, const V& v) { setGuardLimit(c.sending.guard.hardBounceLimitPpm, v); }},
+        {"Sending", "HardBounceMinimum",
+         [](C& c, const V& v) { c.sending.guard.hardBounceMinimum = wholeNumber(v, 0, 100'000'000); }},
+        {"Sending", "ComplaintLimit", [](C& c, const V& v) { setGuardLimit(c.sending.guard.complaintLimitPpm, v); }},
+        {"Sending", "ComplaintMinimum",
+         [](C& c, const V& v) { c.sending.guard.complaintMinimum = wholeNumber(v, 0, 100'000'000); }},
         {"Sending", "InstanceId", setInstanceId},
         {"Web", "PublicURL", setWebPublicUrl},
         {"Web", "User", setWebUser},

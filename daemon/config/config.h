@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "rules/sending_guard.h"
 
 namespace campaignd::config {
 
@@ -70,6 +71,9 @@ struct SendingConfig {
     unsigned batchSize = 100;       // BatchSize=: recipients claimed per ledger transaction
     std::string instanceId;         // InstanceId=; empty: <StateDirectory>/instance-id, made once
     bool logDeliveries = true;      // LogDeliveries=: one journal line per delivery outcome
+    // HardBounceLimit=, HardBounceMinimum=, ComplaintLimit=, ComplaintMinimum=: the sending
+    // guard (rules/sending_guard.h); 0 turns a check off.
+    rules::GuardLimits guard;
 };
 
 // One "[DKIM DOMAIN]" section (or "[DKIM DOMAIN LABEL]", for a second key of the same domain,

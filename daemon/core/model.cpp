@@ -71,8 +71,16 @@ std::optional<E> reverse(const Table<E, N>& table, std::string_view token) {
     return std::nullopt;
 }
 
+constexpr Table<BounceGuard, 3> kGuardTokens{{
+    {BounceGuard::Armed, "armed"},
+    {BounceGuard::Tripped, "tripped"},
+    {BounceGuard::Off, "off"},
+}};
+
 }  // namespace
 
+std::string_view toString(BounceGuard g) { return lookup(kGuardTokens, g); }
+std::optional<BounceGuard> parseBounceGuard(std::string_view t) { return reverse(kGuardTokens, t); }
 std::string_view toString(CampaignStatus s) { return lookup(kCampaignTokens, s); }
 std::string_view toString(SubscriptionStatus s) { return lookup(kSubscriptionTokens, s); }
 std::string_view toString(DeliveryStatus s) { return lookup(kDeliveryTokens, s); }

@@ -36,6 +36,10 @@ enum class SendState { Pending, InFlight, Sent, Failed, Unknown, Skipped };
 // abuse report), "administrator" (campaignd-ctl / the bus), "import" (an import row saying
 // unsubscribed that unsubscribed a stored recipient)).
 enum class UnsubscribeSource { OneClick, Page, Mailto, Complaint, Administrator, Import };
+// The sending guard's hold on a campaign (services/sending_guard.h): armed (watched while it
+// sends), tripped (the guard paused it; only a forced resume sends again), off (resumed with
+// --force: not watched again for the rest of the campaign).
+enum class BounceGuard { Armed, Tripped, Off };
 
 // Tokens used on the bus, in JSON and in the database ("in_progress", "subscribed", ...).
 std::string_view toString(CampaignStatus);
@@ -52,6 +56,9 @@ std::optional<SendState> parseSendState(std::string_view token);
 SendState sendStateOf(DeliveryStatus status);
 std::string_view toString(UnsubscribeSource);
 std::optional<UnsubscribeSource> parseUnsubscribeSource(std::string_view token);
+// "armed", "tripped", "off".
+std::string_view toString(BounceGuard);
+std::optional<BounceGuard> parseBounceGuard(std::string_view token);
 
 struct Campaign {
     Id id = 0;
@@ -65,6 +72,7 @@ struct Campaign {
     std::optional<Usec> scheduledTime;
     CampaignStatus status = CampaignStatus::Draft;
     std::string statusReason;
+    BounceGuard guard = BounceGuard::Armed;  // written only by CampaignService::transition
     Usec createdAt = 0;
     Usec updatedAt = 0;
     // Read-only, maintained by the storage from the send ledger. Every attached recipient is
@@ -166,6 +174,20 @@ struct CampaignRecipientPage {
     std::int64_t total = 0;
 };
 
+// A campaign's figures for the sending guard's two rates, as reports show them: hard bounces
+// over attempts (sent + failed + unknown), complaints over delivered (sent). Hard bounces and
+// complaints are the records allowed to act (see services/sending_guard.h).
+struct CampaignRates {
+    Id campaignId = 0;
+    std::string name;
+    CampaignStatus status = CampaignStatus::Draft;
+    BounceGuard guard = BounceGuard::Armed;
+    std::int64_t attempts = 0;
+    std::int64_t delivered = 0;
+    std::int64_t hardBounces = 0;
+    std::int64_t complaints = 0;
+};
+
 struct Dashboard {
     std::int64_t totalRecipients = 0;
     std::int64_t subscribedRecipients = 0;
@@ -181,6 +203,8 @@ struct Dashboard {
     std::int64_t unsubscribes = 0;        // recorded unsubscribes, all time
     std::int64_t unsubscribesRecent = 0;  // of them, in the last 30 days
     std::int64_t suppressed = 0;          // entries on the suppression list
+    // The sending guard's rates of the campaigns sending or paused now, by id.
+    std::vector<CampaignRates> rates;
 };
 
 // The original design's campaign summary report.
@@ -203,6 +227,9 @@ struct CampaignSummary {
     // 100 (0 when nothing was sent).
     std::int64_t unsubscribes = 0;
     double unsubscribePercent = 0.0;
+    // The sending guard's figures (CampaignRates: attempts, delivered, hard bounces and
+    // complaints allowed to act) and its state.
+    CampaignRates rates;
 };
 
 }  // namespace campaignd

@@ -184,7 +184,13 @@ void DeliveryEngine::start(const Campaign& campaign) {
     run->transport = *config::transportFor(config_, campaign.transport);
     run->handle = env_.transport(run->transport.plugin);
     run->shared = transportShared(run->transport);
-    const auto settings = messageSettings(campaign);
+    auto settings = messageSettings(campaign);
+    // One deterministic list per campaign: the attached group with the lowest id (the oldest),
+    // so every message of a campaign, across pauses and restarts, carries the same List-Id.
+    if (env_.campaignGroups)
+        if (const auto groups = env_.campaignGroups(campaign.id); !groups.empty())
+            settings.list = mail::MessageSettings::ListIdentity{groups.front().name,
+                                                                mail::listLabel(groups.front().name, groups.front().id)};
     for (const auto& warning : alignment(campaign).warnings())
         log::warning(warning, {{"CAMPAIGN_ID", std::to_string(campaign.id)}});
     run->tmpl = std::make_shared<const mail::CampaignTemplate>(campaign, settings);

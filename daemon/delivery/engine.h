@@ -82,6 +82,9 @@ public:
         std::function<Usec()> now;
         // The DKIM signers by domain: a campaign's messages are signed by its From domain's.
         mail::DkimKeyring dkim;
+        // The groups attached to a campaign, lowest id first (on the io thread, when a run
+        // starts): its messages' List-Id names the first. Empty: no List-Id.
+        std::function<std::vector<Group>(Id campaign)> campaignGroups;
     };
 
     DeliveryEngine(boost::asio::io_context& io, const config::Config& config, Environment env);

@@ -375,10 +375,39 @@ CampaignTemplate::CampaignTemplate(const Campaign& campaign, const MessageSettin
                                                 "'.', '_' or '-'");
     t.constantHeaders += "Feedback-ID: " + std::to_string(campaign.id) + ":" + sender + "\r\n";
     t.constantHeaders += "X-Campaign-Id: " + std::to_string(campaign.id) + "\r\n";
+    // List-Id: "Name" <label.from-domain>. The label is letters, digits and '-' only, and the
+    // name goes through the phrase writer (a quoted-string, or encoded-words when not ASCII), so
+    // a group name with CR, LF or quotes cannot add a header or break this one.
+    if (settings.list) {
+        const std::string label = settings.list->label.empty() ? std::string("list") : settings.list->label;
+        checkHeaderToken("List-Id", label);
+        HeaderWriter listId(t.constantHeaders, "List-Id");
+        if (const std::string name = cleanHeaderText(settings.list->name); !name.empty()) listId.phrase(name);
+        listId.token("<" + label + "." + domainOf(fromAddress) + ">");
+        listId.finish();
+    }
     t.constantHeaders += "Precedence: bulk\r\n";
     if (t.unsubscribeUrl.rfind("https://", 0) == 0)
         t.oneClickHeader = "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n";
     t.sizeHint = 1024 + campaign.subject.size() * 3 + (t.textTemplate.size() + html.size()) * 3 / 2;
+}
+
+std::string listLabel(std::string_view groupName, Id groupId) {
+    std::string label;
+    bool dash = false;
+    for (const char c : groupName) {
+        const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+        if ((lower >= 'a' && lower <= 'z') || (lower >= '0' && lower <= '9')) {
+            if (dash && !label.empty()) label += '-';
+            dash = false;
+            label += lower;
+            if (label.size() >= 63) break;
+        } else {
+            dash = true;
+        }
+    }
+    if (label.empty()) return "group-" + std::to_string(groupId);
+    return label;
 }
 
 CampaignTemplate::~CampaignTemplate() = default;

@@ -10,7 +10,9 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/model.h"
 #include "mail/dkim.h"
@@ -43,10 +45,24 @@ struct MessageSettings {
     // provider reports complaint rates by, per campaign): 1-64 of A-Z a-z 0-9 . _ -. Empty:
     // the From address's domain.
     std::string feedbackSenderId;
+    // List-Id (RFC 2919): the list the campaign is sent to, one of its groups (the engine
+    // takes the one with the lowest id). Its list-id is label + "." + the From address's
+    // domain (a namespace the sender controls), the name its phrase (RFC 2047 when not ASCII).
+    // Empty: no List-Id.
+    struct ListIdentity {
+        std::string name;   // the group's name, as it is
+        std::string label;  // listLabel(): letters, digits and '-' only
+    };
+    std::optional<ListIdentity> list;
     // Signs every rendered message (DKIM-Signature fields first); null: unsigned. The signer
     // of the campaign's From domain (signerFor): a signature of another domain would not align.
     std::shared_ptr<const DkimSigner> dkim;
 };
+
+// A group's list-label for List-Id: its name in lower case with every run of characters other
+// than ASCII letters and digits made one '-' (none at either end), at most 63 octets; a name
+// with no ASCII letter or digit gives "group-<id>". Renaming a group changes its label.
+std::string listLabel(std::string_view groupName, Id groupId);
 
 // The domain of a From address as MessageSettings::defaultFrom or a campaign's fromAddress
 // give it ("News <news@Example.org>" -> "example.org"); empty when it is not a valid address.

@@ -357,6 +357,7 @@ BounceReport BounceService::process(std::string_view raw, BounceSource source, b
     for (const BounceOutcome& o : report.results) {
         if (!o.recorded) continue;
         countRecorded(o);
+        if (settings_.recorded) settings_.recorded(o);
         log::info("bounce recorded",
                   {{"CAMPAIGN_ID", o.campaignId ? std::to_string(*o.campaignId) : ""},
                    {"RECIPIENT", o.recipient},
@@ -427,6 +428,7 @@ BounceOutcome BounceService::recordRejection(Id campaign, std::optional<Id> reci
         }
     });
     if (out.recorded) countRecorded(out);
+    if (out.recorded && settings_.recorded) settings_.recorded(out);
     if (out.recorded)
         log::info("bounce recorded", {{"CAMPAIGN_ID", std::to_string(campaign)},
                                       {"RECIPIENT", out.recipient},

@@ -43,6 +43,8 @@ inline constexpr std::int64_t kDefaultSoftBounceLimit = 3;
 // recipients rarely exceeds a hundred); 1 MiB of DSN text names ~3,600.
 inline constexpr std::size_t kMaxResultsPerNotice = 100;
 
+struct BounceOutcome;
+
 struct BounceSettings {
     std::int64_t softBounceLimit = kDefaultSoftBounceLimit;  // >= 1
     // The [Bounces] keys for the bounce source (URL=, Username=, PasswordFile=, ...): handed to
@@ -54,6 +56,10 @@ struct BounceSettings {
     // [Bounces] ActOnUnmatched=yes: results that neither a valid VERP token nor the send ledger
     // matched change their recipient too (found by address). Default: recorded, no effect.
     bool actOnUnmatched = false;
+    // Told about each result newly recorded (not a duplicate, not a dry run), after its
+    // transaction committed, on the caller's thread (the sending guard counts hard bounces and
+    // complaints here). Must not throw. Empty: nobody.
+    std::function<void(const BounceOutcome&)> recorded;
 };
 
 enum class BounceSource { Imap, Ingest, Smtp };

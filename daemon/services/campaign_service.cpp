@@ -378,7 +378,8 @@ Campaign CampaignService::unschedule(Id id) {
     return stored;
 }
 
-Campaign CampaignService::transition(Id id, CampaignStatus to, const std::string& reason) {
+Campaign CampaignService::transition(Id id, CampaignStatus to, const std::string& reason,
+                                     std::optional<BounceGuard> guard) {
     if (to == S::Draft) {
         const Campaign c = get(id);
         if (c.status != S::Scheduled) refuseTransition(c, to);
@@ -396,6 +397,7 @@ Campaign CampaignService::transition(Id id, CampaignStatus to, const std::string
             checkFuture(*c.scheduledTime, now);
         }
         if (!campaigns_.changeCampaignStatus(id, c.status, to, reason, now)) refuseTransition(get(id), to);
+        if (guard) campaigns_.setCampaignGuard(id, *guard);
         stored = get(id);
     });
     if (observer_) observer_->campaignChanged(stored);

@@ -95,8 +95,10 @@ public:
     Campaign schedule(Id id, Usec when);
     // Scheduled -> Draft.
     Campaign unschedule(Id id);
-    // Any legal transition (InvalidState otherwise), recording `reason`.
-    Campaign transition(Id id, CampaignStatus to, const std::string& reason = {});
+    // Any legal transition (InvalidState otherwise), recording `reason`; with `guard`, the
+    // sending guard's state changes in the same transaction.
+    Campaign transition(Id id, CampaignStatus to, const std::string& reason = {},
+                        std::optional<BounceGuard> guard = std::nullopt);
 
     // Scheduled campaigns whose time has come (the original get_scheduled_campaigns).
     std::vector<Id> dueCampaigns();

@@ -39,6 +39,7 @@ Campaign SendingService::send(Id id) {
     } catch (const std::exception& e) {
         return campaigns_.transition(id, S::Paused, std::string("cannot start sending: ") + e.what());
     }
+    if (guard_) guard_->watch(started);
     log::info("campaign sending", {{"CAMPAIGN_ID", std::to_string(id)},
                                    {"RECIPIENTS", std::to_string(started.recipientCount)}});
     return started;
@@ -70,31 +71,41 @@ SendingService::ScheduledRun SendingService::runScheduled() {
 
 Campaign SendingService::pause(Id id, const std::string& reason) {
     const Campaign paused = campaigns_.transition(id, S::Paused, reason);
+    if (guard_) guard_->unwatch(id);
     delivery_.stop(id);
     log::info("campaign paused", {{"CAMPAIGN_ID", std::to_string(id)}, {"REASON", reason}});
     return paused;
 }
 
-Campaign SendingService::resume(Id id) {
+Campaign SendingService::resume(Id id, bool force) {
     const Campaign c = campaigns_.get(id);
     if (c.status != S::Paused)
         throw Error(ErrorCode::InvalidState, "campaign " + std::to_string(id) + " is " +
                                                  std::string(displayName(c.status)) + "; only a paused campaign can be resumed");
+    if (c.guard == BounceGuard::Tripped && !force)
+        throw Error(ErrorCode::InvalidState,
+                    "campaign " + std::to_string(id) + " was paused by the " + c.statusReason +
+                        "; its list may be bad: clean it, or resume with --force to send anyway (the guard "
+                        "then stays off for the rest of this campaign)");
     if (c.recipientCount == 0)  // paused by the scheduler before anything was attached
         throw Error(ErrorCode::InvalidState, "campaign " + std::to_string(id) + " has nobody attached");
     delivery_.check(c);
-    const Campaign resumed = campaigns_.transition(id, S::InProgress);
+    const Campaign resumed =
+        campaigns_.transition(id, S::InProgress, {}, force ? std::optional(BounceGuard::Off) : std::nullopt);
     try {
         delivery_.start(resumed);
     } catch (const std::exception& e) {
         return campaigns_.transition(id, S::Paused, std::string("cannot start sending: ") + e.what());
     }
-    log::info("campaign resumed", {{"CAMPAIGN_ID", std::to_string(id)}});
+    if (guard_) guard_->watch(resumed);
+    log::info(force ? "campaign resumed with --force; the sending guard is off for it" : "campaign resumed",
+              {{"CAMPAIGN_ID", std::to_string(id)}});
     return resumed;
 }
 
 Campaign SendingService::cancel(Id id) {
     const Campaign cancelled = campaigns_.transition(id, S::Cancelled, "cancelled by an administrator");
+    if (guard_) guard_->unwatch(id);
     delivery_.stop(id);
     const auto skipped = ledger_.cancelPending(id, cancelled.updatedAt);
     log::info("campaign cancelled", {{"CAMPAIGN_ID", std::to_string(id)}, {"SKIPPED", std::to_string(skipped)}});
@@ -110,6 +121,7 @@ void SendingService::runFinished(Id id) {
         return;
     }
     const Campaign done = campaigns_.transition(id, S::Completed);
+    if (guard_) guard_->unwatch(id);
     log::info("campaign completed", {{"CAMPAIGN_ID", std::to_string(id)},
                                      {"SENT", std::to_string(done.sentCount)},
                                      {"FAILED", std::to_string(done.failedCount)},
@@ -138,10 +150,27 @@ void SendingService::transportNeedsAttention(Id id, const std::string& reason) {
     pause(id, line);
 }
 
+void SendingService::guardTripped(Id id, const std::string& reason) {
+    const Campaign c = campaigns_.get(id);
+    if (c.status != S::InProgress || c.guard != BounceGuard::Armed) return;  // changed meanwhile
+    const std::string why = "sending guard: " + reason;
+    try {
+        campaigns_.transition(id, S::Paused, why, BounceGuard::Tripped);
+    } catch (const Error& e) {  // paused or cancelled in between
+        log::info(std::string("sending guard: campaign changed meanwhile: ") + e.what(), {{"CAMPAIGN_ID", std::to_string(id)}});
+        return;
+    }
+    if (guard_) guard_->unwatch(id);
+    delivery_.stop(id);
+    log::warning("campaign paused by the sending guard: " + reason,
+                 {{"CAMPAIGN_ID", std::to_string(id)}, {"REASON", why}});
+}
+
 void SendingService::resumeInterrupted() {
     for (const Campaign& c : campaigns_.list(S::InProgress)) {
         try {
             delivery_.start(c);
+            if (guard_) guard_->watch(c);
             log::info("campaign sending again after a restart", {{"CAMPAIGN_ID", std::to_string(c.id)}});
         } catch (const std::exception& e) {
             log::warning(std::string("cannot go on sending after a restart: ") + e.what(),

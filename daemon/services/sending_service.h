@@ -14,6 +14,7 @@
 
 #include "core/model.h"
 #include "services/campaign_service.h"
+#include "services/sending_guard.h"
 #include "storage/send_ledger.h"
 
 namespace campaignd::services {
@@ -38,6 +39,8 @@ public:
     SendingService(storage::SendLedger& ledger, CampaignService& campaigns, DeliveryControl& delivery);
 
     void addCompletionListener(CompletionListener listener);
+    // The sending guard, told when each campaign starts and stops sending (none: no guard).
+    void setGuard(SendingGuard* guard) { guard_ = guard; }
 
     // Draft or Scheduled -> In Progress, and sending starts. InvalidState otherwise, or when
     // nobody is attached; InvalidArgument when it cannot be sent (nothing changes then).
@@ -51,8 +54,10 @@ public:
     ScheduledRun runScheduled();
     // In Progress -> Paused: no hand-over after the senders see it (within a second).
     Campaign pause(Id id, const std::string& reason = "paused by an administrator");
-    // Paused -> In Progress, and sending goes on where it stopped.
-    Campaign resume(Id id);
+    // Paused -> In Progress, and sending goes on where it stopped. A campaign the sending guard
+    // paused is refused (InvalidState, saying why and how to force it) unless `force`; a forced
+    // resume turns the guard off for the rest of the campaign (whatever paused it).
+    Campaign resume(Id id, bool force = false);
     // Draft, Scheduled, In Progress or Paused -> Cancelled; every recipient not yet handed to
     // the transport becomes skipped ("campaign cancelled"), so the counts still add up.
     Campaign cancel(Id id);
@@ -60,6 +65,9 @@ public:
     // From the engine (io thread).
     void runFinished(Id id);  // no work left: In Progress -> Completed, listeners told
     void transportNeedsAttention(Id id, const std::string& reason);  // -> Paused with the reason
+    // From the sending guard (posted to the io thread): an In Progress campaign whose guard is
+    // armed -> Paused with "bounce guard: <reason>", its guard tripped; logged as a warning.
+    void guardTripped(Id id, const std::string& reason);
     // At start-up, after the engine's recovery: campaigns left In Progress go on sending.
     void resumeInterrupted();
 
@@ -68,6 +76,7 @@ private:
     CampaignService& campaigns_;
     DeliveryControl& delivery_;
     std::vector<CompletionListener> listeners_;
+    SendingGuard* guard_ = nullptr;
 };
 
 }  // namespace campaignd::services

@@ -31,6 +31,13 @@ struct LedgerMatch {
     std::string email;              // the address it was sent to
 };
 
+// What the sending guard counts of a campaign's bounce records: those allowed to act
+// (acted), hard bounces and complaints.
+struct CampaignBounceCounts {
+    std::int64_t hardBounces = 0;
+    std::int64_t complaints = 0;
+};
+
 // What a bounce did to its recipient (the suppression calls below).
 struct SuppressionChange {
     std::optional<SubscriptionStatus> before;  // empty: no such recipient
@@ -56,6 +63,9 @@ public:
     virtual SuppressionChange markRecipientBounced(Id recipient) = 0;
     virtual SuppressionChange countSoftBounce(Id recipient, std::int64_t limit) = 0;
     virtual void resetSoftBounces(Id recipient) = 0;
+    // The campaign's acted-on hard bounces and complaints: one indexed read (campaign_id), for
+    // the sending guard when it starts watching a campaign and for reports, never per message.
+    virtual CampaignBounceCounts campaignBounceCounts(Id campaign) = 0;
 };
 
 }  // namespace campaignd::storage

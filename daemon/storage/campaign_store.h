@@ -28,6 +28,11 @@ public:
                                       std::string_view reason, Usec now) = 0;
     // Scheduled campaigns whose time is at or before `now`, oldest first.
     virtual std::vector<Id> dueCampaigns(Usec now) = 0;
+    // The sending guard's state of the campaign (bounce_guard); nothing else changes.
+    virtual void setCampaignGuard(Id id, BounceGuard guard) = 0;
+    // The groups attached to the campaign (SendLedger::attachGroup records them), lowest
+    // group id first, without member counts; none for an unknown campaign.
+    virtual std::vector<Group> campaignGroups(Id campaign) = 0;
 };
 
 }  // namespace campaignd::storage

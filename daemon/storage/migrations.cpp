@@ -81,6 +81,14 @@
 //                        result was allowed to change the recipient (matched by a valid VERP
 //                        token or the send ledger, or [Bounces] ActOnUnmatched=yes). Rows of
 //                        older versions were acted on under the old rule: acted 1, matched_by ''.
+// Version 9, the sending guard and List-Id (issue 12 items 5 and 3):
+//   campaigns            bounce_guard: "armed" (the guard watches it while it sends), "tripped"
+//                        (the guard paused it: a plain resume is refused), "off" (resumed with
+//                        --force: not watched again). Existing campaigns are armed.
+//   campaign_groups      which groups were attached to a campaign (campaign_id, group_id),
+//                        written by attachGroup in the same transaction as the ledger rows; deleting either side deletes the link. Campaigns attached
+//                        before this version have no rows (nothing recorded which groups they
+//                        had): their messages carry no List-Id until a group is attached again.
 // Sort keys that reach the user (email_key, group name) use the "C" collation on PostgreSQL so
 // that both backends order them byte-wise, whatever the database's locale.
 #include "storage/migrations.h"
@@ -382,6 +390,24 @@ const std::vector<Migration>& migrations() {
          {
              "ALTER TABLE bounce_records ADD COLUMN matched_by TEXT NOT NULL DEFAULT ''",
              "ALTER TABLE bounce_records ADD COLUMN acted INTEGER NOT NULL DEFAULT 1",
+         }},
+        {9,
+         "the sending guard's state; the groups attached to each campaign",
+         {
+             "ALTER TABLE campaigns ADD COLUMN bounce_guard TEXT NOT NULL DEFAULT 'armed'",
+             R"(CREATE TABLE campaign_groups (
+                 campaign_id INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+                 group_id INTEGER NOT NULL REFERENCES recipient_groups (id) ON DELETE CASCADE,
+                 PRIMARY KEY (campaign_id, group_id)))",
+             "CREATE INDEX campaign_groups_group_idx ON campaign_groups (group_id)",
+         },
+         {
+             "ALTER TABLE campaigns ADD COLUMN bounce_guard TEXT NOT NULL DEFAULT 'armed'",
+             R"(CREATE TABLE campaign_groups (
+                 campaign_id BIGINT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+                 group_id BIGINT NOT NULL REFERENCES recipient_groups (id) ON DELETE CASCADE,
+                 PRIMARY KEY (campaign_id, group_id)))",
+             "CREATE INDEX campaign_groups_group_idx ON campaign_groups (group_id)",
          }},
     };
     return list;

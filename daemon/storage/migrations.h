@@ -8,7 +8,7 @@
 
 namespace campaignd::storage {
 
-inline constexpr int kLatestSchemaVersion = 8;
+inline constexpr int kLatestSchemaVersion = 9;
 
 // The highest applied version; 0 for a database without a schema_version table.
 int currentSchemaVersion(SqlConnection& db);

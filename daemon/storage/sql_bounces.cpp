@@ -133,4 +133,18 @@ void SqlStore::resetSoftBounces(Id recipient) {
     exec("UPDATE recipients SET soft_bounce_count = 0 WHERE id = $1 AND soft_bounce_count <> 0", {recipient});
 }
 
+CampaignBounceCounts SqlStore::campaignBounceCounts(Id campaign) {
+    const SqlRows rows = query(
+        "SELECT COALESCE(SUM(CASE WHEN hard = 1 AND action <> 'complaint' THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN action = 'complaint' THEN 1 ELSE 0 END), 0)"
+        " FROM bounce_records WHERE campaign_id = $1 AND acted = 1",
+        {campaign});
+    CampaignBounceCounts counts;
+    if (!rows.empty()) {
+        counts.hardBounces = rows.front().int64(0);
+        counts.complaints = rows.front().int64(1);
+    }
+    return counts;
+}
+
 }  // namespace campaignd::storage

@@ -27,7 +27,7 @@ constexpr const char* kCampaignSelect =
     CAMPAIGND_KEPT_COUNT("total") CAMPAIGND_KEPT_COUNT("sent") CAMPAIGND_KEPT_COUNT("failed")
     CAMPAIGND_KEPT_COUNT("pending") CAMPAIGND_KEPT_COUNT("unknown") CAMPAIGND_KEPT_COUNT("skipped")
     CAMPAIGND_KEPT_COUNT("in_flight")
-    " c.transport, c.subject_tag"
+    " c.transport, c.subject_tag, c.bounce_guard"
     " FROM campaigns c";
 #undef CAMPAIGND_KEPT_COUNT
 
@@ -53,6 +53,9 @@ Campaign campaignFrom(const SqlRow& row) {
     c.inFlightCount = row.int64(17);
     c.transport = row.text(18);
     c.subjectTag = row.int64(19) != 0;
+    const std::string guard = row.text(20);
+    if (const auto g = parseBounceGuard(guard)) c.guard = *g;
+    else throw Error(ErrorCode::Failed, "database: unknown bounce guard state '" + guard + "'");
     return c;
 }
 
@@ -112,6 +115,21 @@ bool SqlStore::changeCampaignStatus(Id id, CampaignStatus from, CampaignStatus t
     return exec("UPDATE campaigns SET status = $3, status_reason = $4, updated_at = $5"
                 " WHERE id = $1 AND status = $2",
                 {id, token(from), token(to), std::string(reason), now}) == 1;
+}
+
+void SqlStore::setCampaignGuard(Id id, BounceGuard guard) {
+    exec("UPDATE campaigns SET bounce_guard = $2 WHERE id = $1", {id, std::string(toString(guard))});
+}
+
+std::vector<Group> SqlStore::campaignGroups(Id campaign) {
+    const SqlRows rows = query(
+        "SELECT g.id, g.name, g.created_at FROM campaign_groups cg"
+        " JOIN recipient_groups g ON g.id = cg.group_id WHERE cg.campaign_id = $1 ORDER BY g.id",
+        {campaign});
+    std::vector<Group> out;
+    out.reserve(rows.size());
+    for (const SqlRow& row : rows) out.push_back(Group{row.int64(0), row.text(1), row.int64(2), 0});
+    return out;
 }
 
 std::vector<Id> SqlStore::dueCampaigns(Usec now) {

@@ -48,6 +48,11 @@ std::int64_t SqlStore::attachGroup(Id campaign, Id group) {
                      " ON CONFLICT (campaign_id, recipient_id) DO NOTHING",
                      {campaign, group});
         addCounts(0, {{campaign, CountDelta{.total = added, .pending = added}}});
+        // Which groups a campaign has (its List-Id comes from them), whether or not anyone new
+        // was attached.
+        exec("INSERT INTO campaign_groups (campaign_id, group_id) VALUES ($1, $2)"
+             " ON CONFLICT (campaign_id, group_id) DO NOTHING",
+             {campaign, group});
     });
     return added;
 }

@@ -57,7 +57,26 @@ Dashboard SqlStore::dashboard() {
         auto it = byToken.find(std::string(toString(s)));
         d.campaignsByStatus.emplace_back(s, it == byToken.end() ? 0 : it->second);
     }
+    // The sending guard's figures of the campaigns sending or paused (a handful): each one's
+    // kept counters and one indexed count of its bounce records.
+    for (const Campaign& c : listCampaigns(CampaignStatus::InProgress)) d.rates.push_back(campaignRates(c));
+    for (const Campaign& c : listCampaigns(CampaignStatus::Paused)) d.rates.push_back(campaignRates(c));
+    std::sort(d.rates.begin(), d.rates.end(), [](const auto& a, const auto& b) { return a.campaignId < b.campaignId; });
     return d;
+}
+
+CampaignRates SqlStore::campaignRates(const Campaign& c) {
+    CampaignRates r;
+    r.campaignId = c.id;
+    r.name = c.name;
+    r.status = c.status;
+    r.guard = c.guard;
+    r.attempts = c.sentCount + c.failedCount + c.unknownCount;
+    r.delivered = c.sentCount;
+    const CampaignBounceCounts bounces = campaignBounceCounts(c.id);
+    r.hardBounces = bounces.hardBounces;
+    r.complaints = bounces.complaints;
+    return r;
 }
 
 std::int64_t SqlStore::unsubscribesSince(Usec since) {
@@ -104,6 +123,7 @@ CampaignSummary SqlStore::campaignSummary(Id campaign) {
     s.unsubscribes =
         query("SELECT COUNT(*) FROM unsubscribe_events WHERE campaign_id = $1", {campaign}).at(0).int64(0);
     s.unsubscribePercent = s.sent == 0 ? 0.0 : double(s.unsubscribes) * 100.0 / double(s.sent);
+    if (const auto c = findCampaign(campaign)) s.rates = campaignRates(*c);
     return s;
 }
 

@@ -36,6 +36,8 @@ public:
     bool changeCampaignStatus(Id id, CampaignStatus from, CampaignStatus to,
                               std::string_view reason, Usec now) override;
     std::vector<Id> dueCampaigns(Usec now) override;
+    void setCampaignGuard(Id id, BounceGuard guard) override;
+    std::vector<Group> campaignGroups(Id campaign) override;
 
     Id insertRecipient(const Recipient& r) override;
     std::optional<Recipient> findRecipient(std::string_view email) override;
@@ -72,6 +74,7 @@ public:
     SuppressionChange markRecipientBounced(Id recipient) override;
     SuppressionChange countSoftBounce(Id recipient, std::int64_t limit) override;
     void resetSoftBounces(Id recipient) override;
+    CampaignBounceCounts campaignBounceCounts(Id campaign) override;
 
     Dashboard dashboard() override;
     std::int64_t unsubscribesSince(Usec since) override;
@@ -123,6 +126,7 @@ private:
     // (SqlConnection::beginRelaxed).
     void transactionWith(bool relaxed, const std::function<void()>& fn);
     std::vector<std::string> groupsOf(Id recipient);
+    CampaignRates campaignRates(const Campaign& c);
     void requireOwnTransaction(const char* what) const;
     SuppressionChange changeSubscription(Id recipient, const std::function<void()>& change);
 

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "config/config.h"
 #include "config/ini.h"
@@ -327,7 +329,7 @@ TEST_F(ConfigTest, FeedbackSenderIdHasNoColon) {
 
 // campaignd.conf(5) documents every key the reader knows, each under its section's heading, and
 // no key the reader does not know: the page is held to the program's own table (knownKeys()).
-// A key is documented by a definition line of its own, "*Key=*", under a "# [Section]" heading
+// A key is documented by a definition line, "*Key=*" (or "*A=*, *B=*"), under a "# [Section]" heading
 // ("# [Transport NAME]", "# [DKIM DOMAIN], [DKIM DOMAIN LABEL]" for the families).
 TEST(ConfigManPage, DocumentsEveryKeyTheReaderKnowsAndNoOther) {
     std::ifstream page(CAMPAIGND_CONF_MAN_PAGE);
@@ -345,10 +347,21 @@ TEST(ConfigManPage, DocumentsEveryKeyTheReaderKnowsAndNoOther) {
             }
             continue;
         }
-        if (section.empty() || line.size() < 4 || line.front() != '*' || line.substr(line.size() - 2) != "=*") continue;
-        const std::string key = line.substr(1, line.size() - 3);
-        if (key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == std::string::npos)
-            documented.emplace(section, key);
+        // A definition line: "*Key=*", or several keys documented together, "*A=*, *B=*".
+        if (section.empty()) continue;
+        std::vector<std::string> keys;
+        bool definition = true;
+        for (std::size_t at = 0; definition && at < line.size();) {
+            const std::size_t end = std::min(line.find(", ", at), line.size());
+            const std::string item = line.substr(at, end - at);
+            const std::string key = item.size() > 3 ? item.substr(1, item.size() - 3) : "";
+            definition = item.size() > 3 && item.front() == '*' && item.substr(item.size() - 2) == "=*" &&
+                         key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == std::string::npos;
+            keys.push_back(key);
+            at = end + 2;
+        }
+        if (definition)
+            for (const auto& key : keys) documented.emplace(section, key);
     }
     std::set<std::pair<std::string, std::string>> known;
     for (const auto& [s, k] : campaignd::config::knownKeys()) known.emplace(s, k);
@@ -371,6 +384,27 @@ TEST_F(ConfigTest, DmarcReportsIsAnAddress) {
     EXPECT_EQ(loadConfig(main_, true, defaults_).sending.dmarcReports, "DMARC@example.org");
     write(main_, "[Sending]\nDmarcReports=not an address\n");
     EXPECT_NE(errorOf().find(":2: DmarcReports=: "), std::string::npos) << errorOf();
+}
+
+// The sending guard's keys: percentages and counts, 0 turning a check off; the defaults are
+// 5% after 500 attempts and 0.3% after 1,000 delivered.
+TEST_F(ConfigTest, SendingGuardLimitsArePercentagesAndCounts) {
+    const auto defaults = loadConfig(main_, false, defaults_).sending.guard;
+    EXPECT_EQ(defaults.hardBounceLimitPpm, 50'000);
+    EXPECT_EQ(defaults.hardBounceMinimum, 500);
+    EXPECT_EQ(defaults.complaintLimitPpm, 3'000);
+    EXPECT_EQ(defaults.complaintMinimum, 1000);
+    write(main_, "[Sending]\nHardBounceLimit=2.5%\nHardBounceMinimum=0\nComplaintLimit=0.1\nComplaintMinimum=200\n");
+    const auto guard = loadConfig(main_, true, defaults_).sending.guard;
+    EXPECT_EQ(guard.hardBounceLimitPpm, 25'000);
+    EXPECT_EQ(guard.hardBounceMinimum, 0);
+    EXPECT_EQ(guard.complaintLimitPpm, 1'000);
+    EXPECT_EQ(guard.complaintMinimum, 200);
+    write(main_, "[Sending]\nHardBounceLimit=120%\n");
+    EXPECT_NE(errorOf().find(":2: HardBounceLimit=: \"120%\" is not a percentage from 0 to 100"), std::string::npos)
+        << errorOf();
+    write(main_, "[Sending]\nComplaintMinimum=-1\n");
+    EXPECT_NE(errorOf().find(":2: ComplaintMinimum=: \"-1\" is not a whole number"), std::string::npos) << errorOf();
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 // (main file, a drop-in, every key's check). Refusal is ConfigError and nothing else; what is
 // accepted must have the shape the daemon relies on (trimmed keys and values, one line each;
 // an absolute database path or a PostgreSQL URL, an absolute plugin directory, a normalised
-// admin address; a [DKIM DOMAIN] section with its selector and one key source). The input's
+// admin address; the sending guard's limits within 0-100%; a [DKIM DOMAIN] section with its
+// selector and one key source). The input's
 // part after the first form feed becomes a drop-in; an input of odd length is written readable
 // by others, so the password checks run both ways.
 #include <fcntl.h>
@@ -113,6 +114,12 @@ void fuzzLoadConfig(std::string_view input) {
     check(again == c.adminEmail, "AdminEmail= is kept normalised", c.adminEmail);
     for (const auto& [name, keys] : c.plugins)
         check(!name.empty(), "a [Plugin NAME] section has a name");
+    // The sending guard's limits are percentages (parts per million) and its minimums counts.
+    const auto& guard = c.sending.guard;
+    check(guard.hardBounceLimitPpm >= 0 && guard.hardBounceLimitPpm <= 1'000'000 && guard.complaintLimitPpm >= 0 &&
+              guard.complaintLimitPpm <= 1'000'000,
+          "HardBounceLimit= and ComplaintLimit= are from 0 to 100%");
+    check(guard.hardBounceMinimum >= 0 && guard.complaintMinimum >= 0, "the guard's minimums are not negative");
     // [DKIM DOMAIN]: what app/dkim_keys relies on before it opens a key.
     for (const auto& [name, k] : c.dkim) {
         check(!k.domain.empty() && k.domain == campaignd::rules::normalizeEmail("x@" + k.domain).substr(2),

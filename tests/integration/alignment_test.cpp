@@ -165,6 +165,38 @@ TEST_P(AlignmentTest, CreateEditAndSendWarnWhenTheFromDomainAlignsWithNeither) {
     EXPECT_NE(daemon_->process().err().find("aligns with neither"), std::string::npos);
 }
 
+// The unsigned warning comes back in the CreateCampaignEx reply itself (as Update's reply has
+// the alignment warnings), so a caller hears it at once; a campaign whose From domain has a key
+// gets none. campaign create prints what the reply says.
+TEST_P(AlignmentTest, CreateCampaignExRepliesWithTheUnsignedWarning) {
+    const auto createEx = [&](const std::string& from) {
+        const auto r = daemon_->busctl({"--json=short", "call", "org.campaignd.Campaignd1", "/org/campaignd/Campaignd1",
+                                        "org.campaignd.Campaignd1.Manager", "CreateCampaignEx", "a{sv}t", "4", "name",
+                                        "s", "News", "subject", "s", "Hello", "html_content", "s", "<p>News.</p>",
+                                        "from_address", "s", from, "0"});
+        EXPECT_EQ(r.exitCode, 0) << r.err;
+        const json reply = json::parse(r.out, nullptr, false);
+        EXPECT_EQ(reply["type"], "toa{sv}") << r.out;
+        return reply["data"];
+    };
+    start("", true);
+    const json unsigned_ = createEx("news@other.example");
+    ASSERT_EQ(unsigned_.size(), 3u) << unsigned_.dump();
+    EXPECT_EQ(unsigned_[1], "/org/campaignd/Campaignd1/campaign/" + std::to_string(unsigned_[0].get<int>()));
+    const json warnings = unsigned_[2]["warnings"]["data"];
+    ASSERT_FALSE(warnings.empty()) << unsigned_.dump();
+    EXPECT_EQ(warnings[0], "campaign is sent unsigned: no [DKIM other.example] key signs its From domain; receivers "
+                           "that require DMARC may junk or reject it");
+    EXPECT_EQ(unsigned_[2]["dkim_domain"]["data"], "");
+    const json signed_ = createEx("news@example.org");
+    EXPECT_TRUE(signed_[2]["warnings"]["data"].empty()) << signed_.dump();
+    EXPECT_EQ(signed_[2]["dkim_domain"]["data"], "example.org");
+
+    const auto [id, created] = create({"--from", "news@other.example"});
+    EXPECT_NE(created.find("warning: campaign is sent unsigned: no [DKIM other.example] key"), std::string::npos)
+        << created;
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, AlignmentTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          backendTestName);
 

@@ -183,6 +183,48 @@ TEST_P(DkimSendTest, MessagesStillVerifyAfterPassingThroughARealPostfix) {
     expectAllVerify(delivered, 3, 2);
 }
 
+// List-Id (RFC 2919) from the campaign's groups (the lowest group id of those attached): the
+// group's name, quotes and non-ASCII letters included, safely encoded, and the header signed:
+// python3-dkim verifies the message, its h= names List-Id, and a List-Id changed after signing
+// fails.
+TEST_P(DkimSendTest, ListIdNamesTheCampaignsFirstGroupAndIsSigned) {
+    start("Plugin=maildir\nPath=" + (dir_ / "outbox").string() + "\n", dkimSections(false));
+    daemon_->ctlOk({"group", "create", "Nachrichten \"Ärzte\""});
+    daemon_->ctlOk({"group", "create", "second"});
+    writeFile(dir_ / "people.csv", "email,name\nzoe@example.org,Zoë\nr1@example.org,One\n");
+    EXPECT_EQ(daemon_->ctlJson({"recipients", "import", (dir_ / "people.csv").string(), "--group",
+                                "Nachrichten \"Ärzte\""})["imported"], 2);
+    const int id = daemon_->ctlJson({"campaign", "create", "--name", "News", "--subject", "Hello", "--html",
+                                     "<p>Hello {{name}}</p>"})
+                       .value("id", 0);
+    daemon_->ctlOk({"campaign", "attach", std::to_string(id), "--group", "second"});
+    daemon_->ctlOk({"campaign", "attach", std::to_string(id), "--group", "Nachrichten \"Ärzte\""});
+    sendAndWait(id);
+    const auto messages = maildirMessages(dir_ / "outbox");
+    expectAllVerify(messages, 2, 1);
+    for (const auto& m : messages) {
+        const auto at = m.find("\r\nList-Id: ");
+        ASSERT_NE(at, std::string::npos) << m.substr(0, 1500);
+        // The field, unfolded (it is folded at 76 columns).
+        std::string field;
+        for (std::size_t i = at + 2; i < m.size() && !(m.compare(i, 2, "\r\n") == 0 && m[i + 2] != ' ');)
+            if (m.compare(i, 2, "\r\n") == 0) i += 2;
+            else field += m[i++];
+        // Not ASCII: RFC 2047 encoded-words, then the list-id in the From domain.
+        EXPECT_EQ(field.rfind("List-Id: =?UTF-8?", 0), 0u) << field;
+        EXPECT_NE(field.find(" <nachrichten-rzte.example.org>"), std::string::npos) << field;
+        const auto signature = m.find("DKIM-Signature:");
+        ASSERT_NE(signature, std::string::npos);
+        const std::string dkim = m.substr(signature, m.find("\r\n\r\n") - signature);
+        EXPECT_NE(dkim.find("List-Id"), std::string::npos) << dkim;
+    }
+    std::string altered = messages.front();
+    const auto at = altered.find("<nachrichten-rzte.example.org>");
+    ASSERT_NE(at, std::string::npos);
+    altered.replace(at, std::string("<nachrichten-rzte.example.org>").size(), "<other-list.example.org>");
+    EXPECT_EQ(verify(altered, 1).exitCode, 1);
+}
+
 TEST_P(DkimSendTest, ACampaignFromADomainWithoutAKeyIsSentUnsignedWithAWarning) {
     start("Plugin=maildir\nPath=" + (dir_ / "outbox").string() + "\n", dkimSections(false));
     const int id = campaignFor(2, {"--from", "Other <news@other.example>"});

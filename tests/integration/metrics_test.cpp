@@ -253,7 +253,7 @@ TEST_P(MetricsTest, AScrapeAfterARealCampaignPassesPromtoolAndCountsWhatHappened
     expect(R"(campaignd_import_rows_total{result="imported"})", 3);
     expect(R"(campaignd_import_rows_total{result="rejected"})", 1);
     // Bus calls by method and outcome.
-    expect(R"(campaignd_bus_calls_total{method="CreateCampaign",outcome="ok"})", 3);
+    expect(R"(campaignd_bus_calls_total{method="CreateCampaignEx",outcome="ok"})", 3);
     expect(R"(campaignd_bus_calls_total{method="GetCampaign",outcome="NotFound"})", 1);
     // The database's transactions: counted, every one under the last bucket.
     const std::string tx = "campaignd_database_transaction_duration_seconds";

@@ -144,6 +144,36 @@ TEST(Message, FeedbackIdNamesTheCampaignAndTheSender) {
     EXPECT_THROW(CampaignTemplate(campaign(), s), Error);
 }
 
+// List-Id (RFC 2919): the group's name as the phrase and label.from-domain as the list-id.
+TEST(Message, ListIdNamesTheGroupInTheFromDomain) {
+    EXPECT_EQ(rawHeader(CampaignTemplate(campaign(), settings()).render(recipient(7, "ana@example.org", "Ana")).data,
+                        "List-Id"),
+              "");  // no group: no List-Id
+    MessageSettings s = settings();
+    s.list = MessageSettings::ListIdentity{"Members", listLabel("Members", 3)};
+    const ComposedMessage m = CampaignTemplate(campaign(), s).render(recipient(7, "ana@example.org", "Ana"));
+    EXPECT_EQ(rawHeader(m.data, "List-Id"), "Members <members.example.org>");
+}
+
+// A name with quotes, CR/LF or non-ASCII letters cannot add a header or break this one: quoted,
+// control characters made spaces, RFC 2047 for what is not ASCII.
+TEST(Message, ListIdNamesAreEncodedSafely) {
+    MessageSettings s = settings();
+    s.list = MessageSettings::ListIdentity{"Say \"hi\"\r\nBcc: victim@example.net", listLabel("Say \"hi\"", 4)};
+    ComposedMessage m = CampaignTemplate(campaign(), s).render(recipient(7, "ana@example.org", "Ana"));
+    const std::string quoted = rawHeader(m.data, "List-Id");
+    EXPECT_EQ(quoted, "\"Say \\\"hi\\\" Bcc: victim@example.net\" <say-hi.example.org>");
+    EXPECT_EQ(rawHeader(m.data, "Bcc"), "");
+    s.list = MessageSettings::ListIdentity{"Mitglieder Ä", listLabel("Mitglieder Ä", 5)};
+    m = CampaignTemplate(campaign(), s).render(recipient(7, "ana@example.org", "Ana"));
+    const std::string encoded = rawHeader(m.data, "List-Id");
+    EXPECT_EQ(encoded.rfind("=?UTF-8?", 0), 0u) << encoded;
+    EXPECT_EQ(test::clientView(encoded), "Mitglieder Ä <mitglieder.example.org>");
+    EXPECT_EQ(listLabel("Ärzte", 9), "rzte");
+    EXPECT_EQ(listLabel("Ä Ö", 9), "group-9");
+    EXPECT_EQ(listLabel("--News  2026!--", 1), "news-2026");
+}
+
 TEST(Message, DateIsRfc5322AndFromTheGivenTime) {
     const CampaignTemplate tmpl(campaign(), settings());
     const auto when = std::chrono::system_clock::from_time_t(1709802300);  // 2024-03-07 09:05:00 UTC

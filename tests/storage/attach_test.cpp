@@ -46,6 +46,29 @@ TEST_P(StoreTest, AttachGroupAddsSubscribedMembersOnlyAndNeverTwice) {
     EXPECT_EQ(store_->attachGroup(c2, store_->insertGroup("empty", kNow)), 0);
 }
 
+// Schema 9: attaching a group records the link (campaign_groups), once, even when it adds
+// nobody; campaignGroups lists them lowest id first; deleting a group removes its link.
+TEST_P(StoreTest, AttachGroupRecordsWhichGroupsACampaignHas) {
+    const Id c = addCampaign("groups");
+    const Id first = store_->insertGroup("Members", kNow);
+    const Id second = store_->insertGroup("empty", kNow);
+    ASSERT_TRUE(store_->addGroupMember(first, addRecipient("m@example.com")));
+    EXPECT_TRUE(store_->campaignGroups(c).empty());
+    EXPECT_EQ(store_->attachGroup(c, second), 0);
+    EXPECT_EQ(store_->attachGroup(c, first), 1);
+    EXPECT_EQ(store_->attachGroup(c, first), 0);
+    const auto groups = store_->campaignGroups(c);
+    ASSERT_EQ(groups.size(), 2u);
+    EXPECT_EQ(groups[0].id, first);
+    EXPECT_EQ(groups[0].name, "Members");
+    EXPECT_EQ(groups[1].id, second);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM campaign_groups WHERE campaign_id = $1", {c}), 2);
+    EXPECT_TRUE(store_->campaignGroups(addCampaign("other")).empty());
+    ASSERT_TRUE(store_->deleteGroup(first));
+    ASSERT_EQ(store_->campaignGroups(c).size(), 1u);
+    EXPECT_EQ(store_->campaignGroups(c)[0].id, second);
+}
+
 TEST_P(StoreTest, AttachRecipientOnlySubscribedAndOnce) {
     const Id c = addCampaign("single");
     const Id r = addRecipient("one@example.com");

@@ -151,6 +151,41 @@ TEST_P(BounceStoreTest, RecordsOfSchema7AreTakenAsHavingActed) {
     EXPECT_EQ(all[0].matchedBy, "");
 }
 
+// Schema 9: what the sending guard counts of a campaign: its hard bounces and complaints that
+// were allowed to act, nothing of another campaign, no soft bounce, no record that did not act.
+TEST_P(BounceStoreTest, CampaignBounceCountsAreTheActedHardBouncesAndComplaints) {
+    const Id c1 = addCampaign("one");
+    const Id c2 = addCampaign("two");
+    EXPECT_EQ(store_->campaignBounceCounts(c1).hardBounces, 0);
+    store_->insertBounce(record("k1", "a@example.net", c1));
+    store_->insertBounce(record("k2", "b@example.net", c1));
+    BounceRecord soft = record("k3", "c@example.net", c1, "mailboxfull");
+    soft.hard = false;
+    store_->insertBounce(soft);
+    BounceRecord unproven = record("k4", "d@example.net", c1);
+    unproven.acted = false;
+    store_->insertBounce(unproven);
+    BounceRecord complaint = record("k5", "e@example.net", c1, "feedback", "complaint");
+    complaint.hard = false;
+    store_->insertBounce(complaint);
+    store_->insertBounce(record("k6", "f@example.net", c2));
+    const CampaignBounceCounts counts = store_->campaignBounceCounts(c1);
+    EXPECT_EQ(counts.hardBounces, 2);
+    EXPECT_EQ(counts.complaints, 1);
+    EXPECT_EQ(store_->campaignBounceCounts(c2).hardBounces, 1);
+    EXPECT_EQ(store_->campaignBounceCounts(c2).complaints, 0);
+}
+
+// Schema 9: a campaign's guard state is kept (armed by default) and read back with it.
+TEST_P(BounceStoreTest, TheSendingGuardStateIsKept) {
+    const Id c = addCampaign("one");
+    EXPECT_EQ(store_->findCampaign(c)->guard, BounceGuard::Armed);
+    store_->setCampaignGuard(c, BounceGuard::Tripped);
+    EXPECT_EQ(store_->findCampaign(c)->guard, BounceGuard::Tripped);
+    store_->setCampaignGuard(c, BounceGuard::Off);
+    EXPECT_EQ(store_->listCampaigns(std::nullopt).at(0).guard, BounceGuard::Off);
+}
+
 TEST_P(BounceStoreTest, ListFiltersByCampaignAndReason) {
     const Id c1 = addCampaign("one");
     const Id c2 = addCampaign("two");
