@@ -132,12 +132,8 @@ constexpr std::array<std::string_view, 13> kCopyMarkers = {
 };
 
 std::size_t findCopyStart(std::string_view lowerText) {
-    std::size_t best = std::string_view::npos;
-    for (std::string_view m : kCopyMarkers) {
-        std::size_t p = lowerText.find(m);
-        if (p != std::string_view::npos && p < best) best = p;
-    }
-    return best;
+    static const PhraseSet markers(kCopyMarkers);
+    return markers.firstOffset(lowerText);
 }
 
 // A quoted copy of the returned message after `copyStart`: its header block.
@@ -324,7 +320,7 @@ std::string codeLine(std::string_view region) {
 std::string findRemoteMta(std::string_view text) {
     std::string lower = toLower(text);
     for (std::string_view lead : {"host ", "while talking to ", "remote host ", "remote server "}) {
-        std::size_t p = lower.find(lead);
+        std::size_t p = mime::findText(lower, lead);
         while (p != std::string::npos) {
             std::size_t s = p + lead.size();
             std::size_t e = s;
@@ -337,7 +333,7 @@ std::string findRemoteMta(std::string_view text) {
                                  (after < lower.size() && (lower[after] == '[' || lower[after] == ':' ||
                                                            lower[after] == '.' || lead != "host "));
             if (looksLikeHost) return std::string(name);
-            p = lower.find(lead, p + 1);
+            p = mime::findText(lower, lead, p + 1);
         }
     }
     return {};
@@ -347,6 +343,7 @@ struct Notice {
     std::string text;    // the notice's own text (text/plain, else stripped HTML), UTF-8
     std::string region;  // the part before the quoted copy of the returned message
     std::string lower;   // region in lower case
+    std::size_t copyStart = std::string::npos;  // where the quoted copy starts in text, or npos
 };
 
 Notice noticeText(const mime::Walk& walk) {
@@ -361,10 +358,10 @@ Notice noticeText(const mime::Walk& walk) {
         }
     }
     if (n.text.empty()) n.text = std::move(html);
-    std::string lower = toLower(n.text);
-    std::size_t copy = findCopyStart(lower);
-    n.region = n.text.substr(0, copy == std::string::npos ? n.text.size() : copy);
-    n.lower = lower.substr(0, n.region.size());
+    n.lower = toLower(n.text);
+    n.copyStart = findCopyStart(n.lower);
+    n.region = n.text.substr(0, n.copyStart == std::string::npos ? n.text.size() : n.copyStart);
+    n.lower.resize(n.region.size());
     return n;
 }
 
@@ -373,7 +370,7 @@ bool saysDelayed(std::string_view lowerRegion, std::string_view lowerSubject) {
                                "still being retried", "will be retried", "this is a warning",
                                "warning: message", "no action is required on your part",
                                "delivery delayed"}) {
-        if (lowerRegion.find(s) != std::string_view::npos || lowerSubject.find(s) != std::string_view::npos) {
+        if (mime::containsText(lowerRegion, s) || mime::containsText(lowerSubject, s)) {
             return true;
         }
     }
@@ -424,10 +421,7 @@ ParsedMessage parseMessage(std::string_view raw) {
             learnFromHeaders(walk.messages[i].headers, returned);
         }
         Notice notice = noticeText(walk);
-        if (walk.messages.size() == 1) {
-            std::string lowerText = toLower(notice.text);
-            learnFromQuotedCopy(notice.text, findCopyStart(lowerText), returned);
-        }
+        if (walk.messages.size() == 1) learnFromQuotedCopy(notice.text, notice.copyStart, returned);
         const std::string noticeSubject = mime::decodeHeaderText(top.get("Subject"));
         const std::string_view noticeCommand = smtpCommandIn(notice.region);
         const std::string subjectLower = toLower(noticeSubject);
@@ -526,11 +520,13 @@ ParsedMessage parseMessage(std::string_view raw) {
         // 3. Plain-text notices.
         if ((!sawDsn && !arf) || (sawDsn && results.empty())) {
             std::string_view format;
-            for (const Signature& s : kSignatures) {
-                if (notice.lower.find(s.phrase) != std::string::npos) {
-                    format = s.format;
-                    break;
-                }
+            static const PhraseSet signatures([] {
+                std::vector<std::string_view> phrases;
+                for (const Signature& s : kSignatures) phrases.push_back(s.phrase);
+                return phrases;
+            }());
+            if (const std::size_t k = signatures.firstListed(notice.lower); k != PhraseSet::npos) {
+                format = kSignatures[k].format;
             }
             if (format.empty() && subjectLower.find("delivery status notification") != std::string::npos) {
                 format = "gmail";
