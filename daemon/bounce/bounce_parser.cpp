@@ -1,8 +1,9 @@
 // bounce_parser.cpp: what one message says about deliveries. Order of recognition: an RFC 3464
 // delivery-status part (per-recipient blocks), an RFC 5965 feedback report, a plain-text notice
 // recognised by the wording of the known MTAs (qmail, Exim, Sendmail, Exchange, Gmail, Yahoo,
-// Postfix) or by a mailer-daemon sender, and only then an auto-reply (bounces carry
-// Auto-Submitted: auto-replied too). Campaign matching data come from the returned message
+// Postfix) or by a mailer-daemon sender, and only then a challenge-response request or an
+// auto-reply (bounces carry Auto-Submitted: auto-replied too). A read receipt (RFC 8098 MDN)
+// is recognised before the text notices; a DSN reporting only deliveries is a receipt. Campaign matching data come from the returned message
 // (attached, or quoted as text after a "copy of the message" marker) and the notice itself.
 #include "bounce/bounce_parser.h"
 
@@ -377,6 +378,37 @@ bool saysDelayed(std::string_view lowerRegion, std::string_view lowerSubject) {
     return false;
 }
 
+// Challenge-response systems: a header field their requests carry, a subject they write, or the
+// request's wording. Looked at only for a message that is no report or notice.
+constexpr std::string_view kChallengeHeaders[] = {
+    "X-TMDA-Confirm-Address", "X-TMDA-Fingerprint", "X-AskVersion", "X-AskInfo", "X-Boxbe-Challenge",
+    "X-Mailblocks", "X-SpamArrest-Challenge", "X-Challenge", "X-ChoiceMail-Registration-Request"};
+constexpr std::string_view kChallengeSubjects[] = {
+    "please confirm your message", "please confirm your e-mail", "please confirm your email",
+    "confirm your message", "verify your email address to", "authentication required for your message",
+    "[ask] ", "spam arrest", "challenge-response", "your message is awaiting verification",
+    "your email requires verification", "please verify your message"};
+constexpr std::string_view kChallengeWords[] = {
+    "please confirm you are human", "please confirm that you are human", "confirm that you are a human",
+    "verify that you are a human", "verify that you are a real person", "prove that you are a human",
+    "i use a challenge-response", "uses a challenge-response", "challenge/response",
+    "this is an automated message from tmda", "tmda (tagged message delivery agent)",
+    "before your message can be delivered, please", "to have your message delivered, please",
+    "your message has been held until you confirm", "simply reply to this message to confirm",
+    "my spam filter requires", "i am protecting myself from receiving junk mail"};
+
+bool isChallenge(const Headers& top, std::string_view subjectLower, std::string_view noticeLower) {
+    if (toLower(top.get("X-Delivery-Agent")).find("tmda") != std::string::npos) return true;
+    for (std::string_view h : kChallengeHeaders) {
+        if (top.has(h)) return true;
+    }
+    for (std::string_view s : kChallengeSubjects) {
+        if (subjectLower.find(s) != std::string_view::npos) return true;
+    }
+    static const PhraseSet words(kChallengeWords);
+    return words.firstOffset(noticeLower) != PhraseSet::npos;
+}
+
 // Blank or white-space lines before the header block (a saved or pasted message) are not part
 // of it: read as the header block, they would hide every header.
 std::string_view skipLeadIn(std::string_view raw) {
@@ -517,8 +549,27 @@ ParsedMessage parseMessage(std::string_view raw) {
             }
         }
 
+        // A read receipt (RFC 8098): a disposition notification saying the message was
+        // displayed, dispatched or processed. "deleted" is how Dovecot's LDA rejects a message
+        // (over quota, a Sieve reject): a failure notice, read as text below.
+        bool mdn = false;
+        for (const mime::Leaf& leaf : walk.leaves) {
+            if (sawDsn || arf || leaf.message != 0 || leaf.contentType != "message/disposition-notification") continue;
+            Fields f;
+            for (const Fields& b : parseFieldBlocks(leaf.body)) f.list.insert(f.list.end(), b.list.begin(), b.list.end());
+            const std::string disposition = toLower(f.get("disposition"));
+            const std::size_t semi = disposition.find(';');
+            const std::string_view type = trim(std::string_view(disposition).substr(semi == std::string::npos ? 0 : semi + 1));
+            mdn = type.rfind("displayed", 0) == 0 || type.rfind("dispatched", 0) == 0 || type.rfind("processed", 0) == 0;
+            break;
+        }
+        if (mdn) {
+            out.isReceipt = true;
+            out.format = "mdn";
+        }
+
         // 3. Plain-text notices.
-        if ((!sawDsn && !arf) || (sawDsn && results.empty())) {
+        if (!mdn && ((!sawDsn && !arf) || (sawDsn && results.empty()))) {
             std::string_view format;
             static const PhraseSet signatures([] {
                 std::vector<std::string_view> phrases;
@@ -625,8 +676,22 @@ ParsedMessage parseMessage(std::string_view raw) {
             }
         }
 
-        // 4. Auto-replies: only what is not a report or a notice.
-        if (!out.isBounce && !out.isComplaint) {
+        // A DSN that reports only deliveries (Action: delivered, relayed, expanded) is a receipt.
+        if (sawDsn && !results.empty() &&
+            std::all_of(results.begin(), results.end(), [](const BounceResult& r) {
+                return r.action == Action::delivered || r.action == Action::relayed || r.action == Action::expanded;
+            })) {
+            out.isReceipt = true;
+        }
+
+        // 4. Challenge-response requests, then auto-replies: only what is not a report or a
+        // notice.
+        if (!out.isBounce && !out.isComplaint && !out.isReceipt && isChallenge(top, subjectLower, notice.lower)) {
+            out.isChallenge = true;
+            out.format = "challenge";
+            results.clear();
+        }
+        if (!out.isBounce && !out.isComplaint && !out.isReceipt && !out.isChallenge) {
             std::string autoSubmitted = toLower(top.get("Auto-Submitted"));
             bool autoReply = autoSubmitted.rfind("auto-replied", 0) == 0 || top.has("X-Autoreply") ||
                              top.has("X-Autorespond") ||

@@ -8,7 +8,10 @@
 
 namespace campaignd::storage {
 
-inline constexpr int kLatestSchemaVersion = 8;
+inline constexpr int kLatestSchemaVersion = 10;
+// How many migrations there are, each one a schema_version row once applied (a version number
+// may be skipped: 9 is reserved for another branch's migration).
+int schemaMigrationCount();
 
 // The highest applied version; 0 for a database without a schema_version table.
 int currentSchemaVersion(SqlConnection& db);
