@@ -534,8 +534,22 @@ ParsedMessage parseMessage(std::string_view raw) {
             results.push_back(std::move(r));
             break;
         }
+        // Microsoft's older complaint report (JMRP, Hotmail and Outlook.com): no
+        // feedback-report part, the message complained of attached (Sisimai's Feedback-Loop
+        // module reads it too). The sender and subject are Microsoft's own.
+        bool jmrp = false;
+        if (!arf && !sawDsn && addressIn(top.get("From")) == "staff@hotmail.com" &&
+            subjectLower.rfind("complaint about message from", 0) == 0 && !returned.to.empty()) {
+            BounceResult r;
+            r.recipient = returned.to;
+            r.action = Action::complaint;
+            r.diagnostic = "feedback-type: abuse; user-agent: Microsoft JMRP";
+            finish(r);
+            results.push_back(std::move(r));
+            arf = jmrp = true;
+        }
         if (arf) {
-            out.format = "arf";
+            out.format = jmrp ? "jmrp" : "arf";
             out.isComplaint = true;
             out.isBounce = false;
             if (results.empty()) {

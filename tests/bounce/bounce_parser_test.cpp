@@ -154,6 +154,20 @@ TEST(Corpus, ArfComplaint) {
     EXPECT_EQ(m.results[0].originalMessageId, "<c77.r8@campaign.example.org>");
 }
 
+TEST(Corpus, AMicrosoftJmrpComplaintIsAComplaint) {
+    ParsedMessage m = parseMessage(corpus("jmrp-complaint.eml"));
+    EXPECT_TRUE(m.isComplaint);
+    EXPECT_FALSE(m.isBounce);
+    EXPECT_EQ(m.format, "jmrp");
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "hannah@hotmail.example", "", Reason::feedback, false, Action::complaint);
+    EXPECT_EQ(m.results[0].originalMessageId, "<c42.r123.1733579000@campaign.example.org>");
+    // The same shape from anyone else is no complaint.
+    std::string other = corpus("jmrp-complaint.eml");
+    other.replace(other.find("From: staff@hotmail.com"), 23, "From: staff@example.net");
+    EXPECT_FALSE(parseMessage(other).isComplaint);
+}
+
 TEST(Corpus, AutoReplyIsNotABounce) {
     ParsedMessage m = parseMessage(corpus("autoreply.eml"));
     EXPECT_TRUE(m.isAutoReply);
