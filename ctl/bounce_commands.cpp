@@ -92,8 +92,18 @@ void runIngest(Context& context, const BounceOptions& options) {
                             {"hard", r.count("hard") && r.at("hard").containsValueOfType<bool>() && r.at("hard").get<bool>()},
                             {"campaign_id", orNull(dictUint(r, "campaign_id"))},
                             {"action", dictString(r, "action")}});
+        // What the message is, for a person or a script: a bounce is the only kind that can
+        // suppress anyone (a complaint unsubscribes).
+        const char* kind = dictBool(report, "is_unsubscribe_request") ? "unsubscribe-request"
+                           : dictBool(report, "is_complaint")         ? "complaint"
+                           : dictBool(report, "is_receipt")           ? "receipt"
+                           : dictBool(report, "is_challenge")         ? "challenge-response"
+                           : dictBool(report, "is_auto_reply")        ? "auto-reply"
+                           : dictBool(report, "is_bounce")            ? "bounce"
+                                                                      : "other";
         nlohmann::json document = {
             {"results", list},
+            {"kind", kind},
             {"unsubscribe_request", dictBool(report, "is_unsubscribe_request")},
             {"format", dictString(report, "format")},
             {"error", dictString(report, "error")},
@@ -126,8 +136,10 @@ void runIngest(Context& context, const BounceOptions& options) {
         return;
     }
     if (results.empty()) {
-        printText(flag("is_auto_reply") ? "An auto-reply, not a bounce: nothing recorded.\n"
-                                        : "No delivery notice found in the message: nothing recorded.\n");
+        printText(flag("is_auto_reply")  ? "An auto-reply, not a bounce: nothing recorded.\n"
+                  : flag("is_challenge") ? "A challenge-response request, not a bounce: nothing recorded.\n"
+                  : flag("is_receipt")   ? "A read receipt, not a bounce: nothing recorded.\n"
+                                         : "No delivery notice found in the message: nothing recorded.\n");
         return;
     }
     Table table({"RECIPIENT", "STATUS", "REASON", "HARD", "CAMPAIGN", "ACTION", "EFFECT"});
@@ -167,6 +179,21 @@ Dict filterOf(const BounceOptions& options) {
     return filter;
 }
 
+}  // namespace
+
+std::string lastBounceFetchText(const Dict& status) {
+    if (!status.count("last_bounce_fetch_at")) return {};
+    const std::string state = dictString(status, "last_bounce_fetch_status", "ok");
+    const std::string error = dictString(status, "last_bounce_fetch_error");
+    std::string text = formatLocalTime(dictUint(status, "last_bounce_fetch_at")) + ", " + state + ", " +
+                       std::to_string(dictUint(status, "last_bounce_fetch_fetched")) + " fetched, " +
+                       std::to_string(dictUint(status, "last_bounce_fetch_recorded")) + " recorded";
+    if (!error.empty()) text += ": " + error;
+    return text;
+}
+
+namespace {
+
 void runList(Context& context, const BounceOptions& options) {
     Dict filter = filterOf(options);
     constexpr std::uint64_t kPage = 10000;
@@ -196,8 +223,10 @@ void runList(Context& context, const BounceOptions& options) {
         printJson(document);
         return;
     }
+    const std::string lastFetch = lastBounceFetchText(context.client().manager().GetStatus());
+    const std::string fetchLine = lastFetch.empty() ? "" : "Last fetch: " + lastFetch + "\n";
     if (bounces.empty()) {
-        printText("No bounces.\n");
+        printText("No bounces.\n" + fetchLine);
         return;
     }
     Table table({"WHEN", "CAMPAIGN", "RECIPIENT", "STATUS", "REASON", "HARD", "ACTION", "SOURCE", "MATCHED BY"});
@@ -211,12 +240,13 @@ void runList(Context& context, const BounceOptions& options) {
         const std::string matchedBy = dictString(b, "matched_by");
         table.addRow({formatLocalTime(dictUint(b, "processed_at")), campaign ? std::to_string(campaign) : "-",
                       dictString(b, "recipient"), status.empty() ? "-" : status, dictString(b, "reason"),
-                      hard ? "hard" : "soft", dictString(b, "action"), dictString(b, "source"),
+                      hard ? "hard" : "soft", dictString(b, "action"),
+                      dictString(b, "source") + (dictUint(b, "same_as") ? ", same as #" + std::to_string(dictUint(b, "same_as")) : ""),
                       !acted ? std::string(kNotMatched) : matchedBy.empty() ? "-" : matchedBy});
     }
     std::string text = table.render();
     if (anyUnmatched) text += kActByHand;
-    printText(text);
+    printText(text + fetchLine);
 }
 
 void runExport(Context& context, const BounceOptions& options) {

@@ -39,8 +39,11 @@ void runStatus(Context& context)
         {"Started", formatLocalTime(dictUint(status, "started_at"))},
         {"Bus", dictString(status, "bus", "-")},
     };
+    if (const std::string fetch = lastBounceFetchText(status); !fetch.empty()) fields.push_back({"Last bounce fetch", fetch});
     appendOtherFields(fields, status,
-                      {"version", "backend", "database", "schema_version", "started_at", "bus"});
+                      {"version", "backend", "database", "schema_version", "started_at", "bus", "last_bounce_fetch_at",
+                       "last_bounce_fetch_status", "last_bounce_fetch_error", "last_bounce_fetch_fetched",
+                       "last_bounce_fetch_recorded"});
     std::string out = renderFields(fields);
 
     out += '\n';

@@ -27,6 +27,9 @@ bool isTimeKey(std::string_view key);
 nlohmann::json variantToJson(const sdbus::Variant& value);
 nlohmann::json dictToJson(const Dict& dict);
 nlohmann::json dictListToJson(const std::vector<Dict>& dicts);
+// "<local time>, connection, 0 fetched, 0 recorded: cannot connect ..." from GetStatus's
+// last_bounce_fetch_* keys, or "" when no fetch has run (bounce_commands.cpp).
+std::string lastBounceFetchText(const Dict& status);
 
 // Entities with the keys a script can rely on always present: a recipient has email, name,
 // status, groups; a campaign has id, name, subject, status, scheduled_time, created_at,

@@ -1,8 +1,9 @@
 // bounce_parser.cpp: what one message says about deliveries. Order of recognition: an RFC 3464
 // delivery-status part (per-recipient blocks), an RFC 5965 feedback report, a plain-text notice
 // recognised by the wording of the known MTAs (qmail, Exim, Sendmail, Exchange, Gmail, Yahoo,
-// Postfix) or by a mailer-daemon sender, and only then an auto-reply (bounces carry
-// Auto-Submitted: auto-replied too). Campaign matching data come from the returned message
+// Postfix) or by a mailer-daemon sender, and only then a challenge-response request or an
+// auto-reply (bounces carry Auto-Submitted: auto-replied too). A read receipt (RFC 8098 MDN)
+// is recognised before the text notices; a DSN reporting only deliveries is a receipt. Campaign matching data come from the returned message
 // (attached, or quoted as text after a "copy of the message" marker) and the notice itself.
 #include "bounce/bounce_parser.h"
 
@@ -132,12 +133,8 @@ constexpr std::array<std::string_view, 13> kCopyMarkers = {
 };
 
 std::size_t findCopyStart(std::string_view lowerText) {
-    std::size_t best = std::string_view::npos;
-    for (std::string_view m : kCopyMarkers) {
-        std::size_t p = lowerText.find(m);
-        if (p != std::string_view::npos && p < best) best = p;
-    }
-    return best;
+    static const PhraseSet markers(kCopyMarkers);
+    return markers.firstOffset(lowerText);
 }
 
 // A quoted copy of the returned message after `copyStart`: its header block.
@@ -324,7 +321,7 @@ std::string codeLine(std::string_view region) {
 std::string findRemoteMta(std::string_view text) {
     std::string lower = toLower(text);
     for (std::string_view lead : {"host ", "while talking to ", "remote host ", "remote server "}) {
-        std::size_t p = lower.find(lead);
+        std::size_t p = mime::findText(lower, lead);
         while (p != std::string::npos) {
             std::size_t s = p + lead.size();
             std::size_t e = s;
@@ -337,7 +334,7 @@ std::string findRemoteMta(std::string_view text) {
                                  (after < lower.size() && (lower[after] == '[' || lower[after] == ':' ||
                                                            lower[after] == '.' || lead != "host "));
             if (looksLikeHost) return std::string(name);
-            p = lower.find(lead, p + 1);
+            p = mime::findText(lower, lead, p + 1);
         }
     }
     return {};
@@ -347,6 +344,7 @@ struct Notice {
     std::string text;    // the notice's own text (text/plain, else stripped HTML), UTF-8
     std::string region;  // the part before the quoted copy of the returned message
     std::string lower;   // region in lower case
+    std::size_t copyStart = std::string::npos;  // where the quoted copy starts in text, or npos
 };
 
 Notice noticeText(const mime::Walk& walk) {
@@ -361,10 +359,10 @@ Notice noticeText(const mime::Walk& walk) {
         }
     }
     if (n.text.empty()) n.text = std::move(html);
-    std::string lower = toLower(n.text);
-    std::size_t copy = findCopyStart(lower);
-    n.region = n.text.substr(0, copy == std::string::npos ? n.text.size() : copy);
-    n.lower = lower.substr(0, n.region.size());
+    n.lower = toLower(n.text);
+    n.copyStart = findCopyStart(n.lower);
+    n.region = n.text.substr(0, n.copyStart == std::string::npos ? n.text.size() : n.copyStart);
+    n.lower.resize(n.region.size());
     return n;
 }
 
@@ -373,11 +371,42 @@ bool saysDelayed(std::string_view lowerRegion, std::string_view lowerSubject) {
                                "still being retried", "will be retried", "this is a warning",
                                "warning: message", "no action is required on your part",
                                "delivery delayed"}) {
-        if (lowerRegion.find(s) != std::string_view::npos || lowerSubject.find(s) != std::string_view::npos) {
+        if (mime::containsText(lowerRegion, s) || mime::containsText(lowerSubject, s)) {
             return true;
         }
     }
     return false;
+}
+
+// Challenge-response systems: a header field their requests carry, a subject they write, or the
+// request's wording. Looked at only for a message that is no report or notice.
+constexpr std::string_view kChallengeHeaders[] = {
+    "X-TMDA-Confirm-Address", "X-TMDA-Fingerprint", "X-AskVersion", "X-AskInfo", "X-Boxbe-Challenge",
+    "X-Mailblocks", "X-SpamArrest-Challenge", "X-Challenge", "X-ChoiceMail-Registration-Request"};
+constexpr std::string_view kChallengeSubjects[] = {
+    "please confirm your message", "please confirm your e-mail", "please confirm your email",
+    "confirm your message", "verify your email address to", "authentication required for your message",
+    "[ask] ", "spam arrest", "challenge-response", "your message is awaiting verification",
+    "your email requires verification", "please verify your message"};
+constexpr std::string_view kChallengeWords[] = {
+    "please confirm you are human", "please confirm that you are human", "confirm that you are a human",
+    "verify that you are a human", "verify that you are a real person", "prove that you are a human",
+    "i use a challenge-response", "uses a challenge-response", "challenge/response",
+    "this is an automated message from tmda", "tmda (tagged message delivery agent)",
+    "before your message can be delivered, please", "to have your message delivered, please",
+    "your message has been held until you confirm", "simply reply to this message to confirm",
+    "my spam filter requires", "i am protecting myself from receiving junk mail"};
+
+bool isChallenge(const Headers& top, std::string_view subjectLower, std::string_view noticeLower) {
+    if (toLower(top.get("X-Delivery-Agent")).find("tmda") != std::string::npos) return true;
+    for (std::string_view h : kChallengeHeaders) {
+        if (top.has(h)) return true;
+    }
+    for (std::string_view s : kChallengeSubjects) {
+        if (subjectLower.find(s) != std::string_view::npos) return true;
+    }
+    static const PhraseSet words(kChallengeWords);
+    return words.firstOffset(noticeLower) != PhraseSet::npos;
 }
 
 // Blank or white-space lines before the header block (a saved or pasted message) are not part
@@ -424,10 +453,7 @@ ParsedMessage parseMessage(std::string_view raw) {
             learnFromHeaders(walk.messages[i].headers, returned);
         }
         Notice notice = noticeText(walk);
-        if (walk.messages.size() == 1) {
-            std::string lowerText = toLower(notice.text);
-            learnFromQuotedCopy(notice.text, findCopyStart(lowerText), returned);
-        }
+        if (walk.messages.size() == 1) learnFromQuotedCopy(notice.text, notice.copyStart, returned);
         const std::string noticeSubject = mime::decodeHeaderText(top.get("Subject"));
         const std::string_view noticeCommand = smtpCommandIn(notice.region);
         const std::string subjectLower = toLower(noticeSubject);
@@ -508,8 +534,22 @@ ParsedMessage parseMessage(std::string_view raw) {
             results.push_back(std::move(r));
             break;
         }
+        // Microsoft's older complaint report (JMRP, Hotmail and Outlook.com): no
+        // feedback-report part, the message complained of attached (Sisimai's Feedback-Loop
+        // module reads it too). The sender and subject are Microsoft's own.
+        bool jmrp = false;
+        if (!arf && !sawDsn && addressIn(top.get("From")) == "staff@hotmail.com" &&
+            subjectLower.rfind("complaint about message from", 0) == 0 && !returned.to.empty()) {
+            BounceResult r;
+            r.recipient = returned.to;
+            r.action = Action::complaint;
+            r.diagnostic = "feedback-type: abuse; user-agent: Microsoft JMRP";
+            finish(r);
+            results.push_back(std::move(r));
+            arf = jmrp = true;
+        }
         if (arf) {
-            out.format = "arf";
+            out.format = jmrp ? "jmrp" : "arf";
             out.isComplaint = true;
             out.isBounce = false;
             if (results.empty()) {
@@ -523,14 +563,35 @@ ParsedMessage parseMessage(std::string_view raw) {
             }
         }
 
+        // A read receipt (RFC 8098): a disposition notification saying the message was
+        // displayed, dispatched or processed. "deleted" is how Dovecot's LDA rejects a message
+        // (over quota, a Sieve reject): a failure notice, read as text below.
+        bool mdn = false;
+        for (const mime::Leaf& leaf : walk.leaves) {
+            if (sawDsn || arf || leaf.message != 0 || leaf.contentType != "message/disposition-notification") continue;
+            Fields f;
+            for (const Fields& b : parseFieldBlocks(leaf.body)) f.list.insert(f.list.end(), b.list.begin(), b.list.end());
+            const std::string disposition = toLower(f.get("disposition"));
+            const std::size_t semi = disposition.find(';');
+            const std::string_view type = trim(std::string_view(disposition).substr(semi == std::string::npos ? 0 : semi + 1));
+            mdn = type.rfind("displayed", 0) == 0 || type.rfind("dispatched", 0) == 0 || type.rfind("processed", 0) == 0;
+            break;
+        }
+        if (mdn) {
+            out.isReceipt = true;
+            out.format = "mdn";
+        }
+
         // 3. Plain-text notices.
-        if ((!sawDsn && !arf) || (sawDsn && results.empty())) {
+        if (!mdn && ((!sawDsn && !arf) || (sawDsn && results.empty()))) {
             std::string_view format;
-            for (const Signature& s : kSignatures) {
-                if (notice.lower.find(s.phrase) != std::string::npos) {
-                    format = s.format;
-                    break;
-                }
+            static const PhraseSet signatures([] {
+                std::vector<std::string_view> phrases;
+                for (const Signature& s : kSignatures) phrases.push_back(s.phrase);
+                return phrases;
+            }());
+            if (const std::size_t k = signatures.firstListed(notice.lower); k != PhraseSet::npos) {
+                format = kSignatures[k].format;
             }
             if (format.empty() && subjectLower.find("delivery status notification") != std::string::npos) {
                 format = "gmail";
@@ -629,8 +690,22 @@ ParsedMessage parseMessage(std::string_view raw) {
             }
         }
 
-        // 4. Auto-replies: only what is not a report or a notice.
-        if (!out.isBounce && !out.isComplaint) {
+        // A DSN that reports only deliveries (Action: delivered, relayed, expanded) is a receipt.
+        if (sawDsn && !results.empty() &&
+            std::all_of(results.begin(), results.end(), [](const BounceResult& r) {
+                return r.action == Action::delivered || r.action == Action::relayed || r.action == Action::expanded;
+            })) {
+            out.isReceipt = true;
+        }
+
+        // 4. Challenge-response requests, then auto-replies: only what is not a report or a
+        // notice.
+        if (!out.isBounce && !out.isComplaint && !out.isReceipt && isChallenge(top, subjectLower, notice.lower)) {
+            out.isChallenge = true;
+            out.format = "challenge";
+            results.clear();
+        }
+        if (!out.isBounce && !out.isComplaint && !out.isReceipt && !out.isChallenge) {
             std::string autoSubmitted = toLower(top.get("Auto-Submitted"));
             bool autoReply = autoSubmitted.rfind("auto-replied", 0) == 0 || top.has("X-Autoreply") ||
                              top.has("X-Autorespond") ||

@@ -80,8 +80,15 @@ struct ParsedMessage {
     bool isBounce = false;     // a delivery report or notice (failures, delays, successes)
     bool isAutoReply = false;  // vacation / out of office: no results
     bool isComplaint = false;  // ARF feedback report: one complaint result
+    // A challenge-response system's request to prove the sender is a person (TMDA, ASK,
+    // Boxbe, "please confirm you are human"): no results.
+    bool isChallenge = false;
+    // A delivery receipt, not a failure: an RFC 8098 MDN (no results), or a DSN whose every
+    // result is delivered, relayed or expanded (results kept: a success resets soft bounces).
+    bool isReceipt = false;
     std::string format;        // "rfc3464", "arf", "qmail", "exim", "sendmail", "exchange",
-                               // "gmail", "yahoo", "postfix", "autoreply", "unknown"
+                               // "gmail", "yahoo", "postfix", "autoreply", "challenge", "mdn",
+                               // "unknown"
     std::vector<BounceResult> results;
     std::string error;  // why it could not be (fully) parsed; "" if it was read cleanly
 };

@@ -6,6 +6,8 @@
 // (kCommandWords), and the pseudo status a reason stands for when the server gave none
 // (kPseudoStatus). Pure functions, no state beyond the constant tables.
 #include "bounce/bounce_parser.h"
+#include "bounce/mime_walk.h"
+#include "bounce/text_scan.h"
 
 #include <array>
 #include <bitset>
@@ -274,7 +276,7 @@ constexpr Reason kTemporaryPseudo[] = {
 std::string lowerCopy(std::string_view s) {
     std::string out(s);
     for (char& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        c = mime::asciiLower(c);
     }
     return out;
 }
@@ -318,7 +320,8 @@ bool phraseMatches(std::string_view lower, std::string_view phrase) {
     const std::string_view body = phrase.substr(skip);
     const std::string_view anchor = body.substr(0, body.find('*'));
     if (anchor.empty()) return false;
-    for (std::size_t p = lower.find(anchor); p != std::string_view::npos; p = lower.find(anchor, p + 1)) {
+    for (std::size_t p = mime::findText(lower, anchor); p != std::string_view::npos;
+         p = mime::findText(lower, anchor, p + 1)) {
         if (skip > 0 && (p == 0 || isBlank(lower[p - 1]))) continue;
         if (matchFrom(lower, p, body, anchoredEnd)) return true;
     }
@@ -334,6 +337,32 @@ bool phraseMatches(const Lowered& lower, std::string_view phrase) {
         if (!lower.pairs.test(Lowered::pairIndex(lead[i], lead[i + 1]))) return false;
     }
     return phraseMatches(std::string_view(lower.text), phrase);
+}
+
+// The wording of one reason: Sisimai's vetoes ('!' removed), then Sisimai's phrases and
+// campaignd's own. Built once from the tables, so that a lookup reads only its reason's
+// phrases, not all ~700.
+struct ReasonPhrases {
+    std::vector<std::string_view> vetoes;
+    std::vector<std::string_view> phrases;
+};
+
+const ReasonPhrases& phrasesOf(Reason r) {
+    static const std::array<ReasonPhrases, kReasons> byReason = [] {
+        std::array<ReasonPhrases, kReasons> out;
+        for (const Phrase& p : kSisimaiPhrases) {
+            if (p.text.empty()) continue;
+            ReasonPhrases& rp = out[static_cast<std::size_t>(p.reason)];
+            if (p.text.front() == '!') {
+                rp.vetoes.push_back(p.text.substr(1));
+            } else {
+                rp.phrases.push_back(p.text);
+            }
+        }
+        for (const Phrase& p : kOwnPhrases) out[static_cast<std::size_t>(p.reason)].phrases.push_back(p.text);
+        return out;
+    }();
+    return byReason[static_cast<std::size_t>(r)];
 }
 
 // Which reasons' wording the diagnostic holds, looked up per reason when a rule asks (most
@@ -353,19 +382,12 @@ public:
 private:
     bool matches(Reason r) const {
         if (lower_.text.empty()) return false;
-        for (const Phrase& p : kSisimaiPhrases) {
-            if (p.reason == r && !p.text.empty() && p.text.front() == '!' &&
-                phraseMatches(lower_, p.text.substr(1))) {
-                return false;  // vetoed
-            }
+        const ReasonPhrases& own = phrasesOf(r);
+        for (std::string_view veto : own.vetoes) {
+            if (phraseMatches(lower_, veto)) return false;
         }
-        for (const Phrase& p : kSisimaiPhrases) {
-            if (p.reason == r && !p.text.empty() && p.text.front() != '!' && phraseMatches(lower_, p.text)) {
-                return true;
-            }
-        }
-        for (const Phrase& p : kOwnPhrases) {
-            if (p.reason == r && phraseMatches(lower_, p.text)) return true;
+        for (std::string_view phrase : own.phrases) {
+            if (phraseMatches(lower_, phrase)) return true;
         }
         return false;
     }
@@ -487,13 +509,16 @@ std::string_view smtpCommandIn(std::string_view text) {
         if (isBlank(c)) {
             if (!lower.empty() && lower.back() != ' ') lower.push_back(' ');
         } else {
-            lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+            lower.push_back(mime::asciiLower(c));
         }
     }
-    for (const CommandWord& w : kCommandWords) {
-        if (lower.find(w.phrase) != std::string::npos) return w.command;
-    }
-    return {};
+    static const scan::PhraseSet words([] {
+        std::vector<std::string_view> phrases;
+        for (const CommandWord& w : kCommandWords) phrases.push_back(w.phrase);
+        return phrases;
+    }());
+    const std::size_t k = words.firstListed(lower);
+    return k == scan::PhraseSet::npos ? std::string_view() : kCommandWords[k].command;
 }
 
 std::string pseudoStatus(Reason reason, bool temporary) {

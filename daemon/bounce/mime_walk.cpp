@@ -1,12 +1,19 @@
-// mime_walk.cpp: see mime_walk.h. Poco reads the structure (header blocks, multipart parts);
-// transfer decoding (base64, quoted-printable) and RFC 2047 are done here, leniently, because
-// Poco's decoders throw on the damaged input bounces are full of. Every Poco call is inside a
-// try block: an exception becomes a note in Walk::error and the walk goes on with what it has.
+// mime_walk.cpp: see mime_walk.h. One pass over the message's bytes in place: header blocks,
+// multipart boundaries and attached messages are found on string_views, and only the parts the
+// parser reads are copied and transfer-decoded (base64, quoted-printable, leniently, because
+// bounces are full of damaged input). The structure is read exactly as Poco::Net's
+// MessageHeader and MultipartReader read it (the same parts, the same quirks), which this file
+// did through them before: through istreams they cost ~60 % of the parse (per-byte virtual
+// reads, each part's body copied out of a stream, each header block into a
+// NameValueCollection and then copied again), three times the rest of the parser, on real
+// notices that mostly carry the returned message along. GMime (libgmime-3.0-dev) would parse
+// the whole message into an object tree, attachments included, where the parser reads a few
+// small parts (not measured). Poco still splits Content-Type parameters and converts
+// charsets; each such call is inside a try block, a failure a note in Walk::error.
 #include "bounce/mime_walk.h"
 
 #include <Poco/Encodings.h>
 #include <Poco/Net/MessageHeader.h>
-#include <Poco/Net/MultipartReader.h>
 #include <Poco/Net/NameValueCollection.h>
 #include <Poco/TextConverter.h>
 #include <Poco/TextEncoding.h>
@@ -14,33 +21,21 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 #include <exception>
-#include <istream>
-#include <memory>
 #include <mutex>
-#include <streambuf>
 
 namespace campaignd::bounce::mime {
 
 namespace {
-
-// An istream source over bytes we do not own, that can tell how much was consumed.
-class ViewBuf final : public std::streambuf {
-public:
-    explicit ViewBuf(std::string_view bytes) {
-        char* begin = const_cast<char*>(bytes.data());
-        setg(begin, begin, begin + bytes.size());
-    }
-    std::size_t consumed() const { return static_cast<std::size_t>(gptr() - eback()); }
-};
 
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) {
         return false;
     }
     for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i]))) {
+        if (asciiLower(a[i]) != asciiLower(b[i])) {
             return false;
         }
     }
@@ -82,38 +77,311 @@ std::size_t readHeadersLeniently(std::string_view raw, Headers& out) {
     return pos;
 }
 
-void copyHeaders(const Poco::Net::MessageHeader& from, Headers& to) {
-    to.fields.clear();
-    for (const auto& [name, value] : from) {
-        to.fields.emplace_back(name, value);
+// Poco's extra encodings (ISO-8859-13, Windows-1257, KOI8-R, ...), registered once, before
+// the first charset is looked up.
+void registerEncodings() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        try {
+            Poco::registerExtraEncodings();
+        } catch (...) {
+        }
+    });
+}
+
+const Poco::TextEncoding* findEncoding(const std::string& charset) {
+    registerEncodings();
+    try {
+        return Poco::TextEncoding::find(charset);
+    } catch (...) {
+        return nullptr;
     }
+}
+
+// A position in the bytes being walked, read the two ways Poco's classes mix: the streambuf
+// way (sgetc/sbumpc: reaching the end flags nothing) and the istream way (get/peek: reaching
+// the end clears `good`, which ends a multipart's part loop).
+struct Cursor {
+    static constexpr int kEof = -1;
+    std::string_view bytes;
+    std::size_t pos = 0;
+    bool good = true;
+    bool pastEnd = false;  // sbumpc() was called at the end (Poco then stores (char)EOF)
+
+    int sgetc() const { return pos < bytes.size() ? static_cast<unsigned char>(bytes[pos]) : kEof; }
+    int sbumpc() {
+        if (pos < bytes.size()) return static_cast<unsigned char>(bytes[pos++]);
+        pastEnd = true;
+        return kEof;
+    }
+    int get() {
+        if (pos < bytes.size()) return static_cast<unsigned char>(bytes[pos++]);
+        good = false;
+        return kEof;
+    }
+    int peek() {
+        if (pos < bytes.size()) return static_cast<unsigned char>(bytes[pos]);
+        good = false;
+        return kEof;
+    }
+};
+
+// Poco::Ascii::isSpace
+bool isAsciiSpace(int c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+// The offset of the first `c` or line feed at or after `pos`, or npos: memchr finds the line
+// feed, then `c` before it (string_view::find_first_of would search its set for every byte).
+std::size_t findInLine(std::string_view s, std::size_t pos, char c) {
+    if (pos >= s.size()) return std::string_view::npos;
+    const char* base = s.data();
+    const void* lf = std::memchr(base + pos, '\n', s.size() - pos);
+    const std::size_t limit = lf != nullptr ? static_cast<std::size_t>(static_cast<const char*>(lf) - base) : s.size();
+    const void* found = std::memchr(base + pos, c, limit - pos);
+    if (found != nullptr) return static_cast<std::size_t>(static_cast<const char*>(found) - base);
+    return lf != nullptr ? limit : std::string_view::npos;
+}
+
+constexpr int kFieldLimit = 1000;
+constexpr std::size_t kMaxNameLength = 256;    // Poco::Net::MessageHeader::MAX_NAME_LENGTH
+constexpr std::size_t kMaxValueLength = 8192;  // MAX_VALUE_LENGTH
+
+// A header block read as Poco::Net::MessageHeader::read (field limit 1000) reads it, from
+// the cursor up to (not past) the blank line or the end: a line without a colon is skipped,
+// folded lines are joined as they are, values are trimmed on the right, fields of one name are
+// kept together in the order of their first one (Poco's ListMap). Unlike MessageHeader (since
+// Poco 1.10), values keep their RFC 2047 words: its decodeWord() alters values that hold no
+// encoded word ("a=?b" loses its "=?"), and what it gave depended on whether an earlier
+// message had registered Poco's extra encodings; the parser decodes the fields it shows
+// (decodeHeaderText). Returns false, with `why` set, where Poco throws; `out` then holds
+// nothing useful.
+bool readHeadersAsPoco(Cursor& c, Headers& out, std::string& why) {
+    out.fields.clear();
+    const std::string_view s = c.bytes;
+    int fields = 0;
+    int ch = c.sgetc();
+    while (ch != Cursor::kEof && ch != '\r' && ch != '\n') {
+        if (fields == kFieldLimit) {
+            why = "Malformed message";  // Poco::Net::MessageException's name, as what() says
+            return false;
+        }
+        // The name: up to ':' or a line feed, at most kMaxNameLength bytes.
+        const std::size_t nameStart = c.pos;
+        std::size_t stop = findInLine(s, nameStart, ':');
+        if (stop == std::string_view::npos) stop = s.size();
+        stop = std::min(stop, nameStart + kMaxNameLength);
+        c.pos = std::min(stop, s.size());
+        ch = c.sgetc();
+        if (ch == '\n') {  // a line without a colon: skipped
+            c.sbumpc();
+            ch = c.sgetc();
+            continue;
+        }
+        if (ch != ':') {
+            why = "Malformed message";
+            return false;
+        }
+        std::string name(s.substr(nameStart, c.pos - nameStart));
+        c.sbumpc();
+        while (c.pos < s.size() && isAsciiSpace(s[c.pos]) && s[c.pos] != '\r' && s[c.pos] != '\n') ++c.pos;
+        std::string value;
+        // One line of the value (the first, then each folded one with its leading blank).
+        auto readLine = [&]() -> bool {
+            std::size_t end = findInLine(s, c.pos, '\r');
+            if (end == std::string_view::npos) end = s.size();
+            const std::size_t room = kMaxValueLength - std::min(kMaxValueLength, value.size());
+            const std::size_t take = std::min(end - c.pos, room);
+            value.append(s.substr(c.pos, take));
+            c.pos += take;
+            int x = c.sgetc();
+            if (x == '\r') {
+                c.sbumpc();
+                x = c.sgetc();
+            }
+            if (x == '\n') {
+                c.sbumpc();
+            } else if (x != Cursor::kEof) {
+                return false;  // a value too long, or a CR alone
+            }
+            return true;
+        };
+        if (!readLine()) {
+            why = "Malformed message";
+            return false;
+        }
+        ch = c.sgetc();
+        while (ch == ' ' || ch == '\t') {
+            if (!readLine()) {
+                why = "Malformed message";
+                return false;
+            }
+            ch = c.sgetc();
+        }
+        while (!value.empty() && isAsciiSpace(static_cast<unsigned char>(value.back()))) value.pop_back();
+        // Poco's ListMap: a field joins the others of its name.
+        auto same = std::find_if(out.fields.begin(), out.fields.end(),
+                                 [&](const auto& f) { return iequals(f.first, name); });
+        if (same == out.fields.end()) {
+            out.fields.emplace_back(std::move(name), std::move(value));
+        } else {
+            while (same != out.fields.end() && iequals(same->first, name)) ++same;
+            out.fields.emplace(same, std::move(name), std::move(value));
+        }
+        ++fields;
+        ch = c.sgetc();
+    }
+    if (ch == Cursor::kEof) {
+        // Poco ends with istream::putback(ch): at the end that is putback((char)EOF), which
+        // succeeds only after a 0xFF byte (and steps back onto it), else fails the stream.
+        if (c.pos > 0 && c.pos == s.size() && s[c.pos - 1] == '\xFF') {
+            --c.pos;
+        } else {
+            c.good = false;
+        }
+    }
+    return true;
 }
 
 // Reads the header block at the start of `raw`; returns the offset of the body.
 std::size_t readHeaders(std::string_view raw, Headers& out, Walk& walk) {
-    try {
-        ViewBuf buf(raw);
-        std::istream in(&buf);
-        Poco::Net::MessageHeader header;
-        header.setFieldLimit(1000);
-        header.read(in);
-        copyHeaders(header, out);
-        // Where the body starts is found here, not from what Poco consumed (Poco leaves the
-        // LF of an LF-only blank line unread).
-        if (!raw.empty() && (raw[0] == '\n' || raw.substr(0, 2) == "\r\n")) {
-            return raw[0] == '\n' ? 1 : 2;
-        }
-        std::size_t lf = raw.find("\n\n");
-        std::size_t crlf = raw.find("\n\r\n");
-        if (lf == std::string_view::npos && crlf == std::string_view::npos) {
-            return raw.size();  // a header block without a body
-        }
-        return lf < crlf ? lf + 2 : crlf + 3;
-    } catch (const std::exception& e) {
-        walk.addError(std::string("header block: ") + e.what());
+    Cursor c{raw};
+    std::string why;
+    if (!readHeadersAsPoco(c, out, why)) {
+        walk.addError("header block: " + why);
         return readHeadersLeniently(raw, out);
     }
+    // Where the body starts is found here, not from where the header reader stopped (as
+    // Poco, it leaves the LF of an LF-only blank line unread).
+    if (!raw.empty() && (raw[0] == '\n' || raw.substr(0, 2) == "\r\n")) {
+        return raw[0] == '\n' ? 1 : 2;
+    }
+    // The first "\n\n" or "\n\r\n", looked for line by line (searching the whole message for
+    // each, as find() would, reads all of a CRLF message for the "\n\n" it does not hold).
+    for (std::size_t lf = raw.find('\n'); lf != std::string_view::npos; lf = raw.find('\n', lf + 1)) {
+        if (lf + 1 < raw.size() && raw[lf + 1] == '\n') return lf + 2;
+        if (lf + 2 < raw.size() && raw[lf + 1] == '\r' && raw[lf + 2] == '\n') return lf + 3;
+    }
+    return raw.size();  // a header block without a body
 }
+
+// The parts of a multipart body, read over the bytes in place as Poco::Net::MultipartReader
+// reads them (so that what is found does not change with the reader): the first boundary is
+// a line that starts with "--boundary" (with no boundary parameter, the first non-blank line
+// starting with "--" gives it); a part ends at a line feed followed by exactly "--boundary"
+// and a line end, or "--boundary--", which ends the last one. A part that runs to the end of
+// the bytes gets one more, empty, part after it, and a byte 0xFF where the reader stored the
+// end-of-file marker, as Poco does.
+class MultipartScanner {
+public:
+    MultipartScanner(std::string_view body, std::string boundary) : c_{body}, boundary_(std::move(boundary)) {}
+
+    bool hasNextPart() const { return (first_ || !lastPart_) && c_.good; }
+
+    // Reads the next part's header block; false (with `why`) where Poco throws.
+    bool nextPart(Headers& header, std::string& why) {
+        if (first_) {
+            first_ = false;
+            if (!(boundary_.empty() ? guessBoundary() : findFirstBoundary())) {
+                why = "Malformed multipart message";
+                return false;
+            }
+        }
+        if (!readHeadersAsPoco(c_, header, why)) return false;
+        int ch = c_.get();
+        if (ch == '\r' && c_.peek() == '\n') c_.get();
+        return true;
+    }
+
+    // The content of the part whose header nextPart() read. `pastEnd`: the content is
+    // followed by the 0xFF byte Poco stores for the end of the input.
+    std::string_view readPart(bool& pastEnd) {
+        const std::string_view s = c_.bytes;
+        const std::size_t start = c_.pos;
+        c_.pastEnd = false;
+        for (;;) {
+            const std::size_t callStart = c_.pos;
+            int ch = c_.sgetc();
+            if (ch == Cursor::kEof) break;
+            c_.sbumpc();
+            if (ch == '\n' || (ch == '\r' && c_.sgetc() == '\n')) {
+                if (ch == '\r') c_.sbumpc();
+                ch = c_.sgetc();
+                if (ch == '\r' || ch == '\n') continue;
+                c_.sbumpc();
+                if (ch == '-' && c_.sgetc() == '-') {
+                    c_.sbumpc();
+                    ch = c_.sbumpc();
+                    std::size_t i = 0;
+                    // Compared as Poco does: an int read against a (signed) char.
+                    while (i < boundary_.size() && ch == static_cast<int>(boundary_[i])) {
+                        ++i;
+                        ch = c_.sbumpc();
+                    }
+                    if (i == boundary_.size()) {
+                        if (ch == '\n' || (ch == '\r' && c_.sgetc() == '\n')) {
+                            if (ch == '\r') c_.sbumpc();
+                            pastEnd = false;
+                            return s.substr(start, callStart - start);
+                        }
+                        if (ch == '-' && c_.sgetc() == '-') {
+                            c_.sbumpc();
+                            lastPart_ = true;
+                            pastEnd = false;
+                            return s.substr(start, callStart - start);
+                        }
+                    }
+                }
+            }
+            // The rest of the line is content.
+            std::size_t eol = findInLine(s, c_.pos, '\r');
+            c_.pos = eol == std::string_view::npos ? s.size() : eol;
+        }
+        pastEnd = c_.pastEnd;
+        return s.substr(start);
+    }
+
+private:
+    bool guessBoundary() {
+        int ch = c_.get();
+        while (isAsciiSpace(ch)) ch = c_.get();
+        if (ch != '-' || c_.peek() != '-') return false;
+        c_.get();
+        ch = c_.peek();
+        while (ch != Cursor::kEof && ch != '\r' && ch != '\n' && boundary_.size() < 128) {
+            boundary_.push_back(static_cast<char>(c_.get()));
+            ch = c_.peek();
+        }
+        if (ch == '\r' || ch == '\n') c_.get();
+        if (c_.peek() == '\n') c_.get();
+        return true;
+    }
+
+    bool findFirstBoundary() {
+        const std::string expect = "--" + boundary_;
+        for (;;) {
+            // MultipartReader::readLine: at most 1024 bytes a line, the first expect.size() kept.
+            const std::string_view s = c_.bytes;
+            const std::size_t lineStart = c_.pos;
+            int ch = c_.peek();
+            std::size_t length = 0;
+            while (ch != Cursor::kEof && ch != '\r' && ch != '\n' && length < 1024) {
+                c_.get();
+                ch = c_.peek();
+                ++length;
+            }
+            if (ch != Cursor::kEof) c_.get();
+            if (ch == '\r' && c_.peek() == '\n') c_.get();
+            if (ch == Cursor::kEof) return false;
+            if (s.substr(lineStart, std::min(length, expect.size())) == expect) return true;
+        }
+    }
+
+    Cursor c_;
+    std::string boundary_;
+    bool first_ = true;
+    bool lastPart_ = false;
+};
 
 int base64Value(unsigned char c) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -236,6 +504,9 @@ ContentType parseContentType(const std::string& value, Walk& walk) {
 
 void walkEntity(std::string_view raw, int message, int depth, Walk& walk);
 
+// Text in a charset to valid UTF-8, in place where it already is UTF-8 or ASCII.
+std::string textToUtf8(std::string bytes, std::string_view charset, bool& invalid);
+
 void addTextLeaf(std::string contentType, std::string body, std::string_view charset, int message,
                  Walk& walk) {
     bool invalid = false;
@@ -244,11 +515,18 @@ void addTextLeaf(std::string contentType, std::string body, std::string_view cha
         std::replace(body.begin(), body.end(), '\0', ' ');
         walk.addError("NUL bytes in a text part");
     }
-    std::string text = toUtf8(body, charset, invalid);
+    std::string text = textToUtf8(std::move(body), charset, invalid);
     if (invalid) {
         walk.addError("invalid UTF-8 (or bytes not in the declared charset) in a text part");
     }
     walk.leaves.push_back(Leaf{std::move(contentType), std::move(text), message});
+}
+
+// The parts of an attached (returned) message that the parser reads: its reports. Its text is
+// the sender's own (the campaign's message), never read, so never decoded.
+bool isReport(std::string_view type) {
+    return type == "message/delivery-status" || type == "message/global-delivery-status" ||
+           type == "message/feedback-report";
 }
 
 void processBody(const Headers& headers, std::string_view body, int message, int depth, Walk& walk) {
@@ -273,37 +551,29 @@ void processBody(const Headers& headers, std::string_view body, int message, int
             walk.addError("multipart without its closing boundary (truncated message?)");
         }
         std::size_t parts = 0;
-        try {
-            ViewBuf buf(body);
-            std::istream in(&buf);
-            std::unique_ptr<Poco::Net::MultipartReader> reader =
-                ct.hasBoundary ? std::make_unique<Poco::Net::MultipartReader>(in, ct.boundary)
-                               : std::make_unique<Poco::Net::MultipartReader>(in);
-            while (reader->hasNextPart()) {
-                if (parts >= kMaxParts) {
-                    walk.addError("more than " + std::to_string(kMaxParts) + " parts; rest ignored");
-                    break;
-                }
-                Poco::Net::MessageHeader partHeader;
-                partHeader.setFieldLimit(1000);
-                reader->nextPart(partHeader);
-                ++parts;
-                std::string partBody;
-                std::istream& ps = reader->stream();
-                char chunk[8192];
-                const std::size_t keep = kMaxPartBytes * 2;  // encoded bytes; more is skipped
-                while (ps.read(chunk, sizeof chunk), ps.gcount() > 0) {
-                    std::size_t n = static_cast<std::size_t>(ps.gcount());
-                    if (partBody.size() < keep) {
-                        partBody.append(chunk, std::min(n, keep - partBody.size()));
-                    }
-                }
-                Headers h;
-                copyHeaders(partHeader, h);
-                processBody(h, partBody, message, depth + 1, walk);
+        MultipartScanner reader(body, ct.hasBoundary ? ct.boundary : std::string());
+        while (reader.hasNextPart()) {
+            if (parts >= kMaxParts) {
+                walk.addError("more than " + std::to_string(kMaxParts) + " parts; rest ignored");
+                break;
             }
-        } catch (const std::exception& e) {
-            walk.addError(std::string("multipart: ") + e.what());
+            Headers h;
+            std::string why;
+            if (!reader.nextPart(h, why)) {
+                walk.addError("multipart: " + why);
+                break;
+            }
+            ++parts;
+            bool pastEnd = false;
+            std::string_view partBody = reader.readPart(pastEnd);
+            const std::size_t keep = kMaxPartBytes * 2;  // encoded bytes; more is skipped
+            if (pastEnd && partBody.size() < keep) {
+                std::string withMarker(partBody);
+                withMarker.push_back('\xFF');
+                processBody(h, withMarker, message, depth + 1, walk);
+            } else {
+                processBody(h, partBody.substr(0, std::min(partBody.size(), keep)), message, depth + 1, walk);
+            }
         }
         if (parts == 0) {
             // No part could be read: the body is all there is, read it as text.
@@ -316,43 +586,35 @@ void processBody(const Headers& headers, std::string_view body, int message, int
     if (ct.type == "message/rfc822" || ct.type == "message/global" ||
         ct.type == "text/rfc822-headers" || ct.type == "message/rfc822-headers" ||
         ct.type == "message/partial") {
-        std::string inner = decodeTransfer(body, encoding, kMaxPartBytes * 4);
+        const std::size_t limit = kMaxPartBytes * 4;
         int index = static_cast<int>(walk.messages.size());
         walk.messages.push_back(Message{{}, message});
-        walkEntity(inner, index, depth + 1, walk);
+        if (iequals(encoding, "base64") || iequals(encoding, "quoted-printable")) {
+            const std::string inner = decodeTransfer(body, encoding, limit);
+            walkEntity(inner, index, depth + 1, walk);
+        } else {
+            walkEntity(body.substr(0, std::min(limit, body.size())), index, depth + 1, walk);
+        }
         return;
     }
 
-    if (ct.type.rfind("text/", 0) == 0 || ct.type == "message/delivery-status" ||
-        ct.type == "message/global-delivery-status" || ct.type == "message/feedback-report" ||
-        ct.type == "message/disposition-notification") {
-        addTextLeaf(ct.type, decodeTransfer(body, encoding, kMaxPartBytes), ct.charset, message,
-                    walk);
+    const bool read = message == 0 ? (ct.type.rfind("text/", 0) == 0 || ct.type == "message/delivery-status" ||
+                                      ct.type == "message/global-delivery-status" ||
+                                      ct.type == "message/feedback-report" ||
+                                      ct.type == "message/disposition-notification")
+                                   : isReport(ct.type);
+    if (read) {
+        addTextLeaf(ct.type, decodeTransfer(body, encoding, kMaxPartBytes), ct.charset, message, walk);
     }
-    // Anything else (images, attachments, application/*) is not read.
+    // Anything else (images, attachments, application/*, an attached message's text) is not read.
 }
 
 void walkEntity(std::string_view raw, int message, int depth, Walk& walk) {
     Headers headers;
     std::size_t bodyStart = readHeaders(raw, headers, walk);
     std::string_view body = raw.substr(std::min(bodyStart, raw.size()));
-    walk.messages[static_cast<std::size_t>(message)].headers = headers;
     processBody(headers, body, message, depth, walk);
-}
-
-const Poco::TextEncoding* findEncoding(const std::string& charset) {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        try {
-            Poco::registerExtraEncodings();
-        } catch (...) {
-        }
-    });
-    try {
-        return Poco::TextEncoding::find(charset);
-    } catch (...) {
-        return nullptr;
-    }
+    walk.messages[static_cast<std::size_t>(message)].headers = std::move(headers);
 }
 
 }  // namespace
@@ -384,10 +646,34 @@ bool Headers::has(std::string_view name) const {
                        [&](const auto& f) { return iequals(f.first, name); });
 }
 
+std::size_t findText(std::string_view haystack, std::string_view needle, std::size_t from) {
+    if (from > haystack.size() || needle.size() > haystack.size() - from) return std::string_view::npos;
+    if (needle.empty()) return from;
+    const void* found = ::memmem(haystack.data() + from, haystack.size() - from, needle.data(), needle.size());
+    if (found == nullptr) return std::string_view::npos;
+    return static_cast<std::size_t>(static_cast<const char*>(found) - haystack.data());
+}
+
 std::string toLower(std::string_view s) {
     std::string out(s);
-    for (char& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    // Eight bytes at a time (a whole notice is lowered once per message): the bytes from 'A'
+    // to 'Z' get 0x20 added, every other byte (those over 0x7F included) stays.
+    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+    constexpr std::uint64_t kLow7 = 0x7F7F7F7F7F7F7F7FULL;
+    constexpr std::uint64_t kEach = 0x0101010101010101ULL;
+    std::size_t i = 0;
+    for (; i + 8 <= out.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, out.data() + i, 8);
+        const std::uint64_t low = w & kLow7;
+        const std::uint64_t atLeastA = low + kEach * (0x80 - 'A');
+        const std::uint64_t overZ = low + kEach * (0x7F - 'Z');
+        const std::uint64_t upper = ~w & (atLeastA ^ overZ) & kHigh;
+        w ^= upper >> 2;
+        std::memcpy(out.data() + i, &w, 8);
+    }
+    for (; i < out.size(); ++i) {
+        out[i] = asciiLower(out[i]);
     }
     return out;
 }
@@ -407,7 +693,14 @@ bool sanitizeUtf8(std::string& text) {
     std::string out;
     std::size_t i = 0;
     const std::size_t n = text.size();
-    // Fast path: find the first problem.
+    // Fast path: find the first problem, eight bytes at a time while they are ASCII without NUL.
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, text.data() + i, 8);
+        constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+        constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+        if (((w & kHigh) | ((w - kOnes) & ~w & kHigh)) != 0) break;
+    }
     while (i < n) {
         unsigned char c = static_cast<unsigned char>(text[i]);
         if (c == 0 || c >= 0x80) {
@@ -459,30 +752,38 @@ bool sanitizeUtf8(std::string& text) {
     return changed;
 }
 
-std::string toUtf8(std::string_view bytes, std::string_view charset, bool& invalid) {
+namespace {
+
+std::string textToUtf8(std::string bytes, std::string_view charset, bool& invalid) {
     std::string cs = toLower(trim(charset));
     if (cs.size() >= 2 && cs.front() == '"' && cs.back() == '"') {
         cs = cs.substr(1, cs.size() - 2);
     }
     std::string text;
     if (cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii") {
-        text.assign(bytes);
+        text = std::move(bytes);
     } else {
         const Poco::TextEncoding* from = findEncoding(cs);
         if (from == nullptr) {
-            text.assign(bytes);  // unknown charset: keep what is valid UTF-8
+            text = std::move(bytes);  // unknown charset: keep what is valid UTF-8
         } else {
             try {
                 Poco::UTF8Encoding utf8;
                 Poco::TextConverter converter(*from, utf8, 0xFFFD);
                 converter.convert(bytes.data(), static_cast<int>(bytes.size()), text);
             } catch (...) {
-                text.assign(bytes);
+                text = std::move(bytes);
             }
         }
     }
     invalid = sanitizeUtf8(text) || invalid;
     return text;
+}
+
+}  // namespace
+
+std::string toUtf8(std::string_view bytes, std::string_view charset, bool& invalid) {
+    return textToUtf8(std::string(bytes), charset, invalid);
 }
 
 std::string decodeHeaderText(std::string_view value) {

@@ -1,9 +1,12 @@
-// mime_walk.h: the MIME side of the bounce parser. Reads one message with Poco::Net
-// (MessageHeader for header blocks, MultipartReader for multiparts), recursing itself into
-// nested multiparts and message/rfc822 (and text/rfc822-headers) parts, and hands back the
-// header blocks of every message met and the decoded leaves worth reading (text/*,
-// message/delivery-status, message/feedback-report), text converted to valid UTF-8.
-// Never throws; bounded by depth, part count and bytes kept per part; problems go to `error`.
+// mime_walk.h: the MIME side of the bounce parser. Reads one message over its bytes in place
+// (header blocks and multipart boundaries found as Poco::Net's MessageHeader and
+// MultipartReader find them), recursing into nested multiparts and message/rfc822 (and
+// text/rfc822-headers) parts, and hands back the header blocks of every message met (values
+// raw: RFC 2047 words not decoded) and the decoded leaves worth reading: of the notice itself,
+// text/*, message/delivery-status, message/feedback-report and
+// message/disposition-notification; of an attached message, only its reports. Text is
+// converted to valid UTF-8. Never throws; bounded by depth, part count and bytes kept per
+// part; problems go to `error`.
 #pragma once
 
 #include <cstddef>
@@ -62,7 +65,17 @@ std::string toUtf8(std::string_view bytes, std::string_view charset, bool& inval
 // Replaces invalid UTF-8 sequences with U+FFFD and NUL with a space; true if anything changed.
 bool sanitizeUtf8(std::string& text);
 
+// ASCII lower case; other bytes unchanged (what std::tolower does in the "C" locale, without
+// its call per byte).
+constexpr char asciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
 std::string toLower(std::string_view s);
+// haystack.find(needle, from) through glibc's memmem (a two-way search with a skip table),
+// several times faster than string_view::find (memchr for the first byte, then memcmp at each
+// hit) on the notice texts the parser searches for hundreds of phrases.
+std::size_t findText(std::string_view haystack, std::string_view needle, std::size_t from = 0);
+inline bool containsText(std::string_view haystack, std::string_view needle) {
+    return findText(haystack, needle) != std::string_view::npos;
+}
 std::string_view trim(std::string_view s);
 
 }  // namespace campaignd::bounce::mime

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstring>
 
 namespace campaignd::bounce::scan {
 
@@ -28,6 +29,51 @@ std::string normalizeAddress(std::string_view local, std::string_view domain) {
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
 }  // namespace
+
+void PhraseSet::index() {
+    for (std::size_t i = 0; i < phrases_.size(); ++i) {
+        const std::string_view p = phrases_[i];
+        if (p.size() < 2) continue;
+        const auto a = static_cast<unsigned char>(p[0]);
+        const auto b = static_cast<unsigned char>(p[1]);
+        starts_.set(std::size_t{a} << 8 | b);
+        byFirstByte_[a].push_back(i);
+    }
+}
+
+template <typename Found>
+void PhraseSet::scan(std::string_view text, Found found) const {
+    if (text.size() < 2) return;
+    const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+    const std::size_t n = text.size();
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+        if (!starts_.test(std::size_t{bytes[i]} << 8 | bytes[i + 1])) continue;
+        for (std::size_t k : byFirstByte_[bytes[i]]) {
+            const std::string_view p = phrases_[k];
+            if (p.size() <= n - i && std::memcmp(text.data() + i, p.data(), p.size()) == 0 && !found(k, i)) {
+                return;
+            }
+        }
+    }
+}
+
+std::size_t PhraseSet::firstOffset(std::string_view text) const {
+    std::size_t at = npos;
+    scan(text, [&](std::size_t, std::size_t offset) {
+        at = offset;
+        return false;
+    });
+    return at;
+}
+
+std::size_t PhraseSet::firstListed(std::string_view text) const {
+    std::size_t best = npos;
+    scan(text, [&](std::size_t k, std::size_t) {
+        best = std::min(best, k);
+        return best != 0;
+    });
+    return best;
+}
 
 bool isDomainChar(unsigned char c) { return std::isalnum(c) || c == '.' || c == '-'; }
 

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <algorithm>
+#include <bitset>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +37,36 @@ struct Fields {
     bool has(std::string_view name) const {
         return std::any_of(list.begin(), list.end(), [&](const auto& f) { return f.first == name; });
     }
+};
+
+// A fixed list of phrases looked for in one pass over a text, for the lists the parser tries on
+// every notice (copy markers, server signatures, command words). A table of the phrases' first
+// two bytes lets the pass skip every position where none starts, instead of one search of the
+// whole text per phrase. Phrases are compared byte for byte (give lower-case phrases a
+// lower-case text); a phrase under two bytes long is not supported (never found).
+class PhraseSet {
+public:
+    static constexpr std::size_t npos = std::string_view::npos;
+    template <typename List>
+    explicit PhraseSet(const List& phrases) : phrases_(std::begin(phrases), std::end(phrases)) {
+        index();
+    }
+    // The offset of the earliest occurrence of any phrase, or npos.
+    std::size_t firstOffset(std::string_view text) const;
+    // The lowest index (in the list) of a phrase that occurs anywhere in the text, or npos.
+    std::size_t firstListed(std::string_view text) const;
+    std::string_view operator[](std::size_t i) const { return phrases_[i]; }
+
+private:
+    void index();
+    // Calls found(phrase index, offset) for each phrase at each position, left to right,
+    // until it returns false.
+    template <typename Found>
+    void scan(std::string_view text, Found found) const;
+
+    std::vector<std::string_view> phrases_;
+    std::bitset<65536> starts_;                 // the first two bytes of some phrase
+    std::vector<std::vector<std::size_t>> byFirstByte_ = std::vector<std::vector<std::size_t>>(256);
 };
 
 // A character of a domain name as the scanner takes it: letters, digits, '.', '-'.

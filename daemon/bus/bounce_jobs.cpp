@@ -42,11 +42,14 @@ VariantMap toVariantMap(const services::BounceReport& report) {
             {"duplicate", sdbus::Variant(o.duplicate)},
             {"effect", sdbus::Variant(o.effect)},
             {"acted", sdbus::Variant(o.acted)},
+            {"same_as", sdbus::Variant(static_cast<std::uint64_t>(o.sameAs.value_or(0)))},
         });
     return {
         {"is_bounce", sdbus::Variant(report.isBounce)},
         {"is_auto_reply", sdbus::Variant(report.isAutoReply)},
         {"is_complaint", sdbus::Variant(report.isComplaint)},
+        {"is_challenge", sdbus::Variant(report.isChallenge)},
+        {"is_receipt", sdbus::Variant(report.isReceipt)},
         {"is_unsubscribe_request", sdbus::Variant(report.isUnsubscribeRequest)},
         {"format", sdbus::Variant(report.format)},
         {"error", sdbus::Variant(report.error)},

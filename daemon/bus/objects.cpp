@@ -328,7 +328,7 @@ std::string ManagerObject::Version() { return info_.version; }
 
 std::map<std::string, sdbus::Variant> ManagerObject::GetStatus() {
     return guarded("GetStatus", [&] {
-        return VariantMap{
+        VariantMap status{
             {"version", sdbus::Variant(info_.version)},
             {"backend", sdbus::Variant(info_.backend)},
             {"database", sdbus::Variant(info_.database)},
@@ -336,6 +336,14 @@ std::map<std::string, sdbus::Variant> ManagerObject::GetStatus() {
             {"started_at", sdbus::Variant(toBusTime(info_.startedAt))},
             {"bus", sdbus::Variant(info_.bus)},
         };
+        if (const auto fetch = services_.bounces.lastFetch()) {
+            status["last_bounce_fetch_at"] = sdbus::Variant(toBusTime(fetch->finishedAt));
+            status["last_bounce_fetch_status"] = sdbus::Variant(fetch->sourceStatus);
+            status["last_bounce_fetch_error"] = sdbus::Variant(fetch->error);
+            status["last_bounce_fetch_fetched"] = sdbus::Variant(static_cast<std::uint64_t>(fetch->fetched));
+            status["last_bounce_fetch_recorded"] = sdbus::Variant(static_cast<std::uint64_t>(fetch->recorded));
+        }
+        return status;
     });
 }
 

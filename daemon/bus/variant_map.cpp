@@ -221,6 +221,7 @@ VariantMap toVariantMap(const BounceRecord& b) {
         {"processed_at", sdbus::Variant(toBusTime(b.processedAt))},
         {"matched_by", sdbus::Variant(b.matchedBy)},
         {"acted", sdbus::Variant(b.acted)},
+        {"same_as", sdbus::Variant(static_cast<std::uint64_t>(b.sameAs.value_or(0)))},
     };
 }
 

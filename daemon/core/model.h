@@ -149,6 +149,10 @@ struct BounceRecord {
     // Whether it was allowed to change its recipient (a valid VERP token or the send ledger
     // matched it, or [Bounces] ActOnUnmatched=yes); false: recorded only, for a person to judge.
     bool acted = true;
+    // The record this one repeats: a notice (a DSN) for a failure the sender already recorded
+    // when the server refused the recipient at RCPT (source "smtp"), for the same campaign and
+    // recipient. Such a record is kept for its detail, but counted and acted on only once.
+    std::optional<Id> sameAs;
 };
 
 // One recipient of a campaign with its outcome: a send-ledger row as people read it.

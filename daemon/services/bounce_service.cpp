@@ -286,7 +286,7 @@ BounceReport BounceService::process(std::string_view raw, BounceSource source, b
     // A recipient's request by mail, unless the message is a notice: a DSN to a VERP address
     // has the same form as "<unsubscribe address>+<token>" when both share a mailbox.
     if (!settings_.unsubscribeMailto.empty() && settings_.verp && !parsed.isBounce && !parsed.isAutoReply &&
-        !parsed.isComplaint) {
+        !parsed.isComplaint && !parsed.isChallenge && !parsed.isReceipt) {
         if (const auto asked = mail::unsubscribeRequest(raw, settings_.unsubscribeMailto, settings_.verp->secret,
                                                         settings_.verp->delimiter))
             return unsubscribeByMail(*asked, raw, source, dryRun);
@@ -295,10 +295,13 @@ BounceReport BounceService::process(std::string_view raw, BounceSource source, b
     report.isBounce = parsed.isBounce;
     report.isAutoReply = parsed.isAutoReply;
     report.isComplaint = parsed.isComplaint;
+    report.isChallenge = parsed.isChallenge;
+    report.isReceipt = parsed.isReceipt;
     report.format = parsed.format;
     report.error = parsed.error;
     report.noticeKey = noticeKey(raw);
-    if (parsed.isAutoReply) return report;  // a vacation message is no bounce: nothing to record
+    // A vacation message or a challenge-response request is no bounce: nothing to record.
+    if (parsed.isAutoReply || parsed.isChallenge) return report;
 
     // Bounded: a notice naming thousands of addresses is no delivery notice of ours.
     const std::size_t taken = std::min(parsed.results.size(), kMaxResultsPerNotice);
@@ -317,6 +320,10 @@ BounceReport BounceService::process(std::string_view raw, BounceSource source, b
             out.action = std::string(bounce::toString(r.action));
             match(out, r.verpAddress, r.originalMessageId, r.campaignId);
             out.acted = out.proven || settings_.actOnUnmatched;
+            // A DSN for an address the receiving server already refused at RCPT, when the
+            // sender recorded it: the same failure, told twice (issue 13 item 6).
+            if (out.action == "failed" && out.campaignId && out.recipientId)
+                out.sameAs = bounces_.findSendingRejection(*out.campaignId, *out.recipientId);
             if (!dryRun) {
                 BounceRecord b;
                 b.campaignId = out.campaignId;
@@ -334,10 +341,11 @@ BounceReport BounceService::process(std::string_view raw, BounceSource source, b
                 b.processedAt = now;
                 b.matchedBy = out.matchedBy;
                 b.acted = out.acted;
+                b.sameAs = out.sameAs;
                 if (bounces_.insertBounce(b)) {
                     out.recorded = true;
                     ++report.recorded;
-                    act(out);
+                    if (!out.sameAs) act(out);  // acted on once, when the sender recorded it
                 } else {
                     out.duplicate = true;
                     ++report.duplicates;
@@ -367,7 +375,9 @@ BounceReport BounceService::process(std::string_view raw, BounceSource source, b
                    {"HARD", o.hard ? "true" : "false"},
                    {"MATCHED_BY", o.matchedBy},
                    {"ACTED", o.acted ? "true" : "false"},
-                   {"SUPPRESSION", o.acted ? o.effect : "no effect: not matched"},
+                   {"SUPPRESSION", o.sameAs ? "no effect: recorded at sending"
+                                   : o.acted ? o.effect : "no effect: not matched"},
+                   {"SAME_AS", o.sameAs ? std::to_string(*o.sameAs) : ""},
                    {"SOURCE", std::string(toString(source))},
                    {"NOTICE", report.noticeKey}});
     }
@@ -449,8 +459,35 @@ void BounceService::checkSourceConfigured() const {
 }
 
 FetchSummary BounceService::fetch(const plugins::BounceSourceHandle& source, const StopRequested& stop) {
-    FetchSummary summary;
     checkSourceConfigured();
+    FetchSummary summary;
+    try {
+        summary = fetchFrom(source, stop);
+    } catch (const std::exception& e) {
+        // A run the database or a cancellation stopped: kept as failed, if the database takes it.
+        keepFetch(summary.fetched, summary.recorded, "failed", e.what());
+        throw;
+    }
+    std::string error;
+    for (std::size_t i = 0; i < summary.errors.size() && error.size() < 2000; ++i)
+        error += (error.empty() ? "" : "; ") + summary.errors[i];
+    keepFetch(summary.fetched, summary.recorded, summary.sourceStatus, error);
+    return summary;
+}
+
+void BounceService::keepFetch(std::int64_t fetched, std::int64_t recorded, std::string_view status,
+                              std::string_view error) {
+    try {
+        bounces_.recordBounceFetch({clock_(), std::string(status), std::string(error.substr(0, 2000)), fetched, recorded});
+    } catch (const std::exception& e) {
+        log::warning("the bounce fetch's outcome could not be kept", {{"ERROR", e.what()}});
+    }
+}
+
+std::optional<storage::BounceFetchRecord> BounceService::lastFetch() { return bounces_.lastBounceFetch(); }
+
+FetchSummary BounceService::fetchFrom(const plugins::BounceSourceHandle& source, const StopRequested& stop) {
+    FetchSummary summary;
     constexpr std::size_t kMaxErrors = 100;
     auto note = [&](std::string error) {
         if (summary.errors.size() < kMaxErrors) summary.errors.push_back(std::move(error));

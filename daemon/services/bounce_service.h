@@ -84,12 +84,17 @@ struct BounceOutcome {
     bool duplicate = false;  // recorded before (the same notice for the same address)
     // What it did to the recipient: "bounced", "unsubscribed", "soft-bounce", "reset", "".
     std::string effect;
+    // The sender's own record of this failure (refused at RCPT for the same campaign and
+    // recipient): this notice repeats it, is recorded linked to it and acts on nobody again.
+    std::optional<Id> sameAs;
 };
 
 struct BounceReport {
     bool isBounce = false;
     bool isAutoReply = false;
     bool isComplaint = false;
+    bool isChallenge = false;  // a challenge-response request: no bounce, nothing recorded
+    bool isReceipt = false;    // a delivery or read receipt: nobody suppressed or counted bounced
     // A request to the unsubscribe address with a valid token: results holds one outcome,
     // action "unsubscribe", matchedBy "mailto", effect "unsubscribed" (or "" if they were not
     // subscribed any more). No bounce record is made.
@@ -162,12 +167,15 @@ public:
     // database failure stops the run and throws. Error(Failed) if no URL= is configured
     // (checkSourceConfigured). `stop` is asked before each message: once it says so the run
     // ends with Error(Failed), the message left unprocessed for the next run (a source waiting
-    // on its server is not interrupted: it has its own time-outs).
+    // on its server is not interrupted: it has its own time-outs). How the run ended (its
+    // source status and errors, or the failure that stopped it) is kept: lastFetch().
     FetchSummary fetch(const plugins::BounceSourceHandle& source, const StopRequested& stop = {});
     // Error(Failed) unless [Bounces] URL= is set.
     void checkSourceConfigured() const;
 
     std::vector<BounceRecord> list(const storage::BounceFilter& filter);
+    // How the last run of fetch() ended (kept in the database, whoever ran it), if any ran.
+    std::optional<storage::BounceFetchRecord> lastFetch();
     // Error(InvalidArgument) for an unknown reason, Error(NotFound) for an unknown campaign: what
     // list() and exportCsv() refuse before they read anything.
     void checkFilter(const storage::BounceFilter& filter);
@@ -183,6 +191,8 @@ private:
     void match(BounceOutcome& out, std::string_view verpAddress, std::string_view originalMessageId,
                std::optional<Id> claimedCampaign);
     void act(BounceOutcome& out);
+    FetchSummary fetchFrom(const plugins::BounceSourceHandle& source, const StopRequested& stop);
+    void keepFetch(std::int64_t fetched, std::int64_t recorded, std::string_view status, std::string_view error);
     BounceReport unsubscribeByMail(const mail::VerpAddress& asked, std::string_view raw, BounceSource source,
                                    bool dryRun);
 

@@ -16,6 +16,8 @@
 
 namespace campaignd::storage {
 
+inline constexpr std::int64_t kKeptBounceFetches = 100;
+
 struct BounceFilter {
     std::optional<Id> campaign;
     std::optional<std::string> reason;  // a reason word ("userunknown")
@@ -45,6 +47,15 @@ struct SuppressionChange {
     std::int64_t softBounceCount = 0;  // after the change
 };
 
+// One run of the bounce source (Manager.ProcessBounces), as it ended.
+struct BounceFetchRecord {
+    Usec finishedAt = 0;
+    std::string sourceStatus;  // "ok", "auth", "tls", "connection", "failed"
+    std::string error;         // "" when it went well; else what went wrong, for a person
+    std::int64_t fetched = 0;
+    std::int64_t recorded = 0;
+};
+
 class BounceStore : public virtual Transactional {
 public:
     // Stores one record and returns its id, or nullopt when a record of the same notice for
@@ -52,6 +63,12 @@ public:
     // without a noticeKey never collide.
     virtual std::optional<Id> insertBounce(const BounceRecord& b) = 0;
     virtual std::vector<BounceRecord> listBounces(const BounceFilter& filter) = 0;  // newest first
+    // The failure the sender recorded at sending (source "smtp", action "failed") for this
+    // campaign and recipient, the first one; nullopt if none.
+    virtual std::optional<Id> findSendingRejection(Id campaign, Id recipient) = 0;
+    // Keeps the outcome of a fetch (the newest kKeptBounceFetches are kept) / the last one.
+    virtual void recordBounceFetch(const BounceFetchRecord& fetch) = 0;
+    virtual std::optional<BounceFetchRecord> lastBounceFetch() = 0;
     // The ledger row whose message_id is messageId (without angle brackets), if any.
     virtual std::optional<LedgerMatch> findLedgerByMessageId(std::string_view messageId) = 0;
     // Suppression, each one compare-and-set statement (safe against concurrent bounces):

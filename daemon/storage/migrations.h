@@ -8,7 +8,9 @@
 
 namespace campaignd::storage {
 
-inline constexpr int kLatestSchemaVersion = 9;
+inline constexpr int kLatestSchemaVersion = 10;
+// How many migrations there are, each one a schema_version row once applied.
+int schemaMigrationCount();
 
 // The highest applied version; 0 for a database without a schema_version table.
 int currentSchemaVersion(SqlConnection& db);

@@ -17,7 +17,7 @@ namespace {
 constexpr const char* kBounceSelect =
     "SELECT b.id, b.campaign_id, b.recipient_id, b.recipient_email, b.status_code, b.reason, b.hard,"
     " b.action, b.diagnostic, b.remote_mta, b.message_id, b.source, b.notice_key, b.processed_at,"
-    " b.matched_by, b.acted FROM bounce_records b";
+    " b.matched_by, b.acted, b.same_as FROM bounce_records b";
 
 BounceRecord bounceFrom(const SqlRow& row) {
     BounceRecord b;
@@ -37,6 +37,7 @@ BounceRecord bounceFrom(const SqlRow& row) {
     b.processedAt = row.int64(13);
     b.matchedBy = row.text(14);
     b.acted = row.int64(15) != 0;
+    b.sameAs = row.optionalInt64(16);
     return b;
 }
 
@@ -50,12 +51,12 @@ std::optional<Id> SqlStore::insertBounce(const BounceRecord& b) {
     const SqlRows rows = query(
         "INSERT INTO bounce_records (campaign_id, recipient_id, recipient_email, status_code, reason,"
         " hard, action, diagnostic, remote_mta, message_id, source, notice_key, processed_at,"
-        " matched_by, acted)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        " matched_by, acted, same_as)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         " ON CONFLICT (notice_key, recipient_email) DO NOTHING RETURNING id",
         {nullable(b.campaignId), nullable(b.recipientId), b.recipientEmail, b.statusCode, b.reason,
          std::int64_t(b.hard ? 1 : 0), b.action, b.diagnostic, b.remoteMta, b.messageId, b.source,
-         key, b.processedAt, b.matchedBy, std::int64_t(b.acted ? 1 : 0)});
+         key, b.processedAt, b.matchedBy, std::int64_t(b.acted ? 1 : 0), nullable(b.sameAs)});
     if (rows.empty()) return std::nullopt;
     return rows.front().int64(0);
 }
@@ -81,6 +82,33 @@ std::vector<BounceRecord> SqlStore::listBounces(const BounceFilter& filter) {
     std::vector<BounceRecord> out;
     for (const SqlRow& row : query(std::string(kBounceSelect) + where, params)) out.push_back(bounceFrom(row));
     return out;
+}
+
+std::optional<Id> SqlStore::findSendingRejection(Id campaign, Id recipient) {
+    const SqlRows rows = query("SELECT id FROM bounce_records WHERE campaign_id = $1 AND recipient_id = $2"
+                               " AND source = 'smtp' AND action = 'failed' ORDER BY id LIMIT 1",
+                               {campaign, recipient});
+    if (rows.empty()) return std::nullopt;
+    return rows.front().int64(0);
+}
+
+void SqlStore::recordBounceFetch(const BounceFetchRecord& f) {
+    transaction([&] {
+        exec("INSERT INTO bounce_fetches (finished_at, source_status, error, fetched, recorded)"
+             " VALUES ($1, $2, $3, $4, $5)",
+             {f.finishedAt, f.sourceStatus, f.error, f.fetched, f.recorded});
+        exec("DELETE FROM bounce_fetches WHERE id NOT IN"
+             " (SELECT id FROM bounce_fetches ORDER BY id DESC LIMIT $1)",
+             {kKeptBounceFetches});
+    });
+}
+
+std::optional<BounceFetchRecord> SqlStore::lastBounceFetch() {
+    const SqlRows rows = query("SELECT finished_at, source_status, error, fetched, recorded FROM bounce_fetches"
+                               " ORDER BY id DESC LIMIT 1");
+    if (rows.empty()) return std::nullopt;
+    const SqlRow& row = rows.front();
+    return BounceFetchRecord{row.int64(0), row.text(1), row.text(2), row.int64(3), row.int64(4)};
 }
 
 std::optional<LedgerMatch> SqlStore::findLedgerByMessageId(std::string_view messageId) {

@@ -112,7 +112,7 @@ CampaignSummary SqlStore::campaignSummary(Id campaign) {
     std::sort(s.failureReasons.begin(), s.failureReasons.end(), byCount);
     // Bounces: failures and complaints; a delay or a success notice is not a bounce.
     for (const SqlRow& row : query("SELECT reason, COUNT(*) FROM bounce_records"
-                                   " WHERE campaign_id = $1 AND action IN ('failed', 'complaint')"
+                                   " WHERE campaign_id = $1 AND action IN ('failed', 'complaint') AND same_as IS NULL"
                                    " GROUP BY reason",
                                    {campaign})) {
         s.bouncesByReason.emplace_back(row.text(0), row.int64(1));

@@ -70,6 +70,9 @@ public:
 
     std::optional<Id> insertBounce(const BounceRecord& b) override;
     std::vector<BounceRecord> listBounces(const BounceFilter& filter) override;
+    std::optional<Id> findSendingRejection(Id campaign, Id recipient) override;
+    void recordBounceFetch(const BounceFetchRecord& fetch) override;
+    std::optional<BounceFetchRecord> lastBounceFetch() override;
     std::optional<LedgerMatch> findLedgerByMessageId(std::string_view messageId) override;
     SuppressionChange markRecipientBounced(Id recipient) override;
     SuppressionChange countSoftBounce(Id recipient, std::int64_t limit) override;

@@ -154,12 +154,69 @@ TEST(Corpus, ArfComplaint) {
     EXPECT_EQ(m.results[0].originalMessageId, "<c77.r8@campaign.example.org>");
 }
 
+TEST(Corpus, AMicrosoftJmrpComplaintIsAComplaint) {
+    ParsedMessage m = parseMessage(corpus("jmrp-complaint.eml"));
+    EXPECT_TRUE(m.isComplaint);
+    EXPECT_FALSE(m.isBounce);
+    EXPECT_EQ(m.format, "jmrp");
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "hannah@hotmail.example", "", Reason::feedback, false, Action::complaint);
+    EXPECT_EQ(m.results[0].originalMessageId, "<c42.r123.1733579000@campaign.example.org>");
+    // The same shape from anyone else is no complaint.
+    std::string other = corpus("jmrp-complaint.eml");
+    other.replace(other.find("From: staff@hotmail.com"), 23, "From: staff@example.net");
+    EXPECT_FALSE(parseMessage(other).isComplaint);
+}
+
 TEST(Corpus, AutoReplyIsNotABounce) {
     ParsedMessage m = parseMessage(corpus("autoreply.eml"));
     EXPECT_TRUE(m.isAutoReply);
     EXPECT_FALSE(m.isBounce);
     EXPECT_TRUE(m.results.empty());
     EXPECT_EQ(m.error, "");
+}
+
+// Issue 13 item 4: what is no bounce, one corpus message of each shape.
+TEST(Corpus, AnAutoReplyByPrecedenceAloneIsNotABounce) {
+    ParsedMessage m = parseMessage(corpus("autoreply-precedence.eml"));
+    EXPECT_TRUE(m.isAutoReply);
+    EXPECT_FALSE(m.isBounce);
+    EXPECT_TRUE(m.results.empty());
+}
+
+TEST(Corpus, AChallengeResponseRequestIsNotABounce) {
+    for (const char* name : {"challenge-tmda.eml", "challenge-human.eml"}) {
+        SCOPED_TRACE(name);
+        ParsedMessage m = parseMessage(corpus(name));
+        EXPECT_TRUE(m.isChallenge);
+        EXPECT_FALSE(m.isBounce);
+        EXPECT_FALSE(m.isAutoReply) << "a challenge, not a vacation message (TMDA's says auto-replied too)";
+        EXPECT_EQ(m.format, "challenge");
+        EXPECT_TRUE(m.results.empty());
+    }
+}
+
+TEST(Corpus, AReadReceiptIsNotABounce) {
+    ParsedMessage m = parseMessage(corpus("mdn-receipt.eml"));
+    EXPECT_TRUE(m.isReceipt);
+    EXPECT_FALSE(m.isBounce);
+    EXPECT_EQ(m.format, "mdn");
+    EXPECT_TRUE(m.results.empty());
+}
+
+TEST(Corpus, ADsnReportingADeliveryIsAReceiptThatFailsNobody) {
+    ParsedMessage m = parseMessage(corpus("dsn-delivered.eml"));
+    EXPECT_TRUE(m.isReceipt);
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "fay@example.com", "2.0.0", Reason::delivered, false, Action::delivered);
+    // A DSN with one failure among deliveries is a bounce, not a receipt.
+    std::string mixed = corpus("dsn-delivered.eml");
+    const std::string block = "Final-Recipient: rfc822; fay@example.com";
+    mixed.insert(mixed.find(block), "Final-Recipient: rfc822; gone@example.com\nAction: failed\nStatus: 5.1.1\n\n");
+    ParsedMessage failed = parseMessage(mixed);
+    EXPECT_FALSE(failed.isReceipt);
+    ASSERT_EQ(failed.results.size(), 2u);
+    EXPECT_EQ(failed.results[0].action, Action::failed);
 }
 
 TEST(Malformed, MissingBoundaryIsGuessed) {

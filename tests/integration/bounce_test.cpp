@@ -332,6 +332,83 @@ TEST_P(BounceTest, ANoticeWithMoreResultsThanTheBoundIsCutAndSaysSo) {
     EXPECT_NE(r.out.find("50 results were dropped"), std::string::npos) << r.out;
 }
 
+// Issue 13 item 6: the sender recorded a rejection at RCPT (as the smtp plugin's reply makes it
+// do), then the relay's DSN for the same campaign and recipient comes: one bounce. The DSN is
+// kept, linked to the first (same_as), suppresses nobody again, and the campaign counts one.
+TEST_P(BounceTest, ADsnRepeatingARejectionAtRcptIsOneBounce) {
+    createCampaigns(1);
+    ok({"recipients", "add", "full@example.net"});
+    const auto ids = handedOver(1, {"full@example.net"});
+    const Id recipient = recipientId("full@example.net");
+    Id atRcpt = 0;
+    {
+        auto store = storage::openStore(database_);
+        BounceRecord b;
+        b.campaignId = 1;
+        b.recipientId = recipient;
+        b.recipientEmail = "full@example.net";
+        b.statusCode = "5.2.2";
+        b.reason = "mailboxfull";
+        b.action = "failed";
+        b.diagnostic = "552 5.2.2 Mailbox full (in reply to RCPT TO command)";
+        b.messageId = ids.at("full@example.net");
+        b.source = "smtp";
+        b.noticeKey = "smtp:" + b.messageId;
+        b.processedAt = 1;
+        b.matchedBy = "ledger";
+        atRcpt = store->insertBounce(b).value_or(0);
+        ASSERT_NE(atRcpt, 0);
+        store->countSoftBounce(recipient, 3);  // what acting on it did
+    }
+    const json got = ingest(dsn("<dsn-full@mx.example.net>", "bounces@example.org", "full@example.net",
+                                ids.at("full@example.net"), "5.2.2"));
+    EXPECT_EQ(got["recorded"], 1) << got.dump();
+    const json list = okJson({"bounces", "list"});
+    ASSERT_EQ(list.size(), 2u) << list.dump();
+    EXPECT_EQ(list[0]["source"], "ingest");
+    EXPECT_EQ(list[0]["same_as"], atRcpt) << list.dump();
+    EXPECT_EQ(list[1]["same_as"], 0);
+    EXPECT_NE(ok({"bounces", "list"}).find("ingest, same as #" + std::to_string(atRcpt)), std::string::npos);
+    EXPECT_EQ(okJson({"campaign", "summary", "1"})["bounces"], 1);
+    EXPECT_EQ(statusOf("full@example.net"), "subscribed");
+    auto store = storage::openStore(database_);
+    EXPECT_EQ(store->countSoftBounce(recipient, 100).softBounceCount, 2) << "counted once before this call";
+}
+
+// Issue 13 item 4: auto-replies, challenge-response requests and receipts are no bounces: the
+// dry run says what each is, and ingesting them suppresses and counts nobody.
+TEST_P(BounceTest, AutoRepliesChallengesAndReceiptsAreNoBounces) {
+    createCampaigns(42);
+    for (const char* e : {"jane@example.com", "dana@mail.example.com", "robert@homemail.example.net",
+                          "erin@example.com", "fay@example.com", "gary@example.net"})
+        ok({"recipients", "add", e});
+    const std::map<std::string, std::string> kinds = {
+        {"autoreply.eml", "auto-reply"},          {"autoreply-precedence.eml", "auto-reply"},
+        {"challenge-tmda.eml", "challenge-response"}, {"challenge-human.eml", "challenge-response"},
+        {"mdn-receipt.eml", "receipt"},           {"dsn-delivered.eml", "receipt"},
+        {"postfix-dsn-single.eml", "bounce"},     {"arf.eml", "complaint"}};
+    for (const auto& [file, kind] : kinds) {
+        SCOPED_TRACE(file);
+        const json got = okJson({"bounces", "ingest", "--dry-run", (corpusDir() / file).string()});
+        EXPECT_EQ(got["kind"], kind) << got.dump();
+    }
+    for (const auto& [file, kind] : kinds) {
+        if (kind == "bounce" || kind == "complaint") continue;
+        SCOPED_TRACE(file);
+        EXPECT_EQ(daemon_->ctl({"bounces", "ingest", (corpusDir() / file).string()}).exitCode, 0);
+    }
+    EXPECT_NE(ok({"bounces", "ingest", (corpusDir() / "challenge-human.eml").string()}).find("challenge-response"),
+              std::string::npos);
+    for (const char* e : {"jane@example.com", "dana@mail.example.com", "robert@homemail.example.net",
+                          "erin@example.com", "fay@example.com", "gary@example.net"})
+        EXPECT_EQ(statusOf(e), "subscribed") << e;
+    // Only the delivery report is kept (a success, which resets soft bounces): nothing counted.
+    const json list = okJson({"bounces", "list"});
+    ASSERT_EQ(list.size(), 1u) << list.dump();
+    EXPECT_EQ(list[0]["action"], "delivered");
+    EXPECT_EQ(okJson({"campaign", "summary", "42"})["bounces"], 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, BounceTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          backendTestName);
 

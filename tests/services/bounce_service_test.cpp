@@ -394,6 +394,55 @@ TEST_F(BounceServiceTest, ARejectionAtRcptIsClassifiedRecordedOnceAndActedOn) {
     EXPECT_EQ(statusOf("busy@example.net"), SubscriptionStatus::Subscribed);
 }
 
+// Issue 13 item 6: refused at RCPT (recorded by the sender) and then told again by a DSN for the
+// same campaign and recipient: one bounce. The DSN is recorded, linked to the first, and does
+// not count a second soft bounce.
+TEST_F(BounceServiceTest, ADsnForARecipientRefusedAtRcptIsTheSameBounceNotASecond) {
+    const Campaign c = draft();
+    const Recipient r = person("full@example.net");
+    sent(c, r, "m1@campaign.example.org");
+    const auto atRcpt = bounces.recordRejection(c.id, r.id, r.email, 552, "5.2.2", "552 5.2.2 Mailbox full",
+                                                "<m1@campaign.example.org>");
+    ASSERT_TRUE(atRcpt.recorded);
+    EXPECT_EQ(atRcpt.effect, "soft-bounce");
+
+    Dsn d;
+    d.recipient = r.email;
+    d.status = "5.2.2";
+    d.diagnostic = "smtp; 552 5.2.2 <full@example.net>: Mailbox full";
+    d.messageId = "<m1@campaign.example.org>";
+    const BounceReport dry = bounces.process(render(d), BounceSource::Imap, true);
+    ASSERT_EQ(dry.results.size(), 1u);
+    EXPECT_TRUE(dry.results[0].sameAs) << "a dry run says so too";
+    const BounceReport report = bounces.process(render(d), BounceSource::Imap, false);
+    ASSERT_EQ(report.results.size(), 1u);
+    const BounceOutcome& o = report.results[0];
+    EXPECT_EQ(o.matchedBy, "message-id");
+    EXPECT_TRUE(o.recorded);
+    EXPECT_TRUE(o.sameAs);
+    EXPECT_EQ(o.effect, "");
+    EXPECT_EQ(statusOf(r.email), SubscriptionStatus::Subscribed);
+    EXPECT_EQ(store->countSoftBounce(r.id, 100).softBounceCount, 2)
+        << "the same failure counted once (this call is the second count)";
+    const auto list = bounces.list({});
+    ASSERT_EQ(list.size(), 2u);
+    EXPECT_EQ(list[0].source, "imap");
+    EXPECT_EQ(list[0].sameAs, list[1].id);
+    EXPECT_EQ(store->campaignSummary(c.id).bounces, 1);
+
+    // Another recipient's DSN, with no rejection at sending, is a bounce of its own.
+    const Recipient s = person("gone@example.net");
+    sent(c, s, "m2@campaign.example.org");
+    Dsn other;
+    other.noticeId = "<dsn-2@mx.example.net>";
+    other.messageId = "<m2@campaign.example.org>";
+    const BounceReport second = bounces.process(render(other), BounceSource::Imap, false);
+    ASSERT_EQ(second.results.size(), 1u);
+    EXPECT_FALSE(second.results[0].sameAs);
+    EXPECT_EQ(second.results[0].effect, "bounced");
+    EXPECT_EQ(store->campaignSummary(c.id).bounces, 2);
+}
+
 TEST(BounceServiceRule, OnlyAFailureWithA5xxReplyIsARejection) {
     EXPECT_TRUE(BounceService::isRejection(true, 550, "5.1.1"));
     EXPECT_TRUE(BounceService::isRejection(true, 554, ""));

@@ -311,6 +311,50 @@ TEST_P(BounceStoreTest, SummaryCountsBouncesByReasonWithoutDelays) {
     EXPECT_EQ(s.bouncesByReason, (std::vector<P>{{"userunknown", 2}, {"feedback", 1}, {"mailboxfull", 1}}));
 }
 
+// Issue 13 item 6: a notice repeating the sender's own rejection at RCPT is kept, linked to it
+// (same_as), and counted once in the campaign's summary.
+TEST_P(BounceStoreTest, ARecordRepeatingASendingRejectionIsLinkedAndCountedOnce) {
+    const Id c = addCampaign("c");
+    const Id r = addRecipient("gone@example.net");
+    EXPECT_FALSE(store_->findSendingRejection(c, r));
+    BounceRecord atRcpt = record("smtp:c1.r1@campaign.example.org", "gone@example.net", c);
+    atRcpt.recipientId = r;
+    atRcpt.source = "smtp";
+    const auto first = store_->insertBounce(atRcpt);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(store_->findSendingRejection(c, r), first);
+    EXPECT_FALSE(store_->findSendingRejection(c, addRecipient("other@example.net")));
+
+    BounceRecord dsn = record("mid:<dsn1@mx>", "gone@example.net", c);
+    dsn.recipientId = r;
+    dsn.sameAs = store_->findSendingRejection(c, r);
+    const auto second = store_->insertBounce(dsn);
+    ASSERT_TRUE(second);
+    const auto all = store_->listBounces({});
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].id, *second);
+    EXPECT_EQ(all[0].sameAs, first) << "read back linked";
+    EXPECT_FALSE(all[1].sameAs);
+    const CampaignSummary summary = store_->campaignSummary(c);
+    EXPECT_EQ(summary.bounces, 1) << "one failure, told twice";
+}
+
+// Issue 13 item 6: each fetch's outcome is kept, the newest kKeptBounceFetches of them.
+TEST_P(BounceStoreTest, KeepsTheOutcomeOfTheBounceFetches) {
+    EXPECT_FALSE(store_->lastBounceFetch());
+    store_->recordBounceFetch({kNow, "ok", "", 3, 2});
+    store_->recordBounceFetch({kNow + 1, "auth", "the IMAP server refused the login", 0, 0});
+    const auto last = store_->lastBounceFetch();
+    ASSERT_TRUE(last);
+    EXPECT_EQ(last->finishedAt, kNow + 1);
+    EXPECT_EQ(last->sourceStatus, "auth");
+    EXPECT_EQ(last->error, "the IMAP server refused the login");
+    EXPECT_EQ(last->fetched, 0);
+    for (int i = 0; i < kKeptBounceFetches + 5; ++i) store_->recordBounceFetch({kNow + 2 + i, "ok", "", i, 0});
+    EXPECT_EQ(sql().query("SELECT COUNT(*) FROM bounce_fetches").at(0).int64(0), kKeptBounceFetches);
+    EXPECT_EQ(store_->lastBounceFetch()->finishedAt, kNow + 2 + kKeptBounceFetches + 4);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, BounceStoreTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& info) { return info.param; });
 
