@@ -53,20 +53,6 @@ std::string dsn(const std::string& noticeId, const std::string& envelope, const 
            "Message-ID: <" + messageId + ">\r\nX-Campaign-Id: 1\r\n\r\nHello\r\n--B--\r\n";
 }
 
-// An abuse report (ARF) about `recipient`, returning a message with `messageId`.
-std::string arf(const std::string& recipient, const std::string& messageId, const std::string& report = "1") {
-    return "From: <staff@fbl.example.com>\r\nSubject: FW: News\r\nTo: <fbl@example.org>\r\n"
-           "Message-ID: <arf-" + report + "-" + recipient + "@fbl.example.com>\r\nMIME-Version: 1.0\r\n"
-           "Content-Type: multipart/report; report-type=feedback-report; boundary=\"b1\"\r\n\r\n"
-           "--b1\r\nContent-Type: text/plain\r\n\r\nThis is an email abuse report.\r\n"
-           "--b1\r\nContent-Type: message/feedback-report\r\n\r\n"
-           "Feedback-Type: abuse\r\nUser-Agent: SomeGenerator/1.0\r\nVersion: 1\r\n"
-           "Original-Rcpt-To: <" + recipient + ">\r\n\r\n"
-           "--b1\r\nContent-Type: message/rfc822\r\n\r\n"
-           "From: <news@example.org>\r\nTo: <" + recipient + ">\r\nSubject: News\r\n"
-           "Message-ID: <" + messageId + ">\r\nX-Campaign-Id: 1\r\n\r\nBuy now.\r\n--b1--\r\n";
-}
-
 class BounceTest : public ::testing::TestWithParam<Backend> {
 protected:
     void SetUp() override { start(); }
@@ -262,7 +248,7 @@ TEST_P(BounceTest, OnlyANoticeThatProvesItselfChangesASubscription) {
     EXPECT_EQ(statusOf("victim@example.net"), "subscribed") << "a forged DSN suppresses nobody";
 
     // An ARF complaint that matches nothing: no unsubscribe.
-    report = ingest(arf("annoyed@example.net", "not-ours@elsewhere.example"));
+    report = ingest(arfReport("annoyed@example.net", "not-ours@elsewhere.example", "1-annoyed@example.net", "X-Campaign-Id: 1\r\n"));
     EXPECT_EQ(report["recorded"], 1) << report.dump();
     EXPECT_EQ(report["unmatched"], 1);
     EXPECT_EQ(statusOf("annoyed@example.net"), "subscribed") << "an unmatched complaint unsubscribes nobody";
@@ -277,7 +263,7 @@ TEST_P(BounceTest, OnlyANoticeThatProvesItselfChangesASubscription) {
                         ids.at("sent@example.net")));
     EXPECT_EQ(report["unmatched"], 0) << report.dump();
     EXPECT_EQ(statusOf("sent@example.net"), "bounced");
-    ingest(arf("liked@example.net", ids.at("liked@example.net")));
+    ingest(arfReport("liked@example.net", ids.at("liked@example.net"), "1-liked@example.net", "X-Campaign-Id: 1\r\n"));
     EXPECT_EQ(statusOf("liked@example.net"), "unsubscribed");
 
     // What an administrator sees: the two unproven records say they did nothing, and how to act.
@@ -304,7 +290,7 @@ TEST_P(BounceTest, OnlyANoticeThatProvesItselfChangesASubscription) {
     report = ingest(dsn("<forged-2@mx.example.net>", forged, "victim@example.net", "made-up@example.org"));
     EXPECT_EQ(report["unmatched"], 0) << report.dump();
     EXPECT_EQ(statusOf("victim@example.net"), "bounced");
-    ingest(arf("annoyed@example.net", "not-ours-2@elsewhere.example", "2"));
+    ingest(arfReport("annoyed@example.net", "not-ours-2@elsewhere.example", "2-annoyed@example.net", "X-Campaign-Id: 1\r\n"));
     EXPECT_EQ(statusOf("annoyed@example.net"), "unsubscribed");
 }
 

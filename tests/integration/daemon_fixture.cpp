@@ -119,4 +119,30 @@ RunResult Campaignd::busctl(const std::vector<std::string>& args, std::optional<
     return run(argv, options, 60s);
 }
 
+std::string arfReport(const std::string& recipient, const std::string& messageId, const std::string& reportId,
+                      const std::string& returnedHeaders) {
+    return "From: <staff@fbl.example.com>\r\nSubject: FW: News\r\nTo: <fbl@example.org>\r\n"
+           "Message-ID: <arf-" + reportId + "@fbl.example.com>\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/report; report-type=feedback-report; boundary=\"b1\"\r\n\r\n"
+           "--b1\r\nContent-Type: text/plain\r\n\r\nThis is an email abuse report.\r\n"
+           "--b1\r\nContent-Type: message/feedback-report\r\n\r\n"
+           "Feedback-Type: abuse\r\nUser-Agent: SomeGenerator/1.0\r\nVersion: 1\r\n"
+           "Original-Rcpt-To: <" + recipient + ">\r\n\r\n"
+           "--b1\r\nContent-Type: message/rfc822\r\n\r\n"
+           "From: <news@example.org>\r\nTo: <" + recipient + ">\r\nSubject: News\r\n"
+           "Message-ID: <" + messageId + ">\r\n" + returnedHeaders + "\r\nBuy now.\r\n--b1--\r\n";
+}
+
+std::string dkimPublicKey(const fs::path& key, bool ed25519) {
+    const fs::path der = key.string() + ".pub.der";
+    EXPECT_EQ(run({"openssl", "pkey", "-in", key.string(), "-pubout", "-outform", "DER", "-out", der.string()}).exitCode,
+              0);
+    const auto b64 = run({"/usr/bin/python3", "-c",
+                          std::string("import base64,sys; d=open(sys.argv[1],'rb').read(); print(base64.b64encode(") +
+                              (ed25519 ? "d[-32:]" : "d") + ").decode())",
+                          der.string()});
+    EXPECT_EQ(b64.exitCode, 0) << b64.err;
+    return b64.out.substr(0, b64.out.find('\n'));
+}
+
 }  // namespace campaignd::test

@@ -69,4 +69,15 @@ private:
 std::string campaigndBinary();
 std::string ctlBinary();
 
+// An abuse report (ARF, RFC 5965) about `recipient`, as a feedback loop sends one, returning the
+// message that went out with `messageId`. `reportId` keeps each report's own Message-ID apart
+// (<arf-ID@fbl.example.com>); `returnedHeaders` ("Name: value\r\n"...) are added to the
+// returned message's header.
+std::string arfReport(const std::string& recipient, const std::string& messageId, const std::string& reportId = "1",
+                      const std::string& returnedHeaders = "");
+
+// The p= of a DKIM key file: base64 of its DER public key (of its raw 32 bytes for ed25519),
+// computed with openssl and python, not with campaignd. Writes KEY.pub.der beside the key.
+std::string dkimPublicKey(const std::filesystem::path& key, bool ed25519);
+
 }  // namespace campaignd::test

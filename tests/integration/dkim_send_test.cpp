@@ -52,17 +52,7 @@ protected:
 
     // The DKIM TXT record of a key, made with openssl and python, not with campaignd.
     std::string txtRecord(const std::string& key, bool ed25519) {
-        const auto der = dir_ / (key + ".pub.der");
-        EXPECT_EQ(run({"openssl", "pkey", "-in", (dir_ / key).string(), "-pubout", "-outform", "DER", "-out",
-                       der.string()})
-                      .exitCode,
-                  0);
-        const auto b64 = run({"/usr/bin/python3", "-c",
-                              std::string("import base64,sys; d=open(sys.argv[1],'rb').read(); print(base64.b64encode(") +
-                                  (ed25519 ? "d[-32:]" : "d") + ").decode())",
-                              der.string()});
-        EXPECT_EQ(b64.exitCode, 0) << b64.err;
-        return std::string("v=DKIM1; k=") + (ed25519 ? "ed25519" : "rsa") + "; p=" + b64.out.substr(0, b64.out.find('\n'));
+        return std::string("v=DKIM1; k=") + (ed25519 ? "ed25519" : "rsa") + "; p=" + dkimPublicKey(dir_ / key, ed25519);
     }
 
     std::string dkimSections(bool ed25519 = true) const {

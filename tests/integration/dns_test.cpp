@@ -34,9 +34,9 @@ protected:
         makeKey("rsa.key", {"-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"});
         makeKey("ed25519.key", {"-algorithm", "ed25519"});
         makeKey("other.key", {"-algorithm", "ed25519"});
-        rsaKey_ = publicKey("rsa.key", false);
-        edKey_ = publicKey("ed25519.key", true);
-        otherKey_ = publicKey("other.key", true);
+        rsaKey_ = dkimPublicKey(dir_ / "rsa.key", false);
+        edKey_ = dkimPublicKey(dir_ / "ed25519.key", true);
+        otherKey_ = dkimPublicKey(dir_ / "other.key", true);
     }
 
     void makeKey(const std::string& name, std::vector<std::string> args) {
@@ -46,21 +46,6 @@ protected:
         const auto r = run(argv);
         ASSERT_EQ(r.exitCode, 0) << r.err;
         fs::permissions(dir_ / name, fs::perms::owner_read | fs::perms::owner_write);
-    }
-
-    // The p= of a key, computed with openssl and python, not with campaignd.
-    std::string publicKey(const std::string& key, bool ed25519) {
-        const auto der = dir_ / (key + ".pub.der");
-        EXPECT_EQ(run({"openssl", "pkey", "-in", (dir_ / key).string(), "-pubout", "-outform", "DER", "-out",
-                       der.string()})
-                      .exitCode,
-                  0);
-        const auto b64 = run({"/usr/bin/python3", "-c",
-                              std::string("import base64,sys; d=open(sys.argv[1],'rb').read(); print(base64.b64encode(") +
-                                  (ed25519 ? "d[-32:]" : "d") + ").decode())",
-                              der.string()});
-        EXPECT_EQ(b64.exitCode, 0) << b64.err;
-        return b64.out.substr(0, b64.out.find('\n'));
     }
 
     void start(const std::string& sending = "EnvelopeSubdomain=bounces\nDmarcReports=dmarc@example.org\n") {

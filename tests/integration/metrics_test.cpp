@@ -47,19 +47,6 @@ std::string dsn(const std::string& recipient, const std::string& messageId) {
            "Message-ID: <" + messageId + ">\r\n\r\nHello\r\n--B--\r\n";
 }
 
-// An abuse report (ARF) about `recipient`, returning the message `messageId`.
-std::string arf(const std::string& recipient, const std::string& messageId) {
-    return "From: <staff@fbl.example.com>\r\nSubject: FW: News\r\nTo: <fbl@example.org>\r\n"
-           "Message-ID: <arf-1@fbl.example.com>\r\nMIME-Version: 1.0\r\n"
-           "Content-Type: multipart/report; report-type=feedback-report; boundary=\"b1\"\r\n\r\n"
-           "--b1\r\nContent-Type: text/plain\r\n\r\nThis is an email abuse report.\r\n"
-           "--b1\r\nContent-Type: message/feedback-report\r\n\r\n"
-           "Feedback-Type: abuse\r\nUser-Agent: SomeGenerator/1.0\r\nVersion: 1\r\n"
-           "Original-Rcpt-To: <" + recipient + ">\r\n\r\n"
-           "--b1\r\nContent-Type: message/rfc822\r\n\r\n"
-           "From: <news@example.org>\r\nTo: <" + recipient + ">\r\nSubject: News\r\n"
-           "Message-ID: <" + messageId + ">\r\n\r\nBuy now.\r\n--b1--\r\n";
-}
 
 // The samples of an exposition: "name{labels}" (labels as written) -> value.
 std::map<std::string, double> samples(const std::string& text) {
@@ -154,7 +141,7 @@ protected:
         ASSERT_EQ(messageIds.size(), 3u);
         auto r = piped({"--json", "bounces", "ingest", "-"}, dsn("grace@example.org", messageIds.at("grace@example.org")));
         ASSERT_EQ(r.exitCode, 0) << r.err;
-        r = piped({"--json", "bounces", "ingest", "-"}, arf("alan@example.org", messageIds.at("alan@example.org")));
+        r = piped({"--json", "bounces", "ingest", "-"}, arfReport("alan@example.org", messageIds.at("alan@example.org")));
         ASSERT_EQ(r.exitCode, 0) << r.err;
         ASSERT_EQ(okJson({"recipients", "show", "alan@example.org"})["status"], "unsubscribed");
         ok({"recipients", "unsubscribe", "ada@example.org"});

@@ -31,20 +31,6 @@ using namespace std::chrono_literals;
 
 [[maybe_unused]] auto* const kPostgres = ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
 
-// An abuse report (ARF) about `recipient`, returning the message it was sent with `messageId`
-// (the send ledger's: the notice proves itself).
-std::string arf(const std::string& recipient, const std::string& messageId) {
-    return "From: <staff@fbl.example.com>\r\nSubject: FW: News\r\nTo: <fbl@example.org>\r\n"
-           "Message-ID: <arf-" + recipient + "@fbl.example.com>\r\nMIME-Version: 1.0\r\n"
-           "Content-Type: multipart/report; report-type=feedback-report; boundary=\"b1\"\r\n\r\n"
-           "--b1\r\nContent-Type: text/plain\r\n\r\nThis is an email abuse report.\r\n"
-           "--b1\r\nContent-Type: message/feedback-report\r\n\r\n"
-           "Feedback-Type: abuse\r\nUser-Agent: SomeGenerator/1.0\r\nVersion: 1\r\n"
-           "Original-Rcpt-To: <" + recipient + ">\r\n\r\n"
-           "--b1\r\nContent-Type: message/rfc822\r\n\r\n"
-           "From: <news@example.org>\r\nTo: <" + recipient + ">\r\nSubject: News\r\n"
-           "Message-ID: <" + messageId + ">\r\n\r\nBuy now.\r\n--b1--\r\n";
-}
 
 std::string address(int i) { return "r" + std::to_string(i) + "@example.org"; }
 
@@ -193,7 +179,7 @@ TEST_P(SendingGuardTest, ComplaintsAboveTheLimitPauseASendingCampaign) {
     const auto ids = sentMessageIds(id);
     int complaints = 0;
     for (const auto& [email, messageId] : ids) {
-        writeFile(dir_ / "arf.eml", arf(email, messageId));
+        writeFile(dir_ / "arf.eml", arfReport(email, messageId, email));
         const json ingested = okJson({"bounces", "ingest", (dir_ / "arf.eml").string()});
         ASSERT_EQ(ingested["recorded"], 1) << ingested.dump();
         if (++complaints == 2) break;
@@ -224,7 +210,7 @@ TEST_P(SendingGuardTest, TheTallyOutlivesARestart) {
     const auto ids = sentMessageIds(id);
     int complaints = 0;
     for (const auto& [email, messageId] : ids) {
-        writeFile(dir_ / "arf.eml", arf(email, messageId));
+        writeFile(dir_ / "arf.eml", arfReport(email, messageId, email));
         ASSERT_EQ(okJson({"bounces", "ingest", (dir_ / "arf.eml").string()})["recorded"], 1);
         if (++complaints == 2) break;
     }
