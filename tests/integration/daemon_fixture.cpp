@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <mutex>
 #include <stdexcept>
 
 namespace campaignd::test {
@@ -13,27 +15,30 @@ namespace fs = std::filesystem;
 std::string campaigndBinary() { return CAMPAIGND_BINARY; }
 std::string ctlBinary() { return CAMPAIGND_CTL_BINARY; }
 
-namespace {
-
-// The client as another user runs it: a copy in a directory everyone may enter, made once per
-// test program. The build tree may be where that user cannot go (a root user's clone under
-// /root, mode 0700, is the usual case), and the test is about what the daemon allows, not
-// about the checkout's permissions.
-const std::string& ctlBinaryForOthers() {
+// A copy in a directory everyone may enter, made once per program and test program. The build
+// tree may be where that user cannot go (a root user's clone under /root, mode 0700, or .ci/run's
+// private copy, is the usual case), and the test is about what the daemon allows, not about the
+// checkout's permissions.
+std::string binaryForOthers(const std::string& built) {
+    static std::mutex mutex;
+    static std::map<std::string, std::string> copies;
     static const TempDir dir = [] {
-        TempDir d("campaignd-ctl");
+        TempDir d("campaignd-bin");
         fs::permissions(d.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                       fs::perms::others_read | fs::perms::others_exec);
-        fs::copy_file(ctlBinary(), d / "campaignd-ctl");
-        fs::permissions(d / "campaignd-ctl", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                                                 fs::perms::others_read | fs::perms::others_exec);
         return d;
     }();
-    static const std::string path = (dir / "campaignd-ctl").string();
-    return path;
+    std::lock_guard lock(mutex);
+    auto& copy = copies[built];
+    if (copy.empty()) {
+        const fs::path to = dir.path() / fs::path(built).filename();
+        fs::copy_file(built, to, fs::copy_options::overwrite_existing);
+        fs::permissions(to, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                fs::perms::others_read | fs::perms::others_exec);
+        copy = to.string();
+    }
+    return copy;
 }
-
-}  // namespace
 
 Campaignd::Campaignd(const PrivateBus& bus, const TempDir& dir, const DaemonConfig& config)
     : bus_(bus), configPath_(dir / "campaignd.conf") {
@@ -72,7 +77,7 @@ int Campaignd::stop() {
 bool Campaignd::running() { return server_->running(); }
 
 RunResult Campaignd::ctl(const std::vector<std::string>& args, std::optional<UserIds> as) const {
-    std::vector<std::string> argv{as ? ctlBinaryForOthers() : ctlBinary()};
+    std::vector<std::string> argv{as ? binaryForOthers(ctlBinary()) : ctlBinary()};
     if (bus_.kind() == PrivateBus::Kind::Session) argv.push_back("--user");
     argv.insert(argv.end(), args.begin(), args.end());
     ProcessOptions options;

@@ -68,6 +68,9 @@ private:
 // The built binaries (from the build system).
 std::string campaigndBinary();
 std::string ctlBinary();
+// A copy of the built program `built` that every user may run, for tests that run it as another
+// user: the build tree may be where that user cannot go. Made once per program.
+std::string binaryForOthers(const std::string& built);
 
 // An abuse report (ARF, RFC 5965) about `recipient`, as a feedback loop sends one, returning the
 // message that went out with `messageId`. `reportId` keeps each report's own Message-ID apart

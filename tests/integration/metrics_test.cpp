@@ -310,7 +310,8 @@ TEST(MetricsPermissionTest, AnUnprivilegedMetricsServiceIsAnsweredOnTheSystemBus
     options.env = bus.clientEnv();
     options.uid = nobody->uid;
     options.gid = nobody->gid;
-    Process web({CAMPAIGND_WEB_BINARY, "--metrics", "--listen", endpoint.hostPort()}, options);
+    options.workingDir = "/";  // the build tree may be where nobody cannot go
+    Process web({binaryForOthers(CAMPAIGND_WEB_BINARY), "--metrics", "--listen", endpoint.hostPort()}, options);
     ASSERT_TRUE(waitUntil([&] { return isListening(endpoint); }, 10s)) << web.err();
     const auto r = run({"curl", "-sS", "--max-time", "20", "-w", "\n%{http_code}", "http://" + endpoint.hostPort() + "/metrics"});
     EXPECT_EQ(r.exitCode, 0) << r.err;
