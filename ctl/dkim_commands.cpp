@@ -48,8 +48,7 @@ void writePrivateFile(const std::string& path, const std::string& text) {
 // which resolvers join; an rsa-2048 record is longer than one.
 std::string zoneStrings(const std::string& record) {
     std::string out;
-    for (std::size_t at = 0; at < record.size(); at += 255)
-        out += (out.empty() ? "\"" : " \"") + record.substr(at, 255) + "\"";
+    for (const auto& part : mail::txtStrings(record)) out += (out.empty() ? "\"" : " \"") + part + "\"";
     return out;
 }
 

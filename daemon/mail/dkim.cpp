@@ -245,4 +245,11 @@ std::shared_ptr<const DkimSigner> signerFor(const DkimKeyring& keyring, std::str
     return it == keyring.end() ? nullptr : it->second;
 }
 
+std::vector<std::string> txtStrings(std::string_view text) {
+    std::vector<std::string> out;
+    for (std::size_t at = 0; at < text.size(); at += 255) out.emplace_back(text.substr(at, 255));
+    if (out.empty()) out.emplace_back();
+    return out;
+}
+
 }  // namespace campaignd::mail

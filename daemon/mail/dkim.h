@@ -51,6 +51,10 @@ DkimKey generateDkimKey(std::string_view domain, std::string_view selector, Dkim
 // the SubjectPublicKeyInfo>" or "v=DKIM1; k=ed25519; p=<base64 of the 32-octet public key>".
 std::string dkimTxtRecord(const DkimKey& key);
 
+// A TXT record's text as the character-strings DNS carries it: at most 255 octets each (RFC
+// 1035 3.3.14), which resolvers join; an rsa-2048 DKIM record needs two. One empty string for "".
+std::vector<std::string> txtStrings(std::string_view text);
+
 // The header fields signed (h=), in this order of preference; From is signed once more than it
 // appears ("over-signed"), so that a second From added on the way breaks the signature.
 const std::vector<std::string>& dkimSignedHeaders();

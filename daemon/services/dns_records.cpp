@@ -80,7 +80,7 @@ DnsRecord txtRecord(const std::string& domain, const std::string& envelope, cons
     r.purpose = purpose;
     r.name = std::move(name);
     r.type = "TXT";
-    r.strings = txtStrings(value);
+    r.strings = mail::txtStrings(value);
     r.value = std::move(value);
     r.comment = std::move(comment);
     return r;
@@ -164,12 +164,6 @@ void addRecords(std::vector<DnsRecord>& out, const DnsRecordSettings& settings, 
 
 }  // namespace
 
-std::vector<std::string> txtStrings(std::string_view text) {
-    std::vector<std::string> out;
-    for (std::size_t at = 0; at < text.size(); at += 255) out.emplace_back(text.substr(at, 255));
-    if (out.empty()) out.emplace_back();
-    return out;
-}
 
 std::string envelopeDomainFor(const DnsRecordSettings& settings, std::string_view fromDomain) {
     if (!settings.envelopeDomain.empty()) return settings.envelopeDomain;

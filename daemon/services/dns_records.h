@@ -55,7 +55,4 @@ std::string envelopeDomainFor(const DnsRecordSettings& settings, std::string_vie
 std::vector<DnsRecord> dnsRecords(const DnsRecordSettings& settings, const mail::DkimKeyring& keyring,
                                   std::string_view domain);
 
-// "v=DKIM1; ..." as a zone file's TXT data: quoted strings of at most 255 octets (RFC 1035 3.3).
-std::vector<std::string> txtStrings(std::string_view text);
-
 }  // namespace campaignd::services

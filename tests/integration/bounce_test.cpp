@@ -101,12 +101,7 @@ protected:
     json okJson(const std::vector<std::string>& args) { return daemon_->ctlJson(args); }
     // campaignd-ctl ARGS with `input` on standard input, as pipe(8) runs it.
     RunResult piped(const std::vector<std::string>& args, const std::string& input) {
-        std::vector<std::string> argv{ctlBinary(), "--user"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        ProcessOptions options;
-        options.env = bus_.clientEnv();
-        options.stdinText = input;
-        return run(argv, options, 60s);
+        return daemon_->ctlWithInput(args, input);
     }
     void createCampaigns(int upTo) {
         for (int i = 1; i <= upTo; ++i)

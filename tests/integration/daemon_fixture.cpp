@@ -77,6 +77,15 @@ int Campaignd::stop() {
 bool Campaignd::running() { return server_->running(); }
 
 RunResult Campaignd::ctl(const std::vector<std::string>& args, std::optional<UserIds> as) const {
+    return ctlRun(args, as, nullptr);
+}
+
+RunResult Campaignd::ctlWithInput(const std::vector<std::string>& args, const std::string& input) const {
+    return ctlRun(args, std::nullopt, &input);
+}
+
+RunResult Campaignd::ctlRun(const std::vector<std::string>& args, std::optional<UserIds> as,
+                            const std::string* input) const {
     std::vector<std::string> argv{as ? binaryForOthers(ctlBinary()) : ctlBinary()};
     if (bus_.kind() == PrivateBus::Kind::Session) argv.push_back("--user");
     argv.insert(argv.end(), args.begin(), args.end());
@@ -88,6 +97,7 @@ RunResult Campaignd::ctl(const std::vector<std::string>& args, std::optional<Use
         options.gid = as->gid;
         options.workingDir = "/";  // the test's own directory may be closed to that user
     }
+    if (input != nullptr) options.stdinText = *input;
     return run(argv, options, 60s);
 }
 

@@ -47,6 +47,8 @@ public:
 
     // campaignd-ctl ARGS (with --user on a session bus), optionally as another user.
     RunResult ctl(const std::vector<std::string>& args, std::optional<UserIds> as = {}) const;
+    // campaignd-ctl ARGS with `input` on its standard input (as pipe(8) runs it).
+    RunResult ctlWithInput(const std::vector<std::string>& args, const std::string& input) const;
     // campaignd-ctl ARGS expected to exit 0 (a test failure otherwise, naming the command with
     // its stderr and stdout); returns its stdout.
     std::string ctlOk(const std::vector<std::string>& args) const;
@@ -59,6 +61,8 @@ public:
     RunResult busctl(const std::vector<std::string>& args, std::optional<UserIds> as = {}) const;
 
 private:
+    RunResult ctlRun(const std::vector<std::string>& args, std::optional<UserIds> as, const std::string* input) const;
+
     const PrivateBus& bus_;
     std::filesystem::path configPath_;
     std::unique_ptr<NotifySocket> notify_;

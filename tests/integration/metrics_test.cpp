@@ -98,12 +98,7 @@ protected:
         return waitUntil([&] { return daemon_->ctlCampaign(id)["status"] == status; }, 60s);
     }
     RunResult piped(const std::vector<std::string>& args, const std::string& input) {
-        std::vector<std::string> argv{ctlBinary(), "--user"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        ProcessOptions options;
-        options.env = bus_.clientEnv();
-        options.stdinText = input;
-        return run(argv, options, 60s);
+        return daemon_->ctlWithInput(args, input);
     }
 
     // Everything the metrics count, once: see the file's comment.
