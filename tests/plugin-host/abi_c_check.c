@@ -114,6 +114,12 @@ size_t campaignd_abi_c_layout(size_t *out, size_t capacity) {
         offsetof(campaignd_bounce_source, validate),
         /* 1.5 */
         offsetof(campaignd_transport, probe),
+        /* 1.6 */
+        offsetof(campaignd_transport, submit),
+        sizeof(campaignd_submit_sink),
+        offsetof(campaignd_submit_sink, sink_ctx),
+        offsetof(campaignd_submit_sink, result),
+        offsetof(campaignd_submit_sink, ended),
     };
     size_t i;
     const size_t count = sizeof values / sizeof values[0];

@@ -121,6 +121,12 @@ TEST(PluginAbiHeader, CompilesAsPlainCWithTheSameLayoutAsCxx) {
         offsetof(campaignd_bounce_source, validate),
         /* 1.5 */
         offsetof(campaignd_transport, probe),
+        /* 1.6 */
+        offsetof(campaignd_transport, submit),
+        sizeof(campaignd_submit_sink),
+        offsetof(campaignd_submit_sink, sink_ctx),
+        offsetof(campaignd_submit_sink, result),
+        offsetof(campaignd_submit_sink, ended),
     };
     std::vector<size_t> c(160);
     c.resize(campaignd_abi_c_layout(c.data(), c.size()));
@@ -142,7 +148,9 @@ TEST(PluginAbiHeader, CompilesAsPlainCWithTheSameLayoutAsCxx) {
     EXPECT_EQ(offsetof(campaignd_bounce_source, validate), CAMPAIGND_FIELD_END(campaignd_bounce_source, fetch));
     // 1.5 appended probe to the transport table, after validate.
     EXPECT_EQ(offsetof(campaignd_transport, probe), CAMPAIGND_FIELD_END(campaignd_transport, validate));
-    EXPECT_EQ(CAMPAIGND_PLUGIN_ABI_MINOR, 5);
+    // 1.6 appended submit to the transport table, after probe.
+    EXPECT_EQ(offsetof(campaignd_transport, submit), CAMPAIGND_FIELD_END(campaignd_transport, probe));
+    EXPECT_EQ(CAMPAIGND_PLUGIN_ABI_MINOR, 6);
     EXPECT_STREQ(campaignd_abi_c_entry_symbol(), "campaignd_plugin_entry_v1");
 }
 

@@ -124,7 +124,7 @@ TEST_F(PluginHostTest, WrongAbiMajorIsRejectedBeforeAnythingRuns) {
     EXPECT_EQ(p.state, PluginState::Rejected);
     EXPECT_EQ(campaignd::plugins::toString(p.state), "rejected");
     EXPECT_EQ(p.abiMajor, 2u);
-    EXPECT_EQ(p.error, "built for plugin ABI 2.0, this host speaks ABI 1.5");
+    EXPECT_EQ(p.error, "built for plugin ABI 2.0, this host speaks ABI 1.6");
     EXPECT_EQ(p.name, "");
 }
 

@@ -34,8 +34,11 @@ extern "C" {
  *      every section's settings at start-up, so a bad key stops the daemon with its FILE:LINE
  *      instead of failing the first session.
  * 1.5: probe, appended to campaignd_transport: campaignd --check-config --connect asks each
- *      transport whether its server answers and takes the credentials, sending nothing. */
-#define CAMPAIGND_PLUGIN_ABI_MINOR 5
+ *      transport whether its server answers and takes the credentials, sending nothing.
+ * 1.6: submit, appended to campaignd_transport, with campaignd_submit_sink: an asynchronous
+ *      transport takes messages and returns at once, and reports from its own event thread,
+ *      so the host keeps many sessions busy without a thread for each. */
+#define CAMPAIGND_PLUGIN_ABI_MINOR 6
 
 #define CAMPAIGND_PLUGIN_ENTRY_SYMBOL "campaignd_plugin_entry_v1"
 
@@ -319,6 +322,19 @@ typedef struct campaignd_delivery_sink {
                    const campaignd_delivery_result *result /* OWNERSHIP: plugin; see above */);
 } campaignd_delivery_sink;
 
+/* Where submit() (1.6) reports. OWNERSHIP: caller (the host), valid until close() of the session
+ * has returned. Both calls must be quick and must not call into the plugin; they cannot fail. */
+typedef struct campaignd_submit_sink {
+    size_t struct_size; /* sizeof(campaignd_submit_sink) as the host was built */
+    void *sink_ctx;     /* OWNERSHIP: caller; opaque to the plugin, passed back to both calls */
+    /* One message's result, as for campaignd_delivery_sink (OWNERSHIP of result: plugin, valid
+     * during the call only). */
+    void (*result)(void *sink_ctx, const campaignd_delivery_result *result);
+    /* The session ended: status (never CAMPAIGND_OK) and message (NUL-terminated, OWNERSHIP
+     * plugin, valid during the call; NULL is ""). See submit(). */
+    void (*ended)(void *sink_ctx, campaignd_status status, const char *message);
+} campaignd_submit_sink;
+
 /* The transport's table: descriptor field transport, used when CAMPAIGND_CAP_TRANSPORT is set. */
 typedef struct campaignd_transport {
     size_t struct_size; /* sizeof(campaignd_transport) as the plugin was built */
@@ -400,6 +416,39 @@ typedef struct campaignd_transport {
     campaignd_status (*probe)(void *instance, const char *transport_name, const char *const *keys,
                               const char *const *values, size_t count, campaignd_error *found,
                               campaignd_error *err) CAMPAIGND_APPENDED;
+
+    /* ---- Appended in 1.6 (CAMPAIGND_APPENDED). A host reads it only when the table's
+     * struct_size reaches it; a plugin may leave it NULL (the host then uses send()). ---- */
+
+    /* Takes count messages for the session and returns at once, before any of them is written
+     * (OWNERSHIP of messages, the array and what it points to: caller; valid during the call
+     * only: the plugin copies what it sends). The plugin sends them in order after what was
+     * submitted before, as fast as the server allows (pipelined where it can), and reports
+     * through sink, from its own thread(s), never from inside submit():
+     *   - sink->result() once per message (per token), in any order, as its verdict comes:
+     *     the meanings are send()'s (a message whose final "." went out and got no reply is
+     *     CAMPAIGND_DELIVERY_UNKNOWN);
+     *   - sink->ended() once, when the session can send no more (the connection failed, was
+     *     refused, timed out, the credentials or TLS failed): status is the failure as send()
+     *     would have returned it, message says why (never a password). Every message submitted
+     *     to the session that has had no result() by then was NOT handed over (not even partly);
+     *     the host sends it again through a new session. After ended(), nothing more is
+     *     reported for the session and submit() on it returns CAMPAIGND_ERR_CONNECTION (or the
+     *     failure) taking nothing.
+     * Calls to result() and ended() for one session never overlap; those of different sessions
+     * may (from different plugin threads). The sink must be the same for every submit() on a
+     * session and stays valid until close() has returned (OWNERSHIP: caller).
+     * Returns CAMPAIGND_OK when it took every message; a failure status (err saying why) when
+     * it took none. The host bounds how many messages it has submitted without a result; the
+     * plugin takes any number. A session is submitted to either through send() or through
+     * submit(), never both. close() on a session with messages outstanding waits (within the
+     * plugin's reply time-outs) for the ones already written to get their result, reports the
+     * ones it did not write as not handed over (through ended(), CAMPAIGND_ERR_CANCELLED), and
+     * calls neither after it returns. May be called from any thread, one at a time per
+     * session. */
+    campaignd_status (*submit)(void *session, const campaignd_outgoing_message *const *messages,
+                               size_t count, const struct campaignd_submit_sink *sink,
+                               campaignd_error *err) CAMPAIGND_APPENDED;
 } campaignd_transport;
 
 /* ---- The reporter capability (1.3) --------------------------------------------------------- */
