@@ -356,7 +356,7 @@ services::BounceSettings Daemon::bounceSettings() {
 
 void Daemon::recoverSending() {
     try {
-        const auto recovered = engine_.recover(*store_, *store_);
+        const auto recovered = engine_.recover(*store_);
         if (recovered.unknown + recovered.released > 0)
             log::notice("recovered interrupted sending", {{"UNKNOWN", std::to_string(recovered.unknown)},
                                                           {"RELEASED", std::to_string(recovered.released)}});

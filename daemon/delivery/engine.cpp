@@ -261,7 +261,7 @@ void DeliveryEngine::stopAll() {
     for (auto& [id, run] : runs) runs_.erase(id);
 }
 
-storage::RecoveredClaims DeliveryEngine::recover(storage::CampaignStore& campaigns, storage::SendLedger& ledger) {
+storage::RecoveredClaims DeliveryEngine::recover(storage::SendLedger& ledger) {
     storage::RecoveredClaims total;
     std::string id = config_.sending.instanceId;
     if (id.empty()) {
@@ -273,15 +273,7 @@ storage::RecoveredClaims DeliveryEngine::recover(storage::CampaignStore& campaig
         std::lock_guard lock(mutex_);
         instanceId_ = id;
     }
-    for (const auto& c : campaigns.listCampaigns(std::nullopt)) {
-        if (c.inFlightCount == 0) continue;
-        for (unsigned k = 0; k < kMaxConnections; ++k) {
-            const auto r = ledger.recoverInterrupted(workerName(c.id, k));
-            total.unknown += r.unknown;
-            total.released += r.released;
-        }
-    }
-    return total;
+    return ledger.recoverInstance(id);
 }
 
 void DeliveryEngine::workerExited(const std::shared_ptr<Run>& run, bool done, const std::string& pauseReason) {

@@ -107,10 +107,9 @@ public:
     void stopAll();
 
     // At start-up, before any start(): this daemon's interrupted claims become unknown
-    // (handed over) or pending again (sending), by its own worker names only, so several
+    // (handed over) or pending again (sending), its own claims only ("<instance id>:..."), so several
     // daemons sharing a database each recover their own. Returns the totals.
-    // `campaigns` and `ledger` may be views of one store (a storage::Store is both).
-    storage::RecoveredClaims recover(storage::CampaignStore& campaigns, storage::SendLedger& ledger);
+    storage::RecoveredClaims recover(storage::SendLedger& ledger);
 
     // "<instance id>:<campaign>:<worker>", the claimed_by of this daemon's workers.
     std::string workerName(Id campaign, unsigned worker) const;
@@ -129,7 +128,7 @@ public:
     // now (its From domain, the envelope domain, its From domain's DKIM key).
     mail::Alignment alignment(const Campaign& campaign);
 
-    // The largest Connections= value, so recover() knows every worker name there may be.
+    // The largest Connections= value.
     static constexpr unsigned kMaxConnections = 64;
 
 private:

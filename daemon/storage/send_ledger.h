@@ -138,6 +138,11 @@ public:
     // database, each recovering its own); without, every row of every campaign (only when no
     // other daemon is sending from the database).
     virtual RecoveredClaims recoverInterrupted(std::optional<std::string_view> worker) = 0;
+    // The same for every worker of one daemon: the rows whose claimed_by begins with
+    // "<instanceId>:" (a daemon's restart, whatever its Connections=; or, in a cluster, what the
+    // others do for a daemon whose claims' lease ran out). Throws Error(InvalidArgument) for an
+    // empty instance id or one holding ':'.
+    virtual RecoveredClaims recoverInstance(std::string_view instanceId) = 0;
 
     // Pause: the worker's sending rows of the campaign go back to pending (claim cleared);
     // handed_over rows are left to their outcome. Returns how many.

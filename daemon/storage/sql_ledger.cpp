@@ -245,9 +245,22 @@ std::int64_t SqlStore::recordOutcomes(std::string_view worker, std::span<const L
 
 RecoveredClaims SqlStore::recoverInterrupted(std::optional<std::string_view> worker) {
     requireOwnTransaction("recoverInterrupted");
+    if (!worker) return recoverClaims("", {}, 0);
+    return recoverClaims(" AND claimed_by = $1", {std::string(*worker)}, ledgerCounterSlot(*worker));
+}
+
+RecoveredClaims SqlStore::recoverInstance(std::string_view instanceId) {
+    requireOwnTransaction("recoverInstance");
+    if (instanceId.empty() || instanceId.find(':') != std::string_view::npos)
+        throw Error(ErrorCode::InvalidArgument, "instance id \"" + std::string(instanceId) + "\" is empty or holds ':'");
+    // A prefix compared with substr, not LIKE: an instance id may hold '%' or '_'.
+    const std::string prefix = std::string(instanceId) + ":";
+    return recoverClaims(" AND substr(claimed_by, 1, length(CAST($1 AS TEXT))) = $1", {prefix},
+                         ledgerCounterSlot(prefix));
+}
+
+RecoveredClaims SqlStore::recoverClaims(const std::string& only, const SqlParams& params, int counterSlot) {
     RecoveredClaims r;
-    const std::string only = worker ? " AND claimed_by = $1" : "";
-    const SqlParams params = worker ? SqlParams{std::string(*worker)} : SqlParams{};
     ledgerTransaction(false, [&] {
         r = {};
         // Only rows in flight change here: a bounded number, whatever the ledgers' size.
@@ -274,7 +287,7 @@ RecoveredClaims SqlStore::recoverInterrupted(std::optional<std::string_view> wor
             deltas[c.campaign].pending += c.rows;
             r.released += c.rows;
         }
-        addCounts(worker ? ledgerCounterSlot(*worker) : 0, deltas);
+        addCounts(counterSlot, deltas);
     });
     return r;
 }

@@ -64,6 +64,7 @@ public:
     std::int64_t recordOutcomes(std::string_view worker, std::span<const LedgerOutcome> outcomes,
                                 Usec now) override;
     RecoveredClaims recoverInterrupted(std::optional<std::string_view> worker) override;
+    RecoveredClaims recoverInstance(std::string_view instanceId) override;
     std::int64_t releaseClaims(Id campaign, std::string_view worker) override;
     std::int64_t cancelPending(Id campaign, Usec now) override;
     bool campaignHasWorkLeft(Id campaign) override;
@@ -113,6 +114,9 @@ private:
     };
 
     void addCounts(int slot, const CountDeltas& deltas);
+    // recoverInterrupted's work on the in-flight rows `only` (an SQL condition on claimed_by,
+    // with its parameters) selects, counted in counterSlot.
+    RecoveredClaims recoverClaims(const std::string& only, const SqlParams& params, int counterSlot);
     std::vector<ChangedRows> changedRows(const std::string& statement, const SqlParams& params,
                                          std::string_view kind = "0");
     SqlRows query(std::string_view sql, const SqlParams& params = {});

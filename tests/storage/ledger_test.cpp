@@ -522,6 +522,37 @@ TEST_P(LedgerTest, OutcomesApplyOnlyFromTheStateTheyStartFrom) {
 
 // ---- recovery, pause, cancel, completion ---------------------------------------------------
 
+TEST_P(LedgerTest, RecoveryOfOneInstanceTakesEveryWorkerOfItAndNoOtherDaemons) {
+    const Id c = addCampaign("c");
+    const Id d = addCampaign("d");
+    attach(c, 8);
+    attach(d, 2, "d");
+    // Instance "a_1" (LIKE would read '_' as any character: "ab1" must not match).
+    const auto a0 = store_->claimBatch(c, "a_1:1:0", 2, kNow);
+    const auto a9 = store_->claimBatch(c, "a_1:1:999", 2, kNow);
+    const auto ad = store_->claimBatch(d, "a_1:2:0", 1, kNow);
+    const auto other = store_->claimBatch(c, "ab1:1:0", 2, kNow);
+    const auto longer = store_->claimBatch(c, "a_12:1:0", 1, kNow);
+    store_->markHandedOver("a_1:1:0", handOvers({a0[0]}));
+    store_->markHandedOver("a_1:2:0", handOvers({ad[0]}));
+    store_->markHandedOver("ab1:1:0", handOvers({other[0]}));
+
+    const RecoveredClaims r = store_->recoverInstance("a_1");
+    EXPECT_EQ(r.unknown, 2);   // a0[0], ad[0]
+    EXPECT_EQ(r.released, 3);  // a0[1], a9[0], a9[1]
+    EXPECT_EQ(statusOf(a0[0].ledgerId), "unknown");
+    EXPECT_EQ(statusOf(ad[0].ledgerId), "unknown");
+    EXPECT_EQ(statusOf(a9[1].ledgerId), "pending");
+    EXPECT_EQ(statusOf(other[0].ledgerId), "handed_over");
+    EXPECT_EQ(statusOf(other[1].ledgerId), "sending");
+    EXPECT_EQ(statusOf(longer[0].ledgerId), "sending");
+    checkInvariant(c, 8);
+    checkInvariant(d, 2);
+    EXPECT_EQ(store_->recoverInstance("a_1").released, 0);  // idempotent
+    EXPECT_THROW(store_->recoverInstance(""), Error);
+    EXPECT_THROW(store_->recoverInstance("a:b"), Error);
+}
+
 TEST_P(LedgerTest, RecoveryMakesHandedOverUnknownAndSendingPendingPerWorkerOrAll) {
     const Id c = addCampaign("c");
     const Id d = addCampaign("d");
