@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "plugin-host/async_session.h"
 #include "plugin-host/bounce_source.h"
 #include "plugin-host/importer.h"
 #include "plugin-host/reporter.h"

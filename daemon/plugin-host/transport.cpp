@@ -78,8 +78,9 @@ void deliver(SendCall& call, const DeliveryResult& result) {
 void sinkResult(void* sinkCtx, const campaignd_delivery_result* r) noexcept {
     auto& call = *static_cast<SendCall*>(sinkCtx);
     try {
-        if (r == nullptr || r->struct_size < kDeliveryResultMinSize) {
-            noteBreach(call, "a delivery result is NULL or its struct_size is too small");
+        std::string breach;
+        if (!detail::checkDeliveryResult(r, breach)) {
+            noteBreach(call, breach);
             return;
         }
         auto it = call.reported.find(r->token);
@@ -92,24 +93,8 @@ void sinkResult(void* sinkCtx, const campaignd_delivery_result* r) noexcept {
             return;
         }
         it->second = true;
-        DeliveryResult out;
-        out.token = r->token;
-        switch (r->outcome) {
-            case CAMPAIGND_DELIVERY_SENT: out.outcome = DeliveryOutcome::Sent; break;
-            case CAMPAIGND_DELIVERY_DEFERRED: out.outcome = DeliveryOutcome::Deferred; break;
-            case CAMPAIGND_DELIVERY_FAILED: out.outcome = DeliveryOutcome::Failed; break;
-            case CAMPAIGND_DELIVERY_UNKNOWN: out.outcome = DeliveryOutcome::Unknown; break;
-            default:
-                // It may have gone out: never resend what the plugin could not describe.
-                out.outcome = DeliveryOutcome::Unknown;
-                noteBreach(call, "outcome " + std::to_string(r->outcome) + " for token " +
-                                     std::to_string(r->token) + " is not a CAMPAIGND_DELIVERY_* value");
-                break;
-        }
-        out.smtpCode = (r->smtp_code >= 200 && r->smtp_code <= 599) ? r->smtp_code : 0;
-        const std::string enhanced = copyBounded(r->enhanced_status, kMaxEnhancedStatusBytes);
-        if (validEnhancedStatus(enhanced)) out.enhancedStatus = enhanced;
-        out.text = copyBounded(r->text, kMaxResultTextBytes);
+        DeliveryResult out = detail::readDeliveryResult(*r, breach);
+        if (!breach.empty()) noteBreach(call, breach);
         deliver(call, out);
     } catch (...) {
         if (!call.thrown) call.thrown = std::current_exception();
@@ -117,6 +102,65 @@ void sinkResult(void* sinkCtx, const campaignd_delivery_result* r) noexcept {
 }
 
 }  // namespace
+
+bool detail::checkDeliveryResult(const campaignd_delivery_result* r, std::string& breach) {
+    if (r != nullptr && r->struct_size >= kDeliveryResultMinSize) return true;
+    breach = "a delivery result is NULL or its struct_size is too small";
+    return false;
+}
+
+DeliveryResult detail::readDeliveryResult(const campaignd_delivery_result& r, std::string& breach) {
+    DeliveryResult out;
+    out.token = r.token;
+    switch (r.outcome) {
+        case CAMPAIGND_DELIVERY_SENT: out.outcome = DeliveryOutcome::Sent; break;
+        case CAMPAIGND_DELIVERY_DEFERRED: out.outcome = DeliveryOutcome::Deferred; break;
+        case CAMPAIGND_DELIVERY_FAILED: out.outcome = DeliveryOutcome::Failed; break;
+        case CAMPAIGND_DELIVERY_UNKNOWN: out.outcome = DeliveryOutcome::Unknown; break;
+        default:
+            // It may have gone out: never resend what the plugin could not describe.
+            out.outcome = DeliveryOutcome::Unknown;
+            breach = "outcome " + std::to_string(r.outcome) + " for token " + std::to_string(r.token) +
+                     " is not a CAMPAIGND_DELIVERY_* value";
+            break;
+    }
+    out.smtpCode = (r.smtp_code >= 200 && r.smtp_code <= 599) ? r.smtp_code : 0;
+    const std::string enhanced = copyBounded(r.enhanced_status, kMaxEnhancedStatusBytes);
+    if (validEnhancedStatus(enhanced)) out.enhancedStatus = enhanced;
+    out.text = copyBounded(r.text, kMaxResultTextBytes);
+    return out;
+}
+
+void detail::checkOutgoing(std::span<const OutgoingMessage> messages, const char* call) {
+    std::unordered_map<std::uint64_t, bool> seen;
+    seen.reserve(messages.size());
+    for (const auto& m : messages) {
+        if (!seen.emplace(m.token, false).second)
+            throw std::invalid_argument(std::string(call) + ": token " + std::to_string(m.token) +
+                                        " appears twice in the batch");
+        const std::string what = std::string(call) + ": the envelope sender, recipient or Message-ID of token " +
+                                 std::to_string(m.token);
+        for (const std::string* field : {&m.envelopeFrom, &m.recipient, &m.messageId}) requireNoControl(*field, what);
+        if (m.recipient.empty())
+            throw std::invalid_argument(std::string(call) + ": token " + std::to_string(m.token) + " has no recipient");
+    }
+}
+
+detail::OutgoingStructs::OutgoingStructs(std::span<const OutgoingMessage> messages)
+    : structs(messages.size()), pointers(messages.size()) {
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        const OutgoingMessage& m = messages[i];
+        campaignd_outgoing_message& c = structs[i];
+        c.struct_size = sizeof c;
+        c.token = m.token;
+        c.envelope_from = m.envelopeFrom.c_str();
+        c.recipient = m.recipient.c_str();
+        c.message_id = m.messageId.c_str();
+        c.data = m.data.data();
+        c.data_len = m.data.size();
+        pointers[i] = &c;
+    }
+}
 
 std::string_view toString(TransportStatus status) {
     switch (status) {
@@ -220,9 +264,15 @@ TransportProbe TransportHandle::probe(const std::string& transportName,
     return out;
 }
 
+bool TransportHandle::submits() const {
+    const campaignd_transport* table = plugin_->transportTable();
+    return table != nullptr && table->submit != nullptr;
+}
+
 const std::string& TransportSession::pluginName() const { return plugin_->name(); }
 
 TransportSession::~TransportSession() {
+    if (released_) return;
     try {
         const PluginCallResult r = callPlugin("", "close", [&](campaignd_error*) {
             plugin_->transportTable()->close(session_);
@@ -237,19 +287,12 @@ TransportSession::~TransportSession() {
 SendStatus TransportSession::send(std::span<const OutgoingMessage> messages,
                                   const std::function<void(const DeliveryResult&)>& onResult) {
     // Check the whole batch before anything of it reaches the plugin.
+    detail::checkOutgoing(messages, "transport send");
     SendCall call;
     call.onResult = &onResult;
     call.pluginName = &plugin_->name();
     call.reported.reserve(messages.size());
-    for (const auto& m : messages) {
-        if (!call.reported.emplace(m.token, false).second)
-            throw std::invalid_argument("transport send: token " + std::to_string(m.token) + " appears twice in the batch");
-        const std::string what = "transport send: the envelope sender, recipient or Message-ID of token " +
-                                 std::to_string(m.token);
-        for (const std::string* field : {&m.envelopeFrom, &m.recipient, &m.messageId}) requireNoControl(*field, what);
-        if (m.recipient.empty())
-            throw std::invalid_argument("transport send: token " + std::to_string(m.token) + " has no recipient");
-    }
+    for (const auto& m : messages) call.reported.emplace(m.token, false);
 
     auto finish = [&](DeliveryOutcome missing) {
         for (const auto& m : messages) {
@@ -272,20 +315,7 @@ SendStatus TransportSession::send(std::span<const OutgoingMessage> messages,
     }
     if (messages.empty()) return {};
 
-    std::vector<campaignd_outgoing_message> structs(messages.size());
-    std::vector<const campaignd_outgoing_message*> pointers(messages.size());
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-        const OutgoingMessage& m = messages[i];
-        campaignd_outgoing_message& c = structs[i];
-        c.struct_size = sizeof c;
-        c.token = m.token;
-        c.envelope_from = m.envelopeFrom.c_str();
-        c.recipient = m.recipient.c_str();
-        c.message_id = m.messageId.c_str();
-        c.data = m.data.data();
-        c.data_len = m.data.size();
-        pointers[i] = &c;
-    }
+    const detail::OutgoingStructs c(messages);
     campaignd_delivery_sink sink{};
     sink.struct_size = sizeof sink;
     sink.sink_ctx = &call;
@@ -293,7 +323,7 @@ SendStatus TransportSession::send(std::span<const OutgoingMessage> messages,
 
     const std::string who = "transport " + transportName_ + " (plugin " + plugin_->name() + "): ";
     const PluginCallResult r = callPlugin(who, "send", [&](campaignd_error* err) {
-        return plugin_->transportTable()->send(session_, pointers.data(), pointers.size(), &sink, err);
+        return plugin_->transportTable()->send(session_, c.pointers.data(), c.pointers.size(), &sink, err);
     });
 
     SendStatus result;

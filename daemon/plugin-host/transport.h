@@ -14,11 +14,15 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "plugin-host/running_plugin.h"
 #include "plugin-host/settings_check.h"
 
 namespace campaignd::plugins {
+
+class AsyncSession;
+struct AsyncEvents;
 
 // ---- The transport capability, for the daemon (ABI 1.2) -------------------------------------
 
@@ -114,13 +118,36 @@ public:
 
 private:
     friend class TransportHandle;
+    // The plugin's session, which this no longer closes (AsyncSession takes it over).
+    void* release() {
+        released_ = true;
+        return session_;
+    }
     TransportSession(const RunningPlugin* plugin, std::string transportName, void* session)
         : plugin_(plugin), transportName_(std::move(transportName)), session_(session) {}
     const RunningPlugin* plugin_;
     std::string transportName_;
     void* session_;
     bool broken_ = false;
+    bool released_ = false;
 };
+
+// Shared by the adapters of send() and submit() (transport.cpp, async_session.cpp).
+namespace detail {
+// Whether the plugin's result can be read at all (non-NULL, large enough); breach says why not.
+bool checkDeliveryResult(const campaignd_delivery_result* r, std::string& breach);
+// The host's copy of a checked result: fields bounded and cleaned, an outcome outside the ABI
+// read as Unknown (breach then says so).
+DeliveryResult readDeliveryResult(const campaignd_delivery_result& r, std::string& breach);
+// Throws std::invalid_argument for a malformed batch (see OutgoingMessage); `call` names it.
+void checkOutgoing(std::span<const OutgoingMessage> messages, const char* call);
+// The C structs of a batch, pointing into the messages (which must outlive this).
+struct OutgoingStructs {
+    explicit OutgoingStructs(std::span<const OutgoingMessage> messages);
+    std::vector<campaignd_outgoing_message> structs;
+    std::vector<const campaignd_outgoing_message*> pointers;
+};
+}  // namespace detail
 
 // What TransportHandle::probe found.
 struct TransportProbe {
@@ -156,6 +183,15 @@ public:
     // server reached, TLS and the login as a session would, nothing handed over. Blocks for the
     // plugin's time-outs. Thread-safe. Throws only std::bad_alloc.
     TransportProbe probe(const std::string& transportName, const std::map<std::string, std::string>& settings) const;
+
+    // Opens a session driven by submit() (async_session.h): the plugin's own submit (ABI 1.6)
+    // when it has one, else its send() on a thread of the session. Throws as openSession().
+    // Thread-safe.
+    std::unique_ptr<AsyncSession> openAsync(const std::string& transportName,
+                                            const std::map<std::string, std::string>& settings,
+                                            AsyncEvents events) const;
+    // Whether the plugin submits itself (ABI 1.6).
+    bool submits() const;
 
 private:
     friend class PluginHost;

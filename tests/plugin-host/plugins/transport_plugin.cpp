@@ -12,6 +12,13 @@
 //   FailUnknown=yes        with FailAt: report message I as UNKNOWN first (its "." went out)
 //   ThrowInSend=yes        throw (against the ABI) after the first result
 //   CloseMarker=PATH       "close NAME" appended to PATH by close()
+// and its submit() (ABI 1.6; left out when built with TRANSPORT_SEND_ONLY, as "transport-send"):
+// a thread per session takes what was submitted, one message at a time, and reports as send()
+// would (the recipient decides), from that thread:
+//   EndAt=N, FailStatus=...  after N results, ended() with that status (default connection)
+//   Hold=yes               writes nothing until close(): close() then ends the session with
+//                          CAMPAIGND_ERR_CANCELLED (nothing held was written)
+//   SubmitStatus=...       submit() refuses with that status, taking nothing
 // and its validate() (ABI 1.4), which opens nothing:
 //   ValidateBad=KEY        INVALID_ARGUMENT naming KEY and the section; bad_key is KEY's index
 //                          (the count when KEY is not among the settings: "missing")
@@ -28,18 +35,34 @@
 // "from=<F> rcpt=<R> id=<I> bytes=<N> data=<first 20 bytes>" as its text.
 #include <campaignd/plugin.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace {
 
+struct Queued {
+    uint64_t token;
+    std::string from, rcpt, id, data;
+};
+
 struct Session {
     std::string name;
     std::map<std::string, std::string> settings;
+    // submit(): the queue and the thread that empties it.
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<Queued> queue;
+    const campaignd_submit_sink* sink = nullptr;
+    bool closing = false, ended = false;
+    std::thread thread;
     std::string get(const std::string& key) const {
         auto it = settings.find(key);
         return it == settings.end() ? std::string() : it->second;
@@ -183,8 +206,76 @@ campaignd_status transportSend(void* session, const campaignd_outgoing_message* 
     return CAMPAIGND_OK;
 }
 
+// The submit thread: one message at a time, reported as send() would.
+void submitLoop(Session* s) {
+    const long endAt = s->get("EndAt").empty() ? -1 : std::atol(s->get("EndAt").c_str());
+    const bool hold = s->get("Hold") == "yes";
+    long done = 0;
+    std::unique_lock lock(s->mutex);
+    for (;;) {
+        s->wake.wait(lock, [&] { return s->closing || (!hold && !s->queue.empty()); });
+        if (s->closing) break;
+        Queued q = std::move(s->queue.front());
+        s->queue.pop_front();
+        lock.unlock();
+        campaignd_outgoing_message m{};
+        m.struct_size = sizeof m;
+        m.token = q.token;
+        m.envelope_from = q.from.c_str();
+        m.recipient = q.rcpt.c_str();
+        m.message_id = q.id.c_str();
+        m.data = q.data.data();
+        m.data_len = q.data.size();
+        campaignd_delivery_sink sink{sizeof sink, s->sink->sink_ctx, s->sink->result};
+        report(&sink, &m);
+        lock.lock();
+        if (++done == endAt) {
+            s->ended = true;
+            s->queue.clear();
+            const std::string why = "connection lost after " + std::to_string(done) + " messages";
+            lock.unlock();
+            s->sink->ended(s->sink->sink_ctx, statusNamed(s->get("FailStatus").empty() ? "connection" : s->get("FailStatus")),
+                           why.c_str());
+            lock.lock();
+        }
+    }
+    if (!s->queue.empty() && !s->ended) {
+        s->ended = true;
+        lock.unlock();
+        s->sink->ended(s->sink->sink_ctx, CAMPAIGND_ERR_CANCELLED, "closed with messages not written");
+    }
+}
+
+[[maybe_unused]] campaignd_status transportSubmit(void* session, const campaignd_outgoing_message* const* messages, size_t count,
+                                 const campaignd_submit_sink* sink, campaignd_error* err) {
+    Session& s = *static_cast<Session*>(session);
+    if (!s.get("SubmitStatus").empty()) {
+        campaignd_error_set(err, ("SubmitStatus=" + s.get("SubmitStatus")).c_str());
+        return statusNamed(s.get("SubmitStatus"));
+    }
+    std::lock_guard lock(s.mutex);
+    if (s.ended) {
+        campaignd_error_set(err, "the session ended");
+        return CAMPAIGND_ERR_CONNECTION;
+    }
+    s.sink = sink;
+    for (size_t i = 0; i < count; ++i) {
+        const campaignd_outgoing_message* m = messages[i];
+        s.queue.push_back({m->token, m->envelope_from, m->recipient, m->message_id, std::string(m->data, m->data_len)});
+    }
+    if (!s.thread.joinable()) s.thread = std::thread(submitLoop, &s);
+    s.wake.notify_one();
+    return CAMPAIGND_OK;
+}
+
 void transportClose(void* session) {
     auto* s = static_cast<Session*>(session);
+    {
+        std::lock_guard lock(s->mutex);
+        s->closing = true;
+    }
+    s->wake.notify_one();
+    if (s->thread.joinable()) s->thread.join();
     const std::string marker = s->get("CloseMarker");
     if (!marker.empty()) {
         if (std::FILE* f = std::fopen(marker.c_str(), "a")) {
@@ -204,14 +295,24 @@ campaignd_status transportStart(const campaignd_host* host, void** instance, cam
 
 void transportStop(void* instance) { (void)instance; }
 
+#ifdef TRANSPORT_SEND_ONLY
+// Built against 1.5: the table ends at probe.
+const campaignd_transport kTransport = {CAMPAIGND_FIELD_END(campaignd_transport, probe), transportOpen, transportSend,
+                                       transportClose, transportValidate, transportProbe, nullptr};
+#else
 const campaignd_transport kTransport = {sizeof(campaignd_transport), transportOpen, transportSend, transportClose,
-                                       transportValidate, transportProbe};
+                                       transportValidate, transportProbe, transportSubmit};
+#endif
 
 const campaignd_plugin_descriptor kDescriptor = {
     CAMPAIGND_PLUGIN_ABI_MAJOR,
     CAMPAIGND_PLUGIN_ABI_MINOR,
     sizeof(campaignd_plugin_descriptor),
+#ifdef TRANSPORT_SEND_ONLY
+    "transport-send",
+#else
     "transport",
+#endif
     "1.2.0",
     "Test transport driven by its settings",
     CAMPAIGND_CAP_TRANSPORT,
