@@ -105,6 +105,20 @@ void AccessPolicy::require(const sdbus::Message* message, Access access, std::st
                     adminGroup_ + "\" group may do that (uid " + std::to_string(uid) + " is neither)");
 }
 
+AccessPolicy::Grants AccessPolicy::grants(const sdbus::Message* message) const {
+    Grants g;
+    try {
+        if (!message) return g;
+        g.uid = senderUid(*message);
+        g.known = true;
+    } catch (const sdbus::Error&) {
+        return g;
+    }
+    g.change = g.uid == 0 || g.uid == geteuid() || uidIsInGroup(g.uid, *message, adminGroup_);
+    g.personal = g.change || uidIsInGroup(g.uid, *message, readerGroup_);
+    return g;
+}
+
 void AccessPolicy::requireWebCaller(const sdbus::Message* message, std::string_view action) const {
     uid_t uid = 0;
     try {

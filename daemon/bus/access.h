@@ -38,6 +38,16 @@ public:
         require(message, Access::Admin, action);
     }
 
+    // What the sender of `message` may do, as require() would decide it, refusing nothing: for
+    // a user interface that shows only the actions the caller can take (Manager.GetAccess).
+    struct Grants {
+        bool change = false;    // Access::Admin members
+        bool personal = false;  // Access::Personal members
+        bool known = false;     // the sender's credentials could be read
+        uid_t uid = 0;
+    };
+    Grants grants(const sdbus::Message* message) const;
+
     void setGroups(std::string adminGroup, std::string readerGroup) {
         adminGroup_ = std::move(adminGroup);
         readerGroup_ = std::move(readerGroup);
@@ -47,6 +57,8 @@ public:
     // user, or the web user ([Web] User=, looked up at each call).
     void requireWebCaller(const sdbus::Message* message, std::string_view action) const;
     void setWebUser(std::string webUser) { webUser_ = std::move(webUser); }
+    const std::string& adminGroup() const { return adminGroup_; }
+    const std::string& readerGroup() const { return readerGroup_; }
 
 private:
     static constexpr std::size_t kMaxCachedSenders = 4096;

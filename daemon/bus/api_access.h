@@ -48,6 +48,7 @@ inline constexpr ApiMember kApiAccess[] = {
     {kManagerInterface, MemberKind::Method, "GetStatus", Access::Open},
     {kManagerInterface, MemberKind::Method, "ListPlugins", Access::Open},
     {kManagerInterface, MemberKind::Method, "GetDashboard", Access::Open},
+    {kManagerInterface, MemberKind::Method, "GetAccess", Access::Open},
     // Counts, ids and configuration names only; the same numbers are on the metrics socket,
     // which any local user can reach (objects.cpp says why it is open).
     {kManagerInterface, MemberKind::Method, "GetMetrics", Access::Open},

@@ -359,6 +359,17 @@ std::map<std::string, sdbus::Variant> ManagerObject::GetDashboard() {
     return guarded("GetDashboard", [&] { return toVariantMap(services_.campaigns.dashboard()); });
 }
 
+std::map<std::string, sdbus::Variant> ManagerObject::GetAccess() {
+    return guarded("GetAccess", [&] {
+        const auto g = services_.access.grants(getObject().getCurrentlyProcessedMessage());
+        return VariantMap{{"uid", sdbus::Variant(static_cast<std::uint64_t>(g.uid))},
+                          {"may_change", sdbus::Variant(g.change)},
+                          {"may_read_personal", sdbus::Variant(g.personal)},
+                          {"admin_group", sdbus::Variant(services_.access.adminGroup())},
+                          {"reader_group", sdbus::Variant(services_.access.readerGroup())}};
+    });
+}
+
 // Open to every caller (api_access.h), as GetDashboard is: it carries counts, campaign ids and
 // configuration names, nothing personal, and campaignd-metrics.socket serves the same text to
 // whoever can connect to 127.0.0.1:9525, i.e. any local user; refusing the bus call would hide

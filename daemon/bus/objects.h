@@ -152,6 +152,7 @@ private:
     std::map<std::string, sdbus::Variant> GetStatus() override;
     std::vector<std::map<std::string, sdbus::Variant>> ListPlugins() override;
     std::map<std::string, sdbus::Variant> GetDashboard() override;
+    std::map<std::string, sdbus::Variant> GetAccess() override;
     std::string GetMetrics() override;
     std::vector<std::map<std::string, sdbus::Variant>> DnsRecords(const std::string& domain) override;
     std::tuple<std::string, std::vector<sdbus::Struct<std::string, uint64_t>>> SanitizeHtml(const std::string& html) override;

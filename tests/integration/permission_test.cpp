@@ -110,6 +110,7 @@ protected:
             {"GetStatus", {"call", kService, kManager, kManagerIface, "GetStatus"}},
             {"ListPlugins", {"call", kService, kManager, kManagerIface, "ListPlugins"}},
             {"GetDashboard", {"call", kService, kManager, kManagerIface, "GetDashboard"}},
+            {"GetAccess", {"call", kService, kManager, kManagerIface, "GetAccess"}},
             {"GetMetrics", {"call", kService, kManager, kManagerIface, "GetMetrics"}},
             {"SanitizeHtml", {"call", kService, kManager, kManagerIface, "SanitizeHtml", "s", "<p>x</p>"}},
             {"ListCampaigns", {"call", kService, kManager, kManagerIface, "ListCampaigns", "a{sv}", "0"}},
@@ -310,6 +311,35 @@ TEST_F(PermissionTest, MembersOfTheReaderGroupReadPersonalDataButChangeNothing) 
         EXPECT_NE(r.err.find(kRefusal), std::string::npos) << call[4] << ": " << r.err;
     }
     EXPECT_NE(daemon->ctlOk({"recipients", "show", "ada@example.org"}).find("subscribed"), std::string::npos);
+}
+
+// GetAccess says what the daemon's own check would let the caller do (the Cockpit page shows
+// only those actions), for root, a stranger, a reader and an administrator.
+std::pair<bool, bool> mayChangeAndRead(const Campaignd& daemon, std::optional<UserIds> as) {
+    const auto r = daemon.busctl({"--json=short", "call", "org.campaignd.Campaignd1", "/org/campaignd/Campaignd1",
+                                  "org.campaignd.Campaignd1.Manager", "GetAccess"},
+                                 as);
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    const auto data = nlohmann::json::parse(r.out)["data"][0];
+    return {data["may_change"]["data"].get<bool>(), data["may_read_personal"]["data"].get<bool>()};
+}
+
+TEST_F(PermissionTest, GetAccessSaysRootMayAllAndAStrangerNothing) {
+    auto daemon = start();
+    EXPECT_EQ(mayChangeAndRead(*daemon, std::nullopt), std::make_pair(true, true));
+    EXPECT_EQ(mayChangeAndRead(*daemon, nobody_), std::make_pair(false, false));
+}
+
+TEST_F(PermissionTest, GetAccessSaysAReaderReads) {
+    Groups readers;
+    readers.readerGroup = "nogroup";
+    EXPECT_EQ(mayChangeAndRead(*start(readers), nobody_), std::make_pair(false, true));
+}
+
+TEST_F(PermissionTest, GetAccessSaysAnAdministratorChanges) {
+    Groups admins;
+    admins.adminGroup = "nogroup";
+    EXPECT_EQ(mayChangeAndRead(*start(admins), nobody_), std::make_pair(true, true));
 }
 
 TEST_F(PermissionTest, MembersOfTheAdminGroupReadPersonalData) {
