@@ -1,0 +1,207 @@
+#!/usr/bin/python3
+# cockpit_browser.py PAGE_URL SCENARIO SCREENSHOT_DIR [ARG]: an administrator (or not) at
+# campaignd's Cockpit page in a real browser (headless Chromium through chromedriver and
+# python3-selenium), served by a real cockpit-ws whose bridge talks to a real daemon on the
+# test's private system bus. PAGE_URL is the page's index.html. Prints what it saw; exits 0 when
+# every step went as a person would expect, 1 otherwise. Driven by cockpit_test.cpp, which
+# checks the daemon's side afterwards. Scenarios:
+#   create-send GROUP   the form creates a campaign, the group is attached, Send; the progress
+#                       bar reaches 100 % and the status Completed with the page never reloaded
+#   pause-resume ID     campaign ID (throttled) sent, paused, resumed to the end, on its page
+#   read-only ID        every action on the campaigns list and on campaign ID is disabled
+#   import CSVFILE      the recipients page imports the file; its bad rows are listed
+#   bounces ADDRESS     the bounces page lists a bounce of ADDRESS
+# Screenshots of what it visited go to SCREENSHOT_DIR (NAME.png).
+import os
+import sys
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+TIMEOUT = 60
+
+
+class Page:
+    def __init__(self, url, shots):
+        options = webdriver.ChromeOptions()
+        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--window-size=1400,1000"):
+            options.add_argument(flag)
+        self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        self.driver.set_page_load_timeout(TIMEOUT)
+        self.url = url
+        self.shots = shots
+        self.failures = []
+
+    def open(self, route):
+        self.driver.get(self.url + "#" + route)
+        self.wait(lambda d: d.execute_script("return document.body.dataset.ready === 'yes'"), "the page to start")
+        # A mark that only this load of the page has: gone if the page reloads.
+        self.driver.execute_script("window.campaigndTestMark = 'loaded once';")
+
+    def go(self, route):
+        """Moves within the page, as a link does (no reload)."""
+        self.driver.execute_script("cockpit.location.go(arguments[0])", route)
+
+    def wait(self, condition, what, timeout=TIMEOUT):
+        try:
+            # The page redraws parts of itself as the daemon's signals come: an element read
+            # while it is replaced is read again at the next poll.
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.2,
+                                 ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(condition)
+        except Exception:
+            self.fail("timed out waiting for " + what)
+            raise
+
+    def fail(self, what):
+        print("FAILED:", what)
+        self.failures.append(what)
+
+    def text(self):
+        return self.driver.find_element(By.ID, "view").text
+
+    def action(self, name):
+        return self.driver.find_element(By.CSS_SELECTOR, "#view [data-action='%s']" % name)
+
+    def click(self, name):
+        button = self.wait(lambda d: self.action(name) if self.action(name).is_enabled() else False,
+                           "the %s button to be enabled" % name)
+        button.click()
+
+    def status(self):
+        labels = self.driver.find_elements(By.CSS_SELECTOR, "#view h1 + [data-status]")
+        return labels[0].get_attribute("data-status") if labels else None
+
+    def wait_status(self, status):
+        self.wait(lambda d: self.status() == status, "status " + status)
+        print("status:", status)
+
+    def progress(self):
+        bars = self.driver.find_elements(By.CSS_SELECTOR, "#view [role=progressbar]")
+        return int(bars[0].get_attribute("aria-valuenow")) if bars else -1
+
+    def drawn_percent(self):
+        """How much of the progress bar the indicator covers, as drawn (not as announced)."""
+        return self.driver.execute_script(
+            "const bar = document.querySelector('#view .pf-v5-c-progress__bar');"
+            "const ind = bar.querySelector('.pf-v5-c-progress__indicator');"
+            "return 100 * ind.getBoundingClientRect().width / bar.getBoundingClientRect().width;")
+
+    def still_loaded_once(self):
+        return self.driver.execute_script("return window.campaigndTestMark") == "loaded once"
+
+    def shot(self, name):
+        if self.shots:
+            self.driver.save_screenshot(os.path.join(self.shots, name + ".png"))
+
+    def quit(self):
+        self.driver.quit()
+
+
+def create_send(page, group):
+    page.open("/new")
+    page.wait(lambda d: d.find_element(By.NAME, "name"), "the form")
+    page.driver.find_element(By.NAME, "name").send_keys("Spring newsletter")
+    page.driver.find_element(By.NAME, "subject").send_keys("Hello {{ name }}")
+    page.driver.find_element(By.NAME, "html_content").send_keys(
+        "<h1>Spring</h1><p>Dear {{ name }},</p><p onclick=\"alert(1)\">News.</p><script>alert(2)</script>")
+    page.click("preview")
+    page.wait(lambda d: "Removed:" in d.find_element(By.CLASS_NAME, "ct-removed").text, "the preview")
+    removed = page.driver.find_element(By.CLASS_NAME, "ct-removed").text
+    print("preview:", removed)
+    if "script" not in removed or "onclick" not in removed:
+        page.fail("the preview does not say the script and the onclick were removed")
+    page.shot("campaign-form")
+    page.click("save")
+    page.wait(lambda d: page.status() == "draft", "the new campaign's page")
+    print("created:", page.driver.find_element(By.CSS_SELECTOR, "#view h1").text)
+    page.wait(lambda d: len(Select(d.find_element(By.NAME, "group")).options) > 0, "the groups")
+    Select(page.driver.find_element(By.NAME, "group")).select_by_value(group)
+    page.click("attach")
+    page.wait(lambda d: "Group attached" in d.find_element(By.ID, "alerts").text, "the attach")
+    page.wait(lambda d: "Recipients" in page.text() and page.driver.find_element(
+        By.CSS_SELECTOR, "[data-field=recipient_count]").text not in ("", "0"), "the recipients to count")
+    print("recipients:", page.driver.find_element(By.CSS_SELECTOR, "[data-field=recipient_count]").text)
+    page.click("send")
+    seen = set()
+
+    def finished(d):
+        seen.add(page.progress())
+        return page.progress() == 100 and page.status() == "completed"
+    page.wait(finished, "the progress bar to reach 100 % and the campaign to complete")
+    print("progress values seen:", sorted(seen))
+    if not page.still_loaded_once():
+        page.fail("the page reloaded")
+    page.shot("campaign")
+    page.go("/campaigns")
+    page.wait(lambda d: "Spring newsletter" in page.text(), "the campaigns list")
+    page.shot("campaigns")
+    page.go("/")
+    page.wait(lambda d: "Sending guard" in page.text(), "the dashboard")
+    page.shot("dashboard")
+    if not page.still_loaded_once():
+        page.fail("the page reloaded")
+
+
+def pause_resume(page, campaign):
+    page.open("/campaign/" + campaign)
+    page.wait_status("draft")
+    page.click("send")
+    page.wait_status("in_progress")
+    page.wait(lambda d: page.progress() > 0, "some progress")
+    page.click("pause")
+    page.wait_status("paused")
+    paused_at = page.progress()
+    print("paused at:", paused_at, "%")
+    page.go("/campaigns")
+    page.go("/campaign/" + campaign)  # drawn afresh, not only updated by the signals
+    page.wait_status("paused")
+    drawn = page.drawn_percent()
+    print("drawn: %.1f %%" % drawn)
+    if abs(drawn - page.progress()) > 2:
+        page.fail("the bar is drawn at %.1f %% but says %d %%" % (drawn, page.progress()))
+    page.shot("campaign-paused")
+    page.click("resume")
+    page.wait(lambda d: page.progress() == 100 and page.status() == "completed", "the campaign to complete")
+    if not page.still_loaded_once():
+        page.fail("the page reloaded")
+
+
+def read_only(page, campaign):
+    page.open("/campaigns")
+    page.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#view table, #view .ct-empty"), "the list")
+    if page.action("create").is_enabled():
+        page.fail("Create campaign is enabled for a user who may not change anything")
+    page.go("/campaign/" + campaign)
+    page.wait(lambda d: page.status() is not None, "the campaign page")
+    buttons = page.driver.find_elements(By.CSS_SELECTOR, "#view button[data-action]")
+    enabled = [b.get_attribute("data-action") for b in buttons if b.is_enabled()]
+    print("actions offered:", [b.get_attribute("data-action") for b in buttons], "enabled:", enabled)
+    if not buttons:
+        page.fail("no actions shown at all")
+    if enabled:
+        page.fail("actions enabled for a user who may not change anything: " + ", ".join(enabled))
+    page.shot("campaign-read-only")
+
+
+def main():
+    url, scenario, shots = sys.argv[1:4]
+    arg = sys.argv[4] if len(sys.argv) > 4 else ""
+    page = Page(url, shots)
+    try:
+        {"create-send": create_send, "pause-resume": pause_resume, "read-only": read_only}[scenario](page, arg)
+    except Exception as e:  # a timeout is already a failure; anything else is one too
+        if not page.failures:
+            page.fail("%s: %s" % (type(e).__name__, e))
+        print("page text:", page.text().replace("\n", " | ")[:2000])
+        page.shot("failure-" + scenario)
+    finally:
+        page.quit()
+    return 1 if page.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+// cockpit_test.cpp: campaignd's Cockpit page (cockpit/) in a real browser. A real cockpit-ws
+// (`--no-tls --local-session=cockpit-bridge`, on its own loopback address and port) runs as the
+// `nobody` user with the page installed in its XDG data directory, and its bridge talks to a
+// real daemon on the test's private system-type bus with the project's bus policy; headless
+// Chromium drives the page (cockpit_browser.py). `nobody` is an administrator when the daemon's
+// AdminGroup= is its group (nogroup), and a stranger with the default group. After each
+// scenario the daemon is asked what became of it: the browser's word is not taken for it.
+// Screenshots of each page go to the build tree (cockpit-screenshots/); the README's are copies.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "daemon_fixture.h"
+#include "support/network.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+namespace campaignd::test {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr const char* kCockpitWs = "/usr/lib/cockpit/cockpit-ws";
+constexpr const char* kBridge = "/usr/bin/cockpit-bridge";
+
+class CockpitTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        const auto user = lookupUser("nobody");
+        if (!user || ::geteuid() != 0) GTEST_SKIP() << "needs root and a `nobody` user";
+        nobody_ = *user;
+        // debian/control's test dependencies install these: their absence is a failure.
+        ASSERT_TRUE(fs::exists(kCockpitWs)) << kCockpitWs << " is missing (cockpit-ws)";
+        ASSERT_TRUE(fs::exists(kBridge)) << kBridge << " is missing (cockpit-bridge)";
+        ASSERT_TRUE(fs::exists("/usr/bin/chromedriver")) << "chromedriver is missing (chromium-driver)";
+        dir_.chownTo(0, 0);
+    }
+
+    void TearDown() override {
+        if (ws_) ws_->stop();
+        daemon_.reset();
+        bus_.reset();
+    }
+
+    // The daemon (maildir transport, throttled so that a campaign takes a few seconds), a
+    // group of `members` recipients, and cockpit-ws as `nobody` with the page installed.
+    void start(bool nobodyIsAdmin, int members = 40, int perSecond = 20) {
+        bus_ = std::make_unique<PrivateBus>(PrivateBus::Kind::System);
+        fs::create_directories(dir_ / "plugins");
+        fs::copy_file(MAILDIR_PLUGIN, dir_ / "plugins" / "maildir.so");
+        fs::copy_file(CSV_IMPORTER_PLUGIN, dir_ / "plugins" / "csv-importer.so");
+        DaemonConfig config;
+        config.database = "sqlite:" + (dir_ / "campaignd.db").string();
+        config.adminGroup = nobodyIsAdmin ? "nogroup" : "";
+        config.extra = "[Sending]\nDefaultTransport=local\nFrom=News Team <news@example.org>\n\n"
+                       "[Transport local]\nPlugin=maildir\nPath=" + (dir_ / "outbox").string() +
+                       "\nMaxPerSecond=" + std::to_string(perSecond) + "\n";
+        daemon_ = std::make_unique<Campaignd>(*bus_, dir_, config);
+        daemon_->ctlOk({"group", "create", "news"});
+        std::string csv = "email,name\n";
+        for (int i = 0; i < members; ++i) csv += "reader" + std::to_string(i) + "@example.org,Reader " + std::to_string(i) + "\n";
+        const auto imported = daemon_->ctlWithInput({"recipients", "import", "-", "--group", "news"}, csv);
+        ASSERT_EQ(imported.exitCode, 0) << imported.err;
+
+        // The page, where cockpit-ws looks for packages of the user it runs as.
+        const fs::path share = web_ / "share";
+        fs::create_directories(share / "cockpit" / "campaignd");
+        for (const auto& entry : fs::directory_iterator(COCKPIT_SOURCE_DIR))
+            if (entry.path().extension() != ".md" && entry.path().filename() != "CMakeLists.txt")
+                fs::copy_file(entry.path(), share / "cockpit" / "campaignd" / entry.path().filename());
+        fs::create_directories(web_ / "home");
+        fs::permissions(web_.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                         fs::perms::others_read | fs::perms::others_exec);
+        for (const auto& entry : fs::recursive_directory_iterator(share))
+            fs::permissions(entry.path(), fs::perms::others_read | (entry.is_directory() ? fs::perms::others_exec : fs::perms::none),
+                            fs::perm_options::add);
+        ASSERT_EQ(::chown((web_ / "home").c_str(), nobody_.uid, nobody_.gid), 0);
+
+        endpoint_ = freeLoopbackEndpoint();
+        ProcessOptions options;
+        options.env = bus_->clientEnv();
+        options.env["HOME"] = (web_ / "home").string();
+        options.env["XDG_DATA_HOME"] = share.string();
+        options.env["XDG_CONFIG_HOME"] = (web_ / "home").string();
+        options.env["XDG_RUNTIME_DIR"] = (web_ / "home").string();
+        options.uid = nobody_.uid;
+        options.gid = nobody_.gid;
+        options.workingDir = "/";
+        ws_ = std::make_unique<Process>(std::vector<std::string>{kCockpitWs, "--no-tls", "--local-session=" + std::string(kBridge),
+                                                                 "--port", std::to_string(endpoint_.port), "--address",
+                                                                 endpoint_.address},
+                                        options);
+        ASSERT_TRUE(waitUntil([&] { return isListening(endpoint_); }, 30s)) << ws_->err();
+    }
+
+    std::string pageUrl() const {
+        return "http://" + endpoint_.hostPort() + "/cockpit/@localhost/campaignd/index.html";
+    }
+
+    // Runs a scenario of cockpit_browser.py; EXPECTs it to pass and returns what it printed.
+    std::string browse(const std::string& scenario, const std::string& arg) {
+        fs::create_directories(COCKPIT_SCREENSHOTS);
+        const auto r = run({"/usr/bin/python3", COCKPIT_BROWSER_SCRIPT, pageUrl(), scenario, COCKPIT_SCREENSHOTS, arg}, {},
+                           300s);
+        EXPECT_EQ(r.exitCode, 0) << scenario << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err
+                                 << "\ncockpit-ws:\n" << ws_->err();
+        return r.out;
+    }
+
+    nlohmann::json campaign(int id) { return daemon_->ctlCampaign(id); }
+
+    TempDir dir_{"campaignd-cockpit"};
+    TempDir web_{"campaignd-cockpit-web"};
+    UserIds nobody_{};
+    std::unique_ptr<PrivateBus> bus_;
+    std::unique_ptr<Campaignd> daemon_;
+    std::unique_ptr<Process> ws_;
+    Endpoint endpoint_;
+};
+
+TEST_F(CockpitTest, AnAdministratorCreatesAttachesAndSendsAndWatchesItComplete) {
+    start(true);
+    const std::string seen = browse("create-send", "news");
+    const auto c = campaign(1);
+    EXPECT_EQ(c["name"], "Spring newsletter");
+    EXPECT_EQ(c["status"], "completed");
+    EXPECT_EQ(c["sent_count"], 40);
+    // The sanitiser kept the script out of what was stored.
+    ASSERT_TRUE(c.contains("html_content")) << c.dump();
+    EXPECT_EQ(c["html_content"].get<std::string>().find("<script"), std::string::npos) << c["html_content"];
+    EXPECT_NE(c["html_content"].get<std::string>().find("Spring"), std::string::npos) << c["html_content"];
+    EXPECT_NE(seen.find("progress values seen"), std::string::npos) << seen;
+}
+
+TEST_F(CockpitTest, AnAdministratorPausesAndResumesOnTheCampaignsPage) {
+    start(true, 60, 10);
+    daemon_->ctlOk({"campaign", "create", "--name", "Autumn", "--subject", "S", "--html", "<p>x</p>"});
+    daemon_->ctlOk({"campaign", "attach", "1", "--group", "news"});
+    const std::string seen = browse("pause-resume", "1");
+    const auto c = campaign(1);
+    EXPECT_EQ(c["status"], "completed");
+    EXPECT_EQ(c["sent_count"], 60);
+    EXPECT_NE(seen.find("status: paused"), std::string::npos) << seen;
+}
+
+TEST_F(CockpitTest, AUserWhoMayNotChangeAnythingCannotPressWhatChangesState) {
+    start(false);
+    daemon_->ctlOk({"campaign", "create", "--name", "Winter", "--subject", "S", "--html", "<p>x</p>"});
+    browse("read-only", "1");
+    EXPECT_EQ(campaign(1)["status"], "draft");
+}
+
+}  // namespace
+}  // namespace campaignd::test
