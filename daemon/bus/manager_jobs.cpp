@@ -4,7 +4,13 @@
 // bus thread, takes what descriptor it needs and returns the job's id: it never waits on the
 // network or on a caller's descriptor (the job does, see job_runner.h).
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+
 
 #include "bus/bounce_jobs.h"
 #include "bus/guard.h"
@@ -56,32 +62,61 @@ uid_t ManagerObject::callerUid() {
 }
 
 uint64_t ManagerObject::ImportRecipients(const sdbus::UnixFd& file, const std::map<std::string, sdbus::Variant>& options) {
-    return guarded("ImportRecipients", [&] {
-        FieldReader r(options, "ImportRecipients options");
-        services::ImportRequest request;
-        request.fileName = r.string("file_name").value_or("-");
-        if (const auto d = r.string("delimiter")) {
-            if (d->size() != 1)
-                throw Error(ErrorCode::InvalidArgument, "ImportRecipients: the delimiter must be one of ',', ';', tab");
-            request.delimiter = (*d)[0];
-        }
-        request.map = r.strings("map").value_or(std::vector<std::string>{});
-        request.groups = r.strings("groups").value_or(std::vector<std::string>{});
-        request.update = r.boolean("update").value_or(false);
-        request.dryRun = r.boolean("dry_run").value_or(false);
-        request.createGroups = r.boolean("create_groups").value_or(false);
-        int errorsFd = -1;
-        int fd = -1;
-        try {
-            errorsFd = r.fd("errors").value_or(-1);
-            r.finish();
-            fd = takeDescriptor(file, "ImportRecipients");
-        } catch (...) {
-            if (errorsFd >= 0) ::close(errorsFd);
-            throw;
-        }
-        return services_.imports.start(std::move(request), fd, errorsFd, services_.store, callerUid());
+    return guarded("ImportRecipients",
+                   [&] { return startImport("ImportRecipients", options, [&] { return takeDescriptor(file, "ImportRecipients"); }); });
+}
+
+// The file's bytes in a memfd, read by the import exactly as a file a client handed over: for
+// clients that cannot pass a descriptor (a Cockpit page: its bridge's JSON has no fds).
+uint64_t ManagerObject::ImportRecipientsData(const std::vector<uint8_t>& data,
+                                             const std::map<std::string, sdbus::Variant>& options) {
+    return guarded("ImportRecipientsData", [&] {
+        return startImport("ImportRecipientsData", options, [&] {
+            const int fd = ::memfd_create("campaignd-import", MFD_CLOEXEC);
+            if (fd < 0) throw Error(ErrorCode::Failed, std::string("ImportRecipientsData: memfd_create: ") + std::strerror(errno));
+            std::size_t done = 0;
+            while (done < data.size()) {
+                const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) {
+                    const int e = errno;
+                    ::close(fd);
+                    throw Error(ErrorCode::Failed, std::string("ImportRecipientsData: writing the data: ") + std::strerror(e));
+                }
+                done += static_cast<std::size_t>(n);
+            }
+            ::lseek(fd, 0, SEEK_SET);
+            return fd;
+        });
     });
+}
+
+uint64_t ManagerObject::startImport(const char* method, const std::map<std::string, sdbus::Variant>& options,
+                                    const std::function<int()>& openFile) {
+    FieldReader r(options, std::string(method) + " options");
+    services::ImportRequest request;
+    request.fileName = r.string("file_name").value_or("-");
+    if (const auto d = r.string("delimiter")) {
+        if (d->size() != 1)
+            throw Error(ErrorCode::InvalidArgument, std::string(method) + ": the delimiter must be one of ',', ';', tab");
+        request.delimiter = (*d)[0];
+    }
+    request.map = r.strings("map").value_or(std::vector<std::string>{});
+    request.groups = r.strings("groups").value_or(std::vector<std::string>{});
+    request.update = r.boolean("update").value_or(false);
+    request.dryRun = r.boolean("dry_run").value_or(false);
+    request.createGroups = r.boolean("create_groups").value_or(false);
+    int errorsFd = -1;
+    int fd = -1;
+    try {
+        errorsFd = r.fd("errors").value_or(-1);
+        r.finish();
+        fd = openFile();
+    } catch (...) {
+        if (errorsFd >= 0) ::close(errorsFd);
+        throw;
+    }
+    return services_.imports.start(std::move(request), fd, errorsFd, services_.store, callerUid());
 }
 
 std::map<std::string, sdbus::Variant> ManagerObject::GetImport(const uint64_t& id) {

@@ -486,6 +486,30 @@ std::map<std::string, sdbus::Variant> ManagerObject::GetRecipient(const std::str
     return guarded("GetRecipient", [&] { return toVariantMap(services_.recipients.get(email)); });
 }
 
+std::map<std::string, sdbus::Variant> ManagerObject::GetRecipientHistory(const std::string& email) {
+    return guarded("GetRecipientHistory", [&] {
+        const Recipient r = services_.recipients.get(email);
+        const RecipientHistory h = services_.campaigns.recipientHistory(r.id);
+        const auto campaigns = mapAll(h.campaigns, [](const RecipientCampaignEntry& e) {
+            return VariantMap{{"campaign_id", sdbus::Variant(static_cast<std::uint64_t>(e.campaignId))},
+                              {"campaign_name", sdbus::Variant(e.campaignName)},
+                              {"status", sdbus::Variant(e.status)},
+                              {"outcome_at", sdbus::Variant(static_cast<std::uint64_t>(std::max<Usec>(0, e.outcomeAt)))},
+                              {"reason", sdbus::Variant(e.reason)},
+                              {"attempts", sdbus::Variant(static_cast<std::uint64_t>(std::max<std::int64_t>(0, e.attempts)))},
+                              {"message_id", sdbus::Variant(e.messageId)}};
+        });
+        const auto unsubscribes = mapAll(h.unsubscribes, [](const UnsubscribeRecord& u) {
+            return VariantMap{{"campaign_id", sdbus::Variant(static_cast<std::uint64_t>(u.campaignId.value_or(0)))},
+                              {"source", sdbus::Variant(std::string(toString(u.source)))},
+                              {"unsubscribed_at", sdbus::Variant(static_cast<std::uint64_t>(std::max<Usec>(0, u.at)))}};
+        });
+        return VariantMap{{"campaigns", sdbus::Variant(campaigns)},
+                          {"bounces", sdbus::Variant(mapAll(h.bounces, [](const BounceRecord& b) { return toVariantMap(b); }))},
+                          {"unsubscribes", sdbus::Variant(unsubscribes)}};
+    });
+}
+
 std::vector<std::map<std::string, sdbus::Variant>> ManagerObject::ListRecipients(const std::map<std::string, sdbus::Variant>& filter) {
     return guarded("ListRecipients", [&] {
         FieldReader r(filter, "ListRecipients filter");

@@ -153,6 +153,7 @@ private:
     std::vector<std::map<std::string, sdbus::Variant>> ListPlugins() override;
     std::map<std::string, sdbus::Variant> GetDashboard() override;
     std::map<std::string, sdbus::Variant> GetAccess() override;
+    std::map<std::string, sdbus::Variant> GetRecipientHistory(const std::string& email) override;
     std::string GetMetrics() override;
     std::vector<std::map<std::string, sdbus::Variant>> DnsRecords(const std::string& domain) override;
     std::tuple<std::string, std::vector<sdbus::Struct<std::string, uint64_t>>> SanitizeHtml(const std::string& html) override;
@@ -185,6 +186,7 @@ private:
     uint64_t RemoveGroupMembers(const std::string& name, const std::vector<std::string>& emails) override;
     // manager_jobs.cpp
     uint64_t ImportRecipients(const sdbus::UnixFd& file, const std::map<std::string, sdbus::Variant>& options) override;
+    uint64_t ImportRecipientsData(const std::vector<uint8_t>& data, const std::map<std::string, sdbus::Variant>& options) override;
     std::map<std::string, sdbus::Variant> GetImport(const uint64_t& id) override;
     void CancelImport(const uint64_t& id) override;
     std::map<std::string, sdbus::Variant> GetJob(const uint64_t& id) override;
@@ -209,6 +211,10 @@ private:
     void requireAdmin(const char* action);
     // The uid of the caller of the call being handled; (uid_t)-1 when the bus does not say.
     uid_t callerUid();
+    // ImportRecipients' work for either way of handing the file over (openFile returns the
+    // descriptor the import reads, after the options were checked).
+    uint64_t startImport(const char* method, const std::map<std::string, sdbus::Variant>& options,
+                         const std::function<int()>& openFile);
 
     sdbus::IConnection& connection_;
     boost::asio::io_context& io_;

@@ -211,6 +211,23 @@ struct Dashboard {
     std::vector<CampaignRates> rates;
 };
 
+// What became of one recipient: each campaign's ledger row for them, their bounce records and
+// their recorded unsubscribes, newest first (GetRecipientHistory).
+struct RecipientCampaignEntry {
+    Id campaignId = 0;
+    std::string campaignName;
+    std::string status;      // the ledger's: pending, sending, handed_over, sent, failed, unknown, skipped
+    Usec outcomeAt = 0;      // 0: no outcome yet
+    std::string reason;      // the failure, or the last deferral or skip; "" when none
+    std::int64_t attempts = 0;
+    std::string messageId;
+};
+struct RecipientHistory {
+    std::vector<RecipientCampaignEntry> campaigns;
+    std::vector<BounceRecord> bounces;
+    std::vector<UnsubscribeRecord> unsubscribes;
+};
+
 // The original design's campaign summary report.
 struct CampaignSummary {
     Id campaignId = 0;

@@ -424,6 +424,8 @@ Dashboard CampaignService::dashboard() {
     return d;
 }
 
+RecipientHistory CampaignService::recipientHistory(Id id) { return reports_.recipientHistory(id, kMaxHistoryEntries); }
+
 CampaignRecipientPage CampaignService::recipients(Id id, std::optional<SendState> state, std::int64_t limit,
                                                   std::int64_t offset) {
     if (limit < 0 || limit > kMaxRecipientsPerPage)

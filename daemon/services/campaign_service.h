@@ -109,6 +109,10 @@ public:
 
     CampaignSummary summary(Id id);
     Dashboard dashboard();
+    // What became of recipient `id` in every campaign, their bounces and unsubscribes (at most
+    // kMaxHistoryEntries of each, newest first).
+    RecipientHistory recipientHistory(Id id);
+    static constexpr std::int64_t kMaxHistoryEntries = 1000;
 
     // The campaign's recipients with their outcomes, in the order they were attached: one page
     // of at most kMaxRecipientsPerPage (`limit`; more is InvalidArgument), and how many are in

@@ -20,6 +20,7 @@ inline constexpr std::int64_t kKeptBounceFetches = 100;
 
 struct BounceFilter {
     std::optional<Id> campaign;
+    std::optional<Id> recipient;  // a stored recipient's records
     std::optional<std::string> reason;  // a reason word ("userunknown")
     std::optional<std::int64_t> limit;
     std::int64_t offset = 0;

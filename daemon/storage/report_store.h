@@ -37,6 +37,9 @@ public:
     virtual ~ReportStore() = default;
 
     virtual Dashboard dashboard() = 0;
+    // The recipient's ledger rows (with their campaign's name), bounce records and recorded
+    // unsubscribes, newest first; each list bounded by `limit`.
+    virtual RecipientHistory recipientHistory(Id recipient, std::int64_t limit) = 0;
     // Recorded unsubscribes at or after `since` (the dashboard's recent count).
     virtual std::int64_t unsubscribesSince(Usec since) = 0;
     virtual CampaignSummary campaignSummary(Id campaign) = 0;

@@ -71,6 +71,10 @@ std::vector<BounceRecord> SqlStore::listBounces(const BounceFilter& filter) {
         params.emplace_back(*filter.campaign);
         where += " AND b.campaign_id = $" + std::to_string(params.size());
     }
+    if (filter.recipient) {
+        params.emplace_back(*filter.recipient);
+        where += " AND b.recipient_id = $" + std::to_string(params.size());
+    }
     if (filter.reason) {
         params.emplace_back(*filter.reason);
         where += " AND b.reason = $" + std::to_string(params.size());

@@ -65,6 +65,32 @@ Dashboard SqlStore::dashboard() {
     return d;
 }
 
+RecipientHistory SqlStore::recipientHistory(Id recipient, std::int64_t limit) {
+    RecipientHistory h;
+    for (const SqlRow& row : query("SELECT cr.campaign_id, c.name, cr.status, COALESCE(cr.outcome_at, 0),"
+                                   " CASE WHEN cr.fail_reason <> '' THEN cr.fail_reason ELSE COALESCE(cr.last_error, '') END,"
+                                   " cr.attempts, COALESCE(cr.message_id, '')"
+                                   " FROM campaign_recipients cr JOIN campaigns c ON c.id = cr.campaign_id"
+                                   " WHERE cr.recipient_id = $1 ORDER BY cr.campaign_id DESC LIMIT $2",
+                                   {recipient, limit})) {
+        RecipientCampaignEntry e;
+        e.campaignId = row.int64(0);
+        e.campaignName = row.text(1);
+        e.status = row.text(2);
+        e.outcomeAt = row.int64(3);
+        e.reason = row.text(4);
+        e.attempts = row.int64(5);
+        e.messageId = row.text(6);
+        h.campaigns.push_back(std::move(e));
+    }
+    BounceFilter bounces;
+    bounces.recipient = recipient;
+    bounces.limit = limit;
+    h.bounces = listBounces(bounces);
+    h.unsubscribes = unsubscribeRecords(recipient, limit);
+    return h;
+}
+
 CampaignRates SqlStore::campaignRates(const Campaign& c) {
     CampaignRates r;
     r.campaignId = c.id;

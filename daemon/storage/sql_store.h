@@ -81,6 +81,7 @@ public:
     CampaignBounceCounts campaignBounceCounts(Id campaign) override;
 
     Dashboard dashboard() override;
+    RecipientHistory recipientHistory(Id recipient, std::int64_t limit) override;
     std::int64_t unsubscribesSince(Usec since) override;
     CampaignSummary campaignSummary(Id campaign) override;
     std::vector<LedgerProblem> campaignProblems(Id campaign, Id afterLedgerId, std::size_t limit) override;
@@ -91,6 +92,8 @@ public:
     UnsubscribeChange recordUnsubscribe(Id recipient, std::optional<Id> campaign, UnsubscribeSource source,
                                         Usec at) override;
     std::optional<UnsubscribeRecord> lastUnsubscribe(Id recipient) override;
+    // The recipient's recorded unsubscribes, newest first (recipientHistory).
+    std::vector<UnsubscribeRecord> unsubscribeRecords(Id recipient, std::int64_t limit);
     bool insertSuppression(const SuppressionEntry& entry, std::optional<Id> recipient) override;
     std::optional<SuppressionEntry> findSuppression(std::string_view addressHash) override;
     bool deleteSuppression(std::string_view addressHash) override;

@@ -91,6 +91,14 @@ UnsubscribeChange SqlStore::recordUnsubscribe(Id recipient, std::optional<Id> ca
     return c;
 }
 
+std::vector<UnsubscribeRecord> SqlStore::unsubscribeRecords(Id recipient, std::int64_t limit) {
+    std::vector<UnsubscribeRecord> out;
+    for (const SqlRow& row : query(std::string(kRecordSelect) + " WHERE recipient_id = $1 ORDER BY id DESC LIMIT $2",
+                                   {recipient, limit}))
+        out.push_back(recordFrom(row));
+    return out;
+}
+
 std::optional<UnsubscribeRecord> SqlStore::lastUnsubscribe(Id recipient) {
     const SqlRows rows =
         query(std::string(kRecordSelect) + " WHERE recipient_id = $1 ORDER BY id DESC LIMIT 1", {recipient});

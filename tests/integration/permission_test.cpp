@@ -94,6 +94,7 @@ protected:
     static std::map<std::string, std::vector<std::string>> personalCalls() {
         return {
             {"GetRecipient", {"call", kService, kManager, kManagerIface, "GetRecipient", "s", "ada@example.org"}},
+            {"GetRecipientHistory", {"call", kService, kManager, kManagerIface, "GetRecipientHistory", "s", "ada@example.org"}},
             {"ListRecipients", {"call", kService, kManager, kManagerIface, "ListRecipients", "a{sv}", "0"}},
             {"ListBounces", {"call", kService, kManager, kManagerIface, "ListBounces", "a{sv}", "0"}},
             {"GetImport", {"call", kService, kManager, kManagerIface, "GetImport", "t", "1"}},
@@ -161,6 +162,8 @@ protected:
             {"call", kService, kCampaign, kCampaignIface, "Cancel"},
             {"call", kService, kCampaign, kCampaignIface, "Delete"},
             {"call", kService, kManager, kManagerIface, "ProcessBounces", "a{sv}", "0"},
+            {"call", kService, kManager, kManagerIface, "ImportRecipientsData", "aya{sv}", "16",
+             "101", "109", "97", "105", "108", "10", "98", "111", "98", "64", "120", "46", "111", "114", "103", "10", "0"},
             {"call", kService, kManager, kManagerIface, "CancelImport", "t", "1"},
             {"call", kService, kManager, kManagerIface, "CancelJob", "t", "1"},
         };
