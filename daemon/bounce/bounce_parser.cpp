@@ -67,7 +67,7 @@ bool saysTemporary(const BounceResult& r) {
 
 // Classifies a result; `noticeCommand` is the SMTP command the notice's text names, for a
 // diagnostic that does not name it.
-void finish(BounceResult& r, std::string_view noticeCommand = {}) {
+void finish(BounceResult& r, std::string_view noticeCommand = {}, std::string_view diagnosticType = {}) {
     if (r.action == Action::delivered || r.action == Action::relayed ||
         r.action == Action::expanded) {
         r.reason = Reason::delivered;
@@ -84,6 +84,7 @@ void finish(BounceResult& r, std::string_view noticeCommand = {}) {
         o.command = r.smtpCommand;
         o.smtpCode = r.smtpCode;
         o.delayed = r.action == Action::delayed;
+        o.diagnosticType = diagnosticType;
         r.reason = classify(o);
         if (r.status.empty()) {
             r.status = pseudoStatus(r.reason, saysTemporary(r));
@@ -91,6 +92,13 @@ void finish(BounceResult& r, std::string_view noticeCommand = {}) {
         }
     }
     r.hard = r.action == Action::failed && isHard(r.reason) && !isTemporary(r);
+}
+
+// "smtp; 550 ..." -> "smtp", "X-Postfix; ..." -> "x-postfix"; "" when the field names no type.
+std::string diagnosticTypeOf(std::string_view value) {
+    const std::size_t semi = value.find(';');
+    if (semi == std::string_view::npos || semi >= 16) return {};
+    return toLower(trim(value.substr(0, semi)));
 }
 
 // What the notice tells about the message it returns.
@@ -499,7 +507,7 @@ ParsedMessage parseMessage(std::string_view raw) {
                 if (r.diagnostic.empty() && !notice.region.empty()) {
                     r.diagnostic = collapse(codeLine(notice.region));
                 }
-                finish(r, noticeCommand);
+                finish(r, noticeCommand, diagnosticTypeOf(f.get("diagnostic-code")));
                 results.push_back(std::move(r));
             }
         }

@@ -48,6 +48,7 @@ constexpr Phrase kOwnPhrases[] = {
     {Reason::mailboxFull, "too many messages on the server"},
     {Reason::userUnknown, "is not a known user"},
     {Reason::userUnknown, "no mail box available for this user"},
+    {Reason::userUnknown, "addressee unknown"},  // Sendmail's and IMail's "<a@b>... Addressee unknown"
     {Reason::networkError, "malformed name server reply"},
     {Reason::networkError, "malformed or unexpected name server reply"},
     {Reason::networkError, "unrouteable mail domain"},
@@ -110,6 +111,9 @@ constexpr Phrase kServerShapes[] = {
     {Reason::mesgTooBig, "resolver.rst.recipsizelimit"},
     {Reason::expired, "queue.expired"},
     {Reason::userUnknown, "the e-mail account does not exist at the organization"},
+    // Hotmail and Outlook.com: RFC 5321's words for 550 with its own triple of numbers after
+    // them, for an address it does not have (Sisimai's Outlook module), whatever the command
+    {Reason::userUnknown, "requested action not taken: mailbox unavailable (*:*:*)"},
     // Microsoft Exchange 2003 and older
     {Reason::userUnknown, "the recipient name is not recognized"},
     {Reason::userUnknown, "invalid final delivery userid"},
@@ -248,6 +252,9 @@ constexpr CommandWord kCommandWords[] = {
     {">>> mail from:", "MAIL"},
     {"rcpt to", "RCPT"},
     {"mail from:", "MAIL"},
+    {" rcpt command", "RCPT"},  // "SMTP error from remote server after RCPT command:"
+    {" mail command", "MAIL"},
+    {" data command", "DATA"},
 };
 
 // Sisimai's pseudo status for a reason when the server gave none ("5.0.911" for userunknown):
@@ -540,11 +547,18 @@ Reason classify(const Outcome& o) {
     const unsigned cmd = commandBit(o.command);
     const std::optional<Reason> shape = serverShape(lower);
     if (shape && !isTentative(*shape)) return *shape;
-    for (const FirstPassRule& rule : kFirstPass) {
-        if (firstPassHolds(rule, o, byCode, words, cmd, shape)) return rule.reason;
+    // Sisimai's first pass reads only what an SMTP server said (a Diagnostic-Code of type smtp,
+    // x-postfix, which its Postfix module reads as smtp, or none); another agent's words (x-unix,
+    // x-notes, a filter's own type) go to the wording alone, even when the status names a reason.
+    const bool smtpDiagnostic =
+        o.diagnosticType.empty() || o.diagnosticType == "smtp" || o.diagnosticType == "x-postfix";
+    if (smtpDiagnostic) {
+        for (const FirstPassRule& rule : kFirstPass) {
+            if (firstPassHolds(rule, o, byCode, words, cmd, shape)) return rule.reason;
+        }
     }
     if (shape) return *shape;
-    if (byCode && !isTentative(*byCode)) return *byCode;
+    if (byCode && !isTentative(*byCode) && smtpDiagnostic) return *byCode;
     for (Reason r : kFallbackOrder) {
         if (words.has(r)) return r;
     }

@@ -386,3 +386,41 @@ TEST(Corpus, ATelephoneNumberIsNotAReplyCode) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 13's agreement rules, one corpus message each (each as Sisimai 4.25 reads it).
+
+// "SMTP error from remote server after RCPT command": the rejection answered RCPT TO, so a
+// "user unknown" is the address, not a filter.
+TEST(Corpus, AfterRcptCommandIsAnUnknownUserNotAFilter) {
+    ParsedMessage m = parseMessage(corpus("exim-after-rcpt-command.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "nobody.here@example.net", "5.0.911", Reason::userUnknown, true);
+    EXPECT_EQ(m.results[0].smtpCommand, "RCPT");
+}
+
+// Sendmail's and IMail's "Addressee unknown" at RCPT TO, whatever generic status comes with it.
+TEST(Corpus, AddresseeUnknownIsAnUnknownUser) {
+    ParsedMessage m = parseMessage(corpus("imail-addressee-unknown.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "moved.away@example.com", "5.3.0", Reason::userUnknown, true);
+}
+
+// Hotmail's "mailbox unavailable (n:n:n)" names an address it does not have, even with no
+// command said (the same words after DATA from another server stay a filter).
+TEST(Corpus, HotmailsMailboxUnavailableIsAnUnknownUser) {
+    ParsedMessage m = parseMessage(corpus("hotmail-mailbox-unavailable.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "closed.account@mail.example.com", "5.5.0", Reason::userUnknown, true);
+}
+
+// A Diagnostic-Code of a filter's own type (not smtp) is no SMTP reply: "not pre-approved" is
+// not read as a sender rejected at MAIL FROM; the 4.7 status says a security matter.
+TEST(Corpus, AFiltersOwnDiagnosticTypeIsNotAnSmtpRejection) {
+    ParsedMessage m = parseMessage(corpus("dsn-filter-diagnostic-type.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "careful.reader@example.com", "4.7.0", Reason::securityError, false);
+}
+
+}  // namespace
