@@ -124,7 +124,7 @@ void learnFromHeaders(const Headers& h, Returned& out) {
 }
 
 // Markers after which a text notice quotes the returned message (or its headers).
-constexpr std::array<std::string_view, 13> kCopyMarkers = {
+constexpr std::array<std::string_view, 17> kCopyMarkers = {
     "------ this is a copy of the message",
     "--- below this line is a copy of the message",
     "----- original message -----",
@@ -138,6 +138,10 @@ constexpr std::array<std::string_view, 13> kCopyMarkers = {
     "----- message header follows -----",
     "-----original message-----",
     "----- returned message -----",
+    "a copy of the original message below this line",
+    "below is a copy of the original message",
+    "returned mail follows",
+    "lines of the message follows",  // "-- The header and top 20 lines of the message follows --"
 };
 
 std::size_t findCopyStart(std::string_view lowerText) {
@@ -179,6 +183,17 @@ constexpr Signature kSignatures[] = {
     {"your message wasn't delivered to", "gmail"},
     {"this is the mail system at host", "postfix"},
 };
+
+// Words after which a notice with no recipient list of a known shape names the recipient it
+// failed ("Your message to a@b could not be delivered", "Failed Recipient: a@b"), after
+// Sisimai's fallback for unknown servers (RFC3464.pm). Lower case.
+constexpr std::string_view kRecipientLeads[] = {
+    "addressed to ", "could not be delivered to:", "not be delivered to ", "not delivered to ",
+    "delivery failed: ", "did not reach the following recipient:", "error-for: ",
+    "failed recipient:", "failed to deliver to ", "intended recipient:", "mailbox is full: ",
+    "rcpt to:", "the following recipients returned permanent errors:", "the following message to ",
+    "unknown user:", "undeliverable to ", "undeliverable address:", "you sent mail to ",
+    "your message to "};
 
 bool looksLikeMailerDaemon(std::string_view from) {
     std::string f = toLower(from);
@@ -297,6 +312,36 @@ std::vector<TextBlock> addressBlocks(std::string_view region, const std::vector<
         if (!isAddressLine && open) {
             blocks.back().text.append("\n").append(line);
         }
+    }
+    return blocks;
+}
+
+// The addresses that follow a recipient lead in the region (`lower` is the region in lower
+// case, byte for byte), in the order they stand, without the excluded ones.
+std::vector<TextBlock> leadAddresses(std::string_view region, std::string_view lower,
+                                     const std::vector<std::string>& excluded) {
+    std::vector<std::pair<std::size_t, std::string>> found;  // offset, address
+    for (std::string_view lead : kRecipientLeads) {
+        for (std::size_t p = lower.find(lead); p != std::string_view::npos; p = lower.find(lead, p + 1)) {
+            std::size_t a = p + lead.size();
+            while (a < region.size() && (region[a] == ' ' || region[a] == '\t' || region[a] == '\r' ||
+                                         region[a] == '\n' || region[a] == '<' || region[a] == '"' ||
+                                         region[a] == '\'')) {
+                ++a;
+            }
+            const auto address = findAddress(region, a);
+            if (!address || address->begin != a || isExcluded(address->address, excluded)) continue;
+            found.emplace_back(a, address->address);
+        }
+    }
+    std::sort(found.begin(), found.end());
+    std::vector<TextBlock> blocks;
+    for (auto& [offset, address] : found) {
+        const std::string key = toLower(address);
+        if (std::none_of(blocks.begin(), blocks.end(), [&](const TextBlock& b) { return toLower(b.recipient) == key; })) {
+            blocks.push_back(TextBlock{std::move(address), {}});
+        }
+        if (blocks.size() >= 50) break;
     }
     return blocks;
 }
@@ -606,18 +651,34 @@ ParsedMessage parseMessage(std::string_view raw) {
             }
             const std::string from = mime::decodeHeaderText(top.get("From"));
             const bool failedHeader = top.has("X-Failed-Recipients");
-            if (format.empty() && (failedHeader || (looksLikeMailerDaemon(from) && subjectSaysBounce(subjectLower)))) {
+            std::vector<std::string> excluded;
+            for (const std::string& a : {addressIn(from), addressIn(top.get("To")),
+                                         addressIn(top.get("Return-Path"))}) {
+                if (!a.empty()) excluded.push_back(a);
+            }
+            const bool mailerDaemon = looksLikeMailerDaemon(from);
+            const bool bounceSubject = subjectSaysBounce(subjectLower);
+            if (format.empty() && (failedHeader || (mailerDaemon && bounceSubject))) {
                 format = "unknown";
+            }
+            // A notice of no known shape still proves itself when it names a failed recipient,
+            // on a line of its own ("<a@b>:") or after a lead ("Your message to a@b ..."), and
+            // comes from a mailer daemon or a null sender (From: <>), has a bounce subject, or
+            // is a delivery report (Sisimai's fallback for unknown servers).
+            std::vector<TextBlock> blocks, leads;
+            bool blocksRead = false;
+            const bool nullFrom = top.has("From") && addressIn(from).empty() &&
+                                  (trim(from).empty() || trim(from) == "<>");
+            if (format.empty() && (mailerDaemon || bounceSubject || nullFrom || sawDsn)) {
+                blocks = addressBlocks(notice.region, excluded);
+                blocksRead = true;
+                if (blocks.empty()) leads = leadAddresses(notice.region, notice.lower, excluded);
+                if (!blocks.empty() || !leads.empty()) format = "unknown";
             }
             if (!format.empty()) {
                 if (!sawDsn) out.format = std::string(format);
                 out.isBounce = true;
-                std::vector<std::string> excluded;
-                for (const std::string& a : {addressIn(from), addressIn(top.get("To")),
-                                             addressIn(top.get("Return-Path"))}) {
-                    if (!a.empty()) excluded.push_back(a);
-                }
-                std::vector<TextBlock> blocks = addressBlocks(notice.region, excluded);
+                if (!blocksRead) blocks = addressBlocks(notice.region, excluded);
                 if (blocks.empty() && failedHeader) {
                     std::string failed = top.get("X-Failed-Recipients");
                     std::size_t p = 0;
@@ -626,6 +687,8 @@ ParsedMessage parseMessage(std::string_view raw) {
                         p = found->end;
                     }
                 }
+                if (blocks.empty()) blocks = leads.empty() ? leadAddresses(notice.region, notice.lower, excluded)
+                                                           : std::move(leads);
                 if (blocks.empty()) {
                     std::size_t p = 0;
                     while (auto found = findAddress(notice.region, p)) {

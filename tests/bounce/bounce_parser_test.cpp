@@ -424,3 +424,44 @@ TEST(Corpus, AFiltersOwnDiagnosticTypeIsNotAnSmtpRejection) {
 }
 
 }  // namespace
+
+namespace {
+
+// Notices of no known shape, found as Sisimai's fallback finds them: the recipient after a
+// lead ("your message to", "Failed Recipient:", "You sent mail to") or on a line of its own,
+// from a mailer daemon, a null sender or under a bounce subject; the quoted copy's addresses
+// are not recipients.
+TEST(Corpus, TheRecipientAfterALeadNotTheQuotedCopysAddress) {
+    ParsedMessage m = parseMessage(corpus("text-lead-quota.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "full.box@example.com", "5.0.922", Reason::mailboxFull, false);
+}
+
+TEST(Corpus, ANullSendersNoticeIsABounceNotAnAutoReply) {
+    ParsedMessage m = parseMessage(corpus("null-from-you-sent-mail.eml"));
+    EXPECT_TRUE(m.isBounce);
+    EXPECT_FALSE(m.isAutoReply);
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "not.a.user@example.net", "5.0.910", Reason::filtered, false);
+}
+
+TEST(Corpus, AFailedRecipientLeadUnderABounceSubject) {
+    ParsedMessage m = parseMessage(corpus("failed-recipient-lead.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "left.us@example.com", "5.0.910", Reason::filtered, false);
+}
+
+TEST(Corpus, AMailerDaemonsAddressLinesWhateverItsSubject) {
+    ParsedMessage m = parseMessage(corpus("mailer-daemon-address-lines.eml"));
+    ASSERT_EQ(m.results.size(), 2u);
+    expectResult(m.results[0], "gone.one@mail.example.cn", "5.0.901", Reason::onHold, false);
+    expectResult(m.results[1], "gone.two@mail.example.cn", "5.0.901", Reason::onHold, false);
+}
+
+TEST(Corpus, ADsnWithoutRecipientFieldsIsReadFromItsText) {
+    ParsedMessage m = parseMessage(corpus("dsn-without-recipient-fields.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "absent@example.fr", "5.0.901", Reason::onHold, false);
+}
+
+}  // namespace
