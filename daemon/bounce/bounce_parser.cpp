@@ -124,13 +124,13 @@ void learnFromHeaders(const Headers& h, Returned& out) {
 }
 
 // Markers after which a text notice quotes the returned message (or its headers).
-constexpr std::array<std::string_view, 17> kCopyMarkers = {
+constexpr std::array<std::string_view, 18> kCopyMarkers = {
     "------ this is a copy of the message",
     "--- below this line is a copy of the message",
     "----- original message -----",
     "original message headers:",
     "------ original message",
-    "----- unsent message below -----",
+    "unsent message below",
     "----- the header of the original message is following",
     "original message follows",
     "------ the original message",
@@ -142,6 +142,7 @@ constexpr std::array<std::string_view, 17> kCopyMarkers = {
     "below is a copy of the original message",
     "returned mail follows",
     "lines of the message follows",  // "-- The header and top 20 lines of the message follows --"
+    "your message reads (in part):",
 };
 
 std::size_t findCopyStart(std::string_view lowerText) {
@@ -749,6 +750,16 @@ ParsedMessage parseMessage(std::string_view raw) {
                     }
                     if (r.diagnostic.empty()) r.diagnostic = collapse(notice.region);
                     finish(r, noticeCommand);
+                    // A notice of no known shape for one recipient, whose words beside the
+                    // address say nothing known and give neither status nor reply: the reason
+                    // is in its whole text (as Sisimai's fallback reads it).
+                    if (format == "unknown" && textResults.size() == 1 && r.reason == Reason::onHold &&
+                        r.statusDerived && r.smtpCode == 0) {
+                        r.diagnostic = collapse(notice.region);
+                        r.status.clear();
+                        r.statusDerived = false;
+                        finish(r, noticeCommand);
+                    }
                     // Exim saying neither status nor reply: its expiries and full mailboxes are
                     // temporary failures (Sisimai's Exim module).
                     if (format == "exim" && r.statusDerived && r.smtpCode == 0 &&

@@ -465,3 +465,24 @@ TEST(Corpus, ADsnWithoutRecipientFieldsIsReadFromItsText) {
 }
 
 }  // namespace
+
+namespace {
+
+// "Your message reads (in part):" and "Unsent Message below" start the quoted copy: its
+// addresses are not recipients.
+TEST(Corpus, YourMessageReadsInPartStartsTheQuotedCopy) {
+    ParsedMessage m = parseMessage(corpus("reads-in-part-marker.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "rossi@example.it", "5.0.910", Reason::filtered, false);
+}
+
+// A notice of no known shape for one recipient, with neither status nor reply: the reason is in
+// its whole text ("No matches to nameserver query" under "Error Detail"), not only in the
+// words beside the address.
+TEST(Corpus, AnUnknownNoticeIsClassifiedOnItsWholeText) {
+    ParsedMessage m = parseMessage(corpus("unknown-notice-whole-text.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "gone.away@example.edu", "5.0.910", Reason::filtered, false);
+}
+
+}  // namespace
