@@ -486,3 +486,16 @@ TEST(Corpus, AnUnknownNoticeIsClassifiedOnItsWholeText) {
 }
 
 }  // namespace
+
+namespace {
+
+// message/xdelivery-status, an older spelling of the DSN type: its per-recipient fields are
+// read, not the notice's text (which named the sender too).
+TEST(Corpus, AnXDeliveryStatusPartIsADsn) {
+    ParsedMessage m = parseMessage(corpus("xdelivery-status.eml"));
+    EXPECT_EQ(m.format, "rfc3464");
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "reader@example.net", "5.9.8", Reason::spamDetected, false);
+}
+
+}  // namespace
