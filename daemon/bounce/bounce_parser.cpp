@@ -65,9 +65,30 @@ bool saysTemporary(const BounceResult& r) {
     return lower.find("temporar") != std::string::npos || lower.find("persistent") != std::string::npos;
 }
 
+// The SMTP command a notice's own text names ("in reply to RCPT TO command"), for a diagnostic
+// that does not name it: looked for once, and only when a result needs it (most diagnostics
+// name theirs, and the notice's text is the longest one the parser reads).
+class NoticeCommand {
+public:
+    explicit NoticeCommand(std::string_view text = {}) : text_(text) {}
+    std::string_view get() const {
+        if (!looked_) {
+            command_ = smtpCommandIn(text_);
+            looked_ = true;
+        }
+        return command_;
+    }
+
+private:
+    std::string_view text_;
+    mutable std::string_view command_;
+    mutable bool looked_ = false;
+};
+
 // Classifies a result; `noticeCommand` is the SMTP command the notice's text names, for a
 // diagnostic that does not name it.
-void finish(BounceResult& r, std::string_view noticeCommand = {}, std::string_view diagnosticType = {}) {
+void finish(BounceResult& r, const NoticeCommand& noticeCommand = NoticeCommand(),
+            std::string_view diagnosticType = {}) {
     if (r.action == Action::delivered || r.action == Action::relayed ||
         r.action == Action::expanded) {
         r.reason = Reason::delivered;
@@ -77,7 +98,7 @@ void finish(BounceResult& r, std::string_view noticeCommand = {}, std::string_vi
         const std::string inDiagnostic = findStatus(r.diagnostic);
         if (isSpecificStatus(inDiagnostic)) r.status = inDiagnostic;
         if (r.smtpCommand.empty()) r.smtpCommand = std::string(smtpCommandIn(r.diagnostic));
-        if (r.smtpCommand.empty()) r.smtpCommand = std::string(noticeCommand);
+        if (r.smtpCommand.empty()) r.smtpCommand = std::string(noticeCommand.get());
         Outcome o;
         o.status = r.status;
         o.diagnostic = r.diagnostic;
@@ -321,19 +342,19 @@ std::vector<TextBlock> addressBlocks(std::string_view region, const std::vector<
 // case, byte for byte), in the order they stand, without the excluded ones.
 std::vector<TextBlock> leadAddresses(std::string_view region, std::string_view lower,
                                      const std::vector<std::string>& excluded) {
+    static const PhraseSet leads(kRecipientLeads);
     std::vector<std::pair<std::size_t, std::string>> found;  // offset, address
-    for (std::string_view lead : kRecipientLeads) {
-        for (std::size_t p = lower.find(lead); p != std::string_view::npos; p = lower.find(lead, p + 1)) {
-            std::size_t a = p + lead.size();
-            while (a < region.size() && (region[a] == ' ' || region[a] == '\t' || region[a] == '\r' ||
-                                         region[a] == '\n' || region[a] == '<' || region[a] == '"' ||
-                                         region[a] == '\'')) {
-                ++a;
-            }
-            const auto address = findAddress(region, a);
-            if (!address || address->begin != a || isExcluded(address->address, excluded)) continue;
-            found.emplace_back(a, address->address);
+    for (const auto& [k, p] : leads.all(lower)) {
+        std::size_t a = p + leads[k].size();
+        while (a < region.size() && (region[a] == ' ' || region[a] == '\t' || region[a] == '\r' ||
+                                     region[a] == '\n' || region[a] == '<' || region[a] == '"' ||
+                                     region[a] == '\'')) {
+            ++a;
         }
+        // An address is at most 64 + 1 + 255 bytes: no search beyond it for one standing here.
+        const auto address = findAddress(region.substr(0, std::min(region.size(), a + 330)), a);
+        if (!address || address->begin != a || isExcluded(address->address, excluded)) continue;
+        found.emplace_back(a, address->address);
     }
     std::sort(found.begin(), found.end());
     std::vector<TextBlock> blocks;
@@ -509,7 +530,7 @@ ParsedMessage parseMessage(std::string_view raw) {
         Notice notice = noticeText(walk);
         if (walk.messages.size() == 1) learnFromQuotedCopy(notice.text, notice.copyStart, returned);
         const std::string noticeSubject = mime::decodeHeaderText(top.get("Subject"));
-        const std::string_view noticeCommand = smtpCommandIn(notice.region);
+        const NoticeCommand noticeCommand(notice.region);
         const std::string subjectLower = toLower(noticeSubject);
 
         std::vector<std::string> extraEnvelope;  // from the report fields
