@@ -538,6 +538,7 @@ ParsedMessage parseMessage(std::string_view raw) {
 
         // 1. RFC 3464.
         bool sawDsn = false;
+        std::optional<std::vector<TextBlock>> noticeBlocks;  // the notice's address lines, when needed
         for (const mime::Leaf& leaf : walk.leaves) {
             if (leaf.contentType != "message/delivery-status" &&
                 leaf.contentType != "message/global-delivery-status") {
@@ -571,8 +572,26 @@ ParsedMessage parseMessage(std::string_view raw) {
                 }
                 r.smtpCode = findSmtpCode(r.diagnostic);
                 r.remoteMta = collapse(afterType(f.get("remote-mta")), 255);
+                // No Diagnostic-Code: the notice's first line with a code, else the words after
+                // the Status code ("5.0.0 (recipient reached disk quota)"), else what the
+                // notice's text says beside this recipient ("a@b: Domain does not exist").
                 if (r.diagnostic.empty() && !notice.region.empty()) {
                     r.diagnostic = collapse(codeLine(notice.region));
+                }
+                if (r.diagnostic.empty()) {
+                    const std::string status = f.get("status");
+                    const std::string code = findStatus(status);
+                    if (!code.empty()) r.diagnostic = collapse(status.substr(status.find(code) + code.size()));
+                }
+                if (r.diagnostic.empty() && !notice.region.empty()) {
+                    if (!noticeBlocks) noticeBlocks = addressBlocks(notice.region, {});
+                    const std::string key = toLower(r.recipient);
+                    for (const TextBlock& b : *noticeBlocks) {
+                        if (toLower(b.recipient) == key && !b.text.empty()) {
+                            r.diagnostic = collapse(b.text);
+                            break;
+                        }
+                    }
                 }
                 finish(r, noticeCommand, diagnosticTypeOf(f.get("diagnostic-code")));
                 results.push_back(std::move(r));

@@ -499,3 +499,22 @@ TEST(Corpus, AnXDeliveryStatusPartIsADsn) {
 }
 
 }  // namespace
+
+namespace {
+
+// A DSN recipient without a Diagnostic-Code: the words after its Status code, else what the
+// notice's text says beside that address, are its diagnostic (not nothing, "undefined").
+TEST(Corpus, TheWordsAfterTheStatusCodeAreTheDiagnostic) {
+    ParsedMessage m = parseMessage(corpus("dsn-status-comment.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "quota.hit@mail.example.com", "5.0.0", Reason::mailboxFull, false);
+}
+
+TEST(Corpus, TheNoticesWordsBesideTheRecipientAreTheDiagnostic) {
+    ParsedMessage m = parseMessage(corpus("dsn-words-beside-recipient.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "nobody@no-such-domain.example", "5.0.0", Reason::hostUnknown, true);
+    EXPECT_EQ(m.results[0].diagnostic, "Domain does not exist");
+}
+
+}  // namespace
