@@ -106,6 +106,7 @@ void finish(BounceResult& r, const NoticeCommand& noticeCommand = NoticeCommand(
         o.smtpCode = r.smtpCode;
         o.delayed = r.action == Action::delayed;
         o.diagnosticType = diagnosticType;
+        o.remoteHost = r.remoteMta;
         r.reason = classify(o);
         if (r.status.empty()) {
             r.status = pseudoStatus(r.reason, saysTemporary(r));

@@ -44,6 +44,7 @@ struct Outcome {
     bool delayed = false;         // the notice reports a delay, not a failure
     std::string_view diagnosticType;  // a DSN's Diagnostic-Code type in lower case ("smtp",
                                       // "x-postfix", ...), or "" when not given
+    std::string_view remoteHost;      // the server that answered ("mx.example.net"), or ""
 };
 // The reason for one outcome, decided as Sisimai decides (see classify.cpp and the README).
 Reason classify(const Outcome& outcome);

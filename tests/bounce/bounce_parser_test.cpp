@@ -518,3 +518,15 @@ TEST(Corpus, TheNoticesWordsBesideTheRecipientAreTheDiagnostic) {
 }
 
 }  // namespace
+
+namespace {
+
+// Mimecast's "554 email rejected due to security policies" is its virus (or spam signature)
+// rejection, not a policy violation: the provider's own table decides (Sisimai's Rhost).
+TEST(Corpus, AProvidersOwnRepliesAreReadByItsTable) {
+    ParsedMessage m = parseMessage(corpus("mimecast-security-policies.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "guarded@corp.example.com", "5.0.0", Reason::virusDetected, false);
+}
+
+}  // namespace
