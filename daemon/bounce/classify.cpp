@@ -123,6 +123,16 @@ constexpr Phrase kServerShapes[] = {
     {Reason::expired, "the recipient server did not accept our requests to connect"},
     {Reason::hostUnknown, "dns error: domain name not found"},
     {Reason::hostUnknown, "dns error: dns server returned answer with no data"},
+    // Gmail's "(state N)." after the other server's reply: where that server refused it
+    // (Sisimai's Gmail module, its state table)
+    {Reason::systemError, "(state 6)."},
+    {Reason::systemError, "(state 8)."},
+    {Reason::systemError, "(state 9)."},
+    {Reason::blocked, "(state 13)."},
+    {Reason::userUnknown, "(state 14)."},
+    {Reason::filtered, "(state 15)."},
+    {Reason::filtered, "(state 17)."},
+    {Reason::filtered, "(state 18)."},
     // Courier's, and other queue runners', giving up
     {Reason::expired, "delivery failed * attempts"},
     // Courier, GMX

@@ -530,3 +530,15 @@ TEST(Corpus, AProvidersOwnRepliesAreReadByItsTable) {
 }
 
 }  // namespace
+
+namespace {
+
+// Gmail's "(state 14)." says the other server refused the address at RCPT TO: an unknown
+// user, hard, where the words alone ("Address unknown", no command) would be a filter.
+TEST(Corpus, GmailsStateCodeSaysWhereTheOtherServerRefused) {
+    ParsedMessage m = parseMessage(corpus("gmail-state-code.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "left.firm@example.at", "5.0.911", Reason::userUnknown, true);
+}
+
+}  // namespace
