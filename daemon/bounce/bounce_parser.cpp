@@ -65,9 +65,30 @@ bool saysTemporary(const BounceResult& r) {
     return lower.find("temporar") != std::string::npos || lower.find("persistent") != std::string::npos;
 }
 
+// The SMTP command a notice's own text names ("in reply to RCPT TO command"), for a diagnostic
+// that does not name it: looked for once, and only when a result needs it (most diagnostics
+// name theirs, and the notice's text is the longest one the parser reads).
+class NoticeCommand {
+public:
+    explicit NoticeCommand(std::string_view text = {}) : text_(text) {}
+    std::string_view get() const {
+        if (!looked_) {
+            command_ = smtpCommandIn(text_);
+            looked_ = true;
+        }
+        return command_;
+    }
+
+private:
+    std::string_view text_;
+    mutable std::string_view command_;
+    mutable bool looked_ = false;
+};
+
 // Classifies a result; `noticeCommand` is the SMTP command the notice's text names, for a
 // diagnostic that does not name it.
-void finish(BounceResult& r, std::string_view noticeCommand = {}) {
+void finish(BounceResult& r, const NoticeCommand& noticeCommand = NoticeCommand(),
+            std::string_view diagnosticType = {}) {
     if (r.action == Action::delivered || r.action == Action::relayed ||
         r.action == Action::expanded) {
         r.reason = Reason::delivered;
@@ -77,13 +98,15 @@ void finish(BounceResult& r, std::string_view noticeCommand = {}) {
         const std::string inDiagnostic = findStatus(r.diagnostic);
         if (isSpecificStatus(inDiagnostic)) r.status = inDiagnostic;
         if (r.smtpCommand.empty()) r.smtpCommand = std::string(smtpCommandIn(r.diagnostic));
-        if (r.smtpCommand.empty()) r.smtpCommand = std::string(noticeCommand);
+        if (r.smtpCommand.empty()) r.smtpCommand = std::string(noticeCommand.get());
         Outcome o;
         o.status = r.status;
         o.diagnostic = r.diagnostic;
         o.command = r.smtpCommand;
         o.smtpCode = r.smtpCode;
         o.delayed = r.action == Action::delayed;
+        o.diagnosticType = diagnosticType;
+        o.remoteHost = r.remoteMta;
         r.reason = classify(o);
         if (r.status.empty()) {
             r.status = pseudoStatus(r.reason, saysTemporary(r));
@@ -91,6 +114,13 @@ void finish(BounceResult& r, std::string_view noticeCommand = {}) {
         }
     }
     r.hard = r.action == Action::failed && isHard(r.reason) && !isTemporary(r);
+}
+
+// "smtp; 550 ..." -> "smtp", "X-Postfix; ..." -> "x-postfix"; "" when the field names no type.
+std::string diagnosticTypeOf(std::string_view value) {
+    const std::size_t semi = value.find(';');
+    if (semi == std::string_view::npos || semi >= 16) return {};
+    return toLower(trim(value.substr(0, semi)));
 }
 
 // What the notice tells about the message it returns.
@@ -116,13 +146,13 @@ void learnFromHeaders(const Headers& h, Returned& out) {
 }
 
 // Markers after which a text notice quotes the returned message (or its headers).
-constexpr std::array<std::string_view, 13> kCopyMarkers = {
+constexpr std::array<std::string_view, 18> kCopyMarkers = {
     "------ this is a copy of the message",
     "--- below this line is a copy of the message",
     "----- original message -----",
     "original message headers:",
     "------ original message",
-    "----- unsent message below -----",
+    "unsent message below",
     "----- the header of the original message is following",
     "original message follows",
     "------ the original message",
@@ -130,6 +160,11 @@ constexpr std::array<std::string_view, 13> kCopyMarkers = {
     "----- message header follows -----",
     "-----original message-----",
     "----- returned message -----",
+    "a copy of the original message below this line",
+    "below is a copy of the original message",
+    "returned mail follows",
+    "lines of the message follows",  // "-- The header and top 20 lines of the message follows --"
+    "your message reads (in part):",
 };
 
 std::size_t findCopyStart(std::string_view lowerText) {
@@ -171,6 +206,17 @@ constexpr Signature kSignatures[] = {
     {"your message wasn't delivered to", "gmail"},
     {"this is the mail system at host", "postfix"},
 };
+
+// Words after which a notice with no recipient list of a known shape names the recipient it
+// failed ("Your message to a@b could not be delivered", "Failed Recipient: a@b"), after
+// Sisimai's fallback for unknown servers (RFC3464.pm). Lower case.
+constexpr std::string_view kRecipientLeads[] = {
+    "addressed to ", "could not be delivered to:", "not be delivered to ", "not delivered to ",
+    "delivery failed: ", "did not reach the following recipient:", "error-for: ",
+    "failed recipient:", "failed to deliver to ", "intended recipient:", "mailbox is full: ",
+    "rcpt to:", "the following recipients returned permanent errors:", "the following message to ",
+    "unknown user:", "undeliverable to ", "undeliverable address:", "you sent mail to ",
+    "your message to "};
 
 bool looksLikeMailerDaemon(std::string_view from) {
     std::string f = toLower(from);
@@ -289,6 +335,36 @@ std::vector<TextBlock> addressBlocks(std::string_view region, const std::vector<
         if (!isAddressLine && open) {
             blocks.back().text.append("\n").append(line);
         }
+    }
+    return blocks;
+}
+
+// The addresses that follow a recipient lead in the region (`lower` is the region in lower
+// case, byte for byte), in the order they stand, without the excluded ones.
+std::vector<TextBlock> leadAddresses(std::string_view region, std::string_view lower,
+                                     const std::vector<std::string>& excluded) {
+    static const PhraseSet leads(kRecipientLeads);
+    std::vector<std::pair<std::size_t, std::string>> found;  // offset, address
+    for (const auto& [k, p] : leads.all(lower)) {
+        std::size_t a = p + leads[k].size();
+        while (a < region.size() && (region[a] == ' ' || region[a] == '\t' || region[a] == '\r' ||
+                                     region[a] == '\n' || region[a] == '<' || region[a] == '"' ||
+                                     region[a] == '\'')) {
+            ++a;
+        }
+        // An address is at most 64 + 1 + 255 bytes: no search beyond it for one standing here.
+        const auto address = findAddress(region.substr(0, std::min(region.size(), a + 330)), a);
+        if (!address || address->begin != a || isExcluded(address->address, excluded)) continue;
+        found.emplace_back(a, address->address);
+    }
+    std::sort(found.begin(), found.end());
+    std::vector<TextBlock> blocks;
+    for (auto& [offset, address] : found) {
+        const std::string key = toLower(address);
+        if (std::none_of(blocks.begin(), blocks.end(), [&](const TextBlock& b) { return toLower(b.recipient) == key; })) {
+            blocks.push_back(TextBlock{std::move(address), {}});
+        }
+        if (blocks.size() >= 50) break;
     }
     return blocks;
 }
@@ -455,7 +531,7 @@ ParsedMessage parseMessage(std::string_view raw) {
         Notice notice = noticeText(walk);
         if (walk.messages.size() == 1) learnFromQuotedCopy(notice.text, notice.copyStart, returned);
         const std::string noticeSubject = mime::decodeHeaderText(top.get("Subject"));
-        const std::string_view noticeCommand = smtpCommandIn(notice.region);
+        const NoticeCommand noticeCommand(notice.region);
         const std::string subjectLower = toLower(noticeSubject);
 
         std::vector<std::string> extraEnvelope;  // from the report fields
@@ -463,6 +539,7 @@ ParsedMessage parseMessage(std::string_view raw) {
 
         // 1. RFC 3464.
         bool sawDsn = false;
+        std::optional<std::vector<TextBlock>> noticeBlocks;  // the notice's address lines, when needed
         for (const mime::Leaf& leaf : walk.leaves) {
             if (leaf.contentType != "message/delivery-status" &&
                 leaf.contentType != "message/global-delivery-status") {
@@ -496,10 +573,28 @@ ParsedMessage parseMessage(std::string_view raw) {
                 }
                 r.smtpCode = findSmtpCode(r.diagnostic);
                 r.remoteMta = collapse(afterType(f.get("remote-mta")), 255);
+                // No Diagnostic-Code: the notice's first line with a code, else the words after
+                // the Status code ("5.0.0 (recipient reached disk quota)"), else what the
+                // notice's text says beside this recipient ("a@b: Domain does not exist").
                 if (r.diagnostic.empty() && !notice.region.empty()) {
                     r.diagnostic = collapse(codeLine(notice.region));
                 }
-                finish(r, noticeCommand);
+                if (r.diagnostic.empty()) {
+                    const std::string status = f.get("status");
+                    const std::string code = findStatus(status);
+                    if (!code.empty()) r.diagnostic = collapse(status.substr(status.find(code) + code.size()));
+                }
+                if (r.diagnostic.empty() && !notice.region.empty()) {
+                    if (!noticeBlocks) noticeBlocks = addressBlocks(notice.region, {});
+                    const std::string key = toLower(r.recipient);
+                    for (const TextBlock& b : *noticeBlocks) {
+                        if (toLower(b.recipient) == key && !b.text.empty()) {
+                            r.diagnostic = collapse(b.text);
+                            break;
+                        }
+                    }
+                }
+                finish(r, noticeCommand, diagnosticTypeOf(f.get("diagnostic-code")));
                 results.push_back(std::move(r));
             }
         }
@@ -598,18 +693,34 @@ ParsedMessage parseMessage(std::string_view raw) {
             }
             const std::string from = mime::decodeHeaderText(top.get("From"));
             const bool failedHeader = top.has("X-Failed-Recipients");
-            if (format.empty() && (failedHeader || (looksLikeMailerDaemon(from) && subjectSaysBounce(subjectLower)))) {
+            std::vector<std::string> excluded;
+            for (const std::string& a : {addressIn(from), addressIn(top.get("To")),
+                                         addressIn(top.get("Return-Path"))}) {
+                if (!a.empty()) excluded.push_back(a);
+            }
+            const bool mailerDaemon = looksLikeMailerDaemon(from);
+            const bool bounceSubject = subjectSaysBounce(subjectLower);
+            if (format.empty() && (failedHeader || (mailerDaemon && bounceSubject))) {
                 format = "unknown";
+            }
+            // A notice of no known shape still proves itself when it names a failed recipient,
+            // on a line of its own ("<a@b>:") or after a lead ("Your message to a@b ..."), and
+            // comes from a mailer daemon or a null sender (From: <>), has a bounce subject, or
+            // is a delivery report (Sisimai's fallback for unknown servers).
+            std::vector<TextBlock> blocks, leads;
+            bool blocksRead = false;
+            const bool nullFrom = top.has("From") && addressIn(from).empty() &&
+                                  (trim(from).empty() || trim(from) == "<>");
+            if (format.empty() && (mailerDaemon || bounceSubject || nullFrom || sawDsn)) {
+                blocks = addressBlocks(notice.region, excluded);
+                blocksRead = true;
+                if (blocks.empty()) leads = leadAddresses(notice.region, notice.lower, excluded);
+                if (!blocks.empty() || !leads.empty()) format = "unknown";
             }
             if (!format.empty()) {
                 if (!sawDsn) out.format = std::string(format);
                 out.isBounce = true;
-                std::vector<std::string> excluded;
-                for (const std::string& a : {addressIn(from), addressIn(top.get("To")),
-                                             addressIn(top.get("Return-Path"))}) {
-                    if (!a.empty()) excluded.push_back(a);
-                }
-                std::vector<TextBlock> blocks = addressBlocks(notice.region, excluded);
+                if (!blocksRead) blocks = addressBlocks(notice.region, excluded);
                 if (blocks.empty() && failedHeader) {
                     std::string failed = top.get("X-Failed-Recipients");
                     std::size_t p = 0;
@@ -618,6 +729,8 @@ ParsedMessage parseMessage(std::string_view raw) {
                         p = found->end;
                     }
                 }
+                if (blocks.empty()) blocks = leads.empty() ? leadAddresses(notice.region, notice.lower, excluded)
+                                                           : std::move(leads);
                 if (blocks.empty()) {
                     std::size_t p = 0;
                     while (auto found = findAddress(notice.region, p)) {
@@ -678,6 +791,16 @@ ParsedMessage parseMessage(std::string_view raw) {
                     }
                     if (r.diagnostic.empty()) r.diagnostic = collapse(notice.region);
                     finish(r, noticeCommand);
+                    // A notice of no known shape for one recipient, whose words beside the
+                    // address say nothing known and give neither status nor reply: the reason
+                    // is in its whole text (as Sisimai's fallback reads it).
+                    if (format == "unknown" && textResults.size() == 1 && r.reason == Reason::onHold &&
+                        r.statusDerived && r.smtpCode == 0) {
+                        r.diagnostic = collapse(notice.region);
+                        r.status.clear();
+                        r.statusDerived = false;
+                        finish(r, noticeCommand);
+                    }
                     // Exim saying neither status nor reply: its expiries and full mailboxes are
                     // temporary failures (Sisimai's Exim module).
                     if (format == "exim" && r.statusDerived && r.smtpCode == 0 &&

@@ -42,6 +42,9 @@ struct Outcome {
     std::string_view command;     // the SMTP command it answered ("RCPT", "DATA", ...) or ""
     int smtpCode = 0;             // the reply code, or 0
     bool delayed = false;         // the notice reports a delay, not a failure
+    std::string_view diagnosticType;  // a DSN's Diagnostic-Code type in lower case ("smtp",
+                                      // "x-postfix", ...), or "" when not given
+    std::string_view remoteHost;      // the server that answered ("mx.example.net"), or ""
 };
 // The reason for one outcome, decided as Sisimai decides (see classify.cpp and the README).
 Reason classify(const Outcome& outcome);

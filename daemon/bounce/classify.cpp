@@ -2,7 +2,8 @@
 // way Sisimai decides (its Reason.pm and Reason/*.pm), written as data: which reason an enhanced
 // status names (kStatusReasons), which wording names which reason (reason_phrases.inc, derived
 // from Sisimai's modules, and kOwnPhrases), in what order the reasons are tried, and what the
-// SMTP command a rejection answered allows (kFirstPass), which words show that command
+// SMTP command a rejection answered allows (kFirstPass), what one provider's servers mean by
+// a reply (kRemoteHostShapes), which words show that command
 // (kCommandWords), and the pseudo status a reason stands for when the server gave none
 // (kPseudoStatus). Pure functions, no state beyond the constant tables.
 #include "bounce/bounce_parser.h"
@@ -48,6 +49,7 @@ constexpr Phrase kOwnPhrases[] = {
     {Reason::mailboxFull, "too many messages on the server"},
     {Reason::userUnknown, "is not a known user"},
     {Reason::userUnknown, "no mail box available for this user"},
+    {Reason::userUnknown, "addressee unknown"},  // Sendmail's and IMail's "<a@b>... Addressee unknown"
     {Reason::networkError, "malformed name server reply"},
     {Reason::networkError, "malformed or unexpected name server reply"},
     {Reason::networkError, "unrouteable mail domain"},
@@ -110,6 +112,9 @@ constexpr Phrase kServerShapes[] = {
     {Reason::mesgTooBig, "resolver.rst.recipsizelimit"},
     {Reason::expired, "queue.expired"},
     {Reason::userUnknown, "the e-mail account does not exist at the organization"},
+    // Hotmail and Outlook.com: RFC 5321's words for 550 with its own triple of numbers after
+    // them, for an address it does not have (Sisimai's Outlook module), whatever the command
+    {Reason::userUnknown, "requested action not taken: mailbox unavailable (*:*:*)"},
     // Microsoft Exchange 2003 and older
     {Reason::userUnknown, "the recipient name is not recognized"},
     {Reason::userUnknown, "invalid final delivery userid"},
@@ -118,6 +123,16 @@ constexpr Phrase kServerShapes[] = {
     {Reason::expired, "the recipient server did not accept our requests to connect"},
     {Reason::hostUnknown, "dns error: domain name not found"},
     {Reason::hostUnknown, "dns error: dns server returned answer with no data"},
+    // Gmail's "(state N)." after the other server's reply: where that server refused it
+    // (Sisimai's Gmail module, its state table)
+    {Reason::systemError, "(state 6)."},
+    {Reason::systemError, "(state 8)."},
+    {Reason::systemError, "(state 9)."},
+    {Reason::blocked, "(state 13)."},
+    {Reason::userUnknown, "(state 14)."},
+    {Reason::filtered, "(state 15)."},
+    {Reason::filtered, "(state 17)."},
+    {Reason::filtered, "(state 18)."},
     // Courier's, and other queue runners', giving up
     {Reason::expired, "delivery failed * attempts"},
     // Courier, GMX
@@ -125,6 +140,56 @@ constexpr Phrase kServerShapes[] = {
     {Reason::systemError, "this domain's dns violates rfc 1035."},
     {Reason::networkError, "dns lookup failed."},
     {Reason::expired, "delivery retry timeout exceeded"},
+};
+
+// What one provider's servers mean by a reply (Sisimai's Rhost/*.pm tables): the answering
+// server's domain, the reply code, a phrase of its words (lower case). Tried, like Sisimai,
+// before the generic rules whenever no server shape decided.
+struct RemoteHostShape {
+    std::string_view domain;
+    int code;
+    std::string_view phrase;
+    Reason reason;
+};
+constexpr RemoteHostShape kRemoteHostShapes[] = {
+    // Mimecast (Rhost/Mimecast.pm)
+    {"mimecast.com", 421, "sender address blocked", Reason::blocked},
+    {"mimecast.com", 451, "recipient temporarily unavailable", Reason::blocked},
+    {"mimecast.com", 451, "ip temporarily blacklisted", Reason::blocked},
+    {"mimecast.com", 451, "internal resources are temporarily unavailable", Reason::blocked},
+    {"mimecast.com", 550, "local ct ip reputation - (reject)", Reason::blocked},
+    {"mimecast.com", 550, "spf sender invalid - envelope rejected", Reason::blocked},
+    {"mimecast.com", 550, "dkim sender invalid - envelope rejected", Reason::blocked},
+    {"mimecast.com", 550, "dmarc sender invalid - envelope rejected", Reason::blocked},
+    {"mimecast.com", 554, "maximum email size exceeded", Reason::mesgTooBig},
+    {"mimecast.com", 554, "mail loop detected", Reason::networkError},
+    {"mimecast.com", 451, "open relay not allowed", Reason::noRelaying},
+    {"mimecast.com", 451, "account inbounds disabled", Reason::notAccept},
+    {"mimecast.com", 451, "account outbounds disabled", Reason::onHold},
+    {"mimecast.com", 451, "hostname is not authorized", Reason::onHold},
+    {"mimecast.com", 550, "journal message past expiration", Reason::onHold},
+    {"mimecast.com", 550, "anti-spoofing policy - inbound not allowed", Reason::policyViolation},
+    {"mimecast.com", 550, "rejected by header-based anti-spoofing policy", Reason::policyViolation},
+    {"mimecast.com", 550, "message bounced due to content examination policy", Reason::policyViolation},
+    {"mimecast.com", 554, "host network not allowed", Reason::policyViolation},
+    {"mimecast.com", 550, "administrative prohibition envelope blocked", Reason::rejected},
+    {"mimecast.com", 550, "envelope rejected - block policy for envelope from address", Reason::rejected},
+    {"mimecast.com", 535, "incorrect authentication data", Reason::securityError},
+    {"mimecast.com", 553, "this route requires encryption (tls)", Reason::securityError},
+    {"mimecast.com", 553, "this route requires tls version 1.2 or greater", Reason::securityError},
+    {"mimecast.com", 553, "this route requires high-strength ciphers", Reason::securityError},
+    {"mimecast.com", 554, "configuration is invalid for this certificate", Reason::securityError},
+    {"mimecast.com", 451, "unable to process connection at this time", Reason::systemError},
+    {"mimecast.com", 451, "message ended early", Reason::systemError},
+    {"mimecast.com", 451, "unable to process command", Reason::systemError},
+    {"mimecast.com", 451, "unable to process an email at this time", Reason::systemError},
+    {"mimecast.com", 451, "account service is temporarily unavailable", Reason::tooManyConn},
+    {"mimecast.com", 452, "too many recipients", Reason::tooManyConn},
+    {"mimecast.com", 550, "exceeding outbound thread limit", Reason::tooManyConn},
+    {"mimecast.com", 501, "invalid address", Reason::userUnknown},
+    {"mimecast.com", 503, "user unknown", Reason::userUnknown},
+    {"mimecast.com", 550, "invalid recipient", Reason::userUnknown},
+    {"mimecast.com", 554, "email rejected due to security policies", Reason::virusDetected},
 };
 
 // Which reason a standard enhanced status code names (RFC 3463 and its registry), as Sisimai's
@@ -248,6 +313,9 @@ constexpr CommandWord kCommandWords[] = {
     {">>> mail from:", "MAIL"},
     {"rcpt to", "RCPT"},
     {"mail from:", "MAIL"},
+    {" rcpt command", "RCPT"},  // "SMTP error from remote server after RCPT command:"
+    {" mail command", "MAIL"},
+    {" data command", "DATA"},
 };
 
 // Sisimai's pseudo status for a reason when the server gave none ("5.0.911" for userunknown):
@@ -428,6 +496,23 @@ std::optional<Reason> serverShape(const Lowered& lower) {
     return std::nullopt;
 }
 
+// The answering server's domain (lower case) is `domain` or one under it ("service101.mimecast.com").
+bool hostIn(std::string_view host, std::string_view domain) {
+    return host.size() >= domain.size() && host.substr(host.size() - domain.size()) == domain &&
+           (host.size() == domain.size() || host[host.size() - domain.size() - 1] == '.');
+}
+
+std::optional<Reason> remoteHostShape(const Outcome& o, const Lowered& lower) {
+    if (o.remoteHost.empty() || o.smtpCode == 0 || lower.text.empty()) return std::nullopt;
+    const std::string host = lowerCopy(o.remoteHost);
+    for (const RemoteHostShape& h : kRemoteHostShapes) {
+        if (h.code == o.smtpCode && hostIn(host, h.domain) && mime::containsText(lower.text, h.phrase)) {
+            return h.reason;
+        }
+    }
+    return std::nullopt;
+}
+
 bool firstPassHolds(const FirstPassRule& rule, const Outcome& o, std::optional<Reason> byCode,
                     const Words& words, unsigned cmd, std::optional<Reason> shape) {
     if (shape == rule.reason) return true;
@@ -540,11 +625,19 @@ Reason classify(const Outcome& o) {
     const unsigned cmd = commandBit(o.command);
     const std::optional<Reason> shape = serverShape(lower);
     if (shape && !isTentative(*shape)) return *shape;
-    for (const FirstPassRule& rule : kFirstPass) {
-        if (firstPassHolds(rule, o, byCode, words, cmd, shape)) return rule.reason;
+    if (const std::optional<Reason> byHost = remoteHostShape(o, lower)) return *byHost;
+    // Sisimai's first pass reads only what an SMTP server said (a Diagnostic-Code of type smtp,
+    // x-postfix, which its Postfix module reads as smtp, or none); another agent's words (x-unix,
+    // x-notes, a filter's own type) go to the wording alone, even when the status names a reason.
+    const bool smtpDiagnostic =
+        o.diagnosticType.empty() || o.diagnosticType == "smtp" || o.diagnosticType == "x-postfix";
+    if (smtpDiagnostic) {
+        for (const FirstPassRule& rule : kFirstPass) {
+            if (firstPassHolds(rule, o, byCode, words, cmd, shape)) return rule.reason;
+        }
     }
     if (shape) return *shape;
-    if (byCode && !isTentative(*byCode)) return *byCode;
+    if (byCode && !isTentative(*byCode) && smtpDiagnostic) return *byCode;
     for (Reason r : kFallbackOrder) {
         if (words.has(r)) return r;
     }

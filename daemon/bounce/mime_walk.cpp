@@ -535,6 +535,9 @@ void processBody(const Headers& headers, std::string_view body, int message, int
         return;
     }
     ContentType ct = parseContentType(headers.get("Content-Type"), walk);
+    // An older spelling of the DSN type, still sent (XWall and others): read as the DSN it is,
+    // as Sisimai reads it (message/x?delivery-status).
+    if (ct.type == "message/xdelivery-status") ct.type = "message/delivery-status";
     std::string encoding = toLower(headers.get("Content-Transfer-Encoding"));
     if (depth == 0 && message == 0) {
         walk.topContentType = ct.type;

@@ -75,6 +75,15 @@ std::size_t PhraseSet::firstListed(std::string_view text) const {
     return best;
 }
 
+std::vector<std::pair<std::size_t, std::size_t>> PhraseSet::all(std::string_view text) const {
+    std::vector<std::pair<std::size_t, std::size_t>> found;
+    scan(text, [&](std::size_t k, std::size_t offset) {
+        found.emplace_back(k, offset);
+        return true;
+    });
+    return found;
+}
+
 bool isDomainChar(unsigned char c) { return std::isalnum(c) || c == '.' || c == '-'; }
 
 // The first addr-spec at or after `from` in `text` (a dot-atom local part, a dotted domain).

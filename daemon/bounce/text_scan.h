@@ -55,6 +55,8 @@ public:
     std::size_t firstOffset(std::string_view text) const;
     // The lowest index (in the list) of a phrase that occurs anywhere in the text, or npos.
     std::size_t firstListed(std::string_view text) const;
+    // Every occurrence of every phrase, as (phrase index, offset), by offset.
+    std::vector<std::pair<std::size_t, std::size_t>> all(std::string_view text) const;
     std::string_view operator[](std::size_t i) const { return phrases_[i]; }
 
 private:

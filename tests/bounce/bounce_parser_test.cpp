@@ -386,3 +386,159 @@ TEST(Corpus, ATelephoneNumberIsNotAReplyCode) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 13's agreement rules, one corpus message each (each as Sisimai 4.25 reads it).
+
+// "SMTP error from remote server after RCPT command": the rejection answered RCPT TO, so a
+// "user unknown" is the address, not a filter.
+TEST(Corpus, AfterRcptCommandIsAnUnknownUserNotAFilter) {
+    ParsedMessage m = parseMessage(corpus("exim-after-rcpt-command.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "nobody.here@example.net", "5.0.911", Reason::userUnknown, true);
+    EXPECT_EQ(m.results[0].smtpCommand, "RCPT");
+}
+
+// Sendmail's and IMail's "Addressee unknown" at RCPT TO, whatever generic status comes with it.
+TEST(Corpus, AddresseeUnknownIsAnUnknownUser) {
+    ParsedMessage m = parseMessage(corpus("imail-addressee-unknown.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "moved.away@example.com", "5.3.0", Reason::userUnknown, true);
+}
+
+// Hotmail's "mailbox unavailable (n:n:n)" names an address it does not have, even with no
+// command said (the same words after DATA from another server stay a filter).
+TEST(Corpus, HotmailsMailboxUnavailableIsAnUnknownUser) {
+    ParsedMessage m = parseMessage(corpus("hotmail-mailbox-unavailable.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "closed.account@mail.example.com", "5.5.0", Reason::userUnknown, true);
+}
+
+// A Diagnostic-Code of a filter's own type (not smtp) is no SMTP reply: "not pre-approved" is
+// not read as a sender rejected at MAIL FROM; the 4.7 status says a security matter.
+TEST(Corpus, AFiltersOwnDiagnosticTypeIsNotAnSmtpRejection) {
+    ParsedMessage m = parseMessage(corpus("dsn-filter-diagnostic-type.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "careful.reader@example.com", "4.7.0", Reason::securityError, false);
+}
+
+}  // namespace
+
+namespace {
+
+// Notices of no known shape, found as Sisimai's fallback finds them: the recipient after a
+// lead ("your message to", "Failed Recipient:", "You sent mail to") or on a line of its own,
+// from a mailer daemon, a null sender or under a bounce subject; the quoted copy's addresses
+// are not recipients.
+TEST(Corpus, TheRecipientAfterALeadNotTheQuotedCopysAddress) {
+    ParsedMessage m = parseMessage(corpus("text-lead-quota.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "full.box@example.com", "5.0.922", Reason::mailboxFull, false);
+}
+
+TEST(Corpus, ANullSendersNoticeIsABounceNotAnAutoReply) {
+    ParsedMessage m = parseMessage(corpus("null-from-you-sent-mail.eml"));
+    EXPECT_TRUE(m.isBounce);
+    EXPECT_FALSE(m.isAutoReply);
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "not.a.user@example.net", "5.0.910", Reason::filtered, false);
+}
+
+TEST(Corpus, AFailedRecipientLeadUnderABounceSubject) {
+    ParsedMessage m = parseMessage(corpus("failed-recipient-lead.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "left.us@example.com", "5.0.910", Reason::filtered, false);
+}
+
+TEST(Corpus, AMailerDaemonsAddressLinesWhateverItsSubject) {
+    ParsedMessage m = parseMessage(corpus("mailer-daemon-address-lines.eml"));
+    ASSERT_EQ(m.results.size(), 2u);
+    expectResult(m.results[0], "gone.one@mail.example.cn", "5.0.901", Reason::onHold, false);
+    expectResult(m.results[1], "gone.two@mail.example.cn", "5.0.901", Reason::onHold, false);
+}
+
+TEST(Corpus, ADsnWithoutRecipientFieldsIsReadFromItsText) {
+    ParsedMessage m = parseMessage(corpus("dsn-without-recipient-fields.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "absent@example.fr", "5.0.901", Reason::onHold, false);
+}
+
+}  // namespace
+
+namespace {
+
+// "Your message reads (in part):" and "Unsent Message below" start the quoted copy: its
+// addresses are not recipients.
+TEST(Corpus, YourMessageReadsInPartStartsTheQuotedCopy) {
+    ParsedMessage m = parseMessage(corpus("reads-in-part-marker.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "rossi@example.it", "5.0.910", Reason::filtered, false);
+}
+
+// A notice of no known shape for one recipient, with neither status nor reply: the reason is in
+// its whole text ("No matches to nameserver query" under "Error Detail"), not only in the
+// words beside the address.
+TEST(Corpus, AnUnknownNoticeIsClassifiedOnItsWholeText) {
+    ParsedMessage m = parseMessage(corpus("unknown-notice-whole-text.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "gone.away@example.edu", "5.0.910", Reason::filtered, false);
+}
+
+}  // namespace
+
+namespace {
+
+// message/xdelivery-status, an older spelling of the DSN type: its per-recipient fields are
+// read, not the notice's text (which named the sender too).
+TEST(Corpus, AnXDeliveryStatusPartIsADsn) {
+    ParsedMessage m = parseMessage(corpus("xdelivery-status.eml"));
+    EXPECT_EQ(m.format, "rfc3464");
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "reader@example.net", "5.9.8", Reason::spamDetected, false);
+}
+
+}  // namespace
+
+namespace {
+
+// A DSN recipient without a Diagnostic-Code: the words after its Status code, else what the
+// notice's text says beside that address, are its diagnostic (not nothing, "undefined").
+TEST(Corpus, TheWordsAfterTheStatusCodeAreTheDiagnostic) {
+    ParsedMessage m = parseMessage(corpus("dsn-status-comment.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "quota.hit@mail.example.com", "5.0.0", Reason::mailboxFull, false);
+}
+
+TEST(Corpus, TheNoticesWordsBesideTheRecipientAreTheDiagnostic) {
+    ParsedMessage m = parseMessage(corpus("dsn-words-beside-recipient.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "nobody@no-such-domain.example", "5.0.0", Reason::hostUnknown, true);
+    EXPECT_EQ(m.results[0].diagnostic, "Domain does not exist");
+}
+
+}  // namespace
+
+namespace {
+
+// Mimecast's "554 email rejected due to security policies" is its virus (or spam signature)
+// rejection, not a policy violation: the provider's own table decides (Sisimai's Rhost).
+TEST(Corpus, AProvidersOwnRepliesAreReadByItsTable) {
+    ParsedMessage m = parseMessage(corpus("mimecast-security-policies.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "guarded@corp.example.com", "5.0.0", Reason::virusDetected, false);
+}
+
+}  // namespace
+
+namespace {
+
+// Gmail's "(state 14)." says the other server refused the address at RCPT TO: an unknown
+// user, hard, where the words alone ("Address unknown", no command) would be a filter.
+TEST(Corpus, GmailsStateCodeSaysWhereTheOtherServerRefused) {
+    ParsedMessage m = parseMessage(corpus("gmail-state-code.eml"));
+    ASSERT_EQ(m.results.size(), 1u);
+    expectResult(m.results[0], "left.firm@example.at", "5.0.911", Reason::userUnknown, true);
+}
+
+}  // namespace
