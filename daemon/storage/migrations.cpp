@@ -439,6 +439,28 @@ const std::vector<Migration>& migrations() {
                  fetched BIGINT NOT NULL DEFAULT 0,
                  recorded BIGINT NOT NULL DEFAULT 0))",
          }},
+        {11,
+         "the daemons sharing the database: heartbeats and take-overs",
+         {
+             R"(CREATE TABLE daemons (
+                 instance_id TEXT PRIMARY KEY,
+                 host TEXT NOT NULL DEFAULT '',
+                 pid INTEGER NOT NULL DEFAULT 0,
+                 started_at INTEGER NOT NULL,
+                 last_seen INTEGER NOT NULL,
+                 taken_over_by TEXT,
+                 taken_over_at INTEGER))",
+         },
+         {
+             R"(CREATE TABLE daemons (
+                 instance_id TEXT PRIMARY KEY,
+                 host TEXT NOT NULL DEFAULT '',
+                 pid BIGINT NOT NULL DEFAULT 0,
+                 started_at BIGINT NOT NULL,
+                 last_seen BIGINT NOT NULL,
+                 taken_over_by TEXT,
+                 taken_over_at BIGINT))",
+         }},
     };
     return list;
 }
