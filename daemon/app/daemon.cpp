@@ -155,6 +155,16 @@ void refuseATakenName(bool user) {
     if (owner) throw StartupError(kExitNameTaken, nameTakenMessage(*owner, user));
 }
 
+services::ClusterMember clusterMember(const std::string& instanceId) {
+    services::ClusterMember self;
+    self.instanceId = instanceId;
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) self.host = host;
+    self.pid = ::getpid();
+    self.startedAt = systemNow();
+    return self;
+}
+
 services::ReportSettings reportSettings(const config::Config& config) {
     services::ReportSettings settings;
     settings.adminEmail = config.adminEmail;
@@ -201,6 +211,7 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
       recipients_(*store_, *store_, systemNow, engine_.verpSettings().secret),
       bounces_(*store_, *store_, *store_, *store_, systemNow, bounceSettings()),
       sending_(*store_, campaigns_, engineControl_),
+      cluster_(*store_, *store_, clusterMember(engine_.instanceId()), config_.sending.claimLeaseUsec, systemNow),
       reportMailer_(reportDependencies(), reportSettings(config_)),
       web_(*store_, *store_, recipients_,
            [this](const Campaign& c) { return engine_.messageSettings(c); },
@@ -220,7 +231,7 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
       imports_(io_, jobs_, importEnvironment()),
       bounceJobs_(jobs_, bounces_, bounceJobEnvironment()),
       busServices_{campaigns_, recipients_, sending_, bounces_, access_, *plugins_, *store_, jobs_, imports_,
-                   bounceJobs_, dnsSettings_, dkim_},
+                   bounceJobs_, dnsSettings_, dkim_, cluster_},
       manager_(*connection_, io_, busServices_,
                bus::DaemonInfo{CAMPAIGND_VERSION, store_->backendName(), store_->location(),
                                static_cast<std::uint64_t>(store_->schemaVersion()), systemNow(),
@@ -234,7 +245,8 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
                 io_.stop();
             }),
       stopSignals_(io_, SIGTERM, SIGINT),
-      hangup_(io_, SIGHUP) {
+      hangup_(io_, SIGHUP),
+      clusterTimer_(io_) {
     access_.setWebUser(config_.web.user);
     campaigns_.setTransportCheck([this](const std::string& name) { return config_.transports.count(name) > 0; });
     campaigns_.setAlignmentCheck([this](const Campaign& c) { return engine_.alignment(c); });
@@ -258,6 +270,7 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
     }
     loop_.start();
     recoverSending();
+    followCluster();
 }
 
 Daemon::~Daemon() {
@@ -366,11 +379,32 @@ void Daemon::recoverSending() {
     }
 }
 
+// A lone daemon on SQLite beats once (status lists it) and follows nobody: a SQLite file is
+// not shared between hosts, and two daemons on one file are not a cluster this supports.
+void Daemon::followCluster() {
+    try {
+        cluster_.beat();
+        if (store_->backendName() != "postgresql") return;
+        const auto all = campaigns_.list(std::nullopt);
+        manager_.follow(all);
+        sending_.follow(all);
+    } catch (const std::exception& e) {
+        log::warning(std::string("cannot follow the other daemons sharing the database: ") + e.what());
+    }
+    loop_.kick();
+    if (store_->backendName() != "postgresql") return;
+    clusterTimer_.expires_after(std::chrono::seconds(1));
+    clusterTimer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) followCluster();
+    });
+}
+
 void Daemon::waitForStop() {
     stopSignals_.async_wait([this](const boost::system::error_code& ec, int signal) {
         if (ec) return;
         log::info(std::string("stopping on ") + strsignal(signal));
         notify("STOPPING=1\nSTATUS=stopping");
+        clusterTimer_.cancel();
         jobs_.cancelAll();
         engine_.stopAll();
         loop_.stop();

@@ -1,0 +1,35 @@
+// cluster_service.cpp: see cluster_service.h. The order is what keeps a take-over safe: the
+// row is marked first (only one daemon wins it), then the claims are recovered; recovery is a
+// compare-and-set on each row's state and owner, so it is harmless even if run twice.
+#include "services/cluster_service.h"
+
+#include "core/log.h"
+
+namespace campaignd::services {
+
+ClusterService::ClusterService(storage::ClusterStore& daemons, storage::SendLedger& ledger, ClusterMember self,
+                               Usec claimLease, Clock clock)
+    : daemons_(daemons), ledger_(ledger), self_(std::move(self)), lease_(claimLease), clock_(std::move(clock)) {}
+
+std::vector<std::string> ClusterService::beat() {
+    const Usec now = clock_();
+    storage::DaemonRecord me;
+    me.instanceId = self_.instanceId;
+    me.host = self_.host;
+    me.pid = self_.pid;
+    me.startedAt = self_.startedAt;
+    me.lastSeen = now;
+    daemons_.heartbeat(me);
+    const auto won = daemons_.takeOverSilent(self_.instanceId, now - lease_, now);
+    for (const auto& silent : won) {
+        const auto recovered = ledger_.recoverInstance(silent);
+        log::notice("took over a silent daemon's claims", {{"INSTANCE_ID", silent},
+                                                           {"UNKNOWN", std::to_string(recovered.unknown)},
+                                                           {"RELEASED", std::to_string(recovered.released)}});
+    }
+    return won;
+}
+
+std::vector<storage::DaemonRecord> ClusterService::daemons() { return daemons_.listDaemons(); }
+
+}  // namespace campaignd::services
