@@ -246,7 +246,8 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
             }),
       stopSignals_(io_, SIGTERM, SIGINT),
       hangup_(io_, SIGHUP),
-      clusterTimer_(io_) {
+      clusterTimer_(io_),
+      noticeSocket_(io_) {
     access_.setWebUser(config_.web.user);
     campaigns_.setTransportCheck([this](const std::string& name) { return config_.transports.count(name) > 0; });
     campaigns_.setAlignmentCheck([this](const Campaign& c) { return engine_.alignment(c); });
@@ -270,10 +271,12 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
     }
     loop_.start();
     recoverSending();
+    listenForNotices();
     followCluster();
 }
 
 Daemon::~Daemon() {
+    if (noticeSocket_.is_open()) noticeSocket_.release();  // notices_'s connection closes it
     try {
         connection_->releaseName(bus::kServiceName);
     } catch (const sdbus::Error&) {
@@ -381,10 +384,28 @@ void Daemon::recoverSending() {
 
 // A lone daemon on SQLite beats once (status lists it) and follows nobody: a SQLite file is
 // not shared between hosts, and two daemons on one file are not a cluster this supports.
+// PostgreSQL: the heartbeat every second (the lease is counted in them), the campaigns
+// followed at every notice and, should a notice be lost, every kFollowPolls seconds (every
+// second when there are no notices: the listening connection failed or broke).
+constexpr unsigned kFollowPolls = 5;
+
 void Daemon::followCluster() {
+    const bool shared = store_->backendName() == "postgresql";
     try {
         cluster_.beat();
-        if (store_->backendName() != "postgresql") return;
+    } catch (const std::exception& e) {
+        log::warning(std::string("cannot beat the heartbeat into the database: ") + e.what());
+    }
+    if (!shared) return;
+    if (beats_++ % kFollowPolls == 0 || !notices_) followCampaigns();
+    clusterTimer_.expires_after(std::chrono::seconds(1));
+    clusterTimer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) followCluster();
+    });
+}
+
+void Daemon::followCampaigns() {
+    try {
         const auto all = campaigns_.list(std::nullopt);
         manager_.follow(all);
         sending_.follow(all);
@@ -392,11 +413,38 @@ void Daemon::followCluster() {
         log::warning(std::string("cannot follow the other daemons sharing the database: ") + e.what());
     }
     loop_.kick();
-    if (store_->backendName() != "postgresql") return;
-    clusterTimer_.expires_after(std::chrono::seconds(1));
-    clusterTimer_.async_wait([this](const boost::system::error_code& ec) {
-        if (!ec) followCluster();
-    });
+}
+
+void Daemon::listenForNotices() {
+    try {
+        notices_ = storage::CampaignNotices::listen(config_.database);
+        if (!notices_) return;
+        noticeSocket_.assign(notices_->socket());
+    } catch (const std::exception& e) {
+        log::warning(std::string("no campaign notices from the database; following it every second instead: ") +
+                     e.what());
+        notices_.reset();
+        return;
+    }
+    waitForNotice();
+}
+
+void Daemon::waitForNotice() {
+    noticeSocket_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                             [this](const boost::system::error_code& ec) {
+                                 if (ec == boost::asio::error::operation_aborted || !notices_) return;
+                                 try {
+                                     if (ec) throw std::runtime_error(ec.message());
+                                     if (notices_->drain() > 0) followCampaigns();
+                                 } catch (const std::exception& e) {
+                                     log::warning(std::string("lost the campaign notices; following the database "
+                                                              "every second instead: ") + e.what());
+                                     noticeSocket_.release();
+                                     notices_.reset();
+                                     return;
+                                 }
+                                 waitForNotice();
+                             });
 }
 
 void Daemon::waitForStop() {
@@ -405,6 +453,8 @@ void Daemon::waitForStop() {
         log::info(std::string("stopping on ") + strsignal(signal));
         notify("STOPPING=1\nSTATUS=stopping");
         clusterTimer_.cancel();
+        if (noticeSocket_.is_open()) noticeSocket_.release();  // the connection closes its own socket
+        notices_.reset();
         jobs_.cancelAll();
         engine_.stopAll();
         loop_.stop();

@@ -14,6 +14,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <sdbus-c++/IConnection.h>
 
@@ -41,6 +42,7 @@
 #include "services/sending_service.h"
 #include "services/unsubscribe_recorder.h"
 #include "services/web_service.h"
+#include "storage/campaign_notices.h"
 #include "storage/store.h"
 
 namespace campaignd::app {
@@ -103,9 +105,14 @@ private:
     services::ReportMailer::Dependencies reportDependencies();
     services::BounceSettings bounceSettings();
     void recoverSending();
-    // One heartbeat and take-over pass, then the bus objects and the senders follow every
-    // campaign of the database; again in a second (PostgreSQL: other daemons may share it).
+    // One heartbeat and take-over pass every second; every kFollowPolls-th beat (and at each
+    // campaign notice) the bus objects and the senders follow every campaign of the database
+    // (PostgreSQL: other daemons may share it).
     void followCluster();
+    void followCampaigns();
+    // LISTEN for campaign notices (storage/campaign_notices.h) on the io_context.
+    void listenForNotices();
+    void waitForNotice();
     void waitForStop();
     void waitForHangup();
 
@@ -157,6 +164,11 @@ private:
     // Every second on PostgreSQL: the heartbeat, take-overs, and following the other daemons'
     // changes of campaigns (followCluster()).
     boost::asio::steady_timer clusterTimer_;
+    unsigned beats_ = 0;
+    // PostgreSQL's campaign notices, on a connection of their own; its socket watched on io_
+    // (released, never closed: the connection owns it). Null on SQLite or once it broke.
+    std::unique_ptr<storage::CampaignNotices> notices_;
+    boost::asio::posix::stream_descriptor noticeSocket_;
 };
 
 }  // namespace campaignd::app

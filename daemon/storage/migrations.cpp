@@ -460,6 +460,20 @@ const std::vector<Migration>& migrations() {
                  last_seen BIGINT NOT NULL,
                  taken_over_by TEXT,
                  taken_over_at BIGINT))",
+             // Every daemon sharing the database LISTENs (storage/campaign_notices.h): a
+             // campaign created, changed or deleted through one is followed by the others at once.
+             R"(CREATE FUNCTION campaignd_campaign_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+                 BEGIN
+                     IF TG_OP = 'DELETE' THEN
+                         PERFORM pg_notify('campaignd_campaigns', OLD.id::text);
+                     ELSE
+                         PERFORM pg_notify('campaignd_campaigns', NEW.id::text);
+                     END IF;
+                     RETURN NULL;
+                 END
+                 $fn$)",
+             R"(CREATE TRIGGER campaigns_changed AFTER INSERT OR UPDATE OR DELETE ON campaigns
+                 FOR EACH ROW EXECUTE FUNCTION campaignd_campaign_changed())",
          }},
     };
     return list;
