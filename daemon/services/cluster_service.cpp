@@ -3,6 +3,8 @@
 // compare-and-set on each row's state and owner, so it is harmless even if run twice.
 #include "services/cluster_service.h"
 
+#include <algorithm>
+
 #include "core/log.h"
 
 namespace campaignd::services {
@@ -21,11 +23,24 @@ std::vector<std::string> ClusterService::beat() {
     me.lastSeen = now;
     daemons_.heartbeat(me);
     const auto won = daemons_.takeOverSilent(self_.instanceId, now - lease_, now);
-    for (const auto& silent : won) {
+    if (won.empty()) return won;
+    // A silent daemon may itself have died between marking a take-over and recovering it:
+    // what it took over is recovered again with it (recovery of rows already recovered
+    // changes nothing), following the chain of take-overs.
+    std::vector<std::string> recover = won;
+    const auto rows = daemons_.listDaemons();
+    for (std::size_t i = 0; i < recover.size(); ++i)
+        for (const auto& d : rows)
+            if (d.takenOverBy == recover[i] &&
+                std::find(recover.begin(), recover.end(), d.instanceId) == recover.end())
+                recover.push_back(d.instanceId);
+    for (const auto& silent : recover) {
         const auto recovered = ledger_.recoverInstance(silent);
-        log::notice("took over a silent daemon's claims", {{"INSTANCE_ID", silent},
-                                                           {"UNKNOWN", std::to_string(recovered.unknown)},
-                                                           {"RELEASED", std::to_string(recovered.released)}});
+        if (recovered.unknown + recovered.released > 0 ||
+            std::find(won.begin(), won.end(), silent) != won.end())
+            log::notice("took over a silent daemon's claims", {{"INSTANCE_ID", silent},
+                                                               {"UNKNOWN", std::to_string(recovered.unknown)},
+                                                               {"RELEASED", std::to_string(recovered.released)}});
     }
     return won;
 }

@@ -33,8 +33,10 @@ public:
 
     // This daemon's heartbeat; then every daemon silent for longer than the lease that this
     // one wins is taken over and its claims recovered. Returns the instance ids taken over.
-    // Throws Error(Failed) from the database (the next beat tries again; a take-over whose
-    // recovery failed is recovered by the dead daemon's own restart, or by hand).
+    // The daemons the silent ones had taken over are recovered again with them (a taker that
+    // died between its mark and its recovery). Throws Error(Failed) from the database (the
+    // next beat tries again; a take-over whose recovery failed is recovered by the dead
+    // daemon's own restart, or with the daemon that took it over once that one falls silent).
     std::vector<std::string> beat();
     // Every daemon sharing the database, by instance id (this one included).
     std::vector<storage::DaemonRecord> daemons();
