@@ -45,6 +45,12 @@ std::vector<std::string> ClusterService::beat() {
     return won;
 }
 
-std::vector<storage::DaemonRecord> ClusterService::daemons() { return daemons_.listDaemons(); }
+std::vector<storage::DaemonRecord> ClusterService::daemons() {
+    auto all = daemons_.listDaemons();
+    // The daemon answering is seen now, whenever it last beat (a lone SQLite daemon beats once).
+    for (auto& d : all)
+        if (d.instanceId == self_.instanceId) d.lastSeen = std::max(d.lastSeen, clock_());
+    return all;
+}
 
 }  // namespace campaignd::services

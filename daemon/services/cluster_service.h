@@ -38,7 +38,7 @@ public:
     // next beat tries again; a take-over whose recovery failed is recovered by the dead
     // daemon's own restart, or with the daemon that took it over once that one falls silent).
     std::vector<std::string> beat();
-    // Every daemon sharing the database, by instance id (this one included).
+    // Every daemon sharing the database, by instance id (this one included, last seen now).
     std::vector<storage::DaemonRecord> daemons();
     const ClusterMember& self() const { return self_; }
 

@@ -53,12 +53,17 @@ TEST_F(ClusterServiceTest, ADaemonSilentLongerThanTheLeaseIsTakenOverAndItsClaim
     EXPECT_EQ(c.unknownCount, 1);  // handed over, outcome never recorded
     EXPECT_EQ(c.pendingCount, 3);  // the claimed one is pending again, for whoever sends
     EXPECT_TRUE(me.beat().empty());  // once
+    now += 10 * kSecond;
     bool listed = false;
-    for (const auto& d : me.daemons())
-        if (d.instanceId == "dead") {
-            listed = true;
-            EXPECT_EQ(d.takenOverBy, "me");
+    for (const auto& d : me.daemons()) {
+        if (d.instanceId == "me") {
+            EXPECT_EQ(d.lastSeen, now);  // the one answering is seen now
         }
+        if (d.instanceId != "dead") continue;
+        listed = true;
+        EXPECT_EQ(d.takenOverBy, "me");
+        EXPECT_EQ(d.lastSeen, kStart + kLease);  // its last beat
+    }
     EXPECT_TRUE(listed);
 }
 
