@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -384,7 +386,8 @@ void Daemon::recoverSending() {
 
 // A lone daemon on SQLite beats once (status lists it) and follows nobody: a SQLite file is
 // not shared between hosts, and two daemons on one file are not a cluster this supports.
-// PostgreSQL: the heartbeat every second (the lease is counted in them), the campaigns
+// PostgreSQL: the heartbeat every second (three times per ClaimLease= when that is shorter
+// than 3 s), the campaigns
 // followed at every notice and, should a notice be lost, every kFollowPolls seconds (every
 // second when there are no notices: the listening connection failed or broke).
 constexpr unsigned kFollowPolls = 5;
@@ -398,7 +401,9 @@ void Daemon::followCluster() {
     }
     if (!shared) return;
     if (beats_++ % kFollowPolls == 0 || !notices_) followCampaigns();
-    clusterTimer_.expires_after(std::chrono::seconds(1));
+    // At least three beats per lease, so that a live daemon is never silent for a whole one.
+    const auto beat = std::chrono::microseconds(std::min<std::int64_t>(1'000'000, config_.sending.claimLeaseUsec / 3));
+    clusterTimer_.expires_after(beat);
     clusterTimer_.async_wait([this](const boost::system::error_code& ec) {
         if (!ec) followCluster();
     });
