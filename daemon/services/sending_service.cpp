@@ -188,9 +188,10 @@ void SendingService::follow(const std::vector<Campaign>& all) {
             if (here) {
                 if (guard_) guard_->unwatch(c.id);
                 delivery_.stop(c.id);
-                log::info("campaign stopped through another daemon",
-                          {{"CAMPAIGN_ID", std::to_string(c.id)},
-                           {"CAMPAIGN_STATUS", std::string(toString(c.status))}});
+                // Changed through another daemon, or through this one while its run stops.
+                log::debug("campaign no longer in progress: stopping its senders here",
+                           {{"CAMPAIGN_ID", std::to_string(c.id)},
+                            {"CAMPAIGN_STATUS", std::string(toString(c.status))}});
             }
             continue;
         }
