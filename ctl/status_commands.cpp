@@ -43,8 +43,24 @@ void runStatus(Context& context)
     appendOtherFields(fields, status,
                       {"version", "backend", "database", "schema_version", "started_at", "bus", "last_bounce_fetch_at",
                        "last_bounce_fetch_status", "last_bounce_fetch_error", "last_bounce_fetch_fetched",
-                       "last_bounce_fetch_recorded"});
+                       "last_bounce_fetch_recorded", "daemons", "instance_id"});
     std::string out = renderFields(fields);
+
+    // The daemons sharing the database (a cluster on one PostgreSQL), this one marked.
+    if (status.count("daemons") && status.at("daemons").containsValueOfType<std::vector<Dict>>()) {
+        const auto daemons = status.at("daemons").get<std::vector<Dict>>();
+        if (!daemons.empty()) {
+            Table table({"DAEMON", "HOST", "PID", "STARTED", "LAST SEEN", "STATE"});
+            for (const auto& d : daemons) {
+                const std::string takenBy = dictString(d, "taken_over_by");
+                table.addRow({dictString(d, "instance_id") + (dictBool(d, "this") ? " (this one)" : ""),
+                              dictString(d, "host", "-"), std::to_string(dictUint(d, "pid")),
+                              formatLocalTime(dictUint(d, "started_at")), formatLocalTime(dictUint(d, "last_seen")),
+                              takenBy.empty() ? "-" : "taken over by " + takenBy});
+            }
+            out += '\n' + table.render();
+        }
+    }
 
     out += '\n';
     if (plugins.empty()) {

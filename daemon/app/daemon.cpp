@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -155,6 +157,16 @@ void refuseATakenName(bool user) {
     if (owner) throw StartupError(kExitNameTaken, nameTakenMessage(*owner, user));
 }
 
+services::ClusterMember clusterMember(const std::string& instanceId) {
+    services::ClusterMember self;
+    self.instanceId = instanceId;
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) self.host = host;
+    self.pid = ::getpid();
+    self.startedAt = systemNow();
+    return self;
+}
+
 services::ReportSettings reportSettings(const config::Config& config) {
     services::ReportSettings settings;
     settings.adminEmail = config.adminEmail;
@@ -201,6 +213,7 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
       recipients_(*store_, *store_, systemNow, engine_.verpSettings().secret),
       bounces_(*store_, *store_, *store_, *store_, systemNow, bounceSettings()),
       sending_(*store_, campaigns_, engineControl_),
+      cluster_(*store_, *store_, clusterMember(engine_.instanceId()), config_.sending.claimLeaseUsec, systemNow),
       reportMailer_(reportDependencies(), reportSettings(config_)),
       web_(*store_, *store_, recipients_,
            [this](const Campaign& c) { return engine_.messageSettings(c); },
@@ -220,7 +233,7 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
       imports_(io_, jobs_, importEnvironment()),
       bounceJobs_(jobs_, bounces_, bounceJobEnvironment()),
       busServices_{campaigns_, recipients_, sending_, bounces_, access_, *plugins_, *store_, jobs_, imports_,
-                   bounceJobs_, dnsSettings_, dkim_},
+                   bounceJobs_, dnsSettings_, dkim_, cluster_},
       manager_(*connection_, io_, busServices_,
                bus::DaemonInfo{CAMPAIGND_VERSION, store_->backendName(), store_->location(),
                                static_cast<std::uint64_t>(store_->schemaVersion()), systemNow(),
@@ -234,7 +247,9 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
                 io_.stop();
             }),
       stopSignals_(io_, SIGTERM, SIGINT),
-      hangup_(io_, SIGHUP) {
+      hangup_(io_, SIGHUP),
+      clusterTimer_(io_),
+      noticeSocket_(io_) {
     access_.setWebUser(config_.web.user);
     campaigns_.setTransportCheck([this](const std::string& name) { return config_.transports.count(name) > 0; });
     campaigns_.setAlignmentCheck([this](const Campaign& c) { return engine_.alignment(c); });
@@ -258,9 +273,12 @@ Daemon::Daemon(const Options& options, ConfigSource source, config::Config confi
     }
     loop_.start();
     recoverSending();
+    listenForNotices();
+    followCluster();
 }
 
 Daemon::~Daemon() {
+    if (noticeSocket_.is_open()) noticeSocket_.release();  // notices_'s connection closes it
     try {
         connection_->releaseName(bus::kServiceName);
     } catch (const sdbus::Error&) {
@@ -366,11 +384,82 @@ void Daemon::recoverSending() {
     }
 }
 
+// A lone daemon on SQLite beats once (status lists it) and follows nobody: a SQLite file is
+// not shared between hosts, and two daemons on one file are not a cluster this supports.
+// PostgreSQL: the heartbeat every second (three times per ClaimLease= when that is shorter
+// than 3 s), the campaigns
+// followed at every notice and, should a notice be lost, every kFollowPolls seconds (every
+// second when there are no notices: the listening connection failed or broke).
+constexpr unsigned kFollowPolls = 5;
+
+void Daemon::followCluster() {
+    const bool shared = store_->backendName() == "postgresql";
+    try {
+        cluster_.beat();
+    } catch (const std::exception& e) {
+        log::warning(std::string("cannot beat the heartbeat into the database: ") + e.what());
+    }
+    if (!shared) return;
+    if (beats_++ % kFollowPolls == 0 || !notices_) followCampaigns();
+    // At least three beats per lease, so that a live daemon is never silent for a whole one.
+    const auto beat = std::chrono::microseconds(std::min<std::int64_t>(1'000'000, config_.sending.claimLeaseUsec / 3));
+    clusterTimer_.expires_after(beat);
+    clusterTimer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) followCluster();
+    });
+}
+
+void Daemon::followCampaigns() {
+    try {
+        const auto all = campaigns_.list(std::nullopt);
+        manager_.follow(all);
+        sending_.follow(all);
+    } catch (const std::exception& e) {
+        log::warning(std::string("cannot follow the other daemons sharing the database: ") + e.what());
+    }
+    loop_.kick();
+}
+
+void Daemon::listenForNotices() {
+    try {
+        notices_ = storage::CampaignNotices::listen(config_.database);
+        if (!notices_) return;
+        noticeSocket_.assign(notices_->socket());
+    } catch (const std::exception& e) {
+        log::warning(std::string("no campaign notices from the database; following it every second instead: ") +
+                     e.what());
+        notices_.reset();
+        return;
+    }
+    waitForNotice();
+}
+
+void Daemon::waitForNotice() {
+    noticeSocket_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                             [this](const boost::system::error_code& ec) {
+                                 if (ec == boost::asio::error::operation_aborted || !notices_) return;
+                                 try {
+                                     if (ec) throw std::runtime_error(ec.message());
+                                     if (notices_->drain() > 0) followCampaigns();
+                                 } catch (const std::exception& e) {
+                                     log::warning(std::string("lost the campaign notices; following the database "
+                                                              "every second instead: ") + e.what());
+                                     noticeSocket_.release();
+                                     notices_.reset();
+                                     return;
+                                 }
+                                 waitForNotice();
+                             });
+}
+
 void Daemon::waitForStop() {
     stopSignals_.async_wait([this](const boost::system::error_code& ec, int signal) {
         if (ec) return;
         log::info(std::string("stopping on ") + strsignal(signal));
         notify("STOPPING=1\nSTATUS=stopping");
+        clusterTimer_.cancel();
+        if (noticeSocket_.is_open()) noticeSocket_.release();  // the connection closes its own socket
+        notices_.reset();
         jobs_.cancelAll();
         engine_.stopAll();
         loop_.stop();

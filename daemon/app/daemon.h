@@ -14,6 +14,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <sdbus-c++/IConnection.h>
 
 #include "app/config_source.h"
@@ -31,6 +33,7 @@
 #include "plugin-host/plugin_host.h"
 #include "services/bounce_service.h"
 #include "services/campaign_service.h"
+#include "services/cluster_service.h"
 #include "services/dns_records.h"
 #include "services/recipient_service.h"
 #include "services/rejection_recorder.h"
@@ -39,6 +42,7 @@
 #include "services/sending_service.h"
 #include "services/unsubscribe_recorder.h"
 #include "services/web_service.h"
+#include "storage/campaign_notices.h"
 #include "storage/store.h"
 
 namespace campaignd::app {
@@ -89,6 +93,7 @@ private:
         void check(const Campaign& c) override { engine_.check(c); }
         void start(const Campaign& c) override { engine_.start(c); }
         void stop(Id id) override { engine_.stop(id); }
+        bool running(Id id) const override { return engine_.running(id); }
 
     private:
         delivery::DeliveryEngine& engine_;
@@ -100,6 +105,14 @@ private:
     services::ReportMailer::Dependencies reportDependencies();
     services::BounceSettings bounceSettings();
     void recoverSending();
+    // One heartbeat and take-over pass every second; every kFollowPolls-th beat (and at each
+    // campaign notice) the bus objects and the senders follow every campaign of the database
+    // (PostgreSQL: other daemons may share it).
+    void followCluster();
+    void followCampaigns();
+    // LISTEN for campaign notices (storage/campaign_notices.h) on the io_context.
+    void listenForNotices();
+    void waitForNotice();
     void waitForStop();
     void waitForHangup();
 
@@ -129,6 +142,8 @@ private:
     services::RecipientService recipients_;
     services::BounceService bounces_;
     services::SendingService sending_;
+    // The daemons sharing the database: this one's heartbeat, the take-over of a silent one.
+    services::ClusterService cluster_;
     services::ReportMailer reportMailer_;
     // campaignd-web's questions, by token: on the bus thread's store, with the engine's settings.
     services::WebService web_;
@@ -146,6 +161,14 @@ private:
     bus::BusLoop loop_;
     boost::asio::signal_set stopSignals_;
     boost::asio::signal_set hangup_;
+    // Every second on PostgreSQL: the heartbeat, take-overs, and following the other daemons'
+    // changes of campaigns (followCluster()).
+    boost::asio::steady_timer clusterTimer_;
+    unsigned beats_ = 0;
+    // PostgreSQL's campaign notices, on a connection of their own; its socket watched on io_
+    // (released, never closed: the connection owns it). Null on SQLite or once it broke.
+    std::unique_ptr<storage::CampaignNotices> notices_;
+    boost::asio::posix::stream_descriptor noticeSocket_;
 };
 
 }  // namespace campaignd::app

@@ -2,6 +2,7 @@
 #include "bus/objects.h"
 
 #include <algorithm>
+#include <set>
 
 #include <boost/asio/post.hpp>
 
@@ -308,6 +309,25 @@ void ManagerObject::campaignDeleted(campaignd::Id id) {
     boost::asio::post(io_, [doomed] {});
 }
 
+void ManagerObject::follow(const std::vector<Campaign>& all) {
+    std::set<campaignd::Id> present;
+    for (const Campaign& c : all) {
+        present.insert(c.id);
+        if (const auto it = campaigns_.find(c.id); it != campaigns_.end()) {
+            it->second->refresh(c);
+            continue;
+        }
+        log::debug("campaign created through another daemon", {{"CAMPAIGN_ID", std::to_string(c.id)}});
+        auto object = std::make_unique<CampaignObject>(connection_, services_, c);
+        object->emitInterfacesAddedSignal();
+        campaigns_[c.id] = std::move(object);
+    }
+    std::vector<campaignd::Id> gone;
+    for (const auto& [id, object] : campaigns_)
+        if (!present.count(id)) gone.push_back(id);
+    for (const campaignd::Id id : gone) campaignDeleted(id);
+}
+
 void ManagerObject::campaignProgress(const Campaign& c, double rate) {
     const auto it = campaigns_.find(c.id);
     if (it == campaigns_.end()) return;
@@ -335,7 +355,24 @@ std::map<std::string, sdbus::Variant> ManagerObject::GetStatus() {
             {"schema_version", sdbus::Variant(info_.schemaVersion)},
             {"started_at", sdbus::Variant(toBusTime(info_.startedAt))},
             {"bus", sdbus::Variant(info_.bus)},
+            {"instance_id", sdbus::Variant(services_.cluster.self().instanceId)},
         };
+        // The daemons sharing the database, this one included, and when each last beat.
+        std::vector<VariantMap> daemons;
+        for (const auto& d : services_.cluster.daemons()) {
+            VariantMap m{{"instance_id", sdbus::Variant(d.instanceId)},
+                         {"host", sdbus::Variant(d.host)},
+                         {"pid", sdbus::Variant(static_cast<std::uint64_t>(d.pid))},
+                         {"started_at", sdbus::Variant(toBusTime(d.startedAt))},
+                         {"last_seen", sdbus::Variant(toBusTime(d.lastSeen))},
+                         {"this", sdbus::Variant(d.instanceId == services_.cluster.self().instanceId)}};
+            if (!d.takenOverBy.empty()) {
+                m["taken_over_by"] = sdbus::Variant(d.takenOverBy);
+                if (d.takenOverAt) m["taken_over_at"] = sdbus::Variant(toBusTime(*d.takenOverAt));
+            }
+            daemons.push_back(std::move(m));
+        }
+        status["daemons"] = sdbus::Variant(daemons);
         if (const auto fetch = services_.bounces.lastFetch()) {
             status["last_bounce_fetch_at"] = sdbus::Variant(toBusTime(fetch->finishedAt));
             status["last_bounce_fetch_status"] = sdbus::Variant(fetch->sourceStatus);

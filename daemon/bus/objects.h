@@ -27,6 +27,7 @@
 #include "services/campaign_service.h"
 #include "services/dns_records.h"
 #include "services/recipient_service.h"
+#include "services/cluster_service.h"
 #include "services/sending_service.h"
 #include "storage/store.h"
 
@@ -63,6 +64,7 @@ struct Services {
     BounceJobs& bounceJobs;
     const services::DnsRecordSettings& dns;  // for DnsRecords, with the keys below
     const mail::DkimKeyring& dkim;
+    services::ClusterService& cluster;  // the daemons sharing the database (GetStatus)
 };
 
 class CampaignObject final
@@ -143,6 +145,11 @@ public:
     void campaignCreated(const Campaign& c) override;
     void campaignChanged(const Campaign& c) override;
     void campaignDeleted(campaignd::Id id) override;
+
+    // Every campaign of the database, as read now (a cluster: other daemons create, change and
+    // delete campaigns too): objects appear for new ones, go for deleted ones, and the others'
+    // properties change (PropertiesChanged only for what changed).
+    void follow(const std::vector<Campaign>& all);
 
     // Sending progress (from the engine, on the io thread): properties and the Progress signal.
     void campaignProgress(const Campaign& c, double rate);

@@ -288,6 +288,12 @@ void setRetryDelay(Config& c, const IniValue& v) {
         fail(v, "must be between 1s and 24h");
 }
 
+void setClaimLease(Config& c, const IniValue& v) {
+    c.sending.claimLeaseUsec = timeSpanUsec(v);
+    if (c.sending.claimLeaseUsec < 1'000'000 || c.sending.claimLeaseUsec > 24ll * 3'600'000'000)
+        fail(v, "must be between 1s and 24h");
+}
+
 // HardBounceLimit=, ComplaintLimit=: a percentage, kept in parts per million.
 void setGuardLimit(std::int64_t& ppm, const IniValue& v) {
     try {
@@ -471,6 +477,7 @@ const std::vector<KeySpec>& keys() {
         {"Sending", "ComplaintMinimum",
          [](C& c, const V& v) { c.sending.guard.complaintMinimum = wholeNumber(v, 0, 100'000'000); }},
         {"Sending", "InstanceId", setInstanceId},
+        {"Sending", "ClaimLease", setClaimLease},
         {"Web", "PublicURL", setWebPublicUrl},
         {"Web", "User", setWebUser},
         {kDkimFamily, "Selector", setDkimSelector},

@@ -70,6 +70,9 @@ struct SendingConfig {
     std::int64_t retryDelayUsec = 60'000'000;  // RetryDelay=: the first retry's delay, doubling
     unsigned batchSize = 100;       // BatchSize=: recipients claimed per ledger transaction
     std::string instanceId;         // InstanceId=; empty: <StateDirectory>/instance-id, made once
+    // ClaimLease=: how long a daemon sharing the database may be silent (no heartbeat) before
+    // another takes back its claims, as its own restart would (services/cluster_service.h).
+    std::int64_t claimLeaseUsec = 60'000'000;
     bool logDeliveries = true;      // LogDeliveries=: one journal line per delivery outcome
     // HardBounceLimit=, HardBounceMinimum=, ComplaintLimit=, ComplaintMinimum=: the sending
     // guard (rules/sending_guard.h); 0 turns a check off.

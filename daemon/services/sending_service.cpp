@@ -116,11 +116,26 @@ void SendingService::runFinished(Id id) {
     const Campaign c = campaigns_.get(id);
     if (c.status != S::InProgress) return;  // paused or cancelled meanwhile
     if (ledger_.campaignHasWorkLeft(id)) {
-        // A retry became pending after the senders looked: carry on.
+        // A retry became pending after the senders looked, or another daemon sharing the
+        // database still has recipients in flight (whose outcome may be a retry): carry on.
         delivery_.start(c);
         return;
     }
-    const Campaign done = campaigns_.transition(id, S::Completed);
+    complete(id);
+}
+
+void SendingService::complete(Id id) {
+    Campaign done;
+    try {
+        done = campaigns_.transition(id, S::Completed);
+    } catch (const Error& e) {
+        // Another daemon sharing the database completed (or paused) it between our read and
+        // the compare-and-set: it tells the listeners, not us.
+        if (e.code() != ErrorCode::InvalidState) throw;
+        log::debug(std::string("campaign changed before it could complete: ") + e.what(),
+                   {{"CAMPAIGN_ID", std::to_string(id)}});
+        return;
+    }
     if (guard_) guard_->unwatch(id);
     log::info("campaign completed", {{"CAMPAIGN_ID", std::to_string(id)},
                                      {"SENT", std::to_string(done.sentCount)},
@@ -164,6 +179,42 @@ void SendingService::guardTripped(Id id, const std::string& reason) {
     delivery_.stop(id);
     log::warning("campaign paused by the sending guard: " + reason,
                  {{"CAMPAIGN_ID", std::to_string(id)}, {"REASON", why}});
+}
+
+void SendingService::follow(const std::vector<Campaign>& all) {
+    for (const Campaign& c : all) {
+        const bool here = delivery_.running(c.id);
+        if (c.status != S::InProgress) {
+            if (here) {
+                if (guard_) guard_->unwatch(c.id);
+                delivery_.stop(c.id);
+                // Changed through another daemon, or through this one while its run stops.
+                log::debug("campaign no longer in progress: stopping its senders here",
+                           {{"CAMPAIGN_ID", std::to_string(c.id)},
+                            {"CAMPAIGN_STATUS", std::string(toString(c.status))}});
+            }
+            continue;
+        }
+        if (here) continue;
+        if (c.pendingCount > 0) {
+            try {
+                delivery_.start(c);
+                if (guard_) guard_->watch(c);
+                cannotFollow_.erase(c.id);
+                log::info("campaign sending here too", {{"CAMPAIGN_ID", std::to_string(c.id)}});
+            } catch (const std::exception& e) {
+                // This daemon cannot send it (its transport is not configured here, ...): the
+                // others still do. Said once per campaign, not every second.
+                if (cannotFollow_.insert(c.id).second)
+                    log::warning(std::string("cannot take part in sending: ") + e.what(),
+                                 {{"CAMPAIGN_ID", std::to_string(c.id)}});
+            }
+        } else if (c.inFlightCount == 0 && !ledger_.campaignHasWorkLeft(c.id)) {
+            complete(c.id);  // e.g. the last recipients of a daemon taken over became unknown
+        }
+    }
+    // A campaign deleted through another daemon is not sending (only one that is not can be
+    // deleted), so no run here can be left without its campaign.
 }
 
 void SendingService::resumeInterrupted() {

@@ -5,10 +5,13 @@
 // person: Paused with the reason). Every status change goes through CampaignService::transition
 // (the one table of legal transitions, a compare-and-set in the store); the engine only runs
 // senders and is told to start and stop through DeliveryControl. Call on one thread (the io
-// thread): it uses the daemon's main store.
+// thread): it uses the daemon's main store. Several daemons may share the database: each one
+// follows the others' status changes (follow()), and a campaign completes on whichever daemon
+// finds no work left first (the transition is a compare-and-set, so exactly once).
 #pragma once
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +31,8 @@ public:
     virtual void check(const Campaign& campaign) = 0;
     virtual void start(const Campaign& campaign) = 0;  // same errors
     virtual void stop(Id campaign) = 0;
+    // Whether this daemon runs (or is still stopping) the campaign's senders.
+    virtual bool running(Id campaign) const = 0;
 };
 
 // Called once per campaign that completes, after the status change committed (the report
@@ -70,13 +75,25 @@ public:
     void guardTripped(Id id, const std::string& reason);
     // At start-up, after the engine's recovery: campaigns left In Progress go on sending.
     void resumeInterrupted();
+    // A cluster (several daemons on one database; see cluster_service.h): makes this daemon's
+    // senders follow what the database says of every campaign, whichever daemon changed it.
+    // An In Progress campaign with pending recipients that this daemon does not run starts
+    // here too; one it runs that is no longer In Progress (paused, cancelled, completed or
+    // deleted through another daemon) stops here; an In Progress campaign with no work left
+    // on any daemon (nothing pending, nothing in flight) and no run here completes. Called
+    // with every campaign of the database (on the io thread, every second and on a notice).
+    void follow(const std::vector<Campaign>& all);
 
 private:
+    // In Progress -> Completed and the listeners, unless another daemon completed it first.
+    void complete(Id id);
+
     storage::SendLedger& ledger_;
     CampaignService& campaigns_;
     DeliveryControl& delivery_;
     std::vector<CompletionListener> listeners_;
     SendingGuard* guard_ = nullptr;
+    std::set<Id> cannotFollow_;  // In Progress campaigns this daemon failed to start in follow()
 };
 
 }  // namespace campaignd::services

@@ -439,6 +439,42 @@ const std::vector<Migration>& migrations() {
                  fetched BIGINT NOT NULL DEFAULT 0,
                  recorded BIGINT NOT NULL DEFAULT 0))",
          }},
+        {11,
+         "the daemons sharing the database: heartbeats and take-overs",
+         {
+             R"(CREATE TABLE daemons (
+                 instance_id TEXT PRIMARY KEY,
+                 host TEXT NOT NULL DEFAULT '',
+                 pid INTEGER NOT NULL DEFAULT 0,
+                 started_at INTEGER NOT NULL,
+                 last_seen INTEGER NOT NULL,
+                 taken_over_by TEXT,
+                 taken_over_at INTEGER))",
+         },
+         {
+             R"(CREATE TABLE daemons (
+                 instance_id TEXT PRIMARY KEY,
+                 host TEXT NOT NULL DEFAULT '',
+                 pid BIGINT NOT NULL DEFAULT 0,
+                 started_at BIGINT NOT NULL,
+                 last_seen BIGINT NOT NULL,
+                 taken_over_by TEXT,
+                 taken_over_at BIGINT))",
+             // Every daemon sharing the database LISTENs (storage/campaign_notices.h): a
+             // campaign created, changed or deleted through one is followed by the others at once.
+             R"(CREATE FUNCTION campaignd_campaign_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+                 BEGIN
+                     IF TG_OP = 'DELETE' THEN
+                         PERFORM pg_notify('campaignd_campaigns', OLD.id::text);
+                     ELSE
+                         PERFORM pg_notify('campaignd_campaigns', NEW.id::text);
+                     END IF;
+                     RETURN NULL;
+                 END
+                 $fn$)",
+             R"(CREATE TRIGGER campaigns_changed AFTER INSERT OR UPDATE OR DELETE ON campaigns
+                 FOR EACH ROW EXECUTE FUNCTION campaignd_campaign_changed())",
+         }},
     };
     return list;
 }

@@ -2,7 +2,7 @@
 // SQL is written once, parameterised ($1..$N), and runs unchanged on SQLite and PostgreSQL;
 // dialects differ only in the migrations' DDL and in the drivers. The member functions are
 // defined by role: sql_campaigns.cpp, sql_recipients.cpp, sql_ledger.cpp, sql_bounces.cpp,
-// sql_reports.cpp, sql_suppression.cpp; the transactions, the kept counters and the import in sql_store.cpp.
+// sql_reports.cpp, sql_suppression.cpp, sql_cluster.cpp; the transactions, the kept counters and the import in sql_store.cpp.
 //
 // Transactions nest with savepoints: an inner transaction() that throws undoes only its own
 // work, and the outer one decides. After a statement fails inside a transaction, every
@@ -99,6 +99,10 @@ public:
     bool deleteSuppression(std::string_view addressHash) override;
     std::vector<SuppressionEntry> listSuppressions(std::int64_t limit, std::int64_t offset) override;
     ErasedRows eraseAddress(std::optional<Id> recipient, std::string_view email, std::string_view name) override;
+
+    void heartbeat(const DaemonRecord& self) override;
+    std::vector<DaemonRecord> listDaemons() override;
+    std::vector<std::string> takeOverSilent(std::string_view taker, Usec silentSince, Usec now) override;
 
     // The connection underneath, for tests that look at the schema.
     SqlConnection& connection() { return *db_; }

@@ -1,6 +1,6 @@
 // store.h: the whole of storage, for the composition root and the tests: Store is every role
-// (campaigns, recipients and groups, the send ledger, bounces, imports, reports, unsubscribes
-// and the suppression list; each in its
+// (campaigns, recipients and groups, the send ledger, bounces, imports, reports, unsubscribes,
+// the suppression list and the daemons sharing the database; each in its
 // own header) over one connection, and openStore opens one from a Database= URL. Two backends
 // implement it with the same behaviour: SQLite (Poco::Data::SQLite) and PostgreSQL (libpqxx).
 // Opening a store applies the versioned schema migrations. Every query is parameterised; no
@@ -18,6 +18,7 @@
 
 #include "storage/bounce_store.h"
 #include "storage/campaign_store.h"
+#include "storage/cluster_store.h"
 #include "storage/import_store.h"
 #include "storage/recipient_store.h"
 #include "storage/report_store.h"
@@ -34,7 +35,8 @@ class Store : public CampaignStore,
               public BounceStore,
               public ImportStore,
               public ReportStore,
-              public SuppressionStore {
+              public SuppressionStore,
+              public ClusterStore {
 public:
     // "sqlite" or "postgresql"; the location without any password.
     virtual std::string backendName() const = 0;

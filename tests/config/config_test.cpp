@@ -325,6 +325,15 @@ TEST_F(ConfigTest, FeedbackSenderIdHasNoColon) {
     EXPECT_NE(errorOf().find(":2: FeedbackSenderId=: must be 1 to 64 letters"), std::string::npos) << errorOf();
 }
 
+TEST_F(ConfigTest, ClaimLeaseIsATimeSpanOfOneSecondToADay) {
+    write(main_, "[Sending]\n");
+    EXPECT_EQ(loadConfig(main_, true, defaults_).sending.claimLeaseUsec, 60'000'000);
+    write(main_, "[Sending]\nClaimLease=3s\n");
+    EXPECT_EQ(loadConfig(main_, true, defaults_).sending.claimLeaseUsec, 3'000'000);
+    write(main_, "[Sending]\nClaimLease=500ms\n");
+    EXPECT_NE(errorOf().find(":2: ClaimLease=: must be between 1s and 24h"), std::string::npos) << errorOf();
+}
+
 }  // namespace
 
 // campaignd.conf(5) documents every key the reader knows, each under its section's heading, and
