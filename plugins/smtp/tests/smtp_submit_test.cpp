@@ -176,9 +176,11 @@ TEST_F(SmtpSubmit, MessagesOfDifferentSubmitsShareAPipelinedWrite) {
     EXPECT_EQ(seen.count(DeliveryOutcome::Sent), kMessages);
     const auto [client, server] = dataSegments(sink.endpoint());
     // EHLO, then the first MAIL/RCPT/DATA, then one write per message (its body and the next
-    // one's commands): kMessages + 2.
+    // one's commands): kMessages + 2. (The host's fallback for a plugin without submit, send()
+    // on a thread, gets kMessages + 1 + its number of send() calls here: it drains at the end
+    // of each.)
     EXPECT_GT(client, 0u);
-    EXPECT_LE(client, kMessages + 3) << "client data segments";
+    EXPECT_LE(client, kMessages + 2) << "client data segments";
     // The greeting, the EHLO reply, then one burst of replies per message.
     EXPECT_LE(server, kMessages + 4) << "server data segments";
 }
