@@ -32,6 +32,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <deque>
+#include <map>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -142,10 +143,28 @@ private:
 
 }  // namespace
 
+// A TLS client context (an OpenSSL SSL_CTX: the CA store alone is hundreds of KiB once
+// loaded), shared by the sessions of an instance that verify with the same CAFile= (all of a
+// transport's): a session then costs its SSL object, not a context of its own. Configured on
+// the event thread, at the first handshake that needs it.
+struct SharedTlsContext {
+    ssl::context context{ssl::context::tls_client};
+    bool ready = false;
+};
+
 struct EventLoop::Impl {
     asio::io_context io{1};
     asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
     std::thread thread;
+    std::mutex mutex;
+    std::map<std::string, std::shared_ptr<SharedTlsContext>> tlsContexts;  // by CAFile=
+
+    std::shared_ptr<SharedTlsContext> tlsContext(const std::string& caFile) {
+        std::lock_guard lock(mutex);
+        auto& slot = tlsContexts[caFile];
+        if (!slot) slot = std::make_shared<SharedTlsContext>();
+        return slot;
+    }
 };
 
 EventLoop::EventLoop() : impl_(std::make_unique<Impl>()) {
@@ -159,16 +178,15 @@ EventLoop::~EventLoop() {
 }
 
 struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
-    Impl(asio::io_context& context, Settings s, ClientEvents e)
-        : io(context), settings(std::move(s)), events(std::move(e)), tlsContext(ssl::context::tls_client),
+    Impl(asio::io_context& context, Settings s, ClientEvents e, std::shared_ptr<SharedTlsContext> tlsShared)
+        : io(context), settings(std::move(s)), events(std::move(e)), tlsContext(std::move(tlsShared)),
           readTimer(context), writeTimer(context), work(context), readerDone(context) {}
     ~Impl() { wipe(settings.password); }
 
     asio::io_context& io;
     Settings settings;
     ClientEvents events;
-    ssl::context tlsContext;
-    bool tlsContextReady = false;
+    std::shared_ptr<SharedTlsContext> tlsContext;
     std::unique_ptr<ssl::stream<tcp::socket>> stream;
     bool tls = false;        // the stream speaks TLS now
     bool connected = false;  // greeted, EHLO'd, (TLS'd, logged in): ready for MAIL
@@ -306,19 +324,20 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     static std::string said(const Reply& r) { return std::to_string(r.code) + " " + r.text; }
 
     bool prepareTls(std::string& why) {
-        if (tlsContextReady) return true;
+        if (tlsContext->ready) return true;
+        ssl::context& c = tlsContext->context;
         try {
-            tlsContext.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-            tlsContext.set_verify_mode(ssl::verify_peer);
-            if (!settings.caFile.empty()) tlsContext.load_verify_file(settings.caFile);
-            else tlsContext.set_default_verify_paths();
+            c.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                          ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+            c.set_verify_mode(ssl::verify_peer);
+            if (!settings.caFile.empty()) c.load_verify_file(settings.caFile);
+            else c.set_default_verify_paths();
         } catch (const boost::system::system_error& e) {
             why = settings.caFile.empty() ? std::string("cannot load the system's CA certificates: ") + e.what()
                                           : "CAFile=" + settings.caFile + " cannot be used: " + e.what();
             return false;
         }
-        tlsContextReady = true;
+        tlsContext->ready = true;
         return true;
     }
 
@@ -443,7 +462,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 
     awaitable<std::optional<SendStatus>> connect() {
         drop();
-        stream = std::make_unique<ssl::stream<tcp::socket>>(io, tlsContext);
+        stream = std::make_unique<ssl::stream<tcp::socket>>(io, tlsContext->context);
         // An address literal needs no resolver (Asio's runs getaddrinfo on a thread of its own
         // that lives as long as the io_context: one more thread per plugin instance).
         std::vector<tcp::endpoint> endpoints;
@@ -826,7 +845,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 };
 
 Client::Client(EventLoop& loop, Settings settings, ClientEvents events)
-    : impl_(std::make_shared<Impl>(loop.impl().io, std::move(settings), std::move(events))) {
+    : impl_(std::make_shared<Impl>(loop.impl().io, settings, std::move(events), loop.impl().tlsContext(settings.caFile))) {
+    wipe(settings.password);
     {
         std::lock_guard lock(impl_->mutex);
         impl_->running = true;
