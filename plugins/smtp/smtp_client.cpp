@@ -192,7 +192,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     bool connected = false;  // greeted, EHLO'd, (TLS'd, logged in): ready for MAIL
     Extensions ext;
     ReplyStream replies;
-    char in[16384];
+    char in[4096];  // replies are short: this holds a pipelined group's dozens of them
     std::string ioWhat;        // what went wrong with the last I/O, for messages
     std::string greetingText;  // the server's 220 line, for probe()
     std::string text;          // a result's text, reused
