@@ -187,7 +187,10 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     Settings settings;
     ClientEvents events;
     std::shared_ptr<SharedTlsContext> tlsContext;
-    std::unique_ptr<ssl::stream<tcp::socket>> stream;
+    // The connection: a plain socket, moved into a TLS stream when TLS starts (Asio's TLS
+    // stream keeps two 17 KiB record buffers: a plain session does without them).
+    std::unique_ptr<tcp::socket> socket;
+    std::unique_ptr<ssl::stream<tcp::socket>> stream;  // set once TLS started; then socket is null
     bool tls = false;        // the stream speaks TLS now
     bool connected = false;  // greeted, EHLO'd, (TLS'd, logged in): ready for MAIL
     Extensions ext;
@@ -234,15 +237,18 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 
     // ---- Bounded I/O --------------------------------------------------------------------
 
+    bool open() const { return stream || socket; }
+
     void closeSocket() {
-        if (!stream) return;
         error_code ignored;
-        stream->next_layer().close(ignored);
+        if (stream) stream->next_layer().close(ignored);
+        else if (socket) socket->close(ignored);
     }
 
     void drop() {
         closeSocket();
         stream.reset();
+        socket.reset();
         connected = false;
         needRset = false;
         tls = false;
@@ -272,11 +278,11 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     }
 
     awaitable<bool> write(std::string_view bytes, std::chrono::seconds timeout) {
-        if (!stream) co_return false;
+        if (!open()) co_return false;
         arm(writeTimer, writeGeneration, writeTimedOut, timeout);
         error_code ec;
         if (tls) co_await asio::async_write(*stream, asio::buffer(bytes.data(), bytes.size()), asio::redirect_error(kAwait, ec));
-        else co_await asio::async_write(stream->next_layer(), asio::buffer(bytes.data(), bytes.size()), asio::redirect_error(kAwait, ec));
+        else co_await asio::async_write(*socket, asio::buffer(bytes.data(), bytes.size()), asio::redirect_error(kAwait, ec));
         disarm(writeTimer, writeGeneration);
         if (!ec) co_return true;
         ioWhat = writeTimedOut ? "could not write within " + std::to_string(timeout.count()) + " s"
@@ -291,7 +297,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
                 ioWhat = "the server sent replies to commands it was not given";
                 co_return std::nullopt;
             }
-            if (!stream) {
+            if (!open()) {
                 ioWhat = "the connection is closed";
                 co_return std::nullopt;
             }
@@ -299,7 +305,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
             error_code ec;
             std::size_t n = 0;
             if (tls) n = co_await stream->async_read_some(asio::buffer(in), asio::redirect_error(kAwait, ec));
-            else n = co_await stream->next_layer().async_read_some(asio::buffer(in), asio::redirect_error(kAwait, ec));
+            else n = co_await socket->async_read_some(asio::buffer(in), asio::redirect_error(kAwait, ec));
             disarm(readTimer, readGeneration);
             if (ec) {
                 ioWhat = describe(ec, timeout, readTimedOut);
@@ -345,6 +351,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         std::string why;
         if (!prepareTls(why)) co_return fail(Failure::Tls, serverName() + ": " + why);
         const std::string host = hostOnly(settings.host);
+        stream = std::make_unique<ssl::stream<tcp::socket>>(std::move(*socket), tlsContext->context);
+        socket.reset();
         stream->set_verify_mode(ssl::verify_peer);  // an SSL takes its mode when made, not later
         stream->set_verify_callback(ssl::host_name_verification(host));
         if (!isAddressLiteral(settings.host)) SSL_set_tlsext_host_name(stream->native_handle(), host.c_str());
@@ -462,7 +470,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 
     awaitable<std::optional<SendStatus>> connect() {
         drop();
-        stream = std::make_unique<ssl::stream<tcp::socket>>(io, tlsContext->context);
+        socket = std::make_unique<tcp::socket>(io);
         // An address literal needs no resolver (Asio's runs getaddrinfo on a thread of its own
         // that lives as long as the io_context: one more thread per plugin instance).
         std::vector<tcp::endpoint> endpoints;
@@ -486,14 +494,14 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         }
         arm(readTimer, readGeneration, readTimedOut, settings.timeouts.connect);
         ec = {};
-        co_await asio::async_connect(stream->next_layer(), endpoints, asio::redirect_error(kAwait, ec));
+        co_await asio::async_connect(*socket, endpoints, asio::redirect_error(kAwait, ec));
         disarm(readTimer, readGeneration);
         if (ec)
             co_return fail(Failure::Connection, serverName() + ": cannot connect: " +
                                                     describe(ec, settings.timeouts.connect, readTimedOut));
         error_code ignored;
-        stream->next_layer().set_option(tcp::no_delay(true), ignored);
-        stream->next_layer().set_option(asio::socket_base::keep_alive(true), ignored);
+        socket->set_option(tcp::no_delay(true), ignored);
+        socket->set_option(asio::socket_base::keep_alive(true), ignored);
         if (settings.implicitTls)
             if (auto failed = co_await handshake()) co_return failed;
 
@@ -515,13 +523,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
 
     // An idle connection the server closed (or sent a 421 on) reads as ready: start afresh.
     bool stale() {
-        if (!stream) return true;
-        pollfd p{stream->next_layer().native_handle(), POLLIN, 0};
+        if (!open()) return true;
+        pollfd p{stream ? stream->next_layer().native_handle() : socket->native_handle(), POLLIN, 0};
         return ::poll(&p, 1, 0) != 0;
     }
 
     awaitable<void> quit() {
-        if (!connected || !stream) co_return;
+        if (!connected || !open()) co_return;
         const std::chrono::seconds t = std::min(settings.timeouts.greeting, std::chrono::seconds(10));
         if (co_await write("QUIT\r\n", t)) (void)co_await read(t);
         drop();
