@@ -667,7 +667,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     // no 354, so several travel in one write and one round trip. Every transaction after the
     // first on a connection starts with RSET: whether the one before it was refused (and left
     // open) is not known when it is written.
-    bool chunking() const { return ext.chunking && ext.pipelining; }
+    bool chunking() const { return settings.chunking && ext.chunking && ext.pipelining; }
     static constexpr std::size_t kMaxBdatInFlight = 32;
 
     void composeChunks() {

@@ -383,16 +383,21 @@ TEST_F(SmtpSubmit, WithChunkingMessagesGoAsBdatAndARefusedRecipientFailsOnlyItse
     EXPECT_EQ(line.find(" data="), std::string::npos) << line;
 }
 
-// The same Postfix without CHUNKING: DATA, as before.
-TEST_F(SmtpSubmit, WithoutChunkingMessagesGoAsData) {
+// The same Postfix without CHUNKING announced, or with it announced and Chunking=no: DATA.
+class SmtpSubmitData : public SmtpSubmit, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(SmtpSubmitData, WithoutChunkingMessagesGoAsData) {
     if (!PostfixServer::available()) GTEST_SKIP() << "needs root, postfix, dovecot and openssl";
+    const bool announced = GetParam();
     PostfixServerOptions options = relayProfile();
-    options.chunking = false;
+    options.chunking = announced;
     PostfixServer server(options);
     Seen seen;
     {
-        auto session = host_->transport("smtp")->openAsync(
-            "relay", {{"URL", server.url()}, {"CAFile", server.caFile().string()}, {"Timeout", "10"}}, seen.events());
+        std::map<std::string, std::string> settings{
+            {"URL", server.url()}, {"CAFile", server.caFile().string()}, {"Timeout", "10"}};
+        if (announced) settings["Chunking"] = "no";
+        auto session = host_->transport("smtp")->openAsync("relay", settings, seen.events());
         ASSERT_TRUE(session->submit(std::vector<OutgoingMessage>{message(1, "ada@example.org"), message(2, "bob@example.org")}).ok());
         ASSERT_TRUE(seen.waitFor(2));
     }
@@ -402,6 +407,9 @@ TEST_F(SmtpSubmit, WithoutChunkingMessagesGoAsData) {
     EXPECT_NE(line.find(" data=2 "), std::string::npos) << line;
     EXPECT_EQ(line.find(" bdat="), std::string::npos) << line;
 }
+
+INSTANTIATE_TEST_SUITE_P(Chunking, SmtpSubmitData, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "AnnouncedButTurnedOff" : "NotAnnounced"; });
 
 // 8BITMIME: a message with 8-bit bytes is declared BODY=8BITMIME (smtp-sink announces it); a
 // 7-bit one is not.
