@@ -231,6 +231,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     bool readerRunning = false;
     bool stopTaking = false;  // close() was asked: no new transaction starts
     std::size_t bdatInFlight = 0;  // BDAT LAST written, no reply yet
+    tcp::resolver* resolving = nullptr;  // connect()'s, while it resolves the host
     bool wakePosted = false;  // under mutex: a wake-up for submit() is on its way
     std::optional<SendStatus> failure;  // the transfer failed: the session ends
     std::string out;                    // the write buffer, reused
@@ -244,6 +245,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     bool open() const { return stream || socket; }
 
     void closeSocket() {
+        if (resolving != nullptr) resolving->cancel();
         error_code ignored;
         if (stream) stream->next_layer().close(ignored);
         else if (socket) socket->close(ignored);
@@ -485,12 +487,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
             endpoints.emplace_back(literal, static_cast<unsigned short>(settings.port));
         } else {
             tcp::resolver resolver(io);
-            auto self = shared_from_this();
+            resolving = &resolver;  // the deadline's closeSocket() cancels it
             arm(readTimer, readGeneration, readTimedOut, settings.timeouts.connect);
             ec = {};
             auto results = co_await resolver.async_resolve(hostOnly(settings.host), std::to_string(settings.port),
                                                            asio::redirect_error(kAwait, ec));
             disarm(readTimer, readGeneration);
+            resolving = nullptr;
             if (readTimedOut) ec = asio::error::timed_out;
             if (ec)
                 co_return fail(Failure::Connection, serverName() + ": cannot resolve the host: " +
