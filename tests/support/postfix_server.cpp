@@ -141,7 +141,7 @@ void PostfixServer::writeConfig(const UserIds& nobody) const {
         "virtual_mailbox_base = " + d + "/mail\n"
         "virtual_uid_maps = static:" + std::to_string(nobody.uid) + "\n"
         "virtual_gid_maps = static:" + std::to_string(nobody.gid) + "\n"
-        "message_size_limit = 10240000\n"
+        "message_size_limit = " + std::to_string(options_.messageSizeLimit != 0 ? options_.messageSizeLimit : 10240000) + "\n"
         "virtual_mailbox_limit = 51200000\n"
         "default_transport = error:no mail leaves this test server\n"
         "relay_transport = error:no mail leaves this test server\n";
@@ -161,8 +161,12 @@ void PostfixServer::writeConfig(const UserIds& nobody) const {
             backdate(dir_ / "conf" / "rejected");
             main += "smtpd_recipient_restrictions = check_recipient_access texthash:" + d + "/conf/rejected\n";
         }
-        if (!options_.pipelining)
-            main += "smtpd_discard_ehlo_keywords = pipelining\n";
+        if (!options_.pipelining || !options_.chunking) {
+            std::string discard;
+            if (!options_.pipelining) discard += "pipelining ";
+            if (!options_.chunking) discard += "chunking";
+            main += "smtpd_discard_ehlo_keywords = " + discard + "\n";
+        }
         if (!dovecot_) {
             main += "smtpd_relay_restrictions = reject_unauth_destination\n";
         } else {
