@@ -9,9 +9,16 @@
 // the medians, and the CPU per message of each way; a benchmark, never a test. Usage:
 //   campaignd-transport-bench [--messages N] [--size BYTES] [--connections C] [--runs R]
 //                             [--batch B] [--plugin PATH]
+// --mode submit: only smtp-source and the plugin driven through N AsyncSessions (ABI 1.6
+// submit, from one thread, at most --window messages outstanding per session), optionally
+// both through a delay proxy in front of the sink (--proxy PATH --delay-ms D: each direction
+// delayed D ms); prints msg/s, round trips per message and connection (elapsed time over the
+// round-trip time, per message of a connection), CPU per message and the process's RSS.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -25,7 +32,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "plugin-host/async_session.h"
 #include "plugin-host/plugin_host.h"
+#include "support/network.h"
 #include "support/process.h"
 #include "support/smtp_sink.h"
 #include "support/temp_dir.h"
@@ -43,6 +52,10 @@ struct Options {
     std::size_t runs = 3;
     std::size_t batch = 100;
     std::string plugin = SMTP_PLUGIN;
+    std::string mode = "send";
+    std::size_t window = 64;
+    std::string proxy;  // delay_proxy.py
+    double delayMs = 0;
 };
 
 std::string makeMessage(std::size_t size, std::size_t n) {
@@ -57,11 +70,11 @@ std::string makeMessage(std::size_t size, std::size_t n) {
     return m;
 }
 
-double smtpSource(const SmtpSink& sink, const Options& o) {
+double smtpSource(const SmtpSink& sink, const Options& o, const std::string& target = "") {
     const auto start = Clock::now();
     const RunResult r = run({"/usr/sbin/smtp-source", "-d", "-s", std::to_string(o.connections), "-m",
                              std::to_string(o.messages), "-l", std::to_string(o.size), "-f", "news@example.org",
-                             "-t", "r@example.org", sink.endpoint().hostPort()},
+                             "-t", "r@example.org", target.empty() ? sink.endpoint().hostPort() : target},
                             {}, std::chrono::minutes(10));
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (r.exitCode != 0) throw std::runtime_error("smtp-source failed: " + r.out + r.err);
@@ -110,6 +123,88 @@ double plugin(const TransportHandle& transport, const SmtpSink& sink, const Opti
     if (sent != o.messages) throw std::runtime_error("only " + std::to_string(sent.load()) + " sent, " +
                                                      std::to_string(other.load()) + " otherwise");
     return seconds;
+}
+
+// N AsyncSessions driven from this one thread: each keeps up to o.window messages submitted
+// without a result; results come from the plugin's event thread.
+double pluginSubmit(const TransportHandle& transport, const std::string& url, const Options& o) {
+    std::vector<std::string> bodies;
+    for (std::size_t i = 0; i < 16; ++i) bodies.push_back(makeMessage(o.size, i));
+    struct Lane {
+        std::atomic<std::size_t> done{0};
+        std::atomic<bool> ended{false};
+        std::string why;
+        std::size_t submitted = 0;
+    };
+    std::vector<Lane> lanes(o.connections);
+    std::atomic<std::size_t> sent{0}, other{0};
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::unique_ptr<AsyncSession>> sessions;
+    for (std::size_t c = 0; c < o.connections; ++c) {
+        AsyncEvents events;
+        events.result = [&, c](const DeliveryResult& r) {
+            (r.outcome == DeliveryOutcome::Sent ? sent : other)++;
+            lanes[c].done++;
+            std::lock_guard lock(mutex);
+            changed.notify_one();
+        };
+        events.ended = [&, c](const SendStatus& s) {
+            std::lock_guard lock(mutex);
+            lanes[c].why = s.message;
+            lanes[c].ended = true;
+            changed.notify_one();
+        };
+        sessions.push_back(transport.openAsync("bench", {{"URL", url}}, std::move(events)));
+    }
+    const std::size_t share = o.messages / o.connections;
+    const auto start = Clock::now();
+    std::size_t token = 0;
+    for (;;) {
+        bool allDone = true, progress = false;
+        for (std::size_t c = 0; c < o.connections; ++c) {
+            Lane& lane = lanes[c];
+            if (lane.ended) throw std::runtime_error("a session ended: " + lane.why);
+            if (lane.done < share) allDone = false;
+            std::vector<OutgoingMessage> batch;
+            while (lane.submitted < share && lane.submitted - lane.done < o.window) {
+                OutgoingMessage m;
+                m.token = ++token;
+                m.envelopeFrom = "bounces+1-" + std::to_string(token) + "@example.org";
+                m.recipient = "r" + std::to_string(token) + "@example.org";
+                m.data = bodies[token % bodies.size()];
+                batch.push_back(std::move(m));
+                ++lane.submitted;
+            }
+            if (!batch.empty()) {
+                progress = true;
+                const SendStatus s = sessions[c]->submit(batch);
+                if (!s.ok()) throw std::runtime_error("submit failed: " + s.message);
+            }
+        }
+        if (allDone) break;
+        if (!progress) {
+            std::unique_lock lock(mutex);
+            changed.wait_for(lock, std::chrono::milliseconds(5));
+        }
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    sessions.clear();
+    if (sent != share * o.connections)
+        throw std::runtime_error("only " + std::to_string(sent.load()) + " sent, " + std::to_string(other.load()) +
+                                 " otherwise");
+    return seconds;
+}
+
+std::size_t rssKiB() {
+    std::FILE* f = std::fopen("/proc/self/status", "r");
+    if (f == nullptr) return 0;
+    char line[256];
+    std::size_t kib = 0;
+    while (std::fgets(line, sizeof line, f) != nullptr)
+        if (std::strncmp(line, "VmRSS:", 6) == 0) kib = std::strtoul(line + 6, nullptr, 10);
+    std::fclose(f);
+    return kib;
 }
 
 // User + system CPU seconds of this process (RUSAGE_SELF) or of its waited-for children.
@@ -227,6 +322,52 @@ double median(std::vector<double> v) {
     return v[v.size() / 2];
 }
 
+// --mode submit: smtp-source and the plugin through AsyncSessions, both through the proxy
+// when there is one.
+int submitMode(const TransportHandle& transport, const SmtpSink& sink, const Options& o) {
+    std::unique_ptr<Process> proxy;
+    std::string target = sink.endpoint().hostPort();
+    if (!o.proxy.empty()) {
+        const Endpoint listen = freeLoopbackEndpoint();
+        proxy = std::make_unique<Process>(std::vector<std::string>{"/usr/bin/python3", o.proxy, std::to_string(listen.port),
+                                                                   sink.endpoint().hostPort(), std::to_string(o.delayMs),
+                                                                   listen.address});
+        if (!waitUntil([&] { return isListening(listen); }, std::chrono::seconds(10)))
+            throw std::runtime_error("the delay proxy did not start");
+        target = listen.hostPort();
+    }
+    const double rtt = 2 * o.delayMs / 1000.0;
+    std::printf("%zu messages of %zu bytes over %zu sessions (window %zu), %s, %zu runs\n", o.messages, o.size,
+                o.connections, o.window,
+                o.proxy.empty() ? "loopback" : ("through the delay proxy, round trip " + std::to_string(int(2 * o.delayMs)) + " ms").c_str(),
+                o.runs);
+    std::vector<double> source, plugin, sourceCpu, pluginCpu;
+    std::size_t rss = 0;
+    const auto perMessageUs = [&](double cpu) { return cpu * 1e6 / double(o.messages); };
+    for (std::size_t r = 0; r < o.runs; ++r) {
+        double c = cpuSeconds(RUSAGE_CHILDREN);
+        source.push_back(smtpSource(sink, o, target));
+        sourceCpu.push_back(perMessageUs(cpuSeconds(RUSAGE_CHILDREN) - c));
+        c = cpuSeconds(RUSAGE_SELF);
+        plugin.push_back(pluginSubmit(transport, "smtp://" + target, o));
+        pluginCpu.push_back(perMessageUs(cpuSeconds(RUSAGE_SELF) - c));
+        rss = std::max(rss, rssKiB());
+        std::printf("run %zu: smtp-source %.2f s (%.0f msg/s), plugin submit %.2f s (%.0f msg/s)\n", r + 1,
+                    source.back(), double(o.messages) / source.back(), plugin.back(), double(o.messages) / plugin.back());
+    }
+    const double s = median(source), p = median(plugin);
+    const double perConnection = double(o.messages) / double(o.connections);
+    std::printf("median msg/s: smtp-source %.0f, plugin submit %.0f (%.2f x smtp-source)\n", double(o.messages) / s,
+                double(o.messages) / p, s / p);
+    if (rtt > 0)
+        std::printf("round trips per message and connection: smtp-source %.2f, plugin %.2f\n", s / rtt / perConnection,
+                    p / rtt / perConnection);
+    std::printf("median CPU per message (user + system): smtp-source %.1f us, plugin (the whole bench process) %.1f us; "
+                "bench process RSS %zu KiB\n",
+                median(sourceCpu), median(pluginCpu), rss);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -239,6 +380,10 @@ int main(int argc, char** argv) {
         else if (key == "--runs") o.runs = std::stoul(value);
         else if (key == "--batch") o.batch = std::stoul(value);
         else if (key == "--plugin") o.plugin = value;
+        else if (key == "--mode") o.mode = value;
+        else if (key == "--window") o.window = std::stoul(value);
+        else if (key == "--proxy") o.proxy = value;
+        else if (key == "--delay-ms") o.delayMs = std::stod(value);
         else {
             std::cerr << "unknown option " << key << "\n";
             return 2;
@@ -257,6 +402,7 @@ int main(int argc, char** argv) {
         sinkOptions.saveMessages = false;
         SmtpSink sink(sinkOptions);
 
+        if (o.mode == "submit") return submitMode(*transport, sink, o);
         std::printf("%zu messages of %zu bytes over %zu connections, %zu runs\n", o.messages, o.size,
                     o.connections, o.runs);
         std::vector<double> source, reused, perMessage, baseline, bare, bareMulti;

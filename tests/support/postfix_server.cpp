@@ -141,7 +141,7 @@ void PostfixServer::writeConfig(const UserIds& nobody) const {
         "virtual_mailbox_base = " + d + "/mail\n"
         "virtual_uid_maps = static:" + std::to_string(nobody.uid) + "\n"
         "virtual_gid_maps = static:" + std::to_string(nobody.gid) + "\n"
-        "message_size_limit = 10240000\n"
+        "message_size_limit = " + std::to_string(options_.messageSizeLimit != 0 ? options_.messageSizeLimit : 10240000) + "\n"
         "virtual_mailbox_limit = 51200000\n"
         "default_transport = error:no mail leaves this test server\n"
         "relay_transport = error:no mail leaves this test server\n";
