@@ -91,12 +91,15 @@ struct DeliveryEngine::LedgerQueue {
     bool stop = false;    // hand nothing more over: answer every request empty
     bool finish = false;  // every session has closed: record what is left, release, exit
 
+    // Wakes the ledger thread only for the first of a burst: it takes the whole queue at once.
     void push(detail::PendingOutcome o) {
+        bool first = false;
         {
             std::lock_guard lock(mutex);
+            first = outcomes.empty();
             outcomes.push_back(std::move(o));
         }
-        wake.notify_one();
+        if (first) wake.notify_one();
     }
 };
 
@@ -148,6 +151,13 @@ struct DeliveryEngine::Run {
 // One connection of a run, on the network thread. Its AsyncSession's events are posted to the
 // network thread with a weak pointer; opening and destroying the AsyncSession (both may block
 // on the plugin) run on the engine's blocking pool.
+// The results a session's plugin thread reported and the network thread has not taken yet:
+// one event is posted per burst, not per result.
+struct ResultInbox {
+    std::mutex mutex;
+    std::vector<plugins::DeliveryResult> results;
+};
+
 struct DeliveryEngine::Session : std::enable_shared_from_this<Session> {
     Session(boost::asio::io_context& net, std::shared_ptr<Run> r)
         : run(std::move(r)), timer(net), window(detail::kWindowTarget, detail::kMaxWindow, detail::kFirstWindow),

@@ -67,9 +67,25 @@ void DeliveryEngine::openSession(const std::shared_ptr<Session>& s) {
     s->opening = true;
     std::weak_ptr<Session> weak = s;
     plugins::AsyncEvents events;
-    events.result = [this, weak](const plugins::DeliveryResult& r) {
-        boost::asio::post(net_, [this, weak, r] {
-            if (auto s = weak.lock()) answered(s, r);
+    auto inbox = std::make_shared<ResultInbox>();
+    events.result = [this, weak, inbox](const plugins::DeliveryResult& r) {
+        bool first = false;
+        {
+            std::lock_guard lock(inbox->mutex);
+            first = inbox->results.empty();
+            inbox->results.push_back(r);
+        }
+        if (!first) return;  // the event posted for the first takes this one too
+        boost::asio::post(net_, [this, weak, inbox] {
+            std::vector<plugins::DeliveryResult> results;
+            {
+                std::lock_guard lock(inbox->mutex);
+                results.swap(inbox->results);
+            }
+            auto s = weak.lock();
+            if (!s) return;
+            for (const auto& r : results) answered(s, r);
+            afterEvent(s);
         });
     };
     events.ended = [this, weak](const plugins::SendStatus& status) {
@@ -150,11 +166,13 @@ void DeliveryEngine::refill(const std::shared_ptr<Session>& s) {
         return;
     }
     s->requested += granted;
+    bool first = false;
     {
         std::lock_guard lock(run.ledger.mutex);
+        first = run.ledger.requests.empty();
         run.ledger.requests.push_back({s, granted});
     }
-    run.ledger.wake.notify_one();
+    if (first) run.ledger.wake.notify_one();  // it takes every queued request at once
 }
 
 // The ledger answered a request: these rows are handed over (committed).
@@ -219,7 +237,6 @@ void DeliveryEngine::answered(const std::shared_ptr<Session>& s, const plugins::
     if (env_.outcomes)
         p.recorded = RecordedOutcome{run.campaign.id, f.ledgerId, f.recipientId, f.recipient, f.messageId, r, p.outcome};
     run.ledger.push(std::move(p));
-    afterEvent(s);
 }
 
 // After a delivery or a result: ask for more, or, when the run stops, close the session once
