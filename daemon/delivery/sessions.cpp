@@ -229,6 +229,7 @@ void DeliveryEngine::answered(const std::shared_ptr<Session>& s, const plugins::
     const auto t = std::chrono::steady_clock::now();
     s->window.answered(t);
     if (r.outcome != plugins::DeliveryOutcome::NotHandedOver) {
+        s->reconnects = 0;  // the server answered: the next failure starts the backoff afresh
         s->counters.sendDuration(std::chrono::duration<double>(t - f.submittedAt).count());
         s->counters.reply(r.smtpCode);
     }

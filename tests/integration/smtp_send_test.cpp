@@ -540,6 +540,27 @@ TEST_P(SmtpSendTest, EachOfAHundredConnectionsCarriesManyMessages) {
     EXPECT_GE(counters.messages / std::max<std::uint64_t>(counters.sessions, 1), 10u) << sink.output();
 }
 
+// MaxPerDomain= at many connections: the ledger thread hands over only what a domain's free
+// slots allow and waits for results to free them (no polling, no stall): with 100 sessions
+// and two messages in flight per domain, a campaign to two domains completes, everyone once.
+TEST_P(SmtpSendTest, MaxPerDomainAtAHundredConnectionsCompletesEveryoneOnce) {
+    SmtpSink sink;
+    start("URL=" + sink.url() + "\nConnections=100\nMaxPerDomain=2\nTimeout=30\n");
+    constexpr int kRecipients = 300;
+    std::string csv = "email,name\n";
+    for (int i = 0; i < kRecipients; ++i)
+        csv += "r" + std::to_string(i) + (i % 2 ? "@example.org" : "@example.net") + ",Person " + std::to_string(i) + "\n";
+    writeFile(dir_ / "people.csv", csv);
+    ok({"group", "create", "people"});
+    EXPECT_EQ(okJson({"recipients", "import", (dir_ / "people.csv").string(), "--group", "people"})["imported"], kRecipients);
+    const int id = okJson({"campaign", "create", "--name", "News", "--subject", "Hello", "--html", "<p>News.</p>"}).value("id", 0);
+    ok({"campaign", "attach", std::to_string(id), "--group", "people"});
+    ok({"campaign", "send", std::to_string(id)});
+    ASSERT_TRUE(waitForStatus(id, "completed", 120s)) << campaign(id).dump();
+    EXPECT_EQ(campaign(id)["sent_count"], kRecipients);
+    EXPECT_EQ(expectExactlyOnce(id, sink, kRecipients), std::size_t(kRecipients));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SmtpSendTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          backendTestName);
 
