@@ -35,6 +35,7 @@
 #include "plugin-host/async_session.h"
 #include "plugin-host/plugin_host.h"
 #include "support/network.h"
+#include "support/postfix_server.h"
 #include "support/process.h"
 #include "support/smtp_sink.h"
 #include "support/temp_dir.h"
@@ -56,6 +57,8 @@ struct Options {
     std::size_t window = 64;
     std::string proxy;  // delay_proxy.py
     double delayMs = 0;
+    std::string server = "sink";  // or "postfix": a private Postfix (it announces CHUNKING)
+    bool chunking = true;         // postfix: false discards CHUNKING from its EHLO reply
 };
 
 std::string makeMessage(std::size_t size, std::size_t n) {
@@ -127,7 +130,8 @@ double plugin(const TransportHandle& transport, const SmtpSink& sink, const Opti
 
 // N AsyncSessions driven from this one thread: each keeps up to o.window messages submitted
 // without a result; results come from the plugin's event thread.
-double pluginSubmit(const TransportHandle& transport, const std::string& url, const Options& o) {
+double pluginSubmit(const TransportHandle& transport, const std::string& url, const Options& o,
+                    const std::map<std::string, std::string>& extra = {}) {
     std::vector<std::string> bodies;
     for (std::size_t i = 0; i < 16; ++i) bodies.push_back(makeMessage(o.size, i));
     struct Lane {
@@ -155,7 +159,9 @@ double pluginSubmit(const TransportHandle& transport, const std::string& url, co
             lanes[c].ended = true;
             changed.notify_one();
         };
-        sessions.push_back(transport.openAsync("bench", {{"URL", url}}, std::move(events)));
+        std::map<std::string, std::string> settings = extra;
+        settings["URL"] = url;
+        sessions.push_back(transport.openAsync("bench", settings, std::move(events)));
     }
     const std::size_t share = o.messages / o.connections;
     const auto start = Clock::now();
@@ -327,10 +333,20 @@ double median(std::vector<double> v) {
 int submitMode(const TransportHandle& transport, const SmtpSink& sink, const Options& o) {
     std::unique_ptr<Process> proxy;
     std::string target = sink.endpoint().hostPort();
+    std::unique_ptr<PostfixServer> postfix;
+    std::map<std::string, std::string> extra;
+    if (o.server == "postfix") {
+        PostfixServerOptions options = relayProfile();
+        options.chunking = o.chunking;
+        postfix = std::make_unique<PostfixServer>(options);
+        target = postfix->endpoint().hostPort();
+        extra["StartTLS"] = "no";
+        std::printf("a private Postfix, %s\n", o.chunking ? "CHUNKING announced" : "CHUNKING not announced");
+    }
     if (!o.proxy.empty()) {
         const Endpoint listen = freeLoopbackEndpoint();
         proxy = std::make_unique<Process>(std::vector<std::string>{"/usr/bin/python3", o.proxy, std::to_string(listen.port),
-                                                                   sink.endpoint().hostPort(), std::to_string(o.delayMs),
+                                                                   target, std::to_string(o.delayMs),
                                                                    listen.address});
         if (!waitUntil([&] { return isListening(listen); }, std::chrono::seconds(10)))
             throw std::runtime_error("the delay proxy did not start");
@@ -349,7 +365,7 @@ int submitMode(const TransportHandle& transport, const SmtpSink& sink, const Opt
         source.push_back(smtpSource(sink, o, target));
         sourceCpu.push_back(perMessageUs(cpuSeconds(RUSAGE_CHILDREN) - c));
         c = cpuSeconds(RUSAGE_SELF);
-        plugin.push_back(pluginSubmit(transport, "smtp://" + target, o));
+        plugin.push_back(pluginSubmit(transport, "smtp://" + target, o, extra));
         pluginCpu.push_back(perMessageUs(cpuSeconds(RUSAGE_SELF) - c));
         rss = std::max(rss, rssKiB());
         std::printf("run %zu: smtp-source %.2f s (%.0f msg/s), plugin submit %.2f s (%.0f msg/s)\n", r + 1,
@@ -384,6 +400,8 @@ int main(int argc, char** argv) {
         else if (key == "--window") o.window = std::stoul(value);
         else if (key == "--proxy") o.proxy = value;
         else if (key == "--delay-ms") o.delayMs = std::stod(value);
+        else if (key == "--server") o.server = value;
+        else if (key == "--chunking") o.chunking = value != "no";
         else {
             std::cerr << "unknown option " << key << "\n";
             return 2;

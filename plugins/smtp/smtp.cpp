@@ -311,7 +311,7 @@ const campaignd_plugin_descriptor kDescriptor = {
     sizeof(campaignd_plugin_descriptor),
     "smtp",
     "2.0.0",
-    "Sends through an SMTP server (Boost.Asio; PIPELINING, STARTTLS or smtps, AUTH, one connection for many messages)",
+    "Sends through an SMTP server (Boost.Asio; PIPELINING, CHUNKING, STARTTLS or smtps, AUTH; one connection for many messages, all sessions on one event thread)",
     CAMPAIGND_CAP_TRANSPORT,
     smtpStart,
     smtpStop,

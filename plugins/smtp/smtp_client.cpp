@@ -31,6 +31,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <future>
@@ -99,7 +100,8 @@ bool hasEightBit(std::string_view d) {
 // What an awaited reply answers. Dot: the final "." of a message whose body went out.
 // EmptyDot: a lone "." after a 354 to a transaction whose recipient was refused (a server
 // should not say 354 then, but some do): its reply says nothing about any message.
-enum class Awaits : std::uint8_t { Rset, Mail, Rcpt, Data, Dot, EmptyDot };
+// Bdat: "BDAT n LAST" with the whole message (RFC 3030): its reply is the message's verdict.
+enum class Awaits : std::uint8_t { Rset, Mail, Rcpt, Data, Dot, EmptyDot, Bdat };
 
 const char* inReplyTo(Awaits what) {
     switch (what) {
@@ -107,6 +109,7 @@ const char* inReplyTo(Awaits what) {
     case Awaits::Rcpt: return "RCPT TO";
     case Awaits::Data: return "DATA";
     case Awaits::Rset: return "RSET";
+    case Awaits::Bdat: return "BDAT";
     default: return "end of DATA";
     }
 }
@@ -227,6 +230,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     bool needRset = false;         // the next transaction starts with RSET
     bool readerRunning = false;
     bool stopTaking = false;  // close() was asked: no new transaction starts
+    std::size_t bdatInFlight = 0;  // BDAT LAST written, no reply yet
+    tcp::resolver* resolving = nullptr;  // connect()'s, while it resolves the host
     bool wakePosted = false;  // under mutex: a wake-up for submit() is on its way
     std::optional<SendStatus> failure;  // the transfer failed: the session ends
     std::string out;                    // the write buffer, reused
@@ -240,6 +245,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     bool open() const { return stream || socket; }
 
     void closeSocket() {
+        if (resolving != nullptr) resolving->cancel();
         error_code ignored;
         if (stream) stream->next_layer().close(ignored);
         else if (socket) socket->close(ignored);
@@ -251,6 +257,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         socket.reset();
         connected = false;
         needRset = false;
+        bdatInFlight = 0;
         tls = false;
         replies.clear();
     }
@@ -480,12 +487,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
             endpoints.emplace_back(literal, static_cast<unsigned short>(settings.port));
         } else {
             tcp::resolver resolver(io);
-            auto self = shared_from_this();
+            resolving = &resolver;  // the deadline's closeSocket() cancels it
             arm(readTimer, readGeneration, readTimedOut, settings.timeouts.connect);
             ec = {};
             auto results = co_await resolver.async_resolve(hostOnly(settings.host), std::to_string(settings.port),
                                                            asio::redirect_error(kAwait, ec));
             disarm(readTimer, readGeneration);
+            resolving = nullptr;
             if (readTimedOut) ec = asio::error::timed_out;
             if (ec)
                 co_return fail(Failure::Connection, serverName() + ": cannot resolve the host: " +
@@ -565,9 +573,10 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         text += ')';
         // Only the reply to the final "." can make a message SENT; an odd 2xx/3xx where a
         // refusal was read (a 250 to DATA: the body never went) is a temporary failure.
-        const Outcome outcome = r.code >= 500                            ? Outcome::Failed
-                                : r.code < 300 && what == Awaits::Dot ? Outcome::Sent
-                                                                      : Outcome::Deferred;
+        const bool verdict = what == Awaits::Dot || what == Awaits::Bdat;
+        const Outcome outcome = r.code >= 500              ? Outcome::Failed
+                                : r.code < 300 && verdict ? Outcome::Sent
+                                                          : Outcome::Deferred;
         report(m, outcome, r.code, r.enhanced);
     }
 
@@ -589,12 +598,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     void lose(SendStatus status) {
         if (failure) return;
         for (const Expect& e : expects) {
-            if (e.what != Awaits::Dot) continue;
+            if (e.what != Awaits::Dot && e.what != Awaits::Bdat) continue;
             text = "the connection to " + serverName() +
                    " was lost after the message was sent, before the server's reply: " + ioWhat;
             report(*e.message, Outcome::Unknown, 0, "");
         }
         expects.clear();
+        bdatInFlight = 0;
         current.reset();
         body.reset();
         steps.clear();
@@ -656,9 +666,42 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         return nullptr;
     }
 
+    // BDAT (RFC 3030) when the server announces CHUNKING and PIPELINING: a transaction needs
+    // no 354, so several travel in one write and one round trip. Every transaction after the
+    // first on a connection starts with RSET: whether the one before it was refused (and left
+    // open) is not known when it is written.
+    bool chunking() const { return settings.chunking && ext.chunking && ext.pipelining; }
+    static constexpr std::size_t kMaxBdatInFlight = 32;
+
+    void composeChunks() {
+        while (bdatInFlight < kMaxBdatInFlight) {
+            MessagePtr m = nextMessage();
+            if (!m) break;
+            if (needRset) expects.push_back({Awaits::Rset, m});
+            if (needRset) appendCommand(Awaits::Rset, *m);
+            needRset = true;
+            for (Awaits what : {Awaits::Mail, Awaits::Rcpt}) {
+                appendCommand(what, *m);
+                expects.push_back({what, m});
+            }
+            // As appendBody ends a body for DATA (not dot-stuffed: BDAT counts bytes).
+            const std::string& d = m->data;
+            const char* fix = d.empty() || d.back() == '\n' ? "" : d.back() == '\r' ? "\n" : "\r\n";
+            out += "BDAT " + std::to_string(m->data.size() + std::strlen(fix)) + " LAST\r\n";
+            out += m->data;
+            out += fix;
+            expects.push_back({Awaits::Bdat, m});
+            ++bdatInFlight;
+        }
+    }
+
     // What may be written now. Returns false when nothing.
     bool compose() {
         out.clear();
+        if (chunking()) {
+            composeChunks();
+            return !out.empty();
+        }
         if (body) {
             if (bodyEmpty) out += ".\r\n";
             else appendBody(out, body->data);
@@ -704,6 +747,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     std::chrono::seconds timeoutFor(Awaits what) const {
         switch (what) {
         case Awaits::Dot:
+        case Awaits::Bdat:
         case Awaits::EmptyDot: return settings.timeouts.dataTerm;
         case Awaits::Data: return settings.timeouts.dataInit;
         case Awaits::Rcpt: return settings.timeouts.rcpt;
@@ -745,10 +789,15 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
             }
             switch (e.what) {
             case Awaits::Dot: reportReply(*e.message, *reply, e.what); break;
+            case Awaits::Bdat:
+                --bdatInFlight;
+                if (!refused) reportReply(*e.message, *reply, e.what);
+                break;
             case Awaits::EmptyDot:
             case Awaits::Rset: break;
             case Awaits::Mail:
             case Awaits::Rcpt:
+                if (e.what == Awaits::Mail && chunking()) refused = false;  // its transaction's first reply
                 if (!refused && reply->code >= 300) {
                     reportReply(*e.message, *reply, e.what);
                     refused = true;
@@ -793,7 +842,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         }
         if (broken) {
             for (const Expect& e : expects) {
-                if (e.what != Awaits::Dot) continue;
+                if (e.what != Awaits::Dot && e.what != Awaits::Bdat) continue;
                 text = "the smtp client failed after the message was sent: " + *broken;
                 report(*e.message, Outcome::Unknown, 0, "");
             }

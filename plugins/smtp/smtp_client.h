@@ -6,11 +6,12 @@
 // submit() queues messages and returns at once; the session keeps its pipeline full: with
 // PIPELINING (RFC 2920) a message's body and final "." go in one write with the next queued
 // message's MAIL, RCPT and DATA as soon as that message is there, whichever submit() brought
-// it, so a steady session costs about one round trip per message; without it, one command at
-// a time. Replies are matched to commands in order: a refused MAIL, RCPT or DATA fails (5xx)
+// it, so a steady session costs about one round trip per message; with CHUNKING too (RFC
+// 3030, unless Chunking=no) messages go as BDAT, several per write and round trip; without
+// PIPELINING, one command at a time. Replies are matched to commands in order: a refused MAIL, RCPT or DATA fails (5xx)
 // or defers (4xx) that message only, and the next transaction begins with RSET.
 // Promises: each message gets SENT/DEFERRED/FAILED from the server's own reply, or UNKNOWN when
-// its final "." was written and no reply to it came (never resent), or no result when it was
+// its final "." (or BDAT LAST) was written and no reply to it came (never resent), or no result when it was
 // not handed over, which ClientEvents::ended says (once; nothing follows it). Certificates are
 // always verified, chain and host name. The password is never logged nor put in a message.
 // Refuses: to send a byte of a message unauthenticated when Username= is set, or in clear text

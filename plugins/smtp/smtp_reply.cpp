@@ -134,6 +134,7 @@ void ExtensionReader::line(std::string_view text) {
     if (keyword == "PIPELINING") ext_.pipelining = true;
     else if (keyword == "STARTTLS") ext_.startTls = true;
     else if (keyword == "8BITMIME") ext_.eightBitMime = true;
+    else if (keyword == "CHUNKING") ext_.chunking = true;
     else if (keyword == "SIZE") {
         std::uint64_t n = 0;
         std::size_t i = 0;

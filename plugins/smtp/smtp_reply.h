@@ -103,6 +103,7 @@ struct Extensions {
     bool pipelining = false;  // RFC 2920
     bool startTls = false;    // RFC 3207
     bool eightBitMime = false;
+    bool chunking = false;  // RFC 3030 BDAT
     bool auth = false;  // AUTH with any mechanism
     bool authPlain = false;
     bool authLogin = false;

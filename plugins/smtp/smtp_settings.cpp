@@ -156,10 +156,11 @@ bool readPasswordFile(const std::string& key, const std::string& path, std::stri
 // count when a required one is missing.
 bool parseSettings(const char* const* keys, const char* const* values, std::size_t count, Settings& s,
                    SettingError& error) {
-    std::string url, startTls, passwordFile, passwordCredential, timeout;
+    std::string url, startTls, passwordFile, passwordCredential, timeout, chunking;
     // Where each key is (count: not given); a key given twice counts where it was last.
     std::size_t urlAt = count, startTlsAt = count, usernameAt = count, passwordFileAt = count,
-                passwordCredentialAt = count, timeoutAt = count, heloNameAt = count, caFileAt = count;
+                passwordCredentialAt = count, timeoutAt = count, heloNameAt = count, caFileAt = count,
+                chunkingAt = count;
     for (std::size_t i = 0; i < count; ++i) {
         const std::string_view key = keys[i] != nullptr ? keys[i] : "";
         const std::string value = values[i] != nullptr ? values[i] : "";
@@ -171,11 +172,12 @@ bool parseSettings(const char* const* keys, const char* const* values, std::size
         else if (equalsIgnoreCase(key, "Timeout")) timeout = value, timeoutAt = i;
         else if (equalsIgnoreCase(key, "HeloName")) s.heloName = value, heloNameAt = i;
         else if (equalsIgnoreCase(key, "CAFile")) s.caFile = value, caFileAt = i;
+        else if (equalsIgnoreCase(key, "Chunking")) chunking = value, chunkingAt = i;
         else {
             // The daemon keeps its own keys (Connections=, ...): anything else is a misspelling.
             error = {CAMPAIGND_ERR_INVALID_ARGUMENT,
                      std::string(key) + "= is not a setting of the smtp plugin (URL, StartTLS, Username, "
-                                        "PasswordFile, PasswordCredential, Timeout, HeloName, CAFile)",
+                                        "PasswordFile, PasswordCredential, Timeout, HeloName, CAFile, Chunking)",
                      i};
             return false;
         }
@@ -215,6 +217,11 @@ bool parseSettings(const char* const* keys, const char* const* values, std::size
         return invalid(heloNameAt, "HeloName=" + s.heloName + " is not a host name or an address literal");
     if (!s.caFile.empty() && s.caFile.front() != '/')
         return invalid(caFileAt, "CAFile=" + s.caFile + " is not an absolute path");
+    if (chunkingAt < count) {
+        if (equalsIgnoreCase(chunking, "yes")) s.chunking = true;
+        else if (equalsIgnoreCase(chunking, "no")) s.chunking = false;
+        else return invalid(chunkingAt, "Chunking=" + chunking + " is not yes or no");
+    }
 
     if (!passwordFile.empty() && !passwordCredential.empty())
         return invalid(std::max(passwordFileAt, passwordCredentialAt),

@@ -39,6 +39,7 @@ struct Settings {
     std::string password;  // never logged, never in a message
     std::string heloName;
     std::string caFile;
+    bool chunking = true;  // BDAT (RFC 3030) when the server announces CHUNKING and PIPELINING
     Timeouts timeouts;
 };
 

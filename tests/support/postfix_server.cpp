@@ -161,8 +161,12 @@ void PostfixServer::writeConfig(const UserIds& nobody) const {
             backdate(dir_ / "conf" / "rejected");
             main += "smtpd_recipient_restrictions = check_recipient_access texthash:" + d + "/conf/rejected\n";
         }
-        if (!options_.pipelining)
-            main += "smtpd_discard_ehlo_keywords = pipelining\n";
+        if (!options_.pipelining || !options_.chunking) {
+            std::string discard;
+            if (!options_.pipelining) discard += "pipelining ";
+            if (!options_.chunking) discard += "chunking";
+            main += "smtpd_discard_ehlo_keywords = " + discard + "\n";
+        }
         if (!dovecot_) {
             main += "smtpd_relay_restrictions = reject_unauth_destination\n";
         } else {

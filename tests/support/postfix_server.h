@@ -48,6 +48,8 @@ struct PostfixServerOptions {
     // takes commands sent ahead of time (reject_unauth_pipelining catches only a body sent
     // before the 354), so this shows a client copes, not that it waited.
     bool pipelining = true;
+    // false: no CHUNKING (BDAT, RFC 3030) in the EHLO reply.
+    bool chunking = true;
     // message_size_limit (announced as SIZE); 0: the fixture's default (10240000).
     std::uint64_t messageSizeLimit = 0;
     // Relay with users: the SASL mechanisms announced (smtpd_sasl_mechanism_filter, e.g.

@@ -109,7 +109,7 @@ TEST(SmtpReplyStream, ReadsTheExtensionsOfAnEhloReply) {
     ExtensionReader ehlo;
     stream.collectExtensions(&ehlo);
     stream.feed("250-mx.test greets you\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-starttls\r\n"
-                "250-AUTH LOGIN PLAIN\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n");
+                "250-AUTH LOGIN PLAIN\r\n250-8BITMIME\r\n250-CHUNKING\r\n250 SMTPUTF8\r\n");
     ASSERT_TRUE(stream.ready());
     const auto& e = ehlo.extensions();
     EXPECT_TRUE(e.pipelining);
@@ -118,12 +118,14 @@ TEST(SmtpReplyStream, ReadsTheExtensionsOfAnEhloReply) {
     EXPECT_TRUE(e.authPlain);
     EXPECT_TRUE(e.authLogin);
     EXPECT_TRUE(e.eightBitMime);
+    EXPECT_TRUE(e.chunking);
     EXPECT_EQ(e.size, 10240000u);
 
     ExtensionReader bare;  // the greeting line names the server; it is no keyword
     bare.line("PIPELINING");
     bare.line("AUTH=LOGIN");
     EXPECT_FALSE(bare.extensions().pipelining);
+    EXPECT_FALSE(bare.extensions().chunking);
     EXPECT_TRUE(bare.extensions().authLogin);
 }
 

@@ -333,6 +333,84 @@ TEST_F(SmtpSubmit, ACertificateForAnotherHostNameIsRefused) {
     EXPECT_EQ(server.delivered().size(), 0u);
 }
 
+// The "disconnect from" line Postfix's smtpd logs for the session that said EHLO, with its
+// command counts ("ehlo=1 mail=6 rcpt=4/6 bdat=4/6 rset=5 quit=1 commands=..."); "" if none.
+std::string postfixSessionLine(const PostfixServer& server) {
+    const std::string log = server.log();
+    for (auto at = log.find("]: disconnect from "); at != std::string::npos; at = log.find("]: disconnect from ", at + 1)) {
+        const std::string line = log.substr(at, log.find('\n', at) - at);
+        if (line.find(" ehlo=") != std::string::npos) return line;
+    }
+    return "";
+}
+
+// CHUNKING (RFC 3030) announced by a private Postfix refusing two recipients: the messages go
+// as BDAT, several in one write (no 354 to wait for), each transaction after the first
+// behind an RSET; the refused ones fail with Postfix's words, the rest are delivered, in one
+// session whose command counts Postfix logs.
+TEST_F(SmtpSubmit, WithChunkingMessagesGoAsBdatAndARefusedRecipientFailsOnlyItself) {
+    if (!PostfixServer::available()) GTEST_SKIP() << "needs root, postfix, dovecot and openssl";
+    PostfixServerOptions options = relayProfile();
+    options.rejectedRecipients = {"gone@example.org"};
+    PostfixServer server(options);
+    Seen seen;
+    const std::vector<std::string> to{"ada@example.org", "gone@example.org", "bob@example.org",
+                                      "gone@example.org", "cy@example.org", "dee@example.org"};
+    {
+        auto session = host_->transport("smtp")->openAsync(
+            "relay", {{"URL", server.url()}, {"CAFile", server.caFile().string()}, {"Timeout", "10"}}, seen.events());
+        std::vector<OutgoingMessage> batch;
+        for (std::size_t i = 0; i < to.size(); ++i) batch.push_back(message(i + 1, to[i]));
+        ASSERT_TRUE(session->submit(batch).ok());
+        ASSERT_TRUE(seen.waitFor(to.size()));
+    }
+    for (std::size_t i = 0; i < to.size(); ++i) {
+        const DeliveryResult r = seen.of(i + 1);
+        if (to[i] == "gone@example.org") {
+            EXPECT_EQ(r.outcome, DeliveryOutcome::Failed) << r.text;
+            EXPECT_EQ(r.text, "550 5.1.1 <gone@example.org>: Recipient address rejected: User unknown (in reply to RCPT TO)");
+        } else {
+            EXPECT_EQ(r.outcome, DeliveryOutcome::Sent) << r.text;
+            EXPECT_NE(r.text.find("(in reply to BDAT)"), std::string::npos) << r.text;
+        }
+    }
+    ASSERT_TRUE(server.waitForDeliveries(4)) << server.log();
+    for (const auto& m : server.delivered())
+        EXPECT_NE(m.find("\nHello,\n.a line that starts with a dot\nbye\n"), std::string::npos) << m;
+    ASSERT_TRUE(waitUntil([&] { return !postfixSessionLine(server).empty(); }, 10s)) << server.log();
+    const std::string line = postfixSessionLine(server);
+    EXPECT_NE(line.find(" bdat=4/6 "), std::string::npos) << line;
+    EXPECT_EQ(line.find(" data="), std::string::npos) << line;
+}
+
+// The same Postfix without CHUNKING announced, or with it announced and Chunking=no: DATA.
+class SmtpSubmitData : public SmtpSubmit, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(SmtpSubmitData, WithoutChunkingMessagesGoAsData) {
+    if (!PostfixServer::available()) GTEST_SKIP() << "needs root, postfix, dovecot and openssl";
+    const bool announced = GetParam();
+    PostfixServerOptions options = relayProfile();
+    options.chunking = announced;
+    PostfixServer server(options);
+    Seen seen;
+    {
+        std::map<std::string, std::string> settings{
+            {"URL", server.url()}, {"CAFile", server.caFile().string()}, {"Timeout", "10"}};
+        if (announced) settings["Chunking"] = "no";
+        auto session = host_->transport("smtp")->openAsync("relay", settings, seen.events());
+        ASSERT_TRUE(session->submit(std::vector<OutgoingMessage>{message(1, "ada@example.org"), message(2, "bob@example.org")}).ok());
+        ASSERT_TRUE(seen.waitFor(2));
+    }
+    EXPECT_EQ(seen.count(DeliveryOutcome::Sent), 2u);
+    ASSERT_TRUE(waitUntil([&] { return !postfixSessionLine(server).empty(); }, 10s)) << server.log();
+    const std::string line = postfixSessionLine(server);
+    EXPECT_NE(line.find(" data=2 "), std::string::npos) << line;
+    EXPECT_EQ(line.find(" bdat="), std::string::npos) << line;
+}
+
+INSTANTIATE_TEST_SUITE_P(Chunking, SmtpSubmitData, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "AnnouncedButTurnedOff" : "NotAnnounced"; });
+
 // 8BITMIME: a message with 8-bit bytes is declared BODY=8BITMIME (smtp-sink announces it); a
 // 7-bit one is not.
 TEST_F(SmtpSubmit, EightBitMessagesAreDeclaredBody8BitMime) {
@@ -357,7 +435,7 @@ TEST_F(SmtpSubmit, EightBitMessagesAreDeclaredBody8BitMime) {
 // NotHandedOver, and nothing comes after close.
 TEST_F(SmtpSubmit, CloseReportsWhatWasNotWrittenAsNotHandedOver) {
     SmtpSinkOptions options;
-    options.waitAt = {"RCPT:1"};
+    options.waitAt = {"CONNECT:1"};  // the greeting comes after close() was asked
     SmtpSink sink(options);
     Seen seen;
     {
@@ -365,7 +443,7 @@ TEST_F(SmtpSubmit, CloseReportsWhatWasNotWrittenAsNotHandedOver) {
         std::vector<OutgoingMessage> batch;
         for (std::uint64_t t = 1; t <= 20; ++t) batch.push_back(message(t, "r@example.org"));
         ASSERT_TRUE(session->submit(batch).ok());
-    }  // closed at once: at most the first transaction was written
+    }  // closed at once, before the greeting: at most the first transaction was written
     std::lock_guard lock(seen.mutex);
     EXPECT_EQ(seen.results.size(), 20u);
     std::size_t notHandedOver = 0;
