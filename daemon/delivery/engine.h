@@ -17,9 +17,10 @@
 // Environment, always on the io_context thread): the campaign has no work left (finished), or
 // it must pause (AUTH/TLS failure, a transport that cannot be opened). Its own threads never
 // touch the bus; progress is read by a monitor thread with its own store, at most twice a second
-// per campaign, and posted to the io thread. stop() closes the run's sessions at once: no
-// message is handed over after the network thread sees it; what was written to the server has
-// its outcome recorded, what was handed over but not written goes back to pending.
+// per campaign, and posted to the io thread. stop(): no message is handed over after the
+// network thread sees it (at once); each session closes as soon as the messages it holds (its
+// window, about 250 ms of its server's pace) are answered, and their outcomes are recorded; a
+// hand-over the session can no longer take (it ended meanwhile) goes back to pending.
 #pragma once
 
 #include <atomic>
