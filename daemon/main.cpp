@@ -7,11 +7,27 @@
 // the last two as not worth restarting for. --check-config: 0, or 78 with every problem found
 // (with --connect, a transport that cannot send now is one).
 #include <CLI/CLI.hpp>
+#include <sys/resource.h>
+
 #include <csignal>
 
 #include "app/check_config.h"
 #include "app/daemon.h"
 #include "core/buildconfig.h"
+
+namespace {
+
+// Connections= goes up to 1,000 sessions per transport, a descriptor each (and more for a
+// plugin's own), past the usual soft limit of 1,024: take the hard limit, which is what it is
+// for. Under systemd the unit sets LimitNOFILE= itself (and its filter refuses setrlimit).
+void raiseDescriptorLimit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"campaignd: the bulk e-mail campaign daemon.\n"
@@ -41,6 +57,7 @@ int main(int argc, char** argv) {
         return rc == 0 ? 0 : 2;
     }
     std::signal(SIGPIPE, SIG_IGN);
+    raiseDescriptorLimit();
     if (check) return campaignd::app::checkConfig(options);
     return campaignd::app::run(options);
 }

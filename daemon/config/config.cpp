@@ -485,7 +485,7 @@ const std::vector<KeySpec>& keys() {
         {kDkimFamily, "KeyCredential", setDkimKeyCredential},
         {kDkimFamily, "Algorithm", setDkimAlgorithm},
         {kTransportFamily, "Plugin", setTransportPlugin},
-        {kTransportFamily, "Connections", [](C& c, const V& v) { transportOf(c, v).connections = wholeNumber(v, 1, 64); }},
+        {kTransportFamily, "Connections", [](C& c, const V& v) { transportOf(c, v).connections = wholeNumber(v, 1, 1000); }},
         {kTransportFamily, "MaxPerSecond", setTransportMaxPerSecond},
         {kTransportFamily, "MaxPerDomain",
          [](C& c, const V& v) { transportOf(c, v).maxPerDomain = wholeNumber(v, 0, 100000); }},

@@ -31,7 +31,7 @@ struct TransportConfig {
     std::map<std::string, std::string> settings;  // the plugin's keys (not Plugin= nor the engine's)
     std::map<std::string, std::string> settingsAt;  // "FILE:LINE" of each of them, for the plugin's verdict
     std::string pluginAt;                           // "FILE:LINE" of Plugin=
-    unsigned connections = 1;   // Connections=: parallel sessions (1..64)
+    unsigned connections = 1;   // Connections=: parallel sessions (1..1000)
     double maxPerSecond = 0;    // MaxPerSecond=: messages per second over all sessions; 0 unlimited
     unsigned maxPerDomain = 0;  // MaxPerDomain=: messages in flight per recipient domain; 0 unlimited
     std::string file;           // where the section was first seen, for errors found later

@@ -1,17 +1,15 @@
 // engine.cpp: see engine.h. The engine's public surface and its runs: checking, starting,
-// stopping and recovering campaigns, a worker's exit, a run's end, the progress monitor. The
-// workers themselves are in worker_ledger.cpp (claim, render, record) and worker_sender.cpp
-// (hand-over, send). Threading: a Run's workers share only the Run's atomics and condition
-// variable, the transport's throttles (each thread-safe) and the compiled template (render()
-// is thread-safe). Each worker owns its stores and its TransportSession. Everything meant for
-// the bus or the campaign's status is posted to the io_context thread.
+// stopping and recovering campaigns, a run's end, the progress monitor. The sessions are in
+// sessions.cpp (the network thread), the database work in ledger.cpp (a run's ledger thread).
+// Threading: see run.h. Everything meant for the bus or the campaign's status is posted to the
+// io_context thread.
 //
-// Why a message is never sent twice: a worker gives the transport only the rows that
-// markHandedOver moved (committed durably first); a row cancelled, recovered or claimed by
-// another worker since the claim is not moved and its message is dropped. Everything after the
-// hand-over is recorded per row by recordOutcomes, which applies only to rows still claimed by
-// this worker and handed over; if the daemon dies before that commit, recover() at the next
-// start makes the row `unknown`, never pending.
+// Why a message is never sent twice: the network thread submits only the rows that
+// markHandedOver moved (committed durably first, on the ledger thread); a row cancelled,
+// recovered or claimed by another daemon since the claim is not moved and its message is
+// dropped. Everything after the hand-over is recorded per row by recordOutcomes, which applies
+// only to rows still claimed by this run and handed over; if the daemon dies before that
+// commit, recover() at the next start makes the row `unknown`, never pending.
 #include "delivery/engine.h"
 
 #include <boost/asio/post.hpp>
@@ -31,6 +29,9 @@ using namespace std::chrono_literals;
 
 constexpr auto kProgressInterval = 500ms;   // at most two progress reports a second per campaign
 constexpr auto kRateWindow = 5s;
+// Threads that open and close sessions (a plugin may connect in open(); a session's destructor
+// waits for the replies of what was written): never one per connection.
+constexpr std::size_t kBlockingThreads = 4;
 
 // Runs one of the owner's callbacks on the io thread: an exception must not unwind io.run()
 // (a status change another daemon made first, a database that went away for a moment).
@@ -50,6 +51,18 @@ DeliveryEngine::DeliveryEngine(boost::asio::io_context& io, const config::Config
     : io_(io), config_(config), env_(std::move(env)) {
     policy_.maxAttempts = config_.sending.maxAttempts;
     policy_.baseDelay = std::chrono::microseconds(config_.sending.retryDelayUsec);
+    blocking_ = std::make_unique<boost::asio::thread_pool>(kBlockingThreads);
+    netWork_.emplace(net_.get_executor());
+    netThread_ = std::thread([this] {
+        for (;;) {
+            try {
+                net_.run();
+                return;
+            } catch (const std::exception& e) {
+                log::error(std::string("the sending engine's network thread: ") + e.what());
+            }
+        }
+    });
     monitor_ = std::thread([this] { monitor(); });
 }
 
@@ -61,6 +74,11 @@ DeliveryEngine::~DeliveryEngine() {
     }
     monitorWake_.notify_all();
     if (monitor_.joinable()) monitor_.join();
+    // Every session was closed by stopAll(); what the pool still runs are their destructors.
+    blocking_->join();
+    netWork_.reset();
+    net_.stop();
+    if (netThread_.joinable()) netThread_.join();
 }
 
 Usec DeliveryEngine::now() const { return env_.now ? env_.now() : campaignd::systemNow(); }
@@ -198,11 +216,11 @@ void DeliveryEngine::start(const Campaign& campaign) {
 }
 
 void DeliveryEngine::launch(const std::shared_ptr<Run>& run) {
-    const unsigned n = run->transport.connections;
     // What the io thread freed before (attaching a million recipients, a report) stays mapped
     // in glibc's main arena, hundreds of MiB for a million rows, and would be resident for the
     // whole send: give it back now (measured: 403 MiB -> 40 MiB during a 1,000,000 send).
     malloc_trim(0);
+    run->worker = workerName(run->campaign.id, 0);
     // The rate's first sample is the start: the first report (half a second in) has a rate.
     run->started = std::chrono::steady_clock::now();
     run->samples.emplace_back(run->started, 0);
@@ -210,14 +228,24 @@ void DeliveryEngine::launch(const std::shared_ptr<Run>& run) {
         std::lock_guard lock(mutex_);
         runs_[run->campaign.id] = run;
     }
-    {
-        std::lock_guard lock(run->mutex);
-        run->workersLeft = n;
-    }
     log::info("sending started", {{"CAMPAIGN_ID", std::to_string(run->campaign.id)},
                                   {"TRANSPORT", run->transport.name},
-                                  {"CONNECTIONS", std::to_string(n)}});
-    for (unsigned i = 0; i < n; ++i) run->threads.emplace_back([this, run, i] { work(run, i); });
+                                  {"CONNECTIONS", std::to_string(run->transport.connections)}});
+    run->ledgerThread = std::thread([this, run] {
+        try {
+            ledgerLoop(run);
+        } catch (const std::exception& e) {
+            log::error(std::string("the sending ledger thread failed: ") + e.what(),
+                       {{"CAMPAIGN_ID", std::to_string(run->campaign.id)}});
+        }
+        {
+            std::lock_guard lock(run->endMutex);
+            run->ledgerExited = true;
+        }
+        run->endWake.notify_all();
+        boost::asio::post(io_, [this, run] { runEnded(run); });
+    });
+    boost::asio::post(net_, [this, run] { netStart(run); });
     monitorWake_.notify_all();
 }
 
@@ -230,9 +258,8 @@ void DeliveryEngine::stop(Id campaign) {
         if (it == runs_.end()) return;
         run = it->second;
     }
-    run->requestStop();
-    std::lock_guard lock(run->shared->mutex);
-    run->shared->slotFreed.notify_all();
+    run->stop = true;
+    boost::asio::post(net_, [this, run] { netStop(run); });
 }
 
 bool DeliveryEngine::running(Id campaign) const {
@@ -248,15 +275,16 @@ void DeliveryEngine::stopAll() {
         runs = runs_;
     }
     for (auto& [id, run] : runs) {
-        run->requestStop();
-        {
-            std::lock_guard lock(run->shared->mutex);
-            run->shared->slotFreed.notify_all();
-        }
+        run->stop = true;
+        boost::asio::post(net_, [this, run = run] { netStop(run); });
     }
-    for (auto& [id, run] : runs)
-        for (auto& t : run->threads)
-            if (t.joinable()) t.join();
+    for (auto& [id, run] : runs) {
+        {
+            std::unique_lock lock(run->endMutex);
+            run->endWake.wait(lock, [&] { return run->ledgerExited; });
+        }
+        if (run->ledgerThread.joinable()) run->ledgerThread.join();
+    }
     std::lock_guard lock(mutex_);
     for (auto& [id, run] : runs) runs_.erase(id);
 }
@@ -276,35 +304,8 @@ storage::RecoveredClaims DeliveryEngine::recover(storage::SendLedger& ledger) {
     return ledger.recoverInstance(id);
 }
 
-void DeliveryEngine::workerExited(const std::shared_ptr<Run>& run, bool done, const std::string& pauseReason) {
-    bool last = false;
-    bool postPause = false;
-    {
-        std::lock_guard lock(run->mutex);
-        if (!done) run->allDone = false;
-        if (!pauseReason.empty() && !run->pausePosted) {
-            run->pausePosted = true;
-            postPause = true;
-        }
-        last = --run->workersLeft == 0;
-    }
-    if (!pauseReason.empty()) {
-        run->requestStop();
-        std::lock_guard lock(run->shared->mutex);
-        run->shared->slotFreed.notify_all();
-    }
-    if (postPause && env_.mustPause) {
-        log::warning("pausing: " + pauseReason, {{"CAMPAIGN_ID", std::to_string(run->campaign.id)}});
-        boost::asio::post(io_, [this, id = run->campaign.id, pauseReason] {
-            safely("cannot pause the campaign", id, [&] { env_.mustPause(id, pauseReason); });
-        });
-    }
-    if (last) boost::asio::post(io_, [this, run] { runEnded(run); });
-}
-
 void DeliveryEngine::runEnded(const std::shared_ptr<Run>& run) {
-    for (auto& t : run->threads)
-        if (t.joinable()) t.join();
+    if (run->ledgerThread.joinable()) run->ledgerThread.join();
     std::optional<Campaign> restart;
     {
         std::lock_guard lock(mutex_);
@@ -318,6 +319,13 @@ void DeliveryEngine::runEnded(const std::shared_ptr<Run>& run) {
     }
     log::info(run->allDone ? "sending done" : "sending stopped",
               {{"CAMPAIGN_ID", std::to_string(run->campaign.id)}});
+    // A pause the engine decided, now that every outcome of the run is recorded and its
+    // unsent claims are pending again.
+    if (!run->pauseReason.empty()) {
+        if (env_.mustPause)
+            safely("cannot pause the campaign", run->campaign.id, [&] { env_.mustPause(run->campaign.id, run->pauseReason); });
+        return;
+    }
     if (restart) {
         try {
             start(*restart);

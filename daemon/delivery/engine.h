@@ -1,22 +1,26 @@
-// engine.h: the delivery engine. For each campaign that is sending it runs Connections= worker
-// threads of the campaign's transport, each with its own store and its own TransportSession,
-// claiming batches from the send ledger under a worker name unique to this daemon instance and
-// worker ("<instance id>:<campaign>:<k>"), rendering each message (daemon/mail), committing the
-// hand-over (storage markHandedOver: the exactly-once line) before the transport sees a message,
-// and recording the outcomes per batch (delivery/policy.h decides them). Each worker's claims,
-// renders and outcome commits run on a second thread while its connection sends (pipeline.h);
-// never more than two batches per worker are in memory. Throttles per transport: MaxPerSecond= (one token bucket for
-// all of its workers, in every campaign), Connections= (sessions over all campaigns: a later
-// campaign's workers wait for a free one), MaxPerDomain= (messages in flight per domain).
+// engine.h: the delivery engine. For each campaign that is sending it keeps Connections=
+// sessions of the campaign's transport (plugins::AsyncSession: the plugin's own submit, or its
+// send() on a thread of the session) as objects on ONE network thread of its own: no thread per
+// connection and no polling; throttle waits and reconnect backoff are timers, replies are
+// posted events. Each session keeps a window of messages in flight (SessionWindow: enough to
+// keep a pipelining client's pipe full, answered within about 250 ms). The database work runs
+// on one ledger thread per run, under one claim name "<instance id>:<campaign>:0": it claims
+// ahead and renders (daemon/mail), commits the hand-over (storage markHandedOver: the
+// exactly-once line) of the messages the sessions asked for, all the requests that arrived
+// during the previous commit in one transaction, before the network thread submits them, and
+// records the outcomes in batches (delivery/policy.h decides them). Throttles per transport:
+// MaxPerSecond= (one token bucket for all of its sessions, in every campaign), Connections=
+// (sessions over all campaigns: a later campaign's sessions wait for a free one), MaxPerDomain=
+// (messages in flight per domain).
 //
 // The engine changes no campaign status itself. It tells its owner (the SendingService, through
 // Environment, always on the io_context thread): the campaign has no work left (finished), or
 // it must pause (AUTH/TLS failure, a transport that cannot be opened). Its own threads never
 // touch the bus; progress is read by a monitor thread with its own store, at most twice a second
-// per campaign, and posted to the io thread. stop() is seen by the workers within 100 ms: no
-// message is handed over after that; what is in the transport's hands has its outcome recorded.
-// A worker gives its transport as many messages per call as it sends in about 250 ms at the
-// pace it has seen (ChunkSizer), so that a stop also waits at most that long for the server.
+// per campaign, and posted to the io thread. stop(): no message is handed over after the
+// network thread sees it (at once); each session closes as soon as the messages it holds (its
+// window, about 250 ms of its server's pace) are answered, and their outcomes are recorded; a
+// hand-over the session can no longer take (it ended meanwhile) goes back to pending.
 #pragma once
 
 #include <atomic>
@@ -30,7 +34,9 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "config/config.h"
 #include "delivery/policy.h"
@@ -43,9 +49,13 @@
 
 namespace campaignd::delivery {
 
+namespace detail {
+struct Item;
+}
+
 // One recorded outcome, for listeners (the bounce processing records a 5xx at RCPT as a hard
 // bounce from here): the ledger row, its recipient, the transport's result and what the ledger
-// now says. Called on a worker thread right after the outcomes' commit; must be quick and must
+// now says. Called on the run's ledger thread right after the outcomes' commit; must be quick and must
 // not throw (an exception is logged and dropped).
 struct RecordedOutcome {
     Id campaignId = 0;
@@ -66,8 +76,8 @@ struct Progress {
 class DeliveryEngine {
 public:
     struct Environment {
-        // A new store on the caller's thread: each worker thread opens a send ledger of its
-        // own, the progress monitor (and a run's last report) campaigns of its own.
+        // A new store on the caller's thread: each run's ledger thread opens a send ledger of
+        // its own, the progress monitor (and a run's last report) campaigns of its own.
         std::function<std::unique_ptr<storage::SendLedger>()> openLedger;
         std::function<std::unique_ptr<storage::CampaignStore>()> openCampaigns;
         // The running transport plugin of that name, or nullopt.
@@ -76,7 +86,7 @@ public:
         std::function<void(Id campaign)> finished;  // no work left: complete it
         std::function<void(Id campaign, const std::string& reason)> mustPause;
         std::function<void(const Progress&)> progress;
-        // On worker threads (see RecordedOutcome). May be empty.
+        // On ledger threads (see RecordedOutcome). May be empty.
         OutcomeListener outcomes;
         // Time source for the ledger (tests); empty: the system clock.
         std::function<Usec()> now;
@@ -99,11 +109,11 @@ public:
     // Starts (or, if its previous run is still stopping, restarts once that has stopped)
     // sending the campaign. Same errors as check(). Call on the io thread.
     void start(const Campaign& campaign);
-    // Stops the campaign's run: no hand-over after the workers see it (within 100 ms); their
+    // Stops the campaign's run: no hand-over after the network thread sees it (at once); its
     // unsent claims go back to pending. No-op when it is not running. Call on the io thread.
     void stop(Id campaign);
     bool running(Id campaign) const;
-    // Stops every run and waits for the threads (at shutdown).
+    // Stops every run and waits for its ledger thread (at shutdown).
     void stopAll();
 
     // At start-up, before any start(): this daemon's interrupted claims become unknown
@@ -111,7 +121,8 @@ public:
     // daemons sharing a database each recover their own. Returns the totals.
     storage::RecoveredClaims recover(storage::SendLedger& ledger);
 
-    // "<instance id>:<campaign>:<worker>", the claimed_by of this daemon's workers.
+    // "<instance id>:<campaign>:<worker>", the claimed_by of this daemon's claims (a run
+    // claims as worker 0).
     std::string workerName(Id campaign, unsigned worker) const;
     const std::string& instanceId();
 
@@ -129,22 +140,42 @@ public:
     mail::Alignment alignment(const Campaign& campaign);
 
     // The largest Connections= value.
-    static constexpr unsigned kMaxConnections = 64;
+    static constexpr unsigned kMaxConnections = 1000;
 
 private:
     struct Transport;
     struct Run;
-    struct Pipe;  // a worker's WorkerPipeline (pipeline.h)
+    struct Session;
+    struct Request;
+    struct LedgerQueue;
 
     std::shared_ptr<Transport> transportShared(const config::TransportConfig& t);
     const std::string& verpSecret();
     void launch(const std::shared_ptr<Run>& run);
-    void work(const std::shared_ptr<Run>& run, unsigned index);
-    void ledgerLoop(const std::shared_ptr<Run>& run, const std::string& worker, Pipe& pipe);
-    void workerExited(const std::shared_ptr<Run>& run, bool done, const std::string& pauseReason);
     void runEnded(const std::shared_ptr<Run>& run);
     void monitor();
     Usec now() const;
+
+    // The ledger thread of a run (ledger.cpp).
+    void ledgerLoop(const std::shared_ptr<Run>& run);
+    // The network thread (sessions.cpp).
+    void netStart(const std::shared_ptr<Run>& run);
+    void netStop(const std::shared_ptr<Run>& run);
+    void addSessions(const std::shared_ptr<Run>& run);
+    void openSession(const std::shared_ptr<Session>& s);
+    void opened(const std::shared_ptr<Session>& s, std::shared_ptr<plugins::AsyncSession> async);
+    void openFailed(const std::shared_ptr<Session>& s, plugins::TransportStatus status, const std::string& message);
+    void refill(const std::shared_ptr<Session>& s);
+    void delivered(const std::shared_ptr<Session>& s, std::size_t asked, std::vector<detail::Item> items);
+    void answered(const std::shared_ptr<Session>& s, const plugins::DeliveryResult& r);
+    void afterEvent(const std::shared_ptr<Session>& s);
+    void sessionEnded(const std::shared_ptr<Session>& s, const plugins::SendStatus& status);
+    void closeSession(const std::shared_ptr<Session>& s);
+    void sessionClosed(const std::shared_ptr<Session>& s);
+    void retire(const std::shared_ptr<Session>& s);
+    void pauseRun(const std::shared_ptr<Run>& run, const std::string& reason);
+    void maybeFinish(const std::shared_ptr<Run>& run);
+    void releaseSlot(const std::shared_ptr<Transport>& t);
 
     boost::asio::io_context& io_;
     config::Config config_;
@@ -162,6 +193,13 @@ private:
     std::condition_variable monitorWake_;
     bool monitorStop_ = false;
     std::thread monitor_;
+
+    // The network thread, and a few threads for what may block on a plugin (opening a session,
+    // closing one: its destructor waits for the replies of what was written).
+    boost::asio::io_context net_;
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> netWork_;
+    std::thread netThread_;
+    std::unique_ptr<boost::asio::thread_pool> blocking_;
 };
 
 }  // namespace campaignd::delivery

@@ -1,8 +1,10 @@
-// run.h: the engine's internals shared by its files (engine.cpp, worker_ledger.cpp,
-// worker_sender.cpp), not part of its API: a campaign's Run (stop flag, worker count, the
-// monitor's samples), a transport's shared throttles, and what a worker's two threads pass
-// each other (batches of rendered messages, batches of outcomes). Only the Run's atomics,
-// mutex and condition variable, and the throttles (each thread-safe), are shared by threads.
+// run.h: the engine's internals shared by its files (engine.cpp, ledger.cpp, sessions.cpp),
+// not part of its API: a campaign's Run, a transport's shared throttles and sessions, a
+// session's state on the network thread, and what the network thread and a run's ledger
+// thread pass each other (requests for messages, deliveries of handed-over messages, outcomes).
+// Ownership of threads: a Session and the Transport's slot count are touched only on the
+// engine's network thread; LedgerQueue is the one thing both sides lock; the throttles and the
+// Run's atomics are thread-safe.
 #pragma once
 
 #include <atomic>
@@ -16,35 +18,34 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include <boost/asio/steady_timer.hpp>
+
+#include "core/metrics.h"
 #include "delivery/engine.h"
-#include "delivery/pipeline.h"
+#include "plugin-host/async_session.h"
 
 namespace campaignd::delivery {
 namespace detail {
 
 using namespace std::chrono_literals;
 
-constexpr auto kStopPoll = 100ms;  // how often a waiting worker looks at the stop flag
 constexpr auto kReconnectBase = 1s;
 constexpr auto kReconnectCap = 30s;
+// A session's window answers within about this (SessionWindow): what a pause waits for.
+constexpr auto kWindowTarget = 250ms;
+constexpr std::size_t kMaxWindow = 16;  // messages in flight per session, at most
+constexpr std::size_t kFirstWindow = 2;  // before a session has seen a reply
 
 inline double random01() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
-// A worker: two threads, joined by a WorkerPipeline (pipeline.h): the sender (work(),
-// worker_sender.cpp) owns the transport session and commits each chunk's hand-over right
-// before giving it to the transport; the ledger thread (ledgerLoop, worker_ledger.cpp) claims
-// and renders the next batch and records the outcomes of earlier chunks meanwhile, each on its
-// own store. Rows the ledger thread has claimed but the sender has not handed over are only
-// `sending`: a crash leaves them pending again, and a stop releases them like any other unsent
-// claim.
-
-// A rendered message of a claimed ledger row, on its way to the sender.
+// A rendered message of a claimed ledger row.
 struct Item {
     Id ledgerId = 0;
     Id recipientId = 0;
@@ -53,26 +54,65 @@ struct Item {
     mail::ComposedMessage message;
 };
 
-struct PreparedBatch {
-    std::vector<Item> items;
+// What a session keeps of a submitted message until its result.
+struct InFlight {
+    Id ledgerId = 0;
+    Id recipientId = 0;
+    std::int64_t attempts = 0;
+    std::string domain;
+    std::string recipient;
+    std::string messageId;  // without angle brackets
+    std::chrono::steady_clock::time_point submittedAt;
 };
 
-struct OutcomeBatch {
-    std::vector<storage::LedgerOutcome> outcomes;
-    std::vector<RecordedOutcome> recorded;  // for the listener; empty when there is none
+// One outcome for the ledger thread to record, and what listeners are told.
+struct PendingOutcome {
+    storage::LedgerOutcome outcome;
+    std::optional<RecordedOutcome> recorded;  // when there are listeners
 };
-
-using Pipeline = WorkerPipeline<PreparedBatch, OutcomeBatch>;
 
 }  // namespace detail
 
+
+// A session asked the ledger for `count` messages: the ledger answers each request once, with
+// 0..count handed-over messages (a delivery), when it has at least one for it, or when the run
+// stops or has no work left.
+struct DeliveryEngine::Request {
+    std::weak_ptr<Session> session;
+    std::size_t count = 0;
+};
+
+// Between the network thread and a run's ledger thread.
+struct DeliveryEngine::LedgerQueue {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::vector<Request> requests;
+    std::vector<detail::PendingOutcome> outcomes;
+    bool stop = false;    // hand nothing more over: answer every request empty
+    bool finish = false;  // every session has closed: record what is left, release, exit
+
+    // Wakes the ledger thread only for the first of a burst: it takes the whole queue at once.
+    void push(detail::PendingOutcome o) {
+        bool first = false;
+        {
+            std::lock_guard lock(mutex);
+            first = outcomes.empty();
+            outcomes.push_back(std::move(o));
+        }
+        if (first) wake.notify_one();
+    }
+};
+
+// A transport's throttles, shared by its sessions in every campaign. bucket and domains are
+// thread-safe (the ledger thread takes domain slots); the rest is the network thread's.
 struct DeliveryEngine::Transport {
-    Transport(const config::TransportConfig& t) : bucket(t.maxPerSecond), domains(t.maxPerDomain), freeSlots(t.connections) {}
+    explicit Transport(const config::TransportConfig& t)
+        : bucket(t.maxPerSecond), domains(t.maxPerDomain), connections(t.connections) {}
     TokenBucket bucket;
     DomainLimiter domains;
-    std::mutex mutex;
-    std::condition_variable slotFreed;
-    unsigned freeSlots;
+    unsigned connections;
+    unsigned open = 0;                        // sessions holding one of the Connections=
+    std::deque<std::weak_ptr<Run>> waiting;   // runs that want more sessions, first come first
 };
 
 struct DeliveryEngine::Run {
@@ -81,37 +121,61 @@ struct DeliveryEngine::Run {
     std::optional<plugins::TransportHandle> handle;
     std::shared_ptr<Transport> shared;
     std::shared_ptr<const mail::CampaignTemplate> tmpl;
+    std::string worker;  // claimed_by of this run's claims
 
-    std::atomic<bool> stop{false};
-    std::atomic<std::uint64_t> outcomes{0};
-    std::mutex mutex;
-    std::condition_variable wake;
-    std::vector<std::thread> threads;
-    unsigned workersLeft = 0;
-    bool allDone = true;
-    bool pausePosted = false;
+    std::atomic<bool> stop{false};            // set by stop() on any thread; acted on by the network thread
+    std::atomic<std::uint64_t> outcomes{0};  // recorded, for the rate
+
+    LedgerQueue ledger;
+    std::thread ledgerThread;
+
+    // The network thread's.
+    bool stopping = false;      // seen the stop (or the end of the work)
+    bool allDone = false;       // the ledger found no work left
+    std::string pauseReason;    // the first pause a session asked for
+    std::vector<std::shared_ptr<Session>> sessions;  // open, opening, or between reconnects
+    bool finishSent = false;
+
+    // Set by the ledger thread as it exits (stopAll waits for it).
+    std::mutex endMutex;
+    std::condition_variable endWake;
+    bool ledgerExited = false;
 
     std::chrono::steady_clock::time_point started;  // set before the run is published
 
     // The monitor's own.
     std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> samples;
     std::optional<Campaign> lastReported;
-
-    // Sleeps up to `d`; false when the run is stopping.
-    bool waitFor(std::chrono::nanoseconds d) {
-        std::unique_lock lock(mutex);
-        wake.wait_for(lock, d, [this] { return stop.load(); });
-        return !stop.load();
-    }
-    void requestStop() {
-        {
-            std::lock_guard lock(mutex);
-            stop = true;
-        }
-        wake.notify_all();
-    }
 };
 
-struct DeliveryEngine::Pipe : detail::Pipeline {};
+// One connection of a run, on the network thread. Its AsyncSession's events are posted to the
+// network thread with a weak pointer; opening and destroying the AsyncSession (both may block
+// on the plugin) run on the engine's blocking pool.
+// The results a session's plugin thread reported and the network thread has not taken yet:
+// one event is posted per burst, not per result.
+struct ResultInbox {
+    std::mutex mutex;
+    std::vector<plugins::DeliveryResult> results;
+};
+
+struct DeliveryEngine::Session : std::enable_shared_from_this<Session> {
+    Session(boost::asio::io_context& net, std::shared_ptr<Run> r)
+        : run(std::move(r)), timer(net), window(detail::kWindowTarget, detail::kMaxWindow, detail::kFirstWindow),
+          counters(run->transport.name) {}
+    std::shared_ptr<Run> run;
+    std::shared_ptr<plugins::AsyncSession> async;  // null while opening, reconnecting or closed; sole owner
+    bool opening = false;
+    bool closing = false;   // its AsyncSession is being destroyed on the pool
+    bool ended = false;     // the session said it ended: nothing more is submitted to it
+    bool retired = false;   // gone for good (the run stops): no reconnect
+    std::size_t requested = 0;  // asked of the ledger, not yet delivered
+    std::unordered_map<std::uint64_t, detail::InFlight> inFlight;
+    boost::asio::steady_timer timer;  // throttle waits and reconnect backoff
+    bool timerArmed = false;
+    unsigned reconnects = 0;
+    SessionWindow window;
+    metrics::TransportCounters counters;
+    std::string endMessage;  // the session's last failure, for NotHandedOver outcomes
+};
 
 }  // namespace campaignd::delivery

@@ -86,20 +86,23 @@ std::string recipientDomain(std::string_view address) {
     return domain;
 }
 
-std::size_t ChunkSizer::limit(std::size_t available) const {
-    if (available == 0) return 0;
-    if (perMessage_ <= 0.0) return std::min(available, std::max<std::size_t>(first_, 1));
-    const double fits = target_ / perMessage_;
+std::size_t SessionWindow::size() const {
+    if (perReply_ <= 0.0) return seen_ ? max_ : first_;
+    const double fits = target_ / perReply_;
     if (fits < 1.0) return 1;
-    if (fits >= double(available)) return available;
+    if (fits >= double(max_)) return max_;
     return static_cast<std::size_t>(fits);
 }
 
-void ChunkSizer::sent(std::size_t messages, std::chrono::nanoseconds took) {
-    if (messages == 0) return;
-    const double each = std::max(0.0, std::chrono::duration<double>(took).count()) / double(messages);
-    perMessage_ = perMessage_ <= 0.0 ? each : 0.6 * perMessage_ + 0.4 * each;
-    if (perMessage_ <= 0.0) perMessage_ = 1e-9;  // a clock that did not move: seen, and fast
+void SessionWindow::submitted(TimePoint now, std::size_t inFlightBefore) {
+    if (inFlightBefore == 0) last_ = now;
+}
+
+void SessionWindow::answered(TimePoint now) {
+    const double each = std::max(0.0, std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+    perReply_ = !seen_ ? each : 0.7 * perReply_ + 0.3 * each;
+    seen_ = true;
 }
 
 }  // namespace campaignd::delivery

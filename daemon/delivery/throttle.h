@@ -2,11 +2,12 @@
 // need no sleeping: TokenBucket (MaxPerSecond=, shared by every session of a transport),
 // DomainLimiter (MaxPerDomain=: messages in flight per recipient domain, over all sessions),
 // retryDelay (exponential backoff with full jitter for 4xx deferrals and reconnects), and
-// ChunkSizer (how many messages one call into the transport may carry).
-// All but ChunkSizer (one per sending worker) are thread-safe. None of them sleeps: they say how long to wait; the caller waits in a
+// SessionWindow (how many messages one session keeps in flight).
+// All but SessionWindow (one per session, on the engine's network thread) are thread-safe. None of them sleeps: they say how long to wait; the caller waits in a
 // way it can interrupt (pause and cancel take effect within a second).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -70,27 +71,34 @@ std::chrono::microseconds retryDelay(std::chrono::microseconds base, unsigned at
                                      std::chrono::microseconds cap,
                                      const std::function<double()>& random01);
 
-// How many messages one call into a transport session may carry so that the call returns
-// within about `target`: the worker sees a stop (pause, cancel, shutdown) only between calls,
-// so this bounds how long a pause waits for the transport, whether the server takes 5,000
-// messages a second or 5. It learns the time per message from the calls it is told about (a
-// weighted mean that follows a server slowing down or speeding up within a few calls) and,
-// before it has seen one, allows `first`. Never less than 1: a single message takes as long as
-// the transport's own Timeout= allows.
-class ChunkSizer {
+// How many messages one session keeps in flight (submitted, no result yet): enough to keep a
+// pipelining client's pipe full (the next message is there before the previous one's reply),
+// few enough that the session's messages are answered within about `target`, which is what a
+// pause or a cancel waits for, whether the server takes 5,000 messages a second or one. It
+// learns the time between a session's replies while it is busy (a weighted mean that follows a
+// server slowing down or speeding up within a few replies): size() = target / that, between 1
+// and `max`; `first` before it has seen one.
+class SessionWindow {
 public:
-    explicit ChunkSizer(std::chrono::nanoseconds target, std::size_t first = 1)
-        : target_(std::chrono::duration<double>(target).count()), first_(first) {}
+    using TimePoint = std::chrono::steady_clock::time_point;
+    SessionWindow(std::chrono::nanoseconds target, std::size_t max, std::size_t first)
+        : target_(std::chrono::duration<double>(target).count()), max_(std::max<std::size_t>(max, 1)),
+          first_(std::max<std::size_t>(first, 1)) {}
 
-    // The most messages the next call should carry, out of `available` (>= 1 if available is).
-    std::size_t limit(std::size_t available) const;
-    // A call carried `messages` and took `took`.
-    void sent(std::size_t messages, std::chrono::nanoseconds took);
+    std::size_t size() const;
+    // Messages were submitted at `now` while `inFlightBefore` were in flight: from an idle
+    // session, the wait for the next reply starts now.
+    void submitted(TimePoint now, std::size_t inFlightBefore);
+    // A reply arrived at `now`.
+    void answered(TimePoint now);
 
 private:
     double target_;            // seconds
-    double perMessage_ = 0.0;  // seconds; 0: nothing seen yet
+    std::size_t max_;
     std::size_t first_;
+    double perReply_ = 0.0;    // seconds; 0: nothing seen yet
+    bool seen_ = false;
+    TimePoint last_{};
 };
 
 // The recipient's domain as the limiter counts it: the part after the last '@', lower-cased.

@@ -114,32 +114,37 @@ TEST(RetryDelay, DoublesWithEqualJitterAndStopsAtTheCap) {
     EXPECT_EQ(retryDelay(60s, 0, 6h, low), 30s);  // attempt 0 is treated as the first
 }
 
-TEST(ChunkSizer, StartsSmallThenFitsTheTargetToTheServersPace) {
-    ChunkSizer sizer(250ms, 8);
-    EXPECT_EQ(sizer.limit(100), 8u);  // nothing seen yet
-    EXPECT_EQ(sizer.limit(3), 3u);
-    EXPECT_EQ(sizer.limit(0), 0u);
-    sizer.sent(8, 4ms);  // 0.5 ms a message: 500 fit in 250 ms
-    EXPECT_EQ(sizer.limit(100), 100u);
-    EXPECT_EQ(sizer.limit(1000), 500u);
+TEST(SessionWindow, StartsWithTheFirstThenFitsTheTargetToTheServersPace) {
+    SessionWindow w(250ms, 16, 2);
+    EXPECT_EQ(w.size(), 2u);  // nothing seen yet
+    const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+    w.submitted(t0, 0);
+    w.answered(t0 + 10ms);  // a reply every 10 ms: 25 would fit, the cap is 16
+    EXPECT_EQ(w.size(), 16u);
 }
 
-TEST(ChunkSizer, ASlowServerGetsSmallCallsSoAPauseIsSeenWithinTheTarget) {
-    ChunkSizer sizer(250ms, 8);
-    sizer.sent(8, 4ms);
-    for (int i = 0; i < 12; ++i) sizer.sent(sizer.limit(100), sizer.limit(100) * 200ms);  // 5 messages a second now
-    EXPECT_EQ(sizer.limit(100), 1u);
-    for (int i = 0; i < 12; ++i) sizer.sent(sizer.limit(100), sizer.limit(100) * 10ms);  // and faster again
-    EXPECT_GE(sizer.limit(100), 20u);  // 25 fit, as the mean comes down to 10 ms
-    EXPECT_LE(sizer.limit(100), 25u);
+TEST(SessionWindow, ASlowServerGetsOneMessageInFlightSoAPauseWaitsOnlyForIt) {
+    SessionWindow w(250ms, 16, 2);
+    auto t = std::chrono::steady_clock::time_point{} + 1h;
+    w.submitted(t, 0);
+    for (int i = 0; i < 12; ++i) w.answered(t += 1s);  // one message a second
+    EXPECT_EQ(w.size(), 1u);
+    for (int i = 0; i < 20; ++i) w.answered(t += 25ms);  // and faster again
+    EXPECT_GE(w.size(), 8u);
+    EXPECT_LE(w.size(), 10u);
 }
 
-TEST(ChunkSizer, AnEmptyCallTeachesNothingAndAStoppedClockIsFast) {
-    ChunkSizer sizer(250ms, 8);
-    sizer.sent(0, 10s);
-    EXPECT_EQ(sizer.limit(100), 8u);
-    sizer.sent(10, 0ns);
-    EXPECT_EQ(sizer.limit(100), 100u);
+TEST(SessionWindow, TheTimeASessionWasIdleIsNotCountedAsTheServers) {
+    SessionWindow w(250ms, 16, 2);
+    auto t = std::chrono::steady_clock::time_point{} + 1h;
+    w.submitted(t, 0);
+    w.answered(t += 5ms);
+    w.submitted(t += 10s, 0);  // idle for 10 s: the next reply's wait starts at this submit
+    w.answered(t += 5ms);
+    EXPECT_EQ(w.size(), 16u);
+    w.submitted(t += 1ms, 3);  // busy: the wait goes on from the last reply
+    w.answered(t += 5ms);
+    EXPECT_EQ(w.size(), 16u);
 }
 
 TEST(RecipientDomain, IsTheLowerCasedPartAfterTheLastAt) {

@@ -600,7 +600,8 @@ TEST_F(TransportConfigTest, AMissingPluginIsRefused) {
 
 TEST_F(TransportConfigTest, BadNumbersAreRefusedWithTheirLine) {
     expectRefused("[Transport local]\nPlugin=maildir\nConnections=0\n",
-                  (dir_ / "campaignd.conf").string() + ":7: Connections=: 0 is out of range (1 to 64)");
+                  (dir_ / "campaignd.conf").string() + ":7: Connections=: 0 is out of range (1 to 1000)");
+    expectRefused("[Transport local]\nPlugin=maildir\nConnections=1001\n", ":7: Connections=: 1001 is out of range (1 to 1000)");
     expectRefused("[Transport local]\nPlugin=maildir\nMaxPerSecond=fast\n", ":7: MaxPerSecond=: \"fast\" is not a rate");
     expectRefused("[Sending]\nMaxAttempts=-1\n", ":6: MaxAttempts=: \"-1\" is not a whole number");
     expectRefused("[Sending]\nRetryDelay=soon\n", ":6: RetryDelay=: \"soon\" is not a time span");

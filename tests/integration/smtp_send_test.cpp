@@ -459,6 +459,108 @@ TEST_P(SmtpSendTest, AFailedTlsHandshakePausesTheCampaignWithTheReason) {
     EXPECT_TRUE(server.delivered().empty());
 }
 
+// Connections= up to 1,000: 500 sessions to one smtp-sink, all on the engine's one network
+// thread, send every recipient exactly once and the campaign completes.
+TEST_P(SmtpSendTest, FiveHundredConnectionsToOneServerSendEveryoneOnce) {
+    SmtpSinkOptions options;
+    options.maxConnections = 600;
+    SmtpSink sink(options);
+    start("URL=" + sink.url() + "\nConnections=500\nTimeout=30\n");
+    constexpr int kRecipients = 3000;
+    const int id = campaignWith(kRecipients);
+    ok({"campaign", "send", std::to_string(id)});
+    ASSERT_TRUE(waitForStatus(id, "completed", 300s)) << campaign(id).dump();
+    const auto c = campaign(id);
+    EXPECT_EQ(c["sent_count"], kRecipients) << c.dump();
+    EXPECT_EQ(c["failed_count"], 0);
+    EXPECT_EQ(c["unknown_count"], 0);
+    EXPECT_EQ(expectExactlyOnce(id, sink, kRecipients), std::size_t(kRecipients));
+}
+
+// A pause, then a cancel, in the middle of a campaign sent over 200 connections: once nothing
+// is in flight, the server has exactly the messages the ledger says were sent (nothing handed
+// over after the stop reached the server unrecorded), everyone else is pending after the pause
+// and skipped after the cancel, and nobody got two messages.
+TEST_P(SmtpSendTest, PauseAndCancelAtTwoHundredConnectionsStopTheHandOvers) {
+    SmtpSinkOptions options;
+    options.saveMessages = true;
+    SmtpSink sink(options);
+    start("URL=" + sink.url() + "\nConnections=200\nMaxPerSecond=400\nTimeout=30\n");
+    constexpr int kRecipients = 4000;
+    const int id = campaignWith(kRecipients);
+    ok({"campaign", "send", std::to_string(id)});
+    ASSERT_TRUE(waitUntil([&] { return campaign(id)["sent_count"].get<int>() >= 300; }, 120s));
+    ok({"campaign", "pause", std::to_string(id)});
+    ASSERT_TRUE(waitUntil([&] { return campaign(id)["in_flight_count"] == 0; }, 60s));
+    auto c = campaign(id);
+    EXPECT_EQ(c["status"], "paused");
+    EXPECT_LT(c["sent_count"].get<int>(), kRecipients) << "finished before the pause: nothing was tested";
+    EXPECT_EQ(c["sent_count"].get<std::size_t>() + c["unknown_count"].get<std::size_t>(), sink.messages().size());
+    EXPECT_EQ(c["pending_count"].get<int>(), kRecipients - c["sent_count"].get<int>() - c["unknown_count"].get<int>());
+
+    ok({"campaign", "resume", std::to_string(id)});
+    ASSERT_TRUE(waitUntil([&] { return campaign(id)["sent_count"].get<int>() >= c["sent_count"].get<int>() + 300; }, 120s));
+    ok({"campaign", "cancel", std::to_string(id)});
+    ASSERT_TRUE(waitUntil([&] {
+        const auto now = campaign(id);
+        return now["status"] == "cancelled" && now["in_flight_count"] == 0;
+    }, 60s)) << campaign(id).dump();
+    c = campaign(id);
+    EXPECT_LT(c["sent_count"].get<int>(), kRecipients) << "finished before the cancel: nothing was tested";
+    EXPECT_EQ(c["pending_count"], 0) << c.dump();
+    EXPECT_EQ(c["sent_count"].get<int>() + c["unknown_count"].get<int>() + c["skipped_count"].get<int>(), kRecipients)
+        << c.dump();
+    const auto messages = sink.messages();
+    EXPECT_EQ(c["sent_count"].get<std::size_t>() + c["unknown_count"].get<std::size_t>(), messages.size());
+    std::set<std::string> seen;
+    for (const auto& m : messages)
+        if (!m.recipients.empty()) {
+            EXPECT_TRUE(seen.insert(m.recipients[0]).second) << "twice: " << m.recipients[0];
+        }
+}
+
+// The sessions are kept busy: 100 connections carry 2,000 messages, each connection many of
+// them (the server counts its sessions and messages), and none is opened twice.
+TEST_P(SmtpSendTest, EachOfAHundredConnectionsCarriesManyMessages) {
+    SmtpSinkOptions options;
+    options.saveMessages = false;
+    SmtpSink sink(options);
+    start("URL=" + sink.url() + "\nConnections=100\nTimeout=30\n");
+    constexpr int kRecipients = 2000;
+    const int id = campaignWith(kRecipients);
+    ok({"campaign", "send", std::to_string(id)});
+    ASSERT_TRUE(waitForStatus(id, "completed", 300s)) << campaign(id).dump();
+    EXPECT_EQ(campaign(id)["sent_count"], kRecipients);
+    // The run's sessions QUIT when it ends; smtp-sink counts a session as it ends.
+    ASSERT_TRUE(waitUntil([&] { return sink.counters().messages >= kRecipients && sink.counters().sessions > 0; }, 30s));
+    ASSERT_TRUE(waitUntil([&] { return sink.counters().quits == sink.counters().sessions; }, 30s));
+    const auto counters = sink.counters();
+    EXPECT_EQ(counters.messages, std::uint64_t(kRecipients));
+    EXPECT_LE(counters.sessions, 100u) << sink.output();
+    EXPECT_GE(counters.messages / std::max<std::uint64_t>(counters.sessions, 1), 10u) << sink.output();
+}
+
+// MaxPerDomain= at many connections: the ledger thread hands over only what a domain's free
+// slots allow and waits for results to free them (no polling, no stall): with 100 sessions
+// and two messages in flight per domain, a campaign to two domains completes, everyone once.
+TEST_P(SmtpSendTest, MaxPerDomainAtAHundredConnectionsCompletesEveryoneOnce) {
+    SmtpSink sink;
+    start("URL=" + sink.url() + "\nConnections=100\nMaxPerDomain=2\nTimeout=30\n");
+    constexpr int kRecipients = 300;
+    std::string csv = "email,name\n";
+    for (int i = 0; i < kRecipients; ++i)
+        csv += "r" + std::to_string(i) + (i % 2 ? "@example.org" : "@example.net") + ",Person " + std::to_string(i) + "\n";
+    writeFile(dir_ / "people.csv", csv);
+    ok({"group", "create", "people"});
+    EXPECT_EQ(okJson({"recipients", "import", (dir_ / "people.csv").string(), "--group", "people"})["imported"], kRecipients);
+    const int id = okJson({"campaign", "create", "--name", "News", "--subject", "Hello", "--html", "<p>News.</p>"}).value("id", 0);
+    ok({"campaign", "attach", std::to_string(id), "--group", "people"});
+    ok({"campaign", "send", std::to_string(id)});
+    ASSERT_TRUE(waitForStatus(id, "completed", 120s)) << campaign(id).dump();
+    EXPECT_EQ(campaign(id)["sent_count"], kRecipients);
+    EXPECT_EQ(expectExactlyOnce(id, sink, kRecipients), std::size_t(kRecipients));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SmtpSendTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          backendTestName);
 
