@@ -187,12 +187,44 @@ def read_only(page, campaign):
     page.shot("campaign-read-only")
 
 
+def import_csv(page, csv_file):
+    page.open("/recipients")
+    page.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#view table, #view .ct-empty"), "the recipients list")
+    page.driver.find_element(By.NAME, "csv").send_keys(csv_file)
+    page.click("import")
+    page.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-field=import-status] [data-state]"), "the import to finish")
+    state = page.driver.find_element(By.CSS_SELECTOR, "[data-field=import-status] [data-state]")
+    print("import:", state.get_attribute("data-state"), "|", state.text)
+    if state.get_attribute("data-state") != "done":
+        page.fail("the import did not finish done")
+    refused = page.driver.find_elements(By.CSS_SELECTOR, "[data-field=import-errors] tr[data-line]")
+    for row in refused:
+        print("refused row:", row.text)
+    if not refused:
+        page.fail("no refused rows listed")
+    page.wait(lambda d: "grace@example.org" in page.text(), "the imported recipients in the list")
+    page.shot("recipients")
+    page.go("/recipient/grace@example.org")
+    page.wait(lambda d: "Campaigns" in page.text() and "Unsubscribes" in page.text(), "the recipient's page")
+    page.shot("recipient")
+    if not page.still_loaded_once():
+        page.fail("the page reloaded")
+
+
+def bounces(page, address):
+    page.open("/bounces")
+    page.wait(lambda d: address in page.text(), "the bounce of " + address)
+    print("bounces:", page.text().replace("\n", " | ")[:500])
+    page.shot("bounces")
+
+
 def main():
     url, scenario, shots = sys.argv[1:4]
     arg = sys.argv[4] if len(sys.argv) > 4 else ""
     page = Page(url, shots)
     try:
-        {"create-send": create_send, "pause-resume": pause_resume, "read-only": read_only}[scenario](page, arg)
+        {"create-send": create_send, "pause-resume": pause_resume, "read-only": read_only,
+         "import": import_csv, "bounces": bounces}[scenario](page, arg)
     except Exception as e:  # a timeout is already a failure; anything else is one too
         if not page.failures:
             page.fail("%s: %s" % (type(e).__name__, e))

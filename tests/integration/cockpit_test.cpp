@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <regex>
 #include <string>
 
 #include "daemon_fixture.h"
@@ -50,7 +51,14 @@ protected:
     // The daemon (maildir transport, throttled so that a campaign takes a few seconds), a
     // group of `members` recipients, and cockpit-ws as `nobody` with the page installed.
     void start(bool nobodyIsAdmin, int members = 40, int perSecond = 20) {
-        bus_ = std::make_unique<PrivateBus>(PrivateBus::Kind::System);
+        // The project's bus policy, its admin group renamed as the daemon's AdminGroup= (what a
+        // site that renames it writes): the policy lets the group read personal data.
+        const fs::path policy = dir_ / "policy" / "org.campaignd.Campaignd1.conf";
+        fs::create_directories(policy.parent_path());
+        std::string text = readFile(PrivateBus::projectPolicy());
+        if (nobodyIsAdmin) text = std::regex_replace(text, std::regex(R"(group="campaignd")"), R"(group="nogroup")");
+        writeFile(policy, text);
+        bus_ = std::make_unique<PrivateBus>(PrivateBus::Kind::System, std::vector<fs::path>{policy});
         fs::create_directories(dir_ / "plugins");
         fs::copy_file(MAILDIR_PLUGIN, dir_ / "plugins" / "maildir.so");
         fs::copy_file(CSV_IMPORTER_PLUGIN, dir_ / "plugins" / "csv-importer.so");
@@ -153,6 +161,34 @@ TEST_F(CockpitTest, AUserWhoMayNotChangeAnythingCannotPressWhatChangesState) {
     daemon_->ctlOk({"campaign", "create", "--name", "Winter", "--subject", "S", "--html", "<p>x</p>"});
     browse("read-only", "1");
     EXPECT_EQ(campaign(1)["status"], "draft");
+}
+
+TEST_F(CockpitTest, AnAdministratorImportsACsvAndSeesTheRefusedRows) {
+    start(true, 1);
+    const fs::path csv = web_ / "members.csv";
+    writeFile(csv, "email,name\ngrace@example.org,Grace Hopper\nnot-an-address,Nobody\nalan@example.org,Alan Turing\n"
+                   "@example.org,Nobody either\n");
+    fs::permissions(csv, fs::perms::others_read, fs::perm_options::add);
+    const std::string seen = browse("import", csv.string());
+    // The daemon imported the good rows and refused the bad ones, as the page said.
+    EXPECT_EQ(daemon_->ctlJson({"recipients", "show", "grace@example.org"})["name"], "Grace Hopper");
+    EXPECT_EQ(daemon_->ctlJson({"recipients", "show", "alan@example.org"})["name"], "Alan Turing");
+    EXPECT_NE(seen.find("refused row: 3"), std::string::npos) << seen;
+    EXPECT_NE(seen.find("refused row: 5"), std::string::npos) << seen;
+}
+
+TEST_F(CockpitTest, ABounceIngestedByCampaigndCtlAppearsInTheList) {
+    start(true, 1);
+    const std::string dsn =
+        "From: MAILER-DAEMON@mx.example.net\r\nTo: bounces@example.org\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+        "Final-Recipient: rfc822; reader0@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 <reader0@example.org>: Recipient address rejected: User unknown\r\n--b--\r\n";
+    const auto ingested = daemon_->ctlWithInput({"bounces", "ingest", "-"}, dsn);
+    ASSERT_EQ(ingested.exitCode, 0) << ingested.err;
+    browse("bounces", "reader0@example.org");
 }
 
 }  // namespace
