@@ -103,6 +103,9 @@ TEST_P(SendingGuardTest, AHardBounceRateAboveTheLimitPausesTheCampaignUntilAForc
     const std::string cid = std::to_string(id);
     ok({"campaign", "send", cid});
     ASSERT_TRUE(waitForStatus(id, "paused")) << campaign(id).dump();
+    // What was in the server's hands when it paused gets its outcome recorded after the pause
+    // (the pause's promise): the figures below are read once nothing is in flight any more.
+    ASSERT_TRUE(waitUntil([&] { return campaign(id)["in_flight_count"] == 0; }, 30s)) << campaign(id).dump();
 
     json c = campaign(id);
     const std::string reason = c["status_reason"];
