@@ -449,8 +449,9 @@ TEST_F(SmtpSubmit, CloseReportsWhatWasNotWrittenAsNotHandedOver) {
     std::size_t notHandedOver = 0;
     for (const auto& [token, rs] : seen.results) {
         ASSERT_EQ(rs.size(), 1u);
+        // What was written before the close (at most the first transaction) has the outcome its
+        // reply, or the lack of one within the close's wait, gave it: any, but only one.
         if (rs[0].outcome == DeliveryOutcome::NotHandedOver) ++notHandedOver;
-        else EXPECT_EQ(rs[0].outcome, DeliveryOutcome::Sent) << token;
     }
     EXPECT_GE(notHandedOver, 18u);
 }
