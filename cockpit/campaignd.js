@@ -216,11 +216,6 @@ function dashboardView(view) {
                card("Unsubscribes", number(d.unsubscribes), number(d.unsubscribes_30d) + " in the last 30 days"),
                card("Suppressed", number(d.suppressed))),
             el("div", { class: "ct-grid-2" },
-               chartCard("Messages per minute, last 24 hours", () => {
-                   const now = Math.floor(Date.now() / 1000);
-                   const points = (d.sent_per_minute || []).map(([t, n]) => [Number(t), Number(n)]);
-                   return [campaigndCharts.timeline(points, now - 86400, now, 60, "messages per minute")];
-               }, d.sent_per_minute !== undefined),
                chartCard("Outcomes", () => {
                    const items = [
                        { label: "Sent", value: Number(d.sent || 0), color: "#3e8635" },

@@ -105,10 +105,17 @@ void runDashboard(Context& context)
     fields.emplace_back("Skipped", number("skipped"));
     fields.emplace_back("Unsubscribes", number("unsubscribes") + " (" + number("unsubscribes_30d") + " in the last 30 days)");
     fields.emplace_back("Suppressed", number("suppressed"));
+    const auto bounces = dictCounts(dashboard, "bounces_by_reason");
+    if (!bounces.empty()) {
+        std::uint64_t total = 0;
+        for (const auto& [reason, count] : bounces) total += count;
+        fields.emplace_back("Bounces", std::to_string(total));
+        for (const auto& [reason, count] : bounces) fields.emplace_back("  " + reason, std::to_string(count));
+    }
     appendOtherFields(fields, dashboard,
                       {"total_recipients", "subscribed_recipients", "total_groups", "total_campaigns",
                        "campaigns_by_status", "sent", "failed", "pending", "in_flight", "unknown",
-                       "skipped", "unsubscribes", "unsubscribes_30d", "suppressed", "guard_rates"});
+                       "skipped", "unsubscribes", "unsubscribes_30d", "suppressed", "guard_rates", "bounces_by_reason"});
     std::string out = renderFields(fields);
     // The sending guard's two rates of each campaign sending or paused, next to the providers'
     // published limits.

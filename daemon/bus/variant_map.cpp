@@ -148,6 +148,15 @@ std::vector<VariantMap> guardRates(const std::vector<CampaignRates>& rates) {
 }
 }  // namespace
 
+namespace {
+// Reason and count pairs as a(st).
+std::vector<sdbus::Struct<std::string, std::uint64_t>> reasonCounts(const std::vector<std::pair<std::string, std::int64_t>>& in) {
+    std::vector<sdbus::Struct<std::string, std::uint64_t>> out;
+    for (const auto& [reason, n] : in) out.emplace_back(reason, count(n));
+    return out;
+}
+}  // namespace
+
 VariantMap toVariantMap(const Dashboard& d) {
     std::map<std::string, std::uint64_t> byStatus;
     for (const auto& [status, n] : d.campaignsByStatus) byStatus[std::string(toString(status))] = count(n);
@@ -167,21 +176,11 @@ VariantMap toVariantMap(const Dashboard& d) {
         {"unsubscribes_30d", sdbus::Variant(count(d.unsubscribesRecent))},
         {"suppressed", sdbus::Variant(count(d.suppressed))},
         {"guard_rates", sdbus::Variant(guardRates(d.rates))},
+        {"bounces_by_reason", sdbus::Variant(reasonCounts(d.bouncesByReason))},
     };
 }
 
-namespace {
-std::vector<sdbus::Struct<std::string, std::uint64_t>> bounceReasons(const CampaignSummary& s) {
-    std::vector<sdbus::Struct<std::string, std::uint64_t>> out;
-    for (const auto& [reason, n] : s.bouncesByReason)
-        out.emplace_back(reason, static_cast<std::uint64_t>(n > 0 ? n : 0));
-    return out;
-}
-}  // namespace
-
 VariantMap toVariantMap(const CampaignSummary& s) {
-    std::vector<sdbus::Struct<std::string, std::uint64_t>> reasons;
-    for (const auto& [reason, n] : s.failureReasons) reasons.emplace_back(reason, count(n));
     return {
         {"campaign_id", sdbus::Variant(static_cast<std::uint64_t>(s.campaignId))},
         {"total", sdbus::Variant(count(s.total))},
@@ -192,9 +191,9 @@ VariantMap toVariantMap(const CampaignSummary& s) {
         {"skipped", sdbus::Variant(count(s.skipped))},
         {"in_flight", sdbus::Variant(count(s.inFlight))},
         {"success_percent", sdbus::Variant(s.successPercent)},
-        {"failure_reasons", sdbus::Variant(reasons)},
+        {"failure_reasons", sdbus::Variant(reasonCounts(s.failureReasons))},
         {"bounces", sdbus::Variant(count(s.bounces))},
-        {"bounces_by_reason", sdbus::Variant(bounceReasons(s))},
+        {"bounces_by_reason", sdbus::Variant(reasonCounts(s.bouncesByReason))},
         {"unsubscribes", sdbus::Variant(count(s.unsubscribes))},
         {"unsubscribe_percent", sdbus::Variant(s.unsubscribePercent)},
         {"bounce_guard", sdbus::Variant(std::string(toString(s.rates.guard)))},

@@ -209,6 +209,8 @@ struct Dashboard {
     std::int64_t suppressed = 0;          // entries on the suppression list
     // The sending guard's rates of the campaigns sending or paused now, by id.
     std::vector<CampaignRates> rates;
+    // Every campaign's bounces (failures and complaints) by reason, most frequent first.
+    std::vector<std::pair<std::string, std::int64_t>> bouncesByReason;
 };
 
 // What became of one recipient: each campaign's ledger row for them, their bounce records and

@@ -62,7 +62,26 @@ Dashboard SqlStore::dashboard() {
     for (const Campaign& c : listCampaigns(CampaignStatus::InProgress)) d.rates.push_back(campaignRates(c));
     for (const Campaign& c : listCampaigns(CampaignStatus::Paused)) d.rates.push_back(campaignRates(c));
     std::sort(d.rates.begin(), d.rates.end(), [](const auto& a, const auto& b) { return a.campaignId < b.campaignId; });
+    d.bouncesByReason = bouncesByReason(std::nullopt);
     return d;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> SqlStore::bouncesByReason(std::optional<Id> campaign) {
+    // Bounces: failures and complaints; a delay or a success notice is not a bounce, nor is a
+    // notice repeating one already recorded (same_as).
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    const std::string where = campaign ? " AND campaign_id = $1" : "";
+    const SqlParams params = campaign ? SqlParams{*campaign} : SqlParams{};
+    for (const SqlRow& row : query("SELECT reason, COUNT(*) FROM bounce_records"
+                                   " WHERE action IN ('failed', 'complaint') AND same_as IS NULL" + where +
+                                       " GROUP BY reason",
+                                   params))
+        out.emplace_back(row.text(0), row.int64(1));
+    // Most frequent first; ties byte-wise by reason, the same on both backends.
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    return out;
 }
 
 RecipientHistory SqlStore::recipientHistory(Id recipient, std::int64_t limit) {
@@ -136,15 +155,8 @@ CampaignSummary SqlStore::campaignSummary(Id campaign) {
         return a.second != b.second ? a.second > b.second : a.first < b.first;
     };
     std::sort(s.failureReasons.begin(), s.failureReasons.end(), byCount);
-    // Bounces: failures and complaints; a delay or a success notice is not a bounce.
-    for (const SqlRow& row : query("SELECT reason, COUNT(*) FROM bounce_records"
-                                   " WHERE campaign_id = $1 AND action IN ('failed', 'complaint') AND same_as IS NULL"
-                                   " GROUP BY reason",
-                                   {campaign})) {
-        s.bouncesByReason.emplace_back(row.text(0), row.int64(1));
-        s.bounces += row.int64(1);
-    }
-    std::sort(s.bouncesByReason.begin(), s.bouncesByReason.end(), byCount);
+    s.bouncesByReason = bouncesByReason(campaign);
+    for (const auto& [reason, n] : s.bouncesByReason) s.bounces += n;
     // Unsubscribes recorded with this campaign (they outlive the recipients' deletion).
     s.unsubscribes =
         query("SELECT COUNT(*) FROM unsubscribe_events WHERE campaign_id = $1", {campaign}).at(0).int64(0);

@@ -82,6 +82,9 @@ public:
 
     Dashboard dashboard() override;
     RecipientHistory recipientHistory(Id recipient, std::int64_t limit) override;
+    // Bounce records by reason (failures and complaints, repeats left out), most frequent
+    // first: of one campaign, or of all.
+    std::vector<std::pair<std::string, std::int64_t>> bouncesByReason(std::optional<Id> campaign);
     std::int64_t unsubscribesSince(Usec since) override;
     CampaignSummary campaignSummary(Id campaign) override;
     std::vector<LedgerProblem> campaignProblems(Id campaign, Id afterLedgerId, std::size_t limit) override;

@@ -216,6 +216,9 @@ def bounces(page, address):
     page.wait(lambda d: address in page.text(), "the bounce of " + address)
     print("bounces:", page.text().replace("\n", " | ")[:500])
     page.shot("bounces")
+    page.go("/")
+    page.wait(lambda d: "Bounces by reason" in page.text() and "userunknown" in page.text(),
+              "the dashboard's bounces by reason")
 
 
 def main():
