@@ -1,13 +1,15 @@
 // ledger.cpp: a run's ledger thread (see run.h, engine.h), the only one of the run that talks
-// to the database. It records the outcomes the network thread queued (one transaction for all
-// that arrived since the last), claims ahead and renders, and answers the sessions' requests:
-// every request that arrived while it was committing goes into ONE markHandedOver (a group
-// commit), and only then are the moved rows delivered to the network thread for submit(). It
-// hands over only what a session asked for right now, so a stop leaves little handed over and
-// unsubmitted; what it claimed and never handed over goes back to pending when the run ends.
-// It never gives a message to a transport itself. A recipient the renderer refuses fails here.
+// to the database. It claims ahead and renders, and answers the sessions' requests: every
+// request that arrived while it was committing goes into ONE hand-over (a group commit), with
+// the outcomes the network thread queued since the last (handOverAndRecord: one durable commit
+// for both), and only then are the moved rows delivered to the network thread for submit().
+// Outcomes with no hand-over to go with them are recorded on their own. It hands over only
+// what a session asked for right now, so a stop leaves little handed over and unsubmitted; what
+// it claimed and never handed over goes back to pending when the run ends. It never gives a
+// message to a transport itself. A recipient the renderer refuses fails here.
 #include <algorithm>
 #include <deque>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -72,17 +74,37 @@ void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run) {
     };
     using Clock = std::chrono::steady_clock;
 
-    // Records outcomes, retrying while the database is away; false if it gave up (stop).
     metrics::TransportCounters counters(run->transport.name);  // core/metrics.h
+    // What the database is told of a batch of outcomes.
+    auto ledgerOutcomes = [](const std::vector<PendingOutcome>& batch) {
+        std::vector<storage::LedgerOutcome> outcomes;
+        outcomes.reserve(batch.size());
+        for (const auto& p : batch) outcomes.push_back(p.outcome);
+        return outcomes;
+    };
+    // Once a batch is committed: the rate, the counters, the journal, the listeners.
+    auto recorded = [&](std::vector<PendingOutcome>& batch) {
+        std::vector<RecordedOutcome> told;
+        for (auto& p : batch) {
+            counters.outcome(statusWord(p.outcome.kind));
+            if (p.recorded) told.push_back(std::move(*p.recorded));
+        }
+        run->outcomes += batch.size();
+        if (config_.sending.logDeliveries) logDeliveries(told, run->transport.name);
+        if (env_.outcomes && !told.empty()) {
+            try {
+                env_.outcomes(told);
+            } catch (const std::exception& e) {
+                log::error(std::string("an outcome listener failed: ") + e.what(), {{"CAMPAIGN_ID", cid}});
+            }
+        }
+        batch.clear();
+    };
+    // Records outcomes on their own, retrying while the database is away (up to five times
+    // once the run finishes: then they become unknown at the next start).
     auto record = [&](std::vector<PendingOutcome>& batch) {
         if (batch.empty()) return;
-        std::vector<storage::LedgerOutcome> outcomes;
-        std::vector<RecordedOutcome> recorded;
-        outcomes.reserve(batch.size());
-        for (auto& p : batch) {
-            outcomes.push_back(p.outcome);
-            if (p.recorded) recorded.push_back(std::move(*p.recorded));
-        }
+        const auto outcomes = ledgerOutcomes(batch);
         for (unsigned attempt = 1;; ++attempt) {
             try {
                 openStore();
@@ -95,26 +117,18 @@ void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run) {
                 if (q.finish && attempt >= 5) {
                     log::error("stopping with outcomes unrecorded; they become unknown at the next start",
                                {{"CAMPAIGN_ID", cid}});
+                    batch.clear();
                     return;
                 }
                 q.wake.wait_for(lock, retryDelay(kReconnectBase, attempt, kReconnectCap, random01));
             }
         }
-        run->outcomes += outcomes.size();
-        for (const auto& o : outcomes) counters.outcome(statusWord(o.kind));
-        if (config_.sending.logDeliveries) logDeliveries(recorded, run->transport.name);
-        if (env_.outcomes && !recorded.empty()) {
-            try {
-                env_.outcomes(recorded);
-            } catch (const std::exception& e) {
-                log::error(std::string("an outcome listener failed: ") + e.what(), {{"CAMPAIGN_ID", cid}});
-            }
-        }
+        recorded(batch);
     };
 
     std::deque<Item> pool;                 // claimed and rendered, not handed over
     std::vector<Request> waiting;          // requests not answered yet, oldest first
-    std::vector<PendingOutcome> outcomes;  // taken from the queue
+    std::vector<PendingOutcome> outcomes;  // taken from the queue, not recorded yet
     std::vector<PendingOutcome> failures;  // rendering refused these
     Clock::time_point claimNotBefore{};    // nothing due before then (or the database away)
     unsigned dbFailures = 0;
@@ -145,27 +159,39 @@ void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run) {
                 q.wake.wait_until(lock, claimNotBefore, ready);
             else
                 q.wake.wait(lock, ready);
-            outcomes.swap(q.outcomes);
+            if (outcomes.empty())
+                outcomes.swap(q.outcomes);
+            else  // a hand-over that failed left its outcomes here
+                std::move(q.outcomes.begin(), q.outcomes.end(), std::back_inserter(outcomes));
+            q.outcomes.clear();
             for (auto& r : q.requests) waiting.push_back(std::move(r));
             q.requests.clear();
             finish = q.finish;
             stopped = stopped || q.stop;
         }
         if (!outcomes.empty()) blocked = false;
-        record(outcomes);
-        outcomes.clear();
-        if (finish) break;
+        // The outcomes go into the hand-over's commit when one follows now (one commit for
+        // both: the steady state); they are recorded on their own everywhere else.
+        if (finish) {
+            record(outcomes);
+            break;
+        }
         if (stopped || noMoreWork) {
+            record(outcomes);
             answerEmpty();
             continue;
         }
-        if (waiting.empty()) continue;
+        if (waiting.empty()) {
+            record(outcomes);
+            continue;
+        }
 
         std::size_t wanted = 0;
         for (const auto& r : waiting) wanted += r.count;
 
         // Claim ahead: what the requests want, and a batch more for the next ones.
         if (pool.size() < wanted && Clock::now() >= claimNotBefore) {
+            record(outcomes);  // first: "no work left" below must see every outcome
             const std::size_t limit = std::max<std::size_t>(config_.sending.batchSize, wanted - pool.size());
             std::vector<storage::ClaimedRecipient> claimed;
             try {
@@ -208,7 +234,10 @@ void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run) {
             }
             record(failures);
         }
-        if (pool.empty()) continue;
+        if (pool.empty()) {
+            record(outcomes);
+            continue;
+        }
 
         // Choose, for each waiting request in turn, items whose domain has a free slot.
         std::vector<std::vector<Item>> chosen(waiting.size());
@@ -231,14 +260,19 @@ void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run) {
             for (auto it = rest.rbegin(); it != rest.rend(); ++it) pool.push_front(std::move(*it));
         }
         blocked = handOvers.empty();
-        if (blocked) continue;  // every domain at its limit: an outcome wakes us
+        if (blocked) {  // every domain at its limit: an outcome wakes us
+            record(outcomes);
+            continue;
+        }
 
-        // THE EXACTLY-ONCE LINE: one durable commit for every request that is answered now;
-        // only the rows it moved reach the network thread, and only after it returned.
+        // THE EXACTLY-ONCE LINE: one durable commit for every request that is answered now,
+        // with the outcomes that arrived meanwhile; only the rows it moved reach the network
+        // thread, and only after it returned. If it fails, nothing of it is committed: the
+        // items go back to the pool and the outcomes wait for the next try.
         std::vector<Id> moved;
         try {
             openStore();
-            moved = store->markHandedOver(worker, handOvers);
+            moved = store->handOverAndRecord(worker, handOvers, ledgerOutcomes(outcomes), now());
             dbFailures = 0;
         } catch (const std::exception& e) {
             store.reset();
@@ -251,6 +285,7 @@ void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run) {
             claimNotBefore = Clock::now() + retryDelay(kReconnectBase, ++dbFailures, kReconnectCap, random01);
             continue;
         }
+        recorded(outcomes);
         counters.handedOver(moved.size());
         std::size_t m = 0;
         std::vector<Request> still;

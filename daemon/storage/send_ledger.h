@@ -132,6 +132,14 @@ public:
     virtual std::int64_t recordOutcomes(std::string_view worker,
                                         std::span<const LedgerOutcome> outcomes, Usec now) = 0;
 
+    // markHandedOver and recordOutcomes in ONE transaction, durably committed as
+    // markHandedOver's: the outcomes first, then the hand-over; all of it or none. Returns what
+    // markHandedOver returns. The sender's steady step: outcomes of the messages in flight
+    // arrive while it hands the next ones over, and one commit records both (with no items, it
+    // is recordOutcomes).
+    virtual std::vector<Id> handOverAndRecord(std::string_view worker, std::span<const HandOver> items,
+                                              std::span<const LedgerOutcome> outcomes, Usec now) = 0;
+
     // At start-up, before claiming: handed_over -> unknown (the server may have the message:
     // never resend; counted in the report) and sending -> pending (never handed over: safe to
     // send). With a worker, only that worker's rows (one daemon of several sharing a

@@ -152,13 +152,30 @@ std::vector<ClaimedRecipient> SqlStore::claimBatch(Id campaign, std::string_view
 }
 
 std::vector<Id> SqlStore::markHandedOver(std::string_view worker, std::span<const HandOver> items) {
+    return handOverAndRecord(worker, items, {}, 0);
+}
+
+std::int64_t SqlStore::recordOutcomes(std::string_view worker, std::span<const LedgerOutcome> outcomes,
+                                      Usec now) {
+    requireOwnTransaction("recordOutcomes");
+    std::int64_t applied = 0;
+    if (outcomes.empty()) return applied;
+    ledgerTransaction(true, [&] { applied = applyOutcomes(worker, outcomes, now); });
+    return applied;
+}
+
+std::vector<Id> SqlStore::handOverAndRecord(std::string_view worker, std::span<const HandOver> items,
+                                            std::span<const LedgerOutcome> outcomes, Usec now) {
     requireOwnTransaction("markHandedOver");
     for (const HandOver& item : items)
         if (item.messageId.empty())
             throw Error(ErrorCode::InvalidArgument,
                         "ledger row " + std::to_string(item.ledgerId) + " has no Message-ID");
     std::vector<Id> moved;
-    if (items.empty()) return moved;
+    if (items.empty()) {
+        recordOutcomes(worker, outcomes, now);
+        return moved;
+    }
     // QUEUE SAFETY. This commit is the line between "may be sent again" and "never sent
     // again". The sender calls the transport only for the ids returned here, and only after
     // this function returns, i.e. after the commit is durable: SQLite commits a WAL frame with
@@ -167,10 +184,13 @@ std::vector<Id> SqlStore::markHandedOver(std::string_view worker, std::span<cons
     // database default says otherwise. So once a message may have reached a server, the
     // database says handed_over, whatever crashes next; recoverInterrupted turns that into
     // unknown, never pending. A crash before the commit leaves sending, and no message left.
-    // sending and handed_over are both counted in_flight: no counter changes here.
+    // sending and handed_over are both counted in_flight: no counter changes here. The
+    // outcomes that came with it are recorded in the same transaction (all or nothing), so the
+    // sender's steady state costs one commit per step, not two.
     ledgerTransaction(false, [&] {
         moved.clear();
         if (db_->dialect() == SqlDialect::PostgreSQL) exec("SET LOCAL synchronous_commit TO on");
+        applyOutcomes(worker, outcomes, now);
         for (const HandOver& item : items)
             if (exec("UPDATE campaign_recipients SET status = 'handed_over', message_id = $3"
                      " WHERE id = $1 AND status = 'sending' AND claimed_by = $2",
@@ -180,66 +200,61 @@ std::vector<Id> SqlStore::markHandedOver(std::string_view worker, std::span<cons
     return moved;
 }
 
-std::int64_t SqlStore::recordOutcomes(std::string_view worker, std::span<const LedgerOutcome> outcomes,
-                                      Usec now) {
-    requireOwnTransaction("recordOutcomes");
+std::int64_t SqlStore::applyOutcomes(std::string_view worker, std::span<const LedgerOutcome> outcomes, Usec now) {
     std::int64_t applied = 0;
     if (outcomes.empty()) return applied;
     const std::string who(worker);
-    ledgerTransaction(true, [&] {
-        applied = 0;
-        // Every outcome leaves in_flight (sending or handed_over) for one final or pending state;
-        // RETURNING names the campaign of a row that moved (ids may span campaigns).
-        CountDeltas deltas;
-        const auto moved = [&](const SqlRows& rows, std::int64_t CountDelta::*to) {
-            for (const SqlRow& row : rows) {
-                CountDelta& d = deltas[row.int64(0)];
-                d.inFlight -= 1;
-                d.*to += 1;
-                ++applied;
-            }
-        };
-        for (const LedgerOutcome& o : outcomes) {
-            switch (o.kind) {
-            case LedgerOutcome::Kind::Sent:
-                moved(query("UPDATE campaign_recipients SET status = 'sent', sent_at = $3, outcome_at = $3,"
-                            " attempts = attempts + 1"
-                            " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over' RETURNING campaign_id",
-                            {o.ledgerId, who, now}),
-                      &CountDelta::sent);
-                break;
-            case LedgerOutcome::Kind::Failed:
-                // From sending: failed before any transport saw it (render error), no attempt.
-                moved(query("UPDATE campaign_recipients SET status = 'failed', fail_reason = $3, outcome_at = $4,"
-                            " attempts = attempts + CASE WHEN status = 'handed_over' THEN 1 ELSE 0 END"
-                            " WHERE id = $1 AND claimed_by = $2 AND status IN ('handed_over', 'sending')"
-                            " RETURNING campaign_id",
-                            {o.ledgerId, who, o.reason, now}),
-                      &CountDelta::failed);
-                break;
-            case LedgerOutcome::Kind::Deferred:
-                // The server refused it (4xx) or the connection failed before it accepted the
-                // message: sending it again later is safe, under a new Message-ID.
-                moved(query("UPDATE campaign_recipients SET status = 'pending', attempts = attempts + 1,"
-                            " next_attempt_at = $3, last_error = $4, outcome_at = $5, message_id = NULL,"
-                            " claimed_by = NULL, claimed_at = NULL"
-                            " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over' RETURNING campaign_id",
-                            {o.ledgerId, who, nullable(o.nextAttemptAt), o.reason, now}),
-                      &CountDelta::pending);
-                break;
-            case LedgerOutcome::Kind::Unknown:
-                // The transport cannot say whether the server took it (a plugin's UNKNOWN, a
-                // broken session after the data went out): final, never sent again.
-                moved(query("UPDATE campaign_recipients SET status = 'unknown', last_error = $3, outcome_at = $4,"
-                            " attempts = attempts + 1"
-                            " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over' RETURNING campaign_id",
-                            {o.ledgerId, who, o.reason, now}),
-                      &CountDelta::unknown);
-                break;
-            }
+    // Every outcome leaves in_flight (sending or handed_over) for one final or pending state;
+    // RETURNING names the campaign of a row that moved (ids may span campaigns).
+    CountDeltas deltas;
+    const auto moved = [&](const SqlRows& rows, std::int64_t CountDelta::*to) {
+        for (const SqlRow& row : rows) {
+            CountDelta& d = deltas[row.int64(0)];
+            d.inFlight -= 1;
+            d.*to += 1;
+            ++applied;
         }
-        addCounts(ledgerCounterSlot(worker), deltas);
-    });
+    };
+    for (const LedgerOutcome& o : outcomes) {
+        switch (o.kind) {
+        case LedgerOutcome::Kind::Sent:
+            moved(query("UPDATE campaign_recipients SET status = 'sent', sent_at = $3, outcome_at = $3,"
+                        " attempts = attempts + 1"
+                        " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over' RETURNING campaign_id",
+                        {o.ledgerId, who, now}),
+                  &CountDelta::sent);
+            break;
+        case LedgerOutcome::Kind::Failed:
+            // From sending: failed before any transport saw it (render error), no attempt.
+            moved(query("UPDATE campaign_recipients SET status = 'failed', fail_reason = $3, outcome_at = $4,"
+                        " attempts = attempts + CASE WHEN status = 'handed_over' THEN 1 ELSE 0 END"
+                        " WHERE id = $1 AND claimed_by = $2 AND status IN ('handed_over', 'sending')"
+                        " RETURNING campaign_id",
+                        {o.ledgerId, who, o.reason, now}),
+                  &CountDelta::failed);
+            break;
+        case LedgerOutcome::Kind::Deferred:
+            // The server refused it (4xx) or the connection failed before it accepted the
+            // message: sending it again later is safe, under a new Message-ID.
+            moved(query("UPDATE campaign_recipients SET status = 'pending', attempts = attempts + 1,"
+                        " next_attempt_at = $3, last_error = $4, outcome_at = $5, message_id = NULL,"
+                        " claimed_by = NULL, claimed_at = NULL"
+                        " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over' RETURNING campaign_id",
+                        {o.ledgerId, who, nullable(o.nextAttemptAt), o.reason, now}),
+                  &CountDelta::pending);
+            break;
+        case LedgerOutcome::Kind::Unknown:
+            // The transport cannot say whether the server took it (a plugin's UNKNOWN, a
+            // broken session after the data went out): final, never sent again.
+            moved(query("UPDATE campaign_recipients SET status = 'unknown', last_error = $3, outcome_at = $4,"
+                        " attempts = attempts + 1"
+                        " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over' RETURNING campaign_id",
+                        {o.ledgerId, who, o.reason, now}),
+                  &CountDelta::unknown);
+            break;
+        }
+    }
+    addCounts(ledgerCounterSlot(worker), deltas);
     return applied;
 }
 

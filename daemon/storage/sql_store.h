@@ -63,6 +63,8 @@ public:
     std::vector<Id> markHandedOver(std::string_view worker, std::span<const HandOver> items) override;
     std::int64_t recordOutcomes(std::string_view worker, std::span<const LedgerOutcome> outcomes,
                                 Usec now) override;
+    std::vector<Id> handOverAndRecord(std::string_view worker, std::span<const HandOver> items,
+                                      std::span<const LedgerOutcome> outcomes, Usec now) override;
     RecoveredClaims recoverInterrupted(std::optional<std::string_view> worker) override;
     RecoveredClaims recoverInstance(std::string_view instanceId) override;
     std::int64_t releaseClaims(Id campaign, std::string_view worker) override;
@@ -124,6 +126,8 @@ private:
     };
 
     void addCounts(int slot, const CountDeltas& deltas);
+    // recordOutcomes' statements and counters, inside the caller's ledger transaction.
+    std::int64_t applyOutcomes(std::string_view worker, std::span<const LedgerOutcome> outcomes, Usec now);
     // recoverInterrupted's work on the in-flight rows `only` (an SQL condition on claimed_by,
     // with its parameters) selects, counted in counterSlot.
     RecoveredClaims recoverClaims(const std::string& only, const SqlParams& params, int counterSlot);

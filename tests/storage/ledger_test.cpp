@@ -464,6 +464,44 @@ TEST_P(LedgerTest, HandOverMovesOnlyThisWorkersSendingRows) {
     EXPECT_EQ(statusOf(theirs[0].ledgerId), "sending");
 }
 
+// The sender's steady step: the outcomes of what is in flight and the next hand-over in one
+// durable transaction; all of it or none.
+TEST_P(LedgerTest, OutcomesAndTheNextHandOverCommitTogetherOrNotAtAll) {
+    const Id c = addCampaign("c");
+    attach(c, 6);
+    const auto first = store_->claimBatch(c, "w", 3, kNow);
+    ASSERT_EQ(store_->markHandedOver("w", handOvers(first)), ledgerIds(first));
+    const auto next = store_->claimBatch(c, "w", 3, kNow);
+    ASSERT_EQ(next.size(), 3u);
+
+    const std::vector<LedgerOutcome> outcomes{{first[0].ledgerId, LedgerOutcome::Kind::Sent, "", {}},
+                                              {first[1].ledgerId, LedgerOutcome::Kind::Failed, "550 no", {}},
+                                              {first[2].ledgerId, LedgerOutcome::Kind::Unknown, "dropped", {}}};
+    EXPECT_EQ(store_->handOverAndRecord("w", handOvers(next), outcomes, kNow + 5), ledgerIds(next));
+    EXPECT_EQ(statusOf(first[0].ledgerId), "sent");
+    EXPECT_EQ(statusOf(first[1].ledgerId), "failed");
+    EXPECT_EQ(statusOf(first[2].ledgerId), "unknown");
+    for (const auto& r : next) EXPECT_EQ(statusOf(r.ledgerId), "handed_over");
+    checkInvariant(c, 6);
+    const auto counts = store_->findCampaign(c);
+    EXPECT_EQ(counts->sentCount, 1);
+    EXPECT_EQ(counts->failedCount, 1);
+    EXPECT_EQ(counts->unknownCount, 1);
+    EXPECT_EQ(counts->inFlightCount, 3);
+
+    // A hand-over that fails (a missing Message-ID) records none of its outcomes either.
+    std::vector<HandOver> bad = handOvers(next);
+    const std::vector<LedgerOutcome> later{{next[0].ledgerId, LedgerOutcome::Kind::Sent, "", {}}};
+    bad[1].messageId.clear();
+    EXPECT_THROW(store_->handOverAndRecord("w", bad, later, kNow + 6), Error);
+    EXPECT_EQ(statusOf(next[0].ledgerId), "handed_over");
+
+    // With nothing to hand over it records the outcomes alone.
+    EXPECT_TRUE(store_->handOverAndRecord("w", {}, later, kNow + 7).empty());
+    EXPECT_EQ(statusOf(next[0].ledgerId), "sent");
+    checkInvariant(c, 6);
+}
+
 TEST_P(LedgerTest, OutcomesApplyOnlyFromTheStateTheyStartFrom) {
     const Id c = addCampaign("c");
     attach(c, 6);
