@@ -255,7 +255,7 @@ const campaigndPeople = (() => {
             return load();
         }).catch(ex => fill(result, el("div", { class: "ct-inline-error" }, words(ex))));
         const search = searchBox("search", "search members", () => { offset = 0; load(); });
-        const adding = el("textarea", { class: "pf-v5-c-form-control", name: "add-members", rows: 3,
+        const adding = el("textarea", { class: "pf-v5-c-form-control ct-addresses", name: "add-members", rows: 3,
                                         placeholder: "addresses of stored recipients, separated by commas, spaces or lines" });
         adding.disabled = !access.may_change;
         view.appendChild(el("div", { class: "ct-toolbar" }, el("h1", {}, name), count, el("span", { class: "ct-spacer" }), search,
