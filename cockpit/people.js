@@ -59,14 +59,17 @@ const campaigndPeople = (() => {
         }).catch(() => {});
         const list = el("div", {});
         let offset = 0;
+        let asked = 0;  // the latest load: an older answer (a slower search) is dropped
         /* The daemon searches (a substring of the address or the name, any case) and pages:
            the browser never holds more than a page. */
         const load = () => {
+            const mine = ++asked;
             const filter = {};
             if (status.value) filter.status = variant("s", status.value);
             if (group.value) filter.group = variant("s", group.value);
             if (search.value) filter.search = variant("s", search.value);
             return recipientPage(filter, offset).then(({ recipients, total }) => {
+                if (mine !== asked) return;
                 fill(list,
                      table(["Address", "Name", "Status", "Groups", "Added"],
                            recipients.map(r => el("tr", { "data-recipient": r.email },
@@ -233,10 +236,13 @@ const campaigndPeople = (() => {
         const count = el("span", { class: "ct-figure-note", "data-field": "member-count" });
         const result = el("div", { "data-field": "group-result" });
         let offset = 0;
+        let asked = 0;  // the latest load: an older answer (a slower search) is dropped
         const load = () => {
+            const mine = ++asked;
             const filter = { group: variant("s", name) };
             if (search.value) filter.search = variant("s", search.value);
             return recipientPage(filter, offset).then(({ recipients, total }) => {
+                if (mine !== asked) return;
                 if (!search.value) count.textContent = number(total) + (total === 1 ? " member" : " members");
                 fill(list,
                      table(["Address", "Name", "Status", ""],

@@ -110,7 +110,9 @@ std::vector<Recipient> RecipientService::list(const storage::RecipientFilter& fi
 
 RecipientPage RecipientService::listPage(const storage::RecipientFilter& filter) {
     RecipientPage page;
-    // One transaction: the total counts the same rows the page was read from.
+    // One transaction: on SQLite one snapshot, so the total counts the rows the page was read
+    // from; PostgreSQL's READ COMMITTED reads each statement afresh, so an import committed
+    // between the two may be counted without being on the page (the next page has it).
     recipients_.transaction([&] {
         page.recipients = list(filter);
         storage::RecipientFilter all = filter;
