@@ -1,5 +1,6 @@
-/* people.js: the pages of personal data (recipients, a recipient's history, groups, bounces)
-   and the CSV import, for campaignd.js's router. Lists are read a page at a time from the daemon
+/* people.js: the pages of personal data (recipients searched and paged, a recipient's history,
+   groups and their members, the suppression list, bounces) and the CSV import, for
+   campaignd.js's router. Lists are read a page at a time from the daemon
    (never a whole list of a million); a user the daemon does not let read personal data sees the
    bus's refusal in its own words. Uses campaignd.js's helpers (el, fill, plain, manager, ...). */
 "use strict";
@@ -7,11 +8,39 @@
 const campaigndPeople = (() => {
     const PAGE = 50;
 
-    function pager(offset, shown, go) {
-        return el("div", { class: "ct-pager" },
-                  button("Previous", "link", () => go(Math.max(0, offset - PAGE)), { mutating: false, action: "previous" }),
-                  shown ? (offset + 1) + "\u2013" + (offset + shown) : "none",
-                  button("Next", "link", () => go(offset + PAGE), { mutating: false, action: "next" }));
+    /* Previous and next around "first–last [of total]"; with a total (ListRecipientsEx),
+       Next stops at the last page; without one, at a page that came back short. */
+    function pager(offset, shown, go, total) {
+        const last = total !== undefined ? offset + shown >= total : shown < PAGE;
+        const previous = button("Previous", "link", () => go(Math.max(0, offset - PAGE)), { mutating: false, action: "previous" });
+        const next = button("Next", "link", () => go(offset + PAGE), { mutating: false, action: "next" });
+        previous.disabled = offset === 0;
+        next.disabled = last;
+        return el("div", { class: "ct-pager" }, previous,
+                  el("span", { "data-field": "shown" },
+                     (shown ? (offset + 1) + "\u2013" + (offset + shown) : "none") + (total !== undefined ? " of " + number(total) : "")),
+                  next);
+    }
+
+    /* Recipients a page at a time with the total of matches (ListRecipientsEx): filter is an
+       a{sv} without limit and offset. */
+    function recipientPage(filter, offset) {
+        return manager("ListRecipientsEx", [Object.assign({ limit: variant("t", PAGE), offset: variant("t", offset) }, filter)], "a{sv}")
+                .then(([rows, total]) => ({ recipients: rows.map(plain), total: Number(total) }));
+    }
+
+    /* A search box that calls run() once typing pauses (and at Enter). */
+    function searchBox(name, placeholder, run) {
+        const input = el("input", { class: "pf-v5-c-form-control ct-inline", type: "search", name, placeholder, size: 28 });
+        let timer = null;
+        input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 300); });
+        input.addEventListener("keydown", e => { if (e.key === "Enter") { clearTimeout(timer); run(); } });
+        return input;
+    }
+
+    /* Addresses typed or pasted: separated by commas, semicolons, spaces or lines. */
+    function addresses(text) {
+        return text.split(/[\s,;]+/).filter(a => a.length > 0);
     }
 
     function refused(node) {
@@ -30,27 +59,33 @@ const campaigndPeople = (() => {
         }).catch(() => {});
         const list = el("div", {});
         let offset = 0;
+        let asked = 0;  // the latest load: an older answer (a slower search) is dropped
+        /* The daemon searches (a substring of the address or the name, any case) and pages:
+           the browser never holds more than a page. */
         const load = () => {
-            const filter = { limit: variant("t", PAGE), offset: variant("t", offset) };
+            const mine = ++asked;
+            const filter = {};
             if (status.value) filter.status = variant("s", status.value);
             if (group.value) filter.group = variant("s", group.value);
-            return manager("ListRecipients", [filter], "a{sv}").then(([rows]) => {
-                const recipients = rows.map(plain);
+            if (search.value) filter.search = variant("s", search.value);
+            return recipientPage(filter, offset).then(({ recipients, total }) => {
+                if (mine !== asked) return;
                 fill(list,
                      table(["Address", "Name", "Status", "Groups", "Added"],
-                           recipients.map(r => el("tr", {},
+                           recipients.map(r => el("tr", { "data-recipient": r.email },
                                                   el("td", {}, el("a", { href: "#/recipient/" + encodeURIComponent(r.email) }, r.email)),
                                                   el("td", {}, r.name),
                                                   el("td", {}, r.status),
                                                   el("td", {}, (r.groups || []).join(", ")),
                                                   el("td", {}, when(r.created_at)))),
                            "No recipients match."),
-                     pager(offset, recipients.length, o => { offset = o; load(); }));
+                     pager(offset, recipients.length, o => { offset = o; load(); }, total));
             }).catch(refused(list));
         };
+        const search = searchBox("search", "search address or name", () => { offset = 0; load(); });
         status.addEventListener("change", () => { offset = 0; load(); });
         group.addEventListener("change", () => { offset = 0; load(); });
-        view.appendChild(el("div", { class: "ct-toolbar" }, el("h1", {}, "Recipients"), el("span", { class: "ct-spacer" }), status, group));
+        view.appendChild(el("div", { class: "ct-toolbar" }, el("h1", {}, "Recipients"), el("span", { class: "ct-spacer" }), search, status, group));
         view.appendChild(list);
         view.appendChild(importCard(load));
         load();
@@ -167,24 +202,130 @@ const campaigndPeople = (() => {
 
     // ---- groups ----
 
+    function deleteGroup(name, done) {
+        if (!window.confirm("Delete group \u201c" + name + "\u201d? Its recipients stay.")) return;
+        return manager("DeleteGroup", [name], "s").then(done).catch(failed("Delete group"));
+    }
+
     function groupsView(view) {
         const list = el("div", {});
         const name = el("input", { class: "pf-v5-c-form-control ct-inline", name: "group-name", placeholder: "new group" });
+        name.disabled = !access.may_change;
         const load = () => manager("ListGroups").then(([groups]) => {
             fill(list, table(["Group", { text: "Members", class: "ct-number" }, "Created", ""],
-                             groups.map(plain).map(g => el("tr", {},
-                                 el("td", {}, el("a", { href: "#/recipients" }, g.name)),
+                             groups.map(plain).map(g => el("tr", { "data-group": g.name },
+                                 el("td", {}, el("a", { href: "#/group/" + encodeURIComponent(g.name) }, g.name)),
                                  el("td", { class: "ct-number" }, number(g.member_count)),
                                  el("td", {}, when(g.created_at)),
-                                 el("td", {}, button("Delete", "link", () => {
-                                     if (!window.confirm("Delete group \u201c" + g.name + "\u201d? Its recipients stay.")) return;
-                                     return manager("DeleteGroup", [g.name], "s").then(load).catch(failed("Delete group"));
-                                 }, { action: "delete-group" })))),
+                                 el("td", {}, button("Delete", "link", () => deleteGroup(g.name, load), { action: "delete-group" })))),
                              "No groups yet."));
         }).catch(refused(list));
         view.appendChild(el("div", { class: "ct-toolbar" }, el("h1", {}, "Groups"), el("span", { class: "ct-spacer" }), name,
                             button("Create group", "primary", () => manager("CreateGroup", [name.value], "s")
                                     .then(() => { name.value = ""; load(); }).catch(failed("Create group")), { action: "create-group" })));
+        view.appendChild(list);
+        load();
+    }
+
+    /* One group: its members a page at a time (searchable), addresses added, members removed
+       (AddGroupMembers and RemoveGroupMembers: all or nothing, the daemon names an address it
+       does not store), the group deleted. */
+    function groupView(view, encoded) {
+        const name = decodeURIComponent(encoded || "");
+        const list = el("div", {});
+        const count = el("span", { class: "ct-figure-note", "data-field": "member-count" });
+        const result = el("div", { "data-field": "group-result" });
+        let offset = 0;
+        let asked = 0;  // the latest load: an older answer (a slower search) is dropped
+        const load = () => {
+            const mine = ++asked;
+            const filter = { group: variant("s", name) };
+            if (search.value) filter.search = variant("s", search.value);
+            return recipientPage(filter, offset).then(({ recipients, total }) => {
+                if (mine !== asked) return;
+                if (!search.value) count.textContent = number(total) + (total === 1 ? " member" : " members");
+                fill(list,
+                     table(["Address", "Name", "Status", ""],
+                           recipients.map(r => el("tr", { "data-member": r.email },
+                                                  el("td", {}, el("a", { href: "#/recipient/" + encodeURIComponent(r.email) }, r.email)),
+                                                  el("td", {}, r.name),
+                                                  el("td", {}, r.status),
+                                                  el("td", {}, button("Remove", "link", () => change("RemoveGroupMembers", [r.email]),
+                                                                      { action: "remove-member" })))),
+                           search.value ? "No members match." : "No members yet."),
+                     pager(offset, recipients.length, o => { offset = o; load(); }, total));
+            }).catch(refused(list));
+        };
+        const change = (method, emails) => manager(method, [name, emails], "sas").then(([n]) => {
+            fill(result, el("div", { "data-changed": method }, (method === "AddGroupMembers" ? "Added " : "Removed ") + number(n) + " of " + number(emails.length)));
+            return load();
+        }).catch(ex => fill(result, el("div", { class: "ct-inline-error" }, words(ex))));
+        const search = searchBox("search", "search members", () => { offset = 0; load(); });
+        const adding = el("textarea", { class: "pf-v5-c-form-control ct-addresses", name: "add-members", rows: 3,
+                                        placeholder: "addresses of stored recipients, separated by commas, spaces or lines" });
+        adding.disabled = !access.may_change;
+        view.appendChild(el("div", { class: "ct-toolbar" }, el("h1", {}, name), count, el("span", { class: "ct-spacer" }), search,
+                            button("Delete group", "danger", () => deleteGroup(name, () => cockpit.location.go(["groups"])), { action: "delete-group" })));
+        view.appendChild(el("div", { class: "pf-v5-c-card ct-section" }, el("h2", {}, "Add members"), adding,
+                            el("div", { class: "ct-toolbar" },
+                               button("Add", "primary", () => {
+                                   const emails = addresses(adding.value);
+                                   if (!emails.length) { alert("warning", "Type an address first"); return; }
+                                   return change("AddGroupMembers", emails).then(() => { if (!result.querySelector(".ct-inline-error")) adding.value = ""; });
+                               }, { action: "add-members" })),
+                            result));
+        view.appendChild(list);
+        load();
+    }
+
+    // ---- the suppression list ----
+
+    /* Every address no campaign may mail again, by its keyed hash (the address shows while a
+       recipient has it). Paged by the daemon; Next stops at a short page (the list has no
+       count). Added entries are "administrator"; removing one lets the address be added or
+       imported again. */
+    function suppressionsView(view) {
+        const list = el("div", {});
+        const result = el("div", { "data-field": "suppression-result" });
+        const address = el("input", { class: "pf-v5-c-form-control ct-inline", type: "email", name: "suppress-address", placeholder: "address to suppress", size: 32 });
+        address.disabled = !access.may_change;
+        let offset = 0;
+        const load = () => manager("ListSuppressions", [{ limit: variant("t", PAGE), offset: variant("t", offset) }], "a{sv}")
+                .then(([rows]) => {
+                    const entries = rows.map(plain);
+                    fill(list,
+                         table(["Address", "Reason", "Since", "Hash", ""],
+                               entries.map(e => el("tr", { "data-suppression": e.email || e.hash },
+                                                   el("td", {}, e.email || "(no recipient has it)"),
+                                                   el("td", {}, e.reason),
+                                                   el("td", {}, when(e.suppressed_at)),
+                                                   el("td", { class: "ct-hash" }, e.hash.slice(0, 16) + "\u2026"),
+                                                   el("td", {}, button("Remove", "link", () => {
+                                                       if (!window.confirm("Lift the suppression of " + (e.email || e.hash) + "? The address may then be added or imported again.")) return;
+                                                       return manager("RemoveSuppression", [e.hash], "s").then(([removed]) => {
+                                                           fill(result, el("div", { "data-changed": "removed" }, removed ? "Lifted." : "It was not listed."));
+                                                           return load();
+                                                       }).catch(failed("Remove"));
+                                                   }, { action: "remove-suppression" })))),
+                               "Nobody is suppressed."),
+                         pager(offset, entries.length, o => { offset = o; load(); }));
+                }).catch(refused(list));
+        const add = () => {
+            if (!address.value) { alert("warning", "Type an address first"); return; }
+            return manager("AddSuppression", [address.value], "s").then(([added, entry]) => {
+                const e = plain(entry);
+                fill(result, el("div", { "data-changed": added ? "added" : "listed" },
+                                added ? "Suppressed " + (e.email || address.value) + "." : (e.email || address.value) + " was listed already (" + e.reason + ")."));
+                address.value = "";
+                return load();
+            }).catch(ex => fill(result, el("div", { class: "ct-inline-error" }, words(ex))));
+        };
+        address.addEventListener("keydown", e => { if (e.key === "Enter") add(); });
+        view.appendChild(el("div", { class: "ct-toolbar" }, el("h1", {}, "Suppression list"), el("span", { class: "ct-spacer" }), address,
+                            button("Suppress", "primary", add, { action: "add-suppression" })));
+        view.appendChild(el("p", { class: "ct-figure-note" },
+                            "No campaign mails these addresses; an add or an import of one is refused. A recipient who has the address is unsubscribed when it is suppressed."));
+        view.appendChild(result);
         view.appendChild(list);
         load();
     }
@@ -251,7 +392,9 @@ const campaigndPeople = (() => {
     }
 
     return {
-        views: { recipients: recipientsView, recipient: recipientView, groups: groupsView, bounces: bouncesView },
-        tabOf: { recipients: "recipients", recipient: "recipients", groups: "groups", bounces: "bounces" },
+        views: { recipients: recipientsView, recipient: recipientView, groups: groupsView, group: groupView,
+                 suppressions: suppressionsView, bounces: bouncesView },
+        tabOf: { recipients: "recipients", recipient: "recipients", groups: "groups", group: "groups",
+                 suppressions: "suppressions", bounces: "bounces" },
     };
 })();

@@ -21,6 +21,7 @@ struct RecipientOptions {
     std::vector<std::string> groups;
     std::string group;
     std::string status;
+    std::string search;
     std::uint64_t limit = 0;
     std::uint64_t offset = 0;
     std::uint64_t campaign = 0;
@@ -97,6 +98,10 @@ void runList(Context& context, const RecipientOptions& options)
     }
     if (!options.status.empty())
         filter["status"] = sdbus::Variant(options.status);
+    if (!options.search.empty()) {
+        checkArgumentText(options.search, "--search");
+        filter["search"] = sdbus::Variant(options.search);
+    }
     // The daemon answers in pages of at most kPage recipients (a bus message has a size
     // limit); without --limit, fetch page after page until a short one.
     constexpr std::uint64_t kPage = 10000;
@@ -243,6 +248,10 @@ void registerRecipientCommands(CLI::App& app, Context& context)
         command->add_option("--status", options->status, "Only recipients with this status")
             ->transform(statusValidator(kRecipientStatuses))
             ->type_name("STATUS");
+        command->add_option("--search", options->search,
+                            "Only recipients whose address or name contains TEXT (any case; % and _ are "
+                            "plain characters)")
+            ->type_name("TEXT");
         options->limitOption =
             command->add_option("--limit", options->limit, "Show at most N recipients")
                 ->check(unsignedNumber())
@@ -251,8 +260,8 @@ void registerRecipientCommands(CLI::App& app, Context& context)
             command->add_option("--offset", options->offset, "Skip the first N recipients")
                 ->check(unsignedNumber())
                 ->type_name("N");
-        command->footer("Example:\n  campaignd-ctl recipients list --group newsletter --status subscribed "
-                        "--limit 50 --offset 100");
+        command->footer("Examples:\n  campaignd-ctl recipients list --group newsletter --status subscribed "
+                        "--limit 50 --offset 100\n  campaignd-ctl recipients list --search lovelace");
     }
     {
         auto options = std::make_shared<RecipientOptions>();

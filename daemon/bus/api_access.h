@@ -61,6 +61,7 @@ inline constexpr ApiMember kApiAccess[] = {
     {kManagerInterface, MemberKind::Method, "GetRecipient", Access::Personal},
     {kManagerInterface, MemberKind::Method, "GetRecipientHistory", Access::Personal},
     {kManagerInterface, MemberKind::Method, "ListRecipients", Access::Personal},
+    {kManagerInterface, MemberKind::Method, "ListRecipientsEx", Access::Personal},
     {kManagerInterface, MemberKind::Method, "ListBounces", Access::Personal},
     {kManagerInterface, MemberKind::Method, "ExportBounces", Access::Personal},
     {kManagerInterface, MemberKind::Method, "GetImport", Access::Personal},  // errors quote rows

@@ -547,26 +547,46 @@ std::map<std::string, sdbus::Variant> ManagerObject::GetRecipientHistory(const s
     });
 }
 
+namespace {
+
+// ListRecipients' and ListRecipientsEx's filter (`method` names the call in errors).
+storage::RecipientFilter recipientFilter(const std::map<std::string, sdbus::Variant>& filter, const std::string& method) {
+    FieldReader r(filter, method + " filter");
+    storage::RecipientFilter f;
+    f.group = r.string("group");
+    if (const auto s = r.string("status")) {
+        f.status = parseSubscriptionStatus(*s);
+        if (!f.status)
+            throw Error(ErrorCode::InvalidArgument,
+                        method + ": unknown status \"" + *s + "\" (subscribed, unsubscribed, bounced)");
+    }
+    f.search = r.string("search");
+    const auto limit = r.uint64("limit").value_or(kMaxRecipientsPerCall);
+    if (limit > kMaxRecipientsPerCall)
+        throw Error(ErrorCode::InvalidArgument,
+                    method + ": limit " + std::to_string(limit) + " is more than " +
+                        std::to_string(kMaxRecipientsPerCall) + " per call; page with offset");
+    f.limit = static_cast<std::int64_t>(limit);
+    if (const auto offset = r.uint64("offset")) f.offset = static_cast<std::int64_t>(std::min<std::uint64_t>(*offset, INT64_MAX));
+    r.finish();
+    return f;
+}
+
+}  // namespace
+
 std::vector<std::map<std::string, sdbus::Variant>> ManagerObject::ListRecipients(const std::map<std::string, sdbus::Variant>& filter) {
     return guarded("ListRecipients", [&] {
-        FieldReader r(filter, "ListRecipients filter");
-        storage::RecipientFilter f;
-        f.group = r.string("group");
-        if (const auto s = r.string("status")) {
-            f.status = parseSubscriptionStatus(*s);
-            if (!f.status)
-                throw Error(ErrorCode::InvalidArgument,
-                            "ListRecipients: unknown status \"" + *s + "\" (subscribed, unsubscribed, bounced)");
-        }
-        const auto limit = r.uint64("limit").value_or(kMaxRecipientsPerCall);
-        if (limit > kMaxRecipientsPerCall)
-            throw Error(ErrorCode::InvalidArgument,
-                        "ListRecipients: limit " + std::to_string(limit) + " is more than " +
-                            std::to_string(kMaxRecipientsPerCall) + " per call; page with offset");
-        f.limit = static_cast<std::int64_t>(limit);
-        if (const auto offset = r.uint64("offset")) f.offset = static_cast<std::int64_t>(std::min<std::uint64_t>(*offset, INT64_MAX));
-        r.finish();
-        return mapAll(services_.recipients.list(f), [](const Recipient& x) { return toVariantMap(x); });
+        return mapAll(services_.recipients.list(recipientFilter(filter, "ListRecipients")),
+                      [](const Recipient& x) { return toVariantMap(x); });
+    });
+}
+
+std::tuple<std::vector<std::map<std::string, sdbus::Variant>>, uint64_t> ManagerObject::ListRecipientsEx(
+    const std::map<std::string, sdbus::Variant>& filter) {
+    return guarded("ListRecipientsEx", [&] {
+        const auto page = services_.recipients.listPage(recipientFilter(filter, "ListRecipientsEx"));
+        return std::tuple{mapAll(page.recipients, [](const Recipient& x) { return toVariantMap(x); }),
+                          static_cast<uint64_t>(std::max<std::int64_t>(0, page.total))};
     });
 }
 

@@ -175,6 +175,8 @@ private:
     std::map<std::string, sdbus::Variant> AddRecipient(const std::string& email, const std::map<std::string, sdbus::Variant>& fields) override;
     std::map<std::string, sdbus::Variant> GetRecipient(const std::string& email) override;
     std::vector<std::map<std::string, sdbus::Variant>> ListRecipients(const std::map<std::string, sdbus::Variant>& filter) override;
+    std::tuple<std::vector<std::map<std::string, sdbus::Variant>>, uint64_t> ListRecipientsEx(
+        const std::map<std::string, sdbus::Variant>& filter) override;
     std::map<std::string, sdbus::Variant> UpdateRecipient(const std::string& email, const std::map<std::string, sdbus::Variant>& fields) override;
     void DeleteRecipient(const std::string& email) override;
     std::tuple<bool, std::map<std::string, sdbus::Variant>> UnsubscribeRecipient(

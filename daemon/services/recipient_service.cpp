@@ -99,7 +99,27 @@ std::vector<Recipient> RecipientService::list(const storage::RecipientFilter& fi
     if (f.limit && *f.limit < 0) throw Error(ErrorCode::InvalidArgument, "limit is negative");
     if (f.offset < 0) throw Error(ErrorCode::InvalidArgument, "offset is negative");
     if (f.group) f.group = requireGroup(*f.group).name;
+    if (f.search) {
+        rules::checkUtf8("the search", *f.search);
+        if (f.search->size() > kMaxSearchBytes)
+            throw Error(ErrorCode::InvalidArgument,
+                        "the search is longer than " + std::to_string(kMaxSearchBytes) + " bytes");
+    }
     return recipients_.listRecipients(f);
+}
+
+RecipientPage RecipientService::listPage(const storage::RecipientFilter& filter) {
+    RecipientPage page;
+    // One transaction: on SQLite one snapshot, so the total counts the rows the page was read
+    // from; PostgreSQL's READ COMMITTED reads each statement afresh, so an import committed
+    // between the two may be counted without being on the page (the next page has it).
+    recipients_.transaction([&] {
+        page.recipients = list(filter);
+        storage::RecipientFilter all = filter;
+        if (all.group) all.group = requireGroup(*all.group).name;
+        page.total = recipients_.countRecipients(all);
+    });
+    return page;
 }
 
 Recipient RecipientService::update(const std::string& email, const RecipientFields& fields) {

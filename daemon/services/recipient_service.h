@@ -34,6 +34,12 @@ struct RemoveOutcome {
     storage::ErasedRows erased;  // with forget
 };
 
+// A page of recipients and how many match in all.
+struct RecipientPage {
+    std::vector<Recipient> recipients;
+    std::int64_t total = 0;
+};
+
 // What importSuppressions() did.
 struct SuppressionImport {
     std::int64_t added = 0;
@@ -56,7 +62,12 @@ public:
     // NotFound; InvalidArgument if malformed. With the standing unsubscribe record when
     // unsubscribed.
     Recipient get(const std::string& email);
-    std::vector<Recipient> list(const storage::RecipientFilter& filter);  // NotFound for an unknown group
+    // NotFound for an unknown group; InvalidArgument for a search that is not UTF-8 or longer
+    // than kMaxSearchBytes.
+    std::vector<Recipient> list(const storage::RecipientFilter& filter);
+    // list() and how many recipients the filter matches in all (for paging).
+    RecipientPage listPage(const storage::RecipientFilter& filter);
+    static constexpr std::size_t kMaxSearchBytes = 1000;
     // A status of unsubscribed goes through UnsubscribeService as "administrator"; subscribed
     // is refused (InvalidState) while the address is on the suppression list.
     Recipient update(const std::string& email, const RecipientFields& fields);

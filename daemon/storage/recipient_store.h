@@ -20,6 +20,9 @@ namespace campaignd::storage {
 struct RecipientFilter {
     std::optional<std::string> group;  // only members of this group (by name)
     std::optional<SubscriptionStatus> status;
+    // Only those whose address or name contains this text, case-insensitively (as the
+    // database's lower() folds: ASCII on SQLite); its % and _ are plain characters. Empty: all.
+    std::optional<std::string> search;
     std::optional<std::int64_t> limit;
     std::int64_t offset = 0;
 };
@@ -39,6 +42,8 @@ public:
     virtual std::optional<Recipient> findRecipient(std::string_view email) = 0;
     virtual std::optional<Recipient> findRecipientById(Id id) = 0;
     virtual std::vector<Recipient> listRecipients(const RecipientFilter& filter) = 0;  // by address
+    // How many recipients the filter matches in all (its limit and offset are ignored).
+    virtual std::int64_t countRecipients(const RecipientFilter& filter) = 0;
     virtual void updateRecipient(const Recipient& r) = 0;  // name and status, by id
     // With its pending ledger rows; sent and failed rows stay as history without it.
     virtual bool deleteRecipient(Id id) = 0;

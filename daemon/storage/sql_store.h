@@ -43,6 +43,7 @@ public:
     std::optional<Recipient> findRecipient(std::string_view email) override;
     std::optional<Recipient> findRecipientById(Id id) override;
     std::vector<Recipient> listRecipients(const RecipientFilter& filter) override;
+    std::int64_t countRecipients(const RecipientFilter& filter) override;
     void updateRecipient(const Recipient& r) override;
     bool deleteRecipient(Id id) override;
     bool recipientInActiveCampaign(Id id) override;

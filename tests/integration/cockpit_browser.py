@@ -11,6 +11,14 @@
 #   read-only ID        every action on the campaigns list and on campaign ID is disabled
 #   import CSVFILE      the recipients page imports the file; its bad rows are listed
 #   bounces ADDRESS     the bounces page lists a bounce of ADDRESS
+#   people-admin -      recipients searched and paged by the daemon (of 120 "Reader N"), an
+#                       address suppressed and lifted and another suppressed, group "vip"
+#                       created, members added (a refused address shown in the daemon's words)
+#                       and removed, group "old" deleted
+#   people-reader GROUP the personal-data pages (recipients, suppressions, group GROUP) are
+#                       shown, and nothing on them that changes state can be pressed
+#   people-stranger GROUP  the same pages show the bus's refusal (printed) and no data; the
+#                       groups list (open) is shown, nothing can be pressed
 # Screenshots of what it visited go to SCREENSHOT_DIR (NAME.png).
 import os
 import sys
@@ -221,13 +229,146 @@ def bounces(page, address):
               "the dashboard's bounces by reason")
 
 
+# ---- the personal-data pages (people.js) ----
+
+def shown(page):
+    """The pager's "first–last of total" text."""
+    return page.driver.find_element(By.CSS_SELECTOR, "#view [data-field=shown]").text
+
+
+def rows(page, attribute):
+    return [r.get_attribute(attribute) for r in page.driver.find_elements(By.CSS_SELECTOR, "#view tr[data-%s]" % attribute[5:])]
+
+
+def type_into(page, name, text):
+    field = page.driver.find_element(By.CSS_SELECTOR, "#view [name='%s']" % name)
+    field.clear()
+    field.send_keys(text)
+
+
+def enabled_actions(page):
+    return [b.get_attribute("data-action") for b in page.driver.find_elements(By.CSS_SELECTOR, "#view button[data-action]")
+            if b.is_enabled() and b.get_attribute("data-action") not in ("previous", "next")]
+
+
+def people_admin(page, _):
+    page.open("/recipients")
+    page.wait(lambda d: shown(page) == "1\u201350 of 120", "the first page of 120 recipients")
+    print("recipients:", shown(page))
+    page.click("next")
+    page.wait(lambda d: shown(page) == "51\u2013100 of 120", "the second page")
+    page.click("next")
+    page.wait(lambda d: shown(page) == "101\u2013120 of 120", "the last page")
+    if page.action("next").is_enabled():
+        page.fail("Next is enabled on the last page")
+    # The daemon searches the names too, in any case: "READER 11" is Reader 11 and 110-119.
+    type_into(page, "search", "READER 11")
+    page.wait(lambda d: shown(page) == "1\u201311 of 11", "the 11 matches of READER 11")
+    found = rows(page, "data-recipient")
+    print("search READER 11:", shown(page), found)
+    if sorted(found) != sorted(["reader11@example.org"] + ["reader11%d@example.org" % i for i in range(10)]):
+        page.fail("the search found " + ", ".join(found))
+    page.shot("recipients-search")
+    type_into(page, "search", "%")
+    page.wait(lambda d: "No recipients match." in page.text(), "no match for a literal %")
+
+    page.go("/suppressions")
+    page.wait(lambda d: "Nobody is suppressed." in page.text(), "the empty suppression list")
+    page.driver.execute_script("window.confirm = () => true;")
+    for address in ("reader5@example.org", "reader6@example.org"):
+        type_into(page, "suppress-address", address)
+        page.click("add-suppression")
+        page.wait(lambda d: address in rows(page, "data-suppression"), "the suppression of " + address)
+    print("suppressed:", rows(page, "data-suppression"))
+    page.shot("suppressions")
+    page.driver.find_element(By.CSS_SELECTOR, "#view tr[data-suppression='reader5@example.org'] [data-action=remove-suppression]").click()
+    page.wait(lambda d: rows(page, "data-suppression") == ["reader6@example.org"], "reader5's suppression lifted")
+    print("after the removal:", rows(page, "data-suppression"))
+
+    page.go("/groups")
+    page.wait(lambda d: "news" in rows(page, "data-group"), "the groups")
+    for name in ("vip", "old"):
+        type_into(page, "group-name", name)
+        page.click("create-group")
+        page.wait(lambda d: name in rows(page, "data-group"), "group " + name)
+    page.driver.find_element(By.CSS_SELECTOR, "#view tr[data-group='old'] [data-action=delete-group]").click()
+    page.wait(lambda d: "old" not in rows(page, "data-group"), "group old deleted")
+    page.driver.find_element(By.LINK_TEXT, "vip").click()
+    page.wait(lambda d: "No members yet." in page.text(), "the empty group")
+    type_into(page, "add-members", "reader1@example.org, nobody@nowhere.example")
+    page.click("add-members")
+    page.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-field=group-result] .ct-inline-error"), "the refusal")
+    refusal = page.driver.find_element(By.CSS_SELECTOR, "[data-field=group-result] .ct-inline-error").text
+    print("refused:", refusal)
+    if "nobody@nowhere.example" not in refusal:
+        page.fail("the refusal does not name the address the daemon does not store")
+    type_into(page, "add-members", "reader1@example.org\nreader2@example.org reader3@example.org")
+    page.click("add-members")
+    page.wait(lambda d: sorted(rows(page, "data-member")) == ["reader1@example.org", "reader2@example.org", "reader3@example.org"],
+              "three members")
+    page.driver.find_element(By.CSS_SELECTOR, "#view tr[data-member='reader1@example.org'] [data-action=remove-member]").click()
+    page.wait(lambda d: sorted(rows(page, "data-member")) == ["reader2@example.org", "reader3@example.org"], "reader1 removed")
+    print("members:", page.driver.find_element(By.CSS_SELECTOR, "[data-field=member-count]").text, rows(page, "data-member"))
+    page.shot("group")
+    if not page.still_loaded_once():
+        page.fail("the page reloaded")
+
+
+def people_reader(page, group):
+    page.open("/recipients")
+    page.wait(lambda d: shown(page).endswith("of 40"), "the recipients")
+    type_into(page, "search", "reader3")
+    page.wait(lambda d: shown(page) == "1\u201311 of 11", "the matches of reader3")
+    offered = enabled_actions(page)
+    page.go("/suppressions")
+    page.wait(lambda d: rows(page, "data-suppression"), "the suppression list")
+    print("suppressions:", rows(page, "data-suppression"))
+    offered += enabled_actions(page)
+    if page.driver.find_element(By.NAME, "suppress-address").is_enabled():
+        offered.append("suppress-address")
+    page.shot("suppressions-read-only")
+    page.go("/group/" + group)
+    page.wait(lambda d: rows(page, "data-member"), "the members")
+    print("members:", page.driver.find_element(By.CSS_SELECTOR, "[data-field=member-count]").text)
+    offered += enabled_actions(page)
+    if page.driver.find_element(By.NAME, "add-members").is_enabled():
+        offered.append("add-members text")
+    page.go("/groups")
+    page.wait(lambda d: group in rows(page, "data-group"), "the groups")
+    offered += enabled_actions(page)
+    print("enabled for the reader:", offered)
+    if offered:
+        page.fail("actions that change state are enabled for a reader: " + ", ".join(offered))
+
+
+def people_stranger(page, group):
+    refusals = []
+    for route in ("/recipients", "/suppressions", "/group/" + group):
+        page.open(route)
+        page.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#view [data-refused]"), "the refusal on " + route)
+        text = page.driver.find_element(By.CSS_SELECTOR, "#view [data-refused]").text
+        print("refused on %s: %s" % (route, text))
+        refusals.append(text)
+        if page.driver.find_elements(By.CSS_SELECTOR, "#view tr[data-recipient], #view tr[data-member], #view tr[data-suppression]"):
+            page.fail("personal data shown on " + route)
+        if enabled_actions(page):
+            page.fail("actions enabled on %s: %s" % (route, enabled_actions(page)))
+        if route == "/recipients":
+            page.shot("recipients-refused")
+    page.go("/groups")
+    page.wait(lambda d: group in rows(page, "data-group"), "the groups (open to anyone)")
+    if enabled_actions(page):
+        page.fail("actions enabled on the groups: %s" % enabled_actions(page))
+
+
 def main():
     url, scenario, shots = sys.argv[1:4]
     arg = sys.argv[4] if len(sys.argv) > 4 else ""
     page = Page(url, shots)
     try:
         {"create-send": create_send, "pause-resume": pause_resume, "read-only": read_only,
-         "import": import_csv, "bounces": bounces}[scenario](page, arg)
+         "import": import_csv, "bounces": bounces,
+         "people-admin": people_admin, "people-reader": people_reader, "people-stranger": people_stranger}[scenario](page, arg)
     except Exception as e:  # a timeout is already a failure; anything else is one too
         if not page.failures:
             page.fail("%s: %s" % (type(e).__name__, e))

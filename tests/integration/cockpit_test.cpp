@@ -50,13 +50,16 @@ protected:
 
     // The daemon (maildir transport, throttled so that a campaign takes a few seconds), a
     // group of `members` recipients, and cockpit-ws as `nobody` with the page installed.
-    void start(bool nobodyIsAdmin, int members = 40, int perSecond = 20) {
+    // `nobodyIsReader`: nogroup is the daemon's ReaderGroup= (and the policy's reader group).
+    void start(bool nobodyIsAdmin, int members = 40, int perSecond = 20, bool nobodyIsReader = false) {
         // The project's bus policy, its admin group renamed as the daemon's AdminGroup= (what a
         // site that renames it writes): the policy lets the group read personal data.
         const fs::path policy = dir_ / "policy" / "org.campaignd.Campaignd1.conf";
         fs::create_directories(policy.parent_path());
         std::string text = readFile(PrivateBus::projectPolicy());
         if (nobodyIsAdmin) text = std::regex_replace(text, std::regex(R"(group="campaignd")"), R"(group="nogroup")");
+        if (nobodyIsReader)
+            text = std::regex_replace(text, std::regex(R"(group="campaignd-readers")"), R"(group="nogroup")");
         writeFile(policy, text);
         bus_ = std::make_unique<PrivateBus>(PrivateBus::Kind::System, std::vector<fs::path>{policy});
         fs::create_directories(dir_ / "plugins");
@@ -65,7 +68,7 @@ protected:
         DaemonConfig config;
         config.database = "sqlite:" + (dir_ / "campaignd.db").string();
         config.adminGroup = nobodyIsAdmin ? "nogroup" : "";
-        config.extra = "[Sending]\nDefaultTransport=local\nFrom=News Team <news@example.org>\n\n"
+        config.extra = std::string(nobodyIsReader ? "ReaderGroup=nogroup\n" : "") + "[Sending]\nDefaultTransport=local\nFrom=News Team <news@example.org>\n\n"
                        "[Transport local]\nPlugin=maildir\nPath=" + (dir_ / "outbox").string() +
                        "\nMaxPerSecond=" + std::to_string(perSecond) + "\n";
         daemon_ = std::make_unique<Campaignd>(*bus_, dir_, config);
@@ -189,6 +192,60 @@ TEST_F(CockpitTest, ABounceIngestedByCampaigndCtlAppearsInTheList) {
     const auto ingested = daemon_->ctlWithInput({"bounces", "ingest", "-"}, dsn);
     ASSERT_EQ(ingested.exitCode, 0) << ingested.err;
     browse("bounces", "reader0@example.org");
+}
+
+// The recipients, suppression and group pages (people.js) as an administrator: the daemon
+// searches and pages, and what the page changed is what the daemon then holds.
+TEST_F(CockpitTest, AnAdministratorSearchesPagesSuppressesAndEditsAGroup) {
+    start(true, 120);
+    const std::string seen = browse("people-admin", "-");
+    EXPECT_NE(seen.find("recipients: 1\u201350 of 120"), std::string::npos) << seen;
+    // One suppression left, reader6's (reader5's was lifted); suppressing unsubscribed both.
+    const auto listed = daemon_->ctlJson({"suppression", "list"});
+    ASSERT_EQ(listed.size(), 1u) << listed.dump();
+    EXPECT_EQ(listed[0]["email"], "reader6@example.org") << listed.dump();
+    EXPECT_EQ(daemon_->ctlJson({"recipients", "show", "reader6@example.org"})["status"], "unsubscribed");
+    // Group vip holds reader2 and reader3 (the refused add changed nothing); old is gone.
+    std::vector<std::string> members;
+    for (const auto& r : daemon_->ctlJson({"recipients", "list", "--group", "vip"})) members.push_back(r["email"]);
+    EXPECT_EQ(members, (std::vector<std::string>{"reader2@example.org", "reader3@example.org"}));
+    std::vector<std::string> groups;
+    for (const auto& g : daemon_->ctlJson({"group", "list"})) groups.push_back(g["name"]);
+    EXPECT_EQ(groups, (std::vector<std::string>{"news", "vip"}));
+}
+
+// A member of the reader group sees the personal-data pages and can press nothing that
+// changes state; the daemon holds what it held.
+TEST_F(CockpitTest, AReaderSeesThePeoplePagesButCannotChangeThem) {
+    start(false, 40, 20, true);
+    daemon_->ctlOk({"suppression", "add", "reader7@example.org"});
+    browse("people-reader", "news");
+    EXPECT_EQ(daemon_->ctlJson({"suppression", "list"}).size(), 1u);
+    EXPECT_EQ(daemon_->ctlJson({"recipients", "list", "--group", "news"}).size(), 40u);
+}
+
+// Someone neither in the admin nor the reader group: the bus refuses the personal data, and
+// the page shows that refusal as it is worded: the words dbus-send gets as the same user (up
+// to the sender, whose connection and pid differ).
+TEST_F(CockpitTest, AStrangerSeesTheRefusalOfPersonalDataInItsOwnWords) {
+    start(false);
+    const std::string seen = browse("people-stranger", "news");
+    ProcessOptions options;
+    options.env = bus_->clientEnv();
+    options.uid = nobody_.uid;
+    options.gid = nobody_.gid;
+    for (const char* member : {"ListRecipientsEx", "ListSuppressions"}) {
+        // The bus refuses by member before it looks at the arguments.
+        const auto r = run({"dbus-send", "--system", "--print-reply", "--dest=org.campaignd.Campaignd1",
+                            "/org/campaignd/Campaignd1", std::string("org.campaignd.Campaignd1.Manager.") + member},
+                           options);
+        ASSERT_NE(r.exitCode, 0) << r.out;
+        const auto from = r.err.find("Rejected send message");
+        const auto to = r.err.find(" sender=");
+        ASSERT_TRUE(from != std::string::npos && to != std::string::npos && from < to) << r.err;
+        EXPECT_NE(seen.find(r.err.substr(from, to - from)), std::string::npos) << r.err << "\n" << seen;
+        EXPECT_NE(seen.find(std::string("member=\"") + member + "\""), std::string::npos) << member << "\n" << seen;
+    }
 }
 
 }  // namespace

@@ -347,6 +347,45 @@ TEST_P(DaemonTest, CheckConfigReadsTheRunningDaemonsDatabase) {
     ok({"status"});
 }
 
+// `recipients list --search` and Manager.ListRecipientsEx: a substring of the address or the
+// name in any case, the user's % taken literally, and the total of matches beside a page.
+TEST_P(DaemonTest, RecipientsAreSearchedWithAPageAndTheTotalOfMatches) {
+    ok({"group", "create", "staff"});
+    ok({"recipients", "add", "ada@example.org", "--name", "Ada Lovelace", "--group", "staff"});
+    ok({"recipients", "add", "grace@example.org", "--name", "Grace Hopper", "--group", "staff"});
+    ok({"recipients", "add", "alan@example.net", "--name", "Alan 100% Turing"});
+    ok({"recipients", "add", "hopper.fan@example.net", "--name", "Fan"});
+
+    auto emails = [](const json& list) {
+        std::vector<std::string> out;
+        for (const auto& r : list) out.push_back(r["email"]);
+        return out;
+    };
+    EXPECT_EQ(emails(okJson({"recipients", "list", "--search", "HOPPER"})),
+              (std::vector<std::string>{"grace@example.org", "hopper.fan@example.net"}));
+    EXPECT_EQ(emails(okJson({"recipients", "list", "--search", "hopper", "--group", "staff"})),
+              (std::vector<std::string>{"grace@example.org"}));
+    EXPECT_EQ(emails(okJson({"recipients", "list", "--search", "%"})), (std::vector<std::string>{"alan@example.net"}));
+    EXPECT_EQ(emails(okJson({"recipients", "list", "--search", "EXAMPLE.NET", "--limit", "1", "--offset", "1"})),
+              (std::vector<std::string>{"hopper.fan@example.net"}));
+    EXPECT_NE(ok({"recipients", "list", "--search", "lovelace"}).find("Ada Lovelace"), std::string::npos);
+
+    // The bus: a page of one and the total of the three matches.
+    const auto page = daemon_->busctl({"--json=short", "call", "org.campaignd.Campaignd1", "/org/campaignd/Campaignd1",
+                                       "org.campaignd.Campaignd1.Manager", "ListRecipientsEx", "a{sv}", "2", "search",
+                                       "s", "example.", "limit", "t", "1"});
+    ASSERT_EQ(page.exitCode, 0) << page.err;
+    const json reply = json::parse(page.out);
+    ASSERT_EQ(reply["data"].size(), 2u) << page.out;
+    ASSERT_EQ(reply["data"][0].size(), 1u) << page.out;
+    EXPECT_EQ(reply["data"][0][0]["email"]["data"], "ada@example.org") << page.out;
+    EXPECT_EQ(reply["data"][1], 4) << page.out;
+    const auto bad = daemon_->busctl({"call", "org.campaignd.Campaignd1", "/org/campaignd/Campaignd1",
+                                      "org.campaignd.Campaignd1.Manager", "ListRecipientsEx", "a{sv}", "1", "search",
+                                      "s", std::string(1001, 'x')});
+    EXPECT_NE(bad.err.find("longer than 1000 bytes"), std::string::npos) << bad.err;
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DaemonTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          backendTestName);
 

@@ -96,6 +96,7 @@ protected:
             {"GetRecipient", {"call", kService, kManager, kManagerIface, "GetRecipient", "s", "ada@example.org"}},
             {"GetRecipientHistory", {"call", kService, kManager, kManagerIface, "GetRecipientHistory", "s", "ada@example.org"}},
             {"ListRecipients", {"call", kService, kManager, kManagerIface, "ListRecipients", "a{sv}", "0"}},
+            {"ListRecipientsEx", {"call", kService, kManager, kManagerIface, "ListRecipientsEx", "a{sv}", "0"}},
             {"ListBounces", {"call", kService, kManager, kManagerIface, "ListBounces", "a{sv}", "0"}},
             {"GetImport", {"call", kService, kManager, kManagerIface, "GetImport", "t", "1"}},
             {"GetJob", {"call", kService, kManager, kManagerIface, "GetJob", "t", "1"}},

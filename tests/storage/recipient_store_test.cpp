@@ -126,6 +126,60 @@ TEST_P(StoreTest, ListRecipientsFiltersPagesAndFillsGroups) {
     EXPECT_EQ(errorCodeOf([&] { store_->listRecipients(f); }), ErrorCode::InvalidArgument);
 }
 
+TEST_P(StoreTest, ListRecipientsSearchesAddressesAndNamesAndCountsTheMatches) {
+    const Id ada = addRecipient("Ada.Lovelace@example.com", SubscriptionStatus::Subscribed, "Ada Lovelace");
+    addRecipient("grace@navy.example", SubscriptionStatus::Unsubscribed, "Grace HOPPER");
+    addRecipient("percent@example.com", SubscriptionStatus::Subscribed, "100% sure");
+    addRecipient("under_score@example.com", SubscriptionStatus::Subscribed, "Back\\slash");
+    addRecipient("underXscore@example.com", SubscriptionStatus::Subscribed, "Nobody");
+    const Id vip = store_->insertGroup("vip", kNow);
+    ASSERT_TRUE(store_->addGroupMember(vip, ada));
+
+    auto emails = [](const std::vector<Recipient>& rs) {
+        std::vector<std::string> out;
+        for (const auto& r : rs) out.push_back(r.email);
+        return out;
+    };
+    auto search = [&](const std::string& text) {
+        RecipientFilter f;
+        f.search = text;
+        EXPECT_EQ(store_->countRecipients(f), static_cast<std::int64_t>(store_->listRecipients(f).size())) << text;
+        return emails(store_->listRecipients(f));
+    };
+    // Either field, any case, anywhere in it.
+    EXPECT_EQ(search("LOVELACE"), (std::vector<std::string>{"Ada.Lovelace@example.com"}));
+    EXPECT_EQ(search("hopper"), (std::vector<std::string>{"grace@navy.example"}));
+    EXPECT_EQ(search("NAVY.EX"), (std::vector<std::string>{"grace@navy.example"}));
+    EXPECT_EQ(search("@example.com").size(), 4u);
+    // The user's wildcards are plain characters: % matches a %, _ an underscore, \ itself.
+    EXPECT_EQ(search("100%"), (std::vector<std::string>{"percent@example.com"}));
+    EXPECT_EQ(search("%"), (std::vector<std::string>{"percent@example.com"}));
+    EXPECT_EQ(search("under_"), (std::vector<std::string>{"under_score@example.com"}));
+    EXPECT_EQ(search("_"), (std::vector<std::string>{"under_score@example.com"}));
+    EXPECT_EQ(search("k\\s"), (std::vector<std::string>{"under_score@example.com"}));
+    EXPECT_TRUE(search("'; DROP TABLE recipients; --").empty());
+    EXPECT_EQ(search("").size(), 5u);  // no search
+    EXPECT_TRUE(search("nobody@").empty());
+
+    // With the other filters, paged; the count is of every match, not of the page.
+    RecipientFilter f;
+    f.search = "example.com";
+    f.status = SubscriptionStatus::Subscribed;
+    f.limit = 2;
+    f.offset = 1;
+    EXPECT_EQ(emails(store_->listRecipients(f)),
+              (std::vector<std::string>{"percent@example.com", "under_score@example.com"}));
+    EXPECT_EQ(store_->countRecipients(f), 4);
+    f.group = "vip";
+    f.offset = 0;
+    EXPECT_EQ(emails(store_->listRecipients(f)), (std::vector<std::string>{"Ada.Lovelace@example.com"}));
+    EXPECT_EQ(store_->countRecipients(f), 1);
+    f = {};
+    EXPECT_EQ(store_->countRecipients(f), 5);
+    f.status = SubscriptionStatus::Unsubscribed;
+    EXPECT_EQ(store_->countRecipients(f), 1);
+}
+
 TEST_P(StoreTest, DeleteRecipientDropsMembershipsAndPendingRowsButKeepsHistory) {
     const Id r = addRecipient("gone@example.com");
     const Id stays = addRecipient("stays@example.com");
