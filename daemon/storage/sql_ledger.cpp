@@ -239,6 +239,7 @@ std::int64_t SqlStore::recordOutcomes(std::string_view worker, std::span<const L
             }
         }
         addCounts(ledgerCounterSlot(worker), deltas);
+        addActivity(ledgerCounterSlot(worker), now, deltas);
     });
     return applied;
 }
