@@ -50,8 +50,8 @@ protected:
         return sql().query("SELECT status FROM campaign_recipients WHERE id = $1", {ledgerId}).at(0).text(0);
     }
 
-    // A trigger that refuses, with an error, the statements `when` (BEFORE UPDATE/INSERT ON a
-    // table, and an optional row condition) names.
+    // A trigger that fails every row change `event` names ("UPDATE ON table", "INSERT ON
+    // table") for which `condition` (an SQL expression over NEW, or "" for every row) holds.
     void refuse(const std::string& event, const std::string& condition) {
         if (GetParam() == "sqlite") {
             sql().exec("CREATE TRIGGER refuse_for_test BEFORE " + event + " FOR EACH ROW" +
@@ -93,8 +93,8 @@ TEST_P(ActivityTest, OutcomesAreCountedInTheMinuteTheyAreRecorded) {
               2);
     // An outcome that does not apply (the row is sent already) counts nowhere.
     EXPECT_EQ(store_->recordOutcomes(kWorker1, std::vector{outcome(a[0], Kind::Failed)}, kMinute0 + 20'000'000), 0);
-    // Minute 1: the other campaign's last row, by a worker of another slot... which does not
-    // hold it, so nothing; then by its own worker.
+    // Minute 1: the other campaign's last row; first by a worker that does not hold it (nothing
+    // moves, nothing is counted), then by its own worker.
     EXPECT_EQ(store_->recordOutcomes(kWorker2, std::vector{outcome(b[1], Kind::Failed)}, kMinute0 + kMinute), 0);
     EXPECT_EQ(store_->recordOutcomes(kWorker1, std::vector{outcome(b[1], Kind::Failed)}, kMinute0 + kMinute), 1);
 
