@@ -216,6 +216,23 @@ function dashboardView(view) {
                card("Unsubscribes", number(d.unsubscribes), number(d.unsubscribes_30d) + " in the last 30 days"),
                card("Suppressed", number(d.suppressed))),
             el("div", { class: "ct-grid-2" },
+               chartCard("Messages per minute, last 24 hours", () => {
+                   // GetDashboard's per_minute: [minute start (microseconds), sent, failed,
+                   // unknown, deferred], minutes without outcomes left out.
+                   const minutes = (d.per_minute || []).map(([t, sent, failed, unknown, deferred]) => ({
+                       t: Math.floor(Number(t) / 1e6), sent: Number(sent), failed: Number(failed),
+                       unknown: Number(unknown), deferred: Number(deferred)
+                   }));
+                   if (!minutes.length) return [el("div", { class: "ct-figure-note" }, "No messages in the last 24 hours.")];
+                   const sum = part => minutes.reduce((n, m) => n + m[part], 0);
+                   const to = Math.floor(Date.now() / 60000) * 60 + 60;
+                   return [campaigndCharts.perMinute(minutes, to - 86400, to, "messages per minute"),
+                           campaigndCharts.legend([
+                               { label: "Sent", value: sum("sent"), color: "#3e8635" },
+                               { label: "Failed", value: sum("failed"), color: "#c9190b" },
+                               { label: "Unknown", value: sum("unknown"), color: "#f0ab00" },
+                               { label: "Deferred", value: sum("deferred"), color: "#8a8d90" }])];
+               }, d.per_minute !== undefined, "ct-wide"),
                chartCard("Outcomes", () => {
                    const items = [
                        { label: "Sent", value: Number(d.sent || 0), color: "#3e8635" },
@@ -256,9 +273,9 @@ function dashboardView(view) {
     return () => { stop(); if (timer !== null) clearTimeout(timer); };
 }
 
-function chartCard(title, draw, available) {
+function chartCard(title, draw, available, extraClass) {
     if (available === false) return null;
-    return el("div", { class: "pf-v5-c-card" }, el("h3", {}, title), draw());
+    return el("div", { class: "pf-v5-c-card" + (extraClass ? " " + extraClass : "") }, el("h3", {}, title), draw());
 }
 
 // ---- campaigns ----------------------------------------------------------------------------

@@ -1,5 +1,8 @@
 // status_commands.cpp: "status" (the daemon's state and its plugins) and "dashboard" (the
 // dashboard numbers). Read-only; they never change anything in the daemon.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <set>
 
 #include "bus_client.h"
@@ -16,6 +19,48 @@ void appendOtherFields(std::vector<Field>& fields, const Dict& dict, const std::
 {
     for (auto& field : otherFieldsAsText(dict, known))
         fields.push_back(std::move(field));
+}
+
+// GetDashboard's per_minute a(ttttt): (minute start, sent, failed, unknown, deferred), oldest
+// first; empty when absent (an older daemon) or of another type.
+struct MinuteCounts {
+    std::uint64_t at = 0, sent = 0, failed = 0, unknown = 0, deferred = 0;
+    std::uint64_t messages() const { return sent + failed + unknown; }  // final outcomes
+};
+std::vector<MinuteCounts> perMinute(const Dict& dashboard)
+{
+    using Wire = sdbus::Struct<std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t>;
+    const auto it = dashboard.find("per_minute");
+    if (it == dashboard.end() || it->second.isEmpty() || it->second.peekValueType() != "a(ttttt)") return {};
+    std::vector<MinuteCounts> out;
+    for (const Wire& m : it->second.get<std::vector<Wire>>())
+        out.push_back({std::get<0>(m), std::get<1>(m), std::get<2>(m), std::get<3>(m), std::get<4>(m)});
+    return out;
+}
+
+nlohmann::json perMinuteToJson(const std::vector<MinuteCounts>& minutes)
+{
+    nlohmann::json out = nlohmann::json::array();
+    for (const MinuteCounts& m : minutes)
+        out.push_back({{"minute_at", formatIsoUtc(m.at)}, {"sent", m.sent}, {"failed", m.failed},
+                       {"unknown", m.unknown}, {"deferred", m.deferred}});
+    return out;
+}
+
+// "120 messages, 2.0 a minute (118 sent, 2 failed, 0 unknown; 3 deferred)" over the minutes
+// starting at or after `since`, `span` microseconds long.
+std::string activityText(const std::vector<MinuteCounts>& minutes, std::uint64_t since, std::uint64_t span)
+{
+    MinuteCounts sum;
+    for (const MinuteCounts& m : minutes) {
+        if (m.at < since) continue;
+        sum.sent += m.sent, sum.failed += m.failed, sum.unknown += m.unknown, sum.deferred += m.deferred;
+    }
+    char rate[32];
+    std::snprintf(rate, sizeof rate, "%.1f", double(sum.messages()) / double(span / 60'000'000));
+    return std::to_string(sum.messages()) + " messages, " + rate + " a minute (" + std::to_string(sum.sent) +
+           " sent, " + std::to_string(sum.failed) + " failed, " + std::to_string(sum.unknown) + " unknown; " +
+           std::to_string(sum.deferred) + " deferred)";
 }
 
 void runStatus(Context& context)
@@ -84,8 +129,11 @@ void runStatus(Context& context)
 void runDashboard(Context& context)
 {
     Dict dashboard = context.client().manager().GetDashboard();
+    const auto minutes = perMinute(dashboard);
     if (context.json) {
-        printJson(dictToJson(dashboard));
+        nlohmann::json document = dictToJson(dashboard);
+        if (dashboard.count("per_minute")) document["per_minute"] = perMinuteToJson(minutes);
+        printJson(document);
         return;
     }
     auto number = [&](const char* key) { return std::to_string(dictUint(dashboard, key)); };
@@ -112,10 +160,26 @@ void runDashboard(Context& context)
         fields.emplace_back("Bounces", std::to_string(total));
         for (const auto& [reason, count] : bounces) fields.emplace_back("  " + reason, std::to_string(count));
     }
+    if (dashboard.count("per_minute")) {
+        // Outcomes per minute, as the daemon recorded them; "the last hour" by this machine's clock.
+        constexpr std::uint64_t kHour = 3'600'000'000, kDay = 24 * kHour;
+        const auto now = std::uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
+        fields.emplace_back("Last hour", activityText(minutes, now - kHour, kHour));
+        fields.emplace_back("Last 24 hours", activityText(minutes, now - kDay, kDay));
+        const auto busiest = std::max_element(minutes.begin(), minutes.end(), [](const auto& a, const auto& b) {
+            return a.messages() < b.messages();
+        });
+        if (busiest != minutes.end() && busiest->messages() > 0)
+            fields.emplace_back("Busiest minute",
+                                formatLocalTime(busiest->at) + ", " + std::to_string(busiest->messages()) + " messages");
+    }
     appendOtherFields(fields, dashboard,
                       {"total_recipients", "subscribed_recipients", "total_groups", "total_campaigns",
                        "campaigns_by_status", "sent", "failed", "pending", "in_flight", "unknown",
-                       "skipped", "unsubscribes", "unsubscribes_30d", "suppressed", "guard_rates", "bounces_by_reason"});
+                       "skipped", "unsubscribes", "unsubscribes_30d", "suppressed", "guard_rates", "bounces_by_reason",
+                       "per_minute"});
     std::string out = renderFields(fields);
     // The sending guard's two rates of each campaign sending or paused, next to the providers'
     // published limits.

@@ -157,6 +157,18 @@ std::vector<sdbus::Struct<std::string, std::uint64_t>> reasonCounts(const std::v
 }
 }  // namespace
 
+namespace {
+// Minutes as a(ttttt): the minute's start (microseconds since the epoch), sent, failed,
+// unknown, deferred.
+std::vector<sdbus::Struct<std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t>> minutes(
+    const std::vector<MinuteActivity>& in) {
+    std::vector<sdbus::Struct<std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t>> out;
+    for (const MinuteActivity& m : in)
+        out.emplace_back(count(m.minuteStart), count(m.sent), count(m.failed), count(m.unknown), count(m.deferred));
+    return out;
+}
+}  // namespace
+
 VariantMap toVariantMap(const Dashboard& d) {
     std::map<std::string, std::uint64_t> byStatus;
     for (const auto& [status, n] : d.campaignsByStatus) byStatus[std::string(toString(status))] = count(n);
@@ -177,6 +189,7 @@ VariantMap toVariantMap(const Dashboard& d) {
         {"suppressed", sdbus::Variant(count(d.suppressed))},
         {"guard_rates", sdbus::Variant(guardRates(d.rates))},
         {"bounces_by_reason", sdbus::Variant(reasonCounts(d.bouncesByReason))},
+        {"per_minute", sdbus::Variant(minutes(d.perMinute))},
     };
 }
 

@@ -192,6 +192,13 @@ struct CampaignRates {
     std::int64_t complaints = 0;
 };
 
+// The ledger outcomes recorded in one minute, of every campaign (the dashboard's messages per
+// minute). deferred: given back to pending for a later attempt (a 4xx, a broken connection).
+struct MinuteActivity {
+    Usec minuteStart = 0;  // the minute's first microsecond since the epoch
+    std::int64_t sent = 0, failed = 0, unknown = 0, deferred = 0;
+};
+
 struct Dashboard {
     std::int64_t totalRecipients = 0;
     std::int64_t subscribedRecipients = 0;
@@ -211,6 +218,8 @@ struct Dashboard {
     std::vector<CampaignRates> rates;
     // Every campaign's bounces (failures and complaints) by reason, most frequent first.
     std::vector<std::pair<std::string, std::int64_t>> bouncesByReason;
+    // The last 24 hours' outcomes per minute, oldest first; minutes without any left out.
+    std::vector<MinuteActivity> perMinute;
 };
 
 // What became of one recipient: each campaign's ledger row for them, their bounce records and

@@ -421,6 +421,8 @@ Dashboard CampaignService::dashboard() {
     constexpr Usec kRecent = Usec{30} * 24 * 3600 * 1'000'000;  // the dashboard's "last 30 days"
     Dashboard d = reports_.dashboard();
     d.unsubscribesRecent = reports_.unsubscribesSince(clock_() - kRecent);
+    constexpr Usec kDay = Usec{24} * 3600 * 1'000'000;  // the messages-per-minute chart's day
+    d.perMinute = reports_.activitySince(clock_() - kDay);
     return d;
 }
 

@@ -97,6 +97,18 @@
 //   bounce_fetches       one row per run of the bounce source, the newest 100 kept:
 //                        finished_at, source_status ("ok", "auth", "tls", "connection",
 //                        "failed"), error ('' when it went well), fetched, recorded.
+// Version 12, messages per minute over the last day (issue 16 item 1: the dashboard's chart):
+//   outcome_minutes      per (minute_start, campaign_id, slot): how many ledger outcomes were
+//                        recorded in that minute: sent, failed, unknown, deferred (given back
+//                        to pending with a retry time). minute_start is the minute's first
+//                        microsecond. Written by recordOutcomes in the same transaction as the
+//                        outcomes (sql_activity.cpp), one upsert per campaign per call, in the
+//                        worker's counter slot like campaign_counts; rows older than two days are
+//                        deleted there once a minute. No foreign key: a deleted campaign's
+//                        messages were still sent in that minute. The primary key's prefix
+//                        serves the dashboard's read of the last 24 hours and the pruning.
+//                        Recovery's unknown outcomes are not counted (they carry the claim's
+//                        time, not the minute of an outcome).
 // Sort keys that reach the user (email_key, group name) use the "C" collation on PostgreSQL so
 // that both backends order them byte-wise, whatever the database's locale.
 #include "storage/migrations.h"
@@ -474,6 +486,30 @@ const std::vector<Migration>& migrations() {
                  $fn$)",
              R"(CREATE TRIGGER campaigns_changed AFTER INSERT OR UPDATE OR DELETE ON campaigns
                  FOR EACH ROW EXECUTE FUNCTION campaignd_campaign_changed())",
+         }},
+        {12,
+         "outcomes per minute (the dashboard's messages per minute)",
+         {
+             R"(CREATE TABLE outcome_minutes (
+                 minute_start INTEGER NOT NULL,
+                 campaign_id INTEGER NOT NULL,
+                 slot INTEGER NOT NULL,
+                 sent INTEGER NOT NULL DEFAULT 0,
+                 failed INTEGER NOT NULL DEFAULT 0,
+                 unknown INTEGER NOT NULL DEFAULT 0,
+                 deferred INTEGER NOT NULL DEFAULT 0,
+                 PRIMARY KEY (minute_start, campaign_id, slot)))",
+         },
+         {
+             R"(CREATE TABLE outcome_minutes (
+                 minute_start BIGINT NOT NULL,
+                 campaign_id BIGINT NOT NULL,
+                 slot INTEGER NOT NULL,
+                 sent BIGINT NOT NULL DEFAULT 0,
+                 failed BIGINT NOT NULL DEFAULT 0,
+                 unknown BIGINT NOT NULL DEFAULT 0,
+                 deferred BIGINT NOT NULL DEFAULT 0,
+                 PRIMARY KEY (minute_start, campaign_id, slot)))",
          }},
     };
     return list;

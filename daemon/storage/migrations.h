@@ -8,7 +8,7 @@
 
 namespace campaignd::storage {
 
-inline constexpr int kLatestSchemaVersion = 11;
+inline constexpr int kLatestSchemaVersion = 12;
 // How many migrations there are, each one a schema_version row once applied.
 int schemaMigrationCount();
 

@@ -42,6 +42,10 @@ public:
     virtual RecipientHistory recipientHistory(Id recipient, std::int64_t limit) = 0;
     // Recorded unsubscribes at or after `since` (the dashboard's recent count).
     virtual std::int64_t unsubscribesSince(Usec since) = 0;
+    // The outcomes recorded per minute from the minute holding `since` on, every campaign's
+    // summed, oldest first; minutes without any left out. Reads the kept per-minute figures
+    // (outcome_minutes), never the ledger: at most two days of rows, whatever its size.
+    virtual std::vector<MinuteActivity> activitySince(Usec since) = 0;
     virtual CampaignSummary campaignSummary(Id campaign) = 0;
     // The campaign's failed and unknown ledger rows with a ledger id above afterLedgerId, by
     // ledger id, at most limit of them: page through with the last one's ledgerId.

@@ -255,6 +255,7 @@ std::int64_t SqlStore::applyOutcomes(std::string_view worker, std::span<const Le
         }
     }
     addCounts(ledgerCounterSlot(worker), deltas);
+    addActivity(ledgerCounterSlot(worker), now, deltas);
     return applied;
 }
 

@@ -2,7 +2,7 @@
 // SQL is written once, parameterised ($1..$N), and runs unchanged on SQLite and PostgreSQL;
 // dialects differ only in the migrations' DDL and in the drivers. The member functions are
 // defined by role: sql_campaigns.cpp, sql_recipients.cpp, sql_ledger.cpp, sql_bounces.cpp,
-// sql_reports.cpp, sql_suppression.cpp, sql_cluster.cpp; the transactions, the kept counters and the import in sql_store.cpp.
+// sql_reports.cpp, sql_suppression.cpp, sql_cluster.cpp, sql_activity.cpp; the transactions, the kept counters and the import in sql_store.cpp.
 //
 // Transactions nest with savepoints: an inner transaction() that throws undoes only its own
 // work, and the outer one decides. After a statement fails inside a transaction, every
@@ -89,6 +89,7 @@ public:
     // first: of one campaign, or of all.
     std::vector<std::pair<std::string, std::int64_t>> bouncesByReason(std::optional<Id> campaign);
     std::int64_t unsubscribesSince(Usec since) override;
+    std::vector<MinuteActivity> activitySince(Usec since) override;
     CampaignSummary campaignSummary(Id campaign) override;
     std::vector<LedgerProblem> campaignProblems(Id campaign, Id afterLedgerId, std::size_t limit) override;
     CampaignRecipientPage campaignRecipients(Id campaign, const CampaignRecipientFilter& filter) override;
@@ -129,6 +130,9 @@ private:
     void addCounts(int slot, const CountDeltas& deltas);
     // recordOutcomes' statements and counters, inside the caller's ledger transaction.
     std::int64_t applyOutcomes(std::string_view worker, std::span<const LedgerOutcome> outcomes, Usec now);
+    // recordOutcomes' outcomes of minute `now` into outcome_minutes (sql_activity.cpp), in the
+    // caller's transaction; prunes rows older than two days once a minute.
+    void addActivity(int slot, Usec now, const CountDeltas& deltas);
     // recoverInterrupted's work on the in-flight rows `only` (an SQL condition on claimed_by,
     // with its parameters) selects, counted in counterSlot.
     RecoveredClaims recoverClaims(const std::string& only, const SqlParams& params, int counterSlot);
@@ -156,6 +160,7 @@ private:
     std::string backend_;  // db_->backendName(): the transaction metric's label
     int depth_ = 0;          // 0: no transaction; 1: top level; >1: savepoints
     bool aborted_ = false;   // a statement failed at the current level
+    Usec activityPrunedAt_ = -1;  // the minute addActivity last pruned in (-1: never)
 };
 
 // The campaign_counts slot a sending worker adds its deltas to: 1..kWorkerCounterSlots, a

@@ -248,5 +248,21 @@ TEST_F(CockpitTest, AStrangerSeesTheRefusalOfPersonalDataInItsOwnWords) {
     }
 }
 
+// The dashboard's messages per minute (issue 16 item 1): open before the campaign is sent, it
+// draws the messages as they are recorded, from the campaigns' signals, and they add up to what
+// the daemon says was sent.
+TEST_F(CockpitTest, TheDashboardDrawsTheMessagesPerMinuteAsACampaignSends) {
+    start(true, 30, 15);
+    daemon_->ctlOk({"campaign", "create", "--name", "Summer", "--subject", "S", "--html", "<p>x</p>"});
+    daemon_->ctlOk({"campaign", "attach", "1", "--group", "news"});
+    const std::string seen = browse("per-minute", "1:30");
+    EXPECT_EQ(campaign(1)["sent_count"], 30);
+    const auto dashboard = daemon_->ctlJson({"dashboard"});
+    std::uint64_t sent = 0;
+    for (const auto& minute : dashboard["per_minute"]) sent += minute["sent"].get<std::uint64_t>();
+    EXPECT_EQ(sent, 30u) << dashboard.dump();
+    EXPECT_NE(seen.find("minutes drawn:"), std::string::npos) << seen;
+}
+
 }  // namespace
 }  // namespace campaignd::test

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <thread>
 
 #include "daemon_fixture.h"
@@ -155,6 +156,50 @@ TEST_P(ReportMailTest, ACompletedCampaignsReportIsMailedToTheAdmin) {
     // Exactly one report: nothing else arrives for the admin.
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     EXPECT_EQ(deliveredTo("admin@example.org").size(), 1u);
+}
+
+// The dashboard's messages per minute (GetDashboard per_minute, issue 16): a campaign sent
+// through the maildir transport shows up in `campaignd-ctl dashboard` as the last hour's
+// messages and in --json as the per-minute series, counted as the daemon recorded them.
+TEST_P(ReportMailTest, TheDashboardCountsTheMessagesSentPerMinute) {
+    const json before = json::parse(ok({"--json", "dashboard"}));
+    ASSERT_TRUE(before.contains("per_minute")) << before.dump();
+    EXPECT_TRUE(before["per_minute"].empty()) << before.dump();
+    const std::string empty = ok({"dashboard"});
+    EXPECT_TRUE(std::regex_search(empty, std::regex(R"(\nLast hour: +0 messages, 0\.0 a minute)"))) << empty;
+
+    ok({"group", "create", "members"});
+    for (int i = 0; i < 4; ++i)
+        ok({"recipients", "add", "r" + std::to_string(i) + "@example.org", "--group", "members"});
+    ok({"campaign", "create", "--name", "Winter", "--subject", "Winter news", "--html", "<p>Hello {{name}}</p>"});
+    ok({"campaign", "attach", "1", "--group", "members"});
+    ok({"campaign", "send", "1"});
+    ASSERT_TRUE(waitUntil([&] { return json::parse(ok({"--json", "campaign", "show", "1"}))["status"] == "completed"; },
+                          60s));
+
+    // The series: every minute with outcomes, oldest first, adding up to what was sent.
+    const json after = json::parse(ok({"--json", "dashboard"}));
+    ASSERT_FALSE(after["per_minute"].empty()) << after.dump();
+    std::uint64_t sent = 0, other = 0;
+    std::string previous;
+    for (const json& minute : after["per_minute"]) {
+        ASSERT_TRUE(minute["minute_at"].is_string()) << minute.dump();
+        const std::string at = minute["minute_at"];
+        EXPECT_EQ(at.substr(16), ":00Z") << "a minute starts at its first second: " << at;
+        EXPECT_LT(previous, at);
+        previous = at;
+        sent += minute["sent"].get<std::uint64_t>();
+        other += minute["failed"].get<std::uint64_t>() + minute["unknown"].get<std::uint64_t>() +
+                 minute["deferred"].get<std::uint64_t>();
+    }
+    EXPECT_EQ(sent, 4u) << after.dump();
+    EXPECT_EQ(other, 0u) << after.dump();
+    const std::string text = ok({"dashboard"});
+    EXPECT_TRUE(std::regex_search(
+        text, std::regex(R"(\nLast hour: +4 messages, 0\.1 a minute \(4 sent, 0 failed, 0 unknown; 0 deferred\)\n)")))
+        << text;
+    EXPECT_TRUE(std::regex_search(text, std::regex(R"(\nLast 24 hours: +4 messages, )"))) << text;
+    EXPECT_TRUE(std::regex_search(text, std::regex(R"(\nBusiest minute: +.*, [1-4] messages\n)"))) << text;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ReportMailTest, ::testing::Values("sqlite", "postgresql"),
