@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace campaignd::bus {
 
@@ -105,7 +106,10 @@ std::uint64_t JobRunner::start(const std::string& kind, const JobLimits& limits,
         job->finished = std::move(finished);
         jobs_[job->id] = job;
     }
-    job->thread = std::thread([this, job, maxRunning = std::max<std::size_t>(limits.running, 1)] { run(job, maxRunning); });
+    job->thread = std::thread([this, job, maxRunning = std::max<std::size_t>(limits.running, 1)] {
+        nameThisThread("cd-job");
+        run(job, maxRunning);
+    });
     return job->id;
 }
 

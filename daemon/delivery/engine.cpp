@@ -21,6 +21,7 @@
 #include "delivery/run.h"
 #include "delivery/state_files.h"
 #include "core/clock.h"
+#include "core/thread_name.h"
 
 namespace campaignd::delivery {
 namespace {
@@ -54,6 +55,7 @@ DeliveryEngine::DeliveryEngine(boost::asio::io_context& io, const config::Config
     blocking_ = std::make_unique<boost::asio::thread_pool>(kBlockingThreads);
     netWork_.emplace(net_.get_executor());
     netThread_ = std::thread([this] {
+        nameThisThread("cd-net");
         for (;;) {
             try {
                 net_.run();
@@ -63,7 +65,10 @@ DeliveryEngine::DeliveryEngine(boost::asio::io_context& io, const config::Config
             }
         }
     });
-    monitor_ = std::thread([this] { monitor(); });
+    monitor_ = std::thread([this] {
+        nameThisThread("cd-progress");
+        monitor();
+    });
 }
 
 DeliveryEngine::~DeliveryEngine() {
@@ -232,6 +237,7 @@ void DeliveryEngine::launch(const std::shared_ptr<Run>& run) {
                                   {"TRANSPORT", run->transport.name},
                                   {"CONNECTIONS", std::to_string(run->transport.connections)}});
     run->ledgerThread = std::thread([this, run] {
+        nameThisThread("cd-ledger-" + std::to_string(run->campaign.id));
         try {
             ledgerLoop(run);
         } catch (const std::exception& e) {

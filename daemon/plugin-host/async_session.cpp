@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "plugin-host/boundary.h"
 #include "plugin-host/text.h"
 
@@ -326,7 +327,10 @@ std::unique_ptr<AsyncSession> TransportHandle::openAsync(const std::string& tran
         core->sink.ended = &nativeEnded;
     } else {
         core->sync = openSession(transportName, settings);
-        core->thread = std::thread([c = core.get()] { c->fallbackLoop(); });
+        core->thread = std::thread([c = core.get()] {
+            nameThisThread("cd-send-compat");
+            c->fallbackLoop();
+        });
     }
     return std::unique_ptr<AsyncSession>(new AsyncSession(std::move(core)));
 }

@@ -5,12 +5,16 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace campaignd::services {
 
 ReportMailer::ReportMailer(Dependencies dependencies, ReportSettings settings)
     : deps_(std::move(dependencies)), settings_(std::move(settings)) {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        nameThisThread("cd-report");
+        run();
+    });
 }
 
 ReportMailer::~ReportMailer() { stop(); }

@@ -459,6 +459,32 @@ TEST_P(SmtpSendTest, AFailedTlsHandshakePausesTheCampaignWithTheReason) {
     EXPECT_TRUE(server.delivered().empty());
 }
 
+// The threads of a sending daemon carry names (top -H, ps -L, perf): the engine's network
+// thread, its progress reports, the campaign's ledger thread and the smtp plugin's events.
+TEST_P(SmtpSendTest, TheSendingThreadsAreNamedForTheAdministratorsTools) {
+    SmtpSink sink;
+    start("URL=" + sink.url() + "\nConnections=2\nMaxPerSecond=10\n");
+    const int id = campaignWith(60);
+    ok({"campaign", "send", std::to_string(id)});
+    const auto names = [&] {
+        std::set<std::string> out;
+        const auto tasks = fs::path("/proc") / std::to_string(daemon_->process().pid()) / "task";
+        for (const auto& task : fs::directory_iterator(tasks)) {
+            std::string name = readFile(task.path() / "comm");
+            while (!name.empty() && name.back() == '\n') name.pop_back();
+            out.insert(name);
+        }
+        return out;
+    };
+    const std::set<std::string> wanted{"cd-net", "cd-progress", "cd-ledger-" + std::to_string(id), "smtp-events"};
+    std::set<std::string> seen;
+    EXPECT_TRUE(waitUntil([&] {
+        seen = names();
+        return std::includes(seen.begin(), seen.end(), wanted.begin(), wanted.end());
+    }, 30s)) << ::testing::PrintToString(seen);
+    ok({"campaign", "cancel", std::to_string(id)});
+}
+
 // Connections= up to 1,000: 500 sessions to one smtp-sink, all on the engine's one network
 // thread, send every recipient exactly once and the campaign completes.
 TEST_P(SmtpSendTest, FiveHundredConnectionsToOneServerSendEveryoneOnce) {
