@@ -62,22 +62,23 @@ bool parseLevel(std::string_view text, Level& out) {
     return false;
 }
 
-void write(Level level, std::string_view message, std::initializer_list<Field> fields) {
-    if (static_cast<int>(level) > gMinimum.load()) return;
-    if (gJournal) {
-        std::vector<std::string> items;
-        items.reserve(fields.size() + 3);
-        items.push_back("MESSAGE=" + utf8::escapeControls(message));
-        items.push_back("PRIORITY=" + std::to_string(static_cast<int>(level)));
-        items.push_back("SYSLOG_IDENTIFIER=campaignd");
-        for (const auto& [key, value] : fields) items.push_back(std::string(key) + "=" + utf8::escapeControls(value));
-        std::vector<struct iovec> iov;
-        iov.reserve(items.size());
-        for (auto& s : items) iov.push_back({s.data(), s.size()});
-        sd_journal_sendv(iov.data(), static_cast<int>(iov.size()));
-        return;
-    }
-    std::string line = "campaignd: ";
+namespace {
+
+void sendToJournal(Level level, std::string_view message, std::initializer_list<Field> fields) {
+    std::vector<std::string> items;
+    items.reserve(fields.size() + 3);
+    items.push_back("MESSAGE=" + utf8::escapeControls(message));
+    items.push_back("PRIORITY=" + std::to_string(static_cast<int>(level)));
+    items.push_back("SYSLOG_IDENTIFIER=campaignd");
+    for (const auto& [key, value] : fields) items.push_back(std::string(key) + "=" + utf8::escapeControls(value));
+    std::vector<struct iovec> iov;
+    iov.reserve(items.size());
+    for (auto& s : items) iov.push_back({s.data(), s.size()});
+    sd_journal_sendv(iov.data(), static_cast<int>(iov.size()));
+}
+
+void appendLine(std::string& line, Level level, std::string_view message, std::initializer_list<Field> fields) {
+    line += "campaignd: ";
     line += levelName(level);
     line += ": ";
     line += utf8::escapeControls(message);
@@ -88,8 +89,38 @@ void write(Level level, std::string_view message, std::initializer_list<Field> f
         line += utf8::escapeControls(value);
     }
     line += '\n';
+}
+
+void writeToStderr(const std::string& lines) {
     std::lock_guard lock(gStderrMutex);
-    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fwrite(lines.data(), 1, lines.size(), stderr);
+}
+
+}  // namespace
+
+void write(Level level, std::string_view message, std::initializer_list<Field> fields) {
+    if (static_cast<int>(level) > gMinimum.load()) return;
+    if (gJournal) {
+        sendToJournal(level, message, fields);
+        return;
+    }
+    std::string line;
+    appendLine(line, level, message, fields);
+    writeToStderr(line);
+}
+
+void Batch::add(Level level, std::string_view message, std::initializer_list<Field> fields) {
+    if (static_cast<int>(level) > gMinimum.load()) return;
+    if (gJournal)
+        sendToJournal(level, message, fields);
+    else
+        appendLine(lines_, level, message, fields);
+}
+
+void Batch::flush() {
+    if (lines_.empty()) return;
+    writeToStderr(lines_);
+    lines_.clear();
 }
 
 }  // namespace campaignd::log

@@ -25,4 +25,20 @@ inline void notice(std::string_view m, std::initializer_list<Field> f = {}) { wr
 inline void warning(std::string_view m, std::initializer_list<Field> f = {}) { write(Level::Warning, m, f); }
 inline void error(std::string_view m, std::initializer_list<Field> f = {}) { write(Level::Error, m, f); }
 
+// Many lines at once (one per delivery outcome of a batch): on stderr they go out in one
+// write when the batch is flushed or destroyed, instead of a write each; the journal takes
+// one entry per line either way, sent as they are added. Not shared between threads.
+class Batch {
+public:
+    Batch() = default;
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+    ~Batch() { flush(); }
+    void add(Level level, std::string_view message, std::initializer_list<Field> fields = {});
+    void flush();
+
+private:
+    std::string lines_;
+};
+
 }  // namespace campaignd::log

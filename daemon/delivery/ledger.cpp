@@ -41,12 +41,14 @@ std::string_view statusWord(Kind kind) {
 // One journal line per delivery outcome once it is recorded, as Postfix logs each delivery:
 // the campaign, the recipient (by id: no address in the journal), the transport, the status
 // and the server's reply, as fields (journalctl CAMPAIGN_ID=7 STATUS=failed).
+// On stderr, a batch's lines go out in one write (log::Batch).
 void logDeliveries(const std::vector<RecordedOutcome>& recorded, const std::string& transport) {
+    log::Batch lines;
     for (const auto& o : recorded) {
         const std::string_view status = statusWord(o.outcome.kind);
         std::string reply = o.result.text;
         if (reply.empty()) reply = o.outcome.reason;
-        log::info("delivery " + std::string(status),
+        lines.add(log::Level::Info, "delivery " + std::string(status),
                   {{"CAMPAIGN_ID", std::to_string(o.campaignId)},
                    {"RECIPIENT_ID", std::to_string(o.recipientId)},
                    {"TRANSPORT", transport},

@@ -58,5 +58,27 @@ TEST(Log, AValueFromOutsideCannotForgeALineOrReachTheTerminal) {
               "FILE=evil\\n.csv REPLY=550 \\x1B[2J\\x1B]0;title\\x07 gone\n");
 }
 
+// A batch (a delivery outcome's line each) holds its lines until flushed, then writes exactly
+// what the single calls would have written, escaping included; a level below the minimum is
+// left out as write() leaves it out.
+TEST(Log, ABatchWritesItsLinesTogetherAsTheSingleCallsWould) {
+    log::Batch batch;
+    const std::string held = captureStderr([&] {
+        batch.add(log::Level::Info, "delivery sent", {{"RECIPIENT_ID", "7"}, {"REPLY", "250 ok\nforged"}});
+        batch.add(log::Level::Debug, "below the minimum");
+        batch.add(log::Level::Error, "delivery failed", {{"REPLY", "550 no"}});
+    });
+    EXPECT_EQ(held, "");
+    const std::string flushed = captureStderr([&] { batch.flush(); });
+    EXPECT_EQ(flushed, captureStderr([] {
+                  log::info("delivery sent", {{"RECIPIENT_ID", "7"}, {"REPLY", "250 ok\nforged"}});
+                  log::debug("below the minimum");
+                  log::error("delivery failed", {{"REPLY", "550 no"}});
+              }));
+    EXPECT_EQ(flushed, "campaignd: info: delivery sent RECIPIENT_ID=7 REPLY=250 ok\\nforged\n"
+                       "campaignd: error: delivery failed REPLY=550 no\n");
+    EXPECT_EQ(captureStderr([&] { batch.flush(); }), "") << "flushed once";
+}
+
 }  // namespace
 }  // namespace campaignd::test
