@@ -107,8 +107,8 @@
 //                        deleted there once a minute. No foreign key: a deleted campaign's
 //                        messages were still sent in that minute. The primary key's prefix
 //                        serves the dashboard's read of the last 24 hours and the pruning.
-//                        Recovery's unknown outcomes are not counted (they carry the claim's
-//                        time, not the minute of an outcome).
+//                        Recovery's unknowns are counted in the minute of their claim (the
+//                        time their outcome_at takes).
 // Sort keys that reach the user (email_key, group name) use the "C" collation on PostgreSQL so
 // that both backends order them byte-wise, whatever the database's locale.
 #include "storage/migrations.h"

@@ -1,6 +1,7 @@
 // sql_activity.cpp: the ledger's outcomes per minute (outcome_minutes, schema 12), for the
-// dashboard's messages per minute. Promises: recordOutcomes adds its outcomes to the minute of
-// its `now` in its own transaction (a rolled-back outcome counts nowhere), one upsert per
+// dashboard's messages per minute. Promises: recordOutcomes (and handOverAndRecord) adds its
+// outcomes to the minute of its `now` in its own transaction, recovery its unknowns to the
+// minute of their claim (a rolled-back outcome counts nowhere), one upsert per
 // campaign per call, never a statement per outcome; reads never touch the ledger. Refuses to
 // keep history: rows older than two days are deleted, at most once a minute per store.
 #include <string>

@@ -285,14 +285,16 @@ RecoveredClaims SqlStore::recoverClaims(const std::string& only, const SqlParams
         // hand-over, before the outcome's commit). Sending it again could duplicate it, so
         // it is final: unknown, Message-ID kept for matching against the server's logs. Its
         // time is the claim's, just before the hand-over: the outcome itself is unknowable.
+        // Grouped by the minute of that time: the messages per minute count them there.
         for (const ChangedRows& c :
              changedRows("UPDATE campaign_recipients SET status = 'unknown', outcome_at = claimed_at,"
                          " last_error = 'interrupted after the hand-over to the transport; outcome unknown'"
                          " WHERE status = 'handed_over'" + only,
-                         params)) {
+                         params, "claimed_at - claimed_at % 60000000")) {
             deltas[c.campaign].inFlight -= c.rows;
             deltas[c.campaign].unknown += c.rows;
             r.unknown += c.rows;
+            addActivity(counterSlot, c.kind, {{c.campaign, CountDelta{.unknown = c.rows}}});
         }
         // sending: markHandedOver never committed, so no transport ever saw it.
         for (const ChangedRows& c :

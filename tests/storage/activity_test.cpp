@@ -111,6 +111,24 @@ TEST_P(ActivityTest, OutcomesAreCountedInTheMinuteTheyAreRecorded) {
     EXPECT_EQ(count("SELECT COUNT(*) FROM outcome_minutes WHERE minute_start = $1", {kMinute0}), 2);
 }
 
+// What a restart's recovery makes unknown (handed over, no outcome) is counted in the minute of
+// its hand-over, the time its outcome_at takes; what it releases (never handed over) is not an
+// outcome and counts nowhere.
+TEST_P(ActivityTest, RecoveryCountsItsUnknownsInTheMinuteOfTheirHandOver) {
+    const auto a = handedOver("a", 3, kWorker1);
+    const Id c = store_->insertCampaign(campaign("b", CampaignStatus::InProgress));
+    ASSERT_TRUE(store_->attachRecipient(c, addRecipient("b0@x.example")));
+    ASSERT_EQ(store_->claimBatch(c, kWorker1, 1, kNow).size(), 1u);  // sending, never handed over
+    store_->recordOutcomes(kWorker1, std::vector{outcome(a[0], Kind::Sent)}, kNow + kMinute);
+    const auto recovered = store_->recoverInterrupted(kWorker1);
+    EXPECT_EQ(recovered.unknown, 2);
+    EXPECT_EQ(recovered.released, 1);
+    const auto day = store_->activitySince(kNow - kDay);
+    ASSERT_EQ(day.size(), 2u);
+    expectMinute(day[0], kMinute0, 0, 0, 2, 0);
+    expectMinute(day[1], kMinute0 + kMinute, 1, 0, 0, 0);
+}
+
 TEST_P(ActivityTest, WorkersOfSeveralSlotsAddUpInOneMinute) {
     const std::vector<Id> one = handedOver("one", 3, kWorker1);
     const std::vector<Id> two = handedOver("two", 2, kWorker2);
