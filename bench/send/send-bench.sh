@@ -234,12 +234,15 @@ echo "| smtp-source, $connections connections (ceiling) | $messages | ${source_t
 echo "| campaignd, smtp plugin, $connections connections | $messages | ${campaignd_times[*]} | $c s | $(rate "$messages" "$c") |"
 echo "| original design: a connection per message | $baseline | ${baseline_times[*]} | $b s | $(rate "$baseline" "$b") |"
 echo
-python3 -c "print(f'campaignd / smtp-source = {$cr / $sr:.2f}x (target >= 0.6x); campaignd / original design = {$cr / $br:.1f}x')"
+# The targets (issue 14) are for loopback: at least 0.8 x smtp-source's rate, at most 1.5 x its
+# CPU per message; through a relay far away they are absolute rates (BENCHMARKS.md).
+python3 -c "print(f'campaignd / smtp-source = {$cr / $sr:.2f}x; campaignd / original design = {$cr / $br:.1f}x')"
 echo "campaignd peak RSS while sending (median): $((${p%.*} / 1024)) MiB"
 # On a machine with few cores the sender and the sink share them: CPU per message tells how
 # much room each sender leaves the sink.
 mc() { printf '%s\n' "$@" | median; }
-echo "CPU per message (medians, user + system): campaignd $(mc "${campaignd_cpu[@]}") us (the sink meanwhile $(mc "${sink_c_cpu[@]}") us), smtp-source $(mc "${source_cpu[@]}") us (the sink meanwhile $(mc "${sink_s_cpu[@]}") us)"
+cc=$(mc "${campaignd_cpu[@]}") sc=$(mc "${source_cpu[@]}")
+echo "CPU per message (medians, user + system): campaignd $cc us (the sink meanwhile $(mc "${sink_c_cpu[@]}") us), smtp-source $sc us (the sink meanwhile $(mc "${sink_s_cpu[@]}") us): campaignd / smtp-source = $(python3 -c "print(f'{$cc / max($sc, 1):.2f}')")x"
 if [ "$delay_ms" != 0 ]; then
     # Each connection sends its share of the messages one after another: the round trips it
     # waits for per message are its time per message over the round trip.
