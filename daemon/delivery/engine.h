@@ -5,10 +5,11 @@
 // posted events. Each session keeps a window of messages in flight (SessionWindow: enough to
 // keep a pipelining client's pipe full, answered within about 250 ms). The database work runs
 // on one ledger thread per run, under one claim name "<instance id>:<campaign>:0": it claims
-// ahead and renders (daemon/mail), commits the hand-over (storage markHandedOver: the
+// ahead and renders (daemon/mail), commits the hand-over (storage handOverAndRecord: the
 // exactly-once line) of the messages the sessions asked for, all the requests that arrived
 // during the previous commit in one transaction, before the network thread submits them, and
-// records the outcomes in batches (delivery/policy.h decides them). Throttles per transport:
+// records the outcomes in batches (delivery/policy.h decides them), in that same transaction
+// when a hand-over goes with them. Throttles per transport:
 // MaxPerSecond= (one token bucket for all of its sessions, in every campaign), Connections=
 // (sessions over all campaigns: a later campaign's sessions wait for a free one), MaxPerDomain=
 // (messages in flight per domain).
