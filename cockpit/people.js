@@ -22,11 +22,25 @@ const campaigndPeople = (() => {
                   next);
     }
 
-    /* Recipients a page at a time with the total of matches (ListRecipientsEx): filter is an
-       a{sv} without limit and offset. */
-    function recipientPage(filter, offset) {
-        return manager("ListRecipientsEx", [Object.assign({ limit: variant("t", PAGE), offset: variant("t", offset) }, filter)], "a{sv}")
-                .then(([rows, total]) => ({ recipients: rows.map(plain), total: Number(total) }));
+    /* Recipients the daemon searches and pages (ListRecipientsEx, with the total of matches),
+       drawn into list: filterOf() gives the a{sv} filter of the moment (no limit or offset),
+       show(recipients, total) the table. Returns load(): load(true) starts at the first page.
+       Only the latest answer is drawn: an older one (a slower search) is dropped. */
+    function recipientPages(list, filterOf, show) {
+        let offset = 0;
+        let asked = 0;
+        const load = first => {
+            if (first) offset = 0;
+            const mine = ++asked;
+            return manager("ListRecipientsEx", [Object.assign({ limit: variant("t", PAGE), offset: variant("t", offset) }, filterOf())], "a{sv}")
+                    .then(([rows, total]) => {
+                        if (mine !== asked) return;
+                        const recipients = rows.map(plain);
+                        fill(list, show(recipients, Number(total)),
+                             pager(offset, recipients.length, o => { offset = o; load(); }, Number(total)));
+                    }).catch(refused(list));
+        };
+        return load;
     }
 
     /* A search box that calls run() once typing pauses (and at Enter). */
@@ -58,33 +72,25 @@ const campaigndPeople = (() => {
             for (const g of groups.map(plain)) group.appendChild(el("option", { value: g.name }, g.name));
         }).catch(() => {});
         const list = el("div", {});
-        let offset = 0;
-        let asked = 0;  // the latest load: an older answer (a slower search) is dropped
         /* The daemon searches (a substring of the address or the name, any case) and pages:
            the browser never holds more than a page. */
-        const load = () => {
-            const mine = ++asked;
+        const load = recipientPages(list, () => {
             const filter = {};
             if (status.value) filter.status = variant("s", status.value);
             if (group.value) filter.group = variant("s", group.value);
             if (search.value) filter.search = variant("s", search.value);
-            return recipientPage(filter, offset).then(({ recipients, total }) => {
-                if (mine !== asked) return;
-                fill(list,
-                     table(["Address", "Name", "Status", "Groups", "Added"],
-                           recipients.map(r => el("tr", { "data-recipient": r.email },
-                                                  el("td", {}, el("a", { href: "#/recipient/" + encodeURIComponent(r.email) }, r.email)),
-                                                  el("td", {}, r.name),
-                                                  el("td", {}, r.status),
-                                                  el("td", {}, (r.groups || []).join(", ")),
-                                                  el("td", {}, when(r.created_at)))),
-                           "No recipients match."),
-                     pager(offset, recipients.length, o => { offset = o; load(); }, total));
-            }).catch(refused(list));
-        };
-        const search = searchBox("search", "search address or name", () => { offset = 0; load(); });
-        status.addEventListener("change", () => { offset = 0; load(); });
-        group.addEventListener("change", () => { offset = 0; load(); });
+            return filter;
+        }, recipients => table(["Address", "Name", "Status", "Groups", "Added"],
+                               recipients.map(r => el("tr", { "data-recipient": r.email },
+                                                      el("td", {}, el("a", { href: "#/recipient/" + encodeURIComponent(r.email) }, r.email)),
+                                                      el("td", {}, r.name),
+                                                      el("td", {}, r.status),
+                                                      el("td", {}, (r.groups || []).join(", ")),
+                                                      el("td", {}, when(r.created_at)))),
+                               "No recipients match."));
+        const search = searchBox("search", "search address or name", () => load(true));
+        status.addEventListener("change", () => load(true));
+        group.addEventListener("change", () => load(true));
         view.appendChild(el("div", { class: "ct-toolbar" }, el("h1", {}, "Recipients"), el("span", { class: "ct-spacer" }), search, status, group));
         view.appendChild(list);
         view.appendChild(importCard(load));
@@ -235,32 +241,26 @@ const campaigndPeople = (() => {
         const list = el("div", {});
         const count = el("span", { class: "ct-figure-note", "data-field": "member-count" });
         const result = el("div", { "data-field": "group-result" });
-        let offset = 0;
-        let asked = 0;  // the latest load: an older answer (a slower search) is dropped
-        const load = () => {
-            const mine = ++asked;
+        const load = recipientPages(list, () => {
             const filter = { group: variant("s", name) };
             if (search.value) filter.search = variant("s", search.value);
-            return recipientPage(filter, offset).then(({ recipients, total }) => {
-                if (mine !== asked) return;
-                if (!search.value) count.textContent = number(total) + (total === 1 ? " member" : " members");
-                fill(list,
-                     table(["Address", "Name", "Status", ""],
-                           recipients.map(r => el("tr", { "data-member": r.email },
-                                                  el("td", {}, el("a", { href: "#/recipient/" + encodeURIComponent(r.email) }, r.email)),
-                                                  el("td", {}, r.name),
-                                                  el("td", {}, r.status),
-                                                  el("td", {}, button("Remove", "link", () => change("RemoveGroupMembers", [r.email]),
-                                                                      { action: "remove-member" })))),
-                           search.value ? "No members match." : "No members yet."),
-                     pager(offset, recipients.length, o => { offset = o; load(); }, total));
-            }).catch(refused(list));
-        };
+            return filter;
+        }, (recipients, total) => {
+            if (!search.value) count.textContent = number(total) + (total === 1 ? " member" : " members");
+            return table(["Address", "Name", "Status", ""],
+                         recipients.map(r => el("tr", { "data-member": r.email },
+                                                el("td", {}, el("a", { href: "#/recipient/" + encodeURIComponent(r.email) }, r.email)),
+                                                el("td", {}, r.name),
+                                                el("td", {}, r.status),
+                                                el("td", {}, button("Remove", "link", () => change("RemoveGroupMembers", [r.email]),
+                                                                    { action: "remove-member" })))),
+                         search.value ? "No members match." : "No members yet.");
+        });
         const change = (method, emails) => manager(method, [name, emails], "sas").then(([n]) => {
             fill(result, el("div", { "data-changed": method }, (method === "AddGroupMembers" ? "Added " : "Removed ") + number(n) + " of " + number(emails.length)));
             return load();
         }).catch(ex => fill(result, el("div", { class: "ct-inline-error" }, words(ex))));
-        const search = searchBox("search", "search members", () => { offset = 0; load(); });
+        const search = searchBox("search", "search members", () => load(true));
         const adding = el("textarea", { class: "pf-v5-c-form-control ct-addresses", name: "add-members", rows: 3,
                                         placeholder: "addresses of stored recipients, separated by commas, spaces or lines" });
         adding.disabled = !access.may_change;

@@ -155,9 +155,7 @@ std::vector<sdbus::Struct<std::string, std::uint64_t>> reasonCounts(const std::v
     for (const auto& [reason, n] : in) out.emplace_back(reason, count(n));
     return out;
 }
-}  // namespace
 
-namespace {
 // Minutes as a(ttttt): the minute's start (microseconds since the epoch), sent, failed,
 // unknown, deferred.
 std::vector<sdbus::Struct<std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t>> minutes(

@@ -94,7 +94,8 @@ Recipient RecipientService::get(const std::string& email) {
     return r;
 }
 
-std::vector<Recipient> RecipientService::list(const storage::RecipientFilter& filter) {
+// The filter checked, its group resolved to the stored name (NotFound for an unknown one).
+storage::RecipientFilter RecipientService::checkedFilter(const storage::RecipientFilter& filter) {
     storage::RecipientFilter f = filter;
     if (f.limit && *f.limit < 0) throw Error(ErrorCode::InvalidArgument, "limit is negative");
     if (f.offset < 0) throw Error(ErrorCode::InvalidArgument, "offset is negative");
@@ -105,7 +106,11 @@ std::vector<Recipient> RecipientService::list(const storage::RecipientFilter& fi
             throw Error(ErrorCode::InvalidArgument,
                         "the search is longer than " + std::to_string(kMaxSearchBytes) + " bytes");
     }
-    return recipients_.listRecipients(f);
+    return f;
+}
+
+std::vector<Recipient> RecipientService::list(const storage::RecipientFilter& filter) {
+    return recipients_.listRecipients(checkedFilter(filter));
 }
 
 RecipientPage RecipientService::listPage(const storage::RecipientFilter& filter) {
@@ -114,10 +119,9 @@ RecipientPage RecipientService::listPage(const storage::RecipientFilter& filter)
     // from; PostgreSQL's READ COMMITTED reads each statement afresh, so an import committed
     // between the two may be counted without being on the page (the next page has it).
     recipients_.transaction([&] {
-        page.recipients = list(filter);
-        storage::RecipientFilter all = filter;
-        if (all.group) all.group = requireGroup(*all.group).name;
-        page.total = recipients_.countRecipients(all);
+        const storage::RecipientFilter f = checkedFilter(filter);
+        page.recipients = recipients_.listRecipients(f);
+        page.total = recipients_.countRecipients(f);
     });
     return page;
 }

@@ -108,6 +108,7 @@ public:
 private:
     Recipient require(const std::string& email);
     Group requireGroup(const std::string& name);
+    storage::RecipientFilter checkedFilter(const storage::RecipientFilter& filter);
     void refuseSuppressed(const std::string& normalizedEmail);
     std::optional<std::string> suppressionReason(const Recipient& r);
 

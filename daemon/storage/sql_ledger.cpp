@@ -166,7 +166,7 @@ std::int64_t SqlStore::recordOutcomes(std::string_view worker, std::span<const L
 
 std::vector<Id> SqlStore::handOverAndRecord(std::string_view worker, std::span<const HandOver> items,
                                             std::span<const LedgerOutcome> outcomes, Usec now) {
-    requireOwnTransaction("markHandedOver");
+    requireOwnTransaction("handOverAndRecord");
     for (const HandOver& item : items)
         if (item.messageId.empty())
             throw Error(ErrorCode::InvalidArgument,

@@ -289,9 +289,6 @@ TEST(Headers, DeeplyNestedMessagesStop) {
     EXPECT_NE(m.error.find("nesting"), std::string::npos) << m.error;
 }
 
-}  // namespace
-
-namespace {
 
 // The shapes the Sisimai-like classifier added (issue 13): each as Sisimai 4.25 reads it.
 TEST(Corpus, ServerShapesWithoutAStatusGetSisimaisPseudoStatus) {
@@ -324,9 +321,6 @@ TEST(Corpus, MailboxUnavailableAfterDataIsAFilterNotADeadAddress) {
     EXPECT_FALSE(m.results[0].statusDerived);
 }
 
-}  // namespace
-
-namespace {
 
 TEST(Corpus, GmailDnsErrorIsAnUnknownHost) {
     ParsedMessage m = parseMessage(corpus("gmail-dns-error.eml"));
@@ -342,9 +336,6 @@ TEST(Corpus, AVersionNumberIsNotADeliveryStatus) {
     EXPECT_EQ(m.results[0].diagnostic, "User mailbox exceeds allowed size (ExampleMail server 2.1.5)");
 }
 
-}  // namespace
-
-namespace {
 
 TEST(Corpus, AnMDaemonNoticeIsABounce) {
     ParsedMessage m = parseMessage(corpus("mdaemon.eml"));
@@ -362,9 +353,6 @@ TEST(Corpus, ExchangeNamesTheRecipientWithItsType) {
               "The e-mail account does not exist at the organization this message was sent to.");
 }
 
-}  // namespace
-
-namespace {
 
 TEST(Corpus, BlankLinesBeforeTheHeadersDoNotHideThem) {
     ParsedMessage m = parseMessage(corpus("leading-blank-lines.eml"));
@@ -373,9 +361,6 @@ TEST(Corpus, BlankLinesBeforeTheHeadersDoNotHideThem) {
     expectResult(m.results[0], "pasted@example.net", "5.1.1", Reason::userUnknown, true);
 }
 
-}  // namespace
-
-namespace {
 
 // "480-624-2500" in the notice is a telephone number, not a temporary 480 reply.
 TEST(Corpus, ATelephoneNumberIsNotAReplyCode) {
@@ -385,9 +370,6 @@ TEST(Corpus, ATelephoneNumberIsNotAReplyCode) {
     EXPECT_EQ(m.results[0].smtpCode, 0);
 }
 
-}  // namespace
-
-namespace {
 
 // Issue 13's agreement rules, one corpus message each (each as Sisimai 4.25 reads it).
 
@@ -423,9 +405,6 @@ TEST(Corpus, AFiltersOwnDiagnosticTypeIsNotAnSmtpRejection) {
     expectResult(m.results[0], "careful.reader@example.com", "4.7.0", Reason::securityError, false);
 }
 
-}  // namespace
-
-namespace {
 
 // Notices of no known shape, found as Sisimai's fallback finds them: the recipient after a
 // lead ("your message to", "Failed Recipient:", "You sent mail to") or on a line of its own,
@@ -464,9 +443,6 @@ TEST(Corpus, ADsnWithoutRecipientFieldsIsReadFromItsText) {
     expectResult(m.results[0], "absent@example.fr", "5.0.901", Reason::onHold, false);
 }
 
-}  // namespace
-
-namespace {
 
 // "Your message reads (in part):" and "Unsent Message below" start the quoted copy: its
 // addresses are not recipients.
@@ -485,9 +461,6 @@ TEST(Corpus, AnUnknownNoticeIsClassifiedOnItsWholeText) {
     expectResult(m.results[0], "gone.away@example.edu", "5.0.910", Reason::filtered, false);
 }
 
-}  // namespace
-
-namespace {
 
 // message/xdelivery-status, an older spelling of the DSN type: its per-recipient fields are
 // read, not the notice's text (which named the sender too).
@@ -498,9 +471,6 @@ TEST(Corpus, AnXDeliveryStatusPartIsADsn) {
     expectResult(m.results[0], "reader@example.net", "5.9.8", Reason::spamDetected, false);
 }
 
-}  // namespace
-
-namespace {
 
 // A DSN recipient without a Diagnostic-Code: the words after its Status code, else what the
 // notice's text says beside that address, are its diagnostic (not nothing, "undefined").
@@ -517,9 +487,6 @@ TEST(Corpus, TheNoticesWordsBesideTheRecipientAreTheDiagnostic) {
     EXPECT_EQ(m.results[0].diagnostic, "Domain does not exist");
 }
 
-}  // namespace
-
-namespace {
 
 // Mimecast's "554 email rejected due to security policies" is its virus (or spam signature)
 // rejection, not a policy violation: the provider's own table decides (Sisimai's Rhost).
@@ -529,9 +496,6 @@ TEST(Corpus, AProvidersOwnRepliesAreReadByItsTable) {
     expectResult(m.results[0], "guarded@corp.example.com", "5.0.0", Reason::virusDetected, false);
 }
 
-}  // namespace
-
-namespace {
 
 // Gmail's "(state 14)." says the other server refused the address at RCPT TO: an unknown
 // user, hard, where the words alone ("Address unknown", no command) would be a filter.
