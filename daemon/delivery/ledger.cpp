@@ -193,12 +193,17 @@ void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run) {
 
         // Claim ahead: what the requests want, and a batch more for the next ones.
         if (pool.size() < wanted && Clock::now() >= claimNotBefore) {
-            record(outcomes);  // first: "no work left" below must see every outcome
+            // The outcomes wait for the hand-over's commit: no outcome makes a row claimable
+            // now (a deferred one is due later), so the claim does not need them.
             const std::size_t limit = std::max<std::size_t>(config_.sending.batchSize, wanted - pool.size());
             std::vector<storage::ClaimedRecipient> claimed;
             try {
                 openStore();
                 claimed = store->claimBatch(campaignId, worker, std::min<std::size_t>(limit, 10000), now());
+                if (claimed.empty() && pool.empty()) {
+                    record(outcomes);  // "no work left" must see them
+                    openStore();
+                }
                 if (claimed.empty() && pool.empty() && !store->campaignHasWorkLeft(campaignId)) {
                     noMoreWork = true;
                     boost::asio::post(net_, [this, run] {

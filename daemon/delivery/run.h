@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -94,14 +95,22 @@ struct DeliveryEngine::LedgerQueue {
     bool stop = false;    // hand nothing more over: answer every request empty
     bool finish = false;  // every session has closed: record what is left, release, exit
 
-    // Wakes the ledger thread only for the first of a burst: it takes the whole queue at once.
-    void push(detail::PendingOutcome o) {
+    // What one event of the network thread gives the ledger thread: the outcomes it answered
+    // and the request it made after them (if any), under one lock, so that the ledger finds
+    // both when it wakes and commits them together. Wakes it only when the queue was empty
+    // (it takes the whole queue at once, so a non-empty one has a wake-up on its way).
+    void push(std::vector<detail::PendingOutcome>& answered, std::optional<Request> request) {
         bool first = false;
         {
             std::lock_guard lock(mutex);
-            first = outcomes.empty();
-            outcomes.push_back(std::move(o));
+            first = outcomes.empty() && requests.empty();
+            if (outcomes.empty())
+                outcomes.swap(answered);
+            else
+                std::move(answered.begin(), answered.end(), std::back_inserter(outcomes));
+            if (request) requests.push_back(std::move(*request));
         }
+        answered.clear();
         if (first) wake.notify_one();
     }
 };
@@ -128,6 +137,9 @@ struct DeliveryEngine::Run {
 
     std::atomic<bool> stop{false};            // set by stop() on any thread; acted on by the network thread
     std::atomic<std::uint64_t> outcomes{0};  // recorded, for the rate
+    // The network thread's: outcomes answered in the current event, for the ledger with the
+    // request that follows them (DeliveryEngine::afterEvent).
+    std::vector<detail::PendingOutcome> answered;
 
     LedgerQueue ledger;
     std::thread ledgerThread;

@@ -166,13 +166,7 @@ void DeliveryEngine::refill(const std::shared_ptr<Session>& s) {
         return;
     }
     s->requested += granted;
-    bool first = false;
-    {
-        std::lock_guard lock(run.ledger.mutex);
-        first = run.ledger.requests.empty();
-        run.ledger.requests.push_back({s, granted});
-    }
-    if (first) run.ledger.wake.notify_one();  // it takes every queued request at once
+    run.ledger.push(run.answered, Request{s, granted});  // with the outcomes answered before it
 }
 
 // The ledger answered a request: these rows are handed over (committed).
@@ -237,16 +231,18 @@ void DeliveryEngine::answered(const std::shared_ptr<Session>& s, const plugins::
     p.outcome = decideOutcome(f.ledgerId, f.attempts, r, policy_, now(), s->endMessage, random01);
     if (env_.outcomes)
         p.recorded = RecordedOutcome{run.campaign.id, f.ledgerId, f.recipientId, f.recipient, f.messageId, r, p.outcome};
-    run.ledger.push(std::move(p));
+    run.answered.push_back(std::move(p));  // to the ledger at the end of this event (afterEvent)
 }
 
 // After a delivery or a result: ask for more, or, when the run stops, close the session once
-// what it was given is answered (within its window's time).
+// what it was given is answered (within its window's time). The event's outcomes reach the
+// ledger with the request that follows them (refill), so that one commit records them and
+// hands the next messages over; alone when no request follows.
 void DeliveryEngine::afterEvent(const std::shared_ptr<Session>& s) {
-    if (!s->run->stopping) {
-        if (!s->closing && !s->ended) refill(s);
-        return;
-    }
+    auto& run = *s->run;
+    if (!run.stopping && !s->closing && !s->ended) refill(s);
+    if (!run.answered.empty()) run.ledger.push(run.answered, std::nullopt);
+    if (!run.stopping) return;
     if (s->inFlight.empty() && s->requested == 0) closeSession(s);
     maybeFinish(s->run);
 }

@@ -171,10 +171,9 @@ std::vector<Id> SqlStore::handOverAndRecord(std::string_view worker, std::span<c
         if (item.messageId.empty())
             throw Error(ErrorCode::InvalidArgument,
                         "ledger row " + std::to_string(item.ledgerId) + " has no Message-ID");
-    std::vector<Id> moved;
     if (items.empty()) {
         recordOutcomes(worker, outcomes, now);
-        return moved;
+        return {};
     }
     // QUEUE SAFETY. This commit is the line between "may be sent again" and "never sent
     // again". The sender calls the transport only for the ids returned here, and only after
@@ -187,16 +186,40 @@ std::vector<Id> SqlStore::handOverAndRecord(std::string_view worker, std::span<c
     // sending and handed_over are both counted in_flight: no counter changes here. The
     // outcomes that came with it are recorded in the same transaction (all or nothing), so the
     // sender's steady state costs one commit per step, not two.
+    // The rows move in statements of up to kBatch (batchShape), by a join on their ids.
+    constexpr std::size_t kBatch = 256;
+    std::vector<Id> changed;  // the rows the statements moved, in no particular order
     ledgerTransaction(false, [&] {
-        moved.clear();
+        changed.clear();
         if (db_->dialect() == SqlDialect::PostgreSQL) exec("SET LOCAL synchronous_commit TO on");
         applyOutcomes(worker, outcomes, now);
-        for (const HandOver& item : items)
-            if (exec("UPDATE campaign_recipients SET status = 'handed_over', message_id = $3"
-                     " WHERE id = $1 AND status = 'sending' AND claimed_by = $2",
-                     {item.ledgerId, std::string(worker), item.messageId}) == 1)
-                moved.push_back(item.ledgerId);
+        for (std::size_t first = 0; first < items.size();) {
+            const std::size_t left = items.size() - first, n = batchShape(left, kBatch);
+            SqlParams params{std::string(worker)};
+            params.reserve(1 + 2 * n);
+            std::string values;
+            for (std::size_t i = 0; i < n; ++i) {
+                const HandOver& item = items[first + std::min(i, left - 1)];
+                params.emplace_back(item.ledgerId);
+                params.emplace_back(item.messageId);
+                values += (i ? ", (CAST($" : "(CAST($") + std::to_string(2 * i + 2) + " AS BIGINT), $" +
+                          std::to_string(2 * i + 3) + ")";
+            }
+            for (const SqlRow& row :
+                 query("UPDATE campaign_recipients SET status = 'handed_over', message_id = h.column2"
+                       " FROM (VALUES " + values + ") AS h"
+                       " WHERE campaign_recipients.id = h.column1 AND campaign_recipients.status = 'sending'"
+                       " AND campaign_recipients.claimed_by = $1 RETURNING campaign_recipients.id",
+                       params))
+                changed.push_back(row.int64(0));
+            first += std::min(left, n);
+        }
     });
+    // In the order given (the contract): a row not moved (cancelled, recovered) is left out.
+    std::sort(changed.begin(), changed.end());
+    std::vector<Id> moved;
+    for (const HandOver& item : items)
+        if (std::binary_search(changed.begin(), changed.end(), item.ledgerId)) moved.push_back(item.ledgerId);
     return moved;
 }
 
@@ -215,15 +238,28 @@ std::int64_t SqlStore::applyOutcomes(std::string_view worker, std::span<const Le
             ++applied;
         }
     };
+    // The common outcome, sent, in statements of up to kBatch ids (batchShape); the others,
+    // each with its own reason, a statement each.
+    constexpr std::size_t kBatch = 256;
+    std::vector<Id> sent;
+    for (const LedgerOutcome& o : outcomes)
+        if (o.kind == LedgerOutcome::Kind::Sent) sent.push_back(o.ledgerId);
+    for (std::size_t first = 0; first < sent.size();) {
+        const std::size_t left = sent.size() - first, n = batchShape(left, kBatch);
+        SqlParams params{who, now};
+        params.reserve(2 + n);
+        for (std::size_t i = 0; i < n; ++i) params.emplace_back(sent[first + std::min(i, left - 1)]);
+        moved(query("UPDATE campaign_recipients SET status = 'sent', sent_at = $2, outcome_at = $2,"
+                    " attempts = attempts + 1 WHERE claimed_by = $1 AND status = 'handed_over'"
+                    " AND id IN (" + placeholders(3, n) + ") RETURNING campaign_id",
+                    params),
+              &CountDelta::sent);
+        first += std::min(left, n);
+    }
     for (const LedgerOutcome& o : outcomes) {
         switch (o.kind) {
         case LedgerOutcome::Kind::Sent:
-            moved(query("UPDATE campaign_recipients SET status = 'sent', sent_at = $3, outcome_at = $3,"
-                        " attempts = attempts + 1"
-                        " WHERE id = $1 AND claimed_by = $2 AND status = 'handed_over' RETURNING campaign_id",
-                        {o.ledgerId, who, now}),
-                  &CountDelta::sent);
-            break;
+            break;  // above
         case LedgerOutcome::Kind::Failed:
             // From sending: failed before any transport saw it (render error), no attempt.
             moved(query("UPDATE campaign_recipients SET status = 'failed', fail_reason = $3, outcome_at = $4,"

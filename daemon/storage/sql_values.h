@@ -36,4 +36,14 @@ inline std::string placeholders(std::size_t first, std::size_t count) {
     return s;
 }
 
+// How many items the next statement of a batch carries when `left` remain: a power of two up
+// to `most` (itself one), so a batched statement takes few shapes, each prepared once and kept
+// in the connection's statement cache; the caller fills the last shape by repeating its last
+// item, which the statement must treat as the same row again (IN lists, a join on a key).
+inline std::size_t batchShape(std::size_t left, std::size_t most) {
+    std::size_t n = 1;
+    while (n < left && n < most) n *= 2;
+    return n;
+}
+
 }  // namespace campaignd::storage

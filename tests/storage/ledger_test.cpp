@@ -464,6 +464,47 @@ TEST_P(LedgerTest, HandOverMovesOnlyThisWorkersSendingRows) {
     EXPECT_EQ(statusOf(theirs[0].ledgerId), "sending");
 }
 
+// A hand-over and its outcomes larger than one statement (they go in statements of up to 256
+// rows, the last filled by repeating a row): every row moves once, with its own Message-ID, the
+// ids come back in the order given, and rows not this worker's or not in the right state are
+// left as they were wherever they sit in the batch.
+TEST_P(LedgerTest, AHandOverAndItsOutcomesBeyondOneStatementMoveEachRowOnce) {
+    const Id c = addCampaign("c");
+    attach(c, 700);
+    const auto mine = store_->claimBatch(c, "w1", 601, kNow);
+    const auto theirs = store_->claimBatch(c, "w2", 1, kNow);
+    ASSERT_EQ(mine.size(), 601u);
+    std::vector<HandOver> items = handOvers(mine);
+    std::reverse(items.begin(), items.end());
+    items.insert(items.begin() + 300, {theirs[0].ledgerId, "stolen@test"});
+    items.push_back({theirs[0].ledgerId + 1, "pending@test"});  // attached, never claimed
+    std::vector<Id> expected = ledgerIds(mine);
+    std::reverse(expected.begin(), expected.end());
+    EXPECT_EQ(store_->markHandedOver("w1", items), expected);
+    EXPECT_EQ(sql().query("SELECT COUNT(*) FROM campaign_recipients WHERE status = 'handed_over'"
+                          " AND message_id = 'm' || CAST(id AS TEXT) || '@campaignd.test'")
+                  .at(0).int64(0),
+              601);
+    EXPECT_EQ(statusOf(theirs[0].ledgerId), "sending");
+    EXPECT_EQ(statusOf(theirs[0].ledgerId + 1), "pending");
+    checkInvariant(c, 700);
+
+    // 601 sent outcomes of mine, one twice, and one of theirs: 601 rows move, each once.
+    std::vector<LedgerOutcome> outcomes;
+    for (const auto& m : mine) outcomes.push_back({m.ledgerId, LedgerOutcome::Kind::Sent, "", {}});
+    outcomes.push_back({mine[7].ledgerId, LedgerOutcome::Kind::Sent, "", {}});
+    outcomes.push_back({theirs[0].ledgerId, LedgerOutcome::Kind::Sent, "", {}});
+    EXPECT_EQ(store_->recordOutcomes("w1", outcomes, kNow + 5), 601);
+    EXPECT_EQ(sql().query("SELECT COUNT(*) FROM campaign_recipients WHERE status = 'sent' AND attempts = 1"
+                          " AND sent_at = $1",
+                          {kNow + 5})
+                  .at(0).int64(0),
+              601);
+    EXPECT_EQ(statusOf(theirs[0].ledgerId), "sending");
+    EXPECT_EQ(store_->findCampaign(c)->sentCount, 601);
+    checkInvariant(c, 700);
+}
+
 // The sender's steady step: the outcomes of what is in flight and the next hand-over in one
 // durable transaction; all of it or none.
 TEST_P(LedgerTest, OutcomesAndTheNextHandOverCommitTogetherOrNotAtAll) {
