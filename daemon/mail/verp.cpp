@@ -1,15 +1,18 @@
-// verp.cpp: HMAC-SHA256 recipient tokens (Poco's HMACEngine) in lower-case base32, and the
+// verp.cpp: HMAC-SHA256 recipient tokens (OpenSSL's HMAC) in lower-case base32, and the
 // VERP envelope sender built from them. The base32 is written here because Poco's
 // Base32Encoder writes upper case with '=' padding, and '=' has no place in a short token.
 // Verification compares the tag in constant time.
 #include "mail/verp.h"
 
-#include <Poco/HMACEngine.h>
-#include <Poco/SHA2Engine.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
@@ -25,25 +28,54 @@ constexpr std::size_t kMaxTokenLength = (8 * 8 + 4) / 5 + kTagLength;  // 26
 constexpr char kBase32[] = "abcdefghijklmnopqrstuvwxyz234567";
 constexpr std::string_view kTokenContext = "campaignd-recipient-token-v1";
 
-// Poco 1.11's SHA2Engine lacks the BLOCK_SIZE and DIGEST_SIZE that HMACEngine needs.
-class Sha256Engine : public Poco::SHA2Engine {
-public:
-    enum { BLOCK_SIZE = 64, DIGEST_SIZE = 32 };
-    Sha256Engine() : Poco::SHA2Engine(Poco::SHA2Engine::SHA_256) {}
-};
-
 void putBigEndian(std::uint8_t* out, std::uint64_t v) {
     for (std::size_t i = 0; i < 8; ++i) out[i] = static_cast<std::uint8_t>(v >> (56 - 8 * i));
 }
 
+[[noreturn]] void cryptoFailed(const char* what) {
+    throw Error(ErrorCode::Failed, std::string("cannot compute a recipient token: ") + what);
+}
+
+// An HMAC-SHA256 keyed with one secret, kept per thread: every message sent needs a tag, and
+// keying costs as much as the tag itself. A tag copies the keyed state (EVP_MAC_CTX_dup) and
+// adds its data: 0.5 us where Poco's HMACEngine took 1.5 us, about 2 % of the sender's CPU
+// (OpenSSL's SHA-256 uses the CPU's SHA instructions).
+class KeyedHmac {
+public:
+    const EVP_MAC_CTX* keyedWith(std::string_view secret) {
+        if (ctx_ && secret == secret_) return ctx_.get();
+        static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);  // never freed
+        if (!mac) cryptoFailed("OpenSSL has no HMAC");
+        std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_new(mac), EVP_MAC_CTX_free);
+        char digest[] = "SHA256";
+        const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                     OSSL_PARAM_construct_end()};
+        if (!ctx || !EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), params))
+            cryptoFailed("HMAC-SHA256 cannot be keyed");
+        ctx_ = std::move(ctx);
+        secret_.assign(secret);
+        return ctx_.get();
+    }
+
+private:
+    std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx_{nullptr, EVP_MAC_CTX_free};
+    std::string secret_;
+};
+
 std::array<std::uint8_t, kTagOctets> tag(std::string_view secret, Id campaignId, Id recipientId) {
-    Poco::HMACEngine<Sha256Engine> hmac(secret.data(), secret.size());
+    thread_local KeyedHmac keyed;
+    std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> hmac(
+        EVP_MAC_CTX_dup(keyed.keyedWith(secret)), EVP_MAC_CTX_free);
     std::uint8_t ids[16];
     putBigEndian(ids, static_cast<std::uint64_t>(campaignId));
     putBigEndian(ids + 8, static_cast<std::uint64_t>(recipientId));
-    hmac.update(kTokenContext.data(), kTokenContext.size());
-    hmac.update(ids, sizeof ids);
-    const Poco::DigestEngine::Digest& digest = hmac.digest();
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    std::size_t length = 0;
+    if (!hmac || !EVP_MAC_update(hmac.get(), reinterpret_cast<const unsigned char*>(kTokenContext.data()),
+                                 kTokenContext.size()) ||
+        !EVP_MAC_update(hmac.get(), ids, sizeof ids) || !EVP_MAC_final(hmac.get(), digest, &length, sizeof digest) ||
+        length < kTagOctets)
+        cryptoFailed("HMAC-SHA256 failed");
     std::array<std::uint8_t, kTagOctets> out{};
     for (std::size_t i = 0; i < kTagOctets; ++i) out[i] = digest[i];
     return out;

@@ -107,7 +107,7 @@ std::vector<ClaimedRecipient> SqlStore::claimBatch(Id campaign, std::string_view
             ? "WITH picked AS MATERIALIZED (" + pick + " FOR UPDATE SKIP LOCKED) " + update +
                   "(SELECT id FROM picked) RETURNING id"
             : update + "(" + pick + ") RETURNING id";
-    constexpr std::size_t kRound = 500;  // bounds the id lists below (parameter limits)
+    constexpr std::size_t kRound = 512;  // bounds the id lists below (parameter limits); a batchShape
     ledgerTransaction(true, [&] {
         out.clear();
         CountDelta delta;
@@ -117,9 +117,11 @@ std::vector<ClaimedRecipient> SqlStore::claimBatch(Id campaign, std::string_view
             if (claimed.empty()) break;
             delta.pending -= std::int64_t(claimed.size());
             delta.inFlight += std::int64_t(claimed.size());
+            // The list in a batchShape (the last id repeated), so that few statements are prepared.
             SqlParams ids;
-            for (const SqlRow& row : claimed) ids.emplace_back(row.int64(0));
-            const std::string list = placeholders(1, ids.size());
+            const std::size_t shape = batchShape(claimed.size(), kRound);
+            for (std::size_t i = 0; i < shape; ++i) ids.emplace_back(claimed[std::min(i, claimed.size() - 1)].int64(0));
+            const std::string list = placeholders(1, shape);
             // Who they are now: unsubscribed or deleted since they were attached -> skipped,
             // by the ids seen here (what is returned and what is skipped never overlap).
             SqlParams skip{now};

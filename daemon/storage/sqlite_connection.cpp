@@ -201,15 +201,14 @@ void SqliteConnection::execPlain(const char* sql) {
 }
 
 sqlite3_stmt* SqliteConnection::prepare(std::string_view sql) {
-    const std::string key(sql);
-    if (auto it = statements_.find(key); it != statements_.end()) return it->second;
+    if (auto it = statements_.find(sql); it != statements_.end()) return it->second;
     const std::string translated = toSqlitePlaceholders(sql);
     sqlite3_stmt* stmt = nullptr;
     const int rc = sqlite3_prepare_v3(db_, translated.c_str(), int(translated.size()),
                                       SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) fail(rc);
     if (!stmt) throw Error(ErrorCode::Failed, "database: empty statement");
-    statements_.emplace(key, stmt);
+    statements_.emplace(std::string(sql), stmt);
     return stmt;
 }
 

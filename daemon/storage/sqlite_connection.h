@@ -5,8 +5,10 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "storage/sql_connection.h"
@@ -55,7 +57,12 @@ private:
     std::unique_ptr<Poco::Data::Session> session_;
     sqlite3* db_ = nullptr;  // owned by session_
     // Prepared statements by their $N source text; finalised before the session closes.
-    std::unordered_map<std::string, sqlite3_stmt*> statements_;
+    // Looked up by the caller's string_view, without copying the SQL (transparent hash).
+    struct SqlHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+    };
+    std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> statements_;
     bool relaxed_ = false;  // synchronous=NORMAL until the transaction ends
 };
 

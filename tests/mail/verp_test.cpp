@@ -7,6 +7,7 @@
 
 #include <limits>
 #include <set>
+#include <string>
 
 #include "core/error.h"
 
@@ -35,6 +36,16 @@ TEST(Verp, AddressHasTheDocumentedShape) {
 // Tokens in mail already sent must still verify after an upgrade: the format is pinned to a
 // value computed independently (Python's hmac, hashlib and base64 modules).
 TEST(Verp, TokenFormatIsPinned) {
+    EXPECT_EQ(recipientToken("0123456789abcdef-test-secret", 12, 345), "afmqsw74hba3weseu");
+}
+
+// The keyed HMAC is kept per thread for the last secret: another secret in between, and one
+// longer than SHA-256's block (hashed first, as RFC 2104 says), each get their own token.
+// Values from Python's hmac module, as above.
+TEST(Verp, EachSecretGetsItsOwnTokenWhateverCameBefore) {
+    EXPECT_EQ(recipientToken("0123456789abcdef-test-secret", 12, 345), "afmqsw74hba3weseu");
+    EXPECT_EQ(recipientToken("another-secret-of-32-characters!", 12, 345), "afmq75kffha4y35vk");
+    EXPECT_EQ(recipientToken(std::string(100, 'k'), 3, 7), "a4uiatiwcaknxp6");
     EXPECT_EQ(recipientToken("0123456789abcdef-test-secret", 12, 345), "afmqsw74hba3weseu");
 }
 
