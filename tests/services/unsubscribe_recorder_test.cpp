@@ -108,10 +108,11 @@ TEST_F(UnsubscribeRecorderTest, RequestsThatArriveWhileTheDatabaseIsBusyAreCommi
     }
     const auto counts = recorder.counts();
     EXPECT_EQ(counts.requests, list.size());
-    // One commit for the request taken first (if it was taken before the rest arrived), one for
-    // all the others: a commit per request would be 20.
+    // One commit for what the recorder took before the write lock stopped it (the first
+    // request, or the first few: however the threads were scheduled), one for all the others,
+    // which arrived while it waited: a commit per request would be 20.
     EXPECT_LE(counts.commits, 2u);
-    EXPECT_GE(counts.largestBatch, list.size() - 1);
+    EXPECT_GE(counts.largestBatch, list.size() / 2);
 }
 
 TEST_F(UnsubscribeRecorderTest, ATokenThatDoesNotVerifyFailsAloneAndTheRestOfItsBatchIsRecorded) {
