@@ -53,6 +53,7 @@ DeliveryEngine::DeliveryEngine(boost::asio::io_context& io, const config::Config
     policy_.maxAttempts = config_.sending.maxAttempts;
     policy_.baseDelay = std::chrono::microseconds(config_.sending.retryDelayUsec);
     blocking_ = std::make_unique<boost::asio::thread_pool>(kBlockingThreads);
+    results_ = std::make_shared<ResultInbox>();
     netWork_.emplace(net_.get_executor());
     netThread_ = std::thread([this] {
         nameThisThread("cd-net");

@@ -149,6 +149,7 @@ private:
     struct Session;
     struct Request;
     struct LedgerQueue;
+    struct ResultInbox;
 
     std::shared_ptr<Transport> transportShared(const config::TransportConfig& t);
     const std::string& verpSecret();
@@ -168,6 +169,7 @@ private:
     void openFailed(const std::shared_ptr<Session>& s, plugins::TransportStatus status, const std::string& message);
     void refill(const std::shared_ptr<Session>& s);
     void delivered(const std::shared_ptr<Session>& s, std::size_t asked, std::vector<detail::Item> items);
+    void takeResults(ResultInbox& inbox);
     void answered(const std::shared_ptr<Session>& s, const plugins::DeliveryResult& r);
     void afterEvent(const std::shared_ptr<Session>& s);
     void sessionEnded(const std::shared_ptr<Session>& s, const plugins::SendStatus& status);
@@ -201,6 +203,7 @@ private:
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> netWork_;
     std::thread netThread_;
     std::unique_ptr<boost::asio::thread_pool> blocking_;
+    std::shared_ptr<ResultInbox> results_;  // every session's results on their way to net_
 };
 
 }  // namespace campaignd::delivery

@@ -11,6 +11,7 @@
 #include <deque>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/post.hpp>
@@ -132,6 +133,7 @@ void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run) {
     std::vector<Request> waiting;          // requests not answered yet, oldest first
     std::vector<PendingOutcome> outcomes;  // taken from the queue, not recorded yet
     std::vector<PendingOutcome> failures;  // rendering refused these
+    std::vector<Item> spent;               // submitted by the network thread, to free
     Clock::time_point claimNotBefore{};    // nothing due before then (or the database away)
     unsigned dbFailures = 0;
     bool noMoreWork = false;
@@ -168,9 +170,11 @@ void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run) {
             q.outcomes.clear();
             for (auto& r : q.requests) waiting.push_back(std::move(r));
             q.requests.clear();
+            spent.swap(q.spent);
             finish = q.finish;
             stopped = stopped || q.stop;
         }
+        spent.clear();  // freed here, where they were allocated (LedgerQueue::spent)
         if (!outcomes.empty()) blocked = false;
         // The outcomes go into the hand-over's commit when one follows now (one commit for
         // both: the steady state); they are recorded on their own everywhere else.
@@ -296,6 +300,7 @@ void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run) {
         counters.handedOver(moved.size());
         std::size_t m = 0;
         std::vector<Request> still;
+        std::vector<std::pair<Request, std::vector<Item>>> deliveries;  // one post for them all
         for (std::size_t w = 0; w < waiting.size(); ++w) {
             std::vector<Item> items;
             for (auto& item : chosen[w]) {
@@ -307,20 +312,23 @@ void DeliveryEngine::ledgerLoop(const std::shared_ptr<Run>& run) {
                     shared.domains.release(item.domain);
                 }
             }
-            if (items.empty()) {
+            if (items.empty())
                 still.push_back(std::move(waiting[w]));
-                continue;
-            }
-            boost::asio::post(net_, [this, r = waiting[w], items = std::move(items)]() mutable {
-                if (auto s = r.session.lock()) {
-                    delivered(s, r.count, std::move(items));
-                } else {
-                    // Cannot happen while the run holds its sessions; never silently lost.
-                    log::error("handed-over messages for a session that is gone; they become unknown at the next start");
-                }
-            });
+            else
+                deliveries.emplace_back(std::move(waiting[w]), std::move(items));
         }
         waiting.swap(still);
+        if (!deliveries.empty())
+            boost::asio::post(net_, [this, deliveries = std::move(deliveries)]() mutable {
+                for (auto& [r, items] : deliveries) {
+                    if (auto s = r.session.lock()) {
+                        delivered(s, r.count, std::move(items));
+                    } else {
+                        // Cannot happen while the run holds its sessions; never silently lost.
+                        log::error("handed-over messages for a session that is gone; they become unknown at the next start");
+                    }
+                }
+            });
     }
 
     // Every session has closed and every outcome it had is recorded: what this run claimed and

@@ -92,6 +92,11 @@ struct DeliveryEngine::LedgerQueue {
     std::condition_variable wake;
     std::vector<Request> requests;
     std::vector<detail::PendingOutcome> outcomes;
+    // Items the network thread has submitted (the plugin copied them), freed by the ledger
+    // thread that rendered them: glibc frees a large block under the lock of the arena it came
+    // from, so freeing them on the network thread made the two threads wait for each other's
+    // malloc (futex calls in the ledger's profile).
+    std::vector<detail::Item> spent;
     bool stop = false;    // hand nothing more over: answer every request empty
     bool finish = false;  // every session has closed: record what is left, release, exit
 
@@ -99,7 +104,9 @@ struct DeliveryEngine::LedgerQueue {
     // and the request it made after them (if any), under one lock, so that the ledger finds
     // both when it wakes and commits them together. Wakes it only when the queue was empty
     // (it takes the whole queue at once, so a non-empty one has a wake-up on its way).
-    void push(std::vector<detail::PendingOutcome>& answered, std::optional<Request> request) {
+    // The items already submitted ride along, for the ledger thread to free (see spent).
+    void push(std::vector<detail::PendingOutcome>& answered, std::optional<Request> request,
+              std::vector<detail::Item>& submitted) {
         bool first = false;
         {
             std::lock_guard lock(mutex);
@@ -109,8 +116,13 @@ struct DeliveryEngine::LedgerQueue {
             else
                 std::move(answered.begin(), answered.end(), std::back_inserter(outcomes));
             if (request) requests.push_back(std::move(*request));
+            if (spent.empty())
+                spent.swap(submitted);
+            else
+                std::move(submitted.begin(), submitted.end(), std::back_inserter(spent));
         }
         answered.clear();
+        submitted.clear();
         if (first) wake.notify_one();
     }
 };
@@ -140,6 +152,7 @@ struct DeliveryEngine::Run {
     // The network thread's: outcomes answered in the current event, for the ledger with the
     // request that follows them (DeliveryEngine::afterEvent).
     std::vector<detail::PendingOutcome> answered;
+    std::vector<detail::Item> submitted;  // for LedgerQueue::spent, with the next push
 
     LedgerQueue ledger;
     std::thread ledgerThread;
@@ -166,11 +179,14 @@ struct DeliveryEngine::Run {
 // One connection of a run, on the network thread. Its AsyncSession's events are posted to the
 // network thread with a weak pointer; opening and destroying the AsyncSession (both may block
 // on the plugin) run on the engine's blocking pool.
-// The results a session's plugin thread reported and the network thread has not taken yet:
-// one event is posted per burst, not per result.
-struct ResultInbox {
+
+
+// The results the plugins' threads reported for every session of the engine and the network
+// thread has not taken yet: one event is posted per burst, however many sessions and results
+// it holds (each post may wake the network thread), in the order they were reported.
+struct DeliveryEngine::ResultInbox {
     std::mutex mutex;
-    std::vector<plugins::DeliveryResult> results;
+    std::vector<std::pair<std::weak_ptr<Session>, plugins::DeliveryResult>> results;
 };
 
 struct DeliveryEngine::Session : std::enable_shared_from_this<Session> {

@@ -7,6 +7,9 @@
 // campaign. On a stop the ledger hands nothing more over and every session closes once the
 // messages it holds (committed hand-overs, its window) are answered. Nothing here blocks:
 // opening and destroying an AsyncSession run on the engine's blocking pool.
+#include <algorithm>
+#include <iterator>
+
 #include <boost/asio/post.hpp>
 
 #include "core/log.h"
@@ -67,26 +70,16 @@ void DeliveryEngine::openSession(const std::shared_ptr<Session>& s) {
     s->opening = true;
     std::weak_ptr<Session> weak = s;
     plugins::AsyncEvents events;
-    auto inbox = std::make_shared<ResultInbox>();
-    events.result = [this, weak, inbox](const plugins::DeliveryResult& r) {
+    events.result = [this, weak, inbox = results_](const plugins::DeliveryResult& r) {
         bool first = false;
         {
             std::lock_guard lock(inbox->mutex);
             first = inbox->results.empty();
-            inbox->results.push_back(r);
+            inbox->results.emplace_back(weak, r);
         }
-        if (!first) return;  // the event posted for the first takes this one too
-        boost::asio::post(net_, [this, weak, inbox] {
-            std::vector<plugins::DeliveryResult> results;
-            {
-                std::lock_guard lock(inbox->mutex);
-                results.swap(inbox->results);
-            }
-            auto s = weak.lock();
-            if (!s) return;
-            for (const auto& r : results) answered(s, r);
-            afterEvent(s);
-        });
+        // The event posted for the first takes this one too. A session's end is posted after
+        // its last result was put here, so it is handled after that result.
+        if (first) boost::asio::post(net_, [this, inbox] { takeResults(*inbox); });
     };
     events.ended = [this, weak](const plugins::SendStatus& status) {
         boost::asio::post(net_, [this, weak, status] {
@@ -166,7 +159,7 @@ void DeliveryEngine::refill(const std::shared_ptr<Session>& s) {
         return;
     }
     s->requested += granted;
-    run.ledger.push(run.answered, Request{s, granted});  // with the outcomes answered before it
+    run.ledger.push(run.answered, Request{s, granted}, run.submitted);  // with the outcomes answered before it
 }
 
 // The ledger answered a request: these rows are handed over (committed).
@@ -209,8 +202,27 @@ void DeliveryEngine::delivered(const std::shared_ptr<Session>& s, std::size_t as
                              "the session ended before it"});
             }
         }
+        std::move(items.begin(), items.end(), std::back_inserter(run.submitted));  // the ledger frees them
     }
     afterEvent(s);
+}
+
+// Every result reported since the last time, in order; then each session they were for asks
+// for more (or closes), once.
+void DeliveryEngine::takeResults(ResultInbox& inbox) {
+    std::vector<std::pair<std::weak_ptr<Session>, plugins::DeliveryResult>> results;
+    {
+        std::lock_guard lock(inbox.mutex);
+        results.swap(inbox.results);
+    }
+    std::vector<std::shared_ptr<Session>> touched;
+    for (const auto& [weak, r] : results) {
+        auto s = weak.lock();
+        if (!s) continue;
+        answered(s, r);
+        if (std::find(touched.begin(), touched.end(), s) == touched.end()) touched.push_back(std::move(s));
+    }
+    for (const auto& s : touched) afterEvent(s);
 }
 
 void DeliveryEngine::answered(const std::shared_ptr<Session>& s, const plugins::DeliveryResult& r) {
@@ -241,7 +253,7 @@ void DeliveryEngine::answered(const std::shared_ptr<Session>& s, const plugins::
 void DeliveryEngine::afterEvent(const std::shared_ptr<Session>& s) {
     auto& run = *s->run;
     if (!run.stopping && !s->closing && !s->ended) refill(s);
-    if (!run.answered.empty()) run.ledger.push(run.answered, std::nullopt);
+    if (!run.answered.empty()) run.ledger.push(run.answered, std::nullopt, run.submitted);
     if (!run.stopping) return;
     if (s->inFlight.empty() && s->requested == 0) closeSession(s);
     maybeFinish(s->run);
