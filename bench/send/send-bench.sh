@@ -139,9 +139,10 @@ BatchSize=${CAMPAIGND_BENCH_BATCH:-100}
 CONF
     # Runs in a subshell (read < <(campaignd_run)): the daemon goes with it however it ends (a
     # failed command stops it under set -e), and its stdout is not the pipe the caller reads.
+    # daemon is not local: the trap runs after the function has returned.
     "$top/build/daemon/campaignd" --user --config "$run/campaignd.conf" >/dev/null 2>"$run/daemon.log" &
-    local daemon=$!
-    trap 'kill "$daemon" 2>/dev/null || true' EXIT
+    daemon=$!
+    trap 'kill "${daemon:-}" 2>/dev/null || true' EXIT
     until ctl status >/dev/null 2>&1; do
         kill -0 "$daemon" 2>/dev/null || { cat "$run/daemon.log" >&2; exit 1; }
         sleep 0.1
