@@ -177,11 +177,6 @@ struct DeliveryEngine::Run {
     std::optional<Campaign> lastReported;
 };
 
-// One connection of a run, on the network thread. Its AsyncSession's events are posted to the
-// network thread with a weak pointer; opening and destroying the AsyncSession (both may block
-// on the plugin) run on the engine's blocking pool.
-
-
 // The results the plugins' threads reported for every session of the engine and the network
 // thread has not taken yet: one event is posted per burst, however many sessions and results
 // it holds (each post may wake the network thread), in the order they were reported.
@@ -190,6 +185,9 @@ struct DeliveryEngine::ResultInbox {
     std::vector<std::pair<std::weak_ptr<Session>, plugins::DeliveryResult>> results;
 };
 
+// One connection of a run, on the network thread. Its AsyncSession's events are posted to the
+// network thread with a weak pointer; opening and destroying the AsyncSession (both may block
+// on the plugin) run on the engine's blocking pool.
 struct DeliveryEngine::Session : std::enable_shared_from_this<Session> {
     Session(boost::asio::io_context& net, std::shared_ptr<Run> r)
         : run(std::move(r)), timer(net), window(detail::kWindowTarget, detail::kMaxWindow, detail::kFirstWindow),
