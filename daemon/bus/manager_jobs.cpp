@@ -40,12 +40,9 @@ storage::BounceFilter readBounceFilter(FieldReader& r, bool paged) {
     }
     f.reason = r.string("reason");
     if (paged) {
-        const auto limit = r.uint64("limit").value_or(kMaxBouncesPerCall);
-        if (limit > kMaxBouncesPerCall)
-            throw Error(ErrorCode::InvalidArgument, "ListBounces: limit " + std::to_string(limit) + " is more than " +
-                                                        std::to_string(kMaxBouncesPerCall) + " per call; page with offset");
-        f.limit = static_cast<std::int64_t>(limit);
-        if (const auto offset = r.uint64("offset")) f.offset = static_cast<std::int64_t>(std::min<std::uint64_t>(*offset, INT64_MAX));
+        const auto page = r.page(kMaxBouncesPerCall, "ListBounces");
+        f.limit = page.limit;
+        f.offset = page.offset;
     }
     r.finish();
     return f;

@@ -554,20 +554,11 @@ storage::RecipientFilter recipientFilter(const std::map<std::string, sdbus::Vari
     FieldReader r(filter, method + " filter");
     storage::RecipientFilter f;
     f.group = r.string("group");
-    if (const auto s = r.string("status")) {
-        f.status = parseSubscriptionStatus(*s);
-        if (!f.status)
-            throw Error(ErrorCode::InvalidArgument,
-                        method + ": unknown status \"" + *s + "\" (subscribed, unsubscribed, bounced)");
-    }
+    f.status = r.subscriptionStatus("status", method);
     f.search = r.string("search");
-    const auto limit = r.uint64("limit").value_or(kMaxRecipientsPerCall);
-    if (limit > kMaxRecipientsPerCall)
-        throw Error(ErrorCode::InvalidArgument,
-                    method + ": limit " + std::to_string(limit) + " is more than " +
-                        std::to_string(kMaxRecipientsPerCall) + " per call; page with offset");
-    f.limit = static_cast<std::int64_t>(limit);
-    if (const auto offset = r.uint64("offset")) f.offset = static_cast<std::int64_t>(std::min<std::uint64_t>(*offset, INT64_MAX));
+    const auto page = r.page(kMaxRecipientsPerCall, method);
+    f.limit = page.limit;
+    f.offset = page.offset;
     r.finish();
     return f;
 }
@@ -595,12 +586,7 @@ std::map<std::string, sdbus::Variant> ManagerObject::UpdateRecipient(const std::
         FieldReader r(fields, "UpdateRecipient fields");
         services::RecipientFields f;
         f.name = r.string("name");
-        if (const auto s = r.string("status")) {
-            f.status = parseSubscriptionStatus(*s);
-            if (!f.status)
-                throw Error(ErrorCode::InvalidArgument,
-                            "UpdateRecipient: unknown status \"" + *s + "\" (subscribed, unsubscribed, bounced)");
-        }
+        f.status = r.subscriptionStatus("status", "UpdateRecipient");
         r.finish();
         return toVariantMap(services_.recipients.update(email, f));
     });
@@ -655,15 +641,9 @@ std::vector<std::map<std::string, sdbus::Variant>> ManagerObject::ListSuppressio
     const std::map<std::string, sdbus::Variant>& filter) {
     return guarded("ListSuppressions", [&] {
         FieldReader r(filter, "ListSuppressions filter");
-        const auto limit = r.uint64("limit").value_or(kMaxRecipientsPerCall);
-        if (limit > kMaxRecipientsPerCall)
-            throw Error(ErrorCode::InvalidArgument, "ListSuppressions: limit " + std::to_string(limit) +
-                                                        " is more than " + std::to_string(kMaxRecipientsPerCall) +
-                                                        " per call; page with offset");
-        const auto offset = std::min<std::uint64_t>(r.uint64("offset").value_or(0), INT64_MAX);
+        const auto page = r.page(kMaxRecipientsPerCall, "ListSuppressions");
         r.finish();
-        return mapAll(services_.recipients.listSuppressions(static_cast<std::int64_t>(limit),
-                                                            static_cast<std::int64_t>(offset)),
+        return mapAll(services_.recipients.listSuppressions(page.limit, page.offset),
                       [](const SuppressionEntry& e) { return toVariantMap(e); });
     });
 }

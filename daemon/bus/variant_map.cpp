@@ -35,6 +35,25 @@ std::optional<std::uint64_t> FieldReader::uint64(const std::string& key) {
     return std::nullopt;
 }
 
+FieldReader::Page FieldReader::page(std::uint64_t most, const std::string& method) {
+    Page p;
+    const auto limit = uint64("limit").value_or(most);
+    if (limit > most)
+        throw Error(ErrorCode::InvalidArgument, method + ": limit " + std::to_string(limit) + " is more than " +
+                                                    std::to_string(most) + " per call; page with offset");
+    p.limit = static_cast<std::int64_t>(limit);
+    if (const auto offset = uint64("offset")) p.offset = static_cast<std::int64_t>(std::min<std::uint64_t>(*offset, INT64_MAX));
+    return p;
+}
+
+std::optional<SubscriptionStatus> FieldReader::subscriptionStatus(const std::string& key, const std::string& method) {
+    const auto word = string(key);
+    if (!word) return std::nullopt;
+    if (const auto status = parseSubscriptionStatus(*word)) return status;
+    throw Error(ErrorCode::InvalidArgument,
+                method + ": unknown " + key + " \"" + *word + "\" (subscribed, unsubscribed, bounced)");
+}
+
 std::optional<std::vector<std::string>> FieldReader::strings(const std::string& key) {
     if (const auto* v = take(key, "as")) return v->get<std::vector<std::string>>();
     return std::nullopt;

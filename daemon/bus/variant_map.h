@@ -4,6 +4,7 @@
 // one place that decides the keys each entity has on the bus (snake_case, as in JSON).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -32,6 +33,16 @@ public:
     std::optional<bool> boolean(const std::string& key);
     // A descriptor passed as 'h', duplicated (close-on-exec) so the caller owns it.
     std::optional<int> fd(const std::string& key);
+    // A page of a listing: "limit" (default and at most `most`; more is refused, naming `method`)
+    // and "offset" (0 when not given; clamped to the int64 range).
+    struct Page {
+        std::int64_t limit = 0;
+        std::int64_t offset = 0;
+    };
+    Page page(std::uint64_t most, const std::string& method);
+    // A subscription status word (subscribed, unsubscribed, bounced); another is refused,
+    // naming `method`.
+    std::optional<SubscriptionStatus> subscriptionStatus(const std::string& key, const std::string& method);
     // Throws Error(InvalidArgument) naming the first key that was not read.
     void finish() const;
 

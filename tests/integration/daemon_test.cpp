@@ -149,10 +149,19 @@ TEST_P(DaemonTest, RecipientsAndGroups) {
     const auto page = okJson({"recipients", "list", "--limit", "1", "--offset", "1"});
     ASSERT_EQ(page.size(), 1u);
     EXPECT_EQ(page[0]["email"], "Grace@example.org");
-    const auto tooMany = daemon_->busctl({"call", "org.campaignd.Campaignd1", "/org/campaignd/Campaignd1",
-                                          "org.campaignd.Campaignd1.Manager", "ListRecipients", "a{sv}",
-                                          "1", "limit", "t", "10001"});
-    EXPECT_NE(tooMany.err.find("page with offset"), std::string::npos) << tooMany.err;
+    // ListRecipients with one filter key, as a bus client calls it.
+    const auto listWith = [&](const std::string& key, const std::string& type, const std::string& value) {
+        return daemon_->busctl({"call", "org.campaignd.Campaignd1", "/org/campaignd/Campaignd1",
+                                "org.campaignd.Campaignd1.Manager", "ListRecipients", "a{sv}", "1", key, type, value});
+    };
+    const auto tooMany = listWith("limit", "t", "10001");
+    EXPECT_NE(tooMany.err.find("ListRecipients: limit 10001 is more than 10000 per call; page with offset"),
+              std::string::npos)
+        << tooMany.err;
+    const auto badStatus = listWith("status", "s", "gone");
+    EXPECT_NE(badStatus.err.find("ListRecipients: unknown status \"gone\" (subscribed, unsubscribed, bounced)"),
+              std::string::npos)
+        << badStatus.err;
 
     ok({"group", "remove", "staff", "ada@example.org"});
     EXPECT_EQ(okJson({"recipients", "list", "--group", "staff"}).size(), 1u);
